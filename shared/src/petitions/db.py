@@ -1,0 +1,34 @@
+"""PostgreSQL connection pools for the services."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from petitions.settings import CommonSettings
+
+
+async def create_pool(settings: CommonSettings, *, dsn: str | None = None) -> asyncpg.Pool:
+    """A pool whose connections act as the restricted service role (see migration 0002).
+
+    ``SET ROLE`` survives asyncpg's ``RESET ALL`` on release, because PostgreSQL excludes the role
+    from RESET ALL; so every pooled connection keeps the narrow privileges.
+    """
+    role = settings.db_role
+
+    async def init(conn: asyncpg.Connection) -> None:
+        if role:
+            await conn.execute(f'SET ROLE "{role}"')
+
+    pool = await asyncpg.create_pool(
+        dsn or settings.database_url,
+        min_size=settings.db_pool_min,
+        max_size=settings.db_pool_max,
+        init=init,
+        server_settings={
+            # Keeps the ordered readers' horizon moving even if a client hangs mid-transaction.
+            "idle_in_transaction_session_timeout": "30000",
+            "application_name": "petitions",
+        },
+    )
+    assert pool is not None
+    return pool

@@ -1,0 +1,156 @@
+"""What goes into the store and what comes out: envelopes, cursors, results, errors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Final, Generic, TypeVar
+from uuid import UUID, uuid4
+
+from petitions.messages import Event
+
+E = TypeVar("E", bound=Event)
+
+
+class _Any:
+    """Marker: append whatever the stream's current version is."""
+
+    def __repr__(self) -> str:
+        return "ANY"
+
+
+ANY: Final = _Any()
+"""Expected version that skips the concurrency check (still appends atomically)."""
+
+NO_STREAM: Final = 0
+"""Expected version of a stream that must not exist yet."""
+
+
+@dataclass(frozen=True, slots=True)
+class Metadata:
+    """Who caused an append and why: copied onto every event of the append."""
+
+    actor: str
+    service: str
+    correlation_id: UUID = field(default_factory=uuid4)
+    causation_id: UUID | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent(Generic[E]):
+    """An event a service asks to append. Give a deterministic ``event_id`` to make a retried
+    command idempotent: an id already stored is not appended again."""
+
+    data: E
+    bureau: str
+    event_id: UUID = field(default_factory=uuid4)
+    occurred_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    """A reader's place in the whole log: (writing transaction id, position)."""
+
+    tx_id: int = 0
+    position: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.tx_id}:{self.position}"
+
+
+@dataclass(frozen=True, slots=True)
+class RawEvent:
+    """An event row as stored, data still as its JSON text (what the relay publishes and the
+    verifier hashes)."""
+
+    position: int
+    stream_id: str
+    version: int
+    event_id: UUID
+    event_type: str
+    schema_version: int
+    bureau: str
+    data: str
+    actor: str
+    service: str
+    correlation_id: UUID
+    causation_id: UUID | None
+    occurred_at: datetime
+    recorded_at: datetime
+    tx_id: int
+    hash_alg: str
+    hash: bytes
+
+    @property
+    def cursor(self) -> Cursor:
+        return Cursor(self.tx_id, self.position)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedEvent(Generic[E]):
+    """An event read back: the envelope and the typed, upcast data."""
+
+    position: int
+    stream_id: str
+    version: int
+    event_id: UUID
+    event_type: str
+    stored_schema_version: int
+    bureau: str
+    data: E
+    actor: str
+    service: str
+    correlation_id: UUID
+    causation_id: UUID | None
+    occurred_at: datetime
+    recorded_at: datetime
+    tx_id: int
+    hash: bytes
+
+    @property
+    def cursor(self) -> Cursor:
+        return Cursor(self.tx_id, self.position)
+
+
+@dataclass(frozen=True, slots=True)
+class AppendResult:
+    stream_id: str
+    version: int
+    """The stream's version after the append."""
+    positions: tuple[int, ...]
+    """Global positions of the appended events (those stored earlier, for a repeated append)."""
+    duplicate: bool = False
+    """True when every event id was already stored: nothing was written."""
+
+
+@dataclass(frozen=True, slots=True)
+class VerificationResult:
+    """Outcome of recomputing a stream's hash chain."""
+
+    stream_id: str
+    ok: bool
+    events_checked: int
+    first_bad_version: int | None = None
+    first_bad_position: int | None = None
+    reason: str | None = None
+
+
+class EventStoreError(Exception):
+    """Base of the store's own errors."""
+
+
+class WrongExpectedVersionError(EventStoreError):
+    """Optimistic concurrency: the stream moved on since the caller read it."""
+
+    def __init__(self, stream_id: str, expected: int, actual: int) -> None:
+        super().__init__(
+            f"版本冲突 stream {stream_id!r} is at version {actual}, not the expected {expected}; "
+            "reload the case and try again"
+        )
+        self.stream_id = stream_id
+        self.expected = expected
+        self.actual = actual
+
+
+class PartialDuplicateError(EventStoreError):
+    """Some, not all, of an append's event ids are already stored: a caller bug, not a retry."""

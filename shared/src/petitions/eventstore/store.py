@@ -1,0 +1,550 @@
+"""The PostgreSQL event store (asyncpg).
+
+Append is one round trip: a single statement bumps the stream row only if it is at the expected
+version and inserts the events only if that bump happened. Conflicts are sorted out afterwards,
+on the slow path: a repeated append of stored event ids is a no-op, anything else is a
+:class:`WrongExpectedVersionError` naming the actual version.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any, Literal, TypeVar
+from uuid import UUID
+
+import asyncpg
+
+from petitions.eventstore import hashing
+from petitions.eventstore.model import (
+    ANY,
+    AppendResult,
+    Cursor,
+    Metadata,
+    NewEvent,
+    PartialDuplicateError,
+    RawEvent,
+    RecordedEvent,
+    VerificationResult,
+    WrongExpectedVersionError,
+    _Any,
+)
+from petitions.messages import Event, EventRegistry, registry
+
+S = TypeVar("S")
+
+_COLUMNS = (
+    "position, stream_id, version, event_id, event_type, schema_version, bureau, data, actor, "
+    "service, correlation_id, causation_id, occurred_at, recorded_at, tx_id::text::bigint AS tx_id, "
+    "hash_alg, hash"
+)
+
+# Parameters shared by both forms: $1 stream, $2 expected version, $3 new version, $4 new head
+# hash, $5 actor, $6 service, $7 correlation id, $8 causation id, $9 recorded at, $10 hash
+# algorithm, $11-$18 one array per event column. A new stream adds $19 category, $20 bureau.
+_INSERT_EVENTS = """
+ins AS (
+    INSERT INTO eventstore.events (stream_id, version, event_id, event_type, schema_version,
+        bureau, data, actor, service, correlation_id, causation_id, occurred_at, recorded_at,
+        hash_alg, hash)
+    SELECT $1, e.version, e.event_id, e.event_type, e.schema_version, e.bureau, e.data, $5, $6,
+        $7, $8, e.occurred_at, $9, $10, e.hash
+    FROM unnest($11::bigint[], $12::uuid[], $13::text[], $14::int[], $15::text[], $16::json[],
+        $17::timestamptz[], $18::bytea[])
+        AS e(version, event_id, event_type, schema_version, bureau, data, occurred_at, hash)
+    WHERE EXISTS (SELECT 1 FROM bumped)
+    ORDER BY e.version
+    RETURNING position
+)
+SELECT array_agg(position ORDER BY position) AS positions FROM ins
+"""
+
+_APPEND_NEW = (
+    """
+WITH bumped AS (
+    INSERT INTO eventstore.streams (stream_id, category, bureau, version, head_hash)
+    SELECT $1, $19, $20, $3, $4 WHERE $2::bigint = 0
+    ON CONFLICT (stream_id) DO NOTHING
+    RETURNING version
+),
+"""
+    + _INSERT_EVENTS
+)
+
+_APPEND_EXISTING = (
+    """
+WITH bumped AS (
+    UPDATE eventstore.streams SET version = $3, head_hash = $4, updated_at = now()
+    WHERE stream_id = $1 AND version = $2
+    RETURNING version
+),
+"""
+    + _INSERT_EVENTS
+)
+
+_HEAD_CACHE_SIZE = 100_000
+
+
+def category_of(stream_id: str) -> str:
+    """``case-3f2a...`` -> ``case``: the part before the first dash."""
+    return stream_id.split("-", 1)[0]
+
+
+class EventStore:
+    """Append to and read from the event store. One instance per process, over a pool."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        *,
+        hash_algorithm: str = "sm3",
+        events: EventRegistry = registry,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        hashing.check_algorithm(hash_algorithm)
+        self._pool = pool
+        self._alg = hash_algorithm
+        self._registry = events
+        self._clock = clock
+        # (stream, version) -> hash of that event. History never changes, so an entry never goes
+        # stale; it saves the writer a round trip to learn the link it chains onto.
+        self._heads: OrderedDict[tuple[str, int], bytes] = OrderedDict()
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        return self._pool
+
+    # ------------------------------------------------------------------ append
+
+    async def append(
+        self,
+        stream_id: str,
+        events: Sequence[NewEvent[Any]],
+        expected_version: int | _Any,
+        *,
+        metadata: Metadata,
+    ) -> AppendResult:
+        """Append ``events`` to ``stream_id`` if it is at ``expected_version`` (0: a new stream)."""
+        if not events:
+            raise ValueError("append needs at least one event")
+        if isinstance(expected_version, _Any):
+            return await self._append_any(stream_id, events, metadata)
+        if expected_version < 0:
+            raise ValueError("expected_version must be 0 (new stream), a version, or ANY")
+        async with self._pool.acquire() as conn:
+            previous = await self._head_hash(conn, stream_id, expected_version)
+            return await self._append(conn, stream_id, events, expected_version, previous, metadata)
+
+    async def _append_any(
+        self, stream_id: str, events: Sequence[NewEvent[Any]], metadata: Metadata
+    ) -> AppendResult:
+        async with self._pool.acquire() as conn:
+            for _ in range(20):
+                row = await conn.fetchrow(
+                    "SELECT version, head_hash FROM eventstore.streams WHERE stream_id = $1",
+                    stream_id,
+                )
+                version, previous = (0, hashing.GENESIS) if row is None else (
+                    row["version"],
+                    bytes(row["head_hash"]),
+                )
+                try:
+                    return await self._append(conn, stream_id, events, version, previous, metadata)
+                except WrongExpectedVersionError:
+                    continue
+        raise WrongExpectedVersionError(stream_id, -1, version)
+
+    async def _head_hash(self, conn: asyncpg.Connection, stream_id: str, version: int) -> bytes:
+        if version == 0:
+            return hashing.GENESIS
+        cached = self._heads.get((stream_id, version))
+        if cached is not None:
+            return cached
+        row = await conn.fetchrow(
+            "SELECT version, head_hash FROM eventstore.streams WHERE stream_id = $1", stream_id
+        )
+        actual = 0 if row is None else row["version"]
+        if actual != version:
+            raise WrongExpectedVersionError(stream_id, version, actual)
+        head = bytes(row["head_hash"])
+        self._remember(stream_id, version, head)
+        return head
+
+    def _remember(self, stream_id: str, version: int, digest: bytes) -> None:
+        self._heads[(stream_id, version)] = digest
+        if len(self._heads) > _HEAD_CACHE_SIZE:
+            self._heads.popitem(last=False)
+
+    async def _append(
+        self,
+        conn: asyncpg.Connection,
+        stream_id: str,
+        events: Sequence[NewEvent[Any]],
+        expected: int,
+        previous: bytes,
+        metadata: Metadata,
+    ) -> AppendResult:
+        recorded_at = self._clock()
+        versions: list[int] = []
+        ids: list[UUID] = []
+        types: list[str] = []
+        schema_versions: list[int] = []
+        bureaus: list[str] = []
+        datas: list[str] = []
+        occurred: list[datetime] = []
+        digests: list[bytes] = []
+        digest = previous
+        for offset, new in enumerate(events, start=1):
+            data: Event = new.data
+            text = data.model_dump_json()
+            version = expected + offset
+            occurred_at = new.occurred_at or recorded_at
+            digest = hashing.link(
+                self._alg,
+                digest,
+                hashing.canonical_bytes(
+                    stream_id=stream_id,
+                    version=version,
+                    event_id=new.event_id,
+                    event_type=data.event_type,
+                    schema_version=data.schema_version,
+                    bureau=new.bureau,
+                    data=text,
+                    actor=metadata.actor,
+                    service=metadata.service,
+                    correlation_id=metadata.correlation_id,
+                    causation_id=metadata.causation_id,
+                    occurred_at=occurred_at,
+                    recorded_at=recorded_at,
+                ),
+            )
+            versions.append(version)
+            ids.append(new.event_id)
+            types.append(data.event_type)
+            schema_versions.append(data.schema_version)
+            bureaus.append(new.bureau)
+            datas.append(text)
+            occurred.append(occurred_at)
+            digests.append(digest)
+        new_version = expected + len(events)
+        args: list[Any] = [
+            stream_id,
+            expected,
+            new_version,
+            digest,
+            metadata.actor,
+            metadata.service,
+            metadata.correlation_id,
+            metadata.causation_id,
+            recorded_at,
+            self._alg,
+            versions,
+            ids,
+            types,
+            schema_versions,
+            bureaus,
+            datas,
+            occurred,
+            digests,
+        ]
+        if expected == 0:
+            sql = _APPEND_NEW
+            args += [category_of(stream_id), events[0].bureau]
+        else:
+            sql = _APPEND_EXISTING
+        try:
+            positions = await conn.fetchval(sql, *args)
+        except asyncpg.UniqueViolationError as exc:
+            if exc.constraint_name != "events_event_id_key":
+                raise
+            positions = None
+        if positions:
+            self._remember(stream_id, new_version, digest)
+            return AppendResult(stream_id, new_version, tuple(positions))
+        return await self._resolve_conflict(conn, stream_id, ids, expected)
+
+    async def _resolve_conflict(
+        self, conn: asyncpg.Connection, stream_id: str, ids: list[UUID], expected: int
+    ) -> AppendResult:
+        stored = await conn.fetch(
+            "SELECT position, stream_id FROM eventstore.events WHERE event_id = ANY($1::uuid[]) "
+            "ORDER BY position",
+            ids,
+        )
+        actual = await conn.fetchval(
+            "SELECT version FROM eventstore.streams WHERE stream_id = $1", stream_id
+        )
+        if len(stored) == len(ids) and all(r["stream_id"] == stream_id for r in stored):
+            return AppendResult(
+                stream_id, actual or 0, tuple(r["position"] for r in stored), duplicate=True
+            )
+        if stored:
+            raise PartialDuplicateError(
+                f"append to {stream_id!r}: {len(stored)} of {len(ids)} event ids are already "
+                "stored (some on another stream?); a retry must resend exactly the same events"
+            )
+        raise WrongExpectedVersionError(stream_id, expected, actual or 0)
+
+    # ------------------------------------------------------------------ read one stream
+
+    async def read_stream_raw(
+        self,
+        stream_id: str,
+        from_version: int = 1,
+        to_version: int | None = None,
+        *,
+        as_of: datetime | None = None,
+        by: Literal["recorded", "occurred"] = "recorded",
+    ) -> list[RawEvent]:
+        """Events of one stream in version order, optionally only those known (recorded) or
+        that happened (occurred) at or before ``as_of``."""
+        conditions = ["stream_id = $1", "version >= $2", "version <= $3"]
+        args: list[Any] = [stream_id, from_version, to_version or 2**62]
+        if as_of is not None:
+            column = "recorded_at" if by == "recorded" else "occurred_at"
+            conditions.append(f"{column} <= $4")
+            args.append(as_of)
+        sql = (
+            f"SELECT {_COLUMNS} FROM eventstore.events WHERE {' AND '.join(conditions)} "
+            "ORDER BY version"
+        )
+        async with self._pool.acquire() as conn:
+            rows = await conn.fetch(sql, *args)
+        raws = [_raw(r) for r in rows]
+        if raws and as_of is None:
+            last = raws[-1]
+            self._remember(stream_id, last.version, last.hash)
+        return raws
+
+    async def read_stream(
+        self,
+        stream_id: str,
+        from_version: int = 1,
+        to_version: int | None = None,
+        *,
+        as_of: datetime | None = None,
+        by: Literal["recorded", "occurred"] = "recorded",
+    ) -> list[RecordedEvent[Any]]:
+        """Typed events of one stream (upcast to their current schema)."""
+        raws = await self.read_stream_raw(stream_id, from_version, to_version, as_of=as_of, by=by)
+        return [self.decode(r) for r in raws]
+
+    async def stream_version(self, stream_id: str) -> int:
+        """The stream's current version (0 if it does not exist)."""
+        async with self._pool.acquire() as conn:
+            version = await conn.fetchval(
+                "SELECT version FROM eventstore.streams WHERE stream_id = $1", stream_id
+            )
+        return int(version or 0)
+
+    async def load(
+        self,
+        stream_id: str,
+        initial: S,
+        evolve: Callable[[S, RecordedEvent[Any]], S],
+        *,
+        as_of: datetime | None = None,
+        by: Literal["recorded", "occurred"] = "recorded",
+    ) -> tuple[S, int]:
+        """Fold a stream into a state with a pure ``evolve``; return it and its version."""
+        state = initial
+        version = 0
+        for event in await self.read_stream(stream_id, as_of=as_of, by=by):
+            state = evolve(state, event)
+            version = event.version
+        return state, version
+
+    # ------------------------------------------------------------------ read everything
+
+    async def read_all_raw(self, after: Cursor = Cursor(), limit: int = 1000) -> list[RawEvent]:
+        """The next events of the whole log after ``after``, in (transaction, position) order.
+
+        Only events of transactions older than every transaction still running are returned, so an
+        append that commits late is never passed over: the reader waits for it instead.
+        """
+        async with self._pool.acquire() as conn:
+            rows = await conn.fetch(
+                f"SELECT {_COLUMNS} FROM eventstore.events "
+                "WHERE (tx_id, position) > ($1::text::xid8, $2::bigint) "
+                "AND tx_id < pg_snapshot_xmin(pg_current_snapshot()) "
+                "ORDER BY tx_id, position LIMIT $3",
+                str(after.tx_id),
+                after.position,
+                limit,
+            )
+        return [_raw(r) for r in rows]
+
+    async def iter_all(
+        self, after: Cursor = Cursor(), batch_size: int = 5000
+    ) -> AsyncIterator[list[RecordedEvent[Any]]]:
+        """Every committed event after ``after``, decoded, in batches, until caught up."""
+        cursor = after
+        while True:
+            raws = await self.read_all_raw(cursor, batch_size)
+            if not raws:
+                return
+            yield [self.decode(r) for r in raws]
+            cursor = raws[-1].cursor
+
+    # ------------------------------------------------------------------ decode
+
+    def decode(self, raw: RawEvent) -> RecordedEvent[Any]:
+        cls = self._registry.class_for(raw.event_type)
+        if raw.schema_version < cls.schema_version:
+            data = cls.model_validate(
+                self._registry.upcast(raw.event_type, raw.schema_version, json.loads(raw.data))
+            )
+        else:
+            data = cls.model_validate_json(raw.data)
+        return RecordedEvent(
+            position=raw.position,
+            stream_id=raw.stream_id,
+            version=raw.version,
+            event_id=raw.event_id,
+            event_type=raw.event_type,
+            stored_schema_version=raw.schema_version,
+            bureau=raw.bureau,
+            data=data,
+            actor=raw.actor,
+            service=raw.service,
+            correlation_id=raw.correlation_id,
+            causation_id=raw.causation_id,
+            occurred_at=raw.occurred_at,
+            recorded_at=raw.recorded_at,
+            tx_id=raw.tx_id,
+            hash=raw.hash,
+        )
+
+    # ------------------------------------------------------------------ verify
+
+    async def verify(self, stream_id: str) -> VerificationResult:
+        """Recompute the stream's hash chain; report the first event that does not match."""
+        async with self._pool.acquire() as conn:
+            head = await conn.fetchrow(
+                "SELECT version, head_hash FROM eventstore.streams WHERE stream_id = $1", stream_id
+            )
+            rows = await conn.fetch(
+                f"SELECT {_COLUMNS} FROM eventstore.events WHERE stream_id = $1 ORDER BY version",
+                stream_id,
+            )
+        checker = _ChainChecker(stream_id)
+        for row in rows:
+            if not checker.feed(_raw(row)):
+                break
+        return checker.finish(head)
+
+    async def verify_all(self) -> list[VerificationResult]:
+        """Verify every stream; return one result per stream (failures and successes)."""
+        results: list[VerificationResult] = []
+        async with self._pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
+            heads = {
+                r["stream_id"]: r
+                for r in await conn.fetch(
+                    "SELECT stream_id, version, head_hash FROM eventstore.streams"
+                )
+            }
+            checker: _ChainChecker | None = None
+            failed = False
+            async for row in conn.cursor(
+                f"SELECT {_COLUMNS} FROM eventstore.events ORDER BY stream_id, version",
+                prefetch=5000,
+            ):
+                raw = _raw(row)
+                if checker is None or checker.stream_id != raw.stream_id:
+                    if checker is not None:
+                        results.append(checker.finish(heads.pop(checker.stream_id, None)))
+                    checker, failed = _ChainChecker(raw.stream_id), False
+                if not failed:
+                    failed = not checker.feed(raw)
+            if checker is not None:
+                results.append(checker.finish(heads.pop(checker.stream_id, None)))
+        # A stream row whose events are all gone.
+        for stream_id, head in heads.items():
+            results.append(_ChainChecker(stream_id).finish(head))
+        return results
+
+
+class _ChainChecker:
+    """Recomputes one stream's chain event by event."""
+
+    def __init__(self, stream_id: str) -> None:
+        self.stream_id = stream_id
+        self.previous = hashing.GENESIS
+        self.expected_version = 1
+        self.checked = 0
+        self.failure: VerificationResult | None = None
+
+    def _fail(self, version: int, position: int | None, reason: str) -> bool:
+        self.failure = VerificationResult(
+            self.stream_id, False, self.checked, version, position, reason
+        )
+        return False
+
+    def feed(self, raw: RawEvent) -> bool:
+        if raw.version != self.expected_version:
+            return self._fail(
+                self.expected_version,
+                raw.position,
+                f"缺失事件 version {self.expected_version} is missing (next stored is "
+                f"{raw.version})",
+            )
+        try:
+            digest = hashing.link(raw.hash_alg, self.previous, _canonical(raw))
+        except hashing.UnsupportedHashAlgorithmError as exc:
+            return self._fail(raw.version, raw.position, str(exc))
+        if digest != raw.hash:
+            return self._fail(
+                raw.version, raw.position, f"哈希不符 hash of version {raw.version} does not match"
+            )
+        self.previous = digest
+        self.expected_version += 1
+        self.checked += 1
+        return True
+
+    def finish(self, head: asyncpg.Record | None) -> VerificationResult:
+        if self.failure is not None:
+            return self.failure
+        last = self.expected_version - 1
+        if head is None:
+            if last == 0:
+                return VerificationResult(self.stream_id, True, 0)
+            return VerificationResult(
+                self.stream_id, False, self.checked, 1, None, "流记录缺失 stream row is missing"
+            )
+        if head["version"] != last or bytes(head["head_hash"]) != self.previous:
+            return VerificationResult(
+                self.stream_id,
+                False,
+                self.checked,
+                last + 1,
+                None,
+                f"流头不符 stream head says version {head['version']}, events end at {last}",
+            )
+        return VerificationResult(self.stream_id, True, self.checked)
+
+
+def _canonical(raw: RawEvent) -> bytes:
+    return hashing.canonical_bytes(
+        stream_id=raw.stream_id,
+        version=raw.version,
+        event_id=raw.event_id,
+        event_type=raw.event_type,
+        schema_version=raw.schema_version,
+        bureau=raw.bureau,
+        data=raw.data,
+        actor=raw.actor,
+        service=raw.service,
+        correlation_id=raw.correlation_id,
+        causation_id=raw.causation_id,
+        occurred_at=raw.occurred_at,
+        recorded_at=raw.recorded_at,
+    )
+
+
+def _raw(row: asyncpg.Record) -> RawEvent:
+    return RawEvent(
+        row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8], row[9], row[10],
+        row[11], row[12], row[13], row[14], row[15], bytes(row[16]),
+    )

@@ -1,0 +1,115 @@
+"""Structured logging for every service (structlog).
+
+JSON lines in production, a readable console on a terminal. Correlation and case ids are bound
+per request or message through :func:`bind_context`. Personal data never reaches a log: the
+:func:`mask_personal_data` processor rewrites resident ID numbers and mobile phone numbers wherever
+they appear in an event, including inside nested values and exception text.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import Mapping, MutableMapping
+from typing import Any, Literal
+
+import structlog
+from structlog.typing import EventDict, Processor, WrappedLogger
+
+# 18-digit resident ID (GB 11643: 17 digits + digit or X) and the old 15-digit form. The look-arounds
+# keep us from cutting through longer digit runs such as event positions or money amounts.
+_RESIDENT_ID = re.compile(r"(?<![0-9A-Za-z])(\d{6})(\d{8})(\d{3}[0-9Xx])(?![0-9A-Za-z])")
+_RESIDENT_ID_15 = re.compile(r"(?<![0-9A-Za-z])(\d{6})(\d{6})(\d{3})(?![0-9A-Za-z])")
+# Mainland mobile numbers, optionally with +86 / 86 and separators; and landlines with area code.
+_MOBILE = re.compile(r"(?<!\d)((?:\+?86[- ]?)?1[3-9]\d)[- ]?(\d{4})[- ]?(\d{4})(?!\d)")
+_LANDLINE = re.compile(r"(?<!\d)(0\d{2,3})-(\d{7,8})(?!\d)")
+
+
+def mask_text(text: str) -> str:
+    """Mask resident ID numbers and phone numbers in free text, keeping enough to tell them apart."""
+    text = _RESIDENT_ID.sub(lambda m: f"{m[1]}********{m[3]}", text)
+    text = _RESIDENT_ID_15.sub(lambda m: f"{m[1]}******{m[3]}", text)
+    text = _MOBILE.sub(lambda m: f"{m[1]}****{m[3]}", text)
+    return _LANDLINE.sub(lambda m: f"{m[1]}-****{m[2][-4:]}", text)
+
+
+def _mask_value(value: Any) -> Any:
+    if isinstance(value, str):
+        return mask_text(value)
+    if isinstance(value, Mapping):
+        return {k: _mask_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return type(value)(_mask_value(v) for v in value)
+    if isinstance(value, int) and not isinstance(value, bool) and len(str(abs(value))) >= 11:
+        # A phone number or ID passed as an int still identifies a person.
+        masked = mask_text(str(value))
+        return masked if masked != str(value) else value
+    return value
+
+
+def mask_personal_data(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
+    """structlog processor: mask personal identifiers in every value of the event."""
+    return {key: _mask_value(value) for key, value in event_dict.items()}
+
+
+def configure_logging(
+    *, service: str, fmt: Literal["auto", "json", "console"] = "auto", level: str = "INFO"
+) -> None:
+    """Configure structlog and the standard library so every line goes through the masker."""
+    use_console = fmt == "console" or (fmt == "auto" and sys.stderr.isatty())
+    shared: list[Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.processors.StackInfoRenderer(),
+        structlog.processors.format_exc_info,
+        # Last before rendering, so exception text and bound context are masked too.
+        mask_personal_data,
+    ]
+    renderer: Processor = (
+        structlog.dev.ConsoleRenderer() if use_console else structlog.processors.JSONRenderer(
+            ensure_ascii=False
+        )
+    )
+    structlog.configure(
+        processors=[*shared[:-3], structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=shared[:-3],
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            *shared[-3:],
+            renderer,
+        ],
+    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    structlog.contextvars.bind_contextvars(service=service)
+
+
+def bind_context(**values: Any) -> None:
+    """Bind correlation id, case id, ... to every log line of the current task."""
+    structlog.contextvars.bind_contextvars(**values)
+
+
+def clear_context(keep: MutableMapping[str, Any] | None = None) -> None:
+    """Forget per-request context (the service name is kept)."""
+    service = structlog.contextvars.get_contextvars().get("service")
+    structlog.contextvars.clear_contextvars()
+    if service is not None:
+        structlog.contextvars.bind_contextvars(service=service)
+    if keep:
+        structlog.contextvars.bind_contextvars(**keep)
+
+
+def get_logger(name: str | None = None) -> Any:
+    """A structlog logger; typed Any because structlog's bound loggers are dynamically typed."""
+    return structlog.get_logger(name)

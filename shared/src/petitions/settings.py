@@ -1,0 +1,44 @@
+"""Settings shared by every service, read from the environment (prefix ``PETITIONS_``).
+
+Each service composes these with its own settings in its composition root; nothing reads
+``os.environ`` directly.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class CommonSettings(BaseSettings):
+    """What every process of the system needs to know."""
+
+    model_config = SettingsConfigDict(env_prefix="PETITIONS_", extra="ignore", frozen=True)
+
+    database_url: str = Field(
+        default="postgresql://postgres@127.0.0.1:5432/petitions",
+        description="Event store PostgreSQL URL (asyncpg/libpq form).",
+    )
+    db_role: str = Field(
+        default="petitions_app",
+        description=(
+            "Role the services switch to after connecting (SET ROLE): it may only INSERT and "
+            "SELECT events. Empty to stay as the connecting user."
+        ),
+    )
+    db_pool_min: int = Field(default=1, ge=0)
+    db_pool_max: int = Field(default=10, ge=1)
+    nats_url: str = Field(default="nats://127.0.0.1:4222", description="NATS server URL.")
+    log_format: Literal["auto", "json", "console"] = Field(
+        default="auto", description="auto: console on a terminal, JSON lines otherwise."
+    )
+    log_level: str = Field(default="INFO")
+    hash_algorithm: str = Field(
+        default="sm3", description="Hash for new events' chain links (GB/T 32905 SM3 by default)."
+    )
+    http_host: str = Field(default="127.0.0.1")
+    http_port: int | None = Field(
+        default=None, description="HTTP port; each service has its own default."
+    )

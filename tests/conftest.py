@@ -1,0 +1,138 @@
+"""Real servers for the tests: PostgreSQL and NATS with JetStream.
+
+Which servers, in order of precedence:
+- ``PETITIONS_DATABASE_URL`` and ``PETITIONS_NATS_URL`` both set: those servers (the database URL
+  names an admin-capable user: each test gets its own database, created from a migrated template);
+- ``PETITIONS_TEST_SERVERS=testcontainers``: pinned Docker images through testcontainers;
+- otherwise: PostgreSQL and NATS from the PyPI wheels, started once for the session.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+import pytest
+from petitions.db import create_pool
+from petitions.eventstore import EventStore, apply_migrations
+from petitions.settings import CommonSettings
+
+import tests.support.events  # noqa: F401  (registers the test event types)
+
+ROOT = Path(__file__).resolve().parent.parent
+POSTGRES_IMAGE = "postgres:15.10-bookworm"
+NATS_IMAGE = "nats:2.10.24-alpine"
+
+
+@dataclass(frozen=True)
+class Servers:
+    postgres_url: str
+    """Admin URL on the server's maintenance database."""
+    nats_url: str
+    kind: str
+
+
+def _with_database(url: str, name: str) -> str:
+    base, _, _ = url.rpartition("/")
+    return f"{base}/{name}"
+
+
+@pytest.fixture(scope="session")
+def servers() -> Iterator[Servers]:
+    db_url = os.environ.get("PETITIONS_DATABASE_URL")
+    nats_url = os.environ.get("PETITIONS_NATS_URL")
+    mode = os.environ.get("PETITIONS_TEST_SERVERS", "")
+    if db_url and nats_url:
+        yield Servers(_with_database(db_url, "postgres"), nats_url, "external")
+    elif mode == "testcontainers":
+        from testcontainers.nats import NatsContainer
+        from testcontainers.postgres import PostgresContainer
+
+        with (
+            PostgresContainer(POSTGRES_IMAGE, driver=None) as pg,
+            NatsContainer(NATS_IMAGE, jetstream=True) as nats,
+        ):
+            yield Servers(
+                _with_database(pg.get_connection_url(), "postgres"),
+                nats.nats_uri(),
+                "testcontainers",
+            )
+    else:
+        from devstack.servers import start_nats, start_postgres
+
+        base = ROOT / ".devstack"
+        base.mkdir(exist_ok=True)
+        data = Path(tempfile.mkdtemp(prefix="test-", dir=base))
+        try:
+            with start_postgres(data / "postgres") as pg, start_nats(data / "nats") as nats:
+                yield Servers(pg.url, nats.url, "embedded")
+        finally:
+            shutil.rmtree(data, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def template_database(servers: Servers) -> Iterator[str]:
+    """A migrated database that each test's database is cloned from (much faster than
+    migrating every time)."""
+    import asyncio
+
+    name = f"petitions_tpl_{uuid.uuid4().hex[:8]}"
+
+    async def create() -> None:
+        conn = await asyncpg.connect(servers.postgres_url)
+        try:
+            await conn.execute(f'CREATE DATABASE "{name}" ENCODING \'UTF8\' TEMPLATE template0')
+        finally:
+            await conn.close()
+        await apply_migrations(_with_database(servers.postgres_url, name))
+
+    async def drop() -> None:
+        conn = await asyncpg.connect(servers.postgres_url)
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await conn.close()
+
+    asyncio.run(create())
+    yield name
+    asyncio.run(drop())
+
+
+@pytest.fixture
+async def database_url(servers: Servers, template_database: str) -> AsyncIterator[str]:
+    """A fresh, migrated database for one test."""
+    name = f"petitions_t_{uuid.uuid4().hex[:12]}"
+    conn = await asyncpg.connect(servers.postgres_url)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"')
+    finally:
+        await conn.close()
+    yield _with_database(servers.postgres_url, name)
+    conn = await asyncpg.connect(servers.postgres_url)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+def settings(database_url: str, servers: Servers) -> CommonSettings:
+    return CommonSettings(database_url=database_url, nats_url=servers.nats_url, db_pool_max=12)
+
+
+@pytest.fixture
+async def pool(settings: CommonSettings) -> AsyncIterator[asyncpg.Pool]:
+    pool = await create_pool(settings)
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture
+async def store(pool: asyncpg.Pool) -> EventStore:
+    return EventStore(pool)
