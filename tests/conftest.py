@@ -87,7 +87,7 @@ def template_database(servers: Servers) -> Iterator[str]:
     async def create() -> None:
         conn = await asyncpg.connect(servers.postgres_url)
         try:
-            await conn.execute(f'CREATE DATABASE "{name}" ENCODING \'UTF8\' TEMPLATE template0')
+            await conn.execute(f"CREATE DATABASE \"{name}\" ENCODING 'UTF8' TEMPLATE template0")
         finally:
             await conn.close()
         await apply_migrations(_with_database(servers.postgres_url, name))

@@ -59,7 +59,8 @@ async def test_envelope_carries_every_field(store: EventStore) -> None:
     assert (event.correlation_id, event.causation_id) == (corr, cause)
     assert event.occurred_at == occurred
     assert event.recorded_at > occurred
-    assert event.position > 0 and event.tx_id > 0
+    assert event.position > 0
+    assert event.tx_id > 0
     assert len(event.hash) == 32
 
 
@@ -140,12 +141,12 @@ async def test_read_stream_range(store: EventStore) -> None:
 
 
 async def test_state_as_of_a_timestamp(store: EventStore) -> None:
-    times = iter(
-        [datetime(2026, 1, d, 9, 0, tzinfo=UTC) for d in (5, 10, 20)]
-    )
+    times = iter([datetime(2026, 1, d, 9, 0, tzinfo=UTC) for d in (5, 10, 20)])
     timed = EventStore(store.pool, clock=lambda: next(times))
     for v, by in enumerate((1, 10, 100)):
-        await timed.append("case-i", [NewEvent(CounterMoved(by=by), bureau="3301")], v, metadata=META)
+        await timed.append(
+            "case-i", [NewEvent(CounterMoved(by=by), bureau="3301")], v, metadata=META
+        )
 
     def total(state: int, event: object) -> int:
         return state + event.data.by  # type: ignore[attr-defined]
@@ -156,7 +157,9 @@ async def test_state_as_of_a_timestamp(store: EventStore) -> None:
     assert await timed.load("case-i", 0, total, as_of=as_of - timedelta(days=30)) == (0, 0)
 
 
-async def test_occurred_time_in_the_past_is_kept_apart_from_recorded_time(store: EventStore) -> None:
+async def test_occurred_time_in_the_past_is_kept_apart_from_recorded_time(
+    store: EventStore,
+) -> None:
     past = datetime(2024, 6, 1, tzinfo=UTC)
     await store.append(
         "case-j", [NewEvent(CounterMoved(by=1), bureau="3301", occurred_at=past)], 0, metadata=META
@@ -179,9 +182,19 @@ async def test_upcasts_an_event_stored_under_an_old_schema(store: EventStore) ->
             "sm3",
             hashing.GENESIS,
             hashing.canonical_bytes(
-                stream_id="case-old", version=1, event_id=event_id, event_type="test.NoteAdded",
-                schema_version=1, bureau="3301", data=data, actor="legacy", service="v0",
-                correlation_id=corr, causation_id=None, occurred_at=old, recorded_at=old,
+                stream_id="case-old",
+                version=1,
+                event_id=event_id,
+                event_type="test.NoteAdded",
+                schema_version=1,
+                bureau="3301",
+                data=data,
+                actor="legacy",
+                service="v0",
+                correlation_id=corr,
+                causation_id=None,
+                occurred_at=old,
+                recorded_at=old,
             ),
         )
         await conn.execute(
@@ -194,7 +207,11 @@ async def test_upcasts_an_event_stored_under_an_old_schema(store: EventStore) ->
             "schema_version, bureau, data, actor, service, correlation_id, occurred_at, "
             "recorded_at, hash_alg, hash) VALUES ('case-old', 1, $1, 'test.NoteAdded', 1, '3301', "
             "$2, 'legacy', 'v0', $3, $4, $4, 'sm3', $5)",
-            event_id, data, corr, old, digest,
+            event_id,
+            data,
+            corr,
+            old,
+            digest,
         )
 
     [event] = await store.read_stream("case-old")
@@ -220,7 +237,9 @@ async def test_read_all_in_order_from_a_cursor(store: EventStore) -> None:
 
 
 async def test_iter_all_decodes_everything(store: EventStore) -> None:
-    await store.append("case-l", [note("a"), NewEvent(CounterMoved(by=2), bureau="3301")], 0, metadata=META)
+    await store.append(
+        "case-l", [note("a"), NewEvent(CounterMoved(by=2), bureau="3301")], 0, metadata=META
+    )
     batches = [batch async for batch in store.iter_all(batch_size=1)]
     assert [b[0].event_type for b in batches] == ["test.NoteAdded", "test.CounterMoved"]
 

@@ -39,7 +39,10 @@ async def test_n_writers_same_expected_version_exactly_one_wins(
     writers = [EventStore(await create_pool(settings)) for _ in range(8)]
 
     results = await asyncio.gather(
-        *(w.append("case-race", [moved(i)], expected, metadata=META) for i, w in enumerate(writers)),
+        *(
+            w.append("case-race", [moved(i)], expected, metadata=META)
+            for i, w in enumerate(writers)
+        ),
         return_exceptions=True,
     )
 
@@ -116,16 +119,22 @@ class _Acquired:
 
 
 @pytest.mark.parametrize("slow_first", [True, False], ids=["slow-first", "fast-first"])
-async def test_ordered_reader_never_skips_a_late_commit(database_url: str, slow_first: bool) -> None:
+async def test_ordered_reader_never_skips_a_late_commit(
+    database_url: str, slow_first: bool
+) -> None:
     await _late_commit(database_url, slow_first)
 
 
-async def test_reader_waits_behind_an_open_transaction(store: EventStore, database_url: str) -> None:
+async def test_reader_waits_behind_an_open_transaction(
+    store: EventStore, database_url: str
+) -> None:
     raw = await asyncpg.connect(database_url)
     try:
         tx = raw.transaction()
         await tx.start()
-        await EventStore(_SingleConnectionPool(raw)).append("case-open", [moved(1)], 0, metadata=META)
+        await EventStore(_SingleConnectionPool(raw)).append(
+            "case-open", [moved(1)], 0, metadata=META
+        )
         await store.append("case-after", [moved(2)], 0, metadata=META)
 
         # The committed event comes after the open transaction, so it is held back for now.

@@ -30,7 +30,9 @@ async def _three_events(store: EventStore, stream: str = "case-t") -> None:
         "TRUNCATE eventstore.events",
     ],
 )
-async def test_owner_cannot_change_history(store: EventStore, database_url: str, statement: str) -> None:
+async def test_owner_cannot_change_history(
+    store: EventStore, database_url: str, statement: str
+) -> None:
     await _three_events(store)
     owner = await asyncpg.connect(database_url)  # not the service role: the trigger must refuse
     try:
@@ -66,7 +68,7 @@ async def test_edited_data_is_found(store: EventStore, database_url: str) -> Non
     await _three_events(store, "case-clean")
     await _as_superuser_without_trigger(
         database_url,
-        "UPDATE eventstore.events SET data = '{\"body\":\"TWO\",\"words\":1}' "
+        'UPDATE eventstore.events SET data = \'{"body":"TWO","words":1}\' '
         "WHERE stream_id = 'case-t' AND version = 2",
     )
 
@@ -77,7 +79,8 @@ async def test_edited_data_is_found(store: EventStore, database_url: str) -> Non
     assert result.events_checked == 1
     assert "hash" in (result.reason or "")
     by_stream = {r.stream_id: r for r in await store.verify_all()}
-    assert not by_stream["case-t"].ok and by_stream["case-t"].first_bad_version == 2
+    assert not by_stream["case-t"].ok
+    assert by_stream["case-t"].first_bad_version == 2
     assert by_stream["case-clean"].ok
 
 

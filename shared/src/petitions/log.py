@@ -17,17 +17,17 @@ from typing import Any, Literal
 import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
 
-# 18-digit resident ID (GB 11643: 17 digits + digit or X) and the old 15-digit form. The look-arounds
-# keep us from cutting through longer digit runs such as event positions or money amounts.
+# 18-digit resident ID (GB 11643: 17 digits + digit or X) and the old 15-digit form. The
+# look-arounds keep us from cutting through longer digit runs such as event positions.
 _RESIDENT_ID = re.compile(r"(?<![0-9A-Za-z])(\d{6})(\d{8})(\d{3}[0-9Xx])(?![0-9A-Za-z])")
 _RESIDENT_ID_15 = re.compile(r"(?<![0-9A-Za-z])(\d{6})(\d{6})(\d{3})(?![0-9A-Za-z])")
-# Mainland mobile numbers, optionally with +86 / 86 and separators; and landlines with area code.
+# Mainland mobile numbers, optionally with +86 and separators; landlines with an area code.
 _MOBILE = re.compile(r"(?<!\d)((?:\+?86[- ]?)?1[3-9]\d)[- ]?(\d{4})[- ]?(\d{4})(?!\d)")
 _LANDLINE = re.compile(r"(?<!\d)(0\d{2,3})-(\d{7,8})(?!\d)")
 
 
 def mask_text(text: str) -> str:
-    """Mask resident ID numbers and phone numbers in free text, keeping enough to tell them apart."""
+    """Mask resident ID and phone numbers in free text, keeping enough to tell them apart."""
     text = _RESIDENT_ID.sub(lambda m: f"{m[1]}********{m[3]}", text)
     text = _RESIDENT_ID_15.sub(lambda m: f"{m[1]}******{m[3]}", text)
     text = _MOBILE.sub(lambda m: f"{m[1]}****{m[3]}", text)
@@ -69,9 +69,9 @@ def configure_logging(
         mask_personal_data,
     ]
     renderer: Processor = (
-        structlog.dev.ConsoleRenderer() if use_console else structlog.processors.JSONRenderer(
-            ensure_ascii=False
-        )
+        structlog.dev.ConsoleRenderer()
+        if use_console
+        else structlog.processors.JSONRenderer(ensure_ascii=False)
     )
     structlog.configure(
         processors=[*shared[:-3], structlog.stdlib.ProcessorFormatter.wrap_for_formatter],

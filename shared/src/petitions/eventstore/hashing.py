@@ -17,7 +17,7 @@ from uuid import UUID
 GENESIS = bytes(32)
 """The link before a stream's first event."""
 
-_ALGORITHMS: dict[str, Callable[[], "hashlib._Hash"]] = {
+_ALGORITHMS: dict[str, Callable[[], hashlib._Hash]] = {
     "sm3": lambda: hashlib.new("sm3"),
     "sha256": hashlib.sha256,
 }
@@ -32,7 +32,8 @@ def check_algorithm(name: str) -> None:
     factory = _ALGORITHMS.get(name)
     if factory is None:
         raise UnsupportedHashAlgorithmError(
-            f"不支持的哈希算法 unsupported hash algorithm {name!r}; choose one of {sorted(_ALGORITHMS)}"
+            f"不支持的哈希算法 unsupported hash algorithm {name!r}; "
+            f"choose one of {sorted(_ALGORITHMS)}"
         )
     try:
         factory()

@@ -19,7 +19,6 @@ import asyncpg
 
 from petitions.eventstore import hashing
 from petitions.eventstore.model import (
-    ANY,
     AppendResult,
     Cursor,
     Metadata,
@@ -34,11 +33,13 @@ from petitions.eventstore.model import (
 from petitions.messages import Event, EventRegistry, registry
 
 S = TypeVar("S")
+START = Cursor()
+"""The cursor before the first event."""
 
 _COLUMNS = (
     "position, stream_id, version, event_id, event_type, schema_version, bureau, data, actor, "
-    "service, correlation_id, causation_id, occurred_at, recorded_at, tx_id::text::bigint AS tx_id, "
-    "hash_alg, hash"
+    "service, correlation_id, causation_id, occurred_at, recorded_at, "
+    "tx_id::text::bigint AS tx_id, hash_alg, hash"
 )
 
 # Parameters shared by both forms: $1 stream, $2 expected version, $3 new version, $4 new head
@@ -146,9 +147,13 @@ class EventStore:
                     "SELECT version, head_hash FROM eventstore.streams WHERE stream_id = $1",
                     stream_id,
                 )
-                version, previous = (0, hashing.GENESIS) if row is None else (
-                    row["version"],
-                    bytes(row["head_hash"]),
+                version, previous = (
+                    (0, hashing.GENESIS)
+                    if row is None
+                    else (
+                        row["version"],
+                        bytes(row["head_hash"]),
+                    )
                 )
                 try:
                     return await self._append(conn, stream_id, events, version, previous, metadata)
@@ -358,7 +363,7 @@ class EventStore:
 
     # ------------------------------------------------------------------ read everything
 
-    async def read_all_raw(self, after: Cursor = Cursor(), limit: int = 1000) -> list[RawEvent]:
+    async def read_all_raw(self, after: Cursor = START, limit: int = 1000) -> list[RawEvent]:
         """The next events of the whole log after ``after``, in (transaction, position) order.
 
         Only events of transactions older than every transaction still running are returned, so an
@@ -377,7 +382,7 @@ class EventStore:
         return [_raw(r) for r in rows]
 
     async def iter_all(
-        self, after: Cursor = Cursor(), batch_size: int = 5000
+        self, after: Cursor = START, batch_size: int = 5000
     ) -> AsyncIterator[list[RecordedEvent[Any]]]:
         """Every committed event after ``after``, decoded, in batches, until caught up."""
         cursor = after
@@ -545,6 +550,21 @@ def _canonical(raw: RawEvent) -> bytes:
 
 def _raw(row: asyncpg.Record) -> RawEvent:
     return RawEvent(
-        row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8], row[9], row[10],
-        row[11], row[12], row[13], row[14], row[15], bytes(row[16]),
+        row[0],
+        row[1],
+        row[2],
+        row[3],
+        row[4],
+        row[5],
+        row[6],
+        row[7],
+        row[8],
+        row[9],
+        row[10],
+        row[11],
+        row[12],
+        row[13],
+        row[14],
+        row[15],
+        bytes(row[16]),
     )

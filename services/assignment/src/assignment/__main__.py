@@ -1,0 +1,3 @@
+from assignment.main import run
+
+run()

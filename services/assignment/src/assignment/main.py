@@ -1,0 +1,51 @@
+"""assignment composition root: the one place where the service's parts are built and wired."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import uvicorn
+from fastapi import FastAPI
+from petitions.http import health_router, install_correlation_ids
+from petitions.log import configure_logging
+from petitions.runtime import Runtime, open_runtime
+
+from assignment.config import Settings
+
+SERVICE = "assignment"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    holder: dict[str, Runtime] = {}
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        async with open_runtime(SERVICE, settings) as runtime:
+            holder["runtime"] = runtime
+            yield
+
+    app = FastAPI(
+        title="交办督办 Assignment",
+        description=(
+            "Takes each case through its legal workflow, deadlines, reminders and supervision."
+        ),
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    install_correlation_ids(app)
+    app.include_router(health_router(lambda: holder["runtime"]))
+    return app
+
+
+def run() -> None:
+    settings = Settings()
+    configure_logging(service=SERVICE, fmt=settings.log_format, level=settings.log_level)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.http_host,
+        port=settings.port,
+        log_config=None,  # uvicorn's records go through our structlog handler
+        access_log=False,
+    )

@@ -1,0 +1,49 @@
+"""HTTP plumbing every service shares: correlation ids and the health endpoint."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+
+from petitions.log import bind_context, clear_context
+from petitions.runtime import Runtime
+
+CORRELATION_HEADER = "X-Correlation-ID"
+
+
+def install_correlation_ids(app: FastAPI) -> None:
+    """Take the caller's correlation id (or make one), bind it to the logs, echo it back."""
+
+    @app.middleware("http")
+    async def correlate(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        given = request.headers.get(CORRELATION_HEADER, "")
+        try:
+            correlation_id = str(uuid.UUID(given))
+        except ValueError:
+            correlation_id = str(uuid.uuid4())
+        request.state.correlation_id = correlation_id
+        clear_context()
+        bind_context(correlation_id=correlation_id)
+        response = await call_next(request)
+        response.headers[CORRELATION_HEADER] = correlation_id
+        return response
+
+
+def health_router(runtime: Callable[[], Runtime]) -> APIRouter:
+    router = APIRouter(tags=["运维 operations"])
+
+    @router.get(
+        "/health",
+        summary="健康检查 Health: PostgreSQL and NATS reachable",
+        responses={503: {"description": "A server this service needs does not answer"}},
+    )
+    async def health() -> JSONResponse:
+        report = await runtime().health()
+        return JSONResponse(report, status_code=200 if report["ok"] else 503)
+
+    return router

@@ -1,0 +1,68 @@
+"""What every service process holds open: settings, the PostgreSQL pool, the event store and the
+NATS broker. Each service's composition root opens one of these in its lifespan; tests open the
+same thing against their own servers, so the wiring they check is the wiring that runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+from faststream.nats import NatsBroker
+
+from petitions.db import create_pool
+from petitions.eventstore import EventStore, apply_migrations
+from petitions.log import get_logger
+from petitions.settings import CommonSettings
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Runtime:
+    service: str
+    settings: CommonSettings
+    pool: asyncpg.Pool
+    store: EventStore
+    broker: NatsBroker
+
+    async def health(self) -> dict[str, Any]:
+        """Check both servers; ``ok`` is False if either does not answer within 2 seconds."""
+        checks: dict[str, str] = {}
+        try:
+            async with asyncio.timeout(2):
+                await self.pool.fetchval("SELECT 1")
+            checks["postgres"] = "ok"
+        except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            checks["postgres"] = f"unavailable: {type(exc).__name__}"
+        try:
+            checks["nats"] = "ok" if await self.broker.ping(timeout=2) else "unavailable"
+        except Exception as exc:
+            checks["nats"] = f"unavailable: {type(exc).__name__}"
+        return {
+            "service": self.service,
+            "ok": all(v == "ok" for v in checks.values()),
+            **checks,
+        }
+
+
+@asynccontextmanager
+async def open_runtime(service: str, settings: CommonSettings) -> AsyncIterator[Runtime]:
+    """Migrate, connect to PostgreSQL and NATS, and close both on the way out."""
+    applied = await apply_migrations(settings.database_url)
+    if applied:
+        log.info("schema.migrated", migrations=applied)
+    pool = await create_pool(settings)
+    broker = NatsBroker(settings.nats_url, name=f"petitions-{service}")
+    try:
+        await broker.connect()
+        store = EventStore(pool, hash_algorithm=settings.hash_algorithm)
+        log.info("runtime.ready", nats=settings.nats_url)
+        yield Runtime(service, settings, pool, store, broker)
+    finally:
+        await broker.stop()
+        await pool.close()

@@ -1,0 +1,73 @@
+"""Each service, started as its own process the way `make up` starts it, connects to PostgreSQL
+and NATS and answers its health check; it reports a dead PostgreSQL as unhealthy."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+from tests.conftest import Servers
+
+pytestmark = pytest.mark.integration
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _get(url: str) -> tuple[int, dict[str, object]]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read())
+
+
+@pytest.fixture
+def service_env(database_url: str, servers: Servers) -> dict[str, str]:
+    return {
+        **os.environ,
+        "PETITIONS_DATABASE_URL": database_url,
+        "PETITIONS_NATS_URL": servers.nats_url,
+    }
+
+
+@pytest.mark.parametrize("service", ["intake", "assignment", "reporting"])
+def test_service_answers_health(service: str, service_env: dict[str, str]) -> None:
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", service],
+        env={**service_env, "PETITIONS_HTTP_PORT": str(port), "PETITIONS_LOG_FORMAT": "json"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        status, body = 0, {}
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                out = proc.stdout.read().decode() if proc.stdout else ""
+                pytest.fail(f"{service} exited with {proc.returncode}:\n{out}")
+            try:
+                status, body = _get(f"http://127.0.0.1:{port}/health")
+                break
+            except (ConnectionError, urllib.error.URLError):
+                time.sleep(0.2)
+        assert status == 200
+        assert body == {"service": service, "ok": True, "postgres": "ok", "nats": "ok"}
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=15)
+    # uvicorn re-raises SIGTERM after its graceful shutdown, so the exit status is -15.
+    assert proc.returncode in (0, -15)
+    assert b"Application shutdown complete" in out, "a service must stop cleanly on SIGTERM"

@@ -1,0 +1,76 @@
+"""Personal data never reaches a log: the masking processor, and the configured pipeline."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+import structlog
+from petitions.log import configure_logging, get_logger, mask_personal_data, mask_text
+
+ID_18 = "11010519491231002X"
+ID_18_DIGIT = "110101199003071234"
+MOBILE = "13812345678"
+
+
+@pytest.mark.parametrize(
+    ("text", "secret", "masked"),
+    [
+        (f"身份证 {ID_18} 来访", ID_18, "110105********002X"),
+        (f"id={ID_18_DIGIT}", ID_18_DIGIT, "110101********1234"),
+        (f"电话{MOBILE}。", MOBILE, "138****5678"),
+        ("phone +86 138-1234-5678", "1234", "+86 138****5678"),
+        ("old id 110101900307123 here", "900307", "110101******123"),
+        ("座机 0571-87654321", "87654321", "0571-****4321"),
+    ],
+)
+def test_mask_text(text: str, secret: str, masked: str) -> None:
+    out = mask_text(text)
+    assert secret not in out
+    assert masked in out
+
+
+@pytest.mark.parametrize(
+    "harmless",
+    ["position 12345678901234567890", "case 3301-2026-000123", "amount 1000", "uuid 0f0e0d0c"],
+)
+def test_mask_text_leaves_other_numbers_alone(harmless: str) -> None:
+    assert mask_text(harmless) == harmless
+
+
+def test_processor_masks_nested_values() -> None:
+    event = {
+        "event": f"registered {ID_18}",
+        "petitioner": {"phones": [MOBILE], "id": ID_18_DIGIT},
+        "phone_as_int": int(MOBILE),
+    }
+    out = mask_personal_data(None, "info", event)
+    text = json.dumps(out, ensure_ascii=False)
+    for secret in (ID_18, ID_18_DIGIT, MOBILE):
+        assert secret not in text
+
+
+def test_configured_pipeline_masks_structlog_stdlib_and_exceptions(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    configure_logging(service="tests", fmt="json")
+    try:
+        structlog.contextvars.bind_contextvars(case_id="case-1", caller=MOBILE)
+        get_logger("t").info("petitioner.seen", resident_id=ID_18, note=f"call {MOBILE}")
+        logging.getLogger("plain").warning("stdlib line with %s", ID_18_DIGIT)
+        try:
+            raise ValueError(f"bad id {ID_18}")
+        except ValueError:
+            get_logger("t").exception("failed")
+        out = capsys.readouterr().err
+        lines = [json.loads(line) for line in out.splitlines()]
+        assert len(lines) == 3
+        assert lines[0]["case_id"] == "case-1"
+        assert lines[0]["service"] == "tests"
+        for secret in (ID_18, ID_18_DIGIT, MOBILE):
+            assert secret not in out
+        assert "110105********002X" in out
+    finally:
+        structlog.contextvars.clear_contextvars()
+        structlog.reset_defaults()
