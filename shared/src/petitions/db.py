@@ -19,11 +19,20 @@ async def create_pool(settings: CommonSettings, *, dsn: str | None = None) -> as
         if role:
             await conn.execute(f'SET ROLE "{role}"')
 
+    async def reset(conn: asyncpg.Connection) -> None:
+        # asyncpg's default reset (UNLISTEN, CLOSE, RESET ALL, advisory unlock) is a round trip
+        # on every release, a third of a single-event append. Pooled connections never keep
+        # session state (LISTEN and session locks use their own connections), so only an
+        # abandoned transaction needs undoing.
+        if conn.is_in_transaction():
+            await conn.execute("ROLLBACK")
+
     pool = await asyncpg.create_pool(
         dsn or settings.database_url,
         min_size=settings.db_pool_min,
         max_size=settings.db_pool_max,
         init=init,
+        reset=reset,
         server_settings={
             # Keeps the ordered readers' horizon moving even if a client hangs mid-transaction.
             "idle_in_transaction_session_timeout": "30000",

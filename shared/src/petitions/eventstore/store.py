@@ -8,6 +8,7 @@ on the slow path: a repeated append of stored event ids is a no-op, anything els
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -39,17 +40,42 @@ START = Cursor()
 _COLUMNS = (
     "position, stream_id, version, event_id, event_type, schema_version, bureau, data, actor, "
     "service, correlation_id, causation_id, occurred_at, recorded_at, "
-    "tx_id::text::bigint AS tx_id, hash_alg, hash"
+    "tx_id::text::bigint AS tx, hash_alg, hash"
 )
 
-# Parameters shared by both forms: $1 stream, $2 expected version, $3 new version, $4 new head
-# hash, $5 actor, $6 service, $7 correlation id, $8 causation id, $9 recorded at, $10 hash
-# algorithm, $11-$18 one array per event column. A new stream adds $19 category, $20 bureau.
-_INSERT_EVENTS = """
-ins AS (
+# Parameters of every form: $1 stream, $2 expected version, $3 new version, $4 new head hash,
+# $5 actor, $6 service, $7 correlation id, $8 causation id, $9 recorded at, $10 hash algorithm.
+# One event: $11 event id, $12 type, $13 schema version, $14 bureau, $15 data, $16 occurred at
+# (its version and hash are $3 and $4). Several: $11-$18, one array per event column. A new stream
+# adds two more: category and bureau. Single-event appends, the common case, get their own form
+# because encoding arrays costs the client more than the whole rest of an append.
+_BUMP_NEW = """
+    INSERT INTO eventstore.streams (stream_id, category, bureau, version, head_hash)
+    SELECT $1, ${category}, ${bureau}, $3, $4 WHERE $2::bigint = 0
+    ON CONFLICT (stream_id) DO NOTHING
+    RETURNING version
+"""
+_BUMP_EXISTING = """
+    UPDATE eventstore.streams SET version = $3, head_hash = $4, updated_at = now()
+    WHERE stream_id = $1 AND version = $2
+    RETURNING version
+"""
+_INSERT_COLUMNS = """
     INSERT INTO eventstore.events (stream_id, version, event_id, event_type, schema_version,
         bureau, data, actor, service, correlation_id, causation_id, occurred_at, recorded_at,
         hash_alg, hash)
+"""
+_INSERT_ONE = (
+    _INSERT_COLUMNS
+    + """
+    SELECT $1, $3, $11, $12, $13, $14, $15::json, $5, $6, $7, $8, $16, $9, $10, $4
+    WHERE EXISTS (SELECT 1 FROM bumped)
+    RETURNING position
+"""
+)
+_INSERT_MANY = (
+    _INSERT_COLUMNS
+    + """
     SELECT $1, e.version, e.event_id, e.event_type, e.schema_version, e.bureau, e.data, $5, $6,
         $7, $8, e.occurred_at, $9, $10, e.hash
     FROM unnest($11::bigint[], $12::uuid[], $13::text[], $14::int[], $15::text[], $16::json[],
@@ -58,34 +84,34 @@ ins AS (
     WHERE EXISTS (SELECT 1 FROM bumped)
     ORDER BY e.version
     RETURNING position
-)
-SELECT array_agg(position ORDER BY position) AS positions FROM ins
 """
-
-_APPEND_NEW = (
-    """
-WITH bumped AS (
-    INSERT INTO eventstore.streams (stream_id, category, bureau, version, head_hash)
-    SELECT $1, $19, $20, $3, $4 WHERE $2::bigint = 0
-    ON CONFLICT (stream_id) DO NOTHING
-    RETURNING version
-),
-"""
-    + _INSERT_EVENTS
 )
 
-_APPEND_EXISTING = (
-    """
-WITH bumped AS (
-    UPDATE eventstore.streams SET version = $3, head_hash = $4, updated_at = now()
-    WHERE stream_id = $1 AND version = $2
-    RETURNING version
-),
-"""
-    + _INSERT_EVENTS
-)
+
+def _append_statement(*, new_stream: bool, single: bool) -> str:
+    bump = _BUMP_NEW if new_stream else _BUMP_EXISTING
+    if new_stream:
+        first_extra = 17 if single else 19
+        bump = bump.replace("${category}", f"${first_extra}").replace(
+            "${bureau}", f"${first_extra + 1}"
+        )
+    insert = _INSERT_ONE if single else _INSERT_MANY
+    return (
+        f"WITH bumped AS ({bump}), ins AS ({insert})\n"
+        "SELECT array_agg(position ORDER BY position) FROM ins"
+    )
+
+
+_STATEMENTS = {
+    (new_stream, single): _append_statement(new_stream=new_stream, single=single)
+    for new_stream in (True, False)
+    for single in (True, False)
+}
 
 _HEAD_CACHE_SIZE = 100_000
+
+CHANNEL = "eventstore_appended"
+"""NOTIFY channel on which appends are announced (payload empty: readers just read on)."""
 
 
 def category_of(stream_id: str) -> str:
@@ -103,6 +129,7 @@ class EventStore:
         hash_algorithm: str = "sm3",
         events: EventRegistry = registry,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        notify_delay: float = 0.002,
     ) -> None:
         hashing.check_algorithm(hash_algorithm)
         self._pool = pool
@@ -112,6 +139,11 @@ class EventStore:
         # (stream, version) -> hash of that event. History never changes, so an entry never goes
         # stale; it saves the writer a round trip to learn the link it chains onto.
         self._heads: OrderedDict[tuple[str, int], bytes] = OrderedDict()
+        # Appends are announced with one NOTIFY per ``notify_delay`` at most, outside the append
+        # transactions (see migration 0001 for why).
+        self._notify_delay = notify_delay
+        self._notify_scheduled = False
+        self._notify_tasks: set[asyncio.Task[None]] = set()
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -245,20 +277,15 @@ class EventStore:
             metadata.causation_id,
             recorded_at,
             self._alg,
-            versions,
-            ids,
-            types,
-            schema_versions,
-            bureaus,
-            datas,
-            occurred,
-            digests,
         ]
-        if expected == 0:
-            sql = _APPEND_NEW
-            args += [category_of(stream_id), events[0].bureau]
+        single = len(events) == 1
+        if single:
+            args += [ids[0], types[0], schema_versions[0], bureaus[0], datas[0], occurred[0]]
         else:
-            sql = _APPEND_EXISTING
+            args += [versions, ids, types, schema_versions, bureaus, datas, occurred, digests]
+        if expected == 0:
+            args += [category_of(stream_id), events[0].bureau]
+        sql = _STATEMENTS[(expected == 0, single)]
         try:
             positions = await conn.fetchval(sql, *args)
         except asyncpg.UniqueViolationError as exc:
@@ -267,8 +294,28 @@ class EventStore:
             positions = None
         if positions:
             self._remember(stream_id, new_version, digest)
+            self._announce()
             return AppendResult(stream_id, new_version, tuple(positions))
         return await self._resolve_conflict(conn, stream_id, ids, expected)
+
+    def _announce(self) -> None:
+        if self._notify_scheduled:
+            return
+        self._notify_scheduled = True
+        asyncio.get_running_loop().call_later(self._notify_delay, self._start_notify)
+
+    def _start_notify(self) -> None:
+        task = asyncio.ensure_future(self._notify())
+        self._notify_tasks.add(task)
+        task.add_done_callback(self._notify_tasks.discard)
+
+    async def _notify(self) -> None:
+        # Cleared first: an append that lands while this NOTIFY is on the wire schedules another.
+        self._notify_scheduled = False
+        try:
+            await self._pool.execute("SELECT pg_notify($1, '')", CHANNEL)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            pass  # readers poll as well; a lost wake-up only delays them by one poll
 
     async def _resolve_conflict(
         self, conn: asyncpg.Connection, stream_id: str, ids: list[UUID], expected: int

@@ -17,10 +17,8 @@ from typing import Any
 import asyncpg
 
 from petitions.eventstore.model import Cursor, RawEvent
-from petitions.eventstore.store import EventStore
+from petitions.eventstore.store import CHANNEL, EventStore
 from petitions.log import get_logger
-
-CHANNEL = "eventstore_appended"
 
 log = get_logger(__name__)
 
@@ -56,7 +54,8 @@ class Wakeup:
         self._event = asyncio.Event()
         self._conn: asyncpg.Connection | None = None
 
-    def _notified(self, *_: object) -> None:
+    def poke(self, *_: object) -> None:
+        """Wake the waiter now (a notification, a lost connection, or a stop)."""
         self._event.set()
 
     def _lost(self, *_: object) -> None:
@@ -68,7 +67,7 @@ class Wakeup:
             return
         try:
             conn = await asyncpg.connect(self._dsn, **self._kwargs)
-            await conn.add_listener(CHANNEL, self._notified)
+            await conn.add_listener(CHANNEL, self.poke)
             conn.add_termination_listener(self._lost)
             self._conn = conn
         except (OSError, asyncpg.PostgresError) as exc:
@@ -137,3 +136,4 @@ class CatchUpSubscription:
 
     def stop(self) -> None:
         self._stopping.set()
+        self._wakeup.poke()

@@ -1,0 +1,16 @@
+"""`make bench`: run every benchmark against real servers (PyPI wheels unless the environment
+names servers), print each figure beside its ceiling, and write bench/results/*.json."""
+
+from __future__ import annotations
+
+from bench import eventstore
+from bench.servers import bench_servers
+
+
+def main() -> None:
+    with bench_servers() as (admin_url, _nats_url):
+        eventstore.main(admin_url)
+
+
+if __name__ == "__main__":
+    main()
