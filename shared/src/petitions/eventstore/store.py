@@ -9,6 +9,7 @@ on the slow path: a repeated append of stored event ids is a no-op, anything els
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -312,10 +313,9 @@ class EventStore:
     async def _notify(self) -> None:
         # Cleared first: an append that lands while this NOTIFY is on the wire schedules another.
         self._notify_scheduled = False
-        try:
+        # Readers poll as well: a lost wake-up only delays them by one poll.
+        with contextlib.suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
             await self._pool.execute("SELECT pg_notify($1, '')", CHANNEL)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
-            pass  # readers poll as well; a lost wake-up only delays them by one poll
 
     async def _resolve_conflict(
         self, conn: asyncpg.Connection, stream_id: str, ids: list[UUID], expected: int
