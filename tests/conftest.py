@@ -26,8 +26,9 @@ from petitions.settings import CommonSettings
 import tests.support.events  # noqa: F401  (registers the test event types)
 
 ROOT = Path(__file__).resolve().parent.parent
-POSTGRES_IMAGE = "postgres:15.10-bookworm"
-NATS_IMAGE = "nats:2.10.24-alpine"
+# The same pinned images as docker-compose.yml.
+POSTGRES_IMAGE = "postgres:15.19-bookworm"
+NATS_IMAGE = "nats:2.10.29-alpine"
 
 
 @dataclass(frozen=True)
@@ -51,8 +52,18 @@ def servers() -> Iterator[Servers]:
     if db_url and nats_url:
         yield Servers(_with_database(db_url, "postgres"), nats_url, "external")
     elif mode == "testcontainers":
-        from testcontainers.nats import NatsContainer
-        from testcontainers.postgres import PostgresContainer
+        import docker
+        from testcontainers.community.nats import NatsContainer
+        from testcontainers.community.postgres import PostgresContainer
+
+        try:
+            docker.from_env(timeout=2).ping()
+        except Exception as exc:  # noqa: BLE001  (any failure means: no engine to use)
+            pytest.exit(
+                f"PETITIONS_TEST_SERVERS=testcontainers needs a Docker engine ({exc}); "
+                "unset it to use PostgreSQL and NATS from the PyPI wheels",
+                returncode=2,
+            )
 
         with (
             PostgresContainer(POSTGRES_IMAGE, driver=None) as pg,
