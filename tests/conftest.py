@@ -58,7 +58,7 @@ def servers() -> Iterator[Servers]:
 
         try:
             docker.from_env(timeout=2).ping()
-        except Exception as exc:  # noqa: BLE001  (any failure means: no engine to use)
+        except Exception as exc:  # any failure means: no engine to use
             pytest.exit(
                 f"PETITIONS_TEST_SERVERS=testcontainers needs a Docker engine ({exc}); "
                 "unset it to use PostgreSQL and NATS from the PyPI wheels",
