@@ -1,0 +1,411 @@
+"""`devstack up` (the whole system on one machine) and `devstack servers` (for scripts)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import fcntl
+import http.client
+import importlib
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import cast
+from urllib.parse import unquote, urlsplit, urlunsplit
+
+from devstack.servers import (
+    NatsServer,
+    PostgresServer,
+    ServerError,
+    ensure_database,
+    ensure_port_free,
+    set_parent_death_signal,
+    spawn,
+    start_nats,
+    start_postgres,
+)
+
+DATABASE = "petitions"
+SERVICES = {"intake": 8001, "assignment": 8002, "reporting": 8003}
+HEALTH_DEADLINE = 60.0
+
+
+class _Signalled(KeyboardInterrupt):
+    """SIGINT/SIGTERM turned into an exception, so start-up waits anywhere are interrupted too.
+    A KeyboardInterrupt so that neither `except Exception` in probes nor asyncio's callback
+    error handling swallows it."""
+
+
+def _raise_on_signal(signum: int, frame: FrameType | None) -> None:
+    raise _Signalled(signum)
+
+
+def _say(message: str) -> None:
+    print(f"devstack: {message}", flush=True)
+
+
+@dataclass
+class _Service:
+    name: str
+    port: int
+    process: subprocess.Popen[bytes]
+    tail: deque[str] = field(default_factory=lambda: deque(maxlen=30))
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def pump_output(self) -> None:
+        """Echo the service's output with a name prefix, keeping the last lines for errors."""
+        assert self.process.stdout is not None
+        for raw in self.process.stdout:
+            line = raw.decode(errors="replace").rstrip()
+            self.tail.append(line)
+            print(f"[{self.name}] {line}", flush=True)
+
+    def healthy(self) -> bool:
+        # http.client, not urllib: urllib honours HTTP_PROXY, and with a proxy set but no
+        # NO_PROXY for 127.0.0.1 the probe would go to the proxy.
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
+        try:
+            conn.request("GET", "/health")
+            return conn.getresponse().status == 200
+        except OSError:
+            return False
+        finally:
+            conn.close()
+
+    def tail_text(self) -> str:
+        return "\n".join(f"    | {line}" for line in self.tail) or "    | (no output)"
+
+
+@dataclass
+class _Stack:
+    """Everything this devstack process started, stopped in reverse dependency order."""
+
+    services: list[_Service] = field(default_factory=list)
+    nats: NatsServer | None = None
+    postgres: PostgresServer | None = None
+
+    def first_dead(self) -> str | None:
+        for service in self.services:
+            if service.process.poll() is not None:
+                return (
+                    f"服务 {service.name} 意外退出 exited unexpectedly "
+                    f"(code {service.process.returncode}); last output:\n{service.tail_text()}"
+                )
+        for server in (self.nats, self.postgres):
+            if server is not None and server.poll() is not None:
+                return (
+                    f"{type(server).__name__} 意外退出 exited unexpectedly (code {server.poll()}); "
+                    f"log {server.log_path}:\n{server.log.tail()}"
+                )
+        return None
+
+    def stop(self) -> None:
+        # Services first (they flush to NATS and PostgreSQL on shutdown), then NATS, then PG.
+        running = [s for s in self.services if s.process.poll() is None]
+        for service in running:
+            # The whole group: a service may have started workers or a reloader of its own.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(service.process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        for service in running:
+            try:
+                service.process.wait(max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                _say(f"{service.name} 10 秒内未退出，强制结束 did not stop in 10 s, killing it")
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(service.process.pid, signal.SIGKILL)
+                service.process.wait()
+        if self.nats is not None:
+            self.nats.stop()
+        if self.postgres is not None:
+            self.postgres.stop()
+
+
+@contextlib.contextmanager
+def _data_dir_lock(data: Path) -> Iterator[None]:
+    """Hold an flock on the data folder so a second devstack cannot take over a live one's
+    PostgreSQL (start_postgres stops any postmaster on the folder, meant for killed runs).
+    The kernel drops the lock when we die, even by SIGKILL."""
+    data.mkdir(parents=True, exist_ok=True)
+    with (data / ".devstack.lock").open("a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            owner = handle.read().strip() or "?"
+            raise ServerError(
+                f"另一个 devstack (pid {owner}) 正在使用 {data} "
+                f"another devstack (pid {owner}) is using this data folder; stop it first"
+            ) from None
+        handle.truncate(0)
+        handle.write(str(os.getpid()))
+        handle.flush()
+        yield
+
+
+def _start_servers(
+    stack: _Stack, data: Path, pg_port: int | None, nats_port: int | None
+) -> tuple[PostgresServer, NatsServer]:
+    _say(f"启动 PostgreSQL starting PostgreSQL (data {data / 'postgres'}) ...")
+    postgres = stack.postgres = start_postgres(data / "postgres", pg_port)
+    _say(f"PostgreSQL 已就绪 ready at {postgres.url}")
+    _say(f"启动 NATS starting NATS JetStream (store {data / 'nats'}) ...")
+    nats = stack.nats = start_nats(data / "nats", nats_port)
+    _say(f"NATS JetStream 已就绪 ready at {nats.url}")
+    return postgres, nats
+
+
+def _maintenance_url(database_url: str) -> tuple[str, str]:
+    """(URL of the same server's `postgres` database, name of the database in the URL)."""
+    parts = urlsplit(database_url)
+    name = unquote(parts.path.lstrip("/")) or DATABASE
+    return urlunsplit(parts._replace(path="/postgres")), name
+
+
+async def _prepare_database(database_url: str) -> None:
+    maintenance, name = _maintenance_url(database_url)
+    try:
+        if await ensure_database(maintenance, name):
+            _say(f"已创建数据库 created database {name!r}")
+    except Exception as exc:  # e.g. no CREATEDB right on a shared server: migrations will tell
+        _say(f"警告 warning: could not check/create database {name!r}: {exc}")
+    try:
+        # Imported late: the schema module is written alongside this tool and may not exist yet.
+        schema = importlib.import_module("petitions.eventstore.schema")
+        apply = cast(Callable[[str], Awaitable[list[str]]], schema.apply_migrations)
+    except (ImportError, AttributeError) as exc:
+        _say(f"警告 warning: 未应用数据库结构 schema not applied ({exc})")
+        return
+    try:
+        applied = await apply(database_url)
+    except Exception as exc:
+        raise ServerError(
+            f"应用数据库结构失败 applying the schema failed: {type(exc).__name__}: {exc}"
+        ) from exc
+    if applied:
+        _say(f"已应用迁移 applied migrations: {', '.join(applied)}")
+    else:
+        _say("数据库结构已是最新 schema is up to date")
+
+
+def _service_port(name: str) -> int:
+    return int(os.environ.get(f"PETITIONS_{name.upper()}_PORT", SERVICES[name]))
+
+
+def _start_service(name: str, port: int, database_url: str, nats_url: str) -> _Service:
+    ensure_port_free(port, name)
+    env = os.environ | {
+        "PETITIONS_DATABASE_URL": database_url,
+        "PETITIONS_NATS_URL": nats_url,
+        "PETITIONS_HTTP_PORT": str(port),
+        "PYTHONUNBUFFERED": "1",  # so its log lines reach us as they happen
+    }
+    if sys.stdout.isatty() and "PETITIONS_LOG_FORMAT" not in os.environ:
+        # Its stdout is our pipe, so "auto" would pick JSON; the person at the terminal wants text.
+        env["PETITIONS_LOG_FORMAT"] = "console"
+    process = spawn(
+        [sys.executable, "-m", name],
+        death_signal=signal.SIGTERM,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    service = _Service(name, port, process)
+    threading.Thread(target=service.pump_output, name=f"{name}-output", daemon=True).start()
+    return service
+
+
+def _wait_healthy(services: list[_Service]) -> None:
+    deadline = time.monotonic() + HEALTH_DEADLINE
+    waiting = list(services)
+    while waiting:
+        for service in list(waiting):
+            if service.process.poll() is not None:
+                raise ServerError(
+                    f"服务 {service.name} 启动时退出 exited during start-up "
+                    f"(code {service.process.returncode}); last output:\n{service.tail_text()}"
+                )
+            if service.healthy():
+                _say(f"{service.name} 已就绪 ready at {service.url}")
+                waiting.remove(service)
+        if waiting and time.monotonic() > deadline:
+            names = ", ".join(s.name for s in waiting)
+            raise ServerError(
+                f"{names} 未在 {HEALTH_DEADLINE:.0f} 秒内通过健康检查 "
+                f"did not answer GET /health with 200 within {HEALTH_DEADLINE:.0f} s"
+            )
+        time.sleep(0.3)
+
+
+def _print_summary(
+    database_url: str, nats_url: str, services: list[_Service], data: Path | None
+) -> None:
+    rule = "─" * 78
+    rows = [("PostgreSQL", database_url), ("NATS", f"{nats_url}  (JetStream)")]
+    rows += [(s.name, f"{s.url}   API 文档 docs: {s.url}/docs") for s in services]
+    print(rule)
+    print(" 信访台帐 本地环境已就绪  petition ledger local stack is ready")
+    print(rule)
+    for name, where in rows:
+        print(f" {name:<12} {where}")
+    if data is not None:
+        print(f" {'数据 data':<10} {data}")
+    print(rule)
+    print(" 按 Ctrl-C 停止全部  Press Ctrl-C to stop everything.", flush=True)
+
+
+def _watch(stack: _Stack) -> int:
+    """Block until a signal (raised as _Signalled) or until a child dies (returns 1)."""
+    while True:
+        time.sleep(0.5)
+        problem = stack.first_dead()
+        if problem is not None:
+            _say(problem)
+            return 1
+
+
+def _up(data: Path, no_services: bool) -> int:
+    stack = _Stack()
+    database_url = os.environ.get("PETITIONS_DATABASE_URL")
+    nats_url = os.environ.get("PETITIONS_NATS_URL")
+    external = bool(database_url and nats_url)
+    with _data_dir_lock(data):
+        try:
+            if database_url and nats_url:
+                _say("使用已有服务器 using existing servers from PETITIONS_DATABASE_URL/_NATS_URL")
+            else:
+                pg_port = int(os.environ.get("PETITIONS_PG_PORT", "54329"))
+                nats_port = int(os.environ.get("PETITIONS_NATS_PORT", "42229"))
+                postgres, nats = _start_servers(stack, data, pg_port, nats_port)
+                database_url, nats_url = postgres.url_for(DATABASE), nats.url
+            asyncio.run(_prepare_database(database_url))
+            if no_services and external:
+                _say("没有需要运行的进程 nothing to run (--no-services with existing servers)")
+                return 0
+            if not no_services:
+                for name in SERVICES:
+                    port = _service_port(name)
+                    _say(f"启动服务 starting {name} on port {port} ...")
+                    stack.services.append(_start_service(name, port, database_url, nats_url))
+                _wait_healthy(stack.services)
+            _print_summary(database_url, nats_url, stack.services, None if external else data)
+            return _watch(stack)
+        except _Signalled:
+            return 0
+        except ServerError as exc:
+            _say(f"错误 error: {exc}")
+            return 1
+        finally:
+            _shutdown(stack)
+
+
+def _write_env_file(path: Path, values: dict[str, str]) -> None:
+    # Write then rename: a script polling for the file never reads half of it.
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text("".join(f"{key}={value}\n" for key, value in values.items()))
+    partial.replace(path)
+
+
+def _servers(data: Path, env_file: Path) -> int:
+    stack = _Stack()
+    # The file exists exactly while the servers are up, so scripts can wait for it.
+    env_file.unlink(missing_ok=True)
+    with _data_dir_lock(data):
+        try:
+            postgres, nats = _start_servers(stack, data, None, None)
+            asyncio.run(ensure_database(postgres.url, DATABASE))
+            values = {
+                "PETITIONS_DATABASE_URL": postgres.url_for(DATABASE),
+                "PETITIONS_NATS_URL": nats.url,
+            }
+            _write_env_file(env_file, values)
+            _say(f"已写入 wrote {env_file}; 按 Ctrl-C 停止 Ctrl-C or SIGTERM stops the servers")
+            return _watch(stack)
+        except _Signalled:
+            return 0
+        except ServerError as exc:
+            _say(f"错误 error: {exc}")
+            return 1
+        finally:
+            env_file.unlink(missing_ok=True)
+            _shutdown(stack)
+
+
+def _shutdown(stack: _Stack) -> None:
+    # A second Ctrl-C must not cut the orderly shutdown short (it is bounded: 10 s + 10 s + 15 s).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    if stack.services or stack.nats or stack.postgres:
+        _say("正在停止 stopping ...")
+        stack.stop()
+        _say("已全部停止 everything stopped")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="devstack",
+        description="本地运行信访台帐 Run the petition ledger locally: PostgreSQL and NATS "
+        "from PyPI wheels, plus the services.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    up = commands.add_parser(
+        "up",
+        help="启动全部 start PostgreSQL, NATS and the services until Ctrl-C",
+        description="Uses PETITIONS_DATABASE_URL and PETITIONS_NATS_URL when both are set; "
+        "otherwise starts PostgreSQL on $PETITIONS_PG_PORT (54329) and NATS on "
+        "$PETITIONS_NATS_PORT (42229). Service ports: $PETITIONS_INTAKE_PORT (8001), "
+        "$PETITIONS_ASSIGNMENT_PORT (8002), $PETITIONS_REPORTING_PORT (8003).",
+    )
+    up.add_argument("--data", type=Path, default=Path(".devstack/data"), help="data folder")
+    up.add_argument("--no-services", action="store_true", help="only PostgreSQL and NATS")
+    servers = commands.add_parser(
+        "servers",
+        help="为脚本启动服务器 start PostgreSQL and NATS on free ports, write their URLs to a file",
+    )
+    servers.add_argument("--data", type=Path, required=True, help="data folder")
+    servers.add_argument(
+        "--env-file", type=Path, required=True, help="file to write PETITIONS_*_URL lines to"
+    )
+    return parser
+
+
+def _follow_uv() -> None:
+    """`uv run` forwards SIGINT/SIGTERM to us, but if uv itself is SIGKILLed we would be left
+    running with our servers. uv always waits for its child, so its death means: stop."""
+    parent = os.getppid()
+    with contextlib.suppress(OSError):
+        if Path(f"/proc/{parent}/comm").read_text().strip() == "uv":
+            set_parent_death_signal(signal.SIGTERM)
+            if os.getppid() != parent:  # uv died before the line above
+                raise _Signalled(signal.SIGTERM)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    signal.signal(signal.SIGINT, _raise_on_signal)
+    signal.signal(signal.SIGTERM, _raise_on_signal)
+    data: Path = args.data.resolve()
+    try:
+        _follow_uv()
+        if args.command == "up":
+            return _up(data, args.no_services)
+        return _servers(data, args.env_file.resolve())
+    except _Signalled:  # a signal before the stack existed
+        return 0
+    except ServerError as exc:  # e.g. the data folder is locked
+        _say(f"错误 error: {exc}")
+        return 1
