@@ -20,7 +20,8 @@ from pathlib import Path
 import asyncpg
 import pytest
 from petitions.db import create_pool
-from petitions.eventstore import EventStore, apply_migrations
+from petitions.eventstore import EventStore, PersonalData, apply_migrations
+from petitions.personal import BlindIndex, DataKeys, LocalKeyService
 from petitions.settings import CommonSettings
 
 import tests.support.events  # noqa: F401  (registers the test event types)
@@ -37,6 +38,8 @@ class Servers:
     """Admin URL on the server's maintenance database."""
     nats_url: str
     kind: str
+    nats_store_dir: Path | None = None
+    """Where JetStream keeps its files, when known (for scans of what NATS stores)."""
 
 
 def _with_database(url: str, name: str) -> str:
@@ -50,7 +53,13 @@ def servers() -> Iterator[Servers]:
     nats_url = os.environ.get("PETITIONS_NATS_URL")
     mode = os.environ.get("PETITIONS_TEST_SERVERS", "")
     if db_url and nats_url:
-        yield Servers(_with_database(db_url, "postgres"), nats_url, "external")
+        store_dir = os.environ.get("PETITIONS_NATS_STORE_DIR")
+        yield Servers(
+            _with_database(db_url, "postgres"),
+            nats_url,
+            "external",
+            Path(store_dir) if store_dir else None,
+        )
     elif mode == "testcontainers":
         import docker
         from testcontainers.community.nats import NatsContainer
@@ -82,7 +91,7 @@ def servers() -> Iterator[Servers]:
         data = Path(tempfile.mkdtemp(prefix="test-", dir=base))
         try:
             with start_postgres(data / "postgres") as pg, start_nats(data / "nats") as nats:
-                yield Servers(pg.url, nats.url, "embedded")
+                yield Servers(pg.url, nats.url, "embedded", data / "nats")
         finally:
             shutil.rmtree(data, ignore_errors=True)
 
@@ -147,3 +156,15 @@ async def pool(settings: CommonSettings) -> AsyncIterator[asyncpg.Pool]:
 @pytest.fixture
 async def store(pool: asyncpg.Pool) -> EventStore:
     return EventStore(pool)
+
+
+@pytest.fixture
+def kek() -> bytes:
+    return os.urandom(16)
+
+
+@pytest.fixture
+async def personal_store(pool: asyncpg.Pool, kek: bytes) -> EventStore:
+    """A store that seals personal fields (random keys for each test)."""
+    keys = DataKeys(pool, LocalKeyService(kek))
+    return EventStore(pool, personal=PersonalData(keys, BlindIndex(os.urandom(32))))

@@ -24,6 +24,7 @@ async def test_migrations_are_idempotent_and_serialised(database_url: str) -> No
     assert sorted(tuple(r) for r in applied) == [
         ("eventstore", "0001_event_store.sql"),
         ("eventstore", "0002_service_role.sql"),
+        ("eventstore", "0003_personal_data.sql"),
     ]
 
 

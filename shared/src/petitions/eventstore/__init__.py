@@ -15,7 +15,7 @@ from petitions.eventstore.model import (
     WrongExpectedVersionError,
 )
 from petitions.eventstore.schema import apply_migrations
-from petitions.eventstore.store import EventStore
+from petitions.eventstore.store import EventStore, PersonalData
 from petitions.eventstore.subscription import CatchUpSubscription, load_cursor, save_cursor
 
 __all__ = [
@@ -29,6 +29,7 @@ __all__ = [
     "Metadata",
     "NewEvent",
     "PartialDuplicateError",
+    "PersonalData",
     "RawEvent",
     "RecordedEvent",
     "VerificationResult",

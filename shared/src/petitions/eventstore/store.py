@@ -13,14 +13,16 @@ import contextlib
 import json
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar
-from uuid import UUID
+from uuid import UUID, uuid5
 
 import asyncpg
 
 from petitions.eventstore import hashing
 from petitions.eventstore.model import (
+    ANY,
     AppendResult,
     Cursor,
     Metadata,
@@ -33,6 +35,19 @@ from petitions.eventstore.model import (
     _Any,
 )
 from petitions.messages import Event, EventRegistry, registry
+from petitions.messages.personal import PersonalDataErased
+from petitions.personal.blind_index import BlindIndex
+from petitions.personal.codec import (
+    SealedSpot,
+    dumps,
+    find_sealed,
+    might_hold_sealed,
+    open_spot,
+    plan_for,
+    seal_spot,
+    walk,
+)
+from petitions.personal.keys import DataKeys, PersonalDataError
 
 S = TypeVar("S")
 START = Cursor()
@@ -89,27 +104,48 @@ _INSERT_MANY = (
 )
 
 
-def _append_statement(*, new_stream: bool, single: bool) -> str:
-    bump = _BUMP_NEW if new_stream else _BUMP_EXISTING
+_INSERT_INDEX = """
+    INSERT INTO personal.blind_index (kind, token, subject_id, stream_id)
+    SELECT i.kind, i.token, i.subject_id, $1
+    FROM unnest(${kinds}::text[], ${tokens}::bytea[], ${subjects}::uuid[])
+        AS i(kind, token, subject_id)
+    WHERE EXISTS (SELECT 1 FROM bumped)
+    ON CONFLICT DO NOTHING
+"""
+
+
+def _append_statement(*, new_stream: bool, single: bool, indexed: bool) -> str:
+    """The append statement for one shape of append; extra parameters are numbered after the
+    event columns, in this order: category and bureau (new stream), then the blind index."""
+    next_param = 17 if single else 19
+    bump = _BUMP_EXISTING
     if new_stream:
-        first_extra = 17 if single else 19
-        bump = bump.replace("${category}", f"${first_extra}").replace(
-            "${bureau}", f"${first_extra + 1}"
+        bump = _BUMP_NEW.replace("${category}", f"${next_param}").replace(
+            "${bureau}", f"${next_param + 1}"
         )
-    insert = _INSERT_ONE if single else _INSERT_MANY
-    return (
-        f"WITH bumped AS ({bump}), ins AS ({insert})\n"
-        "SELECT array_agg(position ORDER BY position) FROM ins"
-    )
+        next_param += 2
+    ctes = [f"bumped AS ({bump})", f"ins AS ({_INSERT_ONE if single else _INSERT_MANY})"]
+    if indexed:
+        index = (
+            _INSERT_INDEX.replace("${kinds}", f"${next_param}")
+            .replace("${tokens}", f"${next_param + 1}")
+            .replace("${subjects}", f"${next_param + 2}")
+        )
+        ctes.append(f"idx AS ({index})")
+    return "WITH " + ", ".join(ctes) + "\nSELECT array_agg(position ORDER BY position) FROM ins"
 
 
 _STATEMENTS = {
-    (new_stream, single): _append_statement(new_stream=new_stream, single=single)
+    (new_stream, single, indexed): _append_statement(
+        new_stream=new_stream, single=single, indexed=indexed
+    )
     for new_stream in (True, False)
     for single in (True, False)
+    for indexed in (True, False)
 }
 
 _HEAD_CACHE_SIZE = 100_000
+_MASKED_ONLY = b""  # stands in for a key when only masked forms are read
 
 CHANNEL = "eventstore_appended"
 """NOTIFY channel on which appends are announced (payload empty: readers just read on)."""
@@ -131,9 +167,11 @@ class EventStore:
         events: EventRegistry = registry,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         notify_delay: float = 0.002,
+        personal: PersonalData | None = None,
     ) -> None:
         hashing.check_algorithm(hash_algorithm)
         self._pool = pool
+        self._personal = personal
         self._alg = hash_algorithm
         self._registry = events
         self._clock = clock
@@ -225,6 +263,7 @@ class EventStore:
         metadata: Metadata,
     ) -> AppendResult:
         recorded_at = self._clock()
+        sealer = await self._sealer(events)
         versions: list[int] = []
         ids: list[UUID] = []
         types: list[str] = []
@@ -236,8 +275,10 @@ class EventStore:
         digest = previous
         for offset, new in enumerate(events, start=1):
             data: Event = new.data
-            text = data.model_dump_json()
             version = expected + offset
+            text = (
+                data.model_dump_json() if sealer is None else sealer.seal(data, stream_id, version)
+            )
             occurred_at = new.occurred_at or recorded_at
             digest = hashing.link(
                 self._alg,
@@ -286,7 +327,15 @@ class EventStore:
             args += [versions, ids, types, schema_versions, bureaus, datas, occurred, digests]
         if expected == 0:
             args += [category_of(stream_id), events[0].bureau]
-        sql = _STATEMENTS[(expected == 0, single)]
+        indexed = sealer is not None and bool(sealer.tokens)
+        if indexed:
+            assert sealer is not None
+            args += [
+                [t[0] for t in sealer.tokens],
+                [t[1] for t in sealer.tokens],
+                [t[2] for t in sealer.tokens],
+            ]
+        sql = _STATEMENTS[(expected == 0, single, indexed)]
         try:
             positions = await conn.fetchval(sql, *args)
         except asyncpg.UniqueViolationError as exc:
@@ -298,6 +347,24 @@ class EventStore:
             self._announce()
             return AppendResult(stream_id, new_version, tuple(positions))
         return await self._resolve_conflict(conn, stream_id, ids, expected)
+
+    async def _sealer(self, events: Sequence[NewEvent[Any]]) -> _Sealer | None:
+        """Keys for the personal fields of ``events``, or None when they have none."""
+        personal_plans = [
+            (new, plan) for new in events if not (plan := plan_for(type(new.data))).empty
+        ]
+        if not personal_plans:
+            return None
+        if self._personal is None:
+            raise PersonalDataError(
+                "这些事件含个人信息 these events carry personal data but the event store has no "
+                "key service: build it with personal=PersonalData(...)"
+            )
+        subjects: set[UUID] = set()
+        for new, plan in personal_plans:
+            subjects |= {spot.subject for spot in walk(plan, new.data.model_dump(mode="json"))}
+        keys = await self._personal.keys.for_writing(subjects)
+        return _Sealer(keys, self._personal.index)
 
     def _announce(self) -> None:
         if self._notify_scheduled:
@@ -378,10 +445,12 @@ class EventStore:
         *,
         as_of: datetime | None = None,
         by: Literal["recorded", "occurred"] = "recorded",
+        reveal: bool = True,
     ) -> list[RecordedEvent[Any]]:
-        """Typed events of one stream (upcast to their current schema)."""
+        """Typed events of one stream (upcast to their current schema; personal fields in the
+        clear with ``reveal``, else masked)."""
         raws = await self.read_stream_raw(stream_id, from_version, to_version, as_of=as_of, by=by)
-        return [self.decode(r) for r in raws]
+        return await self.decode_many(raws, reveal=reveal)
 
     async def stream_version(self, stream_id: str) -> int:
         """The stream's current version (0 if it does not exist)."""
@@ -429,7 +498,7 @@ class EventStore:
         return [_raw(r) for r in rows]
 
     async def iter_all(
-        self, after: Cursor = START, batch_size: int = 5000
+        self, after: Cursor = START, batch_size: int = 5000, *, reveal: bool = True
     ) -> AsyncIterator[list[RecordedEvent[Any]]]:
         """Every committed event after ``after``, decoded, in batches, until caught up."""
         cursor = after
@@ -437,17 +506,56 @@ class EventStore:
             raws = await self.read_all_raw(cursor, batch_size)
             if not raws:
                 return
-            yield [self.decode(r) for r in raws]
+            yield await self.decode_many(raws, reveal=reveal)
             cursor = raws[-1].cursor
 
     # ------------------------------------------------------------------ decode
 
-    def decode(self, raw: RawEvent) -> RecordedEvent[Any]:
+    async def decode_many(
+        self, raws: Sequence[RawEvent], *, reveal: bool = True
+    ) -> list[RecordedEvent[Any]]:
+        """Typed events; personal fields opened (``reveal``) or masked, in one key look-up."""
+        parsed: dict[int, tuple[dict[str, Any], list[SealedSpot]]] = {}
+        subjects: set[UUID] = set()
+        for i, raw in enumerate(raws):
+            if might_hold_sealed(raw.data):
+                tree = json.loads(raw.data)
+                spots = find_sealed(tree)
+                if spots:
+                    parsed[i] = (tree, spots)
+                    subjects |= {s.subject for s in spots}
+        keys: dict[UUID, bytes | None] = {}
+        if subjects:
+            if self._personal is not None:
+                keys = await self._personal.keys.for_reading(subjects)
+            elif reveal:
+                raise PersonalDataError(
+                    "读取个人信息需要密钥服务 reading personal data needs a key service; "
+                    "read with reveal=False for the masked forms"
+                )
+        out: list[RecordedEvent[Any]] = []
+        for i, raw in enumerate(raws):
+            entry = parsed.get(i)
+            if entry is not None:
+                tree, spots = entry
+                for spot in spots:
+                    # Without a key service the masked form is all there is to show.
+                    key = _MASKED_ONLY if self._personal is None else keys.get(spot.subject)
+                    open_spot(spot, key, raw.stream_id, raw.version, reveal=reveal)
+                out.append(self._decode(raw, tree))
+            else:
+                out.append(self._decode(raw, None))
+        return out
+
+    def _decode(self, raw: RawEvent, tree: dict[str, Any] | None) -> RecordedEvent[Any]:
         cls = self._registry.class_for(raw.event_type)
         if raw.schema_version < cls.schema_version:
+            source = tree if tree is not None else json.loads(raw.data)
             data = cls.model_validate(
-                self._registry.upcast(raw.event_type, raw.schema_version, json.loads(raw.data))
+                self._registry.upcast(raw.event_type, raw.schema_version, source)
             )
+        elif tree is not None:
+            data = cls.model_validate(tree)
         else:
             data = cls.model_validate_json(raw.data)
         return RecordedEvent(
@@ -468,6 +576,42 @@ class EventStore:
             tx_id=raw.tx_id,
             hash=raw.hash,
         )
+
+    # ------------------------------------------------------------------ personal data
+
+    async def find_by_index(self, kind: str, value: str) -> list[tuple[str, UUID]]:
+        """Streams (and subjects) whose events carry ``value`` in a field indexed as ``kind``
+        (``resident_id``, ``phone``), found through the blind index."""
+        if self._personal is None or self._personal.index is None:
+            raise PersonalDataError("blind-index look-ups need PersonalData(index=BlindIndex(...))")
+        rows = await self._pool.fetch(
+            "SELECT stream_id, subject_id FROM personal.blind_index "
+            "WHERE kind = $1 AND token = $2 ORDER BY stream_id",
+            kind,
+            self._personal.index.token(kind, value),
+        )
+        return [(r["stream_id"], r["subject_id"]) for r in rows]
+
+    async def erase_subject(self, subject: UUID, *, reason: str, metadata: Metadata) -> bool:
+        """Erase a data subject: record who and why, then destroy their key and index entries.
+
+        Their events stay and still verify; their fields read as erased from then on. Safe to
+        repeat: the record is appended once, and a destroyed key stays destroyed. Returns False
+        if the subject had no key (nothing of theirs was stored).
+        """
+        if self._personal is None:
+            raise PersonalDataError("erasure needs the key service: build with personal=...")
+        if not reason.strip():
+            raise ValueError("擦除须说明理由 erasure needs a reason")
+        erased = PersonalDataErased(subject_id=subject, reason=reason)
+        await self.append(
+            f"subject-{subject}",
+            [NewEvent(erased, bureau="-", event_id=uuid5(subject, "personal-data-erased"))],
+            ANY,
+            metadata=metadata,
+        )
+        async with self._pool.acquire() as conn, conn.transaction():
+            return await self._personal.keys.destroy(conn, subject, metadata.actor, reason)
 
     # ------------------------------------------------------------------ verify
 
@@ -516,6 +660,35 @@ class EventStore:
         for stream_id, head in heads.items():
             results.append(_ChainChecker(stream_id).finish(head))
         return results
+
+
+@dataclass(frozen=True)
+class PersonalData:
+    """What the store needs for personal fields: data keys and (optionally) the blind index."""
+
+    keys: DataKeys
+    index: BlindIndex | None = None
+
+
+class _Sealer:
+    """Seals the personal fields of one append's events, collecting blind-index tokens."""
+
+    def __init__(self, keys: dict[UUID, bytes], index: BlindIndex | None) -> None:
+        self._keys = keys
+        self._index = index
+        self.tokens: list[tuple[str, bytes, UUID]] = []
+
+    def seal(self, data: Event, stream_id: str, version: int) -> str:
+        plan = plan_for(type(data))
+        if plan.empty:
+            return data.model_dump_json()
+        tree = data.model_dump(mode="json")
+        for spot in list(walk(plan, tree)):
+            plain = seal_spot(spot, self._keys[spot.subject], stream_id, version)
+            kind = spot.marker.index
+            if kind is not None and self._index is not None:
+                self.tokens.append((kind, self._index.token(kind, plain), spot.subject))
+        return dumps(tree)
 
 
 class _ChainChecker:

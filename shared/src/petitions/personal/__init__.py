@@ -1,0 +1,48 @@
+"""Personal data: marked in event models, sealed (SM4-GCM, a key per data subject) by the event
+store, masked for display, erasable by destroying the subject's key, found by blind index."""
+
+from petitions.personal.blind_index import BlindIndex
+from petitions.personal.codec import ERASED, PlanError, plan_for
+from petitions.personal.fields import (
+    Address,
+    Name,
+    Personal,
+    PersonalText,
+    Phone,
+    ResidentId,
+    Subject,
+    SubjectId,
+)
+from petitions.personal.keys import (
+    CiphertextMismatchError,
+    DataKeys,
+    KeyService,
+    KeyUnavailableError,
+    LocalKeyService,
+    PersonalDataError,
+    SubjectErasedError,
+    generate_key,
+)
+
+__all__ = [
+    "ERASED",
+    "Address",
+    "BlindIndex",
+    "CiphertextMismatchError",
+    "DataKeys",
+    "KeyService",
+    "KeyUnavailableError",
+    "LocalKeyService",
+    "Name",
+    "Personal",
+    "PersonalDataError",
+    "PersonalText",
+    "Phone",
+    "PlanError",
+    "ResidentId",
+    "Subject",
+    "SubjectErasedError",
+    "SubjectId",
+    "generate_key",
+    "plan_for",
+]
