@@ -6,6 +6,8 @@ same thing against their own servers, so the wiring they check is the wiring tha
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -15,8 +17,9 @@ import asyncpg
 from faststream.nats import NatsBroker
 
 from petitions.db import create_pool
-from petitions.eventstore import EventStore, apply_migrations
+from petitions.eventstore import EventStore, PersonalData, apply_migrations
 from petitions.log import get_logger
+from petitions.personal import BlindIndex, DataKeys, KeyUnavailableError, LocalKeyService
 from petitions.settings import CommonSettings
 
 log = get_logger(__name__)
@@ -50,6 +53,31 @@ class Runtime:
         }
 
 
+def personal_data(settings: CommonSettings, pool: asyncpg.Pool) -> PersonalData | None:
+    """The personal-data keys from settings, or None (personal fields then read masked only and
+    cannot be written)."""
+    if settings.kek is None:
+        log.warning(
+            "personal_data.disabled", hint="set PETITIONS_KEK and PETITIONS_BLIND_INDEX_KEY"
+        )
+        return None
+    try:
+        kek = base64.b64decode(settings.kek.get_secret_value(), validate=True)
+        index_key = (
+            base64.b64decode(settings.blind_index_key.get_secret_value(), validate=True)
+            if settings.blind_index_key is not None
+            else None
+        )
+    except binascii.Error as exc:
+        raise KeyUnavailableError(
+            f"密钥不是合法的 base64 PETITIONS_KEK / PETITIONS_BLIND_INDEX_KEY are not base64: {exc}"
+        ) from None
+    keys = DataKeys(
+        pool, LocalKeyService(kek, settings.kek_id), cache_seconds=settings.key_cache_seconds
+    )
+    return PersonalData(keys, BlindIndex(index_key) if index_key is not None else None)
+
+
 @asynccontextmanager
 async def open_runtime(service: str, settings: CommonSettings) -> AsyncIterator[Runtime]:
     """Migrate, connect to PostgreSQL and NATS, and close both on the way out."""
@@ -60,7 +88,11 @@ async def open_runtime(service: str, settings: CommonSettings) -> AsyncIterator[
     broker = NatsBroker(settings.nats_url, name=f"petitions-{service}")
     try:
         await broker.connect()
-        store = EventStore(pool, hash_algorithm=settings.hash_algorithm)
+        store = EventStore(
+            pool,
+            hash_algorithm=settings.hash_algorithm,
+            personal=personal_data(settings, pool),
+        )
         log.info("runtime.ready", nats=settings.nats_url)
         yield Runtime(service, settings, pool, store, broker)
     finally:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -37,6 +37,22 @@ class CommonSettings(BaseSettings):
     log_level: str = Field(default="INFO")
     hash_algorithm: str = Field(
         default="sm3", description="Hash for new events' chain links (GB/T 32905 SM3 by default)."
+    )
+    kek: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Key-encryption key for personal data, base64 of 16 bytes (SM4). In production put it "
+            "in an HSM or KMS behind petitions.personal.KeyService instead."
+        ),
+    )
+    kek_id: str = Field(default="local-1", description="Names the KEK version in wrapped keys.")
+    blind_index_key: SecretStr | None = Field(
+        default=None, description="HMAC-SM3 key for ID-number and phone look-ups, base64, 32 bytes."
+    )
+    key_cache_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        description="How long a process keeps unwrapped data keys (bounds erasure's reach delay).",
     )
     http_host: str = Field(default="127.0.0.1")
     http_port: int | None = Field(

@@ -204,14 +204,50 @@ def _service_port(name: str) -> int:
     return int(os.environ.get(f"PETITIONS_{name.upper()}_PORT", SERVICES[name]))
 
 
-def _start_service(name: str, port: int, database_url: str, nats_url: str) -> _Service:
+def _development_keys(data: Path) -> dict[str, str]:
+    """Keys for personal data under `make up`: made once, kept beside the data they protect.
+
+    A real deployment sets PETITIONS_KEK (or a KMS) and PETITIONS_BLIND_INDEX_KEY itself; when
+    they are in the environment they are used as they are.
+    """
+    if os.environ.get("PETITIONS_KEK") and os.environ.get("PETITIONS_BLIND_INDEX_KEY"):
+        return {}
+    from petitions.personal import generate_key
+
+    path = data / "keys.env"
+    if not path.exists():
+        data.mkdir(parents=True, exist_ok=True)
+        text = (
+            "# 开发用密钥 development keys for personal data; never use them in production\n"
+            f"PETITIONS_KEK={generate_key(16)}\n"
+            f"PETITIONS_BLIND_INDEX_KEY={generate_key(32)}\n"
+        )
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+        _say(f"已生成开发密钥 generated development keys in {path}")
+    values: dict[str, str] = {}
+    for line in path.read_text().splitlines():
+        if "=" in line and not line.startswith("#"):
+            key, _, value = line.partition("=")
+            values[key.strip()] = value.strip()
+    return values
+
+
+def _start_service(
+    name: str, port: int, database_url: str, nats_url: str, keys: dict[str, str]
+) -> _Service:
     ensure_port_free(port, name)
-    env = os.environ | {
-        "PETITIONS_DATABASE_URL": database_url,
-        "PETITIONS_NATS_URL": nats_url,
-        "PETITIONS_HTTP_PORT": str(port),
-        "PYTHONUNBUFFERED": "1",  # so its log lines reach us as they happen
-    }
+    env = (
+        os.environ
+        | keys
+        | {
+            "PETITIONS_DATABASE_URL": database_url,
+            "PETITIONS_NATS_URL": nats_url,
+            "PETITIONS_HTTP_PORT": str(port),
+            "PYTHONUNBUFFERED": "1",  # so its log lines reach us as they happen
+        }
+    )
     if sys.stdout.isatty() and "PETITIONS_LOG_FORMAT" not in os.environ:
         # Its stdout is our pipe, so "auto" would pick JSON; the person at the terminal wants text.
         env["PETITIONS_LOG_FORMAT"] = "console"
@@ -296,10 +332,11 @@ def _up(data: Path, no_services: bool) -> int:
                 _say("没有需要运行的进程 nothing to run (--no-services with existing servers)")
                 return 0
             if not no_services:
+                keys = _development_keys(data)
                 for name in SERVICES:
                     port = _service_port(name)
                     _say(f"启动服务 starting {name} on port {port} ...")
-                    stack.services.append(_start_service(name, port, database_url, nats_url))
+                    stack.services.append(_start_service(name, port, database_url, nats_url, keys))
                 _wait_healthy(stack.services)
             _print_summary(database_url, nats_url, stack.services, None if external else data)
             return _watch(stack)
