@@ -1,4 +1,4 @@
-"""`python -m petitions.personal`: print new keys for PETITIONS_KEK and PETITIONS_BLIND_INDEX_KEY."""
+"""`python -m petitions.personal`: print new keys for PETITIONS_KEK and the blind index."""
 
 from petitions.personal.keys import generate_key
 
