@@ -3,6 +3,7 @@ erased by destroying a key with the hash chain intact, found by blind index."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import os
@@ -10,6 +11,7 @@ import uuid
 
 import asyncpg
 import pytest
+from petitions.db import create_pool
 from petitions.eventstore import EventStore, Metadata, NewEvent, PersonalData
 from petitions.personal import (
     ERASED,
@@ -22,6 +24,7 @@ from petitions.personal import (
     SubjectErasedError,
 )
 from petitions.personal.masking import mask_name, mask_phone, mask_resident_id
+from petitions.settings import CommonSettings
 
 from tests.support.events import NoteAdded, Petitioner, PetitionFiled, resident_id
 
@@ -334,3 +337,32 @@ async def test_data_keys_are_stored_wrapped(personal_store: EventStore) -> None:
     )
     assert row["kek_id"] == "local-1"
     assert len(row["wrapped"]) == 12 + 16 + 16  # nonce, wrapped 128-bit key, tag
+
+
+async def test_concurrent_personal_appends_on_a_small_pool(
+    settings: CommonSettings, kek: bytes
+) -> None:
+    """Each append also looks up keys: it must not hold a connection while waiting for another."""
+    pool = await create_pool(settings.model_copy(update={"db_pool_min": 1, "db_pool_max": 2}))
+    try:
+        store = EventStore(
+            pool,
+            personal=PersonalData(DataKeys(pool, LocalKeyService(kek)), BlindIndex(os.urandom(32))),
+        )
+        await asyncio.wait_for(
+            asyncio.gather(
+                *(
+                    store.append(
+                        f"case-c{i}",
+                        [NewEvent(filing(uuid.uuid4()), bureau="3301")],
+                        0,
+                        metadata=META,
+                    )
+                    for i in range(12)
+                )
+            ),
+            timeout=30,
+        )
+        assert len(await store.find_by_index("resident_id", ZHANG_ID)) == 12
+    finally:
+        await pool.close()

@@ -203,15 +203,21 @@ class EventStore:
             raise ValueError("append needs at least one event")
         if isinstance(expected_version, _Any):
             return await self._append_any(stream_id, events, metadata)
+        # Keys first, before holding a connection: the key look-up takes one of its own, and 8
+        # writers each holding one while waiting for another would drain the pool for good.
+        sealer = await self._sealer(events)
         if expected_version < 0:
             raise ValueError("expected_version must be 0 (new stream), a version, or ANY")
         async with self._pool.acquire() as conn:
             previous = await self._head_hash(conn, stream_id, expected_version)
-            return await self._append(conn, stream_id, events, expected_version, previous, metadata)
+            return await self._append(
+                conn, stream_id, events, expected_version, previous, metadata, sealer
+            )
 
     async def _append_any(
         self, stream_id: str, events: Sequence[NewEvent[Any]], metadata: Metadata
     ) -> AppendResult:
+        sealer = await self._sealer(events)
         async with self._pool.acquire() as conn:
             for _ in range(20):
                 row = await conn.fetchrow(
@@ -227,7 +233,9 @@ class EventStore:
                     )
                 )
                 try:
-                    return await self._append(conn, stream_id, events, version, previous, metadata)
+                    return await self._append(
+                        conn, stream_id, events, version, previous, metadata, sealer
+                    )
                 except WrongExpectedVersionError:
                     continue
         raise WrongExpectedVersionError(stream_id, -1, version)
@@ -261,9 +269,11 @@ class EventStore:
         expected: int,
         previous: bytes,
         metadata: Metadata,
+        sealer: _Sealer | None,
     ) -> AppendResult:
         recorded_at = self._clock()
-        sealer = await self._sealer(events)
+        if sealer is not None:
+            sealer.tokens.clear()  # a retried attempt seals again, at its new version
         versions: list[int] = []
         ids: list[UUID] = []
         types: list[str] = []

@@ -16,6 +16,8 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
+from petitions.personal.codec import plan_for
+
 JsonObject = dict[str, Any]
 Upcaster = Callable[[JsonObject], JsonObject]
 
@@ -45,6 +47,13 @@ class Event(BaseModel):
         cls.event_type = type
         cls.schema_version = version
         registry.register(cls)
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        # Fields are complete only now: check personal-data marks at import, not at first append.
+        super().__pydantic_init_subclass__(**kwargs)
+        if "event_type" in cls.__dict__:
+            plan_for(cls)
 
 
 class EventRegistry:

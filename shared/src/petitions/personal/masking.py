@@ -28,6 +28,8 @@ def mask_resident_id(value: str) -> str:
 def mask_phone(value: str) -> str:
     """13812345678 -> 138****5678; landlines keep their last four digits."""
     digits = "".join(ch for ch in value if ch.isdigit())
+    if len(digits) == 13 and digits.startswith("86"):
+        digits = digits[2:]
     if len(digits) == 11 and digits.startswith("1"):
         return f"{digits[:3]}****{digits[-4:]}"
     if len(digits) > 4:
