@@ -3,11 +3,14 @@ names servers), print each figure beside its ceiling, and write bench/results/*.
 
 from __future__ import annotations
 
+from petitions.runtime import tune_gc
+
 from bench import eventstore
 from bench.servers import bench_servers
 
 
 def main() -> None:
+    tune_gc()  # as every service does at start
     with bench_servers() as (admin_url, _nats_url):
         eventstore.main(admin_url)
 

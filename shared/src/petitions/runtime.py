@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -51,6 +52,15 @@ class Runtime:
             "ok": all(v == "ok" for v in checks.values()),
             **checks,
         }
+
+
+def tune_gc() -> None:
+    """Collect garbage less often. The default first threshold (700 allocations) makes the cyclic
+    collector run every few events when thousands are decoded a second, and each full pass walks
+    every live object: measured here, reading the whole log went from 66k to 104k events/s.
+    ``freeze`` moves what start-up allocated (modules, classes) out of the collector's way."""
+    gc.freeze()
+    gc.set_threshold(100_000, 50, 100)
 
 
 def personal_data(settings: CommonSettings, pool: asyncpg.Pool) -> PersonalData | None:

@@ -9,7 +9,7 @@ import uvicorn
 from fastapi import FastAPI
 from petitions.http import health_router, install_correlation_ids
 from petitions.log import configure_logging
-from petitions.runtime import Runtime, open_runtime
+from petitions.runtime import Runtime, open_runtime, tune_gc
 
 from reporting.config import Settings
 
@@ -38,6 +38,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def run() -> None:
+    tune_gc()
     settings = Settings()
     configure_logging(service=SERVICE, fmt=settings.log_format, level=settings.log_level)
     uvicorn.run(

@@ -38,13 +38,13 @@ from petitions.messages import Event, EventRegistry, registry
 from petitions.messages.personal import PersonalDataErased
 from petitions.personal.blind_index import BlindIndex
 from petitions.personal.codec import (
-    SealedSpot,
+    Spot,
     dumps,
-    find_sealed,
-    might_hold_sealed,
-    open_spot,
+    might_be_sealed,
+    open_event,
     plan_for,
-    seal_spot,
+    seal_event,
+    vault_subjects,
     walk,
 )
 from petitions.personal.keys import DataKeys, PersonalDataError
@@ -287,7 +287,7 @@ class EventStore:
             data: Event = new.data
             version = expected + offset
             text = (
-                data.model_dump_json() if sealer is None else sealer.seal(data, stream_id, version)
+                data.model_dump_json() if sealer is None else sealer.seal(new, stream_id, version)
             )
             occurred_at = new.occurred_at or recorded_at
             digest = hashing.link(
@@ -371,10 +371,14 @@ class EventStore:
                 "key service: build it with personal=PersonalData(...)"
             )
         subjects: set[UUID] = set()
+        trees: dict[int, tuple[dict[str, Any], list[Spot]]] = {}
         for new, plan in personal_plans:
-            subjects |= {spot.subject for spot in walk(plan, new.data.model_dump(mode="json"))}
+            tree = new.data.model_dump(mode="json")
+            spots = walk(plan, tree)
+            trees[id(new)] = (tree, spots)
+            subjects.update(spot.subject for spot in spots)
         keys = await self._personal.keys.for_writing(subjects)
-        return _Sealer(keys, self._personal.index)
+        return _Sealer(keys, self._personal.index, trees)
 
     def _announce(self) -> None:
         if self._notify_scheduled:
@@ -510,14 +514,23 @@ class EventStore:
     async def iter_all(
         self, after: Cursor = START, batch_size: int = 5000, *, reveal: bool = True
     ) -> AsyncIterator[list[RecordedEvent[Any]]]:
-        """Every committed event after ``after``, decoded, in batches, until caught up."""
-        cursor = after
-        while True:
-            raws = await self.read_all_raw(cursor, batch_size)
-            if not raws:
-                return
-            yield await self.decode_many(raws, reveal=reveal)
-            cursor = raws[-1].cursor
+        """Every committed event after ``after``, decoded, in batches, until caught up.
+
+        The next batch is fetched while this one is decoded: PostgreSQL and the decoding then run
+        on different cores instead of taking turns.
+        """
+        pending = asyncio.ensure_future(self.read_all_raw(after, batch_size))
+        try:
+            while True:
+                raws = await pending
+                if not raws:
+                    return
+                pending = asyncio.ensure_future(self.read_all_raw(raws[-1].cursor, batch_size))
+                yield await self.decode_many(raws, reveal=reveal)
+        finally:
+            pending.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await pending
 
     # ------------------------------------------------------------------ decode
 
@@ -525,16 +538,16 @@ class EventStore:
         self, raws: Sequence[RawEvent], *, reveal: bool = True
     ) -> list[RecordedEvent[Any]]:
         """Typed events; personal fields opened (``reveal``) or masked, in one key look-up."""
-        parsed: dict[int, tuple[dict[str, Any], list[SealedSpot]]] = {}
+        trees: dict[int, dict[str, Any]] = {}
         subjects: set[UUID] = set()
         for i, raw in enumerate(raws):
-            if might_hold_sealed(raw.data):
+            if might_be_sealed(raw.data):
                 tree = json.loads(raw.data)
-                spots = find_sealed(tree)
-                if spots:
-                    parsed[i] = (tree, spots)
-                    subjects |= {s.subject for s in spots}
-        keys: dict[UUID, bytes | None] = {}
+                trees[i] = tree
+                subjects |= vault_subjects(tree)
+        if not trees:  # the common case: nothing personal in the batch
+            return [self._decode(raw, None) for raw in raws]
+        keys: dict[UUID, bytes | None] | None = None
         if subjects:
             if self._personal is not None:
                 keys = await self._personal.keys.for_reading(subjects)
@@ -545,16 +558,10 @@ class EventStore:
                 )
         out: list[RecordedEvent[Any]] = []
         for i, raw in enumerate(raws):
-            entry = parsed.get(i)
-            if entry is not None:
-                tree, spots = entry
-                for spot in spots:
-                    # Without a key service the masked form is all there is to show.
-                    key = _MASKED_ONLY if self._personal is None else keys.get(spot.subject)
-                    open_spot(spot, key, raw.stream_id, raw.version, reveal=reveal)
-                out.append(self._decode(raw, tree))
-            else:
-                out.append(self._decode(raw, None))
+            tree = trees.get(i)
+            if tree is not None:
+                open_event(tree, keys, raw.stream_id, raw.version, reveal=reveal)
+            out.append(self._decode(raw, tree))
         return out
 
     def _decode(self, raw: RawEvent, tree: dict[str, Any] | None) -> RecordedEvent[Any]:
@@ -683,21 +690,32 @@ class PersonalData:
 class _Sealer:
     """Seals the personal fields of one append's events, collecting blind-index tokens."""
 
-    def __init__(self, keys: dict[UUID, bytes], index: BlindIndex | None) -> None:
+    def __init__(
+        self,
+        keys: dict[UUID, bytes],
+        index: BlindIndex | None,
+        trees: dict[int, tuple[dict[str, Any], list[Spot]]],
+    ) -> None:
         self._keys = keys
         self._index = index
+        self._trees = trees  # JSON dumped while finding the subjects, by id() of the NewEvent
         self.tokens: list[tuple[str, bytes, UUID]] = []
 
-    def seal(self, data: Event, stream_id: str, version: int) -> str:
+    def seal(self, new: NewEvent[Any], stream_id: str, version: int) -> str:
+        data: Event = new.data
         plan = plan_for(type(data))
         if plan.empty:
             return data.model_dump_json()
-        tree = data.model_dump(mode="json")
-        for spot in list(walk(plan, tree)):
-            plain = seal_spot(spot, self._keys[spot.subject], stream_id, version)
-            kind = spot.marker.index
+        # Sealing works in place: the first attempt takes the tree, a retry dumps afresh.
+        prepared = self._trees.pop(id(new), None)
+        if prepared is None:
+            tree = data.model_dump(mode="json")
+            prepared = (tree, walk(plan, tree))
+        tree, spots = prepared
+        for value in seal_event(tree, spots, self._keys, stream_id, version):
+            kind = value.marker.index
             if kind is not None and self._index is not None:
-                self.tokens.append((kind, self._index.token(kind, plain), spot.subject))
+                self.tokens.append((kind, self._index.token(kind, value.plain), value.subject))
         return dumps(tree)
 
 
@@ -779,22 +797,5 @@ def _canonical(raw: RawEvent) -> bytes:
 
 
 def _raw(row: asyncpg.Record) -> RawEvent:
-    return RawEvent(
-        row[0],
-        row[1],
-        row[2],
-        row[3],
-        row[4],
-        row[5],
-        row[6],
-        row[7],
-        row[8],
-        row[9],
-        row[10],
-        row[11],
-        row[12],
-        row[13],
-        row[14],
-        row[15],
-        bytes(row[16]),
-    )
+    # _COLUMNS lists the columns in RawEvent's field order; asyncpg gives bytea as bytes.
+    return RawEvent(*row)

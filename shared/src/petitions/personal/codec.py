@@ -2,13 +2,15 @@
 
 For each event class a plan lists where its personal fields are (found once, from the type
 annotations). Sealing replaces each such value, in the event's JSON, by an object carrying the
-SM4-GCM ciphertext and the masked form::
+masked form and a reference into the event's vault, which holds one SM4-GCM ciphertext per data
+subject (a JSON array of that subject's clear values)::
 
-    {"$pii": "sm4-gcm", "s": "<subject>", "n": "<nonce>", "c": "<ciphertext+tag>", "m": "张*"}
+    {"petitioners": [{"name": {"$pii": "sm4-gcm", "s": "<subject>", "i": 0, "m": "张*"}, ...}],
+     "$vault": {"<subject>": {"n": "<nonce>", "c": "<ciphertext+tag>"}}}
 
-The associated data binds the ciphertext to its stream, version and subject, so a ciphertext
-copied to another event or person fails to decrypt. Opening finds sealed values by their mark,
-not by the current plan, so an upcaster may move them. Opening gives the clear value (``reveal``) or
+The associated data binds each ciphertext to its stream, version and subject, so a ciphertext
+copied to another event or person fails to decrypt. Opening finds references by their mark, not
+by the current plan, so an upcaster may move them. Opening gives the clear value (``reveal``) or
 the masked form; for an erased subject it gives :data:`ERASED` either way.
 """
 
@@ -17,7 +19,6 @@ from __future__ import annotations
 import base64
 import json
 import types
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from inspect import isclass
 from typing import Annotated, Any, Union, get_args, get_origin
@@ -31,6 +32,7 @@ from petitions.personal.masking import mask
 
 ERASED = "〔已擦除 erased〕"
 SEALED_MARK = "$pii"
+VAULT = "$vault"
 ALGORITHM = "sm4-gcm"
 
 
@@ -139,36 +141,42 @@ class Spot:
 
     container: Any
     key: str | int
-    path: str
     subject: UUID
     marker: Personal
 
 
-def walk(
-    plan: Plan, data: dict[str, Any], subject: UUID | None = None, path: str = ""
-) -> Iterator[Spot]:
-    """Every personal value in ``data`` (a model's JSON), with its subject."""
-    if plan.subject_field is not None and data.get(plan.subject_field) is not None:
-        subject = UUID(str(data[plan.subject_field]))
+def walk(plan: Plan, data: dict[str, Any], subject: UUID | None = None) -> list[Spot]:
+    """Every personal value in ``data`` (a model's JSON), with its subject. A plain recursive
+    function filling a list: this runs for every event with personal data, both ways."""
+    found: list[Spot] = []
+    _walk_model(plan, data, subject, found)
+    return found
+
+
+def _walk_model(plan: Plan, data: dict[str, Any], subject: UUID | None, found: list[Spot]) -> None:
+    if plan.subject_field is not None:
+        own = data.get(plan.subject_field)
+        if own is not None:
+            subject = own if isinstance(own, UUID) else UUID(own)
     for name, node in plan.fields.items():
-        yield from _walk_node(node, data, name, subject, f"{path}{name}")
+        _walk_node(node, data, name, subject, found)
 
 
 def _walk_node(
-    node: _Node, container: Any, key: str | int, subject: UUID | None, path: str
-) -> Iterator[Spot]:
+    node: _Node, container: Any, key: str | int, subject: UUID | None, found: list[Spot]
+) -> None:
     value = container.get(key) if isinstance(container, dict) else container[key]
     if value is None:
         return
     if isinstance(node, _PersonalNode):
         if subject is None:
-            raise PlanError(f"{path}: personal value without a data subject id")
-        yield Spot(container, key, path, subject, node.marker)
+            raise PlanError(f"{key}: personal value without a data subject id")
+        found.append(Spot(container, key, subject, node.marker))
     elif isinstance(node, _ListNode):
         for i in range(len(value)):
-            yield from _walk_node(node.item, value, i, subject, f"{path}.{i}")
+            _walk_node(node.item, value, i, subject, found)
     else:
-        yield from walk(node.plan, value, subject, f"{path}.")
+        _walk_model(node.plan, value, subject, found)
 
 
 def associated_data(stream_id: str, version: int, subject: UUID) -> bytes:
@@ -179,40 +187,101 @@ def _b64(raw: bytes) -> str:
     return base64.b64encode(raw).decode()
 
 
-def seal_spot(spot: Spot, key: bytes, stream_id: str, version: int) -> str:
-    """Replace the clear value by its sealed form; return the clear value (for the index)."""
-    plain = spot.container[spot.key]
-    if not isinstance(plain, str):
-        raise PlanError(f"{spot.path}: personal fields must be strings, got {type(plain).__name__}")
-    nonce, sealed = sm4_gcm_encrypt(
-        key, plain.encode(), associated_data(stream_id, version, spot.subject)
-    )
-    spot.container[spot.key] = {
-        SEALED_MARK: ALGORITHM,
-        "s": str(spot.subject),
-        "n": _b64(nonce),
-        "c": _b64(sealed),
-        "m": mask(spot.marker.mask, plain),
-    }
-    return plain
-
-
 @dataclass(frozen=True, slots=True)
-class SealedSpot:
-    """A sealed value found in stored JSON (found by its mark, whatever the schema version)."""
+class Sealed:
+    """One value sealed by :func:`seal_event`: for the blind index."""
 
-    container: Any
-    key: str | int
+    marker: Personal
     subject: UUID
+    plain: str
 
 
-def find_sealed(value: Any) -> list[SealedSpot]:
-    found: list[SealedSpot] = []
-    _find(value, found)
-    return found
+def seal_event(
+    tree: dict[str, Any],
+    spots: list[Spot],
+    keys: dict[UUID, bytes],
+    stream_id: str,
+    version: int,
+) -> list[Sealed]:
+    """Seal, in place, the personal values of one event's JSON.
+
+    Each value is replaced by a reference carrying its masked form; the clear values of each
+    subject go, as one JSON array, into one SM4-GCM ciphertext in the event's vault. One cipher
+    operation per subject and event, not per field: the cipher set-up dominates the cost.
+    """
+    groups: dict[UUID, list[str]] = {}
+    sealed: list[Sealed] = []
+    for spot in spots:
+        plain = spot.container[spot.key]
+        if not isinstance(plain, str):
+            raise PlanError(
+                f"{spot.key}: personal fields must be strings, got {type(plain).__name__}"
+            )
+        values = groups.setdefault(spot.subject, [])
+        spot.container[spot.key] = {
+            SEALED_MARK: ALGORITHM,
+            "s": str(spot.subject),
+            "i": len(values),
+            "m": mask(spot.marker.mask, plain),
+        }
+        values.append(plain)
+        sealed.append(Sealed(spot.marker, spot.subject, plain))
+    vault: dict[str, dict[str, str]] = {}
+    for subject, values in groups.items():
+        nonce, ciphertext = sm4_gcm_encrypt(
+            keys[subject], dumps(values).encode(), associated_data(stream_id, version, subject)
+        )
+        vault[str(subject)] = {"n": _b64(nonce), "c": _b64(ciphertext)}
+    if vault:
+        tree[VAULT] = vault
+    return sealed
 
 
-def _find(value: Any, found: list[SealedSpot]) -> None:
+_VAULT_NEEDLE = f'"{VAULT}"'
+
+
+def might_be_sealed(text: str) -> bool:
+    """Cheap test on stored JSON text before parsing it."""
+    return _VAULT_NEEDLE in text
+
+
+def vault_subjects(tree: dict[str, Any]) -> set[UUID]:
+    return {UUID(subject) for subject in tree.get(VAULT, {})}
+
+
+def open_event(
+    tree: dict[str, Any],
+    keys: dict[UUID, bytes | None] | None,
+    stream_id: str,
+    version: int,
+    *,
+    reveal: bool,
+) -> None:
+    """Replace, in place, each sealed reference by its clear value (``reveal``), its masked form,
+    or :data:`ERASED` when its subject's key is gone. ``keys`` None: no key service, masks only.
+    References are found by their mark, whatever the schema version."""
+    vault: dict[str, dict[str, str]] = tree.pop(VAULT, {})
+    clear: dict[str, list[str] | None] = {}
+    for subject_text, box in vault.items():
+        subject = UUID(subject_text)
+        key = None if keys is None else keys.get(subject)
+        if keys is not None and key is None:
+            clear[subject_text] = None  # erased
+        elif reveal and key is not None:
+            try:
+                plain = sm4_gcm_decrypt(
+                    key,
+                    base64.b64decode(box["n"]),
+                    base64.b64decode(box["c"]),
+                    associated_data(stream_id, version, subject),
+                )
+            except CiphertextMismatchError as exc:
+                raise CiphertextMismatchError(f"{stream_id} v{version}: {exc}") from None
+            clear[subject_text] = json.loads(plain)
+    _replace(tree, clear, reveal)
+
+
+def _replace(value: Any, clear: dict[str, list[str] | None], reveal: bool) -> None:
     items: Any
     if isinstance(value, dict):
         items = value.items()
@@ -220,38 +289,18 @@ def _find(value: Any, found: list[SealedSpot]) -> None:
         items = enumerate(value)
     else:
         return
-    for k, v in items:
+    for k, v in list(items):
         if isinstance(v, dict) and v.get(SEALED_MARK) == ALGORITHM:
-            found.append(SealedSpot(value, k, UUID(v["s"])))
-        else:
-            _find(v, found)
+            subject = v["s"]
+            if subject in clear and clear[subject] is None:
+                value[k] = ERASED
+            elif reveal and subject in clear:
+                value[k] = clear[subject][v["i"]]  # type: ignore[index]
+            else:
+                value[k] = v["m"]
+        elif isinstance(v, dict | list):
+            _replace(v, clear, reveal)
 
 
-def open_spot(
-    spot: SealedSpot, key: bytes | None, stream_id: str, version: int, *, reveal: bool
-) -> None:
-    sealed = spot.container[spot.key]
-    if key is None:
-        spot.container[spot.key] = ERASED
-    elif not reveal:
-        spot.container[spot.key] = sealed["m"]
-    else:
-        try:
-            plain = sm4_gcm_decrypt(
-                key,
-                base64.b64decode(sealed["n"]),
-                base64.b64decode(sealed["c"]),
-                associated_data(stream_id, version, spot.subject),
-            )
-        except CiphertextMismatchError as exc:
-            raise CiphertextMismatchError(f"{stream_id} v{version}: {exc}") from None
-        spot.container[spot.key] = plain.decode()
-
-
-def might_hold_sealed(text: str) -> bool:
-    """Cheap test on stored JSON text before parsing it."""
-    return f'"{SEALED_MARK}"' in text
-
-
-def dumps(data: dict[str, Any]) -> str:
+def dumps(data: Any) -> str:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
