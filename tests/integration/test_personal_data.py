@@ -85,10 +85,19 @@ async def test_stored_json_holds_ciphertext_and_masks_only(personal_store: Event
     stored = json.loads(text)
     first = stored["petitioners"][0]
     assert first["subject_id"] == str(zhang)
-    assert first["name"]["m"] == "张*"
-    assert first["resident_id"]["m"] == "110105********002X" == mask_resident_id(ZHANG_ID)
-    assert first["phone"]["m"] == "138****5678"
+    assert first["name"] == "张*"
+    assert first["resident_id"] == "110105********002X" == mask_resident_id(ZHANG_ID)
+    assert first["phone"] == "138****5678"
     assert stored["category"] == "申诉求决"  # not personal: stays in the clear
+    vault = stored["$vault"]
+    assert set(vault) == {str(zhang), str(li)}  # one ciphertext per person
+    assert ["petitioners", 0, "resident_id"] in vault[str(zhang)]["p"]
+    assert ["summary"] in vault[str(zhang)]["p"]
+    assert vault[str(li)]["p"] == [
+        ["petitioners", 1, "name"],
+        ["petitioners", 1, "resident_id"],
+        ["petitioners", 1, "phone"],
+    ]
 
 
 async def test_masked_view_needs_no_clear_values(personal_store: EventStore) -> None:

@@ -46,6 +46,7 @@ from petitions.personal.codec import (
     seal_event,
     vault_subjects,
     walk,
+    without_vault,
 )
 from petitions.personal.keys import DataKeys, PersonalDataError
 
@@ -145,7 +146,6 @@ _STATEMENTS = {
 }
 
 _HEAD_CACHE_SIZE = 100_000
-_MASKED_ONLY = b""  # stands in for a key when only masked forms are read
 
 CHANNEL = "eventstore_appended"
 """NOTIFY channel on which appends are announced (payload empty: readers just read on)."""
@@ -537,7 +537,18 @@ class EventStore:
     async def decode_many(
         self, raws: Sequence[RawEvent], *, reveal: bool = True
     ) -> list[RecordedEvent[Any]]:
-        """Typed events; personal fields opened (``reveal``) or masked, in one key look-up."""
+        """Typed events; personal fields opened (``reveal``) or masked, in one key look-up.
+
+        A store without keys reads the masked forms without parsing the vault at all; a store
+        with keys consults them even for masks, so that an erased subject shows as erased.
+        """
+        if self._personal is None and reveal and any(might_be_sealed(r.data) for r in raws):
+            raise PersonalDataError(
+                "读取个人信息需要密钥服务 reading personal data needs a key service; "
+                "read with reveal=False for the masked forms"
+            )
+        if self._personal is None:
+            return [self._decode(raw, without_vault(raw.data), None) for raw in raws]
         trees: dict[int, dict[str, Any]] = {}
         subjects: set[UUID] = set()
         for i, raw in enumerate(raws):
@@ -546,35 +557,29 @@ class EventStore:
                 trees[i] = tree
                 subjects |= vault_subjects(tree)
         if not trees:  # the common case: nothing personal in the batch
-            return [self._decode(raw, None) for raw in raws]
-        keys: dict[UUID, bytes | None] | None = None
-        if subjects:
-            if self._personal is not None:
-                keys = await self._personal.keys.for_reading(subjects)
-            elif reveal:
-                raise PersonalDataError(
-                    "读取个人信息需要密钥服务 reading personal data needs a key service; "
-                    "read with reveal=False for the masked forms"
-                )
+            return [self._decode(raw, raw.data, None) for raw in raws]
+        keys = await self._personal.keys.for_reading(subjects)
         out: list[RecordedEvent[Any]] = []
         for i, raw in enumerate(raws):
             tree = trees.get(i)
             if tree is not None:
                 open_event(tree, keys, raw.stream_id, raw.version, reveal=reveal)
-            out.append(self._decode(raw, tree))
+            out.append(self._decode(raw, raw.data, tree))
         return out
 
-    def _decode(self, raw: RawEvent, tree: dict[str, Any] | None) -> RecordedEvent[Any]:
+    def _decode(
+        self, raw: RawEvent, text: str, tree: dict[str, Any] | None
+    ) -> RecordedEvent[Any]:
         cls = self._registry.class_for(raw.event_type)
         if raw.schema_version < cls.schema_version:
-            source = tree if tree is not None else json.loads(raw.data)
+            source = tree if tree is not None else json.loads(text)
             data = cls.model_validate(
                 self._registry.upcast(raw.event_type, raw.schema_version, source)
             )
         elif tree is not None:
             data = cls.model_validate(tree)
         else:
-            data = cls.model_validate_json(raw.data)
+            data = cls.model_validate_json(text)
         return RecordedEvent(
             position=raw.position,
             stream_id=raw.stream_id,

@@ -1,17 +1,18 @@
 """Sealing and opening the personal fields of events.
 
 For each event class a plan lists where its personal fields are (found once, from the type
-annotations). Sealing replaces each such value, in the event's JSON, by an object carrying the
-masked form and a reference into the event's vault, which holds one SM4-GCM ciphertext per data
-subject (a JSON array of that subject's clear values)::
+annotations). Sealing replaces each such value, in the event's JSON, by its masked form, and adds
+a vault holding, per data subject, the paths of that subject's values and one SM4-GCM ciphertext
+of the clear values::
 
-    {"petitioners": [{"name": {"$pii": "sm4-gcm", "s": "<subject>", "i": 0, "m": "张*"}, ...}],
-     "$vault": {"<subject>": {"n": "<nonce>", "c": "<ciphertext+tag>"}}}
+    {"petitioners": [{"subject_id": "<s>", "name": "张*", "resident_id": "110105********002X"}],
+     "$vault": {"<s>": {"p": [["petitioners", 0, "name"], ...], "n": "<nonce>", "c": "<ct+tag>"}}}
 
-The associated data binds each ciphertext to its stream, version and subject, so a ciphertext
-copied to another event or person fails to decrypt. Opening finds references by their mark, not
-by the current plan, so an upcaster may move them. Opening gives the clear value (``reveal``) or
-the masked form; for an erased subject it gives :data:`ERASED` either way.
+So the stored event, minus its vault, is the masked event: a reader without keys (reporting, the
+relay, NATS consumers) validates it as it is. The associated data binds each ciphertext to its
+stream, version, subject and paths, so a ciphertext copied to another event, person or field
+fails to decrypt. Paths are those of the stored schema version: events are opened before they
+are upcast.
 """
 
 from __future__ import annotations
@@ -31,9 +32,7 @@ from petitions.personal.keys import CiphertextMismatchError, sm4_gcm_decrypt, sm
 from petitions.personal.masking import mask
 
 ERASED = "〔已擦除 erased〕"
-SEALED_MARK = "$pii"
 VAULT = "$vault"
-ALGORITHM = "sm4-gcm"
 
 
 class PlanError(TypeError):
@@ -141,46 +140,62 @@ class Spot:
 
     container: Any
     key: str | int
+    path: tuple[str | int, ...]
     subject: UUID
     marker: Personal
 
 
 def walk(plan: Plan, data: dict[str, Any], subject: UUID | None = None) -> list[Spot]:
     """Every personal value in ``data`` (a model's JSON), with its subject. A plain recursive
-    function filling a list: this runs for every event with personal data, both ways."""
+    function filling a list: this runs for every event with personal data."""
     found: list[Spot] = []
-    _walk_model(plan, data, subject, found)
+    _walk_model(plan, data, subject, (), found)
     return found
 
 
-def _walk_model(plan: Plan, data: dict[str, Any], subject: UUID | None, found: list[Spot]) -> None:
+def _walk_model(
+    plan: Plan,
+    data: dict[str, Any],
+    subject: UUID | None,
+    path: tuple[str | int, ...],
+    found: list[Spot],
+) -> None:
     if plan.subject_field is not None:
         own = data.get(plan.subject_field)
         if own is not None:
             subject = own if isinstance(own, UUID) else UUID(own)
     for name, node in plan.fields.items():
-        _walk_node(node, data, name, subject, found)
+        _walk_node(node, data, name, subject, (*path, name), found)
 
 
 def _walk_node(
-    node: _Node, container: Any, key: str | int, subject: UUID | None, found: list[Spot]
+    node: _Node,
+    container: Any,
+    key: str | int,
+    subject: UUID | None,
+    path: tuple[str | int, ...],
+    found: list[Spot],
 ) -> None:
     value = container.get(key) if isinstance(container, dict) else container[key]
     if value is None:
         return
     if isinstance(node, _PersonalNode):
         if subject is None:
-            raise PlanError(f"{key}: personal value without a data subject id")
-        found.append(Spot(container, key, subject, node.marker))
+            raise PlanError(f"{_dotted(path)}: personal value without a data subject id")
+        found.append(Spot(container, key, path, subject, node.marker))
     elif isinstance(node, _ListNode):
         for i in range(len(value)):
-            _walk_node(node.item, value, i, subject, found)
+            _walk_node(node.item, value, i, subject, (*path, i), found)
     else:
-        _walk_model(node.plan, value, subject, found)
+        _walk_model(node.plan, value, subject, path, found)
 
 
-def associated_data(stream_id: str, version: int, subject: UUID) -> bytes:
-    return f"{stream_id}\x1f{version}\x1f{subject}".encode()
+def _dotted(path: tuple[str | int, ...] | list[str | int]) -> str:
+    return ".".join(str(p) for p in path)
+
+
+def associated_data(stream_id: str, version: int, subject: UUID, paths: str) -> bytes:
+    return f"{stream_id}\x1f{version}\x1f{subject}\x1f{paths}".encode()
 
 
 def _b64(raw: bytes) -> str:
@@ -205,44 +220,51 @@ def seal_event(
 ) -> list[Sealed]:
     """Seal, in place, the personal values of one event's JSON.
 
-    Each value is replaced by a reference carrying its masked form; the clear values of each
-    subject go, as one JSON array, into one SM4-GCM ciphertext in the event's vault. One cipher
-    operation per subject and event, not per field: the cipher set-up dominates the cost.
+    Each value is replaced by its masked form; the clear values of each subject, with their
+    paths, go into one SM4-GCM ciphertext in the event's vault (the last key of the object).
+    One cipher operation per subject and event, not per field: the cipher set-up dominates.
     """
-    groups: dict[UUID, list[str]] = {}
+    groups: dict[UUID, tuple[list[list[str | int]], list[str]]] = {}
     sealed: list[Sealed] = []
     for spot in spots:
         plain = spot.container[spot.key]
         if not isinstance(plain, str):
             raise PlanError(
-                f"{spot.key}: personal fields must be strings, got {type(plain).__name__}"
+                f"{_dotted(spot.path)}: personal fields must be strings, "
+                f"got {type(plain).__name__}"
             )
-        values = groups.setdefault(spot.subject, [])
-        spot.container[spot.key] = {
-            SEALED_MARK: ALGORITHM,
-            "s": str(spot.subject),
-            "i": len(values),
-            "m": mask(spot.marker.mask, plain),
-        }
+        paths, values = groups.setdefault(spot.subject, ([], []))
+        paths.append(list(spot.path))
         values.append(plain)
+        spot.container[spot.key] = mask(spot.marker.mask, plain)
         sealed.append(Sealed(spot.marker, spot.subject, plain))
-    vault: dict[str, dict[str, str]] = {}
-    for subject, values in groups.items():
+    vault: dict[str, dict[str, Any]] = {}
+    for subject, (paths, values) in groups.items():
+        paths_text = dumps(paths)
         nonce, ciphertext = sm4_gcm_encrypt(
-            keys[subject], dumps(values).encode(), associated_data(stream_id, version, subject)
+            keys[subject],
+            dumps(values).encode(),
+            associated_data(stream_id, version, subject, paths_text),
         )
-        vault[str(subject)] = {"n": _b64(nonce), "c": _b64(ciphertext)}
+        vault[str(subject)] = {"p": paths, "n": _b64(nonce), "c": _b64(ciphertext)}
     if vault:
         tree[VAULT] = vault
     return sealed
 
 
-_VAULT_NEEDLE = f'"{VAULT}"'
+_VAULT_TAIL = f',"{VAULT}":'
 
 
 def might_be_sealed(text: str) -> bool:
     """Cheap test on stored JSON text before parsing it."""
-    return _VAULT_NEEDLE in text
+    return _VAULT_TAIL in text
+
+
+def without_vault(text: str) -> str:
+    """The stored JSON with its vault cut off: the masked event, ready for ``validate_json``
+    (the vault is always the last key, see :func:`seal_event`)."""
+    cut = text.rfind(_VAULT_TAIL)
+    return text if cut < 0 else text[:cut] + "}"
 
 
 def vault_subjects(tree: dict[str, Any]) -> set[UUID]:
@@ -251,55 +273,39 @@ def vault_subjects(tree: dict[str, Any]) -> set[UUID]:
 
 def open_event(
     tree: dict[str, Any],
-    keys: dict[UUID, bytes | None] | None,
+    keys: dict[UUID, bytes | None],
     stream_id: str,
     version: int,
     *,
     reveal: bool,
 ) -> None:
-    """Replace, in place, each sealed reference by its clear value (``reveal``), its masked form,
-    or :data:`ERASED` when its subject's key is gone. ``keys`` None: no key service, masks only.
-    References are found by their mark, whatever the schema version."""
-    vault: dict[str, dict[str, str]] = tree.pop(VAULT, {})
-    clear: dict[str, list[str] | None] = {}
+    """Put back, in place, each subject's clear values (``reveal``), or leave the masks; an
+    erased subject's values become :data:`ERASED` either way."""
+    vault: dict[str, dict[str, Any]] = tree.pop(VAULT, {})
     for subject_text, box in vault.items():
         subject = UUID(subject_text)
-        key = None if keys is None else keys.get(subject)
-        if keys is not None and key is None:
-            clear[subject_text] = None  # erased
-        elif reveal and key is not None:
+        key = keys.get(subject)
+        paths: list[list[str | int]] = box["p"]
+        if key is None:
+            values: list[str] = [ERASED] * len(paths)
+        elif reveal:
             try:
                 plain = sm4_gcm_decrypt(
                     key,
                     base64.b64decode(box["n"]),
                     base64.b64decode(box["c"]),
-                    associated_data(stream_id, version, subject),
+                    associated_data(stream_id, version, subject, dumps(paths)),
                 )
             except CiphertextMismatchError as exc:
                 raise CiphertextMismatchError(f"{stream_id} v{version}: {exc}") from None
-            clear[subject_text] = json.loads(plain)
-    _replace(tree, clear, reveal)
-
-
-def _replace(value: Any, clear: dict[str, list[str] | None], reveal: bool) -> None:
-    items: Any
-    if isinstance(value, dict):
-        items = value.items()
-    elif isinstance(value, list):
-        items = enumerate(value)
-    else:
-        return
-    for k, v in list(items):
-        if isinstance(v, dict) and v.get(SEALED_MARK) == ALGORITHM:
-            subject = v["s"]
-            if subject in clear and clear[subject] is None:
-                value[k] = ERASED
-            elif reveal and subject in clear:
-                value[k] = clear[subject][v["i"]]  # type: ignore[index]
-            else:
-                value[k] = v["m"]
-        elif isinstance(v, dict | list):
-            _replace(v, clear, reveal)
+            values = json.loads(plain)
+        else:
+            continue
+        for path, value in zip(paths, values, strict=True):
+            container: Any = tree
+            for step in path[:-1]:
+                container = container[step]
+            container[path[-1]] = value
 
 
 def dumps(data: Any) -> str:
