@@ -567,9 +567,7 @@ class EventStore:
             out.append(self._decode(raw, raw.data, tree))
         return out
 
-    def _decode(
-        self, raw: RawEvent, text: str, tree: dict[str, Any] | None
-    ) -> RecordedEvent[Any]:
+    def _decode(self, raw: RawEvent, text: str, tree: dict[str, Any] | None) -> RecordedEvent[Any]:
         cls = self._registry.class_for(raw.event_type)
         if raw.schema_version < cls.schema_version:
             source = tree if tree is not None else json.loads(text)

@@ -230,8 +230,7 @@ def seal_event(
         plain = spot.container[spot.key]
         if not isinstance(plain, str):
             raise PlanError(
-                f"{_dotted(spot.path)}: personal fields must be strings, "
-                f"got {type(plain).__name__}"
+                f"{_dotted(spot.path)}: personal fields must be strings, got {type(plain).__name__}"
             )
         paths, values = groups.setdefault(spot.subject, ([], []))
         paths.append(list(spot.path))
