@@ -64,7 +64,13 @@ def test_service_answers_health(service: str, service_env: dict[str, str]) -> No
             except (ConnectionError, urllib.error.URLError):
                 time.sleep(0.2)
         assert status == 200
-        assert body == {"service": service, "ok": True, "postgres": "ok", "nats": "ok"}
+        assert {k: body[k] for k in ("service", "ok", "postgres", "nats")} == {
+            "service": service,
+            "ok": True,
+            "postgres": "ok",
+            "nats": "ok",
+        }
+        assert body["relay"] in ("active", "standby")
     finally:
         proc.terminate()
         out, _ = proc.communicate(timeout=15)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextlib
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -20,6 +21,7 @@ from faststream.nats import NatsBroker
 from petitions.db import create_pool
 from petitions.eventstore import EventStore, PersonalData, apply_migrations
 from petitions.log import get_logger
+from petitions.messaging import Relay
 from petitions.personal import BlindIndex, DataKeys, KeyUnavailableError, LocalKeyService
 from petitions.settings import CommonSettings
 
@@ -33,6 +35,7 @@ class Runtime:
     pool: asyncpg.Pool
     store: EventStore
     broker: NatsBroker
+    relay: Relay | None = None
 
     async def health(self) -> dict[str, Any]:
         """Check both servers; ``ok`` is False if either does not answer within 2 seconds."""
@@ -47,11 +50,14 @@ class Runtime:
             checks["nats"] = "ok" if await self.broker.ping(timeout=2) else "unavailable"
         except Exception as exc:
             checks["nats"] = f"unavailable: {type(exc).__name__}"
-        return {
+        report: dict[str, Any] = {
             "service": self.service,
             "ok": all(v == "ok" for v in checks.values()),
             **checks,
         }
+        if self.relay is not None:
+            report["relay"] = "active" if self.relay.is_leader else "standby"
+        return report
 
 
 def tune_gc() -> None:
@@ -103,8 +109,18 @@ async def open_runtime(service: str, settings: CommonSettings) -> AsyncIterator[
             hash_algorithm=settings.hash_algorithm,
             personal=personal_data(settings, pool),
         )
+        relay: Relay | None = None
+        relay_task: asyncio.Task[None] | None = None
+        if settings.run_relay:
+            # Every service process stands ready to relay; one at a time does (advisory lock).
+            relay = Relay(store, dsn=settings.database_url, nats_url=settings.nats_url)
+            relay_task = asyncio.create_task(relay.run(), name="relay")
         log.info("runtime.ready", nats=settings.nats_url)
-        yield Runtime(service, settings, pool, store, broker)
+        yield Runtime(service, settings, pool, store, broker, relay)
     finally:
+        if relay is not None and relay_task is not None:
+            relay.stop()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(relay_task, 10)
         await broker.stop()
         await pool.close()

@@ -54,6 +54,10 @@ class CommonSettings(BaseSettings):
         ge=0,
         description="How long a process keeps unwrapped data keys (bounds erasure's reach delay).",
     )
+    run_relay: bool = Field(
+        default=True,
+        description="Stand by to relay stored events to NATS (one process at a time does).",
+    )
     http_host: str = Field(default="127.0.0.1")
     http_port: int | None = Field(
         default=None, description="HTTP port; each service has its own default."
