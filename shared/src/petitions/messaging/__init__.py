@@ -1,5 +1,12 @@
 """Events onto NATS JetStream (the relay) and the stream and subject design."""
 
+from petitions.messaging.consumer import (
+    Consumer,
+    DeadLetter,
+    Handler,
+    apply_consumer_migrations,
+    list_dead_letters,
+)
 from petitions.messaging.envelope import Delivered, decode, encode
 from petitions.messaging.relay import Relay, declare_stream
 from petitions.messaging.subjects import (
@@ -14,11 +21,16 @@ from petitions.messaging.subjects import (
 __all__ = [
     "PARTITIONS",
     "STREAM",
+    "Consumer",
+    "DeadLetter",
     "Delivered",
+    "Handler",
     "Relay",
+    "apply_consumer_migrations",
     "declare_stream",
     "decode",
     "encode",
+    "list_dead_letters",
     "partition_filter",
     "partition_of",
     "stream_config",

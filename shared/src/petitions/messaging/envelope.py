@@ -12,6 +12,8 @@ from uuid import UUID
 
 from petitions.eventstore import RawEvent
 from petitions.eventstore.hashing import utc_text
+from petitions.messages import Event, EventRegistry, registry
+from petitions.personal.codec import VAULT
 
 MSG_ID = "Nats-Msg-Id"
 H_TYPE = "Petitions-Type"
@@ -70,6 +72,15 @@ class Delivered:
     occurred_at: datetime
     recorded_at: datetime
     data: dict[str, Any]
+    """As stored: personal fields masked, their ciphertext in the ``$vault`` key."""
+
+    def typed(self, events: EventRegistry = registry) -> Event:
+        """The typed event with personal fields masked (upcast to the current schema)."""
+        data = {k: v for k, v in self.data.items() if k != VAULT}
+        cls = events.class_for(self.event_type)
+        if self.schema_version < cls.schema_version:
+            data = events.upcast(self.event_type, self.schema_version, data)
+        return cls.model_validate(data)
 
 
 def decode(body: bytes) -> Delivered:

@@ -1,0 +1,271 @@
+"""The consumer toolkit: how assignment and reporting take in relayed events, exactly once in
+effect and in per-case order.
+
+* A durable JetStream pull consumer with explicit acks. Several replicas may share one durable
+  name: JetStream spreads the messages over them.
+* Each event's effect runs in one PostgreSQL transaction with the consumer's bookkeeping row for
+  the event's case (``messaging.applied``), taken FOR UPDATE: it is committed before the ack, so a
+  redelivery finds the version applied and only acks. The row lock also serialises replicas on
+  one case.
+* Per-case order: an event whose case is behind (a version is missing: delivered to another
+  replica not yet committed, redelivered later, or lost) first applies the missing versions,
+  read from the event store. So versions apply in order, once each, whatever NATS does.
+* A failing event is redelivered with growing delays; after ``max_deliver`` deliveries it becomes
+  a dead letter (error, payload) that operators list and replay, and the consumer goes on with the
+  rest. Later events of the same case then wait behind it (they dead-letter too, naming it):
+  per-case order is never given up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import traceback
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+import nats
+from nats.aio.msg import Msg
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+
+from petitions.eventstore import EventStore, RawEvent
+from petitions.log import bind_context, get_logger
+from petitions.messaging.envelope import Delivered, decode
+from petitions.messaging.relay import declare_stream
+from petitions.messaging.subjects import PREFIX, STREAM
+from petitions.migrations import apply_package
+
+log = get_logger(__name__)
+
+Handler = Callable[[asyncpg.Connection, Delivered], Awaitable[None]]
+"""Applies one event's effect with the given connection, inside the consumer's transaction."""
+
+
+async def apply_consumer_migrations(dsn: str) -> list[str]:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return await apply_package(conn, "messaging", "petitions.messaging.migrations")
+    finally:
+        await conn.close()
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    id: int
+    consumer: str
+    event_id: str
+    stream_id: str
+    version: int
+    event_type: str
+    error: str
+    deliveries: int
+    failed_at: datetime
+    replayed_at: datetime | None
+
+
+class Consumer:
+    def __init__(
+        self,
+        *,
+        name: str,
+        handler: Handler,
+        pool: asyncpg.Pool,
+        store: EventStore,
+        nats_url: str,
+        filter_subject: str = f"{PREFIX}.>",
+        max_deliver: int = 5,
+        backoff: Sequence[float] = (0.5, 2.0, 10.0, 30.0),
+        batch_size: int = 100,
+        ack_wait: float = 30.0,
+    ) -> None:
+        self.name = name
+        self._ack_wait = ack_wait
+        self._handler = handler
+        self._pool = pool
+        self._store = store
+        self._nats_url = nats_url
+        self._filter = filter_subject
+        self._max_deliver = max_deliver
+        self._backoff = tuple(backoff)
+        self._batch = batch_size
+        self._stopping = asyncio.Event()
+        self.applied = 0
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def run(self) -> None:
+        """Pull and handle messages until stopped; reconnect to NATS when it goes away."""
+        while not self._stopping.is_set():
+            try:
+                client = await nats.connect(self._nats_url, name=f"petitions-{self.name}")
+            except (nats.errors.Error, OSError) as exc:
+                log.warning("consumer.nats_unavailable", consumer=self.name, error=str(exc))
+                await self._pause(1.0)
+                continue
+            try:
+                js = client.jetstream()
+                await declare_stream(js)
+                sub = await js.pull_subscribe(
+                    self._filter,
+                    durable=self.name,
+                    stream=STREAM,
+                    config=ConsumerConfig(
+                        ack_policy=AckPolicy.EXPLICIT,
+                        deliver_policy=DeliverPolicy.ALL,
+                        ack_wait=self._ack_wait,
+                        # We count deliveries ourselves and dead-letter; JetStream must not drop.
+                        max_deliver=-1,
+                    ),
+                )
+                while not self._stopping.is_set():
+                    try:
+                        messages = await sub.fetch(self._batch, timeout=1)
+                    except nats.errors.TimeoutError:
+                        continue
+                    for msg in messages:
+                        await self.handle(msg)
+            except (nats.errors.Error, OSError) as exc:
+                log.warning("consumer.interrupted", consumer=self.name, error=str(exc))
+                await self._pause(1.0)
+            finally:
+                with contextlib.suppress(Exception):
+                    await client.close()
+
+    async def _pause(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+
+    async def handle(self, msg: Msg) -> None:
+        """Apply one message (and any versions of its case it finds missing), then ack; on
+        failure nak with a delay, or dead-letter it after ``max_deliver`` deliveries."""
+        event = decode(msg.data)
+        bind_context(consumer=self.name, case=event.stream_id, event_id=str(event.event_id))
+        try:
+            await self._apply(event)
+        except Exception as exc:  # a handler may fail in any way; the message must not be lost
+            deliveries = msg.metadata.num_delivered or 1
+            if deliveries >= self._max_deliver:
+                await self._dead_letter(msg, event, exc, deliveries)
+                await msg.ack()
+                log.error("consumer.dead_lettered", deliveries=deliveries, error=str(exc))
+            else:
+                delay = self._backoff[min(deliveries - 1, len(self._backoff) - 1)]
+                log.warning("consumer.retry", deliveries=deliveries, delay=delay, error=str(exc))
+                await msg.nak(delay=delay)
+            return
+        await msg.ack()
+
+    async def _apply(self, event: Delivered) -> None:
+        async with self._pool.acquire() as conn, conn.transaction():
+            await conn.execute(
+                "INSERT INTO messaging.applied (consumer, stream_id, version) VALUES ($1, $2, 0) "
+                "ON CONFLICT DO NOTHING",
+                self.name,
+                event.stream_id,
+            )
+            applied = await conn.fetchval(
+                "SELECT version FROM messaging.applied WHERE consumer = $1 AND stream_id = $2 "
+                "FOR UPDATE",
+                self.name,
+                event.stream_id,
+            )
+            if event.version <= applied:
+                return  # applied before: a redelivery, or filled in from the store
+            pending = [event]
+            if event.version > applied + 1:
+                missing = await self._store.read_stream_raw(
+                    event.stream_id, applied + 1, event.version - 1
+                )
+                pending = [_delivered(raw) for raw in missing] + pending
+            for item in pending:
+                await self._handler(conn, item)
+            await conn.execute(
+                "UPDATE messaging.applied SET version = $3, applied_at = now() "
+                "WHERE consumer = $1 AND stream_id = $2",
+                self.name,
+                event.stream_id,
+                event.version,
+            )
+            self.applied += len(pending)
+
+    async def _dead_letter(
+        self, msg: Msg, event: Delivered, exc: BaseException, deliveries: int
+    ) -> None:
+        error = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        await self._pool.execute(
+            "INSERT INTO messaging.dead_letters (consumer, event_id, stream_id, version, "
+            "event_type, subject, payload, error, deliveries) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
+            "ON CONFLICT (consumer, event_id) DO UPDATE SET error = EXCLUDED.error, "
+            "deliveries = EXCLUDED.deliveries, failed_at = now(), replayed_at = NULL",
+            self.name,
+            event.event_id,
+            event.stream_id,
+            event.version,
+            event.event_type,
+            msg.subject,
+            msg.data,
+            error,
+            deliveries,
+        )
+
+    async def dead_letters(self, *, include_replayed: bool = False) -> list[DeadLetter]:
+        return await list_dead_letters(self._pool, self.name, include_replayed=include_replayed)
+
+    async def replay(self, dead_letter_id: int) -> None:
+        """Apply a dead letter's event again (after the cause was fixed) and mark it replayed.
+        Raises what the handler raises, leaving the dead letter in place."""
+        row = await self._pool.fetchrow(
+            "SELECT payload FROM messaging.dead_letters WHERE id = $1 AND consumer = $2",
+            dead_letter_id,
+            self.name,
+        )
+        if row is None:
+            raise LookupError(
+                f"没有这条死信 no dead letter {dead_letter_id} for consumer {self.name!r}"
+            )
+        await self._apply(decode(bytes(row["payload"])))
+        await self._pool.execute(
+            "UPDATE messaging.dead_letters SET replayed_at = now() WHERE id = $1", dead_letter_id
+        )
+
+
+async def list_dead_letters(
+    pool: asyncpg.Pool | asyncpg.Connection,
+    consumer: str | None = None,
+    *,
+    include_replayed: bool = False,
+) -> list[DeadLetter]:
+    rows = await pool.fetch(
+        "SELECT id, consumer, event_id::text AS event_id, stream_id, version, event_type, error, "
+        "deliveries, failed_at, replayed_at FROM messaging.dead_letters "
+        "WHERE ($1::text IS NULL OR consumer = $1) AND ($2 OR replayed_at IS NULL) ORDER BY id",
+        consumer,
+        include_replayed,
+    )
+    return [DeadLetter(**dict(r)) for r in rows]
+
+
+def _delivered(raw: RawEvent) -> Delivered:
+    data: dict[str, Any] = json.loads(raw.data)
+    return Delivered(
+        event_id=raw.event_id,
+        event_type=raw.event_type,
+        schema_version=raw.schema_version,
+        stream_id=raw.stream_id,
+        version=raw.version,
+        position=raw.position,
+        bureau=raw.bureau,
+        actor=raw.actor,
+        service=raw.service,
+        correlation_id=raw.correlation_id,
+        causation_id=raw.causation_id,
+        occurred_at=raw.occurred_at,
+        recorded_at=raw.recorded_at,
+        data=data,
+    )

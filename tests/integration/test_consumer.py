@@ -1,0 +1,216 @@
+"""The consumer toolkit: effects exactly once, per-case order, dead letters and their replay."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+import asyncpg
+import nats
+import pytest
+from nats.js.api import AckPolicy, ConsumerConfig
+from petitions.eventstore import EventStore, Metadata, NewEvent
+from petitions.messaging import (
+    STREAM,
+    Consumer,
+    Delivered,
+    Relay,
+    apply_consumer_migrations,
+    declare_stream,
+    decode,
+    encode,
+    list_dead_letters,
+    subject_for,
+)
+
+from tests.conftest import Servers
+from tests.integration.test_relay import wait_for
+from tests.support.events import CounterMoved
+
+pytestmark = pytest.mark.integration
+
+META = Metadata(actor="registrar", service="intake")
+
+
+@pytest.fixture
+async def nats_url(servers: Servers) -> AsyncIterator[str]:
+    async def drop() -> None:
+        client = await nats.connect(servers.nats_url)
+        with contextlib.suppress(nats.js.errors.NotFoundError):
+            await client.jetstream().delete_stream(STREAM)
+        await client.close()
+
+    await drop()
+    yield servers.nats_url
+    await drop()
+
+
+@pytest.fixture
+async def effects(database_url: str, pool: asyncpg.Pool) -> asyncpg.Pool:
+    """The consumer's bookkeeping and a table standing for its effects (a read model)."""
+    await apply_consumer_migrations(database_url)
+    owner = await asyncpg.connect(database_url)
+    await owner.execute(
+        "CREATE TABLE test_effects (stream_id text, version bigint, by int, "
+        "UNIQUE (stream_id, version)); GRANT SELECT, INSERT ON test_effects TO petitions_app"
+    )
+    await owner.close()
+    return pool
+
+
+async def record(conn: asyncpg.Connection, event: Delivered) -> None:
+    moved = event.typed()
+    assert isinstance(moved, CounterMoved)
+    # A plain INSERT: applied twice, the UNIQUE constraint would fail the test.
+    await conn.execute(
+        "INSERT INTO test_effects VALUES ($1, $2, $3)", event.stream_id, event.version, moved.by
+    )
+
+
+async def relay_all(store: EventStore, database_url: str, url: str) -> None:
+    relay = Relay(store, dsn=database_url, nats_url=url)
+    client = await nats.connect(url)
+    try:
+        js = client.jetstream()
+        await declare_stream(js)
+        while await relay.pump(js):
+            pass
+    finally:
+        await client.close()
+
+
+async def effect_rows(pool: asyncpg.Pool) -> list[tuple[str, int, int]]:
+    rows = await pool.fetch("SELECT stream_id, version, by FROM test_effects ORDER BY 1, 2")
+    return [tuple(r) for r in rows]  # type: ignore[misc]
+
+
+def consumer(store: EventStore, pool: asyncpg.Pool, url: str, **options: object) -> Consumer:
+    return Consumer(
+        name="test-projection",
+        handler=record,
+        pool=pool,
+        store=store,
+        nats_url=url,
+        **options,  # type: ignore[arg-type]
+    )
+
+
+async def test_redelivered_events_apply_once(
+    store: EventStore, database_url: str, effects: asyncpg.Pool, nats_url: str
+) -> None:
+    for i in range(5):
+        await store.append(
+            f"case-e{i}", [NewEvent(CounterMoved(by=i), bureau="330102")], 0, metadata=META
+        )
+    await relay_all(store, database_url, nats_url)
+    subject = consumer(store, effects, nats_url, ack_wait=1.0)
+
+    # A replica applies three events and dies before acking any of them.
+    client = await nats.connect(nats_url)
+    sub = await client.jetstream().pull_subscribe(
+        "petitions.events.>",
+        durable="test-projection",
+        stream=STREAM,
+        config=ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, ack_wait=1.0, max_deliver=-1),
+    )
+    first = await sub.fetch(5, timeout=5)
+    dying = consumer(store, effects, nats_url)
+    for msg in first[:3]:
+        await dying._apply(decode(msg.data))
+    await client.close()
+
+    task = asyncio.create_task(subject.run())
+    await wait_for(lambda: _count(effects, 5), 20, "five effects")
+    await asyncio.sleep(1.5)  # any further redelivery would have come by now
+    subject.stop()
+    await task
+
+    assert await effect_rows(effects) == [(f"case-e{i}", 1, i) for i in range(5)]
+    assert subject.applied == 2  # the three applied before were recognised and only acked
+
+
+async def _count(pool: asyncpg.Pool, n: int) -> bool:
+    return await pool.fetchval("SELECT count(*) FROM test_effects") == n
+
+
+async def test_a_case_applies_in_version_order_even_if_delivered_out_of_order(
+    store: EventStore, database_url: str, effects: asyncpg.Pool, nats_url: str
+) -> None:
+    await store.append(
+        "case-o",
+        [NewEvent(CounterMoved(by=b), bureau="330102") for b in (10, 20, 30)],
+        0,
+        metadata=META,
+    )
+    raws = await store.read_stream_raw("case-o")
+    client = await nats.connect(nats_url)
+    js = client.jetstream()
+    await declare_stream(js)
+    for raw in (raws[2], raws[0], raws[1]):  # NATS gets version 3 first
+        body, headers = encode(raw)
+        await js.publish(
+            subject_for(raw.bureau, raw.stream_id, raw.event_type), body, headers=headers
+        )
+    await client.close()
+
+    subject = consumer(store, effects, nats_url)
+    task = asyncio.create_task(subject.run())
+    await wait_for(lambda: _count(effects, 3), 20, "three effects")
+    subject.stop()
+    await task
+
+    assert await effect_rows(effects) == [("case-o", 1, 10), ("case-o", 2, 20), ("case-o", 3, 30)]
+    inserted_order = await effects.fetch("SELECT version FROM test_effects ORDER BY ctid")
+    assert [r["version"] for r in inserted_order] == [1, 2, 3]
+
+
+async def test_a_poison_event_becomes_a_dead_letter_and_the_rest_go_on(
+    store: EventStore, database_url: str, effects: asyncpg.Pool, nats_url: str
+) -> None:
+    broken = {"case-poison"}
+
+    async def fragile(conn: asyncpg.Connection, event: Delivered) -> None:
+        if event.stream_id in broken:
+            raise ValueError(f"读模型缺少字段 read model cannot take {event.stream_id}")
+        await record(conn, event)
+
+    await store.append(
+        "case-poison", [NewEvent(CounterMoved(by=1), bureau="330102")], 0, metadata=META
+    )
+    for i in range(3):
+        await store.append(
+            f"case-fine{i}", [NewEvent(CounterMoved(by=i), bureau="330102")], 0, metadata=META
+        )
+    await relay_all(store, database_url, nats_url)
+
+    subject = Consumer(
+        name="test-projection",
+        handler=fragile,
+        pool=effects,
+        store=store,
+        nats_url=nats_url,
+        max_deliver=3,
+        backoff=(0.1,),
+    )
+    task = asyncio.create_task(subject.run())
+    await wait_for(lambda: _count(effects, 3), 20, "the healthy cases")
+    await wait_for(lambda: _has_dead_letters(effects), 20, "a dead letter")
+    subject.stop()
+    await task
+
+    [letter] = await list_dead_letters(effects, "test-projection")
+    assert (letter.stream_id, letter.version, letter.deliveries) == ("case-poison", 1, 3)
+    assert "ValueError" in letter.error
+    assert "case-poison" in letter.error
+
+    broken.clear()  # the cause is fixed; the operator replays
+    await subject.replay(letter.id)
+    assert ("case-poison", 1, 1) in await effect_rows(effects)
+    assert await list_dead_letters(effects, "test-projection") == []
+    [replayed] = await list_dead_letters(effects, "test-projection", include_replayed=True)
+    assert replayed.replayed_at is not None
+
+
+async def _has_dead_letters(pool: asyncpg.Pool) -> bool:
+    return bool(await list_dead_letters(pool))
