@@ -1,0 +1,36 @@
+"""What goes wrong when a caller is identified or checked; each error knows its HTTP status."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class IdentityError(Exception):
+    """Base of the identity errors: a stable ``code`` for programs, a bilingual ``message``
+    (中文 / English) for people, saying what is wrong and what to do."""
+
+    status: ClassVar[int] = 500
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class AuthenticationError(IdentityError):
+    """No token, or one that cannot be trusted (HTTP 401)."""
+
+    status = 401
+
+
+class ForbiddenError(IdentityError):
+    """A trusted caller asking for something their role or bureau does not allow (HTTP 403)."""
+
+    status = 403
+
+
+class IdentityUnavailableError(IdentityError):
+    """The issuer's keys cannot be fetched (HTTP 503). Not a 401: the caller's token may be
+    perfectly good, and telling the client to sign in again would not help."""
+
+    status = 503
