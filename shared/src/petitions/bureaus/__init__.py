@@ -1,0 +1,61 @@
+"""Bureau configuration and the statutory-deadline calendar: pure logic, no database.
+
+- :func:`load_config` reads the one TOML file describing the city bureau, its sub-bureaus,
+  departments, leaders' reception roster, the petition categories and the collective threshold.
+- :class:`WorkCalendar` knows the working days of every configured year (one file per year, from
+  the State Council's holiday notice) and computes the deadlines of the petition rules.
+"""
+
+from petitions.bureaus.calendar import (
+    HolidayPeriod,
+    HolidayYear,
+    MakeupWorkday,
+    WorkCalendar,
+    YearNotConfiguredError,
+    load_holiday_year,
+    load_work_calendar,
+)
+from petitions.bureaus.config import (
+    BureauConfig,
+    CalendarSettings,
+    Category,
+    CategoryKind,
+    City,
+    ConfigError,
+    Department,
+    DepartmentRole,
+    Leader,
+    SubBureau,
+    SubBureauKind,
+    TopCategory,
+    UnknownCodeError,
+    Weekday,
+    load_config,
+    validate_config,
+)
+
+__all__ = [
+    "BureauConfig",
+    "CalendarSettings",
+    "Category",
+    "CategoryKind",
+    "City",
+    "ConfigError",
+    "Department",
+    "DepartmentRole",
+    "HolidayPeriod",
+    "HolidayYear",
+    "Leader",
+    "MakeupWorkday",
+    "SubBureau",
+    "SubBureauKind",
+    "TopCategory",
+    "UnknownCodeError",
+    "Weekday",
+    "WorkCalendar",
+    "YearNotConfiguredError",
+    "load_config",
+    "load_holiday_year",
+    "load_work_calendar",
+    "validate_config",
+]
