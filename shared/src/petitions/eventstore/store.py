@@ -197,17 +197,28 @@ class EventStore:
         expected_version: int | _Any,
         *,
         metadata: Metadata,
+        connection: asyncpg.Connection | None = None,
     ) -> AppendResult:
-        """Append ``events`` to ``stream_id`` if it is at ``expected_version`` (0: a new stream)."""
+        """Append ``events`` to ``stream_id`` if it is at ``expected_version`` (0: a new stream).
+
+        Pass ``connection`` to append inside the caller's transaction (for example together with
+        a gapless case number); it then commits or rolls back with that transaction.
+        """
         if not events:
             raise ValueError("append needs at least one event")
         if isinstance(expected_version, _Any):
             return await self._append_any(stream_id, events, metadata)
+        if expected_version < 0:
+            raise ValueError("expected_version must be 0 (new stream), a version, or ANY")
+        if connection is not None:
+            sealer = await self._sealer(events, connection)
+            previous = await self._head_hash(connection, stream_id, expected_version)
+            return await self._append(
+                connection, stream_id, events, expected_version, previous, metadata, sealer
+            )
         # Keys first, before holding a connection: the key look-up takes one of its own, and 8
         # writers each holding one while waiting for another would drain the pool for good.
         sealer = await self._sealer(events)
-        if expected_version < 0:
-            raise ValueError("expected_version must be 0 (new stream), a version, or ANY")
         async with self._pool.acquire() as conn:
             previous = await self._head_hash(conn, stream_id, expected_version)
             return await self._append(
@@ -358,7 +369,9 @@ class EventStore:
             return AppendResult(stream_id, new_version, tuple(positions))
         return await self._resolve_conflict(conn, stream_id, ids, expected)
 
-    async def _sealer(self, events: Sequence[NewEvent[Any]]) -> _Sealer | None:
+    async def _sealer(
+        self, events: Sequence[NewEvent[Any]], connection: asyncpg.Connection | None = None
+    ) -> _Sealer | None:
         """Keys for the personal fields of ``events``, or None when they have none."""
         personal_plans = [
             (new, plan) for new in events if not (plan := plan_for(type(new.data))).empty
@@ -377,7 +390,7 @@ class EventStore:
             spots = walk(plan, tree)
             trees[id(new)] = (tree, spots)
             subjects.update(spot.subject for spot in spots)
-        keys = await self._personal.keys.for_writing(subjects)
+        keys = await self._personal.keys.for_writing(subjects, connection)
         return _Sealer(keys, self._personal.index, trees)
 
     def _announce(self) -> None:

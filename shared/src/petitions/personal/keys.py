@@ -152,7 +152,9 @@ class DataKeys:
         if len(self._cache) > 50_000:
             self._cache.popitem(last=False)
 
-    async def for_writing(self, subjects: set[UUID]) -> dict[UUID, bytes]:
+    async def for_writing(
+        self, subjects: set[UUID], connection: asyncpg.Connection | None = None
+    ) -> dict[UUID, bytes]:
         """Keys to encrypt with, created for new subjects; erased subjects are refused."""
         keys: dict[UUID, bytes] = {}
         missing: list[UUID] = []
@@ -164,7 +166,7 @@ class DataKeys:
                 missing.append(subject)
         if not missing:
             return keys
-        found = await self._load(missing)
+        found = await self._load(missing, connection)
         for subject in missing:
             if subject in found:
                 key = found[subject]
@@ -172,7 +174,7 @@ class DataKeys:
                     raise SubjectErasedError(subject)
                 keys[subject] = key
             else:
-                keys[subject] = await self._create(subject)
+                keys[subject] = await self._create(subject, connection)
         return keys
 
     async def for_reading(self, subjects: set[UUID]) -> dict[UUID, bytes | None]:
@@ -201,8 +203,10 @@ class DataKeys:
         )
         return {r["subject_id"] for r in rows}
 
-    async def _load(self, subjects: list[UUID]) -> dict[UUID, bytes | None]:
-        rows = await self._pool.fetch(
+    async def _load(
+        self, subjects: list[UUID], connection: asyncpg.Connection | None = None
+    ) -> dict[UUID, bytes | None]:
+        rows = await (connection or self._pool).fetch(
             "SELECT subject_id, kek_id, wrapped FROM personal.data_keys "
             "WHERE subject_id = ANY($1::uuid[])",
             subjects,
@@ -219,10 +223,10 @@ class DataKeys:
             self._remember(subject, out[subject])
         return out
 
-    async def _create(self, subject: UUID) -> bytes:
+    async def _create(self, subject: UUID, connection: asyncpg.Connection | None = None) -> bytes:
         key = os.urandom(SM4_KEY_BYTES)
         wrapped = await self._service.wrap(subject, key)
-        row = await self._pool.fetchrow(
+        row = await (connection or self._pool).fetchrow(
             "INSERT INTO personal.data_keys (subject_id, kek_id, wrapped) VALUES ($1, $2, $3) "
             "ON CONFLICT (subject_id) DO NOTHING RETURNING subject_id",
             subject,
@@ -230,12 +234,15 @@ class DataKeys:
             wrapped,
         )
         if row is None:  # another writer created it first: use theirs
-            found = await self._load([subject])
+            found = await self._load([subject], connection)
             theirs = found.get(subject)
             if theirs is None:
                 raise SubjectErasedError(subject)
             return theirs
-        self._remember(subject, key)
+        if connection is None:
+            # Inside a caller's transaction the row may yet roll back: a cached key whose row
+            # never committed would seal data nobody could ever open.
+            self._remember(subject, key)
         return key
 
     async def destroy(
