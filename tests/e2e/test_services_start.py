@@ -11,10 +11,13 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import pytest
+from petitions.identity import DEV_ISSUER, LocalIssuer
+from petitions.personal import generate_key
 
-from tests.conftest import Servers
+from tests.conftest import ROOT, Servers
 
 pytestmark = pytest.mark.integration
 
@@ -34,11 +37,21 @@ def _get(url: str) -> tuple[int, dict[str, object]]:
 
 
 @pytest.fixture
-def service_env(database_url: str, servers: Servers) -> dict[str, str]:
+def service_env(database_url: str, servers: Servers, tmp_path: Path) -> dict[str, str]:
+    """What `make up` gives each service: servers, keys, the identity issuer's JWKS, the
+    bureau configuration."""
+    issuer = LocalIssuer(tmp_path / "issuer.pem", create=True)
+    jwks = tmp_path / "jwks.json"
+    jwks.write_text(json.dumps(issuer.jwks()))
     return {
         **os.environ,
         "PETITIONS_DATABASE_URL": database_url,
         "PETITIONS_NATS_URL": servers.nats_url,
+        "PETITIONS_KEK": generate_key(16),
+        "PETITIONS_BLIND_INDEX_KEY": generate_key(32),
+        "PETITIONS_OIDC_ISSUER": DEV_ISSUER,
+        "PETITIONS_JWKS_FILE": str(jwks),
+        "PETITIONS_BUREAU_CONFIG": str(ROOT / "deploy/config/bureaus.demo.toml"),
     }
 
 

@@ -10,7 +10,7 @@ import base64
 import binascii
 import contextlib
 import gc
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +22,7 @@ from petitions.db import create_pool
 from petitions.eventstore import EventStore, PersonalData, apply_migrations
 from petitions.log import get_logger
 from petitions.messaging import Relay
+from petitions.migrations import apply_package
 from petitions.personal import BlindIndex, DataKeys, KeyUnavailableError, LocalKeyService
 from petitions.settings import CommonSettings
 
@@ -36,6 +37,7 @@ class Runtime:
     store: EventStore
     broker: NatsBroker
     relay: Relay | None = None
+    personal: PersonalData | None = None
 
     async def health(self) -> dict[str, Any]:
         """Check both servers; ``ok`` is False if either does not answer within 2 seconds."""
@@ -95,20 +97,30 @@ def personal_data(settings: CommonSettings, pool: asyncpg.Pool) -> PersonalData 
 
 
 @asynccontextmanager
-async def open_runtime(service: str, settings: CommonSettings) -> AsyncIterator[Runtime]:
-    """Migrate, connect to PostgreSQL and NATS, and close both on the way out."""
+async def open_runtime(
+    service: str,
+    settings: CommonSettings,
+    *,
+    migrations: Sequence[tuple[str, str]] = (),
+) -> AsyncIterator[Runtime]:
+    """Migrate (the event store's schema, then the service's own ``(owner, package)`` pairs),
+    connect to PostgreSQL and NATS, and close both on the way out."""
     applied = await apply_migrations(settings.database_url)
+    if migrations:
+        conn = await asyncpg.connect(settings.database_url)
+        try:
+            for owner, package in migrations:
+                applied += await apply_package(conn, owner, package)
+        finally:
+            await conn.close()
     if applied:
         log.info("schema.migrated", migrations=applied)
     pool = await create_pool(settings)
     broker = NatsBroker(settings.nats_url, name=f"petitions-{service}")
     try:
         await broker.connect()
-        store = EventStore(
-            pool,
-            hash_algorithm=settings.hash_algorithm,
-            personal=personal_data(settings, pool),
-        )
+        personal = personal_data(settings, pool)
+        store = EventStore(pool, hash_algorithm=settings.hash_algorithm, personal=personal)
         relay: Relay | None = None
         relay_task: asyncio.Task[None] | None = None
         if settings.run_relay:
@@ -116,7 +128,7 @@ async def open_runtime(service: str, settings: CommonSettings) -> AsyncIterator[
             relay = Relay(store, dsn=settings.database_url, nats_url=settings.nats_url)
             relay_task = asyncio.create_task(relay.run(), name="relay")
         log.info("runtime.ready", nats=settings.nats_url)
-        yield Runtime(service, settings, pool, store, broker, relay)
+        yield Runtime(service, settings, pool, store, broker, relay, personal)
     finally:
         if relay is not None and relay_task is not None:
             relay.stop()

@@ -8,6 +8,7 @@ import contextlib
 import fcntl
 import http.client
 import importlib
+import json
 import os
 import signal
 import subprocess
@@ -37,6 +38,10 @@ from devstack.servers import (
 DATABASE = "petitions"
 SERVICES = {"intake": 8001, "assignment": 8002, "reporting": 8003}
 HEALTH_DEADLINE = 60.0
+# deploy/local/src/devstack/cli.py -> the repository (the workspace is installed editable).
+REPO_ROOT = Path(__file__).resolve().parents[4]
+DEMO_BUREAU_CONFIG = REPO_ROOT / "deploy" / "config" / "bureaus.demo.toml"
+IDENTITY_VARIABLES = ("PETITIONS_OIDC_ISSUER", "PETITIONS_JWKS_URL", "PETITIONS_JWKS_FILE")
 
 
 class _Signalled(KeyboardInterrupt):
@@ -234,13 +239,46 @@ def _development_keys(data: Path) -> dict[str, str]:
     return values
 
 
+def _development_identity(data: Path) -> tuple[dict[str, str], Path | None]:
+    """(environment, issuer key) for bearer tokens under `make up`: the development issuer's key
+    is made once in the data folder, its public JWKS rewritten on every start (it is derived).
+
+    A deployment names its identity platform (PETITIONS_OIDC_ISSUER and PETITIONS_JWKS_URL); when
+    any identity variable is set, the environment is left as it is and no key is made.
+    """
+    if any(os.environ.get(name) for name in IDENTITY_VARIABLES):
+        return {}, None
+    from petitions.identity import DEV_ISSUER, LocalIssuer
+
+    key_path = data / "issuer-key.pem"
+    jwks_path = data / "issuer-jwks.json"
+    created = not key_path.exists()
+    try:
+        issuer = LocalIssuer(key_path, create=True)
+        _write_text(jwks_path, json.dumps(issuer.jwks(), indent=2) + "\n")
+    except (OSError, ValueError) as exc:
+        raise ServerError(f"开发令牌签发方不可用 development issuer unusable: {exc}") from exc
+    if created:
+        _say(f"已生成开发签发密钥 generated the development issuer key {key_path}")
+    return {"PETITIONS_OIDC_ISSUER": DEV_ISSUER, "PETITIONS_JWKS_FILE": str(jwks_path)}, key_path
+
+
+def _bureau_config() -> dict[str, str]:
+    if os.environ.get("PETITIONS_BUREAU_CONFIG"):
+        return {}
+    if not DEMO_BUREAU_CONFIG.is_file():
+        _say(f"警告 warning: 找不到 not found: {DEMO_BUREAU_CONFIG}; set PETITIONS_BUREAU_CONFIG")
+        return {}
+    return {"PETITIONS_BUREAU_CONFIG": str(DEMO_BUREAU_CONFIG)}
+
+
 def _start_service(
-    name: str, port: int, database_url: str, nats_url: str, keys: dict[str, str]
+    name: str, port: int, database_url: str, nats_url: str, extra_env: dict[str, str]
 ) -> _Service:
     ensure_port_free(port, name)
     env = (
         os.environ
-        | keys
+        | extra_env
         | {
             "PETITIONS_DATABASE_URL": database_url,
             "PETITIONS_NATS_URL": nats_url,
@@ -286,8 +324,38 @@ def _wait_healthy(services: list[_Service]) -> None:
         time.sleep(0.3)
 
 
+def _shown(path: Path) -> str:
+    """``path`` as the person at the terminal would type it: relative when under the cwd."""
+    with contextlib.suppress(ValueError):
+        relative = path.relative_to(Path.cwd())
+        return str(relative) if relative.parent != Path() else f"./{relative}"
+    return str(path)
+
+
+def _try_it(services: list[_Service], issuer_key: Path | None) -> list[str]:
+    if not services:
+        return []
+    if issuer_key is None:
+        issuer = os.environ.get("PETITIONS_OIDC_ISSUER") or "?"
+        return [f" 令牌 tokens: 由 from {issuer} 签发 (PETITIONS_OIDC_ISSUER)"]
+    mint = f"{_shown(Path(sys.executable))} -m petitions.identity mint --key {_shown(issuer_key)}"
+    url = next((s.url for s in services if s.name == "intake"), services[0].url)
+    return [
+        " 试一试 try it (开发令牌 development tokens, 8 h):",
+        "   # 分局登记员 registrar of sub-bureau 330102",
+        f"   TOKEN=$({mint} --user registrar1 --role registrar --bureau 330102)",
+        "   # 市局信访科 city petition office 3301",
+        f"   TOKEN=$({mint} --user office1 --role petition_office --bureau 3301)",
+        f'   curl -H "Authorization: Bearer $TOKEN" {url}/health',
+    ]
+
+
 def _print_summary(
-    database_url: str, nats_url: str, services: list[_Service], data: Path | None
+    database_url: str,
+    nats_url: str,
+    services: list[_Service],
+    data: Path | None,
+    issuer_key: Path | None = None,
 ) -> None:
     rule = "─" * 78
     rows = [("PostgreSQL", database_url), ("NATS", f"{nats_url}  (JetStream)")]
@@ -300,6 +368,10 @@ def _print_summary(
     if data is not None:
         print(f" {'数据 data':<10} {data}")
     print(rule)
+    try_it = _try_it(services, issuer_key)
+    if try_it:
+        print("\n".join(try_it))
+        print(rule)
     print(" 按 Ctrl-C 停止全部  Press Ctrl-C to stop everything.", flush=True)
 
 
@@ -331,14 +403,18 @@ def _up(data: Path, no_services: bool) -> int:
             if no_services and external:
                 _say("没有需要运行的进程 nothing to run (--no-services with existing servers)")
                 return 0
+            issuer_key = None
             if not no_services:
-                keys = _development_keys(data)
+                identity, issuer_key = _development_identity(data)
+                env = _development_keys(data) | identity | _bureau_config()
                 for name in SERVICES:
                     port = _service_port(name)
                     _say(f"启动服务 starting {name} on port {port} ...")
-                    stack.services.append(_start_service(name, port, database_url, nats_url, keys))
+                    stack.services.append(_start_service(name, port, database_url, nats_url, env))
                 _wait_healthy(stack.services)
-            _print_summary(database_url, nats_url, stack.services, None if external else data)
+            _print_summary(
+                database_url, nats_url, stack.services, None if external else data, issuer_key
+            )
             return _watch(stack)
         except _Signalled:
             return 0
@@ -349,12 +425,16 @@ def _up(data: Path, no_services: bool) -> int:
             _shutdown(stack)
 
 
-def _write_env_file(path: Path, values: dict[str, str]) -> None:
+def _write_text(path: Path, text: str) -> None:
     # Write then rename: a script polling for the file never reads half of it.
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
-    partial.write_text("".join(f"{key}={value}\n" for key, value in values.items()))
+    partial.write_text(text)
     partial.replace(path)
+
+
+def _write_env_file(path: Path, values: dict[str, str]) -> None:
+    _write_text(path, "".join(f"{key}={value}\n" for key, value in values.items()))
 
 
 def _servers(data: Path, env_file: Path) -> int:

@@ -4,39 +4,78 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TypeVar
 
 import uvicorn
 from fastapi import FastAPI
+from petitions.bureaus import load_config
 from petitions.http import health_router, install_correlation_ids
+from petitions.identity import authenticate, install_auth_errors, verifier_from_settings
 from petitions.log import configure_logging
 from petitions.runtime import Runtime, open_runtime, tune_gc
 
+from intake.application.register import Registrar
 from intake.config import Settings
+from intake.entrypoints.http import install_errors, router
 
 SERVICE = "intake"
 
 
+class StartupError(RuntimeError):
+    """The service cannot start as configured; the message says what to set."""
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    holder: dict[str, Runtime] = {}
+    if settings.bureau_config is None:
+        raise StartupError(
+            "缺少单位配置 set PETITIONS_BUREAU_CONFIG to the bureau configuration file "
+            "(e.g. deploy/config/bureaus.demo.toml)"
+        )
+    config = load_config(settings.bureau_config)
+    verifier = verifier_from_settings(settings)
+    holder: dict[str, object] = {}
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        async with open_runtime(SERVICE, settings) as runtime:
+        async with open_runtime(
+            SERVICE, settings, migrations=[("intake", "intake.migrations")]
+        ) as runtime:
+            if runtime.personal is None or runtime.personal.index is None:
+                raise StartupError(
+                    "登记需要个人信息密钥 intake needs PETITIONS_KEK and PETITIONS_BLIND_INDEX_KEY "
+                    "(python -m petitions.personal prints new ones)"
+                )
             holder["runtime"] = runtime
+            holder["registrar"] = Registrar(runtime.store, runtime.personal.index, config)
             yield
 
     app = FastAPI(
         title="受理登记 Intake",
         description=(
-            "Registers every petition submission, spots repeats, keeps leaders' reception days."
+            "登记每一次来访、来信、来电、网上信访和交办转办件，识别重复信访。 Registers every "
+            "submission and spots repeats on the same matter."
         ),
         version="0.1.0",
         lifespan=lifespan,
     )
     install_correlation_ids(app)
-    app.include_router(health_router(lambda: holder["runtime"]))
+    install_auth_errors(app)
+    install_errors(app)
+    app.include_router(health_router(lambda: _get(holder, "runtime", Runtime)))
+    app.include_router(
+        router(lambda: _get(holder, "registrar", Registrar), authenticate(lambda: verifier))
+    )
     return app
+
+
+T = TypeVar("T")
+
+
+def _get(holder: dict[str, object], key: str, kind: type[T]) -> T:
+    value = holder[key]
+    assert isinstance(value, kind)
+    return value
 
 
 def run() -> None:

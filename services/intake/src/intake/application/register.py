@@ -1,0 +1,305 @@
+"""Registering a submission: load what the decision needs, decide, append atomically."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+import asyncpg
+from petitions.bureaus import BureauConfig
+from petitions.eventstore import EventStore, Metadata, NewEvent, WrongExpectedVersionError
+from petitions.identity import ForbiddenError, Principal, Role, ensure_scope
+from petitions.messages.intake import CaseRegistered, PetitionerRecord, SubmissionReceived
+from petitions.personal import BlindIndex
+
+from intake.domain.commands import RegisterSubmission
+from intake.domain.registration import CaseView, Refused, evolve, match
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+_SUBJECT_NAMESPACE = uuid.UUID("5f1d3c1e-6a57-4c0e-9a43-0c6f5b1f2a11")
+_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read out over the phone
+MAX_BACKDATE = timedelta(days=30)
+
+
+@dataclass(frozen=True)
+class Registered:
+    case_id: UUID
+    case_number: str
+    submission_id: UUID
+    is_repeat: bool
+    reason: str | None
+    query_code: str | None
+    similar_cases: tuple[str, ...]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "case_id": str(self.case_id),
+            "case_number": self.case_number,
+            "submission_id": str(self.submission_id),
+            "is_repeat": self.is_repeat,
+            "reason": self.reason,
+            "query_code": self.query_code,
+            "similar_cases": list(self.similar_cases),
+        }
+
+
+class Registrar:
+    """The registration use case (one per process)."""
+
+    def __init__(self, store: EventStore, index: BlindIndex, config: BureauConfig) -> None:
+        self._store = store
+        self._index = index
+        self._config = config
+
+    def subject_for(self, resident_id: str) -> UUID:
+        """The same person is the same data subject on every case (erasure reaches them all),
+        without the id revealing the ID number: derived from its keyed blind-index token."""
+        return uuid.uuid5(_SUBJECT_NAMESPACE, self._index.token("resident_id", resident_id).hex())
+
+    def _check(self, command: RegisterSubmission, principal: Principal, now: datetime) -> None:
+        config = self._config
+        problems: list[tuple[str, str]] = []
+        if not config.is_bureau(command.receiving_bureau):
+            problems.append(("receiving_bureau", "未知单位代码 / unknown bureau code"))
+        if not config.is_bureau(command.sub_bureau):
+            problems.append(("sub_bureau", "未知分县局代码 / unknown sub-bureau code"))
+        try:
+            config.category(command.category)
+        except LookupError:
+            problems.append(("category", "未知问题分类代码 / unknown category code"))
+        if command.received_at > now + timedelta(minutes=5):
+            problems.append(("received_at", "收到时间在将来 / received in the future"))
+        if command.received_at < now - MAX_BACKDATE and principal.role is not Role.IMPORTER:
+            problems.append(
+                (
+                    "received_at",
+                    "超过30天的历史件只能由数据导入角色登记 / only the importer role "
+                    "may register a submission received more than 30 days ago",
+                )
+            )
+        if problems:
+            raise InvalidCommand(problems)
+        ensure_scope(principal, command.receiving_bureau, scope=config.covers)
+
+    async def _load(self, case_id: UUID) -> CaseView | None:
+        state, _ = await self._store.load(f"case-{case_id}", None, evolve)
+        return state
+
+    async def _candidates(self, command: RegisterSubmission) -> list[CaseView]:
+        streams: set[str] = set()
+        for person in command.petitioners:
+            for stream_id, _ in await self._store.find_by_index("resident_id", person.resident_id):
+                if stream_id.startswith("case-"):
+                    streams.add(stream_id)
+        views = [await self._load(UUID(s.removeprefix("case-"))) for s in sorted(streams)]
+        return [v for v in views if v is not None]
+
+    async def register(
+        self,
+        command: RegisterSubmission,
+        principal: Principal,
+        *,
+        idempotency_key: str | None,
+        correlation_id: UUID,
+        now: datetime | None = None,
+    ) -> Registered:
+        now = now or datetime.now(UTC)
+        self._check(command, principal, now)
+        request_hash = hashlib.sha256(command.model_dump_json().encode()).digest()
+        if idempotency_key:
+            earlier = await self._earlier(principal, idempotency_key, request_hash)
+            if earlier is not None:
+                return earlier
+        for _ in range(5):
+            try:
+                return await self._attempt(
+                    command, principal, idempotency_key, request_hash, correlation_id, now
+                )
+            except WrongExpectedVersionError:
+                continue  # the case moved on meanwhile: decide again on what it is now
+            except asyncpg.UniqueViolationError as exc:
+                if exc.constraint_name != "idempotency_keys_pkey" or not idempotency_key:
+                    raise
+                earlier = await self._earlier(principal, idempotency_key, request_hash)
+                if earlier is not None:
+                    return earlier
+                raise
+        raise Refused("busy", "案件正被同时修改，请重试 / the case is busy, try again", 503)
+
+    async def _earlier(
+        self, principal: Principal, key: str, request_hash: bytes
+    ) -> Registered | None:
+        row = await self._store.pool.fetchrow(
+            "SELECT request_hash, response FROM intake.idempotency_keys "
+            "WHERE principal = $1 AND key = $2",
+            principal.user,
+            key,
+        )
+        if row is None:
+            return None
+        if bytes(row["request_hash"]) != request_hash:
+            raise Refused(
+                "idempotency_key_reused",
+                "此幂等键已用于另一请求 / this Idempotency-Key was used for a different request",
+                422,
+            )
+        saved = json.loads(row["response"])
+        return Registered(
+            case_id=UUID(saved["case_id"]),
+            case_number=saved["case_number"],
+            submission_id=UUID(saved["submission_id"]),
+            is_repeat=saved["is_repeat"],
+            reason=saved["reason"],
+            query_code=saved["query_code"],
+            similar_cases=tuple(saved["similar_cases"]),
+        )
+
+    async def _attempt(
+        self,
+        command: RegisterSubmission,
+        principal: Principal,
+        idempotency_key: str | None,
+        request_hash: bytes,
+        correlation_id: UUID,
+        now: datetime,
+    ) -> Registered:
+        subjects = [self.subject_for(p.resident_id) for p in command.petitioners]
+        linked = await self._load(command.link_case_id) if command.link_case_id else None
+        outcome = match(command, frozenset(subjects), await self._candidates(command), linked)
+        submission_id = uuid.uuid4()
+        occurred = command.received_at if principal.role is Role.IMPORTER else now
+        metadata = Metadata(actor=principal.user, service="intake", correlation_id=correlation_id)
+        received = SubmissionReceived(
+            subject_id=subjects[0],
+            case_id=outcome.case.case_id if outcome.case else uuid.uuid4(),
+            submission_id=submission_id,
+            channel=command.channel,
+            received_at=command.received_at,
+            receiving_bureau=command.receiving_bureau,
+            receiving_officer=command.receiving_officer,
+            reception_session_id=command.reception_session_id,
+            document_number=command.document_number,
+            head_count=command.head_count,
+            collective=self._config.is_collective(command.head_count),
+            petitioner_subjects=tuple(subjects),
+            summary=command.summary,
+            requests=command.requests,
+            preliminary_assessment=command.preliminary_assessment,
+            is_repeat=outcome.case is not None,
+            link_reason=outcome.reason,
+        )
+        async with self._store.pool.acquire() as conn, conn.transaction():
+            query_code: str | None = None
+            if outcome.case is not None:
+                case = outcome.case
+                events = [NewEvent(received, bureau=case.bureau, occurred_at=occurred)]
+                await self._store.append(
+                    f"case-{case.case_id}", events, case.version, metadata=metadata, connection=conn
+                )
+                result = Registered(
+                    case.case_id, case.case_number, submission_id, True, outcome.reason, None, ()
+                )
+            else:
+                case_number = await self._next_number(conn, command)
+                query_code = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(10))
+                await conn.execute(
+                    "INSERT INTO intake.query_codes (token, case_id) VALUES ($1, $2)",
+                    self._index.token("query_code", query_code),
+                    received.case_id,
+                )
+                opened = CaseRegistered(
+                    subject_id=subjects[0],
+                    case_id=received.case_id,
+                    case_number=case_number,
+                    bureau=command.receiving_bureau,
+                    responsible_officer=command.receiving_officer,
+                    sub_bureau=command.sub_bureau,
+                    category=command.category,
+                    category_kind=str(self._config.category_kind(command.category)),
+                    petitioners=tuple(
+                        PetitionerRecord(
+                            subject_id=subject,
+                            name=p.name,
+                            resident_id=p.resident_id,
+                            phone=p.phone,
+                            address=p.address,
+                        )
+                        for subject, p in zip(subjects, command.petitioners, strict=True)
+                    ),
+                    first_submission_id=submission_id,
+                )
+                await self._store.append(
+                    f"case-{received.case_id}",
+                    [
+                        NewEvent(opened, bureau=command.receiving_bureau, occurred_at=occurred),
+                        NewEvent(received, bureau=command.receiving_bureau, occurred_at=occurred),
+                    ],
+                    0,
+                    metadata=metadata,
+                    connection=conn,
+                )
+                result = Registered(
+                    received.case_id,
+                    case_number,
+                    submission_id,
+                    False,
+                    outcome.reason,
+                    query_code,
+                    outcome.candidates,
+                )
+            if idempotency_key:
+                await conn.execute(
+                    "INSERT INTO intake.idempotency_keys (principal, key, request_hash, response) "
+                    "VALUES ($1, $2, $3, $4::jsonb)",
+                    principal.user,
+                    idempotency_key,
+                    request_hash,
+                    json.dumps(result.as_json(), ensure_ascii=False),
+                )
+        return result
+
+    async def _next_number(self, conn: asyncpg.Connection, command: RegisterSubmission) -> str:
+        year = command.received_at.astimezone(SHANGHAI).year
+        last = await conn.fetchval(
+            "INSERT INTO intake.case_numbers (bureau, year, last) VALUES ($1, $2, 1) "
+            "ON CONFLICT (bureau, year) DO UPDATE SET last = intake.case_numbers.last + 1 "
+            "RETURNING last",
+            command.receiving_bureau,
+            year,
+        )
+        return f"{command.receiving_bureau}-{year}-{last:06d}"
+
+    async def status_by_query_code(self, code: str) -> dict[str, Any] | None:
+        """What a petitioner may see with their query code: the case number and its state."""
+        case_id = await self._store.pool.fetchval(
+            "SELECT case_id FROM intake.query_codes WHERE token = $1",
+            self._index.token("query_code", code.strip().upper()),
+        )
+        if case_id is None:
+            return None
+        view = await self._load(case_id)
+        if view is None:
+            return None
+        return {
+            "case_number": view.case_number,
+            "status": "terminated" if view.terminated else "registered",
+            "submissions": view.submissions,
+        }
+
+
+class InvalidCommand(Exception):
+    """Field-level problems found against the configuration (reported as 422)."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        super().__init__("; ".join(f"{f}: {m}" for f, m in problems))
+        self.problems = problems
+
+
+__all__ = ["ForbiddenError", "InvalidCommand", "Registered", "Registrar"]

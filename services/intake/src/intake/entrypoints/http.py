@@ -1,0 +1,154 @@
+"""Intake's HTTP API: register submissions; let a petitioner look up their case's status."""
+
+# No `from __future__ import annotations`: FastAPI evaluates the endpoints' annotations at run
+# time, and they name locals of `router` (the authenticator).
+
+import uuid
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from petitions.identity import Authenticator, Principal, Role
+from pydantic import BaseModel
+
+from intake.application.register import InvalidCommand, Registrar
+from intake.domain.commands import RegisterSubmission
+from intake.domain.registration import Refused
+
+REGISTERING_ROLES = (Role.REGISTRAR, Role.PETITION_OFFICE, Role.LEADER, Role.IMPORTER, Role.ADMIN)
+
+
+class RegisteredOut(BaseModel):
+    case_id: uuid.UUID
+    case_number: str
+    submission_id: uuid.UUID
+    is_repeat: bool
+    reason: str | None
+    query_code: str | None
+    similar_cases: list[str]
+
+
+class StatusOut(BaseModel):
+    case_number: str
+    status: str
+    submissions: int
+
+
+# What a person reads for the usual pydantic error kinds; anything else keeps pydantic's text.
+_KINDS = {
+    "missing": "必填 / required",
+    "extra_forbidden": "不认识的字段 / unknown field",
+    "enum": "取值不在可选范围内 / not one of the allowed values",
+    "string_too_short": "不能为空 / must not be empty",
+    "too_short": "至少需要一项 / needs at least one",
+    "too_long": "项数过多 / too many",
+    "int_parsing": "须为整数 / must be a whole number",
+    "greater_than_equal": "数值过小 / too small",
+    "datetime_from_date_parsing": "时间格式不对，如 2026-03-01T09:00:00+08:00 / not a date-time",
+    "datetime_parsing": "时间格式不对，如 2026-03-01T09:00:00+08:00 / not a date-time",
+    "uuid_parsing": "须为UUID / must be a UUID",
+}
+
+
+def _field_errors(exc: RequestValidationError) -> list[dict[str, str]]:
+    out = []
+    for error in exc.errors():
+        loc = [str(p) for p in error["loc"] if p not in ("body",)]
+        kind = error.get("type", "")
+        message = str(error.get("msg", ""))
+        if kind == "value_error":
+            message = message.removeprefix("Value error, ")
+        else:
+            message = _KINDS.get(kind, f"格式错误 / {message}")
+        out.append({"field": ".".join(loc) or "(body)", "message": message})
+    return out
+
+
+def _invalid(fields: list[dict[str, str]]) -> JSONResponse:
+    return JSONResponse(
+        status_code=422,
+        content={
+            "error": "invalid_request",
+            "message": (
+                "请求有误，请按各字段提示修改后重试 / the request is invalid: see each field"
+            ),
+            "fields": fields,
+        },
+    )
+
+
+def install_errors(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def on_invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return _invalid(_field_errors(exc))
+
+    @app.exception_handler(InvalidCommand)
+    async def on_invalid_command(_: Request, exc: InvalidCommand) -> JSONResponse:
+        return _invalid([{"field": f, "message": m} for f, m in exc.problems])
+
+    @app.exception_handler(Refused)
+    async def on_refused(_: Request, exc: Refused) -> JSONResponse:
+        return JSONResponse(
+            status_code=exc.status, content={"error": exc.code, "message": exc.message}
+        )
+
+
+def router(registrar: Callable[[], Registrar], auth: Authenticator) -> APIRouter:
+    api = APIRouter(prefix="/api/v1")
+
+    @api.post(
+        "/submissions",
+        status_code=201,
+        response_model=RegisteredOut,
+        tags=["登记 registration"],
+        summary="登记信访 Register a submission (new case, or repeat on an open one)",
+        responses={
+            401: {"description": "缺少或无效的令牌 missing or bad bearer token"},
+            403: {"description": "角色或单位范围不允许 role or bureau scope does not allow it"},
+            409: {"description": "已复核终结等 refused, e.g. terminated after re-review"},
+            422: {"description": "字段有误 invalid fields, each named"},
+        },
+    )
+    async def register(
+        command: RegisterSubmission,
+        request: Request,
+        principal: Annotated[Principal, Depends(auth.require(*REGISTERING_ROLES))],
+        idempotency_key: Annotated[
+            str | None,
+            Header(
+                alias="Idempotency-Key",
+                max_length=200,
+                description="重试同一请求时保持不变 keep it when retrying the same request",
+            ),
+        ] = None,
+    ) -> Any:
+        result = await registrar().register(
+            command,
+            principal,
+            idempotency_key=idempotency_key,
+            correlation_id=uuid.UUID(request.state.correlation_id),
+        )
+        return result.as_json()
+
+    @api.get(
+        "/public/status",
+        response_model=StatusOut,
+        tags=["公开查询 public"],
+        summary="凭查询码查询办理状态 A petitioner looks up their case by its query code",
+        responses={404: {"description": "查询码无效 no case has this query code"}},
+    )
+    async def status(code: Annotated[str, Query(min_length=6, max_length=20)]) -> Any:
+        found = await registrar().status_by_query_code(code)
+        if found is None:
+            return JSONResponse(
+                status_code=404,
+                content={
+                    "error": "not_found",
+                    "message": "查询码无效 / no case has this query code",
+                },
+            )
+        return found
+
+    return api

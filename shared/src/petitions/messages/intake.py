@@ -1,0 +1,84 @@
+"""Intake's events: a case opened, and every submission received on it (first and repeat).
+
+Figures count from these: a case's first ``SubmissionReceived`` dates the matter (件); every
+``SubmissionReceived`` is a submission (件次), its head count the person-visits (人次).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict
+
+from petitions.messages.base import Event
+from petitions.personal import Address, Name, PersonalText, Phone, ResidentId, SubjectId
+
+
+class Channel(StrEnum):
+    VISIT = "visit"  # 来访
+    LETTER = "letter"  # 来信
+    PHONE = "phone"  # 来电
+    ONLINE = "online"  # 网上信访
+    CONGRESS_REFERRAL = "congress_referral"  # 人大交办
+    HIGHER_REFERRAL = "higher_referral"  # 上级转办
+
+    @property
+    def is_referral(self) -> bool:
+        return self in (Channel.CONGRESS_REFERRAL, Channel.HIGHER_REFERRAL)
+
+
+class Assessment(StrEnum):
+    """Intake's preliminary view; a handling outcome supersedes it."""
+
+    JUSTIFIED = "justified"  # 有理
+    NOT_JUSTIFIED = "not_justified"  # 无理
+    UNDETERMINED = "undetermined"  # 待定
+
+
+class PetitionerRecord(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    subject_id: SubjectId
+    name: Name
+    resident_id: ResidentId
+    phone: Phone | None = None
+    address: Address | None = None
+
+
+class CaseRegistered(Event, type="intake.CaseRegistered"):
+    """A new matter (信访事项): its number, who answers for it, what it is about."""
+
+    subject_id: SubjectId  # the first petitioner, whose key also seals the case's free text
+    case_id: UUID
+    case_number: str
+    bureau: str  # the receiving bureau, which numbered the case
+    responsible_officer: str  # 谁接待谁处理: the first receiver
+    sub_bureau: str  # the sub-bureau the matter concerns (attributed to)
+    category: str
+    category_kind: str  # suggestion | accusation | complaint_demand
+    petitioners: tuple[PetitionerRecord, ...]
+    first_submission_id: UUID
+
+
+class SubmissionReceived(Event, type="intake.SubmissionReceived"):
+    """One visit, letter, call, online submission or referral on a case, first or repeat."""
+
+    subject_id: SubjectId
+    case_id: UUID
+    submission_id: UUID
+    channel: Channel
+    received_at: datetime
+    receiving_bureau: str
+    receiving_officer: str
+    reception_session_id: str | None = None
+    document_number: str | None = None
+    head_count: int
+    collective: bool
+    petitioner_subjects: tuple[UUID, ...]
+    summary: PersonalText
+    requests: PersonalText
+    preliminary_assessment: Assessment
+    is_repeat: bool
+    link_reason: str | None = None

@@ -1,0 +1,268 @@
+"""Registering submissions through intake's HTTP API, against real PostgreSQL and NATS."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from intake.config import Settings
+from intake.main import create_app
+from petitions.eventstore import EventStore, Metadata, NewEvent
+from petitions.identity import DEV_ISSUER, LocalIssuer
+from petitions.messages.assignment import CaseTerminated
+
+from tests.conftest import ROOT, Servers
+from tests.support.events import resident_id
+
+pytestmark = pytest.mark.integration
+
+ZHANG = resident_id("33010219800101123")
+LI = resident_id("33010319900202456")
+
+
+@pytest.fixture
+def issuer(tmp_path: Path) -> LocalIssuer:
+    return LocalIssuer(tmp_path / "issuer.pem", create=True)
+
+
+@pytest.fixture
+async def client(
+    database_url: str, servers: Servers, issuer: LocalIssuer, tmp_path: Path
+) -> AsyncIterator[httpx.AsyncClient]:
+    jwks = tmp_path / "jwks.json"
+    jwks.write_text(json.dumps(issuer.jwks()))
+    settings = Settings(
+        database_url=database_url,
+        nats_url=servers.nats_url,
+        run_relay=False,
+        kek=base64.b64encode(os.urandom(16)).decode(),
+        blind_index_key=base64.b64encode(os.urandom(32)).decode(),
+        oidc_issuer=DEV_ISSUER,
+        jwks_file=jwks,
+        bureau_config=ROOT / "deploy/config/bureaus.demo.toml",
+    )
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://intake") as http:
+            yield http
+
+
+Token = Callable[..., dict[str, str]]
+
+
+@pytest.fixture
+def auth(issuer: LocalIssuer) -> Token:
+    def headers(
+        role: str = "registrar", bureau: str = "330102", user: str = "clerk-01"
+    ) -> dict[str, str]:
+        return {"Authorization": f"Bearer {issuer.mint(user, role, bureau)}"}
+
+    return headers
+
+
+def visit(**changes: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "channel": "visit",
+        "received_at": "2026-11-26T09:30:00+08:00",
+        "receiving_bureau": "330102",
+        "receiving_officer": "王警官",
+        "petitioners": [
+            {
+                "name": "张三",
+                "resident_id": ZHANG,
+                "phone": "13812345678",
+                "address": "临江市上城区解放路1号",
+            }
+        ],
+        "head_count": 1,
+        "category": "SQ01",
+        "sub_bureau": "330102",
+        "summary": "反映邻居噪音扰民，派出所处理不及时",
+        "requests": "要求依法处理",
+    }
+    body.update(changes)
+    return body
+
+
+async def events_of(store: EventStore, case_id: str) -> list[Any]:
+    return await store.read_stream(f"case-{case_id}", reveal=False)
+
+
+async def test_a_visit_opens_a_case_with_its_number_and_query_code(
+    client: httpx.AsyncClient, auth: Token, store: EventStore
+) -> None:
+    response = await client.post("/api/v1/submissions", json=visit(), headers=auth())
+
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["case_number"] == "330102-2026-000001"
+    assert body["is_repeat"] is False
+    assert len(body["query_code"]) == 10
+    opened, received = await events_of(store, body["case_id"])
+    assert opened.event_type == "intake.CaseRegistered"
+    assert opened.data.responsible_officer == "王警官"
+    assert opened.data.petitioners[0].resident_id == ZHANG[:6] + "********" + ZHANG[-4:]
+    assert received.data.channel == "visit"
+    assert received.actor == "clerk-01"
+    assert received.service == "intake"
+    raw = await store.read_stream_raw(f"case-{body['case_id']}")
+    assert all(ZHANG not in r.data and "13812345678" not in r.data for r in raw)
+
+    status = await client.get("/api/v1/public/status", params={"code": body["query_code"]})
+    assert status.json() == {
+        "case_number": "330102-2026-000001",
+        "status": "registered",
+        "submissions": 1,
+    }
+    assert (
+        await client.get("/api/v1/public/status", params={"code": "WRONGCODE1"})
+    ).status_code == 404
+
+
+async def test_same_petitioner_same_matter_is_a_repeat_on_the_case(
+    client: httpx.AsyncClient, auth: Token, store: EventStore
+) -> None:
+    first = (await client.post("/api/v1/submissions", json=visit(), headers=auth())).json()
+    again = await client.post(
+        "/api/v1/submissions",
+        json=visit(channel="phone", received_at="2026-11-27T08:00:00+08:00"),
+        headers=auth(),
+    )
+    other_matter = await client.post(
+        "/api/v1/submissions", json=visit(category="SQ02"), headers=auth()
+    )
+
+    assert again.status_code == 201
+    assert again.json()["is_repeat"] is True
+    assert again.json()["case_id"] == first["case_id"]
+    assert again.json()["query_code"] is None
+    assert len(await events_of(store, first["case_id"])) == 3  # opened, received, received again
+    assert other_matter.json()["is_repeat"] is False
+    assert other_matter.json()["case_number"] == "330102-2026-000002"
+
+    forced = await client.post(
+        "/api/v1/submissions", json=visit(force_new_reason="新的事实：另一起纠纷"), headers=auth()
+    )
+    assert forced.json()["is_repeat"] is False
+    assert first["case_number"] in forced.json()["similar_cases"]
+
+
+async def test_a_terminated_matter_is_refused(
+    client: httpx.AsyncClient, auth: Token, store: EventStore
+) -> None:
+    first = (await client.post("/api/v1/submissions", json=visit(), headers=auth())).json()
+    stream = f"case-{first['case_id']}"
+    version = await store.stream_version(stream)
+    await store.append(
+        stream,
+        [NewEvent(CaseTerminated(case_id=first["case_id"], reason="复核维持"), bureau="330102")],
+        version,
+        metadata=Metadata(actor="legal-01", service="assignment"),
+    )
+
+    refused = await client.post("/api/v1/submissions", json=visit(), headers=auth())
+
+    assert refused.status_code == 409
+    assert refused.json()["error"] == "case_terminated"
+    assert "第三十六条" in refused.json()["message"]
+    assert "Art. 36" in refused.json()["message"]
+
+
+async def test_a_retried_post_never_makes_a_second_case(
+    client: httpx.AsyncClient, auth: Token, store: EventStore
+) -> None:
+    headers = auth() | {"Idempotency-Key": "desk-7-0001"}
+    first = await client.post("/api/v1/submissions", json=visit(), headers=headers)
+    retry = await client.post("/api/v1/submissions", json=visit(), headers=headers)
+
+    assert retry.status_code == 201
+    assert retry.json() == first.json()
+    assert len(await store.read_all_raw(limit=100)) == 2
+    changed = await client.post("/api/v1/submissions", json=visit(head_count=3), headers=headers)
+    assert changed.status_code == 422
+    assert changed.json()["error"] == "idempotency_key_reused"
+
+
+async def test_bad_input_names_every_field_and_writes_nothing(
+    client: httpx.AsyncClient, auth: Token, store: EventStore
+) -> None:
+    bad = visit(
+        channel="congress_referral",
+        petitioners=[
+            {
+                "name": "张三",
+                "resident_id": ZHANG[:-1] + ("0" if ZHANG[-1] != "0" else "1"),
+                "phone": "12345",
+            }
+        ],
+        head_count=0,
+    )
+    del bad["summary"]
+
+    response = await client.post("/api/v1/submissions", json=bad, headers=auth())
+
+    assert response.status_code == 422
+    fields = {f["field"]: f["message"] for f in response.json()["fields"]}
+    assert "petitioners.0.resident_id" in fields
+    assert "校验位" in fields["petitioners.0.resident_id"]
+    assert "check character" in fields["petitioners.0.resident_id"]
+    assert "petitioners.0.phone" in fields
+    assert "head_count" in fields
+    assert fields["summary"] == "必填 / required"
+    assert await store.read_all_raw() == []
+
+    unknown = await client.post(
+        "/api/v1/submissions", json=visit(category="XX99", sub_bureau="999999"), headers=auth()
+    )
+    assert unknown.status_code == 422
+    assert {f["field"] for f in unknown.json()["fields"]} == {"category", "sub_bureau"}
+    referral = await client.post(
+        "/api/v1/submissions", json=visit(channel="congress_referral"), headers=auth()
+    )
+    assert referral.status_code == 422
+    assert "文号" in referral.text
+    assert await store.read_all_raw() == []
+
+
+async def test_tokens_roles_and_bureau_scope(
+    client: httpx.AsyncClient, auth: Token, store: EventStore
+) -> None:
+    assert (await client.post("/api/v1/submissions", json=visit())).status_code == 401
+    bad = {"Authorization": "Bearer not-a-token"}
+    assert (await client.post("/api/v1/submissions", json=visit(), headers=bad)).status_code == 401
+    handler = await client.post("/api/v1/submissions", json=visit(), headers=auth(role="handler"))
+    assert handler.status_code == 403
+    elsewhere = await client.post(
+        "/api/v1/submissions", json=visit(), headers=auth(bureau="330103")
+    )
+    assert elsewhere.status_code == 403
+    city = await client.post(
+        "/api/v1/submissions", json=visit(), headers=auth(role="petition_office", bureau="3301")
+    )
+    assert city.status_code == 201
+    assert len(await store.read_all_raw()) == 2  # only the city's registration was written
+
+
+async def test_case_numbers_have_no_gap_under_concurrent_registrations(
+    client: httpx.AsyncClient, auth: Token
+) -> None:
+    people = [resident_id(f"3301021985{i:04d}123") for i in range(20)]
+    assert len(set(people)) == 20
+
+    async def register(rid: str) -> str:
+        body = visit(petitioners=[{"name": "赵六", "resident_id": rid}])
+        response = await client.post("/api/v1/submissions", json=body, headers=auth())
+        assert response.status_code == 201, response.text
+        return str(response.json()["case_number"])
+
+    numbers = await asyncio.gather(*(register(r) for r in people))
+
+    assert sorted(numbers) == [f"330102-2026-{n:06d}" for n in range(1, 21)]
