@@ -9,18 +9,24 @@ Which servers, in order of precedence:
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
+import httpx
 import pytest
+from intake.config import Settings as IntakeSettings
+from intake.main import create_app as create_intake
 from petitions.db import create_pool
 from petitions.eventstore import EventStore, PersonalData, apply_migrations
+from petitions.identity import DEV_ISSUER, LocalIssuer
 from petitions.personal import BlindIndex, DataKeys, LocalKeyService
 from petitions.settings import CommonSettings
 
@@ -168,3 +174,47 @@ async def personal_store(pool: asyncpg.Pool, kek: bytes) -> EventStore:
     """A store that seals personal fields (random keys for each test)."""
     keys = DataKeys(pool, LocalKeyService(kek))
     return EventStore(pool, personal=PersonalData(keys, BlindIndex(os.urandom(32))))
+
+
+# --- intake over HTTP, for the tests of its API -------------------------------------------------
+
+
+@pytest.fixture
+def issuer(tmp_path: Path) -> LocalIssuer:
+    return LocalIssuer(tmp_path / "issuer.pem", create=True)
+
+
+@pytest.fixture
+async def client(
+    database_url: str, servers: Servers, issuer: LocalIssuer, tmp_path: Path
+) -> AsyncIterator[httpx.AsyncClient]:
+    jwks = tmp_path / "jwks.json"
+    jwks.write_text(json.dumps(issuer.jwks()))
+    settings = IntakeSettings(
+        database_url=database_url,
+        nats_url=servers.nats_url,
+        run_relay=False,
+        kek=base64.b64encode(os.urandom(16)).decode(),
+        blind_index_key=base64.b64encode(os.urandom(32)).decode(),
+        oidc_issuer=DEV_ISSUER,
+        jwks_file=jwks,
+        bureau_config=ROOT / "deploy/config/bureaus.demo.toml",
+    )
+    app = create_intake(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://intake") as http:
+            yield http
+
+
+Token = Callable[..., dict[str, str]]
+
+
+@pytest.fixture
+def auth(issuer: LocalIssuer) -> Token:
+    def headers(
+        role: str = "registrar", bureau: str = "330102", user: str = "clerk-01"
+    ) -> dict[str, str]:
+        return {"Authorization": f"Bearer {issuer.mint(user, role, bureau)}"}
+
+    return headers

@@ -8,12 +8,13 @@ from typing import TypeVar
 
 import uvicorn
 from fastapi import FastAPI
-from petitions.bureaus import load_config
+from petitions.bureaus import load_config, load_work_calendar
 from petitions.http import health_router, install_correlation_ids
 from petitions.identity import authenticate, install_auth_errors, verifier_from_settings
 from petitions.log import configure_logging
 from petitions.runtime import Runtime, open_runtime, tune_gc
 
+from intake.application.reception import Reception
 from intake.application.register import Registrar
 from intake.config import Settings
 from intake.entrypoints.http import install_errors, router
@@ -33,6 +34,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "(e.g. deploy/config/bureaus.demo.toml)"
         )
     config = load_config(settings.bureau_config)
+    calendar = load_work_calendar(config)
     verifier = verifier_from_settings(settings)
     holder: dict[str, object] = {}
 
@@ -48,6 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 )
             holder["runtime"] = runtime
             holder["registrar"] = Registrar(runtime.store, runtime.personal.index, config)
+            holder["reception"] = Reception(runtime.store, config, calendar)
             yield
 
     app = FastAPI(
@@ -64,7 +67,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_errors(app)
     app.include_router(health_router(lambda: _get(holder, "runtime", Runtime)))
     app.include_router(
-        router(lambda: _get(holder, "registrar", Registrar), authenticate(lambda: verifier))
+        router(
+            lambda: _get(holder, "registrar", Registrar),
+            lambda: _get(holder, "reception", Reception),
+            authenticate(lambda: verifier),
+        )
     )
     return app
 

@@ -112,6 +112,15 @@ class Registrar:
     ) -> Registered:
         now = now or datetime.now(UTC)
         self._check(command, principal, now)
+        if command.reception_session_id is not None:
+            bureau = await self._store.pool.fetchval(
+                "SELECT bureau FROM intake.reception_sessions WHERE session_id = $1",
+                command.reception_session_id,
+            )
+            if bureau is None:
+                raise InvalidCommand(
+                    [("reception_session_id", "接访场次不存在 / no such reception session")]
+                )
         request_hash = hashlib.sha256(command.model_dump_json().encode()).digest()
         if idempotency_key:
             earlier = await self._earlier(principal, idempotency_key, request_hash)
@@ -184,7 +193,9 @@ class Registrar:
             received_at=command.received_at,
             receiving_bureau=command.receiving_bureau,
             receiving_officer=command.receiving_officer,
-            reception_session_id=command.reception_session_id,
+            reception_session_id=(
+                None if command.reception_session_id is None else str(command.reception_session_id)
+            ),
             document_number=command.document_number,
             head_count=command.head_count,
             collective=self._config.is_collective(command.head_count),

@@ -73,7 +73,7 @@ class RegisterSubmission(BaseModel):
     receiving_officer: str = Field(
         min_length=1, description="接待人 the first receiver, who answers for the case"
     )
-    reception_session_id: str | None = Field(
+    reception_session_id: UUID | None = Field(
         default=None, description="领导接访场次 the leader reception session, if received at one"
     )
     document_number: str | None = Field(

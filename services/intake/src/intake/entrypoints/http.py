@@ -5,14 +5,16 @@
 
 import uuid
 from collections.abc import Callable
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from petitions.identity import Authenticator, Principal, Role
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
+from intake.application.reception import Reception
 from intake.application.register import InvalidCommand, Registrar
 from intake.domain.commands import RegisterSubmission
 from intake.domain.registration import Refused
@@ -28,6 +30,32 @@ class RegisteredOut(BaseModel):
     reason: str | None
     query_code: str | None
     similar_cases: list[str]
+
+
+class ScheduleIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    bureau: str = Field(min_length=1, description="单位代码 bureau code")
+    first: date = Field(description="起始日 first day")
+    last: date = Field(description="结束日 last day")
+    place: str = Field(min_length=1, max_length=100, description="接访地点 place")
+
+
+class HeldIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    held_by: str = Field(min_length=1, description="实际接访领导 the leader who received")
+    note: str = ""
+
+
+class MissedIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=1, description="缺席原因 why it was missed")
+
+
+class InstructionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    case_id: uuid.UUID
+    instruction: str = Field(min_length=1, max_length=2000, description="批示 instruction")
+    needs_party_committee: bool = False
 
 
 class StatusOut(BaseModel):
@@ -95,7 +123,9 @@ def install_errors(app: FastAPI) -> None:
         )
 
 
-def router(registrar: Callable[[], Registrar], auth: Authenticator) -> APIRouter:
+def router(
+    registrar: Callable[[], Registrar], reception: Callable[[], Reception], auth: Authenticator
+) -> APIRouter:
     api = APIRouter(prefix="/api/v1")
 
     @api.post(
@@ -150,5 +180,72 @@ def router(registrar: Callable[[], Registrar], auth: Authenticator) -> APIRouter
                 },
             )
         return found
+
+    reception_roles = auth.require(Role.PETITION_OFFICE, Role.LEADER, Role.ADMIN)
+
+    @api.post(
+        "/reception/schedule",
+        status_code=201,
+        tags=["领导接访 reception days"],
+        summary="排定接访日 Schedule reception sessions for a period from the duty roster",
+    )
+    async def schedule(
+        body: ScheduleIn, principal: Annotated[Principal, Depends(reception_roles)]
+    ) -> Any:
+        return await reception().schedule(principal, body.bureau, body.first, body.last, body.place)
+
+    @api.get(
+        "/reception/sessions",
+        tags=["领导接访 reception days"],
+        summary="接访场次 Sessions of a bureau in a period, held or missed",
+    )
+    async def sessions(
+        principal: Annotated[Principal, Depends(auth)],
+        bureau: str,
+        first: date,
+        last: date,
+    ) -> Any:
+        return await reception().list(principal, bureau, first, last)
+
+    @api.post(
+        "/reception/sessions/{session_id}/held",
+        status_code=204,
+        tags=["领导接访 reception days"],
+        summary="记为已接访 Record the session as held",
+    )
+    async def held(
+        session_id: uuid.UUID,
+        body: HeldIn,
+        principal: Annotated[Principal, Depends(reception_roles)],
+    ) -> None:
+        await reception().held(principal, session_id, body.held_by, body.note)
+
+    @api.post(
+        "/reception/sessions/{session_id}/missed",
+        status_code=204,
+        tags=["领导接访 reception days"],
+        summary="记为缺席并说明原因 Record the session as missed, with the reason",
+    )
+    async def missed(
+        session_id: uuid.UUID,
+        body: MissedIn,
+        principal: Annotated[Principal, Depends(reception_roles)],
+    ) -> None:
+        await reception().missed(principal, session_id, body.reason)
+
+    @api.post(
+        "/reception/sessions/{session_id}/instructions",
+        status_code=204,
+        tags=["领导接访 reception days"],
+        summary="记录领导批示 Record the leader's instruction on a visit",
+    )
+    async def instruct(
+        session_id: uuid.UUID,
+        body: InstructionIn,
+        principal: Annotated[Principal, Depends(reception_roles)],
+    ) -> None:
+        await reception().instruct(
+            principal, session_id, body.case_id, body.instruction, body.needs_party_committee
+        )
 
     return api

@@ -1,0 +1,245 @@
+"""Leader reception days: the schedule from the duty roster, held or missed, instructions.
+
+At the city bureau each working day has its duty leader, and Wednesday is the chief's day; at a
+sub-bureau the head receives on Wednesdays. Attending departments (petition office, legal,
+discipline, inspection) are recorded on the chief's days, as the rules require.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, timedelta
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+from petitions.bureaus import BureauConfig, WorkCalendar
+from petitions.bureaus.config import DepartmentRole, Weekday
+from petitions.eventstore import EventStore, Metadata, NewEvent
+from petitions.identity import Principal, ensure_scope
+from petitions.messages.reception import (
+    LeaderInstructionRecorded,
+    ReceptionSessionHeld,
+    ReceptionSessionMissed,
+    ReceptionSessionScheduled,
+)
+
+from intake.domain.registration import Refused
+
+_SESSIONS = uuid.UUID("0b6f7c33-2f1e-4c51-9b0a-2d8f4a6c9e10")
+MAX_DAYS = 370
+
+
+def session_id(bureau: str, day: date, leader_id: str) -> UUID:
+    """Deterministic, so scheduling the same period twice adds nothing."""
+    return uuid.uuid5(_SESSIONS, f"{bureau}/{day.isoformat()}/{leader_id}")
+
+
+class Reception:
+    def __init__(self, store: EventStore, config: BureauConfig, calendar: WorkCalendar) -> None:
+        self._store = store
+        self._config = config
+        self._calendar = calendar
+
+    def _roster(self, bureau: str, day: date) -> list[tuple[str, str, str, bool]]:
+        """(leader id, name, title, chief day) of who receives at ``bureau`` on ``day``."""
+        wednesday = Weekday.of(day) == Weekday.WED
+        if bureau == self._config.city.code:
+            return [
+                (leader.id, leader.name, leader.title, leader.is_chief and wednesday)
+                for leader in self._config.leaders_on_duty(day)
+            ]
+        if wednesday:
+            head = self._config.sub_bureau(bureau)
+            return [(f"{bureau}-head", head.head, "局长 head", True)]
+        return []
+
+    async def schedule(
+        self, principal: Principal, bureau: str, first: date, last: date, place: str
+    ) -> list[dict[str, Any]]:
+        if not self._config.is_bureau(bureau):
+            raise Refused("unknown_bureau", "未知单位代码 / unknown bureau code", 422)
+        ensure_scope(principal, bureau, scope=self._config.covers)
+        if last < first or (last - first).days > MAX_DAYS:
+            raise Refused(
+                "bad_period", "期间须为一年以内且起止有序 / give a period of at most a year", 422
+            )
+        attending = tuple(
+            self._config.department_for(role).code
+            for role in (
+                DepartmentRole.PETITION_OFFICE,
+                DepartmentRole.LEGAL,
+                DepartmentRole.DISCIPLINE,
+                DepartmentRole.INSPECTION,
+            )
+        )
+        created: list[dict[str, Any]] = []
+        day = first
+        while day <= last:
+            if self._calendar.is_working_day(day):
+                for leader_id, name, title, chief_day in self._roster(bureau, day):
+                    event = ReceptionSessionScheduled(
+                        session_id=session_id(bureau, day, leader_id),
+                        bureau=bureau,
+                        day=day,
+                        leader_id=leader_id,
+                        leader_name=name,
+                        leader_title=title,
+                        chief_day=chief_day,
+                        place=place,
+                        attending_departments=attending if chief_day else (),
+                    )
+                    if await self._scheduled(principal, event):
+                        created.append(_view_of(event))
+            day += timedelta(days=1)
+        return created
+
+    async def _scheduled(self, principal: Principal, event: ReceptionSessionScheduled) -> bool:
+        async with self._store.pool.acquire() as conn, conn.transaction():
+            inserted = await conn.fetchval(
+                "INSERT INTO intake.reception_sessions (session_id, bureau, day, leader_id, "
+                "leader_name, chief_day, place, version) VALUES ($1, $2, $3, $4, $5, $6, $7, 1) "
+                "ON CONFLICT (session_id) DO NOTHING RETURNING true",
+                event.session_id,
+                event.bureau,
+                event.day,
+                event.leader_id,
+                event.leader_name,
+                event.chief_day,
+                event.place,
+            )
+            if not inserted:
+                return False  # already scheduled
+            await self._store.append(
+                f"reception-{event.session_id}",
+                [NewEvent(event, bureau=event.bureau, event_id=event.session_id)],
+                0,
+                metadata=Metadata(actor=principal.user, service="intake"),
+                connection=conn,
+            )
+        return True
+
+    async def _session(self, conn: asyncpg.Connection, sid: UUID) -> asyncpg.Record:
+        row = await conn.fetchrow(
+            "SELECT * FROM intake.reception_sessions WHERE session_id = $1 FOR UPDATE", sid
+        )
+        if row is None:
+            raise Refused("session_not_found", "接访场次不存在 / no such reception session", 404)
+        return row
+
+    async def held(self, principal: Principal, sid: UUID, held_by: str, note: str) -> None:
+        await self._change(
+            principal, sid, "held", ReceptionSessionHeld(session_id=sid, held_by=held_by, note=note)
+        )
+
+    async def missed(self, principal: Principal, sid: UUID, reason: str) -> None:
+        if not reason.strip():
+            raise Refused(
+                "reason_required", "缺席须说明原因 / a missed session needs a reason", 422
+            )
+        await self._change(
+            principal, sid, "missed", ReceptionSessionMissed(session_id=sid, reason=reason)
+        )
+
+    async def _change(
+        self,
+        principal: Principal,
+        sid: UUID,
+        state: str,
+        event: ReceptionSessionHeld | ReceptionSessionMissed,
+    ) -> None:
+        async with self._store.pool.acquire() as conn, conn.transaction():
+            row = await self._session(conn, sid)
+            ensure_scope(principal, row["bureau"], scope=self._config.covers)
+            if row["state"] != "scheduled":
+                raise Refused(
+                    "session_closed",
+                    f"该场次已记为{'已接访' if row['state'] == 'held' else '缺席'} / the session "
+                    f"is already recorded as {row['state']}",
+                )
+            await self._store.append(
+                f"reception-{sid}",
+                [NewEvent(event, bureau=row["bureau"])],
+                row["version"],
+                metadata=Metadata(actor=principal.user, service="intake"),
+                connection=conn,
+            )
+            await conn.execute(
+                "UPDATE intake.reception_sessions SET state = $2, held_by = $3, "
+                "missed_reason = $4, version = version + 1 WHERE session_id = $1",
+                sid,
+                state,
+                getattr(event, "held_by", None),
+                getattr(event, "reason", None),
+            )
+
+    async def instruct(
+        self,
+        principal: Principal,
+        sid: UUID,
+        case_id: UUID,
+        instruction: str,
+        needs_party_committee: bool,
+    ) -> None:
+        if not instruction.strip():
+            raise Refused(
+                "instruction_required", "批示内容不能为空 / the instruction is empty", 422
+            )
+        if await self._store.stream_version(f"case-{case_id}") == 0:
+            raise Refused("case_not_found", "案件不存在 / no such case", 404)
+        async with self._store.pool.acquire() as conn, conn.transaction():
+            row = await self._session(conn, sid)
+            ensure_scope(principal, row["bureau"], scope=self._config.covers)
+            if row["state"] != "held":
+                raise Refused(
+                    "session_not_held",
+                    "场次未记为已接访，不能记录批示 / record the session as held first",
+                )
+            event = LeaderInstructionRecorded(
+                session_id=sid,
+                case_id=case_id,
+                instruction=instruction,
+                needs_party_committee=needs_party_committee,
+            )
+            await self._store.append(
+                f"reception-{sid}",
+                [NewEvent(event, bureau=row["bureau"])],
+                row["version"],
+                metadata=Metadata(actor=principal.user, service="intake"),
+                connection=conn,
+            )
+            await conn.execute(
+                "UPDATE intake.reception_sessions SET instructions = instructions + 1, "
+                "version = version + 1 WHERE session_id = $1",
+                sid,
+            )
+
+    async def list(
+        self, principal: Principal, bureau: str, first: date, last: date
+    ) -> list[dict[str, Any]]:
+        ensure_scope(principal, bureau, scope=self._config.covers)
+        rows = await self._store.pool.fetch(
+            "SELECT session_id, bureau, day, leader_id, leader_name, chief_day, place, state, "
+            "held_by, missed_reason, instructions FROM intake.reception_sessions "
+            "WHERE bureau = $1 AND day BETWEEN $2 AND $3 ORDER BY day, leader_id",
+            bureau,
+            first,
+            last,
+        )
+        return [dict(r) for r in rows]
+
+
+def _view_of(event: ReceptionSessionScheduled) -> dict[str, Any]:
+    return {
+        "session_id": event.session_id,
+        "bureau": event.bureau,
+        "day": event.day,
+        "leader_id": event.leader_id,
+        "leader_name": event.leader_name,
+        "chief_day": event.chief_day,
+        "place": event.place,
+        "state": "scheduled",
+        "held_by": None,
+        "missed_reason": None,
+        "instructions": 0,
+    }

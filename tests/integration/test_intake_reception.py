@@ -1,0 +1,149 @@
+"""Leader reception days: the schedule from the duty roster, held or missed with the reason,
+the leader's instruction on a visit."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+from petitions.eventstore import EventStore
+
+from tests.conftest import Token
+from tests.support.events import resident_id
+
+pytestmark = pytest.mark.integration
+
+OFFICE = {"role": "petition_office", "bureau": "3301", "user": "office-01"}
+
+
+async def schedule(client: httpx.AsyncClient, auth: Token, **body: str) -> httpx.Response:
+    payload = {"bureau": "3301", "first": "2026-09-28", "last": "2026-10-09", "place": "市局接访室"}
+    payload.update(body)
+    return await client.post("/api/v1/reception/schedule", json=payload, headers=auth(**OFFICE))
+
+
+async def test_the_schedule_follows_the_roster_and_the_holiday_calendar(
+    client: httpx.AsyncClient, auth: Token
+) -> None:
+    response = await schedule(client, auth)
+
+    assert response.status_code == 201, response.text
+    sessions = response.json()
+    days = sorted({s["day"] for s in sessions})
+    # National Day 2026: Oct 1-7 off; Sep 28-30 and Oct 8-9 are working days; Sat Oct 10 is a
+    # make-up working day but outside the period.
+    assert days == ["2026-09-28", "2026-09-29", "2026-09-30", "2026-10-08", "2026-10-09"]
+    wednesday = [s for s in sessions if s["day"] == "2026-09-30"]
+    assert any(s["chief_day"] for s in wednesday)
+    assert all(not s["chief_day"] for s in sessions if s["day"] != "2026-09-30")
+
+    again = await schedule(client, auth)
+    assert again.json() == []  # scheduling the same period twice adds nothing
+
+
+async def test_sub_bureau_heads_receive_on_wednesdays(
+    client: httpx.AsyncClient, auth: Token
+) -> None:
+    response = await schedule(client, auth, bureau="330102", place="上城分局接访室")
+    sessions = response.json()
+    assert [s["day"] for s in sessions] == ["2026-09-30"]
+    assert sessions[0]["chief_day"] is True
+
+
+async def test_held_missed_and_instructions(
+    client: httpx.AsyncClient, auth: Token, store: EventStore
+) -> None:
+    sessions = (await schedule(client, auth, first="2026-11-23", last="2026-11-24")).json()
+    first, second = sessions[0]["session_id"], sessions[1]["session_id"]
+    office = auth(**OFFICE)
+
+    missed = await client.post(
+        f"/api/v1/reception/sessions/{second}/missed",
+        json={"reason": "参加全省公安工作会议"},
+        headers=office,
+    )
+    assert missed.status_code == 204
+    held = await client.post(
+        f"/api/v1/reception/sessions/{first}/held", json={"held_by": "L01"}, headers=office
+    )
+    assert held.status_code == 204
+    twice = await client.post(
+        f"/api/v1/reception/sessions/{first}/missed", json={"reason": "x"}, headers=office
+    )
+    assert twice.status_code == 409
+
+    visit = {
+        "channel": "visit",
+        "received_at": datetime.now(UTC).isoformat(),
+        "receiving_bureau": "3301",
+        "receiving_officer": "接访领导",
+        "reception_session_id": first,
+        "petitioners": [{"name": "钱七", "resident_id": resident_id("33010219700101555")}],
+        "head_count": 1,
+        "category": "SQ01",
+        "sub_bureau": "330102",
+        "summary": "反映案件久拖不决",
+    }
+    case = await client.post("/api/v1/submissions", json=visit, headers=office)
+    assert case.status_code == 201, case.text
+    instruction = await client.post(
+        f"/api/v1/reception/sessions/{first}/instructions",
+        json={
+            "case_id": case.json()["case_id"],
+            "instruction": "请上城分局一周内核查回复",
+            "needs_party_committee": False,
+        },
+        headers=office,
+    )
+    assert instruction.status_code == 204
+
+    listed = await client.get(
+        "/api/v1/reception/sessions",
+        params={"bureau": "3301", "first": "2026-11-23", "last": "2026-11-24"},
+        headers=office,
+    )
+    by_id = {s["session_id"]: s for s in listed.json()}
+    assert by_id[first]["state"] == "held"
+    assert by_id[first]["instructions"] == 1
+    assert by_id[second]["state"] == "missed"
+    assert by_id[second]["missed_reason"] == "参加全省公安工作会议"
+    history = await store.read_stream(f"reception-{first}")
+    assert [e.event_type for e in history] == [
+        "intake.ReceptionSessionScheduled",
+        "intake.ReceptionSessionHeld",
+        "intake.LeaderInstructionRecorded",
+    ]
+    assert history[-1].actor == "office-01"
+
+
+async def test_reception_needs_the_right_role_and_scope(
+    client: httpx.AsyncClient, auth: Token
+) -> None:
+    body = {"bureau": "3301", "first": "2026-09-28", "last": "2026-09-28", "place": "x"}
+    registrar = await client.post("/api/v1/reception/schedule", json=body, headers=auth())
+    assert registrar.status_code == 403
+    sub_office = await client.post(
+        "/api/v1/reception/schedule",
+        json=body,
+        headers=auth(role="petition_office", bureau="330102"),
+    )
+    assert sub_office.status_code == 403
+    unknown = await client.post(
+        "/api/v1/submissions",
+        json={
+            "channel": "visit",
+            "received_at": datetime.now(UTC).isoformat(),
+            "receiving_bureau": "330102",
+            "receiving_officer": "x",
+            "reception_session_id": "00000000-0000-0000-0000-000000000001",
+            "petitioners": [{"name": "钱七", "resident_id": resident_id("33010219700101555")}],
+            "head_count": 1,
+            "category": "SQ01",
+            "sub_bureau": "330102",
+            "summary": "s",
+        },
+        headers=auth(),
+    )
+    assert unknown.status_code == 422
+    assert unknown.json()["fields"][0]["field"] == "reception_session_id"
