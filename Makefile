@@ -12,13 +12,14 @@ export UV_PYTHON ?= $(PYTHON)
 export UV_PYTHON_DOWNLOADS ?= never
 RUN := $(UV) run --frozen --no-sync
 
-.PHONY: up test lint fmt bench bootstrap clean help
+.PHONY: up test lint fmt bench docs bootstrap clean help
 
 help:
 	@echo "make up     启动全部 start PostgreSQL, NATS and the three services (Ctrl-C stops all)"
 	@echo "make test   运行测试 run the whole test suite against real servers"
 	@echo "make lint   ruff + mypy"
 	@echo "make bench  基准测试 benchmarks, figures in bench/results/"
+	@echo "make docs   事件文档 AsyncAPI documents of the three services into docs/asyncapi/"
 	@echo "make clean  remove the local environment and data (.venv, .tools, .devstack)"
 
 up: bootstrap
@@ -38,6 +39,13 @@ fmt: bootstrap
 
 bench: bootstrap
 	$(RUN) python -m bench
+
+docs: bootstrap
+	@mkdir -p docs/asyncapi
+	@for s in intake assignment reporting; do \
+	  $(RUN) python -c "import sys; from $$s.asyncapi import spec; from petitions.messaging.asyncapi import render; sys.stdout.write(render(spec(), 'yaml'))" > docs/asyncapi/$$s.yaml && \
+	  echo "docs/asyncapi/$$s.yaml"; \
+	done
 
 bootstrap: $(SYNCED)
 

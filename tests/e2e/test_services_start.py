@@ -36,6 +36,23 @@ def _get(url: str) -> tuple[int, dict[str, object]]:
         return err.code, json.loads(err.read())
 
 
+EXPECTED_CHANNELS = {
+    "intake": {
+        "petitions.events.*.*.intake.CaseRegistered",
+        "petitions.events.*.*.intake.SubmissionReceived",
+        "petitions.events.*.*.intake.ReceptionSessionMissed",
+    },
+    "assignment": {
+        "petitions.events.*.*.intake.SubmissionReceived",
+        "petitions.events.*.*.assignment.CaseTerminated",
+    },
+    "reporting": {
+        "petitions.events.*.*.intake.SubmissionReceived",
+        "petitions.events.*.*.personal.PersonalDataErased",
+    },
+}
+
+
 @pytest.fixture
 def service_env(database_url: str, servers: Servers, tmp_path: Path) -> dict[str, str]:
     """What `make up` gives each service: servers, keys, the identity issuer's JWKS, the
@@ -84,6 +101,11 @@ def test_service_answers_health(service: str, service_env: dict[str, str]) -> No
             "nats": "ok",
         }
         assert body["relay"] in ("active", "standby")
+        status, document = _get(f"http://127.0.0.1:{port}/asyncapi.json")
+        assert status == 200
+        assert document["asyncapi"] == "3.0.0"
+        channels = {c["address"] for c in document["channels"].values()}  # type: ignore[attr-defined]
+        assert EXPECTED_CHANNELS[service] <= channels
     finally:
         proc.terminate()
         out, _ = proc.communicate(timeout=15)

@@ -7,8 +7,10 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
+from faststream.specification import AsyncAPI
 
 from petitions.log import bind_context, clear_context
+from petitions.messaging.asyncapi import render
 from petitions.runtime import Runtime
 
 CORRELATION_HEADER = "X-Correlation-ID"
@@ -32,6 +34,21 @@ def install_correlation_ids(app: FastAPI) -> None:
         response = await call_next(request)
         response.headers[CORRELATION_HEADER] = correlation_id
         return response
+
+
+def asyncapi_router(spec: Callable[[], AsyncAPI]) -> APIRouter:
+    """The service's AsyncAPI document (events it publishes and consumes)."""
+    router = APIRouter(tags=["文档 documents"])
+
+    @router.get("/asyncapi.json", summary="AsyncAPI 3.0 事件文档 event document (JSON)")
+    async def asyncapi_json() -> Response:
+        return Response(render(spec(), "json"), media_type="application/json")
+
+    @router.get("/asyncapi.yaml", summary="AsyncAPI 3.0 事件文档 event document (YAML)")
+    async def asyncapi_yaml() -> Response:
+        return Response(render(spec(), "yaml"), media_type="application/yaml")
+
+    return router
 
 
 def health_router(runtime: Callable[[], Runtime]) -> APIRouter:

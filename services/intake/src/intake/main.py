@@ -9,13 +9,14 @@ from typing import TypeVar
 import uvicorn
 from fastapi import FastAPI
 from petitions.bureaus import load_config, load_work_calendar
-from petitions.http import health_router, install_correlation_ids
+from petitions.http import asyncapi_router, health_router, install_correlation_ids
 from petitions.identity import authenticate, install_auth_errors, verifier_from_settings
 from petitions.log import configure_logging
 from petitions.runtime import Runtime, open_runtime, tune_gc
 
 from intake.application.reception import Reception
 from intake.application.register import Registrar
+from intake.asyncapi import spec
 from intake.config import Settings
 from intake.entrypoints.http import install_errors, router
 
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_correlation_ids(app)
     install_auth_errors(app)
     install_errors(app)
+    app.include_router(asyncapi_router(spec))
     app.include_router(health_router(lambda: _get(holder, "runtime", Runtime)))
     app.include_router(
         router(

@@ -7,10 +7,11 @@ from contextlib import asynccontextmanager
 
 import uvicorn
 from fastapi import FastAPI
-from petitions.http import health_router, install_correlation_ids
+from petitions.http import asyncapi_router, health_router, install_correlation_ids
 from petitions.log import configure_logging
 from petitions.runtime import Runtime, open_runtime, tune_gc
 
+from reporting.asyncapi import spec
 from reporting.config import Settings
 
 SERVICE = "reporting"
@@ -33,6 +34,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_correlation_ids(app)
+    app.include_router(asyncapi_router(spec))
     app.include_router(health_router(lambda: holder["runtime"]))
     return app
 

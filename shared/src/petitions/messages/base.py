@@ -82,6 +82,10 @@ class EventRegistry:
 
         return decorate
 
+    def all_classes(self) -> list[type[Event]]:
+        """Every registered event class, in type-name order."""
+        return [self._classes[name] for name in sorted(self._classes)]
+
     def class_for(self, event_type: str) -> type[Event]:
         try:
             return self._classes[event_type]
