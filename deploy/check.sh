@@ -9,10 +9,71 @@ cd "$(dirname "$0")/.."
 COMPOSE_FILE=docker-compose.yml
 DOCKERFILE=deploy/Dockerfile
 NATS_CONF=deploy/nats/nats.conf
+DOCKERIGNORE=.dockerignore
 EXPECTED_SERVICES="assignment intake nats postgres reporting"
+APP_SERVICES="intake assignment reporting"
+# Intake refuses to start without these; compose must hand them over from the host (shell/.env).
+PASSED_VARIABLES="PETITIONS_KEK PETITIONS_BLIND_INDEX_KEY PETITIONS_OIDC_ISSUER"
+PASSED_VARIABLES+=" PETITIONS_JWKS_URL PETITIONS_JWKS_FILE"
+DEMO_BUREAU_CONFIG=deploy/config/bureaus.demo.toml
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 ok() { echo "ok:   $*"; }
+
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+
+# A python3 with PyYAML (Debian's docker-compose brings python3-yaml; the venv has it too).
+yaml_python() {
+  local cand
+  for cand in python3 /usr/bin/python3 .venv/bin/python; do
+    if "$cand" -c 'import yaml' 2>/dev/null; then echo "$cand"; return 0; fi
+  done
+  return 1
+}
+
+# check_environment MODE SERVICES FILE: checks the services' environments in a compose
+# document (JSON, or YAML).
+#   mode "set":   every variable must arrive with the value "check-<NAME>"
+#   mode "unset": every variable must be left unset (null or absent), never "" (an empty
+#                 string would make the service fail on a bad value instead of naming what is
+#                 missing)
+#   mode "raw":   the file as written: declared with no value (taken from the shell or .env)
+check_environment() {
+  local py
+  py=$(yaml_python) || py=python3  # JSON needs no PyYAML
+  "$py" - "$1" "$2" "$3" "$PASSED_VARIABLES" <<'PY'
+import json, sys
+mode, services, path, names = sys.argv[1], sys.argv[2].split(), sys.argv[3], sys.argv[4].split()
+text = open(path).read()
+try:
+    doc = json.loads(text)
+except ValueError:
+    try:
+        import yaml
+    except ImportError:
+        sys.exit("no python with PyYAML to read the compose configuration")
+    doc = yaml.safe_load(text)
+problems = []
+for service in services:
+    env = doc["services"][service].get("environment") or {}
+    if isinstance(env, list):  # "- NAME" / "- NAME=value"
+        env = dict((e.split("=", 1) + [None])[:2] for e in env)
+    for name in names:
+        if name not in env:
+            if mode != "unset":  # Compose versions differ in listing an unset one as null
+                problems.append(f"{service}: {name} is not passed")
+            continue
+        value = env[name]
+        if mode == "set" and value != f"check-{name}":
+            problems.append(f"{service}: {name} set on the host arrives as {value!r}")
+        elif mode in ("unset", "raw") and value is not None:
+            problems.append(f"{service}: {name} is {value!r} when the host does not set it "
+                            "(declare it without a value so it stays unset)")
+if problems:
+    sys.exit("\n".join(problems))
+PY
+}
 
 # --- docker-compose.yml ------------------------------------------------------
 find_compose() {
@@ -47,6 +108,26 @@ if find_compose; then
   services=$("${COMPOSE[@]}" -f "$COMPOSE_FILE" config --services | sort | xargs)
   [ "$services" = "$EXPECTED_SERVICES" ] || fail "services are '$services', expected '$EXPECTED_SERVICES'"
   ok "services: $services"
+
+  # Keys and identity come from the host: an empty env file stands in for the developer's .env,
+  # so what is checked is the compose file alone. JSON where supported (Compose v2; v1 prints
+  # usage and exits 0), else YAML.
+  : >"$scratch/empty.env"
+  bare=("${COMPOSE[@]}" --env-file "$scratch/empty.env" -f "$COMPOSE_FILE" config)
+  resolve() {  # resolve OUT [env arguments...]
+    local out=$1; shift
+    env "$@" "${bare[@]}" --format json >"$out" 2>/dev/null || true
+    [ -s "$out" ] || env "$@" "${bare[@]}" >"$out" || fail "${bare[*]}"
+  }
+  with=() without=()
+  for name in $PASSED_VARIABLES; do with+=("$name=check-$name"); without+=(-u "$name"); done
+  resolve "$scratch/set.out" "${with[@]}"
+  resolve "$scratch/unset.out" "${without[@]}"
+  check_environment set "$APP_SERVICES" "$scratch/set.out" \
+    || fail "$COMPOSE_FILE does not pass host variables"
+  check_environment unset "$APP_SERVICES" "$scratch/unset.out" \
+    || fail "$COMPOSE_FILE invents values"
+  ok "$APP_SERVICES get $PASSED_VARIABLES from the host, unset when it has none"
 else
   # Last resort: at least the YAML must parse and name the expected services.
   py=""
@@ -63,6 +144,8 @@ if got != want:
     sys.exit(f"services are {got}, expected {want}")
 PY
   ok "$COMPOSE_FILE parses as YAML with services: $EXPECTED_SERVICES (fallback: no docker-compose)"
+  check_environment raw "$APP_SERVICES" "$COMPOSE_FILE" || fail "$COMPOSE_FILE environment"
+  ok "$APP_SERVICES declare $PASSED_VARIABLES without values (fallback: as written)"
 fi
 
 # Scaling reporting (--scale reporting=3) breaks with a fixed container name.
@@ -116,6 +199,107 @@ if missing:
     sys.exit(f"missing COPY of: {missing}")
 PY
 ok "$DOCKERFILE copies all workspace member manifests"
+
+# Every COPY source must exist and survive .dockerignore, for each SERVICE: otherwise the build
+# fails (or, for a folder, silently loses files) only when someone runs it.
+python3 - "$DOCKERFILE" "$DOCKERIGNORE" "$APP_SERVICES" <<'PY' || fail "$DOCKERFILE copies what the build context lacks"
+import os, re, subprocess, sys
+
+dockerfile, ignore_file, services = sys.argv[1], sys.argv[2], sys.argv[3].split()
+
+def regex(pattern):  # .dockerignore syntax (Go filepath.Match plus **)
+    out, i = "", 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i): out += "(?:.*/)?"; i += 3
+        elif pattern.startswith("**", i): out += ".*"; i += 2
+        elif pattern[i] == "*": out += "[^/]*"; i += 1
+        elif pattern[i] == "?": out += "[^/]"; i += 1
+        else: out += re.escape(pattern[i]); i += 1
+    return re.compile(out)
+
+rules = []
+for line in open(ignore_file):
+    line = line.strip()
+    if not line or line.startswith("#"):
+        continue
+    keep = line.startswith("!")
+    rules.append((keep, regex(os.path.normpath(line.lstrip("!").lstrip("/")))))
+
+def ignored(path):
+    parts = path.split("/")
+    candidates = ["/".join(parts[:n]) for n in range(1, len(parts) + 1)]  # parents match too
+    state = False
+    for keep, rx in rules:
+        if any(rx.fullmatch(c) for c in candidates):
+            state = not keep
+    return state
+
+text = re.sub(r"\\\n", " ", open(dockerfile).read())
+problems = []
+for line in text.splitlines():
+    words = line.split()
+    if not words or words[0].upper() != "COPY" or any(w.startswith("--from") for w in words):
+        continue
+    sources = [w for w in words[1:-1] if not w.startswith("--")]
+    for service in services:
+        for source in sources:
+            path = os.path.normpath(source.replace("${SERVICE}", service).replace("$SERVICE", service))
+            if not os.path.exists(path):
+                problems.append(f"COPY {source}: {path} does not exist")
+                continue
+            try:
+                files = subprocess.run(["git", "ls-files", "--", path], capture_output=True,
+                                       text=True, check=True).stdout.split()
+            except (OSError, subprocess.CalledProcessError):
+                files = []
+            for f in [path] + files:
+                if ignored(f):
+                    problems.append(f"COPY {source}: {f} is excluded by {ignore_file}")
+if problems:
+    sys.exit("\n".join(sorted(set(problems))))
+PY
+ok "every COPY source exists and is not excluded by $DOCKERIGNORE"
+
+# --- bureau configuration (deploy/config) ------------------------------------
+# intake needs PETITIONS_BUREAU_CONFIG: the image sets it to the demo copied into it, unless
+# the compose file sets it for intake.
+[ -f "$DEMO_BUREAU_CONFIG" ] || fail "$DEMO_BUREAU_CONFIG is missing"
+image_config=$(sed -nE 's/^.*PETITIONS_BUREAU_CONFIG=([^[:space:]\\]+).*$/\1/p' "$DOCKERFILE" | tail -n1)
+if [ -n "$image_config" ]; then
+  case "$image_config" in
+    /app/config/*) ;;
+    *) fail "$DOCKERFILE: PETITIONS_BUREAU_CONFIG=$image_config is not under /app/config" ;;
+  esac
+  grep -Eq '^COPY deploy/config /app/config/?$' "$DOCKERFILE" \
+    || fail "$DOCKERFILE sets PETITIONS_BUREAU_CONFIG but does not COPY deploy/config /app/config"
+  host_config="deploy/config/${image_config#/app/config/}"
+  [ -f "$host_config" ] || fail "$DOCKERFILE: PETITIONS_BUREAU_CONFIG=$image_config, but $host_config is missing"
+  ok "$DOCKERFILE: PETITIONS_BUREAU_CONFIG=$image_config (copied from $host_config)"
+elif grep -Eq '^[[:space:]]+-?[[:space:]]*PETITIONS_BUREAU_CONFIG[:=][[:space:]]*[^[:space:]]' "$COMPOSE_FILE"; then
+  host_config=$DEMO_BUREAU_CONFIG
+  ok "$COMPOSE_FILE sets PETITIONS_BUREAU_CONFIG"
+else
+  fail "neither $DOCKERFILE nor $COMPOSE_FILE sets PETITIONS_BUREAU_CONFIG: intake would not start"
+fi
+# The file must load as intake loads it (holidays relative to it, every rule validated).
+if [ -x .venv/bin/python ] && .venv/bin/python -c 'import petitions.bureaus' 2>/dev/null; then
+  .venv/bin/python - "$host_config" <<'PY' || fail "$host_config does not load"
+import sys
+from petitions.bureaus import load_config
+load_config(sys.argv[1])
+PY
+  ok "$host_config loads (petitions.bureaus.load_config)"
+else
+  python3 - "$host_config" <<'PY' || fail "$host_config"
+import pathlib, sys, tomllib
+path = pathlib.Path(sys.argv[1])
+doc = tomllib.load(open(path, "rb"))
+holidays = path.parent / doc.get("calendar", {}).get("holidays_dir", "holidays")
+if not any(holidays.glob("*.toml")):
+    sys.exit(f"no holiday files in {holidays}")
+PY
+  ok "$host_config is TOML with holiday files (no .venv to load it fully)"
+fi
 
 # --- deploy/nats/nats.conf, deploy/postgres ----------------------------------
 nats_bin=$(command -v nats-server || true)
