@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 
 import asyncpg
@@ -198,6 +200,17 @@ async def test_a_poison_event_becomes_a_dead_letter_and_the_rest_go_on(
     await wait_for(lambda: _has_dead_letters(effects), 20, "a dead letter")
     subject.stop()
     await task
+
+    # What the operator sees (the command exits 1 while dead letters wait).
+    command = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "petitions.messaging", "--database", database_url, "dead-letters"],
+        capture_output=True,
+        text=True,
+    )
+    assert command.returncode == 1
+    assert "case-poison" in command.stdout
+    assert "ValueError" in command.stdout
 
     [letter] = await list_dead_letters(effects, "test-projection")
     assert (letter.stream_id, letter.version, letter.deliveries) == ("case-poison", 1, 3)

@@ -1,0 +1,80 @@
+"""Operator commands for messaging.
+
+    python -m petitions.messaging dead-letters [--consumer NAME] [--all]
+    python -m petitions.messaging relay-status
+
+The database is PETITIONS_DATABASE_URL (or --database). Replaying a dead letter runs the
+consumer's own handler, so it is a command of the service that owns the consumer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+import asyncpg
+
+from petitions.eventstore import load_cursor
+from petitions.messaging.consumer import list_dead_letters
+from petitions.messaging.relay import CURSOR_NAME, LOCK_KEY
+from petitions.settings import CommonSettings
+
+
+async def _dead_letters(dsn: str, consumer: str | None, include_replayed: bool) -> int:
+    conn = await asyncpg.connect(dsn)
+    try:
+        letters = await list_dead_letters(conn, consumer, include_replayed=include_replayed)
+    finally:
+        await conn.close()
+    if not letters:
+        print("没有死信 no dead letters")
+        return 0
+    print(f"{'id':>6}  {'consumer':20} {'case':42} {'ver':>4} {'tries':>5}  failed at / error")
+    for d in letters:
+        replayed = f"  (replayed {d.replayed_at:%Y-%m-%d %H:%M})" if d.replayed_at else ""
+        print(
+            f"{d.id:>6}  {d.consumer:20} {d.stream_id:42} {d.version:>4} {d.deliveries:>5}  "
+            f"{d.failed_at:%Y-%m-%d %H:%M:%S}{replayed}\n{'':8}{d.event_type}: {d.error}"
+        )
+    return 1
+
+
+async def _relay_status(dsn: str) -> int:
+    conn = await asyncpg.connect(dsn)
+    try:
+        cursor = await load_cursor(conn, CURSOR_NAME)
+        behind = await conn.fetchval(
+            "SELECT count(*) FROM eventstore.events WHERE (tx_id, position) > ($1::text::xid8, $2)",
+            str(cursor.tx_id),
+            cursor.position,
+        )
+        active = await conn.fetchval(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+            "AND ((classid::bigint << 32) | objid::bigint) = $1",
+            LOCK_KEY,
+        )
+    finally:
+        await conn.close()
+    print(f"中继游标 relay cursor {cursor}; 待发布 events not yet published: {behind}")
+    print("有活动中继 a relay is active" if active else "没有活动中继 NO relay is active")
+    return 0 if active else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m petitions.messaging")
+    parser.add_argument("--database", help="PostgreSQL URL (default PETITIONS_DATABASE_URL)")
+    commands = parser.add_subparsers(dest="command", required=True)
+    dead = commands.add_parser("dead-letters", help="list dead letters (exit 1 if any)")
+    dead.add_argument("--consumer", help="only this consumer's")
+    dead.add_argument("--all", action="store_true", help="include replayed ones")
+    commands.add_parser("relay-status", help="how far behind the relay is, and whether one runs")
+    args = parser.parse_args(argv)
+    dsn = args.database or CommonSettings().database_url
+    if args.command == "dead-letters":
+        return asyncio.run(_dead_letters(dsn, args.consumer, args.all))
+    return asyncio.run(_relay_status(dsn))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
