@@ -147,3 +147,22 @@ async def test_reception_needs_the_right_role_and_scope(
     )
     assert unknown.status_code == 422
     assert unknown.json()["fields"][0]["field"] == "reception_session_id"
+
+
+async def test_found_by_fuzzing_are_clear_refusals_that_write_nothing(
+    client: httpx.AsyncClient, auth: Token, store: EventStore
+) -> None:
+    office = auth(**OFFICE)
+    unknown = await client.get(
+        "/api/v1/reception/sessions",
+        params={"bureau": "999999", "first": "2026-01-01", "last": "2026-01-02"},
+        headers=office,
+    )
+    assert unknown.status_code == 422
+    into_2027 = await schedule(client, auth, first="2026-12-28", last="2027-01-08")
+    assert into_2027.status_code == 422
+    assert "2027" in into_2027.json()["message"]  # names the missing holiday file
+    nul = await schedule(client, auth, place="接访\u0000室")
+    assert nul.status_code == 422
+    assert "NUL" in nul.json()["message"]
+    assert await store.read_all_raw() == []  # the 2026 part of the period was not written either

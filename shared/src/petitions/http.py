@@ -51,6 +51,30 @@ def asyncapi_router(spec: Callable[[], AsyncAPI]) -> APIRouter:
     return router
 
 
+def install_input_guards(app: FastAPI) -> None:
+    """Refuse NUL characters anywhere in a request: PostgreSQL text cannot hold them, so they
+    would turn into a 500 half-way through a command, or into stored JSON that nothing can
+    query later. Found by fuzzing the intake API."""
+
+    @app.middleware("http")
+    async def refuse_nul(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        body = await request.body()
+        query = request.url.query
+        if b"\\u0000" in body or b"\x00" in body or "%00" in query or "\x00" in query:
+            return JSONResponse(
+                status_code=422,
+                content={
+                    "error": "invalid_request",
+                    "message": "请求中含有不允许的控制字符（NUL） / the request contains a NUL "
+                    "character, which no field may hold",
+                    "fields": [],
+                },
+            )
+        return await call_next(request)
+
+
 def health_router(runtime: Callable[[], Runtime]) -> APIRouter:
     router = APIRouter(tags=["运维 operations"])
 

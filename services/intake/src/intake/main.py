@@ -9,7 +9,12 @@ from typing import TypeVar
 import uvicorn
 from fastapi import FastAPI
 from petitions.bureaus import load_config, load_work_calendar
-from petitions.http import asyncapi_router, health_router, install_correlation_ids
+from petitions.http import (
+    asyncapi_router,
+    health_router,
+    install_correlation_ids,
+    install_input_guards,
+)
 from petitions.identity import authenticate, install_auth_errors, verifier_from_settings
 from petitions.log import configure_logging
 from petitions.runtime import Runtime, open_runtime, tune_gc
@@ -64,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_correlation_ids(app)
+    install_input_guards(app)
     install_auth_errors(app)
     install_errors(app)
     app.include_router(asyncapi_router(spec))

@@ -13,7 +13,7 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
-from petitions.bureaus import BureauConfig, WorkCalendar
+from petitions.bureaus import BureauConfig, WorkCalendar, YearNotConfiguredError
 from petitions.bureaus.config import DepartmentRole, Weekday
 from petitions.eventstore import EventStore, Metadata, NewEvent
 from petitions.identity import Principal, ensure_scope
@@ -73,50 +73,61 @@ class Reception:
                 DepartmentRole.INSPECTION,
             )
         )
-        created: list[dict[str, Any]] = []
+        # The whole period is worked out before anything is written, and written in one
+        # transaction: a period reaching into a year with no holiday file is refused whole.
+        planned: list[ReceptionSessionScheduled] = []
         day = first
-        while day <= last:
-            if self._calendar.is_working_day(day):
-                for leader_id, name, title, chief_day in self._roster(bureau, day):
-                    event = ReceptionSessionScheduled(
-                        session_id=session_id(bureau, day, leader_id),
-                        bureau=bureau,
-                        day=day,
-                        leader_id=leader_id,
-                        leader_name=name,
-                        leader_title=title,
-                        chief_day=chief_day,
-                        place=place,
-                        attending_departments=attending if chief_day else (),
-                    )
-                    if await self._scheduled(principal, event):
-                        created.append(_view_of(event))
-            day += timedelta(days=1)
+        try:
+            while day <= last:
+                if self._calendar.is_working_day(day):
+                    for leader_id, name, title, chief_day in self._roster(bureau, day):
+                        planned.append(
+                            ReceptionSessionScheduled(
+                                session_id=session_id(bureau, day, leader_id),
+                                bureau=bureau,
+                                day=day,
+                                leader_id=leader_id,
+                                leader_name=name,
+                                leader_title=title,
+                                chief_day=chief_day,
+                                place=place,
+                                attending_departments=attending if chief_day else (),
+                            )
+                        )
+                day += timedelta(days=1)
+        except YearNotConfiguredError as exc:
+            raise Refused("year_not_configured", str(exc), 422) from None
+        created: list[dict[str, Any]] = []
+        async with self._store.pool.acquire() as conn, conn.transaction():
+            for event in planned:
+                if await self._scheduled(conn, principal, event):
+                    created.append(_view_of(event))
         return created
 
-    async def _scheduled(self, principal: Principal, event: ReceptionSessionScheduled) -> bool:
-        async with self._store.pool.acquire() as conn, conn.transaction():
-            inserted = await conn.fetchval(
-                "INSERT INTO intake.reception_sessions (session_id, bureau, day, leader_id, "
-                "leader_name, chief_day, place, version) VALUES ($1, $2, $3, $4, $5, $6, $7, 1) "
-                "ON CONFLICT (session_id) DO NOTHING RETURNING true",
-                event.session_id,
-                event.bureau,
-                event.day,
-                event.leader_id,
-                event.leader_name,
-                event.chief_day,
-                event.place,
-            )
-            if not inserted:
-                return False  # already scheduled
-            await self._store.append(
-                f"reception-{event.session_id}",
-                [NewEvent(event, bureau=event.bureau, event_id=event.session_id)],
-                0,
-                metadata=Metadata(actor=principal.user, service="intake"),
-                connection=conn,
-            )
+    async def _scheduled(
+        self, conn: asyncpg.Connection, principal: Principal, event: ReceptionSessionScheduled
+    ) -> bool:
+        inserted = await conn.fetchval(
+            "INSERT INTO intake.reception_sessions (session_id, bureau, day, leader_id, "
+            "leader_name, chief_day, place, version) VALUES ($1, $2, $3, $4, $5, $6, $7, 1) "
+            "ON CONFLICT (session_id) DO NOTHING RETURNING true",
+            event.session_id,
+            event.bureau,
+            event.day,
+            event.leader_id,
+            event.leader_name,
+            event.chief_day,
+            event.place,
+        )
+        if not inserted:
+            return False  # already scheduled
+        await self._store.append(
+            f"reception-{event.session_id}",
+            [NewEvent(event, bureau=event.bureau, event_id=event.session_id)],
+            0,
+            metadata=Metadata(actor=principal.user, service="intake"),
+            connection=conn,
+        )
         return True
 
     async def _session(self, conn: asyncpg.Connection, sid: UUID) -> asyncpg.Record:
@@ -217,6 +228,8 @@ class Reception:
     async def list(
         self, principal: Principal, bureau: str, first: date, last: date
     ) -> list[dict[str, Any]]:
+        if not self._config.is_bureau(bureau):
+            raise Refused("unknown_bureau", "未知单位代码 / unknown bureau code", 422)
         ensure_scope(principal, bureau, scope=self._config.covers)
         rows = await self._store.pool.fetch(
             "SELECT session_id, bureau, day, leader_id, leader_name, chief_day, place, state, "
