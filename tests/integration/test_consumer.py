@@ -26,7 +26,7 @@ from petitions.messaging import (
     subject_for,
 )
 
-from tests.conftest import Servers
+from tests.conftest import ROOT, Servers
 from tests.integration.test_relay import wait_for
 from tests.support.events import CounterMoved
 
@@ -217,8 +217,27 @@ async def test_a_poison_event_becomes_a_dead_letter_and_the_rest_go_on(
     assert "ValueError" in letter.error
     assert "case-poison" in letter.error
 
-    broken.clear()  # the cause is fixed; the operator replays
-    await subject.replay(letter.id)
+    # The cause is fixed (here: the healthy handler); the operator replays with the command.
+    replayed_by_command = await asyncio.to_thread(
+        subprocess.run,
+        [
+            sys.executable,
+            "-m",
+            "petitions.messaging",
+            "--database",
+            database_url,
+            "replay",
+            str(letter.id),
+            "--consumer",
+            "test-projection",
+            "--handler",
+            "tests.integration.test_consumer:record",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert replayed_by_command.returncode == 0, replayed_by_command.stdout
     assert ("case-poison", 1, 1) in await effect_rows(effects)
     assert await list_dead_letters(effects, "test-projection") == []
     [replayed] = await list_dead_letters(effects, "test-projection", include_replayed=True)

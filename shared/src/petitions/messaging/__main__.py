@@ -1,22 +1,26 @@
 """Operator commands for messaging.
 
     python -m petitions.messaging dead-letters [--consumer NAME] [--all]
+    python -m petitions.messaging replay ID --consumer NAME --handler MODULE:FUNCTION
     python -m petitions.messaging relay-status
 
-The database is PETITIONS_DATABASE_URL (or --database). Replaying a dead letter runs the
-consumer's own handler, so it is a command of the service that owns the consumer.
+The database is PETITIONS_DATABASE_URL (or --database). Replaying runs the consumer's own
+handler (named by its import path, e.g. ``reporting.projections:apply``) on the dead letter's
+event, in the same transactional way as the consumer would, then marks it replayed.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import sys
 
 import asyncpg
 
-from petitions.eventstore import load_cursor
-from petitions.messaging.consumer import list_dead_letters
+from petitions.db import create_pool
+from petitions.eventstore import EventStore, load_cursor
+from petitions.messaging.consumer import Consumer, list_dead_letters
 from petitions.messaging.relay import CURSOR_NAME, LOCK_KEY
 from petitions.settings import CommonSettings
 
@@ -38,6 +42,30 @@ async def _dead_letters(dsn: str, consumer: str | None, include_replayed: bool) 
             f"{d.failed_at:%Y-%m-%d %H:%M:%S}{replayed}\n{'':8}{d.event_type}: {d.error}"
         )
     return 1
+
+
+async def _replay(dsn: str, letter: int, consumer: str, handler_path: str) -> int:
+    module_name, _, attribute = handler_path.partition(":")
+    handler = getattr(importlib.import_module(module_name), attribute)
+    settings = CommonSettings(database_url=dsn)
+    pool = await create_pool(settings)
+    try:
+        store = EventStore(pool)
+        runner = Consumer(
+            name=consumer, handler=handler, pool=pool, store=store, nats_url=settings.nats_url
+        )
+        try:
+            await runner.replay(letter)
+        except LookupError as exc:
+            print(exc)
+            return 2
+        except Exception as exc:  # the handler's own failure: show it, keep the dead letter
+            print(f"重放失败，死信保留 replay failed, the dead letter stays: {exc!r}")
+            return 1
+    finally:
+        await pool.close()
+    print(f"已重放 replayed dead letter {letter} for {consumer}")
+    return 0
 
 
 async def _relay_status(dsn: str) -> int:
@@ -68,11 +96,17 @@ def main(argv: list[str] | None = None) -> int:
     dead = commands.add_parser("dead-letters", help="list dead letters (exit 1 if any)")
     dead.add_argument("--consumer", help="only this consumer's")
     dead.add_argument("--all", action="store_true", help="include replayed ones")
+    replay = commands.add_parser("replay", help="apply a dead letter's event again")
+    replay.add_argument("id", type=int)
+    replay.add_argument("--consumer", required=True)
+    replay.add_argument("--handler", required=True, help="MODULE:FUNCTION of the consumer")
     commands.add_parser("relay-status", help="how far behind the relay is, and whether one runs")
     args = parser.parse_args(argv)
     dsn = args.database or CommonSettings().database_url
     if args.command == "dead-letters":
         return asyncio.run(_dead_letters(dsn, args.consumer, args.all))
+    if args.command == "replay":
+        return asyncio.run(_replay(dsn, args.id, args.consumer, args.handler))
     return asyncio.run(_relay_status(dsn))
 
 
