@@ -5,14 +5,15 @@ from __future__ import annotations
 
 from petitions.runtime import tune_gc
 
-from bench import eventstore
+from bench import eventstore, intake
 from bench.servers import bench_servers
 
 
 def main() -> None:
     tune_gc()  # as every service does at start
-    with bench_servers() as (admin_url, _nats_url):
+    with bench_servers() as (admin_url, nats_url):
         eventstore.main(admin_url)
+        intake.main(admin_url, nats_url)
 
 
 if __name__ == "__main__":
