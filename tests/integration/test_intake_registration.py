@@ -232,3 +232,17 @@ async def test_case_numbers_have_no_gap_under_concurrent_registrations(
     numbers = await asyncio.gather(*(register(r) for r in people))
 
     assert sorted(numbers) == [f"330102-{YEAR}-{n:06d}" for n in range(1, 21)]
+
+
+async def test_the_correlation_id_is_echoed_and_recorded(
+    client: httpx.AsyncClient, auth: Token, store: EventStore
+) -> None:
+    given = "1b4e28ba-2fa1-41d2-883f-0016d3cca427"
+    response = await client.post(
+        "/api/v1/submissions", json=visit(), headers=auth() | {"X-Correlation-ID": given}
+    )
+    assert response.headers["X-Correlation-ID"] == given
+    events = await events_of(store, response.json()["case_id"])
+    assert {str(e.correlation_id) for e in events} == {given}
+    made_up = await client.get("/health", headers={"X-Correlation-ID": "not-a-uuid"})
+    assert made_up.headers["X-Correlation-ID"] != "not-a-uuid"

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI, Response
 from fastapi.responses import JSONResponse
 from faststream.specification import AsyncAPI
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from petitions.log import bind_context, clear_context
 from petitions.messaging.asyncapi import render
@@ -16,24 +18,39 @@ from petitions.runtime import Runtime
 CORRELATION_HEADER = "X-Correlation-ID"
 
 
-def install_correlation_ids(app: FastAPI) -> None:
-    """Take the caller's correlation id (or make one), bind it to the logs, echo it back."""
+class _CorrelationIds:
+    """Plain ASGI, not ``@app.middleware("http")``: Starlette's function middleware runs each
+    request in a task group it then cancels, leaving dozens of objects per request for the cyclic
+    collector; measured here, that made the p99 of registrations at 100/s a GC pause."""
 
-    @app.middleware("http")
-    async def correlate(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        given = request.headers.get(CORRELATION_HEADER, "")
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = Headers(scope=scope).get(CORRELATION_HEADER, "")
         try:
             correlation_id = str(uuid.UUID(given))
         except ValueError:
             correlation_id = str(uuid.uuid4())
-        request.state.correlation_id = correlation_id
+        scope.setdefault("state", {})["correlation_id"] = correlation_id  # request.state
         clear_context()
         bind_context(correlation_id=correlation_id)
-        response = await call_next(request)
-        response.headers[CORRELATION_HEADER] = correlation_id
-        return response
+        echo = (CORRELATION_HEADER.lower().encode(), correlation_id.encode())
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), echo]
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
+
+
+def install_correlation_ids(app: FastAPI) -> None:
+    """Take the caller's correlation id (or make one), bind it to the logs, echo it back."""
+    app.add_middleware(_CorrelationIds)
 
 
 def asyncapi_router(spec: Callable[[], AsyncAPI]) -> APIRouter:
@@ -51,28 +68,53 @@ def asyncapi_router(spec: Callable[[], AsyncAPI]) -> APIRouter:
     return router
 
 
+_NUL_REFUSED = JSONResponse(
+    status_code=422,
+    content={
+        "error": "invalid_request",
+        "message": "请求中含有不允许的控制字符（NUL） / the request contains a NUL character, "
+        "which no field may hold",
+        "fields": [],
+    },
+)
+
+
+class _RefuseNul:
+    """Reads the whole body first (requests here are small), then hands it on unchanged."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        query: bytes = scope.get("query_string", b"")
+        if b"%00" in query or b"\x00" in query:
+            await _NUL_REFUSED(scope, receive, send)
+            return
+        messages: list[Message] = []
+        while True:
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                break
+        body = b"".join(m.get("body", b"") for m in messages)
+        if b"\\u0000" in body or b"\x00" in body:
+            await _NUL_REFUSED(scope, receive, send)
+            return
+
+        async def replay() -> Message:
+            return messages.pop(0) if messages else await receive()
+
+        await self.app(scope, replay, send)
+
+
 def install_input_guards(app: FastAPI) -> None:
     """Refuse NUL characters anywhere in a request: PostgreSQL text cannot hold them, so they
     would turn into a 500 half-way through a command, or into stored JSON that nothing can
     query later. Found by fuzzing the intake API."""
-
-    @app.middleware("http")
-    async def refuse_nul(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        body = await request.body()
-        query = request.url.query
-        if b"\\u0000" in body or b"\x00" in body or "%00" in query or "\x00" in query:
-            return JSONResponse(
-                status_code=422,
-                content={
-                    "error": "invalid_request",
-                    "message": "请求中含有不允许的控制字符（NUL） / the request contains a NUL "
-                    "character, which no field may hold",
-                    "fields": [],
-                },
-            )
-        return await call_next(request)
+    app.add_middleware(_RefuseNul)
 
 
 def health_router(runtime: Callable[[], Runtime]) -> APIRouter:
