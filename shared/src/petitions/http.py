@@ -5,15 +5,17 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 
+import uvicorn
 from fastapi import APIRouter, FastAPI, Response
 from fastapi.responses import JSONResponse
 from faststream.specification import AsyncAPI
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from petitions.log import bind_context, clear_context
+from petitions.log import bind_context, clear_context, configure_logging
 from petitions.messaging.asyncapi import render
 from petitions.runtime import Runtime
+from petitions.settings import CommonSettings
 
 CORRELATION_HEADER = "X-Correlation-ID"
 
@@ -130,3 +132,16 @@ def health_router(runtime: Callable[[], Runtime]) -> APIRouter:
         return JSONResponse(report, status_code=200 if report["ok"] else 503)
 
     return router
+
+
+def serve(service: str, build: Callable[[], FastAPI], settings: CommonSettings, port: int) -> None:
+    """Run a service the same way everywhere: logging first (so start-up is logged too), our
+    structlog pipeline for uvicorn's records, no access log."""
+    configure_logging(service=service, fmt=settings.log_format, level=settings.log_level)
+    uvicorn.run(
+        build(),
+        host=settings.http_host,
+        port=port,
+        log_config=None,  # uvicorn's records go through our structlog handler
+        access_log=False,
+    )

@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TypeVar
 
-import uvicorn
 from fastapi import FastAPI
 from petitions.bureaus import load_config, load_work_calendar
 from petitions.http import (
@@ -14,9 +13,9 @@ from petitions.http import (
     health_router,
     install_correlation_ids,
     install_input_guards,
+    serve,
 )
 from petitions.identity import authenticate, install_auth_errors, verifier_from_settings
-from petitions.log import configure_logging
 from petitions.runtime import Runtime, open_runtime, tune_gc
 
 from intake.application.reception import Reception
@@ -96,11 +95,4 @@ def _get(holder: dict[str, object], key: str, kind: type[T]) -> T:
 def run() -> None:
     tune_gc()
     settings = Settings()
-    configure_logging(service=SERVICE, fmt=settings.log_format, level=settings.log_level)
-    uvicorn.run(
-        create_app(settings),
-        host=settings.http_host,
-        port=settings.port,
-        log_config=None,  # uvicorn's records go through our structlog handler
-        access_log=False,
-    )
+    serve(SERVICE, lambda: create_app(settings), settings, settings.port)

@@ -5,10 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import uvicorn
 from fastapi import FastAPI
-from petitions.http import asyncapi_router, health_router, install_correlation_ids
-from petitions.log import configure_logging
+from petitions.http import asyncapi_router, health_router, install_correlation_ids, serve
 from petitions.runtime import Runtime, open_runtime, tune_gc
 
 from reporting.asyncapi import spec
@@ -42,11 +40,4 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 def run() -> None:
     tune_gc()
     settings = Settings()
-    configure_logging(service=SERVICE, fmt=settings.log_format, level=settings.log_level)
-    uvicorn.run(
-        create_app(settings),
-        host=settings.http_host,
-        port=settings.port,
-        log_config=None,  # uvicorn's records go through our structlog handler
-        access_log=False,
-    )
+    serve(SERVICE, lambda: create_app(settings), settings, settings.port)
