@@ -7,6 +7,7 @@ import contextlib
 import subprocess
 import sys
 from collections.abc import AsyncIterator
+from typing import Any
 
 import asyncpg
 import nats
@@ -84,17 +85,17 @@ async def relay_all(store: EventStore, database_url: str, url: str) -> None:
 
 async def effect_rows(pool: asyncpg.Pool) -> list[tuple[str, int, int]]:
     rows = await pool.fetch("SELECT stream_id, version, by FROM test_effects ORDER BY 1, 2")
-    return [tuple(r) for r in rows]  # type: ignore[misc]
+    return [(r["stream_id"], r["version"], r["by"]) for r in rows]
 
 
-def consumer(store: EventStore, pool: asyncpg.Pool, url: str, **options: object) -> Consumer:
+def consumer(store: EventStore, pool: asyncpg.Pool, url: str, **options: Any) -> Consumer:
     return Consumer(
         name="test-projection",
         handler=record,
         pool=pool,
         store=store,
         nats_url=url,
-        **options,  # type: ignore[arg-type]
+        **options,
     )
 
 

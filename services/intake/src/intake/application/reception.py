@@ -8,6 +8,7 @@ discipline, inspection) are recorded on the chief's days, as the rules require.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 from uuid import UUID
@@ -139,8 +140,14 @@ class Reception:
         return row
 
     async def held(self, principal: Principal, sid: UUID, held_by: str, note: str) -> None:
-        await self._change(
-            principal, sid, "held", ReceptionSessionHeld(session_id=sid, held_by=held_by, note=note)
+        await self._record(
+            principal,
+            sid,
+            ReceptionSessionHeld(session_id=sid, held_by=held_by, note=note),
+            requires="scheduled",
+            refuse=_already_recorded,
+            update="state = 'held', held_by = $2",
+            values=(held_by,),
         )
 
     async def missed(self, principal: Principal, sid: UUID, reason: str) -> None:
@@ -148,41 +155,15 @@ class Reception:
             raise Refused(
                 "reason_required", "缺席须说明原因 / a missed session needs a reason", 422
             )
-        await self._change(
-            principal, sid, "missed", ReceptionSessionMissed(session_id=sid, reason=reason)
+        await self._record(
+            principal,
+            sid,
+            ReceptionSessionMissed(session_id=sid, reason=reason),
+            requires="scheduled",
+            refuse=_already_recorded,
+            update="state = 'missed', missed_reason = $2",
+            values=(reason,),
         )
-
-    async def _change(
-        self,
-        principal: Principal,
-        sid: UUID,
-        state: str,
-        event: ReceptionSessionHeld | ReceptionSessionMissed,
-    ) -> None:
-        async with self._store.pool.acquire() as conn, conn.transaction():
-            row = await self._session(conn, sid)
-            ensure_scope(principal, row["bureau"], scope=self._config.covers)
-            if row["state"] != "scheduled":
-                raise Refused(
-                    "session_closed",
-                    f"该场次已记为{'已接访' if row['state'] == 'held' else '缺席'} / the session "
-                    f"is already recorded as {row['state']}",
-                )
-            await self._store.append(
-                f"reception-{sid}",
-                [NewEvent(event, bureau=row["bureau"])],
-                row["version"],
-                metadata=Metadata(actor=principal.user, service="intake"),
-                connection=conn,
-            )
-            await conn.execute(
-                "UPDATE intake.reception_sessions SET state = $2, held_by = $3, "
-                "missed_reason = $4, version = version + 1 WHERE session_id = $1",
-                sid,
-                state,
-                getattr(event, "held_by", None),
-                getattr(event, "reason", None),
-            )
 
     async def instruct(
         self,
@@ -198,20 +179,42 @@ class Reception:
             )
         if await self._store.stream_version(f"case-{case_id}") == 0:
             raise Refused("case_not_found", "案件不存在 / no such case", 404)
-        async with self._store.pool.acquire() as conn, conn.transaction():
-            row = await self._session(conn, sid)
-            ensure_scope(principal, row["bureau"], scope=self._config.covers)
-            if row["state"] != "held":
-                raise Refused(
-                    "session_not_held",
-                    "场次未记为已接访，不能记录批示 / record the session as held first",
-                )
-            event = LeaderInstructionRecorded(
+        await self._record(
+            principal,
+            sid,
+            LeaderInstructionRecorded(
                 session_id=sid,
                 case_id=case_id,
                 instruction=instruction,
                 needs_party_committee=needs_party_committee,
-            )
+            ),
+            requires="held",
+            refuse=lambda _: Refused(
+                "session_not_held",
+                "场次未记为已接访，不能记录批示 / record the session as held first",
+            ),
+            update="instructions = instructions + 1",
+            values=(),
+        )
+
+    async def _record(
+        self,
+        principal: Principal,
+        sid: UUID,
+        event: ReceptionSessionHeld | ReceptionSessionMissed | LeaderInstructionRecorded,
+        *,
+        requires: str,
+        refuse: Callable[[str], Refused],
+        update: str,
+        values: tuple[Any, ...],
+    ) -> None:
+        """Append ``event`` to the session's stream if the session is in state ``requires``,
+        and update intake's list of sessions in the same transaction."""
+        async with self._store.pool.acquire() as conn, conn.transaction():
+            row = await self._session(conn, sid)
+            ensure_scope(principal, row["bureau"], scope=self._config.covers)
+            if row["state"] != requires:
+                raise refuse(row["state"])
             await self._store.append(
                 f"reception-{sid}",
                 [NewEvent(event, bureau=row["bureau"])],
@@ -220,9 +223,10 @@ class Reception:
                 connection=conn,
             )
             await conn.execute(
-                "UPDATE intake.reception_sessions SET instructions = instructions + 1, "
-                "version = version + 1 WHERE session_id = $1",
+                f"UPDATE intake.reception_sessions SET {update}, version = version + 1 "
+                "WHERE session_id = $1",
                 sid,
+                *values,
             )
 
     async def list(
@@ -240,6 +244,14 @@ class Reception:
             last,
         )
         return [dict(r) for r in rows]
+
+
+def _already_recorded(state: str) -> Refused:
+    return Refused(
+        "session_closed",
+        f"该场次已记为{'已接访' if state == 'held' else '缺席'} / the session is already "
+        f"recorded as {state}",
+    )
 
 
 def _view_of(event: ReceptionSessionScheduled) -> dict[str, Any]:
