@@ -218,6 +218,16 @@ class CalendarSettings(_Frozen):
     )
 
 
+class RoutingRule(_Frozen):
+    """交办规则: cases of a category (and all below it), optionally concerning one sub-bureau,
+    go to this unit (a bureau code or a city department code) instead of the first receiver's."""
+
+    name: Text
+    category: Code
+    unit: Code
+    sub_bureau: BureauCode | None = None
+
+
 class BureauConfig(_Frozen):
     """The whole validated configuration, with look-ups by code."""
 
@@ -230,6 +240,7 @@ class BureauConfig(_Frozen):
         default=5, ge=2, description="Head count from which a petition is collective (集体访)."
     )
     calendar: CalendarSettings
+    routing: tuple[RoutingRule, ...] = ()
 
     _subs: dict[str, SubBureau] = PrivateAttr(default_factory=dict)
     _departments: dict[str, Department] = PrivateAttr(default_factory=dict)
@@ -323,6 +334,31 @@ class BureauConfig(_Frozen):
         weekday = Weekday.of(day) if isinstance(day, date) else day
         return tuple(leader for leader in self.leaders if leader.duty_weekday == weekday)
 
+    def is_department(self, code: str) -> bool:
+        return code in self._departments
+
+    def is_unit(self, code: str) -> bool:
+        """A unit a case can be assigned to: a bureau or a city department."""
+        return self.is_bureau(code) or self.is_department(code)
+
+    def unit_name(self, code: str) -> str:
+        if code in self._departments:
+            return self._departments[code].name
+        return self.bureau_name(code)
+
+    def route(self, sub_bureau: str, category: str) -> RoutingRule | None:
+        """The first routing rule matching the case, most specific first (a rule naming the
+        sub-bureau wins over one that does not; a longer category code over a shorter one)."""
+        matching = [
+            rule
+            for rule in self.routing
+            if category.startswith(rule.category)
+            and (rule.sub_bureau is None or rule.sub_bureau == sub_bureau)
+        ]
+        if not matching:
+            return None
+        return max(matching, key=lambda r: (r.sub_bureau is not None, len(r.category)))
+
     def is_collective(self, head_count: int) -> bool:
         return head_count >= self.collective_threshold
 
@@ -403,6 +439,24 @@ def validate_config(
     leaders = _parse_list(Leader, raw, "leaders", problems, incomplete)
     categories = _parse_list(TopCategory, raw, "categories", problems, incomplete)
     calendar = _parse_one(CalendarSettings, raw.get("calendar"), "calendar", problems)
+    routing = (
+        _parse_list(RoutingRule, raw, "routing", problems, incomplete) if "routing" in raw else []
+    )
+    unit_codes = {s.code for _, s in subs} | {d.code for _, d in departments}
+    if city is not None:
+        unit_codes.add(city.code)
+    category_codes = {c.code for _, top in categories for c, _ in _walk_categories([top])}
+    for i, rule in routing:
+        if rule.unit not in unit_codes:
+            problems.append(f"routing[{i}].unit: 未知单位代码 unknown unit code {rule.unit!r}")
+        if rule.category not in category_codes:
+            problems.append(
+                f"routing[{i}].category: 未知问题分类代码 unknown category code {rule.category!r}"
+            )
+        if rule.sub_bureau is not None and rule.sub_bureau not in unit_codes:
+            problems.append(
+                f"routing[{i}].sub_bureau: 未知分县局代码 unknown sub-bureau {rule.sub_bureau!r}"
+            )
     threshold = raw.get("collective_threshold", 5)
     if isinstance(threshold, bool) or not isinstance(threshold, int) or threshold < 2:
         problems.append(
@@ -436,6 +490,7 @@ def validate_config(
         categories=tuple(c for _, c in categories),
         collective_threshold=threshold,
         calendar=calendar,
+        routing=tuple(rule for _, rule in routing),
     )
 
 

@@ -1,10 +1,278 @@
-"""Assignment's events that other services already rely on (the workflow adds the rest)."""
+"""Assignment's events: the case workflow under the 2022 Petition Work Regulations (信访工作条例).
+
+They go on the case's own stream (``case-<case id>``), after intake's ``CaseRegistered`` and
+``SubmissionReceived``: one stream holds the whole history of a matter. Dates that the law counts
+in days (``*_on``, ``*_due``) are local dates in Asia/Shanghai; instants are UTC.
+
+The workflow, with the state names the API reports::
+
+    registered --(picked up from NATS)--> awaiting_acceptance
+    awaiting_acceptance --accept--> handling
+                        --decline / forward / divert / object--> closed states
+    handling --report completion--> completion_reported --accept--> completion_accepted
+                                                         --send back--> handling
+    completion_accepted --reply--> replied --request review--> under_review --decide--> reviewed
+    reviewed --request re-review--> under_re_review --decide--> terminated
+"""
 
 from __future__ import annotations
 
+from datetime import date
+from enum import StrEnum
 from uuid import UUID
 
 from petitions.messages.base import Event
+
+
+class Outcome(StrEnum):
+    """信访处理意见 the written decision (Art. 32)."""
+
+    SUPPORT = "support"  # 支持
+    EXPLAIN = "explain"  # 解释说明
+    NOT_SUPPORTED = "not_supported"  # 不予支持
+
+    @property
+    def justified(self) -> bool:
+        """有理访: only "support" makes a petition justified."""
+        return self is Outcome.SUPPORT
+
+    @property
+    def zh(self) -> str:
+        return {"support": "支持", "explain": "解释说明", "not_supported": "不予支持"}[self.value]
+
+
+class DeadlineKind(StrEnum):
+    """The statutory clocks a case runs on; each is reminded and supervised."""
+
+    ACCEPTANCE = "acceptance"  # 受理告知 15 days (Art. 23)
+    OBJECTION = "objection"  # 交办异议 5 working days (Art. 23), the unit's own window
+    HANDLING = "handling"  # 办理 60 days (+ one extension of at most 30) (Art. 34)
+    REVIEW = "review"  # 复查答复 30 days (Art. 35)
+    RE_REVIEW = "re_review"  # 复核答复 30 days (Art. 36)
+
+    @property
+    def zh(self) -> str:
+        return {
+            "acceptance": "受理告知",
+            "objection": "交办异议",
+            "handling": "办理答复",
+            "review": "复查答复",
+            "re_review": "复核答复",
+        }[self.value]
+
+
+class ReviewDecision(StrEnum):
+    UPHELD = "upheld"  # 维持
+    REVISED = "revised"  # 撤销或变更
+
+
+class Satisfaction(StrEnum):
+    SATISFIED = "satisfied"  # 满意
+    BASICALLY_SATISFIED = "basically_satisfied"  # 基本满意
+    DISSATISFIED = "dissatisfied"  # 不满意
+
+
+# -- acceptance ------------------------------------------------------------------------------
+
+
+class WorkflowOpened(Event, type="assignment.WorkflowOpened"):
+    """Assignment took up a registered case: the acceptance clock runs from its receipt."""
+
+    case_id: UUID
+    case_number: str
+    bureau: str  # the receiving bureau, which decides on acceptance
+    sub_bureau: str
+    category: str
+    category_kind: str
+    received_on: date
+    acceptance_due: date
+    referral: bool  # 上级转办 / 人大交办: may be objected to within 5 working days
+    congress: bool  # 人大交办
+    objection_due: date | None = None
+    accused_units: tuple[str, ...] = ()
+    accused_officers: tuple[str, ...] = ()
+
+
+class CaseAccepted(Event, type="assignment.CaseAccepted"):
+    """受理: the petitioner is told in writing; the 60-day handling clock starts."""
+
+    case_id: UUID
+    accepted_on: date
+    handling_due: date
+    notice: str = ""
+
+
+class AcceptanceDeclined(Event, type="assignment.AcceptanceDeclined"):
+    """不予受理, with the reason told to the petitioner. Not counted in the closure rate."""
+
+    case_id: UUID
+    reason: str
+    decided_on: date
+
+
+class CaseForwarded(Event, type="assignment.CaseForwarded"):
+    """转送: the matter belongs to another organ."""
+
+    case_id: UUID
+    organ: str
+    reason: str
+    decided_on: date
+
+
+class DivertedToLegalProcedure(Event, type="assignment.DivertedToLegalProcedure"):
+    """导入法定程序: the matter goes to litigation, arbitration, administrative review..."""
+
+    case_id: UUID
+    procedure: str
+    reason: str
+    decided_on: date
+
+
+class AssignmentObjected(Event, type="assignment.AssignmentObjected"):
+    """交办异议: a case assigned from above is returned with the unit's objection."""
+
+    case_id: UUID
+    reason: str
+    objected_on: date
+
+
+# -- who handles it --------------------------------------------------------------------------
+
+
+class CaseAssigned(Event, type="assignment.CaseAssigned"):
+    """交办: the responsible unit and officer. A reassignment keeps the previous ones."""
+
+    case_id: UUID
+    unit: str  # a bureau code or a city department code
+    officer: str | None
+    reason: str
+    rule: str | None = None  # the routing rule that chose the unit, if one did
+    previous_unit: str | None = None
+    previous_officer: str | None = None
+
+
+class LeaderOwnershipTaken(Event, type="assignment.LeaderOwnershipTaken"):
+    """包案 (五个一): one leader, one team, one plan, to the end."""
+
+    case_id: UUID
+    leader_id: str
+    leader_name: str
+    team: tuple[str, ...]
+    plan: str
+    needs_party_committee: bool = False  # 需党委研究
+
+
+class ProgressRecorded(Event, type="assignment.ProgressRecorded"):
+    """每周进展: one entry per open case per ISO week (``2026-W48``)."""
+
+    case_id: UUID
+    week: str
+    note: str
+    recorded_on: date
+
+
+class CompletionReported(Event, type="assignment.CompletionReported"):
+    """办结报告 from the responsible unit to the assigning one."""
+
+    case_id: UUID
+    summary: str
+    reported_on: date
+
+
+class CompletionAccepted(Event, type="assignment.CompletionAccepted"):
+    case_id: UUID
+    note: str = ""
+
+
+class CompletionSentBack(Event, type="assignment.CompletionSentBack"):
+    """退回重办: the assigning unit is not satisfied with the completion report."""
+
+    case_id: UUID
+    reason: str
+
+
+class ExtensionGranted(Event, type="assignment.ExtensionGranted"):
+    """延期: once, at most 30 days, approved by the unit head; the petitioner is told why."""
+
+    case_id: UUID
+    days: int
+    reason: str
+    approved_by: str
+    handling_due: date  # the new deadline
+
+
+class HearingStarted(Event, type="assignment.HearingStarted"):
+    """听证: the running clock stops (hearing time is not counted)."""
+
+    case_id: UUID
+    reason: str
+    started_on: date
+
+
+class HearingEnded(Event, type="assignment.HearingEnded"):
+    """The clock runs again; the paused days move the running deadline."""
+
+    case_id: UUID
+    ended_on: date
+    paused_days: int
+    deadline: DeadlineKind
+    due: date  # the running deadline after the pause
+
+
+# -- the reply and after ---------------------------------------------------------------------
+
+
+class ReplyIssued(Event, type="assignment.ReplyIssued"):
+    """信访处理意见书 delivered: handling concluded (办结)."""
+
+    case_id: UUID
+    outcome: Outcome
+    legal_basis: str
+    summary: str
+    replied_on: date
+    on_time: bool
+    review_request_until: date
+
+
+class SatisfactionRated(Event, type="assignment.SatisfactionRated"):
+    case_id: UUID
+    rating: Satisfaction
+    rated_on: date
+
+
+class ReviewRequested(Event, type="assignment.ReviewRequested"):
+    """复查 asked of the next-higher organ within 30 days of the reply (Art. 35)."""
+
+    case_id: UUID
+    requested_on: date
+    organ: str
+    review_due: date
+
+
+class ReviewDecided(Event, type="assignment.ReviewDecided"):
+    case_id: UUID
+    decision: ReviewDecision
+    outcome: Outcome
+    summary: str
+    decided_on: date
+    re_review_request_until: date
+
+
+class ReReviewRequested(Event, type="assignment.ReReviewRequested"):
+    """复核 within 30 days of the review decision (Art. 36)."""
+
+    case_id: UUID
+    requested_on: date
+    organ: str
+    re_review_due: date
+
+
+class ReReviewDecided(Event, type="assignment.ReReviewDecided"):
+    case_id: UUID
+    decision: ReviewDecision
+    outcome: Outcome
+    summary: str
+    decided_on: date
 
 
 class CaseTerminated(Event, type="assignment.CaseTerminated"):
@@ -12,3 +280,46 @@ class CaseTerminated(Event, type="assignment.CaseTerminated"):
 
     case_id: UUID
     reason: str
+
+
+# -- the People's Congress -------------------------------------------------------------------
+
+
+class CongressSupervisionStarted(Event, type="assignment.CongressSupervisionStarted"):
+    """人大督办: the People's Congress supervises the case and expects a written report."""
+
+    case_id: UUID
+    document_number: str
+    report_due: date | None = None
+
+
+class CongressReportSent(Event, type="assignment.CongressReportSent"):
+    """书面报告 back to the People's Congress on a referred or supervised case."""
+
+    case_id: UUID
+    report: str
+    sent_on: date
+
+
+# -- time-driven ----------------------------------------------------------------------------
+
+
+class DeadlineReminderSent(Event, type="assignment.DeadlineReminderSent"):
+    """催办: 5 and 1 working days before a deadline."""
+
+    case_id: UUID
+    deadline: DeadlineKind
+    due: date
+    working_days_left: int
+    unit: str
+    officer: str | None
+
+
+class SupervisionRaised(Event, type="assignment.SupervisionRaised"):
+    """督办: a deadline passed unmet; names who answers for it."""
+
+    case_id: UUID
+    deadline: DeadlineKind
+    due: date
+    unit: str
+    officer: str | None

@@ -37,6 +37,13 @@ class Assessment(StrEnum):
     UNDETERMINED = "undetermined"  # 待定
 
 
+class Escalation(StrEnum):
+    """越级访: the petitioner went over the bureau's head."""
+
+    PROVINCE = "province"  # 到省
+    BEIJING = "beijing"  # 进京
+
+
 class PetitionerRecord(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -60,6 +67,9 @@ class CaseRegistered(Event, type="intake.CaseRegistered"):
     category_kind: str  # suggestion | accusation | complaint_demand
     petitioners: tuple[PetitionerRecord, ...]
     first_submission_id: UUID
+    # 检举控告: who is accused. Art. 30: never assigned to nor shown to them.
+    accused_units: tuple[str, ...] = ()
+    accused_officers: tuple[str, ...] = ()
 
 
 class SubmissionReceived(Event, type="intake.SubmissionReceived"):
@@ -82,3 +92,4 @@ class SubmissionReceived(Event, type="intake.SubmissionReceived"):
     preliminary_assessment: Assessment
     is_repeat: bool
     link_reason: str | None = None
+    escalation: Escalation | None = None

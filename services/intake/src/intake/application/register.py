@@ -74,6 +74,9 @@ class Registrar:
             config.category(command.category)
         except LookupError:
             problems.append(("category", "未知问题分类代码 / unknown category code"))
+        for unit in command.accused_units:
+            if not config.is_bureau(unit) and not config.is_department(unit):
+                problems.append(("accused_units", f"未知单位代码 / unknown unit code {unit!r}"))
         if command.received_at > now + timedelta(minutes=5):
             problems.append(("received_at", "收到时间在将来 / received in the future"))
         if command.received_at < now - MAX_BACKDATE and principal.role is not Role.IMPORTER:
@@ -205,6 +208,7 @@ class Registrar:
             preliminary_assessment=command.preliminary_assessment,
             is_repeat=outcome.case is not None,
             link_reason=outcome.reason,
+            escalation=command.escalation,
         )
         async with self._store.pool.acquire() as conn, conn.transaction():
             query_code: str | None = None
@@ -245,6 +249,8 @@ class Registrar:
                         for subject, p in zip(subjects, command.petitioners, strict=True)
                     ),
                     first_submission_id=submission_id,
+                    accused_units=tuple(command.accused_units),
+                    accused_officers=tuple(command.accused_officers),
                 )
                 await self._store.append(
                     f"case-{received.case_id}",

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Self
 from uuid import UUID
 
-from petitions.messages.intake import Assessment, Channel
+from petitions.messages.intake import Assessment, Channel, Escalation
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -93,6 +93,19 @@ class RegisterSubmission(BaseModel):
         default=None, description="即使疑似重复也新建案件的理由 why to open a new case anyway"
     )
     link_reason: str | None = Field(default=None, description="关联理由 why it is linked")
+    escalation: Escalation | None = Field(
+        default=None, description="越级访 skip-level: province (到省) or beijing (进京)"
+    )
+    accused_units: list[str] = Field(
+        default_factory=list,
+        max_length=10,
+        description="被检举控告的单位代码 units accused (never assigned to or shown to them)",
+    )
+    accused_officers: list[str] = Field(
+        default_factory=list,
+        max_length=10,
+        description="被检举控告的民警编号 officers accused (never assigned to or shown to them)",
+    )
 
     @field_validator("received_at")
     @classmethod
