@@ -7,7 +7,6 @@ from contextlib import asynccontextmanager
 from typing import TypeVar
 
 from fastapi import FastAPI
-from petitions.bureaus import load_config, load_work_calendar
 from petitions.http import (
     asyncapi_router,
     health_router,
@@ -33,13 +32,7 @@ class StartupError(RuntimeError):
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    if settings.bureau_config is None:
-        raise StartupError(
-            "缺少单位配置 set PETITIONS_BUREAU_CONFIG to the bureau configuration file "
-            "(e.g. deploy/config/bureaus.demo.toml)"
-        )
-    config = load_config(settings.bureau_config)
-    calendar = load_work_calendar(config)
+    config, calendar = settings.load_bureaus()
     verifier = verifier_from_settings(settings)
     holder: dict[str, object] = {}
 

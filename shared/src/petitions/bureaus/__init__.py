@@ -34,9 +34,12 @@ from petitions.bureaus.config import (
     load_config,
     validate_config,
 )
+from petitions.bureaus.settings import BureauConfigMissingError, BureauSettings
 
 __all__ = [
     "BureauConfig",
+    "BureauConfigMissingError",
+    "BureauSettings",
     "CalendarSettings",
     "Category",
     "CategoryKind",

@@ -1,0 +1,123 @@
+-- The reporting read models. Created by reporting.projections into whichever schema is first on
+-- search_path: "reporting" for the live tables, a fresh one for a rebuild, swapped in atomically.
+-- Table names are therefore never schema-qualified here nor in the queries.
+--
+-- Local dates (*_on, *_due, day) are Asia/Shanghai; instants (*_at) are UTC timestamptz.
+-- Personal data appears only masked (as the event store keeps it for keyless readers).
+
+-- 台帐 the ledger: one row per case, its whole record.
+CREATE TABLE cases (
+    case_id               uuid PRIMARY KEY,
+    case_number           text NOT NULL,
+    bureau                text NOT NULL,            -- receiving bureau, which numbered the case
+    sub_bureau            text NOT NULL,            -- the sub-bureau the matter is attributed to
+    category              text NOT NULL,
+    category_kind         text NOT NULL,            -- suggestion | accusation | complaint_demand
+    petitioners           text NOT NULL,            -- masked names, joined with '、'
+    petitioner_ids        text NOT NULL,            -- masked resident ID numbers, joined with '、'
+    subjects              uuid[] NOT NULL,          -- data subjects (for erasure)
+    head_count            integer NOT NULL,         -- of the first submission
+    channel               text NOT NULL,            -- of the first submission
+    first_received_at     timestamptz NOT NULL,     -- dates the matter (件)
+    registered_at         timestamptz NOT NULL,     -- recorded time of CaseRegistered
+    first_receiver        text NOT NULL,            -- 谁接待谁处理
+    state                 text NOT NULL,            -- the assignment workflow state name
+    responsible_unit      text,
+    responsible_officer   text,
+    owning_leader         text,                     -- 包案领导 name
+    leader_plan           text,
+    acceptance_due        date,
+    accepted_on           date,
+    handling_due          date,                     -- extension included
+    extended_days         integer NOT NULL DEFAULT 0,
+    review_due            date,
+    re_review_due         date,
+    not_accepted          text,                     -- declined | forwarded | diverted | objected
+    not_accepted_on       date,
+    preliminary_assessment text NOT NULL,           -- intake's, from the first submission
+    outcome               text,                     -- latest: reply, review or re-review outcome
+    justified             boolean NOT NULL DEFAULT false,  -- latest assessment (domain.md)
+    replied_on            date,
+    on_time               boolean,
+    satisfaction          text,
+    terminated_on         date,
+    submissions           integer NOT NULL DEFAULT 0,
+    repeat_count          integer NOT NULL DEFAULT 0,
+    last_received_at      timestamptz,
+    collective            boolean NOT NULL DEFAULT false,  -- any submission collective
+    escalation            text,                     -- province | beijing, the highest seen
+    congress              boolean NOT NULL DEFAULT false,  -- 人大交办 or 人大督办
+    congress_report_on    date,
+    supervised            boolean NOT NULL DEFAULT false,  -- any supervision raised
+    accused_units         text[] NOT NULL DEFAULT '{}',
+    accused_officers      text[] NOT NULL DEFAULT '{}',
+    latest_progress_week  text,
+    latest_progress_note  text,
+    version               integer NOT NULL          -- last case-stream version applied
+);
+CREATE INDEX cases_sub_bureau ON cases (sub_bureau);
+CREATE INDEX cases_first_received ON cases (first_received_at);
+
+-- Every submission (件次), first and repeat.
+CREATE TABLE submissions (
+    submission_id         uuid PRIMARY KEY,
+    case_id               uuid NOT NULL,
+    received_at           timestamptz NOT NULL,
+    received_on           date NOT NULL,            -- local date of received_at
+    receiving_bureau      text NOT NULL,
+    sub_bureau            text NOT NULL,            -- the case's
+    category              text NOT NULL,            -- the case's
+    head_count            integer NOT NULL,
+    channel               text NOT NULL,
+    is_repeat             boolean NOT NULL,
+    collective            boolean NOT NULL,
+    escalation            text,
+    reception_session_id  uuid
+);
+CREATE INDEX submissions_received ON submissions (received_at);
+CREATE INDEX submissions_case ON submissions (case_id);
+
+-- Weekly progress entries (每周进展), the latest per ISO week.
+CREATE TABLE progress (
+    case_id               uuid NOT NULL,
+    week                  text NOT NULL,            -- ISO week, 2026-W48
+    note                  text NOT NULL,
+    recorded_on           date NOT NULL,
+    PRIMARY KEY (case_id, week)
+);
+
+-- Leader reception sessions (领导接访).
+CREATE TABLE reception_sessions (
+    session_id            uuid PRIMARY KEY,
+    bureau                text NOT NULL,
+    day                   date NOT NULL,
+    leader_id             text NOT NULL,
+    leader_name           text NOT NULL,
+    chief_day             boolean NOT NULL,
+    state                 text NOT NULL,            -- scheduled | held | missed
+    held_by               text,
+    missed_reason         text,
+    instructions          integer NOT NULL DEFAULT 0
+);
+CREATE INDEX reception_sessions_day ON reception_sessions (day);
+
+-- Reminders (催办) and supervisions (督办) raised by the assignment service's deadline sweep.
+CREATE TABLE deadline_notices (
+    event_id              uuid PRIMARY KEY,
+    case_id               uuid NOT NULL,
+    kind                  text NOT NULL,            -- reminder | supervision
+    deadline              text NOT NULL,            -- acceptance | handling | review | ...
+    due                   date NOT NULL,
+    unit                  text NOT NULL,
+    officer               text,
+    raised_at             timestamptz NOT NULL
+);
+CREATE INDEX deadline_notices_case ON deadline_notices (case_id);
+
+-- Per case stream, the last version these tables hold (the consumer's exactly-once bookkeeping;
+-- it lives beside the tables so a rebuild swaps both together).
+CREATE TABLE applied (
+    stream_id             text PRIMARY KEY,
+    version               integer NOT NULL,
+    applied_at            timestamptz NOT NULL DEFAULT now()
+);
