@@ -17,11 +17,14 @@ import tempfile
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
 import httpx
 import pytest
+from assignment.config import Settings as AssignmentSettings
+from assignment.main import create_app as create_assignment
 from intake.config import Settings as IntakeSettings
 from intake.main import create_app as create_intake
 from petitions.db import create_pool
@@ -204,6 +207,53 @@ async def client(
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://intake") as http:
+            yield http
+
+
+@pytest.fixture
+def jwks_file(issuer: LocalIssuer, tmp_path: Path) -> Path:
+    path = tmp_path / "jwks.json"
+    path.write_text(json.dumps(issuer.jwks()))
+    return path
+
+
+class Clock:
+    """A clock the tests move by hand (the services take it as their time source)."""
+
+    def __init__(self, now: datetime | None = None) -> None:
+        self.now = now or datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+async def assignment(
+    database_url: str, servers: Servers, jwks_file: Path, clock: Clock
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The assignment service in-process, taking cases up from NATS (its relay publishes the
+    store's events), on the test's clock; the periodic sweep is off (tests sweep by hand)."""
+    settings = AssignmentSettings(
+        database_url=database_url,
+        nats_url=servers.nats_url,
+        run_relay=True,
+        run_sweep=False,
+        oidc_issuer=DEV_ISSUER,
+        jwks_file=jwks_file,
+        bureau_config=ROOT / "deploy/config/bureaus.demo.toml",
+    )
+    app = create_assignment(settings, clock=clock)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://assignment") as http:
             yield http
 
 

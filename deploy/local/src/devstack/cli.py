@@ -385,7 +385,7 @@ def _watch(stack: _Stack) -> int:
             return 1
 
 
-def _up(data: Path, no_services: bool) -> int:
+def _up(data: Path, no_services: bool, *, demo: bool = True) -> int:
     stack = _Stack()
     database_url = os.environ.get("PETITIONS_DATABASE_URL")
     nats_url = os.environ.get("PETITIONS_NATS_URL")
@@ -412,6 +412,8 @@ def _up(data: Path, no_services: bool) -> int:
                     _say(f"启动服务 starting {name} on port {port} ...")
                     stack.services.append(_start_service(name, port, database_url, nats_url, env))
                 _wait_healthy(stack.services)
+                if demo and issuer_key is not None:
+                    asyncio.run(_load_demo(database_url, issuer_key))
             _print_summary(
                 database_url, nats_url, stack.services, None if external else data, issuer_key
             )
@@ -423,6 +425,39 @@ def _up(data: Path, no_services: bool) -> int:
             return 1
         finally:
             _shutdown(stack)
+
+
+async def _load_demo(database_url: str, issuer_key: Path) -> None:
+    """Two years of demo history on an empty store, through the services' own APIs."""
+    import asyncpg
+    from petitions.bureaus import load_config
+    from petitions.identity import LocalIssuer
+
+    from devstack.demo import Demo
+
+    conn = await asyncpg.connect(database_url)
+    try:
+        empty = not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM events)")
+    finally:
+        await conn.close()
+    if not empty:
+        return
+    _say(
+        "空库：载入两年演示数据 empty store: loading two years of demo history (--no-demo skips)"
+    )
+    issuer = LocalIssuer(issuer_key)
+    config = load_config(os.environ.get("PETITIONS_BUREAU_CONFIG") or DEMO_BUREAU_CONFIG)
+    demo = Demo(
+        f"http://127.0.0.1:{_service_port('intake')}",
+        f"http://127.0.0.1:{_service_port('assignment')}",
+        lambda user, role, bureau: issuer.mint(user, role, bureau),
+        [s.code for s in config.sub_bureaus],
+        say=_say,
+    )
+    try:
+        await demo.run()
+    except Exception as exc:  # the stack is still useful without the demo; say what happened
+        _say(f"演示数据未能载入 demo not loaded: {type(exc).__name__}: {exc}")
 
 
 def _write_text(path: Path, text: str) -> None:
@@ -489,6 +524,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     up.add_argument("--data", type=Path, default=Path(".devstack/data"), help="data folder")
     up.add_argument("--no-services", action="store_true", help="only PostgreSQL and NATS")
+    up.add_argument(
+        "--no-demo",
+        action="store_true",
+        help="空库时不载入演示数据 do not load the two-year demo history into an empty store "
+        "(also PETITIONS_DEMO=0)",
+    )
     servers = commands.add_parser(
         "servers",
         help="为脚本启动服务器 start PostgreSQL and NATS on free ports, write their URLs to a file",
@@ -519,7 +560,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         _follow_uv()
         if args.command == "up":
-            return _up(data, args.no_services)
+            demo = not args.no_demo and os.environ.get("PETITIONS_DEMO", "1") != "0"
+            return _up(data, args.no_services, demo=demo)
         return _servers(data, args.env_file.resolve())
     except _Signalled:  # a signal before the stack existed
         return 0

@@ -3,16 +3,29 @@
 from __future__ import annotations
 
 from faststream.specification import AsyncAPI
-from petitions.messages.assignment import CaseTerminated
+from petitions.messages import assignment as events
+from petitions.messages.base import Event
 from petitions.messages.intake import CaseRegistered, SubmissionReceived
 from petitions.messaging.asyncapi import specification
+
+
+def published() -> list[type[Event]]:
+    """Every workflow event (all the Event classes of petitions.messages.assignment)."""
+    return [
+        value
+        for value in vars(events).values()
+        if isinstance(value, type) and issubclass(value, Event) and "event_type" in value.__dict__
+    ]
 
 
 def spec() -> AsyncAPI:
     return specification(
         service="assignment",
         title="交办督办 Assignment — events",
-        description="Cases come in from intake; the workflow events go out (more to come).",
-        publishes=[CaseTerminated],
+        description=(
+            "Consumes intake's registrations (a new case is taken up: acceptance clock, first "
+            "assignment) and publishes the whole workflow of each case on its stream."
+        ),
+        publishes=published(),
         consumes=[CaseRegistered, SubmissionReceived],
     )

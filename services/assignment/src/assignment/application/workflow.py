@@ -1,0 +1,366 @@
+"""The workflow's use cases: load a case from its stream, decide, append with the version it was
+loaded at, and keep ``assignment.cases`` in step in the same transaction.
+
+Three callers: the HTTP API (people's commands), the consumer (intake's events: take a registered
+case up) and the deadline sweep (the passing of time). All three decide on the whole case stream,
+so an event written by one is seen by the others' next decision.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+from petitions.bureaus import BureauConfig, WorkCalendar
+from petitions.eventstore import (
+    EventStore,
+    Metadata,
+    NewEvent,
+    RecordedEvent,
+    WrongExpectedVersionError,
+)
+from petitions.identity import Principal, Role
+from petitions.log import get_logger
+from petitions.messages import Event
+from petitions.messaging import Delivered
+
+from assignment.domain import commands as c
+from assignment.domain.case import (
+    Case,
+    Context,
+    Forbidden,
+    Invalid,
+    StaleVersion,
+    WorkflowError,
+    decide,
+    due_notices,
+    evolve,
+    next_check,
+    notice_id,
+    open_workflow,
+)
+from assignment.domain.deadlines import Deadlines
+
+log = get_logger(__name__)
+
+SERVICE = "assignment"
+_TAKE_UP_NAMESPACE = uuid.UUID("6a0f1f0e-54d4-4a8e-8f0b-3d1f0c9b7e21")
+_ATTEMPTS = 8
+# An imported act may be dated in the past; a live one only within clock skew of now.
+_SKEW = timedelta(minutes=5)
+
+
+class CaseNotFound(WorkflowError):
+    status = 404
+
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Done:
+    case: Case
+    events: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    cases: int
+    events: int
+
+
+def stream_of(case_id: UUID) -> str:
+    return f"case-{case_id}"
+
+
+class Workflow:
+    def __init__(
+        self,
+        store: EventStore,
+        config: BureauConfig,
+        calendar: WorkCalendar,
+        *,
+        clock: Clock = utc_now,
+    ) -> None:
+        self._store = store
+        self._config = config
+        self._calendar = calendar
+        self._deadlines = Deadlines(calendar)
+        self._clock = clock
+
+    @property
+    def config(self) -> BureauConfig:
+        return self._config
+
+    # -- reading ---------------------------------------------------------------------------
+
+    async def load(
+        self, case_id: UUID, connection: asyncpg.Connection | None = None
+    ) -> Case | None:
+        raws = await self._store.read_stream_raw(stream_of(case_id))
+        del connection  # reads see committed data; the append's version check guards the rest
+        events = await self._store.decode_many(raws, reveal=False)
+        return fold(events)
+
+    async def visible(self, case_id: UUID, principal: Principal) -> Case:
+        """The case as ``principal`` may see it, or 404 (absent, out of scope, or accusing them:
+        the accused are not even told that it exists)."""
+        case = await self.load(case_id)
+        if case is None or case.hidden_from(principal) or not self._in_scope(case, principal):
+            raise CaseNotFound(
+                "case_not_found", "案件不存在或不在您的范围内 / no such case within your scope"
+            )
+        return case
+
+    def _in_scope(self, case: Case, principal: Principal) -> bool:
+        mine = principal.bureau
+        if not self._config.is_bureau(mine):
+            return False
+        related = {case.bureau, case.sub_bureau}
+        if case.unit and self._config.is_bureau(case.unit):
+            related.add(case.unit)
+        return any(self._config.covers(mine, b) for b in related if self._config.is_bureau(b))
+
+    # -- people's commands -----------------------------------------------------------------
+
+    async def execute(
+        self,
+        case_id: UUID,
+        command: c.Command,
+        principal: Principal,
+        *,
+        correlation_id: UUID | None = None,
+    ) -> Done:
+        now = self._clock()
+        occurred = self._occurred(command, principal, now)
+        today = Deadlines.local_date(occurred)
+        metadata = Metadata(
+            actor=principal.user, service=SERVICE, correlation_id=correlation_id or uuid.uuid4()
+        )
+        for _ in range(_ATTEMPTS):
+            case = await self.visible(case_id, principal)
+            ctx = Context(principal, today, self._config, self._deadlines)
+            events = decide(case, command, ctx)
+            try:
+                after = await self._append(case, events, metadata, occurred)
+            except WrongExpectedVersionError as exc:
+                if command.expected_version is not None:
+                    raise StaleVersion(
+                        "stale_version",
+                        f"案件刚被他人更新（当前版本 {exc.actual}），请刷新后重试 / the case "
+                        f"changed meanwhile (now version {exc.actual}): reload and try again",
+                        current_version=exc.actual,
+                    ) from None
+                continue  # decide again on what the case is now
+            log.info("workflow.command", case=str(case_id), command=command.name)
+            return Done(after, tuple(e.event_type for e in events))
+        raise WorkflowError("busy", "案件正被频繁修改，请稍后重试 / the case is busy: try again")
+
+    def _occurred(self, command: c.Command, principal: Principal, now: datetime) -> datetime:
+        if command.occurred_at is None:
+            return now
+        if principal.role is not Role.IMPORTER and abs(command.occurred_at - now) > _SKEW:
+            raise Forbidden(
+                "occurred_at_forbidden",
+                "只有数据导入角色可以登记过去发生的办理行为 / only the import role may date an "
+                "act in the past (occurred_at)",
+            )
+        if command.occurred_at > now + _SKEW:
+            raise Invalid("occurred_in_future", "发生时间在将来 / occurred_at is in the future")
+        return command.occurred_at
+
+    async def _append(
+        self,
+        case: Case,
+        events: Sequence[Event],
+        metadata: Metadata,
+        occurred: datetime | None,
+        *,
+        event_ids: Sequence[UUID] | None = None,
+        connection: asyncpg.Connection | None = None,
+    ) -> Case:
+        new = [
+            NewEvent(
+                e,
+                bureau=case.bureau,
+                occurred_at=occurred,
+                **({"event_id": event_ids[i]} if event_ids else {}),
+            )
+            for i, e in enumerate(events)
+        ]
+        after: Case | None = case
+        for offset, e in enumerate(events, start=1):
+            after = evolve(after, e, case.version + offset)
+        assert after is not None
+        if connection is not None:
+            await self._write(connection, case, new, metadata, after)
+        else:
+            async with self._store.pool.acquire() as conn, conn.transaction():
+                await self._write(conn, case, new, metadata, after)
+        return after
+
+    async def _write(
+        self,
+        conn: asyncpg.Connection,
+        case: Case,
+        new: list[NewEvent[Any]],
+        metadata: Metadata,
+        after: Case,
+    ) -> None:
+        await self._store.append(
+            stream_of(case.case_id), new, case.version, metadata=metadata, connection=conn
+        )
+        await _save_row(conn, after, next_check(after, self._calendar))
+
+    # -- intake's events (through NATS) ----------------------------------------------------
+
+    async def take_up(self, conn: asyncpg.Connection, delivered: Delivered) -> None:
+        """The consumer's handler: open the workflow of a newly registered case."""
+        if not delivered.event_type.startswith("intake."):
+            return
+        case_id = UUID(delivered.stream_id.removeprefix("case-"))
+        for _ in range(_ATTEMPTS):
+            case = await self.load(case_id)
+            events = open_workflow(case, self._config, self._deadlines)
+            if case is None or not events:
+                return
+            ids = [uuid.uuid5(_TAKE_UP_NAMESPACE, f"{case_id}|{i}") for i in range(len(events))]
+            metadata = Metadata(
+                actor="assignment",
+                service=SERVICE,
+                correlation_id=delivered.correlation_id,
+                causation_id=delivered.event_id,
+            )
+            try:
+                # Dated like the registration, so imported history keeps its own timeline.
+                await self._append(
+                    case, events, metadata, delivered.occurred_at, event_ids=ids, connection=conn
+                )
+            except WrongExpectedVersionError:
+                continue
+            log.info("workflow.opened", case=str(case_id))
+            return
+
+    # -- the passing of time ---------------------------------------------------------------
+
+    async def sweep(self, today: date | None = None, *, limit: int | None = None) -> SweepResult:
+        """Raise every reminder and supervision due by ``today`` (local date). Each case is
+        decided and written on its own; notices have fixed event ids, so a sweep interrupted
+        half-way and run again raises nothing twice."""
+        today = today or Deadlines.local_date(self._clock())
+        ids = await self._store.pool.fetch(
+            "SELECT case_id FROM assignment.cases WHERE next_check <= $1 "
+            "ORDER BY next_check, case_id LIMIT $2",
+            today,
+            limit,
+        )
+        cases = events = 0
+        for row in ids:
+            written = await self._sweep_case(row["case_id"], today)
+            cases += 1
+            events += written
+        if cases:
+            log.info("sweep.done", today=today.isoformat(), cases=cases, events=events)
+        return SweepResult(cases, events)
+
+    async def _sweep_case(self, case_id: UUID, today: date) -> int:
+        for _ in range(_ATTEMPTS):
+            case = await self.load(case_id)
+            if case is None:
+                return 0
+            notices = due_notices(case, today, self._calendar)
+            if not notices:
+                async with self._store.pool.acquire() as conn:
+                    await _save_row(conn, case, next_check(case, self._calendar))
+                return 0
+            ids = [notice_id(n) for n in notices]
+            metadata = Metadata(actor="deadline-sweep", service=SERVICE)
+            try:
+                await self._append(case, notices, metadata, None, event_ids=ids)
+            except WrongExpectedVersionError:
+                continue
+            return len(notices)
+        return 0
+
+    # -- lists -----------------------------------------------------------------------------
+
+    async def list_cases(
+        self,
+        principal: Principal,
+        *,
+        state: str | None = None,
+        unit: str | None = None,
+        leader_owned: bool | None = None,
+        overdue_on: date | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[dict[str, Any]]:
+        scope = list(self._config.covered_by(principal.bureau))
+        rows = await self._store.pool.fetch(
+            "SELECT case_id, case_number, bureau, sub_bureau, category, state, unit, officer, "
+            "leader_id, congress, deadline, due, version FROM assignment.cases "
+            "WHERE (sub_bureau = ANY($1) OR bureau = ANY($1) OR unit = ANY($1)) "
+            "AND NOT ($2 = ANY(accused_units)) AND NOT ($3 = ANY(accused_officers)) "
+            "AND ($4::text IS NULL OR state = $4) AND ($5::text IS NULL OR unit = $5) "
+            "AND ($6::boolean IS NULL OR (leader_id IS NOT NULL) = $6) "
+            "AND ($7::date IS NULL OR due < $7) "
+            "ORDER BY due NULLS LAST, case_number LIMIT $8 OFFSET $9",
+            scope,
+            principal.bureau,
+            principal.user,
+            state,
+            unit,
+            leader_owned,
+            overdue_on,
+            limit,
+            offset,
+        )
+        return [dict(r) for r in rows]
+
+
+def fold(events: Sequence[RecordedEvent[Any]]) -> Case | None:
+    state: Case | None = None
+    for event in events:
+        state = evolve(state, event.data, event.version)
+    return state
+
+
+async def _save_row(conn: asyncpg.Connection, case: Case, check: date | None) -> None:
+    running = case.running_deadline()
+    await conn.execute(
+        "INSERT INTO assignment.cases (case_id, case_number, bureau, sub_bureau, category, "
+        "category_kind, state, unit, officer, leader_id, congress, deadline, due, next_check, "
+        "accused_units, accused_officers, version) "
+        "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17) "
+        "ON CONFLICT (case_id) DO UPDATE SET state = EXCLUDED.state, unit = EXCLUDED.unit, "
+        "officer = EXCLUDED.officer, leader_id = EXCLUDED.leader_id, "
+        "congress = EXCLUDED.congress, deadline = EXCLUDED.deadline, due = EXCLUDED.due, "
+        "next_check = EXCLUDED.next_check, version = EXCLUDED.version, updated_at = now() "
+        "WHERE assignment.cases.version <= EXCLUDED.version",
+        case.case_id,
+        case.case_number,
+        case.bureau,
+        case.sub_bureau,
+        case.category,
+        case.category_kind,
+        case.state,
+        case.unit,
+        case.officer,
+        case.leader_id,
+        case.congress,
+        None if running is None else str(running[0]),
+        None if running is None else running[1],
+        check,
+        sorted(case.accused_units),
+        sorted(case.accused_officers),
+        case.version,
+    )

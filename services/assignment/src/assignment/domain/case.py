@@ -1,0 +1,865 @@
+"""A case's workflow: its state folded from the case stream (``evolve``) and what a command or the
+passing of time makes of it (``decide``, ``due_notices``). Pure: no I/O, no clock of its own.
+
+Refusals are exceptions here, not events: a refused command writes nothing, and the caller is
+told why (the state and what it allows, the role needed, the version it should have sent).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from petitions.bureaus import BureauConfig, WorkCalendar
+from petitions.identity import Principal, Role
+from petitions.messages import Event
+from petitions.messages.assignment import (
+    AcceptanceDeclined,
+    AssignmentObjected,
+    CaseAccepted,
+    CaseAssigned,
+    CaseForwarded,
+    CaseTerminated,
+    CompletionAccepted,
+    CompletionReported,
+    CompletionSentBack,
+    CongressReportSent,
+    CongressSupervisionStarted,
+    DeadlineKind,
+    DeadlineReminderSent,
+    DivertedToLegalProcedure,
+    ExtensionGranted,
+    HearingEnded,
+    HearingStarted,
+    LeaderOwnershipTaken,
+    Outcome,
+    ProgressRecorded,
+    ReplyIssued,
+    ReReviewDecided,
+    ReReviewRequested,
+    ReviewDecided,
+    ReviewRequested,
+    SatisfactionRated,
+    SupervisionRaised,
+    WorkflowOpened,
+)
+from petitions.messages.intake import CaseRegistered, Channel, SubmissionReceived
+
+from assignment.domain import commands as c
+from assignment.domain.deadlines import Deadlines
+
+ACCEPTANCE_DAYS = 15
+OBJECTION_WORKING_DAYS = 5
+HANDLING_DAYS = 60
+MAX_EXTENSION_DAYS = 30
+REVIEW_REQUEST_DAYS = 30
+REVIEW_DAYS = 30
+REMINDER_WORKING_DAYS = (5, 1)
+
+# State names (see petitions.messages.assignment).
+REGISTERED = "registered"
+AWAITING_ACCEPTANCE = "awaiting_acceptance"
+HANDLING = "handling"
+HEARING = "hearing"
+COMPLETION_REPORTED = "completion_reported"
+COMPLETION_ACCEPTED = "completion_accepted"
+REPLIED = "replied"
+UNDER_REVIEW = "under_review"
+REVIEWED = "reviewed"
+UNDER_RE_REVIEW = "under_re_review"
+RE_REVIEWED = "re_reviewed"
+TERMINATED = "terminated"
+DECLINED = "declined"
+FORWARDED = "forwarded"
+DIVERTED = "diverted"
+OBJECTED = "objected"
+
+STATE_LABELS = {
+    REGISTERED: "已登记，待流转 registered, not yet taken up",
+    AWAITING_ACCEPTANCE: "待受理 awaiting the acceptance decision",
+    HANDLING: "办理中 being handled",
+    HEARING: "听证中（停止计时）in a hearing (clock stopped)",
+    COMPLETION_REPORTED: "已报办结，待审核 completion reported, awaiting review",
+    COMPLETION_ACCEPTED: "办结报告已通过，待答复 completion accepted, reply due",
+    REPLIED: "已答复 replied",
+    UNDER_REVIEW: "复查中 under review",
+    REVIEWED: "已复查 reviewed",
+    UNDER_RE_REVIEW: "复核中 under re-review",
+    RE_REVIEWED: "已复核 re-reviewed",
+    TERMINATED: "已终结 terminated",
+    DECLINED: "不予受理 declined",
+    FORWARDED: "已转送 forwarded",
+    DIVERTED: "已导入法定程序 diverted to a legal procedure",
+    OBJECTED: "已提出交办异议 returned with an objection",
+}
+CLOSED = frozenset({TERMINATED, DECLINED, FORWARDED, DIVERTED, OBJECTED})
+OPEN_HANDLING = frozenset({HANDLING, HEARING, COMPLETION_REPORTED, COMPLETION_ACCEPTED})
+
+
+class WorkflowError(Exception):
+    """A command the workflow refuses; ``status`` is the HTTP status it maps to."""
+
+    status = 409
+
+    def __init__(self, code: str, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.details = details
+
+
+class NotAllowed(WorkflowError):
+    """Not in this state (409): names the state and the commands it allows."""
+
+
+class Forbidden(WorkflowError):
+    """Not for this caller's role or unit (403)."""
+
+    status = 403
+
+
+class Invalid(WorkflowError):
+    """The command's content is wrong for this case (422)."""
+
+    status = 422
+
+
+class StaleVersion(WorkflowError):
+    """The caller saw an older version of the case (409): the current one is in details."""
+
+
+@dataclass(frozen=True)
+class Case:
+    """What the workflow needs to know of a case, folded from its stream."""
+
+    case_id: UUID
+    case_number: str = ""
+    bureau: str = ""
+    sub_bureau: str = ""
+    category: str = ""
+    category_kind: str = ""
+    first_receiver: str = ""
+    version: int = 0
+    state: str = REGISTERED
+    received_on: date | None = None
+    channel: Channel | None = None
+    referral: bool = False
+    congress: bool = False
+    accused_units: frozenset[str] = frozenset()
+    accused_officers: frozenset[str] = frozenset()
+    unit: str | None = None
+    officer: str | None = None
+    leader_id: str | None = None
+    acceptance_due: date | None = None
+    objection_due: date | None = None
+    accepted_on: date | None = None
+    handling_due: date | None = None
+    extended: bool = False
+    hearing_since: date | None = None
+    before_hearing: str | None = None
+    replied_on: date | None = None
+    outcome: Outcome | None = None
+    review_request_until: date | None = None
+    review_due: date | None = None
+    re_review_request_until: date | None = None
+    re_review_due: date | None = None
+    progress_weeks: frozenset[str] = frozenset()
+    congress_report_on: date | None = None
+    notices: frozenset[tuple[str, str, int]] = field(default_factory=frozenset)
+    """(deadline, due ISO date, working days left; 0 = supervision) already raised."""
+
+    @property
+    def opened(self) -> bool:
+        return self.state != REGISTERED
+
+    @property
+    def is_accusation(self) -> bool:
+        return self.category_kind == "accusation"
+
+    def running_deadline(self) -> tuple[DeadlineKind, date] | None:
+        """The statutory clock running now, if any (none while a hearing stops it)."""
+        if self.state == AWAITING_ACCEPTANCE and self.acceptance_due:
+            return DeadlineKind.ACCEPTANCE, self.acceptance_due
+        if self.state in (HANDLING, COMPLETION_REPORTED, COMPLETION_ACCEPTED) and self.handling_due:
+            return DeadlineKind.HANDLING, self.handling_due
+        if self.state == UNDER_REVIEW and self.review_due:
+            return DeadlineKind.REVIEW, self.review_due
+        if self.state == UNDER_RE_REVIEW and self.re_review_due:
+            return DeadlineKind.RE_REVIEW, self.re_review_due
+        return None
+
+    def hidden_from(self, principal: Principal) -> bool:
+        """Art. 30: an accusation is never visible to the unit or the person it accuses."""
+        return principal.bureau in self.accused_units or principal.user in self.accused_officers
+
+
+def evolve(state: Case | None, event: Event, version: int) -> Case | None:
+    """Fold one stored event of the case stream (intake's and assignment's) into the state."""
+    if isinstance(event, CaseRegistered):
+        return Case(
+            case_id=event.case_id,
+            case_number=event.case_number,
+            bureau=event.bureau,
+            sub_bureau=event.sub_bureau,
+            category=event.category,
+            category_kind=event.category_kind,
+            first_receiver=event.responsible_officer,
+            accused_units=frozenset(event.accused_units),
+            accused_officers=frozenset(event.accused_officers),
+            version=version,
+        )
+    if state is None:
+        return None
+    change = _CHANGES.get(type(event))
+    changes: dict[str, Any] = {"version": version}
+    if change is not None:
+        changes |= change(state, event)
+    return replace(state, **changes)
+
+
+def _submission(s: Case, e: Any) -> dict[str, Any]:
+    if s.received_on is not None:
+        return {}
+    assert isinstance(e, SubmissionReceived)
+    return {"received_on": Deadlines.local_date(e.received_at), "channel": e.channel}
+
+
+def _opened(s: Case, e: Any) -> dict[str, Any]:
+    return {
+        "state": AWAITING_ACCEPTANCE,
+        "referral": e.referral,
+        "congress": e.congress,
+        "acceptance_due": e.acceptance_due,
+        "objection_due": e.objection_due,
+        "received_on": e.received_on,
+    }
+
+
+def _hearing_started(s: Case, e: Any) -> dict[str, Any]:
+    return {"state": HEARING, "hearing_since": e.started_on, "before_hearing": s.state}
+
+
+def _hearing_ended(s: Case, e: Any) -> dict[str, Any]:
+    changes: dict[str, Any] = {
+        "state": s.before_hearing or HANDLING,
+        "hearing_since": None,
+        "before_hearing": None,
+    }
+    if e.deadline == DeadlineKind.HANDLING:
+        changes["handling_due"] = e.due
+    elif e.deadline == DeadlineKind.RE_REVIEW:
+        changes["re_review_due"] = e.due
+    elif e.deadline == DeadlineKind.REVIEW:
+        changes["review_due"] = e.due
+    return changes
+
+
+def _notice(s: Case, e: Any) -> dict[str, Any]:
+    left = e.working_days_left if isinstance(e, DeadlineReminderSent) else 0
+    return {"notices": s.notices | {(str(e.deadline), e.due.isoformat(), left)}}
+
+
+_CHANGES: dict[type[Event], Callable[[Case, Any], dict[str, Any]]] = {
+    SubmissionReceived: _submission,
+    WorkflowOpened: _opened,
+    CaseAssigned: lambda s, e: {"unit": e.unit, "officer": e.officer},
+    CaseAccepted: lambda s, e: {
+        "state": HANDLING,
+        "accepted_on": e.accepted_on,
+        "handling_due": e.handling_due,
+    },
+    AcceptanceDeclined: lambda s, e: {"state": DECLINED},
+    CaseForwarded: lambda s, e: {"state": FORWARDED},
+    DivertedToLegalProcedure: lambda s, e: {"state": DIVERTED},
+    AssignmentObjected: lambda s, e: {"state": OBJECTED},
+    LeaderOwnershipTaken: lambda s, e: {"leader_id": e.leader_id},
+    ProgressRecorded: lambda s, e: {"progress_weeks": s.progress_weeks | {e.week}},
+    CompletionReported: lambda s, e: {"state": COMPLETION_REPORTED},
+    CompletionAccepted: lambda s, e: {"state": COMPLETION_ACCEPTED},
+    CompletionSentBack: lambda s, e: {"state": HANDLING},
+    ExtensionGranted: lambda s, e: {"extended": True, "handling_due": e.handling_due},
+    HearingStarted: _hearing_started,
+    HearingEnded: _hearing_ended,
+    ReplyIssued: lambda s, e: {
+        "state": REPLIED,
+        "replied_on": e.replied_on,
+        "outcome": e.outcome,
+        "review_request_until": e.review_request_until,
+    },
+    ReviewRequested: lambda s, e: {"state": UNDER_REVIEW, "review_due": e.review_due},
+    ReviewDecided: lambda s, e: {
+        "state": REVIEWED,
+        "outcome": e.outcome,
+        "re_review_request_until": e.re_review_request_until,
+    },
+    ReReviewRequested: lambda s, e: {"state": UNDER_RE_REVIEW, "re_review_due": e.re_review_due},
+    ReReviewDecided: lambda s, e: {"state": RE_REVIEWED, "outcome": e.outcome},
+    CaseTerminated: lambda s, e: {"state": TERMINATED},
+    CongressSupervisionStarted: lambda s, e: {"congress": True},
+    CongressReportSent: lambda s, e: {"congress_report_on": e.sent_on},
+    DeadlineReminderSent: _notice,
+    SupervisionRaised: _notice,
+}
+
+
+# -- who may do what, in which state ---------------------------------------------------------
+
+_OFFICE = (Role.PETITION_OFFICE,)
+_HANDLING_STAFF = (Role.HANDLER, Role.SUB_BUREAU_HEAD, Role.PETITION_OFFICE)
+_ANY_STAFF = (*_HANDLING_STAFF, Role.LEADER, Role.REGISTRAR)
+
+
+@dataclass(frozen=True)
+class Rule:
+    states: frozenset[str]
+    roles: tuple[Role, ...]
+
+
+def _rule(states: Sequence[str] | frozenset[str], roles: Sequence[Role]) -> Rule:
+    return Rule(frozenset(states), tuple(roles))
+
+
+_AFTER_REPLY = (REPLIED, UNDER_REVIEW, REVIEWED, UNDER_RE_REVIEW, RE_REVIEWED, TERMINATED)
+_NOT_CLOSED = frozenset(STATE_LABELS) - CLOSED - {REGISTERED}
+
+RULES: dict[type[c.Command], Rule] = {
+    c.Accept: _rule([AWAITING_ACCEPTANCE], (*_OFFICE, Role.SUB_BUREAU_HEAD)),
+    c.Decline: _rule([AWAITING_ACCEPTANCE], (*_OFFICE, Role.SUB_BUREAU_HEAD)),
+    c.Forward: _rule([AWAITING_ACCEPTANCE], (*_OFFICE, Role.SUB_BUREAU_HEAD)),
+    c.Divert: _rule([AWAITING_ACCEPTANCE], (*_OFFICE, Role.SUB_BUREAU_HEAD)),
+    c.Object: _rule([AWAITING_ACCEPTANCE], (*_OFFICE, Role.SUB_BUREAU_HEAD)),
+    # 只有信访科交办 only the petition office assigns.
+    c.Assign: _rule([AWAITING_ACCEPTANCE, HANDLING, HEARING, COMPLETION_REPORTED], _OFFICE),
+    c.TakeOwnership: _rule(_NOT_CLOSED - {RE_REVIEWED}, (Role.LEADER, Role.PETITION_OFFICE)),
+    c.RecordProgress: _rule(OPEN_HANDLING, _HANDLING_STAFF),
+    c.ReportCompletion: _rule([HANDLING], (Role.HANDLER, Role.SUB_BUREAU_HEAD)),
+    c.AcceptCompletion: _rule([COMPLETION_REPORTED], _OFFICE),
+    c.SendBack: _rule([COMPLETION_REPORTED], _OFFICE),
+    # 延期须经本单位负责人批准 only the unit head approves an extension.
+    c.GrantExtension: _rule(
+        [HANDLING, COMPLETION_REPORTED, COMPLETION_ACCEPTED], (Role.SUB_BUREAU_HEAD, Role.LEADER)
+    ),
+    c.StartHearing: _rule([HANDLING, UNDER_RE_REVIEW], _HANDLING_STAFF),
+    c.EndHearing: _rule([HEARING], _HANDLING_STAFF),
+    c.IssueReply: _rule([COMPLETION_ACCEPTED], _HANDLING_STAFF),
+    c.RateSatisfaction: _rule(_AFTER_REPLY, (Role.PETITION_OFFICE, Role.REGISTRAR)),
+    c.RequestReview: _rule([REPLIED], (Role.PETITION_OFFICE, Role.REGISTRAR)),
+    c.DecideReview: _rule([UNDER_REVIEW], (Role.PETITION_OFFICE, Role.LEADER)),
+    c.RequestReReview: _rule([REVIEWED], (Role.PETITION_OFFICE, Role.REGISTRAR)),
+    c.DecideReReview: _rule([UNDER_RE_REVIEW], (Role.PETITION_OFFICE, Role.LEADER)),
+    c.StartCongressSupervision: _rule(_NOT_CLOSED, _OFFICE),
+    c.SendCongressReport: _rule(_NOT_CLOSED | CLOSED, _OFFICE),
+}
+
+
+def _role_ok(principal: Principal, rule: Rule) -> bool:
+    # Importing history replays acts that others did: the import role may give any command.
+    return principal.role in rule.roles or principal.role is Role.IMPORTER
+
+
+def allowed_commands(case: Case, principal: Principal | None = None) -> list[str]:
+    """The commands the case's state allows (and, given a caller, that their role may give)."""
+    return [
+        command.name
+        for command, rule in RULES.items()
+        if case.state in rule.states and (principal is None or _role_ok(principal, rule))
+    ]
+
+
+def check(case: Case | None, command: c.Command, principal: Principal) -> Case:
+    """Version, state and role: the same for every command."""
+    if case is None or not case.opened:
+        raise NotAllowed(
+            "case_not_ready",
+            "案件尚未进入办理流程（登记后由消息送达，通常数秒内），请稍后重试 / the case has not "
+            "reached the workflow yet (it arrives from intake within seconds); try again shortly",
+            state=REGISTERED if case else None,
+            allowed=[],
+        )
+    if command.expected_version is not None and command.expected_version != case.version:
+        raise StaleVersion(
+            "stale_version",
+            f"案件已被他人更新（当前版本 {case.version}，您提交的是 {command.expected_version}），"
+            f"请刷新后重试 / the case changed since you loaded it (now version {case.version}, "
+            f"you sent {command.expected_version}): reload and try again",
+            current_version=case.version,
+        )
+    rule = RULES[type(command)]
+    if case.state not in rule.states:
+        allowed = allowed_commands(case)
+        raise NotAllowed(
+            "not_allowed_in_state",
+            f"案件当前状态为「{STATE_LABELS[case.state]}」，不能执行「{command.title}」；"
+            f"可执行：{', '.join(allowed) or '无 none'} / "
+            f"'{command.name}' is not allowed while the case is {case.state}",
+            state=case.state,
+            allowed=allowed,
+        )
+    if not _role_ok(principal, rule):
+        roles = ", ".join(rule.roles)
+        raise Forbidden(
+            "role_forbidden",
+            f"「{command.title}」需要以下角色之一：{'、'.join(r.label for r in rule.roles)}；"
+            f"您的角色是{principal.role.label} / '{command.name}' needs one of: {roles}",
+            required_roles=list(rule.roles),
+        )
+    return case
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a decision may consult besides the case: the caller, the day, the configuration."""
+
+    principal: Principal
+    today: date
+    config: BureauConfig
+    deadlines: Deadlines
+
+
+def decide(case: Case | None, command: c.Command, ctx: Context) -> list[Event]:
+    """The events a command produces on this case, or a refusal."""
+    case = check(case, command, ctx.principal)
+    handler = _DECIDERS[type(command)]
+    return handler(case, command, ctx)
+
+
+def _accept(case: Case, cmd: Any, ctx: Context) -> list[Event]:
+    return [
+        CaseAccepted(
+            case_id=case.case_id,
+            accepted_on=ctx.today,
+            handling_due=ctx.deadlines.handling_due(ctx.today),
+            notice=cmd.notice,
+        )
+    ]
+
+
+def _decline(case: Case, cmd: Any, ctx: Context) -> list[Event]:
+    return [AcceptanceDeclined(case_id=case.case_id, reason=cmd.reason, decided_on=ctx.today)]
+
+
+def _forward(case: Case, cmd: Any, ctx: Context) -> list[Event]:
+    return [
+        CaseForwarded(
+            case_id=case.case_id, organ=cmd.organ, reason=cmd.reason, decided_on=ctx.today
+        )
+    ]
+
+
+def _divert(case: Case, cmd: Any, ctx: Context) -> list[Event]:
+    return [
+        DivertedToLegalProcedure(
+            case_id=case.case_id, procedure=cmd.procedure, reason=cmd.reason, decided_on=ctx.today
+        )
+    ]
+
+
+def _object(case: Case, cmd: Any, ctx: Context) -> list[Event]:
+    if not case.referral or case.objection_due is None:
+        raise NotAllowed(
+            "not_a_referral",
+            "只有上级交办、转办的案件可以提出异议 / only a case assigned from above can be "
+            "objected to",
+            state=case.state,
+            allowed=allowed_commands(case),
+        )
+    if ctx.today > case.objection_due:
+        raise NotAllowed(
+            "objection_window_closed",
+            f"异议期限（收到后5个工作日，至 {case.objection_due}）已过 / the 5-working-day "
+            f"window to object closed on {case.objection_due}",
+            state=case.state,
+            allowed=allowed_commands(case),
+        )
+    return [AssignmentObjected(case_id=case.case_id, reason=cmd.reason, objected_on=ctx.today)]
+
+
+def _assign(case: Case, cmd: Any, ctx: Context) -> list[Event]:
+    if not ctx.config.is_unit(cmd.unit):
+        raise Invalid("unknown_unit", f"未知单位代码 / unknown unit code {cmd.unit!r}")
+    if cmd.unit in case.accused_units or (cmd.officer and cmd.officer in case.accused_officers):
+        raise Invalid(
+            "accused_party",
+            "检举控告件不得交由被检举控告的单位或人员办理（《信访工作条例》第三十条）/ an "
+            "accusation is never assigned to the unit or person it accuses (Art. 30)",
+        )
+    if cmd.unit == case.unit and cmd.officer == case.officer:
+        raise Invalid("same_assignment", "已是当前责任单位和承办人 / already assigned so")
+    return [
+        CaseAssigned(
+            case_id=case.case_id,
+            unit=cmd.unit,
+            officer=cmd.officer,
+            reason=cmd.reason,
+            previous_unit=case.unit,
+            previous_officer=case.officer,
+        )
+    ]
+
+
+def _own(case: Case, cmd: Any, ctx: Context) -> list[Event]:
+    try:
+        leader = ctx.config.leader(cmd.leader_id)
+    except LookupError:
+        raise Invalid(
+            "unknown_leader", f"未知局领导编号 / unknown leader id {cmd.leader_id!r}"
+        ) from None
+    return [
+        LeaderOwnershipTaken(
+            case_id=case.case_id,
+            leader_id=leader.id,
+            leader_name=leader.name,
+            team=tuple(cmd.team),
+            plan=cmd.plan,
+            needs_party_committee=cmd.needs_party_committee,
+        )
+    ]
+
+
+def _progress(case: Case, cmd: Any, ctx: Context) -> list[Event]:
+    return [
+        ProgressRecorded(
+            case_id=case.case_id,
+            week=Deadlines.iso_week(ctx.today),
+            note=cmd.note,
+            recorded_on=ctx.today,
+        )
+    ]
+
+
+def _report(case: Case, cmd: Any, ctx: Context) -> list[Event]:
+    return [CompletionReported(case_id=case.case_id, summary=cmd.summary, reported_on=ctx.today)]
+
+
+def _accept_completion(case: Case, cmd: Any, ctx: Context) -> list[Event]:
+    return [CompletionAccepted(case_id=case.case_id, note=cmd.note)]
+
+
+def _send_back(case: Case, cmd: Any, ctx: Context) -> list[Event]:
+    return [CompletionSentBack(case_id=case.case_id, reason=cmd.reason)]
+
+
+def _extend(case: Case, cmd: Any, ctx: Context) -> list[Event]:
+    if case.extended:
+        raise NotAllowed(
+            "extension_already_granted",
+            "办理期限只能延长一次（《信访工作条例》第三十四条）/ the handling period may be "
+            "extended only once (Art. 34)",
+            state=case.state,
+            allowed=[n for n in allowed_commands(case) if n != c.GrantExtension.name],
+        )
+    assert case.handling_due is not None
+    if ctx.today > case.handling_due:
+        raise NotAllowed(
+            "deadline_passed",
+            f"办理期限已于 {case.handling_due} 届满，不能再延期 / the handling deadline passed on "
+            f"{case.handling_due}: it can no longer be extended",
+            state=case.state,
+            allowed=[n for n in allowed_commands(case) if n != c.GrantExtension.name],
+        )
+    return [
+        ExtensionGranted(
+            case_id=case.case_id,
+            days=cmd.days,
+            reason=cmd.reason,
+            approved_by=ctx.principal.user,
+            handling_due=ctx.deadlines.extend(case.handling_due, cmd.days),
+        )
+    ]
+
+
+def _start_hearing(case: Case, cmd: Any, ctx: Context) -> list[Event]:
+    return [HearingStarted(case_id=case.case_id, reason=cmd.reason, started_on=ctx.today)]
+
+
+def _end_hearing(case: Case, cmd: Any, ctx: Context) -> list[Event]:
+    assert case.hearing_since is not None
+    paused = (ctx.today - case.hearing_since).days
+    if case.before_hearing == UNDER_RE_REVIEW:
+        kind, due = DeadlineKind.RE_REVIEW, case.re_review_due
+    else:
+        kind, due = DeadlineKind.HANDLING, case.handling_due
+    assert due is not None
+    return [
+        HearingEnded(
+            case_id=case.case_id,
+            ended_on=ctx.today,
+            paused_days=paused,
+            deadline=kind,
+            due=ctx.deadlines.extend(due, paused) if paused else due,
+        )
+    ]
+
+
+def _reply(case: Case, cmd: Any, ctx: Context) -> list[Event]:
+    assert case.handling_due is not None
+    return [
+        ReplyIssued(
+            case_id=case.case_id,
+            outcome=cmd.outcome,
+            legal_basis=cmd.legal_basis,
+            summary=cmd.summary,
+            replied_on=ctx.today,
+            on_time=ctx.today <= case.handling_due,
+            review_request_until=ctx.deadlines.window_end(ctx.today),
+        )
+    ]
+
+
+def _rate(case: Case, cmd: Any, ctx: Context) -> list[Event]:
+    return [SatisfactionRated(case_id=case.case_id, rating=cmd.rating, rated_on=ctx.today)]
+
+
+def _window_closed(case: Case, until: date | None, what: str) -> NotAllowed:
+    return NotAllowed(
+        "request_window_closed",
+        f"{what}申请期限（30日）已于 {until} 届满 / the 30-day window to ask for {what} "
+        f"closed on {until}",
+        state=case.state,
+        allowed=allowed_commands(case),
+    )
+
+
+def _higher_organ(case: Case, ctx: Context) -> str:
+    if case.bureau == ctx.config.city.code:
+        return "省公安厅 provincial public security department"
+    return ctx.config.city.name
+
+
+def _request_review(case: Case, cmd: Any, ctx: Context) -> list[Event]:
+    if case.review_request_until is None or ctx.today > case.review_request_until:
+        raise _window_closed(case, case.review_request_until, "复查 review")
+    return [
+        ReviewRequested(
+            case_id=case.case_id,
+            requested_on=ctx.today,
+            organ=cmd.organ or _higher_organ(case, ctx),
+            review_due=ctx.deadlines.window_end(ctx.today),
+        )
+    ]
+
+
+def _decide_review(case: Case, cmd: Any, ctx: Context) -> list[Event]:
+    return [
+        ReviewDecided(
+            case_id=case.case_id,
+            decision=cmd.decision,
+            outcome=cmd.outcome,
+            summary=cmd.summary,
+            decided_on=ctx.today,
+            re_review_request_until=ctx.deadlines.window_end(ctx.today),
+        )
+    ]
+
+
+def _request_re_review(case: Case, cmd: Any, ctx: Context) -> list[Event]:
+    if case.re_review_request_until is None or ctx.today > case.re_review_request_until:
+        raise _window_closed(case, case.re_review_request_until, "复核 re-review")
+    return [
+        ReReviewRequested(
+            case_id=case.case_id,
+            requested_on=ctx.today,
+            organ=cmd.organ or "省公安厅 provincial public security department",
+            re_review_due=ctx.deadlines.window_end(ctx.today),
+        )
+    ]
+
+
+def _decide_re_review(case: Case, cmd: Any, ctx: Context) -> list[Event]:
+    return [
+        ReReviewDecided(
+            case_id=case.case_id,
+            decision=cmd.decision,
+            outcome=cmd.outcome,
+            summary=cmd.summary,
+            decided_on=ctx.today,
+        ),
+        CaseTerminated(
+            case_id=case.case_id,
+            reason="复核终结，同一事实不再受理（《信访工作条例》第三十六条）/ terminated after "
+            "re-review (Art. 36)",
+        ),
+    ]
+
+
+def _congress_supervise(case: Case, cmd: Any, ctx: Context) -> list[Event]:
+    return [
+        CongressSupervisionStarted(
+            case_id=case.case_id, document_number=cmd.document_number, report_due=cmd.report_due
+        )
+    ]
+
+
+def _congress_report(case: Case, cmd: Any, ctx: Context) -> list[Event]:
+    if not case.congress:
+        raise NotAllowed(
+            "not_a_congress_case",
+            "只有人大交办或督办的案件需要书面报告 / only a case referred or supervised by the "
+            "People's Congress takes a written report",
+            state=case.state,
+            allowed=[n for n in allowed_commands(case) if n != c.SendCongressReport.name],
+        )
+    return [CongressReportSent(case_id=case.case_id, report=cmd.report, sent_on=ctx.today)]
+
+
+_DECIDERS: dict[type[c.Command], Callable[[Case, Any, Context], list[Event]]] = {
+    c.Accept: _accept,
+    c.Decline: _decline,
+    c.Forward: _forward,
+    c.Divert: _divert,
+    c.Object: _object,
+    c.Assign: _assign,
+    c.TakeOwnership: _own,
+    c.RecordProgress: _progress,
+    c.ReportCompletion: _report,
+    c.AcceptCompletion: _accept_completion,
+    c.SendBack: _send_back,
+    c.GrantExtension: _extend,
+    c.StartHearing: _start_hearing,
+    c.EndHearing: _end_hearing,
+    c.IssueReply: _reply,
+    c.RateSatisfaction: _rate,
+    c.RequestReview: _request_review,
+    c.DecideReview: _decide_review,
+    c.RequestReReview: _request_re_review,
+    c.DecideReReview: _decide_re_review,
+    c.StartCongressSupervision: _congress_supervise,
+    c.SendCongressReport: _congress_report,
+}
+
+
+# -- taking a case up (from intake's events) -------------------------------------------------
+
+
+def open_workflow(case: Case | None, config: BureauConfig, deadlines: Deadlines) -> list[Event]:
+    """Take up a registered case once its first submission is known: start the acceptance
+    clock and give it to its first receiver (谁接待谁处理) or the unit a routing rule names.
+    Empty when there is nothing to do (not registered yet, or taken up already)."""
+    if case is None or case.opened or case.received_on is None or case.channel is None:
+        return []
+    referral = case.channel.is_referral
+    opened = WorkflowOpened(
+        case_id=case.case_id,
+        case_number=case.case_number,
+        bureau=case.bureau,
+        sub_bureau=case.sub_bureau,
+        category=case.category,
+        category_kind=case.category_kind,
+        received_on=case.received_on,
+        acceptance_due=deadlines.acceptance_due(case.received_on),
+        referral=referral,
+        congress=case.channel is Channel.CONGRESS_REFERRAL,
+        objection_due=deadlines.objection_due(case.received_on) if referral else None,
+        accused_units=tuple(sorted(case.accused_units)),
+        accused_officers=tuple(sorted(case.accused_officers)),
+    )
+    return [opened, _first_assignment(case, config)]
+
+
+def _first_assignment(case: Case, config: BureauConfig) -> CaseAssigned:
+    rule = config.route(case.sub_bureau, case.category)
+    if rule is not None and rule.unit not in case.accused_units:
+        return CaseAssigned(
+            case_id=case.case_id, unit=rule.unit, officer=None, reason=rule.name, rule=rule.name
+        )
+    accused = case.bureau in case.accused_units or case.first_receiver in case.accused_officers
+    if accused:
+        # Art. 30: the accused never handle the accusation; the city's discipline office does.
+        from petitions.bureaus import DepartmentRole
+
+        discipline = config.department_for(DepartmentRole.DISCIPLINE)
+        return CaseAssigned(
+            case_id=case.case_id,
+            unit=discipline.code,
+            officer=None,
+            reason="检举控告涉及受理单位或接待人，改由纪检部门办理（第三十条）/ the accusation "
+            "names the receiving unit or officer: the discipline office handles it (Art. 30)",
+        )
+    return CaseAssigned(
+        case_id=case.case_id,
+        unit=case.bureau,
+        officer=case.first_receiver,
+        reason="谁接待谁处理 the first receiver handles it",
+    )
+
+
+# -- the passing of time --------------------------------------------------------------------
+
+_NOTICE_NAMESPACE = uuid.UUID("0b8f6c52-3f8e-4c55-9d0e-6d2a1a4f7c31")
+
+
+def notice_event_id(case_id: UUID, deadline: str, due: date, left: int) -> UUID:
+    """The same notice always gets the same id: a sweep run twice appends it once."""
+    return uuid.uuid5(_NOTICE_NAMESPACE, f"{case_id}|{deadline}|{due.isoformat()}|{left}")
+
+
+def notice_id(event: Event) -> UUID:
+    """The fixed id of a reminder or supervision event."""
+    if isinstance(event, DeadlineReminderSent):
+        left = event.working_days_left
+    elif isinstance(event, SupervisionRaised):
+        left = 0
+    else:
+        raise TypeError(f"not a deadline notice: {event.event_type}")
+    return notice_event_id(event.case_id, str(event.deadline), event.due, left)
+
+
+def due_notices(case: Case, today: date, calendar: WorkCalendar) -> list[Event]:
+    """Reminders at 5 and 1 working days before the running deadline, and supervision once it
+    has passed. Each is raised once (the case remembers them). A sweep that first looks late
+    raises only the most urgent one: a 5-day reminder on the last day would only confuse."""
+    running = case.running_deadline()
+    if running is None:
+        return []
+    kind, due = running
+    unit = case.unit or case.bureau
+    if today > due:
+        if (str(kind), due.isoformat(), 0) in case.notices:
+            return []
+        return [
+            SupervisionRaised(
+                case_id=case.case_id, deadline=kind, due=due, unit=unit, officer=case.officer
+            )
+        ]
+    for left in sorted(REMINDER_WORKING_DAYS):  # the most urgent first
+        if today >= calendar.working_days_before(due, left):
+            if any(
+                (str(kind), due.isoformat(), n) in case.notices
+                for n in REMINDER_WORKING_DAYS
+                if n <= left
+            ):
+                return []
+            return [
+                DeadlineReminderSent(
+                    case_id=case.case_id,
+                    deadline=kind,
+                    due=due,
+                    working_days_left=left,
+                    unit=unit,
+                    officer=case.officer,
+                )
+            ]
+    return []
+
+
+def next_check(case: Case, calendar: WorkCalendar) -> date | None:
+    """The first day the sweep has anything to raise for this case (None: nothing running)."""
+    running = case.running_deadline()
+    if running is None:
+        return None
+    kind, due = running
+    # Stages from least to most urgent: 5 working days before, 1 before, missed (0).
+    stages = [
+        (calendar.working_days_before(due, n), n)
+        for n in sorted(REMINDER_WORKING_DAYS, reverse=True)
+    ]
+    stages.append((date.fromordinal(due.toordinal() + 1), 0))
+    raised = [
+        i for i, (_, n) in enumerate(stages) if (str(kind), due.isoformat(), n) in case.notices
+    ]
+    later = stages[max(raised) + 1 :] if raised else stages
+    return later[0][0] if later else None

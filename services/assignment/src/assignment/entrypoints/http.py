@@ -1,0 +1,247 @@
+"""Assignment's HTTP API: a case's workflow state and the commands that move it on.
+
+One POST per command (``/api/v1/cases/{case_id}/accept``, ``.../reply``, ...), each with its own
+documented body. A refused command answers 409 (the state and the commands it allows, or the
+current version for a stale one), 403 (the role it needs) or 422 (what is wrong); nothing is
+written then.
+"""
+
+# No `from __future__ import annotations`: FastAPI evaluates the endpoints' annotations at run
+# time, and they name locals of `router` (the authenticator, the command class).
+
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi.responses import JSONResponse
+from petitions.http import install_validation_errors
+from petitions.identity import Authenticator, Principal, Role
+from pydantic import BaseModel, ConfigDict, Field
+
+from assignment.application.workflow import Workflow
+from assignment.domain.case import STATE_LABELS, Case, WorkflowError, allowed_commands
+from assignment.domain.commands import COMMANDS, Command
+
+READ_ROLES = tuple(Role)
+
+
+class CaseOut(BaseModel):
+    case_id: uuid.UUID
+    case_number: str
+    version: int = Field(description="案件版本：提交命令时作为 expected_version 回传")
+    state: str
+    state_label: str
+    bureau: str
+    sub_bureau: str
+    category: str
+    category_kind: str
+    first_receiver: str
+    unit: str | None
+    officer: str | None
+    leader_id: str | None
+    referral: bool
+    congress: bool
+    received_on: date | None
+    acceptance_due: date | None
+    objection_due: date | None
+    accepted_on: date | None
+    handling_due: date | None
+    extended: bool
+    replied_on: date | None
+    outcome: str | None
+    review_request_until: date | None
+    review_due: date | None
+    re_review_request_until: date | None
+    re_review_due: date | None
+    progress_weeks: list[str]
+    running_deadline: str | None
+    running_due: date | None
+    allowed_commands: list[str] = Field(description="您现在可执行的命令 commands you may give now")
+
+
+class DoneOut(BaseModel):
+    case: CaseOut
+    events: list[str] = Field(description="写入的事件 the events written")
+
+
+class ErrorOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    error: str
+    message: str
+
+
+class SweepIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    today: date | None = Field(default=None, description="按哪一天检查（默认今天）as of which day")
+
+
+class SweepOut(BaseModel):
+    cases: int
+    events: int
+
+
+def case_out(case: Case, principal: Principal) -> CaseOut:
+    running = case.running_deadline()
+    return CaseOut(
+        case_id=case.case_id,
+        case_number=case.case_number,
+        version=case.version,
+        state=case.state,
+        state_label=STATE_LABELS[case.state],
+        bureau=case.bureau,
+        sub_bureau=case.sub_bureau,
+        category=case.category,
+        category_kind=case.category_kind,
+        first_receiver=case.first_receiver,
+        unit=case.unit,
+        officer=case.officer,
+        leader_id=case.leader_id,
+        referral=case.referral,
+        congress=case.congress,
+        received_on=case.received_on,
+        acceptance_due=case.acceptance_due,
+        objection_due=case.objection_due,
+        accepted_on=case.accepted_on,
+        handling_due=case.handling_due,
+        extended=case.extended,
+        replied_on=case.replied_on,
+        outcome=None if case.outcome is None else str(case.outcome),
+        review_request_until=case.review_request_until,
+        review_due=case.review_due,
+        re_review_request_until=case.re_review_request_until,
+        re_review_due=case.re_review_due,
+        progress_weeks=sorted(case.progress_weeks),
+        running_deadline=None if running is None else str(running[0]),
+        running_due=None if running is None else running[1],
+        allowed_commands=allowed_commands(case, principal),
+    )
+
+
+def install_errors(app: FastAPI) -> None:
+    install_validation_errors(app)
+
+    @app.exception_handler(WorkflowError)
+    async def on_refused(_: Request, exc: WorkflowError) -> JSONResponse:
+        return JSONResponse(
+            status_code=exc.status,
+            content={"error": exc.code, "message": exc.message, **exc.details},
+        )
+
+
+_REFUSALS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "缺少或无效的令牌 missing or bad bearer token"},
+    403: {"model": ErrorOut, "description": "角色不允许 the role may not give this command"},
+    404: {"model": ErrorOut, "description": "案件不存在或不在您的范围内 no such case for you"},
+    409: {
+        "model": ErrorOut,
+        "description": "当前状态不允许（含 state 与 allowed），或版本已过期（含 current_version）"
+        " not allowed in this state, or a stale expected_version",
+    },
+    422: {"model": ErrorOut, "description": "内容有误 invalid content, each field named"},
+}
+
+
+def router(workflow: Callable[[], Workflow], auth: Authenticator) -> APIRouter:
+    api = APIRouter(prefix="/api/v1")
+    reader = auth.require(*READ_ROLES)
+
+    @api.get(
+        "/cases",
+        response_model=list[dict[str, Any]],
+        tags=["案件 cases"],
+        summary="案件清单 Cases in your scope, by state, unit, leader ownership or overdue",
+    )
+    async def list_cases(
+        principal: Annotated[Principal, Depends(reader)],
+        state: str | None = None,
+        unit: str | None = None,
+        leader_owned: Annotated[
+            bool | None, Query(description="只看领导包案 only leader-owned (包案) cases")
+        ] = None,
+        overdue_on: Annotated[
+            date | None, Query(description="期限早于该日 running deadline before this day")
+        ] = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        offset: Annotated[int, Query(ge=0)] = 0,
+    ) -> Any:
+        return await workflow().list_cases(
+            principal,
+            state=state,
+            unit=unit,
+            leader_owned=leader_owned,
+            overdue_on=overdue_on,
+            limit=limit,
+            offset=offset,
+        )
+
+    @api.get(
+        "/cases/leader-owned",
+        response_model=list[dict[str, Any]],
+        tags=["案件 cases"],
+        summary="领导包案清单 Cases a leader owns (包案), listed separately",
+    )
+    async def leader_owned(principal: Annotated[Principal, Depends(reader)]) -> Any:
+        return await workflow().list_cases(principal, leader_owned=True, limit=1000)
+
+    @api.get(
+        "/cases/{case_id}",
+        response_model=CaseOut,
+        responses=_REFUSALS,
+        tags=["案件 cases"],
+        summary="案件办理状态 A case's workflow state, deadlines and the commands you may give",
+    )
+    async def get_case(case_id: uuid.UUID, principal: Annotated[Principal, Depends(reader)]) -> Any:
+        return case_out(await workflow().visible(case_id, principal), principal)
+
+    for command in COMMANDS:
+        api.add_api_route(
+            f"/cases/{{case_id}}/{command.name}",
+            _endpoint(command, workflow, reader),
+            methods=["POST"],
+            response_model=DoneOut,
+            responses=_REFUSALS,
+            tags=["办理 workflow"],
+            summary=command.title,
+            description=(command.__doc__ or "") + f"\n\n命令 command: `{command.name}`",
+            name=command.name,
+        )
+
+    @api.post(
+        "/sweep",
+        response_model=SweepOut,
+        tags=["期限 deadlines"],
+        summary="立即检查期限 Run the deadline sweep now (reminders, supervision)",
+    )
+    async def sweep(
+        body: SweepIn,
+        principal: Annotated[Principal, Depends(auth.require(Role.ADMIN, Role.IMPORTER))],
+    ) -> Any:
+        del principal
+        result = await workflow().sweep(body.today)
+        return SweepOut(cases=result.cases, events=result.events)
+
+    return api
+
+
+def _endpoint(
+    command: type[Command],
+    workflow: Callable[[], Workflow],
+    reader: Callable[..., Awaitable[Principal]],
+) -> Callable[..., Awaitable[Any]]:
+    async def endpoint(
+        case_id: uuid.UUID,
+        body: command,  # type: ignore[valid-type]
+        request: Request,
+        principal: Annotated[Principal, Depends(reader)],
+    ) -> Any:
+        done = await workflow().execute(
+            case_id,
+            body,
+            principal,
+            correlation_id=uuid.UUID(request.state.correlation_id),
+        )
+        return DoneOut(case=case_out(done.case, principal), events=list(done.events))
+
+    return endpoint
