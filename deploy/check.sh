@@ -10,7 +10,7 @@ COMPOSE_FILE=docker-compose.yml
 DOCKERFILE=deploy/Dockerfile
 NATS_CONF=deploy/nats/nats.conf
 DOCKERIGNORE=.dockerignore
-EXPECTED_SERVICES="assignment intake nats postgres reporting"
+EXPECTED_SERVICES="assignment intake nats postgres reporting reporting-db"
 APP_SERVICES="intake assignment reporting"
 # Intake refuses to start without these; compose must hand them over from the host (shell/.env).
 PASSED_VARIABLES="PETITIONS_KEK PETITIONS_BLIND_INDEX_KEY PETITIONS_OIDC_ISSUER"

@@ -1,0 +1,82 @@
+"""The demo history loads through the public APIs of intake and assignment, started as
+processes the way `make up` starts them, with cases reaching assignment through NATS."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from devstack.demo import Demo
+from petitions.bureaus import load_config
+from petitions.identity import LocalIssuer
+
+from tests.conftest import ROOT
+from tests.e2e.test_services_start import _free_port, service_env  # noqa: F401  (fixture)
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def services(service_env: dict[str, str]) -> Iterator[dict[str, str]]:  # noqa: F811
+    urls: dict[str, str] = {}
+    procs = []
+    for name in ("intake", "assignment"):
+        port = _free_port()
+        env = {**service_env, "PETITIONS_HTTP_PORT": str(port), "PETITIONS_LOG_FORMAT": "json"}
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "-m", name],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
+        urls[name] = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        for url in urls.values():
+            while True:
+                try:
+                    if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert time.monotonic() < deadline, f"{url} did not start"
+                time.sleep(0.2)
+        yield urls
+    finally:
+        for proc in procs:
+            proc.terminate()
+            proc.wait(timeout=15)
+
+
+async def test_demo_history_goes_through_the_apis(
+    services: dict[str, str],
+    service_env: dict[str, str],  # noqa: F811
+) -> None:
+    issuer = LocalIssuer(Path(service_env["PETITIONS_JWKS_FILE"]).with_name("issuer.pem"))
+    config = load_config(ROOT / "deploy/config/bureaus.demo.toml")
+    demo = Demo(
+        services["intake"],
+        services["assignment"],
+        lambda user, role, bureau: issuer.mint(user, role, bureau),
+        [s.code for s in config.sub_bureaus],
+        scale=0.04,
+        say=lambda _: None,
+    )
+    result = await demo.run()
+    assert result["cases"] == 36
+    headers = {"Authorization": f"Bearer {issuer.mint('office', 'petition_office', '3301')}"}
+    async with httpx.AsyncClient(base_url=services["assignment"]) as http:
+        listed = (await http.get("/api/v1/cases", params={"limit": 1000}, headers=headers)).json()
+    assert len(listed) == result["cases"]
+    states = Counter(row["state"] for row in listed)
+    # Two years of history: most cases replied long ago, a few still open, none stuck unopened.
+    assert states["registered"] == 0
+    assert states["replied"] + states["terminated"] + states["reviewed"] > len(listed) // 2
