@@ -39,10 +39,10 @@ def cal() -> WorkCalendar:
 
 
 def test_the_demo_years_load(cal: WorkCalendar) -> None:
-    assert cal.years == (2024, 2025, 2026)
+    assert cal.years == (2024, 2025, 2026, 2027)
     # The bureau configuration points at the same folder.
     config = load_config(ROOT / "deploy" / "config" / "bureaus.demo.toml")
-    assert load_work_calendar(config).years == (2024, 2025, 2026)
+    assert load_work_calendar(config).years == (2024, 2025, 2026, 2027)
 
 
 # -- is a working day --------------------------------------------------------------------------
@@ -246,21 +246,21 @@ def test_a_date_before_the_configured_years_raises(cal: WorkCalendar, call: Cale
 @pytest.mark.parametrize(
     "call",
     [
-        pytest.param(lambda c: c.add_days_deadline(D(2026, 12, 20), 15), id="deadline-in-2027"),
-        # Sun 12/20 + 15 = Mon 1/4/2027: whether that is a working day is unknown.
-        pytest.param(lambda c: c.add_working_days(D(2026, 12, 28), 5), id="window-into-2027"),
-        # Tue 29 (1), Wed 30 (2), Thu 31 (3), then 2027.
-        pytest.param(lambda c: c.next_working_day(D(2026, 12, 31)), id="next-is-2027"),
+        pytest.param(lambda c: c.add_days_deadline(D(2027, 12, 20), 15), id="deadline-in-2028"),
+        # Mon 12/20 + 15 = Tue 1/4/2028: whether that is a working day is unknown.
+        pytest.param(lambda c: c.add_working_days(D(2027, 12, 28), 5), id="window-into-2028"),
+        # Wed 29 (1), Thu 30 (2), Fri 31 (3), then 2028.
+        pytest.param(lambda c: c.next_working_day(D(2027, 12, 31)), id="next-is-2028"),
     ],
 )
 def test_a_date_after_the_configured_years_raises(cal: WorkCalendar, call: CalendarCall) -> None:
-    with pytest.raises(YearNotConfiguredError, match=r"2027\.toml"):
+    with pytest.raises(YearNotConfiguredError, match=r"2028\.toml"):
         call(cal)
 
 
 def test_covers_says_which_years_are_known(cal: WorkCalendar) -> None:
     assert cal.covers(D(2025, 6, 1))
-    assert not cal.covers(D(2027, 1, 1))
+    assert not cal.covers(D(2028, 1, 1))
 
 
 def test_bad_arguments(cal: WorkCalendar) -> None:

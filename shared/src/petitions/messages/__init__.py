@@ -4,6 +4,6 @@ from petitions.messages.base import Event, EventRegistry, UnknownEventTypeError,
 from petitions.messages.personal import PersonalDataErased
 
 # Importing the contracts registers every event type with the registry.
-from petitions.messages import assignment, intake, reception  # noqa: F401  isort: skip
+from petitions.messages import assignment, intake, reception, reporting  # noqa: F401  isort: skip
 
 __all__ = ["Event", "EventRegistry", "PersonalDataErased", "UnknownEventTypeError", "registry"]

@@ -1,0 +1,362 @@
+"""The ``petitions`` operator command.
+
+    petitions audit CASE-NUMBER [--as-of 2026-03-01T09:00] [--by recorded|occurred] [--verify]
+                                [--json] [--reader NAME] [--purpose TEXT]
+    petitions rebuild [--quiet]
+
+The event store is PETITIONS_DATABASE_URL; the reporting read models are
+PETITIONS_REPORTING_DATABASE_URL (default: the event store's). A time without an offset is
+Asia/Shanghai. ``audit`` records the read (reader: the OS user unless --reader, marked as CLI)
+before it prints anything.
+
+Exit codes: 0 done (and, with --verify, the chain verifies); 3 the hash chain is broken;
+2 an unknown case, bad arguments or an unreachable database; 1 anything else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import importlib
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Literal
+
+import asyncpg
+from petitions.db import create_pool
+from petitions.eventstore import EventStore
+from petitions.settings import CommonSettings
+from pydantic import Field
+
+from reporting.audit import (
+    STATES,
+    Audit,
+    CaseState,
+    Reader,
+    Timeline,
+    UnknownCaseError,
+    Verification,
+    as_shanghai,
+)
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_BROKEN = 3
+
+
+class CliSettings(CommonSettings):
+    """The shared settings plus where the read models are."""
+
+    reporting_database_url: str | None = Field(
+        default=None,
+        description="Reporting read-model PostgreSQL URL (default: the event store's).",
+    )
+
+
+class UsageError(Exception):
+    """Something the operator can fix; the message says what."""
+
+
+def _parse_as_of(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"时间格式不对 not a time: {text!r}; write e.g. 2026-03-01T09:00 (Asia/Shanghai) "
+            "or 2026-03-01T01:00+00:00"
+        ) from None
+    return as_shanghai(moment)
+
+
+async def _pools(settings: CliSettings) -> tuple[asyncpg.Pool, asyncpg.Pool]:
+    try:
+        store_pool = await create_pool(settings)
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        raise UsageError(
+            f"连不上事件库 cannot reach the event store ({exc.__class__.__name__}: {exc}); "
+            "set PETITIONS_DATABASE_URL to its URL, e.g. postgresql://user@host:5432/petitions"
+        ) from None
+    role = settings.db_role
+
+    async def init(conn: asyncpg.Connection) -> None:
+        # A reporting database on another server may not have the services' role at all.
+        if role and await conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)", role
+        ):
+            await conn.execute(f'SET ROLE "{role}"')
+
+    try:
+        read_pool = await asyncpg.create_pool(
+            settings.reporting_database_url or settings.database_url,
+            min_size=0,
+            max_size=2,
+            init=init,
+            server_settings={"search_path": "reporting", "application_name": "petitions-cli"},
+        )
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        await store_pool.close()
+        raise UsageError(
+            f"连不上统计库 cannot reach the reporting database ({exc.__class__.__name__}: "
+            f"{exc}); set PETITIONS_REPORTING_DATABASE_URL (or unset it to use the event store's)"
+        ) from None
+    assert read_pool is not None
+    return store_pool, read_pool
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no login name in some containers
+        return "unknown-os-user"
+
+
+# ---------------------------------------------------------------------------------- printing
+
+
+def _when(moment: datetime | None) -> str:
+    return "-" if moment is None else as_shanghai(moment).isoformat(sep=" ", timespec="seconds")
+
+
+_STATE_FIELDS: tuple[tuple[str, str], ...] = (
+    ("bureau", "受理单位 bureau"),
+    ("sub_bureau", "所涉分县局 sub-bureau"),
+    ("category", "分类 category"),
+    ("first_receiver", "首接责任人 first receiver"),
+    ("responsible_unit", "承办单位 responsible unit"),
+    ("responsible_officer", "承办人 responsible officer"),
+    ("owning_leader", "包案领导 owning leader"),
+    ("submissions", "信访件次 submissions"),
+    ("acceptance_due", "受理期限 acceptance due"),
+    ("objection_due", "异议期限 objection due"),
+    ("accepted_on", "受理日 accepted on"),
+    ("handling_due", "办理期限 handling due"),
+    ("extended_days", "延期天数 extended days"),
+    ("hearing_since", "听证中 hearing since"),
+    ("replied_on", "答复日 replied on"),
+    ("on_time", "按期 on time"),
+    ("outcome", "处理意见 outcome"),
+    ("justified", "有理 justified"),
+    ("satisfaction", "满意度 satisfaction"),
+    ("review_due", "复查期限 review due"),
+    ("re_review_due", "复核期限 re-review due"),
+    ("closed_reason", "理由 reason"),
+    ("closed_on", "决定日 decided on"),
+    ("reminders", "催办次数 reminders"),
+    ("supervisions", "督办次数 supervisions"),
+)
+
+
+def _state_lines(state: CaseState) -> list[str]:
+    lines = [f"  状态 state: {STATES.get(state.state, state.state)} [{state.state}]"]
+    for name, label in _STATE_FIELDS:
+        value = getattr(state, name)
+        if value in (None, 0, False) and name not in ("on_time", "justified"):
+            continue
+        if value is None:
+            continue
+        lines.append(f"  {label}: {value}")
+    return lines
+
+
+def _verification_lines(verification: Verification | None) -> list[str]:
+    if verification is None:
+        return ["哈希链 hash chain: 未校验 not verified (add --verify)"]
+    if verification.ok:
+        return [
+            f"哈希链 hash chain: 完整 OK — {verification.events_checked} 个事件校验通过 events "
+            "verified"
+        ]
+    return [
+        f"哈希链 hash chain: 已断裂 BROKEN at version {verification.first_bad_version} "
+        f"(position {verification.first_bad_position or '-'}): {verification.reason}",
+        f"  前 {verification.events_checked} 个事件完好 the first {verification.events_checked} "
+        "events verify; report this to the discipline / inspection department (纪检督察) at once",
+    ]
+
+
+def render(timeline: Timeline) -> str:
+    """The timeline as a person reads it (bilingual, Asia/Shanghai times)."""
+    as_of = (
+        "现在 now"
+        if timeline.as_of is None
+        else f"{_when(timeline.as_of)}（按{'记录' if timeline.by == 'recorded' else '发生'}时间 "
+        f"by {timeline.by} time）"
+    )
+    out = [
+        f"案件 case {timeline.case_number}  ({timeline.stream_id})",
+        f"截至 as of: {as_of}；显示 showing {len(timeline.entries)} / 共 {timeline.stream_version} "
+        "个事件 events",
+        "",
+    ]
+    check = timeline.verification
+    bad_from = None if check is None or check.ok else check.first_bad_version
+    for e in timeline.entries:
+        flags = "  ← 补录 imported/backdated" if e.backdated else ""
+        if bad_from is not None and e.version >= bad_from:
+            flags += "  ⚠ 未通过校验 fails verification"
+        out.append(
+            f"#{e.version:<3} 记录 recorded {_when(e.recorded_at)}   发生 occurred "
+            f"{_when(e.occurred_at)}{flags}"
+        )
+        out.append(f"     {e.label}  [{e.event_type}]")
+        out.append(
+            f"     操作人 actor {e.actor} @ {e.service}；单位 bureau {e.bureau}；"
+            f"关联 correlation {e.correlation_id}"
+        )
+        out.append(f"     {e.summary}")
+        out.append(f"     {e.hash_alg} {e.hash}")
+    if not timeline.entries:
+        out.append("（此时刻之前没有事件 no events up to this moment）")
+    out += ["", "当时状态 state then:", *_state_lines(timeline.state), ""]
+    out += _verification_lines(timeline.verification)
+    read = timeline.read
+    out.append(
+        f"本次查阅已记录 this read is recorded: audit-{timeline.case_id} v{read.version}, "
+        f"{read.reader} ({read.role if read.role == read.via else f'{read.role}, {read.via}'}) "
+        f"at {_when(read.read_at)}"
+    )
+    return "\n".join(out)
+
+
+# ---------------------------------------------------------------------------------- commands
+
+
+async def _audit(
+    settings: CliSettings,
+    case_number: str,
+    *,
+    as_of: datetime | None,
+    by: Literal["recorded", "occurred"],
+    verify: bool,
+    as_json: bool,
+    reader: Reader,
+) -> int:
+    store_pool, read_pool = await _pools(settings)
+    try:
+        audit = Audit(EventStore(store_pool), read_pool)
+        try:
+            timeline = await audit.timeline(case_number, reader, as_of=as_of, by=by, verify=verify)
+        except UnknownCaseError as exc:
+            print(str(exc), file=sys.stderr)
+            return EXIT_USAGE
+        # Let the store's coalesced NOTIFY go out before the pool closes under it.
+        await asyncio.sleep(0.05)
+    finally:
+        await read_pool.close()
+        await store_pool.close()
+    if as_json:
+        print(timeline.model_dump_json(indent=2))
+    else:
+        print(render(timeline))
+    if timeline.verification is not None and not timeline.verification.ok:
+        return EXIT_BROKEN
+    return EXIT_OK
+
+
+async def _rebuild(settings: CliSettings, *, progress: bool) -> int:
+    try:
+        module = importlib.import_module("reporting.projections.rebuild")
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("reporting.projections", "reporting.projections.rebuild"):
+            raise
+        print(
+            "此版本尚无重建功能 rebuilding the read models is not available in this build "
+            "(reporting.projections.rebuild is missing); upgrade the reporting service",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    rebuild: Any = module.rebuild
+    try:
+        migrate: Any = importlib.import_module("reporting.projections.tables").migrate
+    except (ModuleNotFoundError, AttributeError):
+        migrate = None
+    store_pool, read_pool = await _pools(settings)
+    try:
+        if migrate is not None:
+            # The rebuild needs the reporting schema's ownership arranged, which the
+            # projections' migration does; it is idempotent, so running it first is safe.
+            await migrate(
+                settings.reporting_database_url or settings.database_url, role=settings.db_role
+            )
+        result = await rebuild(store_pool, read_pool, progress=progress)
+    finally:
+        await read_pool.close()
+        await store_pool.close()
+    print(
+        f"已重建 read models rebuilt: {result.events} 个事件 events in {result.seconds:.1f} s "
+        f"({result.eps:.0f} events/s)"
+    )
+    return EXIT_OK
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="petitions",
+        description="信访台帐运维命令 petition ledger operator commands (审计回放 audit replay, "
+        "重建统计 rebuild read models)",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    audit = commands.add_parser(
+        "audit",
+        help="案件时间线、某时刻状态与哈希链校验 a case's timeline, state and chain verification",
+        description="打印案件的完整时间线（本次查阅会被记录）print a case's whole timeline; the "
+        "read is recorded. Exit 0 ok, 3 chain broken, 2 unknown case or bad arguments.",
+    )
+    audit.add_argument("case_number", metavar="CASE-NUMBER", help="案号 e.g. 3301-2026-000123")
+    audit.add_argument(
+        "--as-of",
+        type=_parse_as_of,
+        help="截至时刻 replay up to this moment, e.g. 2026-03-01T09:00 (no offset: Asia/Shanghai)",
+    )
+    audit.add_argument(
+        "--by",
+        choices=("recorded", "occurred"),
+        default="recorded",
+        help="--as-of 比较记录或发生时间 compare with the recorded (default) or occurred time",
+    )
+    audit.add_argument("--verify", action="store_true", help="校验哈希链 verify the hash chain")
+    audit.add_argument("--json", action="store_true", help="输出JSON print JSON")
+    audit.add_argument("--reader", help="查阅人 who reads (default: the OS user)")
+    audit.add_argument("--purpose", default="", help="查阅目的 why (recorded with the read)")
+    rebuild = commands.add_parser(
+        "rebuild", help="从事件库重建统计读模型 rebuild the reporting read models from the store"
+    )
+    rebuild.add_argument("--quiet", action="store_true", help="不显示进度 no progress bar")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    settings = CliSettings(db_pool_min=1, db_pool_max=4)
+    try:
+        if args.command == "audit":
+            os_user = _os_user()
+            reader = Reader(
+                name=(args.reader or os_user).strip() or os_user,
+                role="cli",
+                purpose=args.purpose,
+                via="cli",
+            )
+            return asyncio.run(
+                _audit(
+                    settings,
+                    args.case_number,
+                    as_of=args.as_of,
+                    by=args.by,
+                    verify=args.verify,
+                    as_json=args.json,
+                    reader=reader,
+                )
+            )
+        return asyncio.run(_rebuild(settings, progress=not args.quiet))
+    except UsageError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

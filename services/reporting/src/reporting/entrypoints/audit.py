@@ -1,0 +1,182 @@
+"""The audit replay API (审计回放): a case's timeline, its state as of a moment, who read it.
+
+Auditors (纪检, 督察) and administrators may read any case; so may the city bureau's petition
+office, which supervises every case below it. Every timeline or state read is recorded in the
+event store before it is answered.
+"""
+
+# No `from __future__ import annotations`: FastAPI evaluates the endpoints' annotations at run
+# time, and they name locals of `router` (the role dependency).
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+import asyncpg
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import JSONResponse
+from petitions.eventstore import EventStore
+from petitions.identity import Authenticator, ForbiddenError, Principal, Role
+from pydantic import BaseModel
+
+from reporting.audit import Audit, Reader, Reads, StateAsOf, Timeline, UnknownCaseError
+
+AUDIT_ROLES = (Role.AUDITOR, Role.ADMIN, Role.PETITION_OFFICE)
+
+
+class ErrorOut(BaseModel):
+    error: str
+    message: str
+
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorOut, "description": "缺少或无效的令牌 missing or bad bearer token"},
+    403: {
+        "model": ErrorOut,
+        "description": "仅审计、管理员或市局信访科可查阅 only auditors, administrators or the "
+        "city bureau's petition office may read",
+    },
+    404: {"model": ErrorOut, "description": "案号不存在 no case has this number"},
+}
+
+CaseNumber = Annotated[
+    str,
+    Path(min_length=1, max_length=64, description="案号 the case number, e.g. 3301-2026-000123"),
+]
+AsOf = Annotated[
+    datetime | None,
+    Query(
+        description="截至时刻 the moment to replay to, e.g. 2026-03-01T09:00 (without an offset: "
+        "Asia/Shanghai); omitted: now"
+    ),
+]
+By = Annotated[
+    Literal["recorded", "occurred"],
+    Query(
+        description="as_of 比较记录时间(recorded, 默认)或发生时间(occurred) compare as_of with the "
+        "recorded time (default) or the occurred time",
+    ),
+]
+Purpose = Annotated[
+    str, Query(max_length=500, description="查阅目的 why you read it (recorded with the read)")
+]
+
+
+def _not_found(exc: UnknownCaseError) -> JSONResponse:
+    return JSONResponse(status_code=404, content={"error": "case_not_found", "message": str(exc)})
+
+
+def router(
+    store: Callable[[], EventStore],
+    read_pool: Callable[[], asyncpg.Pool],
+    auth: Authenticator,
+    *,
+    city_bureau: str | None = None,
+) -> APIRouter:
+    """The audit routes. ``city_bureau`` is the city bureau's code (the bureau configuration's
+    ``city.code``), whose petition office may read any case; when None, a four-digit code (a
+    prefecture-level GB/T 2260 code, the city's) is taken to be the city bureau."""
+    api = APIRouter(prefix="/api/v1/audit", tags=["审计回放 audit replay"])
+    admitted = auth.require(*AUDIT_ROLES)
+
+    def is_city(bureau: str) -> bool:
+        return bureau == city_bureau if city_bureau is not None else len(bureau) == 4
+
+    async def auditor(principal: Annotated[Principal, Depends(admitted)]) -> Principal:
+        if principal.role is Role.PETITION_OFFICE and not is_city(principal.bureau):
+            raise ForbiddenError(
+                "audit_city_only",
+                "只有市局信访科可以查阅任意案件的审计记录，请由市局信访科或纪检督察人员查阅 / "
+                "only the city bureau's petition office may read any case's audit record: ask "
+                "it, or an auditor",
+            )
+        return principal
+
+    def use_case() -> Audit:
+        return Audit(store(), read_pool())
+
+    def reader(principal: Principal, purpose: str, request: Request) -> Reader:
+        correlation = getattr(request.state, "correlation_id", None)
+        return Reader(
+            name=principal.user,
+            role=str(principal.role),
+            purpose=purpose,
+            via="api",
+            correlation_id=None if correlation is None else _uuid(correlation),
+        )
+
+    @api.get(
+        "/cases/{case_number}/timeline",
+        response_model=Timeline,
+        summary="案件时间线 A case's whole timeline, its state then and the chain verification",
+        description="每次查阅都会被记录 every read is itself recorded (GET .../reads lists them)",
+        responses=_ERRORS,
+    )
+    async def timeline(
+        case_number: CaseNumber,
+        request: Request,
+        principal: Annotated[Principal, Depends(auditor)],
+        as_of: AsOf = None,
+        by: By = "recorded",
+        verify: Annotated[
+            bool, Query(description="校验哈希链 recompute the case's hash chain")
+        ] = False,
+        purpose: Purpose = "",
+    ) -> Any:
+        try:
+            return await use_case().timeline(
+                case_number,
+                reader(principal, purpose, request),
+                as_of=as_of,
+                by=by,
+                verify=verify,
+            )
+        except UnknownCaseError as exc:
+            return _not_found(exc)
+
+    @api.get(
+        "/cases/{case_number}/state",
+        response_model=StateAsOf,
+        summary="某时刻的案件状态 A case's workflow state and key facts as of a moment",
+        description="每次查阅都会被记录 every read is itself recorded",
+        responses=_ERRORS,
+    )
+    async def state(
+        case_number: CaseNumber,
+        request: Request,
+        principal: Annotated[Principal, Depends(auditor)],
+        as_of: AsOf = None,
+        by: By = "recorded",
+        purpose: Purpose = "",
+    ) -> Any:
+        try:
+            return await use_case().state_as_of(
+                case_number,
+                reader(principal, purpose, request),
+                as_of=as_of,
+                by=by,
+            )
+        except UnknownCaseError as exc:
+            return _not_found(exc)
+
+    @api.get(
+        "/cases/{case_number}/reads",
+        response_model=Reads,
+        summary="查阅记录 Who read this case's timeline, when and why",
+        responses=_ERRORS,
+    )
+    async def reads(case_number: CaseNumber, _: Annotated[Principal, Depends(auditor)]) -> Any:
+        try:
+            return await use_case().reads(case_number)
+        except UnknownCaseError as exc:
+            return _not_found(exc)
+
+    return api
+
+
+def _uuid(text: object) -> UUID | None:
+    try:
+        return UUID(str(text))
+    except ValueError:
+        return None
