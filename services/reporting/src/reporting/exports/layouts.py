@@ -1,0 +1,442 @@
+"""The ledger, the weekly bulletin and the monthly analysis laid out as sheets for export."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from reporting.exports.tables import Cell, Column, Report, Sheet
+from reporting.queries.common import (
+    ASSESSMENT_ZH,
+    CHANNEL_ZH,
+    ESCALATION_ZH,
+    SATISFACTION_ZH,
+    label,
+)
+from reporting.queries.models import (
+    AccompanyRoster,
+    BureauRef,
+    CaseBrief,
+    Change,
+    LedgerRow,
+    MonthlyAnalysis,
+    RankRow,
+    Rate,
+    WeeklyBulletin,
+)
+from reporting.queries.periods import local_today
+
+LEDGER_COLUMNS: tuple[Column, ...] = (
+    Column("案件编号", "Case number", 22),
+    Column("受理单位", "Receiving bureau", 16),
+    Column("所属分县局", "Sub-bureau", 16),
+    Column("问题分类", "Category", 24),
+    Column("信访类别", "Kind", 10),
+    Column("信访人", "Petitioners", 14),
+    Column("身份证号", "Resident ID (masked)", 22),
+    Column("人数", "Head count", 8),
+    Column("渠道", "Channel", 10),
+    Column("首次信访时间", "First received", 18),
+    Column("首接责任人", "First receiver", 12),
+    Column("状态", "State", 12),
+    Column("承办单位", "Responsible unit", 16),
+    Column("承办人", "Responsible officer", 12),
+    Column("包案领导", "Owning leader", 12),
+    Column("受理告知期限", "Acceptance due", 12),
+    Column("受理日期", "Accepted on", 12),
+    Column("办理期限", "Handling due", 12),
+    Column("延期天数", "Extension days", 8),
+    Column("未受理情形", "Not accepted", 14),
+    Column("初步判断", "Preliminary assessment", 10),
+    Column("处理意见", "Outcome", 10),
+    Column("有理访", "Justified", 8),
+    Column("答复日期", "Replied on", 12),
+    Column("按期答复", "On time", 8),
+    Column("满意度", "Satisfaction", 10),
+    Column("终结日期", "Terminated on", 12),
+    Column("件次", "Submissions", 8),
+    Column("重复访次数", "Repeats", 8),
+    Column("集体访", "Collective", 8),
+    Column("越级访", "Skip-level", 8),
+    Column("人大交办督办", "People's Congress", 10),
+    Column("人大书面报告日期", "Congress report sent", 12),
+    Column("督办", "Supervised", 8),
+    Column("当前期限", "Running deadline due", 12),
+    Column("超期", "Overdue", 8),
+    Column("最近进展周", "Latest progress week", 12),
+    Column("最近进展", "Latest progress", 30),
+)
+
+BRIEF_COLUMNS: tuple[Column, ...] = (
+    Column("案件编号", "Case number", 22),
+    Column("所属分县局", "Sub-bureau", 16),
+    Column("问题分类", "Category", 24),
+    Column("状态", "State", 12),
+    Column("首次信访时间", "First received", 18),
+    Column("承办单位", "Responsible unit", 16),
+    Column("承办人", "Responsible officer", 12),
+    Column("期限类型", "Deadline", 12),
+    Column("期限", "Due", 12),
+    Column("工作日", "Working days", 8),
+    Column("最近进展周", "Latest progress week", 12),
+    Column("件次", "Submissions", 8),
+    Column("重复访次数", "Repeats", 8),
+    Column("越级访", "Skip-level", 8),
+    Column("人大书面报告日期", "Congress report sent", 12),
+    Column("答复日期", "Replied on", 12),
+    Column("处理意见", "Outcome", 10),
+)
+
+
+def _scope_notes(bureau: BureauRef, *lines: str) -> list[str]:
+    return [
+        f"单位 Bureau: {bureau.name} ({bureau.code})",
+        *lines,
+        f"生成日期 Generated on: {local_today().isoformat()} (北京时间 Asia/Shanghai)",
+    ]
+
+
+def _percent(value: Rate) -> str:
+    if value.ratio is None:
+        return f"— ({value.numerator}/{value.denominator})"
+    return f"{value.ratio * 100:.1f}% ({value.numerator}/{value.denominator})"
+
+
+def ledger_report(bureau: BureauRef, rows: Sequence[LedgerRow], notes: Sequence[str]) -> Report:
+    cells: list[list[Cell]] = [
+        [
+            r.case_number,
+            r.bureau_name,
+            r.sub_bureau_name,
+            r.category_name,
+            r.category_kind_name,
+            r.petitioners,
+            r.petitioner_ids,
+            r.head_count,
+            label(CHANNEL_ZH, r.channel),
+            r.first_received_at,
+            r.first_receiver,
+            r.state_name,
+            r.responsible_unit_name,
+            r.responsible_officer,
+            r.owning_leader,
+            r.acceptance_due,
+            r.accepted_on,
+            r.handling_due,
+            r.extended_days,
+            r.not_accepted_name,
+            label(ASSESSMENT_ZH, r.preliminary_assessment),
+            r.outcome_name,
+            r.justified,
+            r.replied_on,
+            r.on_time,
+            label(SATISFACTION_ZH, r.satisfaction),
+            r.terminated_on,
+            r.submissions,
+            r.repeat_count,
+            r.collective,
+            label(ESCALATION_ZH, r.escalation),
+            r.congress,
+            r.congress_report_on,
+            r.supervised,
+            r.running_due,
+            r.overdue,
+            r.latest_progress_week,
+            r.latest_progress_note,
+        ]
+        for r in rows
+    ]
+    title = f"信访台帐 Petition ledger · {bureau.name}"
+    return Report(
+        title=title,
+        filename=f"信访台帐_{bureau.name}_{local_today().isoformat()}",
+        ascii_filename=f"ledger_{bureau.code}_{local_today().isoformat()}",
+        sheets=[
+            Sheet(
+                name="台帐 Ledger",
+                title=title,
+                columns=LEDGER_COLUMNS,
+                rows=cells,
+                notes=_scope_notes(bureau, *notes),
+            )
+        ],
+    )
+
+
+def _brief_rows(cases: Sequence[CaseBrief]) -> list[list[Cell]]:
+    return [
+        [
+            c.case_number,
+            c.sub_bureau.name,
+            c.category_name,
+            c.state_name,
+            c.first_received_at,
+            c.responsible_unit_name,
+            c.responsible_officer,
+            c.deadline_name,
+            c.due,
+            c.working_days,
+            c.latest_progress_week,
+            c.submissions,
+            c.repeat_count,
+            label(ESCALATION_ZH, c.escalation),
+            c.congress_report_on,
+            c.replied_on,
+            c.outcome_name,
+        ]
+        for c in cases
+    ]
+
+
+def _brief_sheet(name: str, title: str, cases: Sequence[CaseBrief], notes: list[str]) -> Sheet:
+    return Sheet(
+        name=name, title=title, columns=BRIEF_COLUMNS, rows=_brief_rows(cases), notes=notes
+    )
+
+
+def bulletin_report(bulletin: WeeklyBulletin) -> Report:
+    b = bulletin.bureau
+    notes = _scope_notes(
+        b,
+        f"周次 Week: {bulletin.week} ({bulletin.period_start} ~ {bulletin.period_end})",
+        f"超期与临期判断日 Judged on: {bulletin.as_of}",
+    )
+    title = f"一周一通报 Weekly bulletin · {b.name} · {bulletin.week}"
+    summary: list[list[Cell]] = [
+        ["新增件 New matters", bulletin.new_cases],
+        ["件次 Submissions", bulletin.submissions],
+        ["人次 Person-visits", bulletin.person_visits],
+        ["本周答复 Replied this week", bulletin.replied],
+        ["超期 Overdue", len(bulletin.overdue)],
+        ["5个工作日内到期 Due within 5 working days", len(bulletin.due_soon)],
+        ["本周缺进展 Missing this week's progress", len(bulletin.missing_progress)],
+    ]
+    by_sub: list[list[Cell]] = [
+        [
+            r.sub_bureau.name,
+            r.new_cases,
+            r.submissions,
+            r.replied,
+            r.open_cases,
+            r.overdue,
+            r.due_soon,
+            r.missing_progress,
+        ]
+        for r in bulletin.by_sub_bureau
+    ]
+    return Report(
+        title=title,
+        filename=f"一周一通报_{b.name}_{bulletin.week}",
+        ascii_filename=f"weekly_bulletin_{b.code}_{bulletin.week}",
+        sheets=[
+            Sheet(
+                "概况 Summary",
+                title,
+                (Column("指标", "Figure", 36), Column("数值", "Value", 12)),
+                summary,
+                notes,
+            ),
+            Sheet(
+                "分县局 By sub-bureau",
+                "分县局情况 By sub-bureau",
+                (
+                    Column("分县局", "Sub-bureau", 18),
+                    Column("新增件", "New matters", 10),
+                    Column("件次", "Submissions", 10),
+                    Column("答复", "Replied", 10),
+                    Column("在办", "Open", 10),
+                    Column("超期", "Overdue", 10),
+                    Column("临期", "Due soon", 10),
+                    Column("缺进展", "Missing progress", 10),
+                ),
+                by_sub,
+                notes,
+            ),
+            _brief_sheet("超期 Overdue", "超期案件 Overdue cases", bulletin.overdue, notes),
+            _brief_sheet(
+                "临期 Due soon",
+                "5个工作日内到期 Due within 5 working days",
+                bulletin.due_soon,
+                notes,
+            ),
+            _brief_sheet(
+                "缺进展 Missing progress",
+                "本周未报进展的在办案件 Open cases without this week's progress",
+                bulletin.missing_progress,
+                notes,
+            ),
+        ],
+    )
+
+
+def _change_text(change: Change, is_rate: bool) -> str:
+    if change.delta is None:
+        return "—"
+    if is_rate:
+        return f"{change.delta * 100:+.1f} 个百分点 pp"
+    relative = f" ({change.relative * 100:+.1f}%)" if change.relative is not None else ""
+    return f"{change.delta:+g}{relative}"
+
+
+def _shown(value: float | None, is_rate: bool) -> Cell:
+    if value is None:
+        return "—"
+    return f"{value * 100:.1f}%" if is_rate else value
+
+
+def _rank_rows(rows: Sequence[RankRow]) -> list[list[Cell]]:
+    return [
+        [
+            r.rank,
+            r.sub_bureau.name,
+            r.value,
+            r.matters,
+            r.submissions,
+            r.person_visits,
+            r.justified_to_city,
+        ]
+        for r in rows
+    ]
+
+
+_RANK_COLUMNS = (
+    Column("名次", "Rank", 8),
+    Column("分县局", "Sub-bureau", 18),
+    Column("排名依据", "Ranked value", 10),
+    Column("件", "Matters", 10),
+    Column("件次", "Submissions", 10),
+    Column("人次", "Person-visits", 10),
+    Column("到市局有理访", "Justified to city", 12),
+)
+
+
+def _roster_rows(roster: AccompanyRoster) -> list[list[Cell]]:
+    return [
+        [e.rank, e.sub_bureau.name, e.head, e.justified_to_city, e.submissions_to_city]
+        for e in roster.roster
+    ]
+
+
+def analysis_report(analysis: MonthlyAnalysis) -> Report:
+    b = analysis.bureau
+    notes = _scope_notes(
+        b, f"月份 Month: {analysis.month}", f"统计截止日 Report date: {analysis.report_date}"
+    )
+    title = f"一月一分析 Monthly analysis · {b.name} · {analysis.month}"
+    rates = {"closure_rate", "cessation_rate", "on_time_rate"}
+    figure_rows: list[list[Cell]] = [
+        [
+            change.label,
+            _shown(change.current, change.key in rates),
+            _shown(change.month_on_month.previous, change.key in rates),
+            _change_text(change.month_on_month, change.key in rates),
+            _shown(change.year_on_year.previous, change.key in rates),
+            _change_text(change.year_on_year, change.key in rates),
+        ]
+        for change in analysis.changes
+    ]
+    f = analysis.figures
+    detail: list[list[Cell]] = [
+        ["办结率 Closure rate", _percent(f.closure_rate)],
+        ["息诉率 Cessation rate", _percent(f.cessation_rate)],
+        ["按期答复率 On-time rate", _percent(f.on_time_rate)],
+        [
+            "零信访分县局 Zero-petition sub-bureaus",
+            "、".join(z.name for z in f.zero_petition_sub_bureaus) or "—",
+        ],
+        ["重复访件次 Repeat submissions", analysis.repeat_submissions],
+        ["越级访件次 Skip-level submissions", analysis.skip_level_submissions],
+        ["其中到省 of which to the province", analysis.skip_level_by_kind.get("province", 0)],
+        ["其中进京 of which to Beijing", analysis.skip_level_by_kind.get("beijing", 0)],
+    ]
+    trend: list[list[Cell]] = [
+        [p.month, p.matters, p.submissions, p.person_visits, p.justified_to_city]
+        for p in analysis.trend
+    ]
+    roster = analysis.roster
+    return Report(
+        title=title,
+        filename=f"一月一分析_{b.name}_{analysis.month}",
+        ascii_filename=f"monthly_analysis_{b.code}_{analysis.month}",
+        sheets=[
+            Sheet(
+                "主要指标 Figures",
+                title,
+                (
+                    Column("指标", "Figure", 34),
+                    Column("本月", "This month", 12),
+                    Column("上月", "Previous month", 12),
+                    Column("环比", "Month on month", 18),
+                    Column("去年同月", "Same month last year", 14),
+                    Column("同比", "Year on year", 18),
+                ),
+                figure_rows,
+                notes,
+            ),
+            Sheet(
+                "明细 Details",
+                "指标明细 Details",
+                (Column("项目", "Item", 36), Column("数值", "Value", 40)),
+                detail,
+                notes,
+            ),
+            Sheet(
+                "件次排名 By submissions",
+                "分县局件次排名 Sub-bureaus by submissions",
+                _RANK_COLUMNS,
+                _rank_rows(analysis.rank_by_submissions),
+                notes,
+            ),
+            Sheet(
+                "有理访排名 By justified",
+                "分县局到市局有理访排名 Sub-bureaus by justified petitions to the city bureau",
+                _RANK_COLUMNS,
+                _rank_rows(analysis.rank_by_justified_to_city),
+                notes,
+            ),
+            Sheet(
+                "陪同接访 Roster",
+                f"{roster.applies_to} 陪同局长接访分县局 Sub-bureaus accompanying the chief "
+                f"(counted in {roster.counted_month})",
+                (
+                    Column("顺序", "Rank", 8),
+                    Column("分县局", "Sub-bureau", 18),
+                    Column("局长", "Head", 12),
+                    Column("到市局有理访", "Justified to city", 12),
+                    Column("到市局件次", "Submissions to city", 12),
+                ),
+                _roster_rows(roster),
+                notes,
+            ),
+            _brief_sheet(
+                "人大 Congress",
+                "人大交办督办案件 People's Congress cases",
+                analysis.congress_cases,
+                notes,
+            ),
+            _brief_sheet(
+                "重复访 Repeats",
+                "本月重复访案件 Cases with repeat submissions",
+                analysis.repeat_cases,
+                notes,
+            ),
+            _brief_sheet(
+                "越级访 Skip-level",
+                "本月越级访案件 Cases with skip-level petitions",
+                analysis.skip_level_cases,
+                notes,
+            ),
+            Sheet(
+                "趋势 Trend",
+                "近十二个月趋势 Twelve-month trend",
+                (
+                    Column("月份", "Month", 10),
+                    Column("件", "Matters", 10),
+                    Column("件次", "Submissions", 10),
+                    Column("人次", "Person-visits", 10),
+                    Column("到市局有理访", "Justified to city", 12),
+                ),
+                trend,
+                notes,
+            ),
+        ],
+    )

@@ -1,0 +1,130 @@
+"""Small dependency-free SVG charts for the monthly analysis.
+
+Text stays text (``<text>``), so Chinese names render in the viewer's own CJK font and can be
+searched and copied; the font list names the usual CJK faces on Windows, macOS and Linux.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from xml.sax.saxutils import escape, quoteattr
+
+FONT = (
+    "'Noto Sans CJK SC', 'Source Han Sans SC', 'Microsoft YaHei', 'PingFang SC', "
+    "'WenQuanYi Micro Hei', SimHei, sans-serif"
+)
+PALETTE = ("#2f6db5", "#d9822b", "#3a9d5d", "#b83b5e", "#7a5cc2", "#6b6b6b")
+
+
+def _nice_max(value: float) -> float:
+    """The axis end: 1, 2, 2.5 or 5 times a power of ten, at least ``value``."""
+    if value <= 0:
+        return 1.0
+    power = 10 ** math.floor(math.log10(value))
+    for step in (1, 2, 2.5, 5, 10):
+        if step * power >= value:
+            return float(step * power)
+    return float(10 * power)  # pragma: no cover  (the loop always returns)
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:.2f}".rstrip("0")
+
+
+def _text(x: float, y: float, content: str, **attrs: str | float) -> str:
+    extra = "".join(f" {k.replace('_', '-')}={quoteattr(str(v))}" for k, v in attrs.items())
+    return f'<text x="{x:.1f}" y="{y:.1f}"{extra}>{escape(content)}</text>'
+
+
+def _document(width: int, height: int, title: str, body: list[str]) -> str:
+    return "\n".join(
+        [
+            f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+            f'viewBox="0 0 {width} {height}" role="img" aria-label={quoteattr(title)} '
+            f'font-family={quoteattr(FONT)} font-size="12">',
+            f"<title>{escape(title)}</title>",
+            f'<rect width="{width}" height="{height}" fill="#ffffff"/>',
+            _text(width / 2, 24, title, text_anchor="middle", font_size=16, font_weight="bold"),
+            *body,
+            "</svg>",
+            "",
+        ]
+    )
+
+
+def bar_chart(
+    title: str, labels: Sequence[str], values: Sequence[float], *, width: int = 760
+) -> str:
+    """Horizontal bars, one per label (sub-bureau names are long and many: rows read better)."""
+    row_height, top, left, right = 22, 44, 170, 60
+    height = top + row_height * max(len(labels), 1) + 30
+    span = _nice_max(max(values, default=0))
+    plot = width - left - right
+    body: list[str] = []
+    for tick in range(5):
+        value = span * tick / 4
+        x = left + plot * tick / 4
+        body.append(
+            f'<line x1="{x:.1f}" y1="{top - 6}" x2="{x:.1f}" y2="{height - 26}" stroke="#e3e3e3"/>'
+        )
+        body.append(_text(x, height - 10, _number(value), text_anchor="middle", fill="#555"))
+    for index, (name, value) in enumerate(zip(labels, values, strict=True)):
+        y = top + index * row_height
+        length = plot * value / span
+        body.append(_text(left - 8, y + 15, name, text_anchor="end"))
+        body.append(
+            f'<rect x="{left}" y="{y + 3}" width="{length:.1f}" height="{row_height - 6}" '
+            f'fill="{PALETTE[0]}"><title>{escape(f"{name}: {_number(value)}")}</title></rect>'
+        )
+        body.append(_text(left + length + 6, y + 15, _number(value)))
+    if not labels:
+        body.append(_text(width / 2, top + 14, "无数据 no data", text_anchor="middle"))
+    return _document(width, height, title, body)
+
+
+def line_chart(
+    title: str,
+    x_labels: Sequence[str],
+    series: Sequence[tuple[str, Sequence[float]]],
+    *,
+    width: int = 760,
+    height: int = 380,
+) -> str:
+    """One line per series over the x labels (months), with a legend under the title."""
+    top, bottom, left, right = 64, 46, 56, 24
+    plot_w, plot_h = width - left - right, height - top - bottom
+    span = _nice_max(max((v for _, values in series for v in values), default=0))
+    steps = max(len(x_labels) - 1, 1)
+    body: list[str] = []
+    for tick in range(6):
+        value = span * tick / 5
+        y = top + plot_h - plot_h * tick / 5
+        body.append(
+            f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" stroke="#e3e3e3"/>'
+        )
+        body.append(_text(left - 6, y + 4, _number(value), text_anchor="end", fill="#555"))
+    for index, name in enumerate(x_labels):
+        x = left + plot_w * index / steps
+        body.append(_text(x, height - bottom + 18, name, text_anchor="middle", fill="#555"))
+    legend_x = left
+    for number, (name, values) in enumerate(series):
+        colour = PALETTE[number % len(PALETTE)]
+        body.append(f'<rect x="{legend_x}" y="36" width="12" height="12" fill="{colour}"/>')
+        body.append(_text(legend_x + 16, 46, name))
+        legend_x += 28 + 13 * len(name)
+        points = [
+            (left + plot_w * i / steps, top + plot_h - plot_h * v / span)
+            for i, v in enumerate(values)
+        ]
+        if points:
+            path = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
+            body.append(
+                f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2"/>'
+            )
+        for (x, y), label, value in zip(points, x_labels, values, strict=False):
+            body.append(
+                f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{colour}">'
+                f"<title>{escape(f'{name} {label}: {_number(value)}')}</title></circle>"
+            )
+    return _document(width, height, title, body)

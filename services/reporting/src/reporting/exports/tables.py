@@ -1,0 +1,38 @@
+"""A report laid out as sheets of bilingual columns: the one shape both XLSX and CSV render."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+Cell = str | int | float | bool | date | datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    zh: str
+    en: str
+    width: int = 14
+
+    @property
+    def header(self) -> str:
+        """ "案件编号 Case number": Chinese for the reader, English for anyone else."""
+        return f"{self.zh} {self.en}"
+
+
+@dataclass(frozen=True, slots=True)
+class Sheet:
+    name: str  # the XLSX tab; Excel allows 31 characters
+    title: str
+    columns: Sequence[Column]
+    rows: Sequence[Sequence[Cell]]
+    notes: Sequence[str] = ()  # lines above the table: scope, period, report date
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    title: str
+    filename: str  # without extension; may be Chinese
+    ascii_filename: str  # the fallback for clients without RFC 5987
+    sheets: Sequence[Sheet] = field(default_factory=tuple)

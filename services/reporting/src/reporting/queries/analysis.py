@@ -1,0 +1,208 @@
+"""一月一分析 the monthly analysis: the month's figures against the month before and the same
+month a year earlier, sub-bureau rankings, the accompany roster it yields, People's Congress
+cases, repeat and skip-level petitions, and a twelve-month trend.
+
+The comparison months are judged as long after their end as the month itself is (report date
+minus month end), so a closure rate is never compared with one that had a month longer to grow.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from petitions.bureaus import BureauConfig
+
+from reporting.queries.common import Db, Viewer, attributed_to, bureau_ref
+from reporting.queries.figures import accompany_roster, figures, monthly_series
+from reporting.queries.lists import briefs, scoped
+from reporting.queries.models import Change, FigureChange, Figures, MonthlyAnalysis, RankRow, Rate
+from reporting.queries.periods import Period, shift_months
+
+_BY_SUB_BUREAU = """
+    SELECT code, sum(matters) AS matters, sum(submissions) AS submissions,
+           sum(person_visits) AS person_visits, sum(justified) AS justified
+    FROM (
+        SELECT c.sub_bureau AS code, count(*) AS matters, 0 AS submissions,
+               0 AS person_visits, 0 AS justified
+        FROM cases c
+        WHERE c.first_received_at >= $1 AND c.first_received_at < $2
+          AND ($5::text IS NULL OR c.sub_bureau = $5)
+        GROUP BY 1
+        UNION ALL
+        SELECT s.sub_bureau, 0, count(*), sum(s.head_count),
+               count(*) FILTER (WHERE s.receiving_bureau = $6 AND coalesce(c.justified, false))
+        FROM submissions s LEFT JOIN cases c ON c.case_id = s.case_id
+        WHERE s.received_on BETWEEN $3 AND $4 AND ($5::text IS NULL OR s.sub_bureau = $5)
+        GROUP BY 1
+    ) parts
+    GROUP BY code
+"""
+
+_MONTH_SUBMISSIONS = """
+    SELECT count(*) FILTER (WHERE s.is_repeat) AS repeats,
+           count(*) FILTER (WHERE s.escalation = 'province') AS province,
+           count(*) FILTER (WHERE s.escalation = 'beijing') AS beijing,
+           count(*) FILTER (WHERE s.escalation IS NOT NULL) AS skip_level
+    FROM submissions s
+    WHERE s.received_on BETWEEN $1 AND $2 AND ($3::text IS NULL OR s.sub_bureau = $3)
+"""
+
+_CHANGE_KEYS: tuple[tuple[str, str], ...] = (
+    ("matters", "件 matters"),
+    ("submissions", "件次 submissions"),
+    ("person_visits", "人次 person-visits"),
+    ("justified_to_city", "到市局有理访 justified to the city bureau"),
+    ("closure_rate", "办结率 closure rate"),
+    ("cessation_rate", "息诉率 cessation rate"),
+    ("on_time_rate", "按期答复率 on-time rate"),
+    ("average_handling_cycle_days", "平均办理周期（天） average handling cycle (days)"),
+    ("zero_petition_sub_bureaus", "零信访分县局数 zero-petition sub-bureaus"),
+)
+
+
+async def monthly_analysis(
+    db: Db,
+    config: BureauConfig,
+    viewer: Viewer,
+    bureau: str,
+    month: Period,
+    report_date: date,
+    *,
+    exact_bureau: bool = False,
+) -> MonthlyAnalysis:
+    config.covered_by(bureau)
+    lag = report_date - month.end
+    previous = shift_months(month, -1)
+    last_year = shift_months(month, -12)
+    current = await figures(db, config, bureau, month, report_date)
+    before = await figures(db, config, bureau, previous, previous.end + lag)
+    year_ago = await figures(db, config, bureau, last_year, last_year.end + lag)
+
+    scope = attributed_to(config, bureau)
+    lower, upper = month.utc_bounds()
+    by_submissions, by_justified = await sub_bureau_rankings(db, config, bureau, month)
+
+    counts = await db.fetchrow(_MONTH_SUBMISSIONS, month.start, month.end, scope)
+
+    congress = scoped(config, viewer, bureau, exact_bureau=exact_bureau)
+    start, end = congress.param(lower), congress.param(upper)
+    first_day = congress.param(month.start)
+    congress.add("c.congress")
+    congress.add(f"c.first_received_at < {end}")
+    congress.add(
+        f"c.first_received_at >= {start} OR c.congress_report_on IS NULL "
+        f"OR c.congress_report_on >= {first_day}::date"
+    )
+    congress_cases = await briefs(db, config, congress, "c.first_received_at, c.case_number")
+
+    repeats = scoped(config, viewer, bureau, exact_bureau=exact_bureau)
+    repeats.add(
+        "EXISTS (SELECT 1 FROM submissions s WHERE s.case_id = c.case_id AND s.is_repeat "
+        f"AND s.received_on BETWEEN {repeats.param(month.start)}::date "
+        f"AND {repeats.param(month.end)}::date)"
+    )
+    repeat_cases = await briefs(db, config, repeats, "c.repeat_count DESC, c.case_number")
+
+    skips = scoped(config, viewer, bureau, exact_bureau=exact_bureau)
+    skips.add(
+        "EXISTS (SELECT 1 FROM submissions s WHERE s.case_id = c.case_id "
+        "AND s.escalation IS NOT NULL "
+        f"AND s.received_on BETWEEN {skips.param(month.start)}::date "
+        f"AND {skips.param(month.end)}::date)"
+    )
+    skip_cases = await briefs(db, config, skips, "c.escalation, c.case_number")
+
+    return MonthlyAnalysis(
+        bureau=bureau_ref(config, bureau),
+        month=month.label,
+        report_date=report_date,
+        figures=current,
+        previous_month=before,
+        same_month_last_year=year_ago,
+        changes=[
+            FigureChange(
+                key=key,
+                label=text,
+                current=_value(current, key),
+                month_on_month=_change(_value(current, key), _value(before, key)),
+                year_on_year=_change(_value(current, key), _value(year_ago, key)),
+            )
+            for key, text in _CHANGE_KEYS
+        ],
+        rank_by_submissions=by_submissions,
+        rank_by_justified_to_city=by_justified,
+        roster=await accompany_roster(db, config, month),
+        congress_cases=congress_cases,
+        repeat_cases=repeat_cases,
+        repeat_submissions=counts["repeats"],
+        skip_level_cases=skip_cases,
+        skip_level_submissions=counts["skip_level"],
+        skip_level_by_kind={"province": counts["province"], "beijing": counts["beijing"]},
+        trend=await monthly_series(db, config, bureau, month),
+    )
+
+
+async def sub_bureau_rankings(
+    db: Db, config: BureauConfig, bureau: str, month: Period
+) -> tuple[list[RankRow], list[RankRow]]:
+    """Sub-bureaus in ``bureau``'s scope ranked by submissions and by justified petitions to the
+    city bureau in the period (every sub-bureau, zeros included, so the last places show)."""
+    lower, upper = month.utc_bounds()
+    parts = await db.fetch(
+        _BY_SUB_BUREAU,
+        lower,
+        upper,
+        month.start,
+        month.end,
+        attributed_to(config, bureau),
+        config.city.code,
+    )
+    by_code = {row["code"]: row for row in parts}
+    codes = [s.code for s in config.sub_bureaus if config.covers(bureau, s.code)]
+    return _rank(config, codes, by_code, "submissions"), _rank(config, codes, by_code, "justified")
+
+
+def _value(figures_: Figures, key: str) -> float | None:
+    if key == "zero_petition_sub_bureaus":
+        return float(len(figures_.zero_petition_sub_bureaus))
+    value = getattr(figures_, key)
+    if isinstance(value, Rate):
+        return value.ratio
+    return None if value is None else float(value)
+
+
+def _change(current: float | None, previous: float | None) -> Change:
+    if current is None or previous is None:
+        return Change(previous=previous, delta=None, relative=None)
+    delta = round(current - previous, 4)
+    relative = round(delta / previous, 4) if previous else None
+    return Change(previous=previous, delta=delta, relative=relative)
+
+
+def _rank(
+    config: BureauConfig, codes: list[str], by_code: dict[str, Any], key: str
+) -> list[RankRow]:
+    """Competition ranking (1, 2, 2, 4): equal values share a place; code order within it."""
+
+    def get(code: str, field: str) -> int:
+        row = by_code.get(code)
+        return int(row[field]) if row is not None else 0
+
+    ordered = sorted(codes, key=lambda code: (-get(code, key), code))
+    rows: list[RankRow] = []
+    for index, code in enumerate(ordered, start=1):
+        value = get(code, key)
+        rank = rows[-1].rank if rows and rows[-1].value == value else index
+        rows.append(
+            RankRow(
+                rank=rank,
+                sub_bureau=bureau_ref(config, code),
+                value=value,
+                submissions=get(code, "submissions"),
+                matters=get(code, "matters"),
+                person_visits=get(code, "person_visits"),
+                justified_to_city=get(code, "justified"),
+            )
+        )
+    return rows

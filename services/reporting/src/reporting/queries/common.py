@@ -1,0 +1,191 @@
+"""What every query shares: the database handle, who is looking, names for codes, SQL filters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from petitions.bureaus import BureauConfig, UnknownCodeError
+
+from reporting.queries.models import BureauRef, Rate
+
+
+class Db(Protocol):
+    """An asyncpg pool or connection whose search_path starts with the reporting schema.
+
+    Several queries of one report should share one connection in a repeatable-read
+    transaction, so the projections advancing meanwhile cannot make the parts disagree."""
+
+    async def fetch(self, query: str, *args: Any) -> list[Any]: ...
+
+    async def fetchrow(self, query: str, *args: Any) -> Any: ...
+
+    async def fetchval(self, query: str, *args: Any) -> Any: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    """Who a case list is for. Art. 30: an accusation is never shown to the unit or the officer
+    it accuses, whatever their role, so lists always take a viewer; figures do not need one."""
+
+    bureau: str
+    user: str
+
+
+class SqlFilter:
+    """AND-ed clauses with numbered parameters, built from constants and values only."""
+
+    def __init__(self, *args: Any) -> None:
+        self.clauses: list[str] = []
+        self.args: list[Any] = list(args)
+
+    def param(self, value: Any) -> str:
+        self.args.append(value)
+        return f"${len(self.args)}"
+
+    def add(self, clause: str) -> None:
+        self.clauses.append(clause)
+
+    def sql(self) -> str:
+        return " AND ".join(f"({c})" for c in self.clauses) or "TRUE"
+
+    def hide_from_accused(self, viewer: Viewer, alias: str = "c") -> None:
+        # Matched on any case naming the viewer, not only on category_kind = 'accusation': only
+        # accusations name accused parties, and a mislabelled one must not leak either.
+        bureau, user = self.param(viewer.bureau), self.param(viewer.user)
+        self.add(
+            f"NOT ({bureau} = ANY({alias}.accused_units) OR {user} = ANY({alias}.accused_officers))"
+        )
+
+
+def is_city(config: BureauConfig, bureau: str) -> bool:
+    return bureau == config.city.code
+
+
+def attributed_to(config: BureauConfig, bureau: str) -> str | None:
+    """The sub-bureau a figure is restricted to, or None for the city with everything below."""
+    return None if is_city(config, bureau) else bureau
+
+
+def bureau_ref(config: BureauConfig, code: str) -> BureauRef:
+    return BureauRef(code=code, name=unit_name(config, code))
+
+
+def unit_name(config: BureauConfig, code: str | None) -> str:
+    """A unit's name; an unknown code (a unit since removed from the file) shows as itself."""
+    if code is None:
+        return ""
+    try:
+        return config.unit_name(code)
+    except UnknownCodeError:
+        return code
+
+
+def category_name(config: BureauConfig, code: str) -> str:
+    try:
+        return " / ".join(c.name for c in config.category_path(code))
+    except UnknownCodeError:
+        return code
+
+
+def rate(numerator: int, denominator: int) -> Rate:
+    ratio = round(numerator / denominator, 4) if denominator else None
+    return Rate(numerator=numerator, denominator=denominator, ratio=ratio)
+
+
+CATEGORY_KIND_ZH = {
+    "suggestion": "建议意见",
+    "accusation": "检举控告",
+    "complaint_demand": "申诉求决",
+}
+
+STATE_ZH = {
+    "registered": "已登记",
+    "awaiting_acceptance": "待受理",
+    "handling": "办理中",
+    "completion_reported": "已报办结",
+    "completion_accepted": "办结已审核",
+    "replied": "已答复",
+    "under_review": "复查中",
+    "reviewed": "已复查",
+    "under_re_review": "复核中",
+    "terminated": "已终结",
+    "declined": "不予受理",
+    "acceptance_declined": "不予受理",
+    "forwarded": "已转送",
+    "diverted": "导入法定程序",
+    "objected": "交办异议退回",
+}
+
+NOT_ACCEPTED_ZH = {
+    "declined": "不予受理",
+    "forwarded": "转送",
+    "diverted": "导入法定程序",
+    "objected": "交办异议",
+}
+
+OUTCOME_ZH = {"support": "支持", "explain": "解释说明", "not_supported": "不予支持"}
+
+CHANNEL_ZH = {
+    "visit": "来访",
+    "letter": "来信",
+    "phone": "来电",
+    "online": "网上信访",
+    "congress_referral": "人大交办",
+    "higher_referral": "上级转办",
+}
+
+ESCALATION_ZH = {"province": "到省", "beijing": "进京"}
+
+SATISFACTION_ZH = {
+    "satisfied": "满意",
+    "basically_satisfied": "基本满意",
+    "dissatisfied": "不满意",
+}
+
+ASSESSMENT_ZH = {"justified": "有理", "not_justified": "无理", "undetermined": "待定"}
+
+
+def label(table: dict[str, str], code: str | None) -> str:
+    if code is None:
+        return ""
+    return table.get(code, code)
+
+
+# The deadline a case is running against now, derived from its columns rather than from the
+# full list of workflow state names, which the assignment service owns. Review and re-review
+# are told apart by state because the review dates stay on the row after their decisions.
+RUNNING_DUE_SQL = """
+    CASE
+        WHEN {c}.terminated_on IS NOT NULL OR {c}.not_accepted IS NOT NULL THEN NULL
+        WHEN {c}.state = 'under_re_review' THEN {c}.re_review_due
+        WHEN {c}.state = 'under_review' THEN {c}.review_due
+        WHEN {c}.accepted_on IS NULL THEN {c}.acceptance_due
+        WHEN {c}.replied_on IS NULL THEN {c}.handling_due
+    END
+"""
+
+RUNNING_DEADLINE_SQL = """
+    CASE
+        WHEN {c}.terminated_on IS NOT NULL OR {c}.not_accepted IS NOT NULL THEN NULL
+        WHEN {c}.state = 'under_re_review' THEN 're_review'
+        WHEN {c}.state = 'under_review' THEN 'review'
+        WHEN {c}.accepted_on IS NULL THEN 'acceptance'
+        WHEN {c}.replied_on IS NULL THEN 'handling'
+    END
+"""
+
+DEADLINE_ZH = {
+    "acceptance": "受理告知",
+    "handling": "办理答复",
+    "review": "复查答复",
+    "re_review": "复核答复",
+}
+
+
+def running_due(alias: str = "c") -> str:
+    return RUNNING_DUE_SQL.format(c=alias)
+
+
+def running_deadline(alias: str = "c") -> str:
+    return RUNNING_DEADLINE_SQL.format(c=alias)

@@ -1,0 +1,286 @@
+"""What the reporting queries return: plain, frozen models the HTTP API serves as JSON and the
+exports lay out as sheets. Instants are Asia/Shanghai wall-clock times with their offset."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class BureauRef(_Out):
+    code: str = Field(description="单位代码 unit code")
+    name: str = Field(description="单位名称 unit name")
+
+
+class Rate(_Out):
+    numerator: int
+    denominator: int
+    ratio: float | None = Field(description="numerator / denominator; null when nothing to divide")
+
+
+class Figures(_Out):
+    """The binding figures of domain.md for one bureau, period and report date."""
+
+    bureau: BureauRef
+    period_start: date
+    period_end: date
+    period_label: str
+    report_date: date
+    matters: int = Field(description="件: cases first received in the period")
+    submissions: int = Field(description="件次: submissions received in the period")
+    person_visits: int = Field(description="人次: the submissions' head counts summed")
+    closure_rate: Rate = Field(description="办结率: accepted matters replied or terminated by D")
+    cessation_rate: Rate = Field(description="息诉率: replied matters with no later submission")
+    justified_to_city: int = Field(description="到市局有理访: justified submissions to the city")
+    on_time_rate: Rate = Field(description="按期答复率: cases replied in the period on time")
+    average_handling_cycle_days: float | None = Field(
+        description="平均办理周期（天）: mean days from acceptance to reply"
+    )
+    handling_cycle_cases: int
+    zero_petition_sub_bureaus: list[BureauRef] = Field(
+        description="零信访分县局: no submission to the city bureau in the period"
+    )
+    sub_bureaus_in_scope: int
+
+
+class ZeroPetition(_Out):
+    bureau: BureauRef
+    period_start: date
+    period_end: date
+    period_label: str
+    sub_bureaus: list[BureauRef]
+    of: int = Field(description="how many sub-bureaus were considered")
+
+
+class RosterEntry(_Out):
+    rank: int
+    sub_bureau: BureauRef
+    head: str = Field(description="分县局局长 the sub-bureau head who accompanies the chief")
+    justified_to_city: int
+    submissions_to_city: int
+
+
+class AccompanyRoster(_Out):
+    counted_month: str = Field(description="计数月份 the month whose petitions are counted")
+    applies_to: str = Field(description="陪同月份 the month the roster is for (the next one)")
+    roster: list[RosterEntry] = Field(description="up to three sub-bureaus, in order")
+    candidates: list[RosterEntry] = Field(
+        description="every sub-bureau above zero, ranked, so ties can be checked"
+    )
+
+
+class ReasonCount(_Out):
+    reason: str
+    sessions: int
+
+
+class LeaderReception(_Out):
+    bureau: BureauRef
+    leader_id: str
+    leader_name: str
+    sessions: int
+    held: int
+    missed: int
+    chief_days: int
+    visits: int
+    person_visits: int
+    instructions: int
+
+
+class ReceptionStats(_Out):
+    bureau: BureauRef
+    period_start: date
+    period_end: date
+    period_label: str
+    sessions: int
+    held: int
+    missed: int
+    scheduled: int = Field(description="not yet recorded as held or missed")
+    chief_days_held: int
+    chief_days_missed: int
+    missed_reasons: list[ReasonCount]
+    visits: int = Field(description="submissions registered at the sessions")
+    person_visits: int
+    instructions: int = Field(description="领导批示 instructions recorded")
+    by_leader: list[LeaderReception]
+
+
+class LedgerRow(_Out):
+    case_id: UUID
+    case_number: str
+    bureau: str
+    bureau_name: str
+    sub_bureau: str
+    sub_bureau_name: str
+    category: str
+    category_name: str
+    category_kind: str
+    category_kind_name: str
+    petitioners: str = Field(description="masked, as stored")
+    petitioner_ids: str = Field(description="masked, as stored")
+    head_count: int
+    channel: str
+    channel_name: str
+    first_received_at: datetime
+    registered_at: datetime
+    first_receiver: str
+    state: str
+    state_name: str
+    responsible_unit: str | None
+    responsible_unit_name: str
+    responsible_officer: str | None
+    owning_leader: str | None
+    leader_plan: str | None
+    acceptance_due: date | None
+    accepted_on: date | None
+    handling_due: date | None
+    extended_days: int
+    review_due: date | None
+    re_review_due: date | None
+    not_accepted: str | None
+    not_accepted_name: str
+    not_accepted_on: date | None
+    preliminary_assessment: str
+    outcome: str | None
+    outcome_name: str
+    justified: bool
+    replied_on: date | None
+    on_time: bool | None
+    satisfaction: str | None
+    terminated_on: date | None
+    submissions: int
+    repeat_count: int
+    last_received_at: datetime | None
+    collective: bool
+    escalation: str | None
+    congress: bool
+    congress_report_on: date | None
+    supervised: bool
+    running_deadline: str | None = Field(description="the clock running now, if any")
+    running_due: date | None
+    overdue: bool = Field(description="running deadline already passed on the report date")
+    latest_progress_week: str | None
+    latest_progress_note: str | None
+
+
+class LedgerPage(_Out):
+    bureau: BureauRef
+    as_of: date
+    total: int
+    limit: int
+    offset: int
+    rows: list[LedgerRow]
+
+
+class CaseBrief(_Out):
+    """One case in a bulletin or analysis list."""
+
+    case_id: UUID
+    case_number: str
+    sub_bureau: BureauRef
+    category_name: str
+    state: str
+    state_name: str
+    first_received_at: datetime
+    responsible_unit: str | None
+    responsible_unit_name: str
+    responsible_officer: str | None
+    deadline: str | None = Field(description="acceptance | handling | review | re_review")
+    deadline_name: str
+    due: date | None
+    working_days: int | None = Field(
+        default=None, description="overdue: working days past due; due soon: working days left"
+    )
+    latest_progress_week: str | None = None
+    submissions: int
+    repeat_count: int
+    escalation: str | None
+    congress: bool
+    congress_report_on: date | None
+    replied_on: date | None
+    outcome_name: str
+
+
+class SubBureauWeek(_Out):
+    sub_bureau: BureauRef
+    new_cases: int
+    submissions: int
+    replied: int
+    open_cases: int
+    overdue: int
+    due_soon: int
+    missing_progress: int
+
+
+class WeeklyBulletin(_Out):
+    bureau: BureauRef
+    week: str
+    period_start: date
+    period_end: date
+    as_of: date = Field(description="the day overdue and due-soon are judged on")
+    new_cases: int
+    submissions: int
+    person_visits: int
+    replied: int
+    overdue: list[CaseBrief]
+    due_soon: list[CaseBrief] = Field(description="running deadline within 5 working days")
+    missing_progress: list[CaseBrief] = Field(description="open handling cases, no entry")
+    by_sub_bureau: list[SubBureauWeek]
+
+
+class Change(_Out):
+    previous: float | None
+    delta: float | None = Field(description="current - previous (rates: as a ratio)")
+    relative: float | None = Field(description="delta / previous; null when previous is 0")
+
+
+class FigureChange(_Out):
+    key: str
+    label: str
+    current: float | None
+    month_on_month: Change
+    year_on_year: Change
+
+
+class RankRow(_Out):
+    rank: int
+    sub_bureau: BureauRef
+    value: int
+    submissions: int
+    matters: int
+    person_visits: int
+    justified_to_city: int
+
+
+class MonthPoint(_Out):
+    month: str
+    matters: int
+    submissions: int
+    person_visits: int
+    justified_to_city: int
+
+
+class MonthlyAnalysis(_Out):
+    bureau: BureauRef
+    month: str
+    report_date: date
+    figures: Figures
+    previous_month: Figures
+    same_month_last_year: Figures
+    changes: list[FigureChange]
+    rank_by_submissions: list[RankRow]
+    rank_by_justified_to_city: list[RankRow]
+    roster: AccompanyRoster
+    congress_cases: list[CaseBrief]
+    repeat_cases: list[CaseBrief] = Field(description="cases with repeat submissions this month")
+    repeat_submissions: int
+    skip_level_cases: list[CaseBrief]
+    skip_level_submissions: int
+    skip_level_by_kind: dict[str, int]
+    trend: list[MonthPoint] = Field(description="the twelve months up to this one")

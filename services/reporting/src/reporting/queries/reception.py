@@ -1,0 +1,81 @@
+"""Leader reception statistics (领导接访): sessions held and missed (and why), per leader, the
+visits registered at them and the instructions recorded. The seed counts exactly these: the
+chief's reception days, those missed for meetings or illness."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from petitions.bureaus import BureauConfig
+
+from reporting.queries.common import Db, bureau_ref
+from reporting.queries.models import LeaderReception, ReasonCount, ReceptionStats
+from reporting.queries.periods import Period
+
+_SESSIONS = """
+    WITH r AS (
+        SELECT * FROM reception_sessions
+        WHERE day BETWEEN $1 AND $2 AND bureau = ANY($3::text[])
+    ), v AS (
+        SELECT s.reception_session_id AS session_id, count(*) AS visits,
+               sum(s.head_count) AS person_visits
+        FROM submissions s JOIN r ON r.session_id = s.reception_session_id
+        GROUP BY 1
+    )
+    SELECT r.bureau, r.day, r.leader_id, r.leader_name, r.chief_day, r.state, r.missed_reason,
+           r.instructions, coalesce(v.visits, 0) AS visits,
+           coalesce(v.person_visits, 0) AS person_visits
+    FROM r LEFT JOIN v ON v.session_id = r.session_id
+"""
+
+_NO_REASON = "未说明原因 no reason given"
+
+
+async def reception_statistics(
+    db: Db, config: BureauConfig, bureau: str, period: Period
+) -> ReceptionStats:
+    """Sessions of ``bureau`` (the city: of every bureau) in the period."""
+    rows = await db.fetch(_SESSIONS, period.start, period.end, list(config.covered_by(bureau)))
+    held = [r for r in rows if r["state"] == "held"]
+    missed = [r for r in rows if r["state"] == "missed"]
+    reasons = Counter((r["missed_reason"] or "").strip() or _NO_REASON for r in missed)
+    leaders: dict[tuple[str, str], list[Any]] = {}
+    for row in sorted(rows, key=lambda r: r["day"]):
+        leaders.setdefault((row["bureau"], row["leader_id"]), []).append(row)
+    by_leader = []
+    for (code, leader_id), mine in sorted(leaders.items()):
+        by_leader.append(
+            LeaderReception(
+                bureau=bureau_ref(config, code),
+                leader_id=leader_id,
+                leader_name=mine[-1]["leader_name"],
+                sessions=len(mine),
+                held=sum(r["state"] == "held" for r in mine),
+                missed=sum(r["state"] == "missed" for r in mine),
+                chief_days=sum(bool(r["chief_day"]) for r in mine),
+                visits=sum(r["visits"] for r in mine),
+                person_visits=sum(int(r["person_visits"]) for r in mine),
+                instructions=sum(r["instructions"] for r in mine),
+            )
+        )
+    return ReceptionStats(
+        bureau=bureau_ref(config, bureau),
+        period_start=period.start,
+        period_end=period.end,
+        period_label=period.label,
+        sessions=len(rows),
+        held=len(held),
+        missed=len(missed),
+        scheduled=len(rows) - len(held) - len(missed),
+        chief_days_held=sum(bool(r["chief_day"]) for r in held),
+        chief_days_missed=sum(bool(r["chief_day"]) for r in missed),
+        missed_reasons=[
+            ReasonCount(reason=reason, sessions=n)
+            for reason, n in sorted(reasons.items(), key=lambda item: (-item[1], item[0]))
+        ],
+        visits=sum(r["visits"] for r in rows),
+        person_visits=sum(int(r["person_visits"]) for r in rows),
+        instructions=sum(r["instructions"] for r in rows),
+        by_leader=by_leader,
+    )

@@ -1,0 +1,307 @@
+"""The reporting HTTP API: scope and roles, Art. 30 in the ledger, and the exports (XLSX opened
+back with openpyxl, CSV with its BOM, SVG charts parsed as XML)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import xml.etree.ElementTree as ET
+from collections.abc import AsyncIterator
+from urllib.parse import unquote
+
+import asyncpg
+import httpx
+import pytest
+from fastapi import FastAPI
+from openpyxl import load_workbook
+from petitions.identity import (
+    DEV_AUDIENCE,
+    DEV_ISSUER,
+    LocalIssuer,
+    StaticJwks,
+    TokenVerifier,
+    authenticate,
+    install_auth_errors,
+)
+from reporting.entrypoints.http import router
+
+from tests.conftest import Token
+from tests.support.reporting_fixtures import CITY, A, B, D, demo_config, march_2026, reporting_pool
+
+pytestmark = pytest.mark.integration
+
+OFFICE = {"role": "petition_office", "bureau": CITY, "user": "office-01"}
+HEAD_A = {"role": "sub_bureau_head", "bureau": A, "user": "head-a"}
+HEAD_D = {"role": "sub_bureau_head", "bureau": D, "user": "head-d"}
+MARCH = {"month": "2026-03", "as_of": "2026-04-30"}
+
+
+class Api:
+    def __init__(self, http: httpx.AsyncClient, pool: asyncpg.Pool) -> None:
+        self.http = http
+        self.pool = pool
+
+
+@pytest.fixture
+async def api(database_url: str, issuer: LocalIssuer) -> AsyncIterator[Api]:
+    config, calendar = demo_config()
+    verifier = TokenVerifier(DEV_ISSUER, DEV_AUDIENCE, StaticJwks(issuer.jwks()))
+    async with reporting_pool(database_url) as pool:
+        app = FastAPI()
+        install_auth_errors(app)
+        app.include_router(router(lambda: pool, config, calendar, authenticate(lambda: verifier)))
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://reporting") as http:
+            yield Api(http, pool)
+
+
+async def test_figures_for_the_city_and_for_a_sub_bureau(api: Api, auth: Token) -> None:
+    await march_2026(api.pool)
+
+    city = await api.http.get("/api/v1/reports/figures", params=MARCH, headers=auth(**OFFICE))
+    assert city.status_code == 200, city.text
+    body = city.json()
+    assert (body["matters"], body["submissions"], body["person_visits"]) == (6, 8, 11)
+    assert body["closure_rate"] == {"numerator": 3, "denominator": 5, "ratio": 0.6}
+    assert body["bureau"] == {"code": CITY, "name": "临江市公安局"}
+
+    # A sub-bureau head gets their own bureau by default.
+    own = await api.http.get("/api/v1/reports/figures", params=MARCH, headers=auth(**HEAD_A))
+    assert own.status_code == 200, own.text
+    assert (own.json()["bureau"]["code"], own.json()["matters"]) == (A, 2)
+
+    ranged = await api.http.get(
+        "/api/v1/reports/figures",
+        params={"from": "2026-03-01", "to": "2026-03-31", "as_of": "2026-04-30"},
+        headers=auth(**OFFICE),
+    )
+    assert ranged.json()["matters"] == 6
+
+
+async def test_another_bureaus_figures_are_forbidden(api: Api, auth: Token) -> None:
+    other = await api.http.get(
+        "/api/v1/reports/figures", params={**MARCH, "bureau": B}, headers=auth(**HEAD_A)
+    )
+    assert other.status_code == 403
+    assert other.json()["error"] == "bureau_out_of_scope"
+    assert "管辖范围" in other.json()["message"]
+    assert "outside the scope" in other.json()["message"]
+
+    city = await api.http.get(
+        "/api/v1/reports/figures", params={**MARCH, "bureau": CITY}, headers=auth(**HEAD_A)
+    )
+    assert city.status_code == 403
+
+    handler = await api.http.get(
+        "/api/v1/reports/figures",
+        params={**MARCH, "bureau": A},
+        headers=auth(role="handler", bureau=CITY, user="handler-c"),
+    )
+    assert handler.status_code == 403  # handlers: their own bureau only, even at the city
+
+    registrar = await api.http.get(
+        "/api/v1/reports/figures", params=MARCH, headers=auth(role="registrar", bureau=CITY)
+    )
+    assert registrar.status_code == 403
+    assert registrar.json()["error"] == "role_forbidden"
+
+    anonymous = await api.http.get("/api/v1/reports/figures", params=MARCH)
+    assert anonymous.status_code == 401
+
+
+async def test_bad_parameters_say_what_to_write(api: Api, auth: Token) -> None:
+    both = await api.http.get(
+        "/api/v1/reports/figures",
+        params={"month": "2026-03", "week": "2026-W12"},
+        headers=auth(**OFFICE),
+    )
+    assert both.status_code == 422
+    assert both.json()["error"] == "invalid_period"
+    assert "2026-W12" in both.json()["message"]
+
+    unknown = await api.http.get(
+        "/api/v1/reports/figures",
+        params={"month": "2026-03", "bureau": "9999"},
+        headers=auth(**OFFICE),
+    )
+    assert unknown.status_code == 422
+    assert unknown.json()["error"] == "unknown_bureau"
+
+    backwards = await api.http.get(
+        "/api/v1/reports/figures",
+        params={"from": "2026-03-31", "to": "2026-03-01"},
+        headers=auth(**OFFICE),
+    )
+    assert backwards.status_code == 422
+    assert "swap" in backwards.json()["message"]
+
+    no_week = await api.http.get("/api/v1/reports/weekly/2026-W60", headers=auth(**OFFICE))
+    assert no_week.status_code == 422
+
+
+async def test_the_ledger_hides_an_accusation_from_the_accused(api: Api, auth: Token) -> None:
+    m = await march_2026(api.pool)
+    c7 = str(m.cases["c7"])
+
+    async def case_ids(who: dict[str, str], **params: str) -> set[str]:
+        response = await api.http.get("/api/v1/reports/ledger", params=params, headers=auth(**who))
+        assert response.status_code == 200, response.text
+        return {row["case_id"] for row in response.json()["rows"]}
+
+    assert c7 in await case_ids(OFFICE)
+    assert c7 not in await case_ids(HEAD_D)
+    assert c7 not in await case_ids({"role": "leader", "bureau": CITY, "user": "city-officer-9"})
+    assert await case_ids(HEAD_A) == {str(m.cases[k]) for k in ("c1", "c2", "c8")}
+    assert await case_ids(OFFICE, congress="true") == {str(m.cases["c4"])}
+    # A handler of the city bureau sees the city bureau's own cases (received there), not all.
+    city_handler = {"role": "handler", "bureau": CITY, "user": "handler-c"}
+    assert await case_ids(city_handler) == {str(m.cases[k]) for k in ("c1", "c3", "c4", "c5", "c7")}
+
+    page = await api.http.get(
+        "/api/v1/reports/ledger", params={"limit": 3, "offset": 3}, headers=auth(**OFFICE)
+    )
+    assert (page.json()["total"], len(page.json()["rows"]), page.json()["offset"]) == (8, 3, 3)
+    first_received = page.json()["rows"][0]["first_received_at"]
+    assert first_received.endswith("+08:00")
+
+
+async def test_ledger_exports_open_in_excel_with_chinese_intact(api: Api, auth: Token) -> None:
+    await march_2026(api.pool)
+
+    xlsx = await api.http.get("/api/v1/reports/ledger.xlsx", headers=auth(**OFFICE))
+    assert xlsx.status_code == 200, xlsx.text
+    assert xlsx.headers["content-type"].startswith(
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    disposition = xlsx.headers["content-disposition"]
+    assert disposition.startswith('attachment; filename="ledger_3301_')
+    encoded = disposition.split("filename*=UTF-8''", 1)[1]
+    assert unquote(encoded).startswith("信访台帐_临江市公安局_")
+    assert unquote(encoded).endswith(".xlsx")
+
+    workbook = load_workbook(io.BytesIO(xlsx.content))
+    sheet = workbook.worksheets[0]
+    values = [[cell for cell in row] for row in sheet.iter_rows(values_only=True)]
+    header_index = next(i for i, row in enumerate(values) if row[0] == "案件编号 Case number")
+    header = values[header_index]
+    rows = values[header_index + 1 :]
+    assert len(rows) == 8
+    assert "所属分县局 Sub-bureau" in header
+    sub_bureaus = {row[header.index("所属分县局 Sub-bureau")] for row in rows}
+    assert {"江城分局", "鼓楼分局", "清河分局", "望江分局"} == sub_bureaus
+    assert "检举控告 / 民警违纪违法" in {row[header.index("问题分类 Category")] for row in rows}
+    assert "临江市公安局" in str(values[1][0])
+
+    # A sub-bureau head's export holds only their cases and never the accusation against them.
+    mine = await api.http.get("/api/v1/reports/ledger.xlsx", headers=auth(**HEAD_D))
+    d_rows = list(load_workbook(io.BytesIO(mine.content)).worksheets[0].iter_rows(values_only=True))
+    d_header = next(i for i, row in enumerate(d_rows) if row[0] == "案件编号 Case number")
+    assert d_rows[d_header + 1 :] == []
+
+    text = await api.http.get("/api/v1/reports/ledger.csv", headers=auth(**OFFICE))
+    assert text.status_code == 200
+    assert text.content.startswith(b"\xef\xbb\xbf")
+    assert text.headers["content-type"].startswith("text/csv")
+    lines = list(csv.reader(io.StringIO(text.content.decode("utf-8-sig"))))
+    header_row = next(row for row in lines if row and row[0] == "案件编号 Case number")
+    assert "身份证号 Resident ID (masked)" in header_row
+    assert sum(1 for row in lines if "110105********002X" in row) == 8
+
+
+async def test_weekly_bulletin_json_and_exports(api: Api, auth: Token) -> None:
+    await march_2026(api.pool)
+
+    body = await api.http.get(
+        "/api/v1/reports/weekly/2026-W13", params={"as_of": "2026-03-27"}, headers=auth(**OFFICE)
+    )
+    assert body.status_code == 200, body.text
+    assert (body.json()["week"], body.json()["replied"]) == ("2026-W13", 1)
+
+    xlsx = await api.http.get("/api/v1/reports/weekly/2026-W13.xlsx", headers=auth(**OFFICE))
+    assert xlsx.status_code == 200, xlsx.text
+    workbook = load_workbook(io.BytesIO(xlsx.content))
+    assert workbook.sheetnames[0] == "概况 Summary"
+    assert "一周一通报" in str(workbook.worksheets[0]["A1"].value)
+    assert "一周一通报" in unquote(xlsx.headers["content-disposition"])
+
+    text = await api.http.get("/api/v1/reports/weekly/2026-W13.csv", headers=auth(**HEAD_A))
+    assert text.status_code == 200
+    assert "江城分局" in text.content.decode("utf-8-sig")
+
+
+async def test_monthly_analysis_json_exports_and_charts(api: Api, auth: Token) -> None:
+    await march_2026(api.pool)
+
+    body = await api.http.get(
+        "/api/v1/reports/monthly/2026-03", params={"as_of": "2026-04-30"}, headers=auth(**OFFICE)
+    )
+    assert body.status_code == 200, body.text
+    analysis = body.json()
+    assert analysis["figures"]["matters"] == 6
+    assert [e["sub_bureau"]["code"] for e in analysis["roster"]["roster"]] == [B, A]
+
+    xlsx = await api.http.get("/api/v1/reports/monthly/2026-03.xlsx", headers=auth(**OFFICE))
+    assert xlsx.status_code == 200, xlsx.text
+    workbook = load_workbook(io.BytesIO(xlsx.content))
+    assert "陪同接访 Roster" in workbook.sheetnames
+    roster_values = [
+        v for row in workbook["陪同接访 Roster"].iter_rows(values_only=True) for v in row
+    ]
+    assert "鼓楼分局" in roster_values
+
+    text = await api.http.get("/api/v1/reports/monthly/2026-03.csv", headers=auth(**OFFICE))
+    assert text.content.startswith(b"\xef\xbb\xbf")
+    assert "件次 submissions" in text.content.decode("utf-8-sig")
+
+    for chart in ("submissions", "justified", "trend"):
+        svg = await api.http.get(
+            f"/api/v1/reports/monthly/2026-03/charts/{chart}.svg", headers=auth(**OFFICE)
+        )
+        assert svg.status_code == 200, svg.text
+        assert svg.headers["content-type"].startswith("image/svg+xml")
+        root = ET.fromstring(svg.content)
+        texts = [t.text or "" for t in root.iter("{http://www.w3.org/2000/svg}text")]
+        assert any("临江市公安局" in t for t in texts)
+        if chart == "submissions":
+            assert "江城分局" in texts
+
+    wrong = await api.http.get(
+        "/api/v1/reports/monthly/2026-03/charts/pie.svg", headers=auth(**OFFICE)
+    )
+    assert wrong.status_code == 422
+
+
+async def test_roster_and_reception_and_zero_petition_endpoints(api: Api, auth: Token) -> None:
+    await march_2026(api.pool)
+
+    roster = await api.http.get(
+        "/api/v1/reports/accompany-roster", params={"for_month": "2026-04"}, headers=auth(**HEAD_A)
+    )
+    assert roster.status_code == 200, roster.text
+    assert roster.json()["counted_month"] == "2026-03"
+    assert [e["sub_bureau"]["name"] for e in roster.json()["roster"]] == ["鼓楼分局", "江城分局"]
+
+    zero = await api.http.get(
+        "/api/v1/reports/zero-petition", params={"month": "2026-03"}, headers=auth(**OFFICE)
+    )
+    assert (len(zero.json()["sub_bureaus"]), zero.json()["of"]) == (21, 24)
+
+    reception = await api.http.get(
+        "/api/v1/reports/reception", params={"week": "2026-W10"}, headers=auth(**OFFICE)
+    )
+    assert reception.status_code == 200, reception.text
+    assert reception.json()["sessions"] == 0
+
+
+async def test_the_openapi_document_lists_the_reports(api: Api) -> None:
+    document = (await api.http.get("/openapi.json")).json()
+    paths = set(document["paths"])
+    assert {
+        "/api/v1/reports/figures",
+        "/api/v1/reports/ledger",
+        "/api/v1/reports/ledger.xlsx",
+        "/api/v1/reports/weekly/{week}",
+        "/api/v1/reports/monthly/{month}/charts/{chart}.svg",
+    } <= paths
+    figures = document["paths"]["/api/v1/reports/figures"]["get"]
+    assert {p["name"] for p in figures["parameters"]} >= {"bureau", "from", "to", "month", "week"}

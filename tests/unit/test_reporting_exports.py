@@ -1,0 +1,164 @@
+"""Exports without a database: CSV with BOM and bilingual headers, XLSX round trip, formula
+injection guarded, RFC 5987 file names, well-formed SVG charts, and report periods."""
+
+from __future__ import annotations
+
+import csv
+import io
+import xml.etree.ElementTree as ET
+from datetime import UTC, date, datetime
+from urllib.parse import unquote
+
+import pytest
+from openpyxl import load_workbook
+from reporting.exports import (
+    Column,
+    Report,
+    Sheet,
+    attachment,
+    bar_chart,
+    line_chart,
+    to_csv,
+    to_xlsx,
+)
+from reporting.queries import periods
+
+SVG_NS = "{http://www.w3.org/2000/svg}"
+
+
+def sample() -> Report:
+    return Report(
+        title="信访台帐 Petition ledger",
+        filename="信访台帐_临江市公安局_2026-03-31",
+        ascii_filename="ledger_3301_2026-03-31",
+        sheets=[
+            Sheet(
+                name="台帐 Ledger",
+                title="信访台帐 Petition ledger · 临江市公安局",
+                columns=(
+                    Column("案件编号", "Case number"),
+                    Column("所属分县局", "Sub-bureau"),
+                    Column("首次信访时间", "First received"),
+                    Column("答复日期", "Replied on"),
+                    Column("有理访", "Justified"),
+                    Column("最近进展", "Latest progress"),
+                ),
+                rows=[
+                    [
+                        "3301-2026-000001",
+                        "江城分局",
+                        datetime(2026, 3, 31, 16, 30, tzinfo=UTC),
+                        date(2026, 4, 10),
+                        True,
+                        '=HYPERLINK("http://evil")',
+                    ],
+                    ["3301-2026-000002", "鼓楼分局", None, None, False, "-1+1"],
+                ],
+                notes=["单位 Bureau: 临江市公安局 (3301)"],
+            )
+        ],
+    )
+
+
+def test_csv_has_a_bom_bilingual_headers_and_local_times() -> None:
+    data = to_csv(sample())
+    assert data.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+    header = next(row for row in rows if row and row[0] == "案件编号 Case number")
+    assert header[1] == "所属分县局 Sub-bureau"
+    first = rows[rows.index(header) + 1]
+    assert first[1] == "江城分局"
+    assert first[2] == "2026-04-01 00:30"  # 16:30 UTC is half past midnight in Shanghai
+    assert first[4] == "是"
+    assert first[5].startswith("'=")  # never a live formula in the reader's Excel
+    second = rows[rows.index(header) + 2]
+    assert second[2] == ""
+    assert second[5] == "'-1+1"
+
+
+def test_xlsx_round_trip_keeps_chinese_and_shows_local_times() -> None:
+    workbook = load_workbook(io.BytesIO(to_xlsx(sample())))
+    assert workbook.sheetnames == ["台帐 Ledger"]
+    sheet = workbook["台帐 Ledger"]
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][0] == "信访台帐 Petition ledger · 临江市公安局"
+    header_index = next(i for i, row in enumerate(rows) if row[0] == "案件编号 Case number")
+    first = rows[header_index + 1]
+    assert first[1] == "江城分局"
+    assert first[2] == datetime(2026, 4, 1, 0, 30)
+    assert first[3] == datetime(2026, 4, 10)  # openpyxl reads dates back as datetimes
+    assert first[5] == '\'=HYPERLINK("http://evil")'
+    assert sheet.freeze_panes == f"A{header_index + 2}"
+
+
+def test_sheet_names_are_made_valid_and_unique() -> None:
+    long = "分县局件次排名 Sub-bureaus by submissions [March]"
+    report = Report(
+        title="t",
+        filename="t",
+        ascii_filename="t",
+        sheets=[
+            Sheet(long, "a", (Column("甲", "A"),), []),
+            Sheet(long, "b", (Column("甲", "A"),), []),
+        ],
+    )
+    names = load_workbook(io.BytesIO(to_xlsx(report))).sheetnames
+    assert len(names) == 2
+    assert len(set(names)) == 2
+    assert all(len(n) <= 31 and "[" not in n for n in names)
+
+
+def test_content_disposition_carries_the_chinese_name_per_rfc_5987() -> None:
+    header = attachment(
+        "一月一分析_临江市公安局_2026-03.xlsx", "monthly analysis 3301/2026-03.xlsx"
+    )
+    assert header.startswith('attachment; filename="monthly_analysis_3301_2026-03.xlsx"')
+    encoded = header.split("filename*=UTF-8''", 1)[1]
+    assert " " not in encoded
+    assert '"' not in encoded
+    assert unquote(encoded) == "一月一分析_临江市公安局_2026-03.xlsx"
+
+
+def test_bar_chart_is_well_formed_svg_with_text_escaped() -> None:
+    svg = bar_chart("件次 <Submissions> & more", ["江城分局", "鼓楼分局"], [12, 0])
+    root = ET.fromstring(svg)
+    assert root.tag == f"{SVG_NS}svg"
+    texts = [t.text for t in root.iter(f"{SVG_NS}text")]
+    assert "件次 <Submissions> & more" in texts
+    assert {"江城分局", "鼓楼分局", "12", "0"} <= set(texts)
+    bars = [r for r in root.iter(f"{SVG_NS}rect") if r.find(f"{SVG_NS}title") is not None]
+    assert [float(b.get("width", "0")) > 0 for b in bars] == [True, False]
+    assert ET.fromstring(bar_chart("空 empty", [], []))  # no data still draws
+
+
+def test_line_chart_draws_one_line_per_series() -> None:
+    months = ["2026-01", "2026-02", "2026-03"]
+    svg = line_chart(
+        "趋势 trend", months, [("件 matters", [1, 2, 3]), ("件次 submissions", [2, 4, 9])]
+    )
+    root = ET.fromstring(svg)
+    assert len(list(root.iter(f"{SVG_NS}polyline"))) == 2
+    texts = [t.text for t in root.iter(f"{SVG_NS}text")]
+    assert {"2026-01", "2026-03", "件 matters", "件次 submissions"} <= set(texts)
+
+
+def test_periods() -> None:
+    week = periods.week("2026-W13")
+    assert (week.start, week.end) == (date(2026, 3, 23), date(2026, 3, 29))
+    assert periods.week("2026-W01").start == date(2025, 12, 29)  # ISO weeks cross years
+    march = periods.month("2026-03")
+    assert (march.start, march.end, march.label) == (date(2026, 3, 1), date(2026, 3, 31), "2026-03")
+    lower, upper = march.utc_bounds()
+    assert lower == datetime(2026, 2, 28, 16, 0, tzinfo=UTC)
+    assert upper == datetime(2026, 3, 31, 16, 0, tzinfo=UTC)
+    assert periods.shift_months(march, -3).label == "2025-12"
+    assert periods.shift_months(march, 10).label == "2027-01"
+    assert periods.month("2024-02").end == date(2024, 2, 29)
+    assert periods.iso_week_label(date(2027, 1, 1)) == "2026-W53"
+    for bad in ("2026-3", "2026-13", "March"):
+        with pytest.raises(periods.PeriodError):
+            periods.month(bad)
+    with pytest.raises(periods.PeriodError, match="ISO week 54"):
+        periods.week("2026-W54")
+    with pytest.raises(periods.PeriodError, match="swap"):
+        periods.date_range(date(2026, 3, 2), date(2026, 3, 1))
