@@ -18,10 +18,12 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import FrameType
 from typing import cast
 from urllib.parse import unquote, urlsplit, urlunsplit
+from zoneinfo import ZoneInfo
 
 from devstack.servers import (
     NatsServer,
@@ -41,6 +43,7 @@ HEALTH_DEADLINE = 60.0
 # deploy/local/src/devstack/cli.py -> the repository (the workspace is installed editable).
 REPO_ROOT = Path(__file__).resolve().parents[4]
 DEMO_BUREAU_CONFIG = REPO_ROOT / "deploy" / "config" / "bureaus.demo.toml"
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 IDENTITY_VARIABLES = ("PETITIONS_OIDC_ISSUER", "PETITIONS_JWKS_URL", "PETITIONS_JWKS_FILE")
 
 
@@ -339,14 +342,22 @@ def _try_it(services: list[_Service], issuer_key: Path | None) -> list[str]:
         issuer = os.environ.get("PETITIONS_OIDC_ISSUER") or "?"
         return [f" 令牌 tokens: 由 from {issuer} 签发 (PETITIONS_OIDC_ISSUER)"]
     mint = f"{_shown(Path(sys.executable))} -m petitions.identity mint --key {_shown(issuer_key)}"
-    url = next((s.url for s in services if s.name == "intake"), services[0].url)
+    urls = {s.name: s.url for s in services}
+    intake = urls.get("intake", services[0].url)
+    assignment = urls.get("assignment", intake)
+    reporting = urls.get("reporting", intake)
+    month = (datetime.now(SHANGHAI).replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
     return [
-        " 试一试 try it (开发令牌 development tokens, 8 h):",
-        "   # 分局登记员 registrar of sub-bureau 330102",
-        f"   TOKEN=$({mint} --user registrar1 --role registrar --bureau 330102)",
-        "   # 市局信访科 city petition office 3301",
+        " 试一试 try it (开发令牌 development tokens, 8 h). Roles: registrar handler",
+        "   sub_bureau_head leader petition_office auditor admin importer",
         f"   TOKEN=$({mint} --user office1 --role petition_office --bureau 3301)",
-        f'   curl -H "Authorization: Bearer $TOKEN" {url}/health',
+        '   AUTH="Authorization: Bearer $TOKEN"',
+        f'   curl -H "$AUTH" "{reporting}/api/v1/reports/figures?bureau=3301&month={month}"',
+        f'   curl -H "$AUTH" "{reporting}/api/v1/reports/accompany-roster?month={month}"',
+        f'   curl -H "$AUTH" -o ledger.xlsx "{reporting}/api/v1/reports/ledger.xlsx?bureau=3301"',
+        f'   curl -H "$AUTH" "{assignment}/api/v1/cases?overdue_on=$(date +%F)"',
+        f"   # 登记 register: POST {intake}/api/v1/submissions (see README, 'Try it')",
+        "   # 审计 audit:  .venv/bin/petitions audit <案件编号 case number> --verify",
     ]
 
 
@@ -442,9 +453,7 @@ async def _load_demo(database_url: str, issuer_key: Path) -> None:
         await conn.close()
     if not empty:
         return
-    _say(
-        "空库：载入两年演示数据 empty store: loading two years of demo history (--no-demo skips)"
-    )
+    _say("空库：载入两年演示数据 empty store: loading two years of demo history (--no-demo skips)")
     issuer = LocalIssuer(issuer_key)
     config = load_config(os.environ.get("PETITIONS_BUREAU_CONFIG") or DEMO_BUREAU_CONFIG)
     demo = Demo(
