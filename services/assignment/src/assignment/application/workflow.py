@@ -16,7 +16,7 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
-from petitions.bureaus import BureauConfig, WorkCalendar
+from petitions.bureaus import BureauConfig, WorkCalendar, YearNotConfiguredError
 from petitions.eventstore import (
     EventStore,
     Metadata,
@@ -57,6 +57,13 @@ _SKEW = timedelta(minutes=5)
 
 class CaseNotFound(WorkflowError):
     status = 404
+
+
+class CalendarMissing(WorkflowError):
+    """A deadline falls in a year whose holiday file is missing (503): the operators must add
+    it; nothing is written meanwhile."""
+
+    status = 503
 
 
 Clock = Callable[[], datetime]
@@ -140,6 +147,18 @@ class Workflow:
         *,
         correlation_id: UUID | None = None,
     ) -> Done:
+        try:
+            return await self._execute(case_id, command, principal, correlation_id)
+        except YearNotConfiguredError as exc:
+            raise CalendarMissing("year_not_configured", str(exc), year=exc.year) from None
+
+    async def _execute(
+        self,
+        case_id: UUID,
+        command: c.Command,
+        principal: Principal,
+        correlation_id: UUID | None,
+    ) -> Done:
         now = self._clock()
         occurred = self._occurred(command, principal, now)
         today = Deadlines.local_date(occurred)
@@ -161,6 +180,7 @@ class Workflow:
                         current_version=exc.actual,
                     ) from None
                 continue  # decide again on what the case is now
+            assert after is not None  # fresh event ids are never stored already
             log.info("workflow.command", case=str(case_id), command=command.name)
             return Done(after, tuple(e.event_type for e in events))
         raise WorkflowError("busy", "案件正被频繁修改，请稍后重试 / the case is busy: try again")
@@ -187,7 +207,10 @@ class Workflow:
         *,
         event_ids: Sequence[UUID] | None = None,
         connection: asyncpg.Connection | None = None,
-    ) -> Case:
+    ) -> Case | None:
+        """Append the events decided on ``case`` and keep its row in step; the case after them,
+        or None when events with these fixed ids were already stored (another process wrote the
+        same notices first: nothing was written here)."""
         new = [
             NewEvent(
                 e,
@@ -202,11 +225,11 @@ class Workflow:
             after = evolve(after, e, case.version + offset)
         assert after is not None
         if connection is not None:
-            await self._write(connection, case, new, metadata, after)
+            written = await self._write(connection, case, new, metadata, after)
         else:
             async with self._store.pool.acquire() as conn, conn.transaction():
-                await self._write(conn, case, new, metadata, after)
-        return after
+                written = await self._write(conn, case, new, metadata, after)
+        return after if written else None
 
     async def _write(
         self,
@@ -215,11 +238,14 @@ class Workflow:
         new: list[NewEvent[Any]],
         metadata: Metadata,
         after: Case,
-    ) -> None:
-        await self._store.append(
+    ) -> bool:
+        result = await self._store.append(
             stream_of(case.case_id), new, case.version, metadata=metadata, connection=conn
         )
+        if result.duplicate:
+            return False  # its writer keeps the row
         await _save_row(conn, after, next_check(after, self._calendar))
+        return True
 
     # -- intake's events (through NATS) ----------------------------------------------------
 
@@ -265,7 +291,13 @@ class Workflow:
         )
         cases = events = 0
         for row in ids:
-            written = await self._sweep_case(row["case_id"], today)
+            try:
+                written = await self._sweep_case(row["case_id"], today)
+            except YearNotConfiguredError as exc:
+                # One case whose deadline lies in a year not configured must not stop the
+                # sweep for every case after it; it stays due and is swept once the file is in.
+                log.error("sweep.year_not_configured", case=str(row["case_id"]), year=exc.year)
+                continue
             cases += 1
             events += written
         if cases:
@@ -285,10 +317,11 @@ class Workflow:
             ids = [notice_id(n) for n in notices]
             metadata = Metadata(actor="deadline-sweep", service=SERVICE)
             try:
-                await self._append(case, notices, metadata, None, event_ids=ids)
+                written = await self._append(case, notices, metadata, None, event_ids=ids)
             except WrongExpectedVersionError:
                 continue
-            return len(notices)
+            # Another process may have raised the very same notices first: not counted here.
+            return 0 if written is None else len(notices)
         return 0
 
     # -- lists -----------------------------------------------------------------------------
@@ -304,6 +337,8 @@ class Workflow:
         limit: int = 100,
         offset: int = 0,
     ) -> list[dict[str, Any]]:
+        if not self._config.is_bureau(principal.bureau):
+            return []  # a unit the configuration does not know covers no case (as in visible)
         scope = list(self._config.covered_by(principal.bureau))
         rows = await self._store.pool.fetch(
             "SELECT case_id, case_number, bureau, sub_bureau, category, state, unit, officer, "

@@ -10,11 +10,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 from uuid import UUID
 
-from petitions.bureaus import BureauConfig, WorkCalendar
+from petitions.bureaus import BureauConfig, DepartmentRole, WorkCalendar
 from petitions.identity import Principal, Role
 from petitions.messages import Event
 from petitions.messages.assignment import (
@@ -158,6 +158,9 @@ class Case:
     objection_due: date | None = None
     accepted_on: date | None = None
     handling_due: date | None = None
+    handling_end: date | None = None
+    """The handling period's own last day, before a non-working day moves it (``handling_due``):
+    the days a hearing stops the clock are added to it, then it is moved again."""
     extended: bool = False
     hearing_since: date | None = None
     before_hearing: str | None = None
@@ -167,6 +170,8 @@ class Case:
     review_due: date | None = None
     re_review_request_until: date | None = None
     re_review_due: date | None = None
+    re_review_end: date | None = None
+    """Likewise for the re-review period (its hearing time is not counted, Art. 36)."""
     progress_weeks: frozenset[str] = frozenset()
     congress_report_on: date | None = None
     notices: frozenset[tuple[str, str, int]] = field(default_factory=frozenset)
@@ -243,6 +248,11 @@ def _hearing_started(s: Case, e: Any) -> dict[str, Any]:
     return {"state": HEARING, "hearing_since": e.started_on, "before_hearing": s.state}
 
 
+def _later(end: date | None, due: date | None, days: int) -> date | None:
+    base = end or due
+    return None if base is None else base + timedelta(days=days)
+
+
 def _hearing_ended(s: Case, e: Any) -> dict[str, Any]:
     changes: dict[str, Any] = {
         "state": s.before_hearing or HANDLING,
@@ -251,8 +261,10 @@ def _hearing_ended(s: Case, e: Any) -> dict[str, Any]:
     }
     if e.deadline == DeadlineKind.HANDLING:
         changes["handling_due"] = e.due
+        changes["handling_end"] = _later(s.handling_end, s.handling_due, e.paused_days)
     elif e.deadline == DeadlineKind.RE_REVIEW:
         changes["re_review_due"] = e.due
+        changes["re_review_end"] = _later(s.re_review_end, s.re_review_due, e.paused_days)
     elif e.deadline == DeadlineKind.REVIEW:
         changes["review_due"] = e.due
     return changes
@@ -271,6 +283,7 @@ _CHANGES: dict[type[Event], Callable[[Case, Any], dict[str, Any]]] = {
         "state": HANDLING,
         "accepted_on": e.accepted_on,
         "handling_due": e.handling_due,
+        "handling_end": e.accepted_on + timedelta(days=HANDLING_DAYS),
     },
     AcceptanceDeclined: lambda s, e: {"state": DECLINED},
     CaseForwarded: lambda s, e: {"state": FORWARDED},
@@ -281,7 +294,13 @@ _CHANGES: dict[type[Event], Callable[[Case, Any], dict[str, Any]]] = {
     CompletionReported: lambda s, e: {"state": COMPLETION_REPORTED},
     CompletionAccepted: lambda s, e: {"state": COMPLETION_ACCEPTED},
     CompletionSentBack: lambda s, e: {"state": HANDLING},
-    ExtensionGranted: lambda s, e: {"extended": True, "handling_due": e.handling_due},
+    # At most 30 days more for the period itself (60 + 30 from acceptance, pauses added): the
+    # days a holiday moved the old last day by are not a bonus on top of the extension.
+    ExtensionGranted: lambda s, e: {
+        "extended": True,
+        "handling_due": e.handling_due,
+        "handling_end": _later(s.handling_end, s.handling_due, e.days),
+    },
     HearingStarted: _hearing_started,
     HearingEnded: _hearing_ended,
     ReplyIssued: lambda s, e: {
@@ -296,7 +315,11 @@ _CHANGES: dict[type[Event], Callable[[Case, Any], dict[str, Any]]] = {
         "outcome": e.outcome,
         "re_review_request_until": e.re_review_request_until,
     },
-    ReReviewRequested: lambda s, e: {"state": UNDER_RE_REVIEW, "re_review_due": e.re_review_due},
+    ReReviewRequested: lambda s, e: {
+        "state": UNDER_RE_REVIEW,
+        "re_review_due": e.re_review_due,
+        "re_review_end": e.requested_on + timedelta(days=REVIEW_DAYS),
+    },
     ReReviewDecided: lambda s, e: {"state": RE_REVIEWED, "outcome": e.outcome},
     CaseTerminated: lambda s, e: {"state": TERMINATED},
     CongressSupervisionStarted: lambda s, e: {"congress": True},
@@ -361,12 +384,26 @@ def _role_ok(principal: Principal, rule: Rule) -> bool:
     return principal.role in rule.roles or principal.role is Role.IMPORTER
 
 
+def _applies(case: Case, command: type[c.Command]) -> bool:
+    """Whether a command the state allows can apply to this case at all: the one extension is
+    granted once; only a referral is objected to; only a People's Congress case is reported on."""
+    if command is c.GrantExtension:
+        return not case.extended
+    if command is c.Object:
+        return case.referral
+    if command is c.SendCongressReport:
+        return case.congress
+    return True
+
+
 def allowed_commands(case: Case, principal: Principal | None = None) -> list[str]:
     """The commands the case's state allows (and, given a caller, that their role may give)."""
     return [
         command.name
         for command, rule in RULES.items()
-        if case.state in rule.states and (principal is None or _role_ok(principal, rule))
+        if case.state in rule.states
+        and _applies(case, command)
+        and (principal is None or _role_ok(principal, rule))
     ]
 
 
@@ -423,6 +460,13 @@ class Context:
 def decide(case: Case | None, command: c.Command, ctx: Context) -> list[Event]:
     """The events a command produces on this case, or a refusal."""
     case = check(case, command, ctx.principal)
+    if case.received_on is not None and ctx.today < case.received_on:
+        # Only an import can date an act; it cannot come before the matter was received.
+        raise Invalid(
+            "before_receipt",
+            f"办理行为的日期 {ctx.today} 早于收到信访的日期 {case.received_on} / the act is dated "
+            f"{ctx.today}, before the petition was received on {case.received_on}",
+        )
     handler = _DECIDERS[type(command)]
     return handler(case, command, ctx)
 
@@ -559,7 +603,7 @@ def _extend(case: Case, cmd: Any, ctx: Context) -> list[Event]:
             f"办理期限已于 {case.handling_due} 届满，不能再延期 / the handling deadline passed on "
             f"{case.handling_due}: it can no longer be extended",
             state=case.state,
-            allowed=[n for n in allowed_commands(case) if n != c.GrantExtension.name],
+            allowed=allowed_commands(case),
         )
     return [
         ExtensionGranted(
@@ -567,30 +611,48 @@ def _extend(case: Case, cmd: Any, ctx: Context) -> list[Event]:
             days=cmd.days,
             reason=cmd.reason,
             approved_by=ctx.principal.user,
-            handling_due=ctx.deadlines.extend(case.handling_due, cmd.days),
+            handling_due=ctx.deadlines.extend(case.handling_end or case.handling_due, cmd.days),
         )
     ]
 
 
 def _start_hearing(case: Case, cmd: Any, ctx: Context) -> list[Event]:
+    running = case.running_deadline()
+    if running is not None and ctx.today > running[1]:
+        # Hearing time is not counted, but a period that has already run out stays missed.
+        raise NotAllowed(
+            "deadline_passed",
+            f"期限已于 {running[1]} 届满，不能再以听证停止计时 / the deadline passed on "
+            f"{running[1]}: a hearing can no longer stop the clock",
+            state=case.state,
+            allowed=[n for n in allowed_commands(case) if n != c.StartHearing.name],
+        )
     return [HearingStarted(case_id=case.case_id, reason=cmd.reason, started_on=ctx.today)]
 
 
 def _end_hearing(case: Case, cmd: Any, ctx: Context) -> list[Event]:
     assert case.hearing_since is not None
     paused = (ctx.today - case.hearing_since).days
+    if paused < 0:
+        raise Invalid(
+            "before_hearing_started",
+            f"听证结束日早于开始日 {case.hearing_since} / the hearing cannot end before it "
+            f"started on {case.hearing_since}",
+        )
     if case.before_hearing == UNDER_RE_REVIEW:
-        kind, due = DeadlineKind.RE_REVIEW, case.re_review_due
+        kind, due, end = DeadlineKind.RE_REVIEW, case.re_review_due, case.re_review_end
     else:
-        kind, due = DeadlineKind.HANDLING, case.handling_due
+        kind, due, end = DeadlineKind.HANDLING, case.handling_due, case.handling_end
     assert due is not None
+    # The paused days lengthen the period itself: they are added to its own last day, which
+    # then moves to a working day again (not to the already moved deadline).
     return [
         HearingEnded(
             case_id=case.case_id,
             ended_on=ctx.today,
             paused_days=paused,
             deadline=kind,
-            due=ctx.deadlines.extend(due, paused) if paused else due,
+            due=ctx.deadlines.extend(end or due, paused) if paused else due,
         )
     ]
 
@@ -768,16 +830,27 @@ def _first_assignment(case: Case, config: BureauConfig) -> CaseAssigned:
         )
     accused = case.bureau in case.accused_units or case.first_receiver in case.accused_officers
     if accused:
-        # Art. 30: the accused never handle the accusation; the city's discipline office does.
-        from petitions.bureaus import DepartmentRole
-
-        discipline = config.department_for(DepartmentRole.DISCIPLINE)
+        # Art. 30: the accused never handle the accusation; the city's discipline office does,
+        # or, when it is accused itself, the inspection office, the petition office, the city.
+        candidates = [
+            config.department_for(role).code
+            for role in (
+                DepartmentRole.DISCIPLINE,
+                DepartmentRole.INSPECTION,
+                DepartmentRole.PETITION_OFFICE,
+            )
+        ]
+        unit = next(
+            (u for u in (*candidates, config.city.code) if u not in case.accused_units),
+            config.city.code,
+        )
         return CaseAssigned(
             case_id=case.case_id,
-            unit=discipline.code,
+            unit=unit,
             officer=None,
-            reason="检举控告涉及受理单位或接待人，改由纪检部门办理（第三十条）/ the accusation "
-            "names the receiving unit or officer: the discipline office handles it (Art. 30)",
+            reason="检举控告涉及受理单位或接待人，改由纪检（督察）部门办理（第三十条）/ the "
+            "accusation names the receiving unit or officer: the discipline (or inspection) "
+            "office handles it (Art. 30)",
         )
     return CaseAssigned(
         case_id=case.case_id,
