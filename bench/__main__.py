@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from petitions.runtime import tune_gc
 
-from bench import eventstore, intake
+from bench import eventstore, intake, reporting
 from bench.servers import bench_servers
 
 
@@ -14,6 +14,7 @@ def main() -> None:
     with bench_servers() as (admin_url, nats_url):
         eventstore.main(admin_url)
         intake.main(admin_url, nats_url)
+        reporting.main(admin_url, nats_url)
 
 
 if __name__ == "__main__":

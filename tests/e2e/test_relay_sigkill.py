@@ -11,13 +11,15 @@ import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import nats
 import pytest
 from petitions.eventstore import EventStore, Metadata, NewEvent
+from petitions.identity import DEV_ISSUER
 from petitions.messaging import STREAM
 
-from tests.conftest import Servers
+from tests.conftest import ROOT, Servers
 from tests.integration.test_relay import wait_for
 from tests.support.events import CounterMoved
 
@@ -45,15 +47,18 @@ async def nats_url(servers: Servers) -> AsyncIterator[str]:
     await drop()
 
 
-def start_service(database_url: str, nats_url: str) -> subprocess.Popen[bytes]:
+def start_service(database_url: str, nats_url: str, jwks_file: Path) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "PETITIONS_DATABASE_URL": database_url,
         "PETITIONS_NATS_URL": nats_url,
         "PETITIONS_HTTP_PORT": str(_port()),
         "PETITIONS_LOG_FORMAT": "json",
+        "PETITIONS_BUREAU_CONFIG": str(ROOT / "deploy/config/bureaus.demo.toml"),
+        "PETITIONS_OIDC_ISSUER": DEV_ISSUER,
+        "PETITIONS_JWKS_FILE": str(jwks_file),
     }
-    # reporting needs no keys or identity settings, and runs the relay like every service.
+    # reporting needs no personal-data keys, and runs the relay like every service.
     return subprocess.Popen(
         [sys.executable, "-m", "reporting"],
         env=env,
@@ -87,9 +92,9 @@ async def _at_least(url: str, n: int) -> bool:
 
 
 async def test_sigkill_mid_burst_loses_nothing_and_duplicates_nothing(
-    store: EventStore, database_url: str, nats_url: str
+    store: EventStore, database_url: str, nats_url: str, jwks_file: Path
 ) -> None:
-    first = start_service(database_url, nats_url)
+    first = start_service(database_url, nats_url, jwks_file)
     second: subprocess.Popen[bytes] | None = None
     try:
         written: list[str] = []
@@ -106,7 +111,7 @@ async def test_sigkill_mid_burst_loses_nothing_and_duplicates_nothing(
         await wait_for(lambda: _at_least(nats_url, 100), 30, "the first relay to publish")
         first.send_signal(signal.SIGKILL)  # mid-burst, wherever it is: publish, ack, checkpoint
         first.wait(timeout=10)
-        second = start_service(database_url, nats_url)
+        second = start_service(database_url, nats_url, jwks_file)
         await task
         await wait_for(lambda: _at_least(nats_url, 600), 60, "all 600 events on NATS")
         ids = await stream_ids(nats_url)

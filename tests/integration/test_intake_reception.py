@@ -159,9 +159,9 @@ async def test_found_by_fuzzing_are_clear_refusals_that_write_nothing(
         headers=office,
     )
     assert unknown.status_code == 422
-    into_2027 = await schedule(client, auth, first="2026-12-28", last="2027-01-08")
-    assert into_2027.status_code == 422
-    assert "2027" in into_2027.json()["message"]  # names the missing holiday file
+    into_2028 = await schedule(client, auth, first="2027-12-28", last="2028-01-08")
+    assert into_2028.status_code == 422
+    assert "2028" in into_2028.json()["message"]  # names the missing holiday file
     nul = await schedule(client, auth, place="接访\u0000室")
     assert nul.status_code == 422
     assert "NUL" in nul.json()["message"]

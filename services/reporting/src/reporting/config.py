@@ -1,15 +1,47 @@
-"""reporting settings: the shared ones plus its own (environment prefix PETITIONS_)."""
+"""reporting settings: the shared ones, identity, the bureau configuration, and where the read
+models live (environment prefix PETITIONS_)."""
 
 from __future__ import annotations
 
+from petitions.bureaus import BureauSettings
+from petitions.identity import IdentitySettings
 from petitions.settings import CommonSettings
+from pydantic import Field
 
 DEFAULT_PORT = 8003
 
 
-class Settings(CommonSettings):
+class Settings(CommonSettings, IdentitySettings, BureauSettings):
     """Settings of the reporting service."""
+
+    reporting_database_url: str | None = Field(
+        default=None,
+        description=(
+            "PostgreSQL URL of the read models (schema `reporting`); default: the event "
+            "store's database_url. Reporting scales on its own database."
+        ),
+    )
+    reporting_consume: bool = Field(
+        default=True,
+        description=(
+            "Keep the read models up to date from NATS in this process (durable consumer "
+            "`reporting`, shared by every replica)."
+        ),
+    )
+
+    reporting_ack_wait: float = Field(
+        default=30.0,
+        gt=0,
+        description=(
+            "Seconds before NATS redelivers an event a replica took but did not acknowledge "
+            "(a replica that died); every replica must use the same value."
+        ),
+    )
 
     @property
     def port(self) -> int:
         return self.http_port or DEFAULT_PORT
+
+    @property
+    def read_database_url(self) -> str:
+        return self.reporting_database_url or self.database_url

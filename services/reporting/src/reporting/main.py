@@ -2,38 +2,119 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
+import asyncpg
 from fastapi import FastAPI
-from petitions.http import asyncapi_router, health_router, install_correlation_ids, serve
+from petitions.bureaus import BureauConfig, WorkCalendar
+from petitions.eventstore import EventStore
+from petitions.http import (
+    asyncapi_router,
+    health_router,
+    install_correlation_ids,
+    install_input_guards,
+    serve,
+)
+from petitions.identity import authenticate, install_auth_errors, verifier_from_settings
+from petitions.log import get_logger
+from petitions.messaging import Consumer
 from petitions.runtime import Runtime, open_runtime, tune_gc
 
 from reporting.asyncapi import spec
 from reporting.config import Settings
+from reporting.entrypoints import audit, http
+from reporting.projections.live import projection_consumer
+from reporting.projections.tables import create_read_pool, migrate
 
 SERVICE = "reporting"
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class ReportingRuntime:
+    """What the reporting routes use: the event store (keyless: personal fields masked) on the
+    store's pool, and the read models on their own pool (search_path ``reporting``)."""
+
+    store_pool: asyncpg.Pool
+    read_pool: asyncpg.Pool
+    store: EventStore
+    config: BureauConfig
+    calendar: WorkCalendar
+    base: Runtime
+    """The shared runtime (health, relay, broker)."""
+    consumer: Consumer | None = None
+    """The live projection in this process, if it runs one (``reporting_consume``)."""
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    holder: dict[str, Runtime] = {}
+    config, calendar = settings.load_bureaus()
+    verifier = verifier_from_settings(settings)
+    holder: dict[str, ReportingRuntime] = {}
+
+    def current() -> ReportingRuntime:
+        return holder["runtime"]
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        async with open_runtime(SERVICE, settings) as runtime:
-            holder["runtime"] = runtime
-            yield
+        async with open_runtime(SERVICE, settings) as base:
+            applied = await migrate(settings.read_database_url, role=settings.db_role)
+            if applied:
+                log.info("reporting.migrated", migrations=applied)
+            read_pool = await create_read_pool(
+                settings.read_database_url,
+                role=settings.db_role,
+                min_size=settings.db_pool_min,
+                max_size=settings.db_pool_max,
+            )
+            store = EventStore(base.pool, hash_algorithm=settings.hash_algorithm)
+            consumer: Consumer | None = None
+            task: asyncio.Task[None] | None = None
+            if settings.reporting_consume:
+                consumer = projection_consumer(
+                    read_pool, store, settings.nats_url, ack_wait=settings.reporting_ack_wait
+                )
+                task = asyncio.create_task(consumer.run(), name="reporting-projection")
+            holder["runtime"] = ReportingRuntime(
+                base.pool, read_pool, store, config, calendar, base, consumer
+            )
+            try:
+                yield
+            finally:
+                if consumer is not None and task is not None:
+                    consumer.stop()
+                    with contextlib.suppress(Exception):
+                        await asyncio.wait_for(task, 10)
+                await read_pool.close()
 
     app = FastAPI(
         title="台帐统计 Reporting",
-        description=("Case ledger, bulletins, analyses, rankings, rosters and audit replay."),
+        description=(
+            "台帐、通报、分析、排名、陪同接访名单与审计回放。 Case ledger, bulletins, analyses, "
+            "rankings, rosters and audit replay."
+        ),
         version="0.1.0",
         lifespan=lifespan,
     )
     install_correlation_ids(app)
+    install_input_guards(app)
+    install_auth_errors(app)
+    auth = authenticate(lambda: verifier)
     app.include_router(asyncapi_router(spec))
-    app.include_router(health_router(lambda: holder["runtime"]))
+    app.include_router(health_router(lambda: current().base))
+    app.include_router(
+        audit.router(
+            lambda: current().store,
+            lambda: current().read_pool,
+            auth,
+            city_bureau=config.city.code,
+        )
+    )
+    app.include_router(http.router(lambda: current().read_pool, config, calendar, auth))
     return app
 
 

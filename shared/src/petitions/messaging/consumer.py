@@ -44,6 +44,9 @@ log = get_logger(__name__)
 Handler = Callable[[asyncpg.Connection, Delivered], Awaitable[None]]
 """Applies one event's effect with the given connection, inside the consumer's transaction."""
 
+Begin = Callable[[asyncpg.Connection], Awaitable[None]]
+"""Runs first in each of the consumer's transactions, before the bookkeeping row is locked."""
+
 
 async def apply_consumer_migrations(dsn: str) -> list[str]:
     conn = await asyncpg.connect(dsn)
@@ -81,7 +84,15 @@ class Consumer:
         backoff: Sequence[float] = (0.5, 2.0, 10.0, 30.0),
         batch_size: int = 100,
         ack_wait: float = 30.0,
+        applied_table: str | None = None,
+        begin: Begin | None = None,
     ) -> None:
+        """``applied_table``: keep the bookkeeping in this table, ``(stream_id text PRIMARY KEY,
+        version, applied_at)``, owned by this one consumer, instead of the shared
+        ``messaging.applied``: beside the effects, so that whatever replaces the effects (a read
+        model rebuilt into fresh tables) replaces the bookkeeping with them. ``begin`` runs
+        first in every transaction, before any row is locked (for example to take a lock that
+        the effects' owner must order before row locks)."""
         self.name = name
         self._ack_wait = ack_wait
         self._handler = handler
@@ -93,7 +104,32 @@ class Consumer:
         self._backoff = tuple(backoff)
         self._batch = batch_size
         self._stopping = asyncio.Event()
+        self._begin = begin
         self.applied = 0
+        # The stream is $1 (and the version $2); the shared table also scopes by consumer, the
+        # last parameter.
+        if applied_table is None:
+            table, lock_scope, update_scope = (
+                "messaging.applied",
+                " AND consumer = $2",
+                " AND consumer = $3",
+            )
+            self._insert = (
+                "INSERT INTO messaging.applied (consumer, stream_id, version) "
+                "VALUES ($3, $1, $2) ON CONFLICT DO NOTHING"
+            )
+            self._scope: tuple[str, ...] = (name,)
+        else:
+            table, lock_scope, update_scope = applied_table, "", ""
+            self._insert = (
+                f"INSERT INTO {table} (stream_id, version) VALUES ($1, $2) ON CONFLICT DO NOTHING"
+            )
+            self._scope = ()
+        self._lock = f"SELECT version FROM {table} WHERE stream_id = $1{lock_scope} FOR UPDATE"
+        self._update = (
+            f"UPDATE {table} SET version = $2, applied_at = now() "
+            f"WHERE stream_id = $1{update_scope}"
+        )
 
     def stop(self) -> None:
         self._stopping.set()
@@ -162,18 +198,10 @@ class Consumer:
 
     async def _apply(self, event: Delivered) -> None:
         async with self._pool.acquire() as conn, conn.transaction():
-            await conn.execute(
-                "INSERT INTO messaging.applied (consumer, stream_id, version) VALUES ($1, $2, 0) "
-                "ON CONFLICT DO NOTHING",
-                self.name,
-                event.stream_id,
-            )
-            applied = await conn.fetchval(
-                "SELECT version FROM messaging.applied WHERE consumer = $1 AND stream_id = $2 "
-                "FOR UPDATE",
-                self.name,
-                event.stream_id,
-            )
+            if self._begin is not None:
+                await self._begin(conn)
+            await conn.execute(self._insert, event.stream_id, 0, *self._scope)
+            applied = await conn.fetchval(self._lock, event.stream_id, *self._scope)
             if event.version <= applied:
                 return  # applied before: a redelivery, or filled in from the store
             pending = [event]
@@ -184,13 +212,7 @@ class Consumer:
                 pending = [_delivered(raw) for raw in missing] + pending
             for item in pending:
                 await self._handler(conn, item)
-            await conn.execute(
-                "UPDATE messaging.applied SET version = $3, applied_at = now() "
-                "WHERE consumer = $1 AND stream_id = $2",
-                self.name,
-                event.stream_id,
-                event.version,
-            )
+            await conn.execute(self._update, event.stream_id, event.version, *self._scope)
             self.applied += len(pending)
 
     async def _dead_letter(

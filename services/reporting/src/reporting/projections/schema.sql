@@ -53,7 +53,8 @@ CREATE TABLE cases (
     accused_officers      text[] NOT NULL DEFAULT '{}',
     latest_progress_week  text,
     latest_progress_note  text,
-    version               integer NOT NULL          -- last case-stream version applied
+    version               integer NOT NULL,         -- last case-stream version applied
+    state_before_hearing  text                      -- the state a hearing returns to (internal)
 );
 CREATE INDEX cases_sub_bureau ON cases (sub_bureau);
 CREATE INDEX cases_first_received ON cases (first_received_at);
@@ -120,4 +121,10 @@ CREATE TABLE applied (
     stream_id             text PRIMARY KEY,
     version               integer NOT NULL,
     applied_at            timestamptz NOT NULL DEFAULT now()
+);
+
+-- Data subjects erased (PIPL Art. 47): a case registered after the erasure was projected (the
+-- two come on different streams, in either order) still shows them as erased.
+CREATE TABLE erased_subjects (
+    subject_id            uuid PRIMARY KEY
 );

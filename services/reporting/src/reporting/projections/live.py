@@ -1,0 +1,51 @@
+"""The live projection: the durable consumer ``reporting`` applies each relayed event to the read
+models, exactly once and in per-case order (the consumer toolkit's bookkeeping, kept in the
+read models' own ``applied`` table). Any number of replicas share it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+from petitions.eventstore import EventStore
+from petitions.messaging import Consumer, Delivered
+
+from reporting.projections.projector import Projector, needs
+from reporting.projections.tables import PROJECTION_LOCK, load, write
+
+CONSUMER = "reporting"
+
+
+async def begin(conn: asyncpg.Connection) -> None:
+    """First in every projection transaction, before any row lock: a rebuild's swap waits for
+    the transactions holding this, and holds back the next ones until the new tables are in."""
+    await conn.execute("SELECT pg_advisory_xact_lock_shared($1)", PROJECTION_LOCK)
+
+
+async def project(conn: asyncpg.Connection, event: Delivered) -> None:
+    """Apply one event: load the rows it touches, fold it, upsert what changed. The same
+    :class:`Projector` code as a rebuild's, on the rows as stored."""
+    if not Projector.handles(event.event_type):
+        return
+    typed = event.typed()
+    projector = Projector()
+    await load(conn, projector, needs(typed))
+    projector.apply(event, typed)
+    await write(conn, projector.take_changes())
+
+
+def projection_consumer(
+    read_pool: asyncpg.Pool, store: EventStore, nats_url: str, **options: Any
+) -> Consumer:
+    """The consumer keeping the read models up to date. ``read_pool``: the reporting pool
+    (search_path reporting); ``store``: a keyless store, to fill in a case's missing events."""
+    return Consumer(
+        name=CONSUMER,
+        handler=project,
+        pool=read_pool,
+        store=store,
+        nats_url=nats_url,
+        applied_table="applied",
+        begin=begin,
+        **options,
+    )

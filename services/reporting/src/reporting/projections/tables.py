@@ -1,0 +1,242 @@
+"""The read models' tables in PostgreSQL: creating them, the pool that reads them, and the one
+way rows are loaded into and written from a :class:`Projector`.
+
+The tables live in schema ``reporting`` of the reporting database, created from schema.sql with
+``search_path`` set to the schema; a rebuild creates the same tables in a fresh schema and swaps
+it in. Every connection of the read pool has ``search_path = reporting``, so queries name
+tables unqualified and, after a swap, find the new ones.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from importlib import resources
+
+import asyncpg
+from petitions.log import get_logger
+from petitions.migrations import apply_package
+
+from reporting.projections.projector import (
+    CaseRow,
+    Changes,
+    Needs,
+    Projector,
+    SessionRow,
+    _Row,
+)
+
+log = get_logger(__name__)
+
+SCHEMA = "reporting"
+PROJECTION_LOCK = 7_031_952_901
+"""Advisory lock: every live projection transaction holds it shared, a rebuild's swap takes it
+exclusively, so the swap sees no transaction half-way and none starts on the old tables after."""
+ERASURE_LOCK = 7_031_952_902
+"""Advisory lock: a case registration takes it shared, an erasure exclusively, so that the two,
+arriving on different streams, never miss each other."""
+_CREATE_LOCK = 7_031_952_903
+
+
+def ddl() -> str:
+    """The tables' DDL (schema.sql), for whichever schema is first on search_path."""
+    return resources.files("reporting.projections").joinpath("schema.sql").read_text("utf-8")
+
+
+def ddl_checksum() -> str:
+    return "schema.sql sha256 " + hashlib.sha256(ddl().encode()).hexdigest()
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+async def role_exists(conn: asyncpg.Connection, role: str | None) -> bool:
+    if not role:
+        return False
+    return bool(
+        await conn.fetchval("SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)", role)
+    )
+
+
+async def create_tables(conn: asyncpg.Connection, schema: str, *, role: str | None = None) -> None:
+    """Create the schema and its tables from schema.sql, in one transaction. With ``role``, as
+    that role: it then owns them, as it owns those a rebuild (on the read pool) creates."""
+    async with conn.transaction():
+        if role:
+            await conn.execute(f"SET LOCAL ROLE {_ident(role)}")
+        await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {_ident(schema)}")
+        await conn.execute(f"SET LOCAL search_path = {_ident(schema)}")
+        await conn.execute(ddl())
+        # Which schema.sql made these tables: a later change to it needs a rebuild.
+        await conn.execute(f"COMMENT ON SCHEMA {_ident(schema)} IS '{ddl_checksum()}'")
+
+
+async def migrate(dsn: str, *, role: str | None) -> list[str]:
+    """Bring the reporting database up to date: the consumer bookkeeping (dead letters), the
+    ``reporting`` schema, and its tables if it has none yet. ``role`` is the services' role
+    (``db_role``): it gets the schema (a rebuild renames and drops it) and may create the next
+    one. Returns what was applied now."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        applied = await apply_package(conn, "messaging", "petitions.messaging.migrations")
+        applied += await apply_package(conn, SCHEMA, "reporting.migrations")
+        await conn.execute("SELECT pg_advisory_lock($1)", _CREATE_LOCK)
+        try:
+            owner = role if await role_exists(conn, role) else None
+            if owner is not None:
+                await conn.execute(f"ALTER SCHEMA {SCHEMA} OWNER TO {_ident(owner)}")
+                database = await conn.fetchval("SELECT current_database()")
+                await conn.execute(
+                    f"GRANT CREATE ON DATABASE {_ident(database)} TO {_ident(owner)}"
+                )
+            if await conn.fetchval("SELECT to_regclass('reporting.cases') IS NULL"):
+                await create_tables(conn, SCHEMA, role=owner)
+                applied.append("reporting/schema.sql")
+            else:
+                current = await conn.fetchval(
+                    "SELECT obj_description('reporting'::regnamespace, 'pg_namespace')"
+                )
+                if current != ddl_checksum():
+                    log.warning(
+                        "reporting.schema_outdated",
+                        hint="读模型表结构已变更，请重建 the read-model tables differ from "
+                        "schema.sql: run `python -m reporting.projections rebuild`",
+                    )
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock($1)", _CREATE_LOCK)
+        return applied
+    finally:
+        await conn.close()
+
+
+async def create_read_pool(
+    dsn: str, *, role: str | None, min_size: int = 1, max_size: int = 10
+) -> asyncpg.Pool:
+    """The pool on the reporting database: ``search_path = reporting``, acting as ``role`` when
+    that role exists there (a reporting database on another server may not have it)."""
+
+    async def init(conn: asyncpg.Connection) -> None:
+        if await role_exists(conn, role):
+            assert role is not None
+            await conn.execute(f"SET ROLE {_ident(role)}")
+
+    async def reset(conn: asyncpg.Connection) -> None:
+        # As petitions.db.create_pool: pooled connections keep no session state but their role
+        # and search_path, so only an abandoned transaction needs undoing.
+        if conn.is_in_transaction():
+            await conn.execute("ROLLBACK")
+
+    pool = await asyncpg.create_pool(
+        dsn,
+        min_size=min_size,
+        max_size=max_size,
+        init=init,
+        reset=reset,
+        server_settings={
+            "search_path": SCHEMA,
+            "idle_in_transaction_session_timeout": "30000",
+            "application_name": "petitions-reporting",
+        },
+    )
+    assert pool is not None
+    return pool
+
+
+# ------------------------------------------------------------------------- rows in and out
+
+
+def _select(cls: type[_Row]) -> str:
+    return f"SELECT {', '.join(cls.COLUMNS)} FROM {cls.TABLE}"
+
+
+def _upsert(cls: type[_Row]) -> str:
+    columns = ", ".join(cls.COLUMNS)
+    values = ", ".join(f"${n}" for n in range(1, len(cls.COLUMNS) + 1))
+    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in cls.COLUMNS if c not in cls.KEY)
+    return (
+        f"INSERT INTO {cls.TABLE} ({columns}) VALUES ({values}) "
+        f"ON CONFLICT ({', '.join(cls.KEY)}) DO UPDATE SET {updates}"
+    )
+
+
+_SELECT_CASE = _select(CaseRow) + " WHERE case_id = $1 FOR UPDATE"
+_SELECT_SESSION = _select(SessionRow) + " WHERE session_id = $1 FOR UPDATE"
+# Sorted, so that two erasures lock shared cases in the same order.
+_SELECT_SUBJECT_CASES = (
+    _select(CaseRow) + " WHERE subjects @> ARRAY[$1::uuid] ORDER BY case_id FOR UPDATE"
+)
+_UPSERTS = {cls: _upsert(cls) for cls, _ in Changes().by_table()}
+
+
+async def load(conn: asyncpg.Connection, projector: Projector, need: Needs) -> None:
+    """Load the stored rows ``need`` names into ``projector``, locked until the transaction
+    ends (an erasure and a case's own events may update one case row concurrently)."""
+    if need.case_id is not None:
+        row = await conn.fetchrow(_SELECT_CASE, need.case_id)
+        if row is not None:
+            projector.load_case(CaseRow.from_record(row))
+    if need.session_id is not None:
+        row = await conn.fetchrow(_SELECT_SESSION, need.session_id)
+        if row is not None:
+            projector.load_session(SessionRow.from_record(row))
+    if need.erased_check:
+        await conn.execute("SELECT pg_advisory_xact_lock_shared($1)", ERASURE_LOCK)
+        rows = await conn.fetch(
+            "SELECT subject_id FROM erased_subjects WHERE subject_id = ANY($1::uuid[])",
+            list(need.erased_check),
+        )
+        projector.load_erased(r["subject_id"] for r in rows)
+    if need.erase is not None:
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", ERASURE_LOCK)
+        for row in await conn.fetch(_SELECT_SUBJECT_CASES, need.erase):
+            projector.load_case(CaseRow.from_record(row))
+
+
+async def write(conn: asyncpg.Connection, changes: Changes) -> None:
+    """Upsert the changed rows (into whichever schema is first on search_path)."""
+    for cls, rows in changes.by_table():
+        if len(rows) == 1:
+            await conn.execute(_UPSERTS[cls], *rows[0].record())
+        elif rows:
+            await conn.executemany(_UPSERTS[cls], [row.record() for row in rows])
+    if changes.erased:
+        await conn.execute(
+            "INSERT INTO erased_subjects (subject_id) SELECT unnest($1::uuid[]) "
+            "ON CONFLICT DO NOTHING",
+            list(changes.erased),
+        )
+
+
+async def write_applied(conn: asyncpg.Connection, applied: Sequence[tuple[str, int]]) -> None:
+    if applied:
+        await conn.executemany(
+            "INSERT INTO applied (stream_id, version) VALUES ($1, $2) "
+            "ON CONFLICT (stream_id) DO UPDATE SET version = EXCLUDED.version, applied_at = now()",
+            applied,
+        )
+
+
+async def copy_rows(
+    conn: asyncpg.Connection, schema: str, changes: Changes, applied: Sequence[tuple[str, int]]
+) -> None:
+    """COPY every row into the (empty) tables of ``schema``."""
+    for cls, rows in changes.by_table():
+        if rows:
+            await conn.copy_records_to_table(
+                cls.TABLE,
+                schema_name=schema,
+                columns=list(cls.COLUMNS),
+                records=[row.record() for row in rows],
+            )
+    if changes.erased:
+        await conn.copy_records_to_table(
+            "erased_subjects",
+            schema_name=schema,
+            columns=["subject_id"],
+            records=[(s,) for s in changes.erased],
+        )
+    if applied:
+        await conn.copy_records_to_table(
+            "applied", schema_name=schema, columns=["stream_id", "version"], records=applied
+        )

@@ -1,0 +1,130 @@
+"""Rebuilding the read models from the event store and swapping them in while the live consumer
+runs and events keep coming: nothing lost, nothing twice, and pooled connections find the new
+tables."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import asyncpg
+import pytest
+from petitions.eventstore import EventStore
+from petitions.messaging import Relay
+from reporting.config import Settings
+from reporting.projections import create_read_pool, migrate, projection_consumer, rebuild
+
+from bench.reporting import histories, write
+from tests.conftest import Servers, _with_database
+from tests.integration import test_reporting_projections as projections
+from tests.integration.test_relay import wait_for
+from tests.integration.test_reporting_projections import (
+    ROLE,
+    caught_up,
+    fold_of_store,
+    running,
+    snapshot,
+)
+
+pytestmark = pytest.mark.integration
+
+# The same fixtures as the live projection's tests.
+nats_url = projections.nats_url
+read_pool = projections.read_pool
+
+
+async def _plant_marker(pool: asyncpg.Pool) -> uuid.UUID:
+    """A ledger row no event describes: present in the old tables only."""
+    marker = uuid.uuid4()
+    now = datetime.now(UTC)
+    await pool.execute(
+        "INSERT INTO cases (case_id, case_number, bureau, sub_bureau, category, category_kind, "
+        "petitioners, petitioner_ids, subjects, head_count, channel, first_received_at, "
+        "registered_at, first_receiver, state, preliminary_assessment, version) VALUES "
+        "($1, 'X', 'X', 'X', 'X', 'X', '', '', '{}', 1, 'visit', $2, $2, 'X', 'handling', "
+        "'undetermined', 1)",
+        marker,
+        now,
+    )
+    return marker
+
+
+async def test_rebuild_swaps_in_while_the_live_consumer_runs_and_events_keep_coming(
+    personal_store: EventStore, database_url: str, nats_url: str, read_pool: asyncpg.Pool
+) -> None:
+    keyless = EventStore(personal_store.pool)
+    stories, _ = histories(3000, seed=5)
+    before, during = stories[: len(stories) // 2], stories[len(stories) // 2 :]
+    relay = Relay(keyless, dsn=database_url, nats_url=nats_url)
+    consumer = projection_consumer(read_pool, keyless, nats_url)
+    async with running(relay, consumer):
+        await write(personal_store, before, writers=4)
+        await wait_for(caught_up(keyless, read_pool), 120, "the first half")
+        marker = await _plant_marker(read_pool)
+        schema_before = await read_pool.fetchval("SELECT 'reporting'::regnamespace::oid")
+
+        # A pooled connection that has run (and cached) a statement before the swap.
+        held = await read_pool.acquire()
+        count = "SELECT count(*) FROM cases WHERE case_id = $1"
+        assert await held.fetchval(count, marker) == 1
+
+        writing = asyncio.create_task(write(personal_store, during, writers=4))
+        result = await rebuild(keyless, read_pool, progress=False)
+        await writing
+        await wait_for(caught_up(keyless, read_pool), 120, "the second half, after the swap")
+
+        assert await held.fetchval(count, marker) == 0
+        await read_pool.release(held)
+        assert await read_pool.fetchval("SELECT 'reporting'::regnamespace::oid") != schema_before
+        assert await read_pool.fetchval("SELECT to_regnamespace('reporting_old')") is None
+        assert await read_pool.fetchval("SELECT to_regnamespace('reporting_next')") is None
+    assert result.events > 0
+    assert await snapshot(read_pool) == await fold_of_store(keyless)
+
+
+async def test_a_rebuild_left_half_done_is_cleared_by_the_next(
+    personal_store: EventStore, read_pool: asyncpg.Pool
+) -> None:
+    stories, _ = histories(300, seed=9)
+    await write(personal_store, stories, writers=2)
+    await read_pool.execute(
+        "CREATE SCHEMA reporting_next; CREATE TABLE reporting_next.junk (x int)"
+    )
+    result = await rebuild(personal_store, read_pool, progress=False)
+    assert result.events == await personal_store.pool.fetchval(
+        "SELECT count(*) FROM eventstore.events"
+    )
+    assert await snapshot(read_pool) == await fold_of_store(personal_store)
+
+
+@pytest.fixture
+async def reporting_database(servers: Servers) -> AsyncIterator[str]:
+    """A database of its own for the read models (PETITIONS_REPORTING_DATABASE_URL)."""
+    name = f"reporting_t_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(servers.postgres_url)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    yield _with_database(servers.postgres_url, name)
+    await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    await admin.close()
+
+
+async def test_the_read_models_may_live_in_a_database_of_their_own(
+    personal_store: EventStore, database_url: str, reporting_database: str
+) -> None:
+    settings = Settings(database_url=database_url, reporting_database_url=reporting_database)
+    assert settings.read_database_url == reporting_database
+    assert Settings(database_url=database_url).read_database_url == database_url
+
+    stories, _ = histories(400, seed=13)
+    await write(personal_store, stories, writers=2)
+    await migrate(reporting_database, role=ROLE)
+    await migrate(reporting_database, role=ROLE)  # a second replica starting: nothing to do
+    pool = await create_read_pool(reporting_database, role=ROLE)
+    try:
+        await rebuild(personal_store.pool, pool, progress=False)
+        assert await snapshot(pool) == await fold_of_store(personal_store)
+        assert await personal_store.pool.fetchval("SELECT to_regnamespace('reporting')") is None
+    finally:
+        await pool.close()
