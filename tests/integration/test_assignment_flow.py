@@ -4,10 +4,13 @@ the API takes the case through acceptance, handling, reply, review, re-review an
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from tests.conftest import Clock, Token
 from tests.integration.test_intake_registration import visit
 from tests.support.assignment import command, wait_taken_up
+
+pytestmark = pytest.mark.integration
 
 
 async def test_registration_to_termination_through_nats(
