@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from faststream.specification import AsyncAPI
 from petitions.messages import registry
+from petitions.messages.reporting import TimelineRead
 from petitions.messaging.asyncapi import specification
 
 
@@ -12,7 +13,11 @@ def spec() -> AsyncAPI:
     return specification(
         service="reporting",
         title="台帐统计 Reporting — events",
-        description="Reporting consumes every event; it publishes none.",
+        description=(
+            "Reporting consumes every event; it publishes only the record of each audit read "
+            "(reporting.TimelineRead, on the stream audit-<case id>)."
+        ),
+        publishes=[TimelineRead],
         consumes=[
             cls for cls in registry.all_classes() if cls.__module__.startswith("petitions.messages")
         ],

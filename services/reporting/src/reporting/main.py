@@ -17,6 +17,7 @@ from petitions.http import (
     health_router,
     install_correlation_ids,
     install_input_guards,
+    install_validation_errors,
     serve,
 )
 from petitions.identity import authenticate, install_auth_errors, verifier_from_settings
@@ -103,6 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_correlation_ids(app)
     install_input_guards(app)
     install_auth_errors(app)
+    install_validation_errors(app)
     auth = authenticate(lambda: verifier)
     app.include_router(asyncapi_router(spec))
     app.include_router(health_router(lambda: current().base))
