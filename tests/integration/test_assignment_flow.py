@@ -3,19 +3,43 @@ the API takes the case through acceptance, handling, reply, review, re-review an
 
 from __future__ import annotations
 
+import asyncio
+from zoneinfo import ZoneInfo
+
+import asyncpg
 import httpx
 import pytest
+from petitions.messaging import list_dead_letters
 
 from tests.conftest import Clock, Token
 from tests.integration.test_intake_registration import visit
 from tests.support.assignment import command, wait_taken_up
 
 pytestmark = pytest.mark.integration
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 async def test_registration_to_termination_through_nats(
-    client: httpx.AsyncClient, assignment: httpx.AsyncClient, auth: Token, clock: Clock
+    client: httpx.AsyncClient,
+    assignment: httpx.AsyncClient,
+    auth: Token,
+    clock: Clock,
+    pool: asyncpg.Pool,
 ) -> None:
+    # Intake's other events (reception days) travel the same stream: assignment must pass
+    # them by, not choke on them.
+    today = clock.now.astimezone(SHANGHAI).date()
+    scheduled = await client.post(
+        "/api/v1/reception/schedule",
+        json={
+            "bureau": "3301",
+            "first": today.isoformat(),
+            "last": today.isoformat(),
+            "place": "大厅",
+        },
+        headers=auth("petition_office", "3301", "office-01"),
+    )
+    assert scheduled.status_code == 201, scheduled.text
     registered = await client.post("/api/v1/submissions", json=visit(), headers=auth())
     assert registered.status_code == 201, registered.text
     case_id = registered.json()["case_id"]
@@ -103,3 +127,15 @@ async def test_registration_to_termination_through_nats(
     again = await client.post("/api/v1/submissions", json=visit(), headers=auth())
     assert again.status_code == 409, again.text
     assert again.json()["error"] == "case_terminated"
+    # The reception day went through assignment's consumer as a no-op (without ever failing).
+    applied = None
+    for _ in range(100):
+        applied = await pool.fetchval(
+            "SELECT max(version) FROM messaging.applied "
+            "WHERE consumer = 'assignment' AND stream_id LIKE 'reception-%'"
+        )
+        if applied:
+            break
+        await asyncio.sleep(0.1)
+    assert applied == 1
+    assert await list_dead_letters(pool, "assignment") == []

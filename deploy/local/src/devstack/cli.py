@@ -448,12 +448,14 @@ async def _load_demo(database_url: str, issuer_key: Path) -> None:
 
     conn = await asyncpg.connect(database_url)
     try:
-        empty = not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM events)")
+        empty = not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM eventstore.events)")
     finally:
         await conn.close()
     if not empty:
         return
-    _say("空库：载入两年演示数据 empty store: loading two years of demo history (--no-demo skips)")
+    _say(
+        "空库：载入两年演示数据 empty store: loading demo history (PETITIONS_DEMO=0 skips)"
+    )
     issuer = LocalIssuer(issuer_key)
     config = load_config(os.environ.get("PETITIONS_BUREAU_CONFIG") or DEMO_BUREAU_CONFIG)
     demo = Demo(

@@ -105,9 +105,11 @@ class Demo:
         return min(local.astimezone(UTC), self._now - timedelta(minutes=10))
 
     def _later(self, moment: datetime, days: float) -> datetime:
-        target = (moment + timedelta(days=days)).astimezone(SHANGHAI)
-        if target.weekday() >= 5:  # acts happen on weekdays
-            target += timedelta(days=7 - target.weekday())
+        day = (moment + timedelta(days=days)).astimezone(SHANGHAI)
+        if day.weekday() >= 5:  # acts happen on weekdays, in office hours
+            day += timedelta(days=7 - day.weekday())
+        office = datetime(day.year, day.month, day.day, 8, 30, tzinfo=SHANGHAI)
+        target = max(office + timedelta(minutes=self._rng.randrange(9 * 60)), moment)
         return target.astimezone(UTC)
 
     def plan(self, subs: list[str]) -> list[Plan]:
@@ -217,6 +219,24 @@ class Demo:
             supervised = self._later(t, 2)
             document = f"临人大督〔{supervised.year}〕{rng.randint(1, 30)}号"
             acts.append((supervised, "congress_supervise", {"document_number": document}))
+        if rng.random() < 0.03:
+            # A hard case still open long after its deadline: leader-owned, progress reported,
+            # no reply yet (the supervision sweep flags it).
+            acts.append(
+                (
+                    self._later(t, 1),
+                    "take_ownership",
+                    {
+                        "leader_id": "L01",
+                        "team": ["信访科", "法制支队"],
+                        "plan": "多次约谈，联合属地化解",
+                        "needs_party_committee": True,
+                    },
+                )
+            )
+            for week in range(1, 12):
+                acts.append((self._later(t, week * 7), "record_progress", {"note": "持续化解中"}))
+            return
         handling = rng.uniform(10, 58) if rng.random() > 0.08 else rng.uniform(62, 85)
         for week in range(1, int(handling // 7) + 1):
             if rng.random() < 0.7:  # some weeks are missed: the bulletin shows them

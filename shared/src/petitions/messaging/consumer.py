@@ -166,7 +166,7 @@ class Consumer:
                     for msg in messages:
                         await self.handle(msg)
             except (nats.errors.Error, OSError) as exc:
-                log.warning("consumer.interrupted", consumer=self.name, error=str(exc))
+                log.warning("consumer.interrupted", consumer=self.name, error=repr(exc))
                 await self._pause(1.0)
             finally:
                 with contextlib.suppress(Exception):

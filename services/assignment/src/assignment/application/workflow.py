@@ -27,6 +27,7 @@ from petitions.eventstore import (
 from petitions.identity import Principal, Role
 from petitions.log import get_logger
 from petitions.messages import Event
+from petitions.messages.intake import CaseRegistered, SubmissionReceived
 from petitions.messaging import Delivered
 
 from assignment.domain import commands as c
@@ -51,6 +52,7 @@ log = get_logger(__name__)
 SERVICE = "assignment"
 _TAKE_UP_NAMESPACE = uuid.UUID("6a0f1f0e-54d4-4a8e-8f0b-3d1f0c9b7e21")
 _ATTEMPTS = 8
+_TAKE_UP_TYPES = frozenset({CaseRegistered.event_type, SubmissionReceived.event_type})
 # An imported act may be dated in the past; a live one only within clock skew of now.
 _SKEW = timedelta(minutes=5)
 
@@ -251,7 +253,11 @@ class Workflow:
 
     async def take_up(self, conn: asyncpg.Connection, delivered: Delivered) -> None:
         """The consumer's handler: open the workflow of a newly registered case."""
-        if not delivered.event_type.startswith("intake."):
+        # Only a case's own registration events open anything: intake also publishes reception
+        # days (reception-<id> streams), which are not cases.
+        if delivered.event_type not in _TAKE_UP_TYPES or not delivered.stream_id.startswith(
+            "case-"
+        ):
             return
         case_id = UUID(delivered.stream_id.removeprefix("case-"))
         for _ in range(_ATTEMPTS):
