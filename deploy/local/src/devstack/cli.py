@@ -453,9 +453,7 @@ async def _load_demo(database_url: str, issuer_key: Path) -> None:
         await conn.close()
     if not empty:
         return
-    _say(
-        "空库：载入两年演示数据 empty store: loading demo history (PETITIONS_DEMO=0 skips)"
-    )
+    _say("空库：载入两年演示数据 empty store: loading demo history (PETITIONS_DEMO=0 skips)")
     issuer = LocalIssuer(issuer_key)
     config = load_config(os.environ.get("PETITIONS_BUREAU_CONFIG") or DEMO_BUREAU_CONFIG)
     demo = Demo(

@@ -177,9 +177,15 @@ class Demo:
         return plans
 
     def _until_now(self, plan: Plan) -> None:
-        """Keep what has happened by now: a recent case is still open, at whatever step."""
+        """Keep what has happened by now: a recent case is still open, at whatever step. The
+        acts were planned in their logical order; each is moved to at least a minute after the
+        one before, so that order is also the order in time."""
         cutoff = self._now - timedelta(minutes=5)
-        acts = sorted(plan.acts, key=lambda a: a[0])
+        acts: list[tuple[datetime, str, dict[str, Any]]] = []
+        for moment, name, body in plan.acts:
+            if acts and moment <= acts[-1][0]:
+                moment = acts[-1][0] + timedelta(minutes=1)
+            acts.append((moment, name, body))
         first_future = next((i for i, a in enumerate(acts) if a[0] > cutoff), len(acts))
         plan.acts = acts[:first_future]
         plan.repeats = [t for t in plan.repeats if t <= cutoff]
@@ -238,23 +244,15 @@ class Demo:
                 acts.append((self._later(t, week * 7), "record_progress", {"note": "持续化解中"}))
             return
         handling = rng.uniform(10, 58) if rng.random() > 0.08 else rng.uniform(62, 85)
+        during: list[tuple[datetime, str, dict[str, Any]]] = []
         for week in range(1, int(handling // 7) + 1):
             if rng.random() < 0.7:  # some weeks are missed: the bulletin shows them
-                acts.append(
-                    (
-                        self._later(t, week * 7 - 2),
-                        "record_progress",
-                        {"note": f"第{week}周：已走访核实，正在协调处理"},
-                    )
-                )
+                note = f"第{week}周：已走访核实，正在协调处理"
+                during.append((self._later(t, week * 7 - 2), "record_progress", {"note": note}))
         if handling > 55 and rng.random() < 0.7:
-            acts.append(
-                (
-                    self._later(t, 50),
-                    "grant_extension",
-                    {"days": 30, "reason": "案情复杂，需进一步调查核实"},
-                )
-            )
+            reason = "案情复杂，需进一步调查核实"
+            during.append((self._later(t, 45), "grant_extension", {"days": 30, "reason": reason}))
+        acts.extend(sorted(during, key=lambda a: a[0]))
         done = self._later(t, handling - 2)
         acts.append((done, "report_completion", {"summary": "已调查核实并作出处理"}))
         if rng.random() < 0.1:

@@ -161,7 +161,10 @@ class Consumer:
                 while not self._stopping.is_set():
                     try:
                         messages = await sub.fetch(self._batch, timeout=1)
-                    except nats.errors.TimeoutError:
+                    except TimeoutError:
+                        # Nothing to fetch. nats-py raises its own TimeoutError or, on some
+                        # paths, asyncio's (the builtin): both mean "try again", and neither may
+                        # fall through to the reconnect below (an OSError to Python).
                         continue
                     for msg in messages:
                         await self.handle(msg)
