@@ -34,6 +34,7 @@ from typing import Any
 import asyncpg
 import httpx
 import nats
+import nats.js.errors
 from nats.aio.msg import Msg
 from petitions.db import create_pool
 from petitions.eventstore import EventStore, Metadata, NewEvent, PersonalData
@@ -42,6 +43,7 @@ from petitions.messages import Event
 from petitions.messages import assignment as a
 from petitions.messages import intake as i
 from petitions.messages import reception as r
+from petitions.messaging import STREAM
 from petitions.personal import BlindIndex, DataKeys, LocalKeyService, generate_key
 from petitions.settings import CommonSettings
 
@@ -623,6 +625,12 @@ async def _healthy(client: httpx.AsyncClient, url: str, log: Path) -> None:
 async def _freshness(admin: asyncpg.Connection, admin_url: str, nats_url: str) -> dict[str, Any]:
     from bench.intake import Requests, _free_port, _quantile, _quiet_httpcore
 
+    # Earlier benchmarks (intake's) left their events on the shared stream; a fresh consumer
+    # would have to wade through them first, measuring their backlog, not freshness.
+    nc = await nats.connect(nats_url)
+    with contextlib.suppress(nats.js.errors.NotFoundError):
+        await nc.jetstream().delete_stream(STREAM)
+    await nc.close()
     name = f"bench_reporting_f_{uuid.uuid4().hex[:8]}"
     await admin.execute(f'CREATE DATABASE "{name}"')
     dsn = admin_url.rpartition("/")[0] + "/" + name

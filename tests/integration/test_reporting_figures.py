@@ -511,3 +511,59 @@ async def test_monthly_analysis(db: asyncpg.Pool, config: BureauConfig) -> None:
     )
     assert d.skip_level_cases == []
     assert d.skip_level_submissions == 1
+
+
+async def test_a_hearing_stops_the_clock_but_the_case_stays_open(
+    db: asyncpg.Pool, config: BureauConfig, calendar: WorkCalendar
+) -> None:
+    # Accepted in February, due 3-20 before the hearing stopped the clock: not overdue on 3-27.
+    paused = await add_case(
+        db,
+        sub_bureau="330104",
+        received_at=local(date(2026, 2, 2)),
+        state="hearing",
+        accepted_on=date(2026, 2, 3),
+        handling_due=date(2026, 3, 20),
+    )
+    bulletin = await queries.weekly_bulletin(
+        db, config, calendar, queries.Viewer(bureau=CITY, user="office"), CITY,
+        periods.week("2026-W13"),
+        date(2026, 3, 27),
+    )  # fmt: skip
+    assert paused not in {row.case_id for row in bulletin.overdue}
+    assert paused not in {row.case_id for row in bulletin.due_soon}
+    counts = {row.sub_bureau.code: row.open_cases for row in bulletin.by_sub_bureau}
+    assert counts.get("330104") == 1
+    ledger = await queries.ledger(
+        db, config, queries.Viewer(bureau=CITY, user="office"), CITY,
+        queries.LedgerFilter(open=True), as_of=date(2026, 3, 27), limit=50,
+    )  # fmt: skip
+    assert paused in {row.case_id for row in ledger.rows}
+
+
+async def test_a_session_held_by_a_stand_in_names_who_held_it(
+    db: asyncpg.Pool, config: BureauConfig
+) -> None:
+    session = await add_session(
+        db, bureau=CITY, day=date(2026, 3, 4), leader_id="L01", leader_name="陈卫东",
+        state="held", chief_day=True,
+    )  # fmt: skip
+    await db.execute(
+        "UPDATE reception_sessions SET held_by = '林振华' WHERE session_id = $1", session
+    )
+    stats = await queries.reception_statistics(db, config, CITY, periods.month("2026-03"))
+    (chief,) = [row for row in stats.by_leader if row.leader_id == "L01"]
+    assert chief.held == 1
+    assert chief.held_by_stand_in == 1
+    (stand_in,) = stats.stand_ins
+    assert (stand_in.day, stand_in.scheduled_leader, stand_in.held_by) == (
+        date(2026, 3, 4), "陈卫东", "林振华",
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("bad", ["0000", "9999"])
+def test_years_outside_the_supported_range_are_period_errors(bad: str) -> None:
+    with pytest.raises(periods.PeriodError):
+        periods.year(bad)
+    with pytest.raises(periods.PeriodError):
+        periods.month(f"{bad}-12")

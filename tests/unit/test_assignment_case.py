@@ -68,6 +68,7 @@ HANDLER = Principal("王警官", Role.HANDLER, "330102")
 HEAD = Principal("head-02", Role.SUB_BUREAU_HEAD, "330102")
 LEADER = Principal("L01", Role.LEADER, "3301")
 REGISTRAR = Principal("clerk-01", Role.REGISTRAR, "330102")
+CITY_HANDLER = Principal("李警官", Role.HANDLER, "3301")
 IMPORTER = Principal("import-01", Role.IMPORTER, "3301")
 
 
@@ -312,6 +313,11 @@ def test_allowed_commands_leave_out_what_cannot_apply_to_the_case() -> None:
     assert allowed_commands(case, Principal("a-01", Role.AUDITOR, "3301")) == []
 
 
+def _role_may(principal: Principal, name: str) -> bool:
+    rule = next(rule for command, rule in RULES.items() if command.name == name)
+    return principal.role in rule.roles or principal.role is Role.IMPORTER
+
+
 @pytest.mark.parametrize("state", sorted(STATES))
 @pytest.mark.parametrize("command", sorted(SAMPLES))
 def test_every_command_in_every_state(state: str, command: str) -> None:
@@ -328,7 +334,10 @@ def test_every_command_in_every_state(state: str, command: str) -> None:
         # 409 names the state and the commands it allows, in both languages.
         assert error.code == "not_allowed_in_state"
         assert error.details["state"] == state
-        assert set(error.details["allowed"]) == allowed_here(state)
+        # ... that the caller's role may give (a clerk is not sent to commands they cannot use).
+        assert set(error.details["allowed"]) == {
+            name for name in allowed_here(state) if _role_may(principal, name)
+        }
         assert STATE_LABELS[state] in error.message
         assert state in error.message
         return
@@ -521,7 +530,7 @@ def test_the_review_organ_is_the_next_higher_one() -> None:
             run(
                 run(opened(bureau="3301", sub_bureau="330102"), c.Accept(), OFFICE, D(2026, 3, 3)),
                 c.ReportCompletion(summary="办结"),
-                HEAD,
+                CITY_HANDLER,
                 D(2026, 3, 4),
             ),
             c.AcceptCompletion(),
@@ -529,7 +538,7 @@ def test_the_review_organ_is_the_next_higher_one() -> None:
             D(2026, 3, 5),
         ),
         REPLY,
-        HEAD,
+        CITY_HANDLER,
         D(2026, 3, 6),
     )
     (up,) = decide(city, c.RequestReview(), ctx(OFFICE, D(2026, 3, 9)))
@@ -887,3 +896,92 @@ def test_an_act_cannot_be_dated_before_the_receipt() -> None:
         decide(case, c.Accept(), ctx(IMPORTER, D(2026, 3, 1)))
     assert early.value.code == "before_receipt"
     assert run(case, c.Accept(), IMPORTER, D(2026, 3, 2)).accepted_on == D(2026, 3, 2)
+
+
+# -- acting on a case belongs to a unit, not to everyone who may see it ----------------------
+
+
+def test_only_the_handling_unit_or_above_handles_and_extends() -> None:
+    handling = STATES["handling"].case  # received by 330102, handled there
+    other_head = Principal("head-03", Role.SUB_BUREAU_HEAD, "330103")
+    with pytest.raises(Forbidden) as refused:
+        decide(handling, SAMPLES["grant_extension"], ctx(other_head, D(2026, 3, 10)))
+    assert refused.value.code == "not_your_unit"
+    # Reassigned to 330103: now 330103's head extends, and 330102's may no longer.
+    moved = run(
+        handling, c.Assign(unit="330103", officer="赵警官", reason="属地"), OFFICE, D(2026, 3, 10)
+    )
+    assert run(moved, SAMPLES["grant_extension"], other_head, D(2026, 3, 11)).extended
+    with pytest.raises(Forbidden):
+        decide(moved, SAMPLES["grant_extension"], ctx(HEAD, D(2026, 3, 11)))
+    # The city is above every unit.
+    city_leader = run(handling, SAMPLES["grant_extension"], LEADER, D(2026, 3, 11))
+    assert city_leader.extended
+
+
+def test_only_the_receiving_bureau_decides_acceptance_and_assigns_within_its_scope() -> None:
+    awaiting = STATES["awaiting_acceptance"].case  # received by 330102
+    other_office = Principal("office-03", Role.PETITION_OFFICE, "330103")
+    with pytest.raises(Forbidden) as refused:
+        decide(awaiting, SAMPLES["accept"], ctx(other_office, D(2026, 3, 3)))
+    assert refused.value.code == "not_your_unit"
+    own_office = Principal("office-02", Role.PETITION_OFFICE, "330102")
+    with pytest.raises(Forbidden) as outside:
+        decide(
+            awaiting,
+            c.Assign(unit="330103", officer=None, reason="改派"),
+            ctx(own_office, D(2026, 3, 3)),
+        )
+    assert outside.value.code == "unit_out_of_scope"
+    with pytest.raises(Forbidden):  # a city department is the city's to assign to
+        decide(awaiting, c.Assign(unit="fazhi", reason="法制"), ctx(own_office, D(2026, 3, 3)))
+    assert (
+        run(awaiting, c.Assign(unit="fazhi", reason="法制"), OFFICE, D(2026, 3, 3)).unit == "fazhi"
+    )
+
+
+def test_a_review_is_decided_by_the_city_not_by_the_sub_bureau_itself() -> None:
+    under_review = STATES["under_review"].case  # a case of 330102
+    own_leader = Principal("head-02", Role.LEADER, "330102")
+    with pytest.raises(Forbidden) as refused:
+        decide(under_review, SAMPLES["decide_review"], ctx(own_leader, D(2026, 5, 11)))
+    assert refused.value.code == "not_the_reviewing_organ"
+    assert run(under_review, SAMPLES["decide_review"], LEADER, D(2026, 5, 11)).state == "reviewed"
+
+
+def test_review_deadlines_are_the_reviewing_organs() -> None:
+    under_review = STATES["under_review"].case
+    assert under_review.review_due is not None
+    late = date.fromordinal(under_review.review_due.toordinal() + 1)
+    (supervision,) = due_notices(under_review, late, CALENDAR)
+    assert supervision.unit == CONFIG.city.name  # type: ignore[attr-defined]
+    assert supervision.officer is None  # type: ignore[attr-defined]
+
+
+def test_the_accused_never_own_the_accusation() -> None:
+    case = opened(category="JK01", kind="accusation", accused_officers=("L03",))
+    with pytest.raises(Invalid) as refused:
+        decide(
+            case,
+            c.TakeOwnership(leader_id="L03", team=["信访科"], plan="化解"),
+            ctx(OFFICE, D(2026, 3, 3)),
+        )
+    assert refused.value.code == "accused_party"
+
+
+def test_a_role_that_may_never_give_a_command_is_told_so_first() -> None:
+    with pytest.raises(Forbidden):  # not a 409 about the state: handlers never accept
+        decide(STATES["handling"].case, SAMPLES["accept"], ctx(HANDLER, D(2026, 3, 10)))
+
+
+def test_allowed_commands_on_a_day_leave_out_closed_windows() -> None:
+    handling = STATES["handling"].case
+    assert handling.handling_due is not None
+    after = date.fromordinal(handling.handling_due.toordinal() + 1)
+    assert "grant_extension" in allowed_commands(handling, HEAD, handling.handling_due)
+    assert "grant_extension" not in allowed_commands(handling, HEAD, after)
+    assert "start_hearing" not in allowed_commands(handling, HANDLER, after)
+    replied = STATES["replied"].case
+    assert replied.review_request_until is not None
+    closed = date.fromordinal(replied.review_request_until.toordinal() + 1)
+    assert "request_review" not in allowed_commands(replied, OFFICE, closed)

@@ -198,7 +198,8 @@ def test_registration_and_first_submission_make_the_ledger_row() -> None:
     last = case.submit(repeat=True, escalation=i.Escalation.PROVINCE)
     row = case.row
     assert (row.submissions, row.repeat_count, row.head_count) == (4, 3, 6)
-    assert row.justified
+    # ... except the assessment: the repeat assessed anew ("not justified") is the latest one.
+    assert not row.justified
     assert row.escalation == "beijing"
     assert row.last_received_at == case.projector.submissions[last].received_at
 
@@ -384,6 +385,19 @@ def test_justified_is_the_latest_outcome_else_the_preliminary_assessment() -> No
     assert not unjustified.row.justified
     reply(unjustified, a.Outcome.SUPPORT)
     assert unjustified.row.justified
+
+
+def test_justified_follows_a_repeats_fresh_assessment_until_an_outcome() -> None:
+    case = Case(Projector())
+    case.register(assessment=i.Assessment.NOT_JUSTIFIED)
+    assert not case.row.justified
+    case.submit(repeat=True, assessment=i.Assessment.JUSTIFIED)  # assessed anew: justified
+    assert case.row.justified
+    assert case.row.preliminary_assessment == "justified"
+    case.submit(repeat=True, assessment=i.Assessment.UNDETERMINED)  # says nothing new
+    assert case.row.justified
+    reply(case, a.Outcome.NOT_SUPPORTED)  # the outcome wins
+    assert not case.row.justified
 
 
 def test_assignment_details_notices_and_progress() -> None:

@@ -110,6 +110,10 @@ class Workflow:
     def config(self) -> BureauConfig:
         return self._config
 
+    def today(self) -> date:
+        """Today in Asia/Shanghai, on this workflow's clock."""
+        return Deadlines.local_date(self._clock())
+
     # -- reading ---------------------------------------------------------------------------
 
     async def load(
@@ -281,6 +285,9 @@ class Workflow:
                 continue
             log.info("workflow.opened", case=str(case_id))
             return
+        # Still losing to other writers: fail, so that NATS redelivers the event later rather
+        # than the case being acked and never opened.
+        raise RuntimeError(f"case {case_id} kept changing while being taken up; will retry")
 
     # -- the passing of time ---------------------------------------------------------------
 

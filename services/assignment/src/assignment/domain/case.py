@@ -172,6 +172,7 @@ class Case:
     re_review_due: date | None = None
     re_review_end: date | None = None
     """Likewise for the re-review period (its hearing time is not counted, Art. 36)."""
+    review_organ: str | None = None
     progress_weeks: frozenset[str] = frozenset()
     congress_report_on: date | None = None
     notices: frozenset[tuple[str, str, int]] = field(default_factory=frozenset)
@@ -309,7 +310,11 @@ _CHANGES: dict[type[Event], Callable[[Case, Any], dict[str, Any]]] = {
         "outcome": e.outcome,
         "review_request_until": e.review_request_until,
     },
-    ReviewRequested: lambda s, e: {"state": UNDER_REVIEW, "review_due": e.review_due},
+    ReviewRequested: lambda s, e: {
+        "state": UNDER_REVIEW,
+        "review_due": e.review_due,
+        "review_organ": e.organ,
+    },
     ReviewDecided: lambda s, e: {
         "state": REVIEWED,
         "outcome": e.outcome,
@@ -319,6 +324,7 @@ _CHANGES: dict[type[Event], Callable[[Case, Any], dict[str, Any]]] = {
         "state": UNDER_RE_REVIEW,
         "re_review_due": e.re_review_due,
         "re_review_end": e.requested_on + timedelta(days=REVIEW_DAYS),
+        "review_organ": e.organ,
     },
     ReReviewDecided: lambda s, e: {"state": RE_REVIEWED, "outcome": e.outcome},
     CaseTerminated: lambda s, e: {"state": TERMINATED},
@@ -384,25 +390,40 @@ def _role_ok(principal: Principal, rule: Rule) -> bool:
     return principal.role in rule.roles or principal.role is Role.IMPORTER
 
 
-def _applies(case: Case, command: type[c.Command]) -> bool:
+def _applies(case: Case, command: type[c.Command], today: date | None = None) -> bool:
     """Whether a command the state allows can apply to this case at all: the one extension is
-    granted once; only a referral is objected to; only a People's Congress case is reported on."""
+    granted once and before the deadline; only a referral is objected to, within its window;
+    only a People's Congress case is reported on; a review is asked for within 30 days."""
     if command is c.GrantExtension:
-        return not case.extended
+        return not case.extended and not _past(today, case.handling_due)
     if command is c.Object:
-        return case.referral
+        return case.referral and not _past(today, case.objection_due)
     if command is c.SendCongressReport:
         return case.congress
+    if command is c.RequestReview:
+        return not _past(today, case.review_request_until)
+    if command is c.RequestReReview:
+        return not _past(today, case.re_review_request_until)
+    if command is c.StartHearing:
+        running = case.running_deadline()
+        return running is None or not _past(today, running[1])
     return True
 
 
-def allowed_commands(case: Case, principal: Principal | None = None) -> list[str]:
-    """The commands the case's state allows (and, given a caller, that their role may give)."""
+def _past(today: date | None, until: date | None) -> bool:
+    return today is not None and until is not None and today > until
+
+
+def allowed_commands(
+    case: Case, principal: Principal | None = None, today: date | None = None
+) -> list[str]:
+    """The commands the case's state allows (given a caller: that their role may give; given a
+    day: whose windows are still open on it)."""
     return [
         command.name
         for command, rule in RULES.items()
         if case.state in rule.states
-        and _applies(case, command)
+        and _applies(case, command, today)
         and (principal is None or _role_ok(principal, rule))
     ]
 
@@ -426,16 +447,8 @@ def check(case: Case | None, command: c.Command, principal: Principal) -> Case:
             current_version=case.version,
         )
     rule = RULES[type(command)]
-    if case.state not in rule.states:
-        allowed = allowed_commands(case)
-        raise NotAllowed(
-            "not_allowed_in_state",
-            f"案件当前状态为「{STATE_LABELS[case.state]}」，不能执行「{command.title}」；"
-            f"可执行：{', '.join(allowed) or '无 none'} / "
-            f"'{command.name}' is not allowed while the case is {case.state}",
-            state=case.state,
-            allowed=allowed,
-        )
+    # The role first: someone who may never give this command is told so, not sent to
+    # commands they could not give either.
     if not _role_ok(principal, rule):
         roles = ", ".join(rule.roles)
         raise Forbidden(
@@ -443,6 +456,16 @@ def check(case: Case | None, command: c.Command, principal: Principal) -> Case:
             f"「{command.title}」需要以下角色之一：{'、'.join(r.label for r in rule.roles)}；"
             f"您的角色是{principal.role.label} / '{command.name}' needs one of: {roles}",
             required_roles=list(rule.roles),
+        )
+    if case.state not in rule.states:
+        allowed = allowed_commands(case, principal)
+        raise NotAllowed(
+            "not_allowed_in_state",
+            f"案件当前状态为「{STATE_LABELS[case.state]}」，不能执行「{command.title}」；"
+            f"可执行：{', '.join(allowed) or '无 none'} / "
+            f"'{command.name}' is not allowed while the case is {case.state}",
+            state=case.state,
+            allowed=allowed,
         )
     return case
 
@@ -467,8 +490,88 @@ def decide(case: Case | None, command: c.Command, ctx: Context) -> list[Event]:
             f"办理行为的日期 {ctx.today} 早于收到信访的日期 {case.received_on} / the act is dated "
             f"{ctx.today}, before the petition was received on {case.received_on}",
         )
+    _check_unit(case, command, ctx)
     handler = _DECIDERS[type(command)]
     return handler(case, command, ctx)
+
+
+# Which unit a command belongs to. Seeing a case (its sub-bureau, its receiving bureau or its
+# handling unit) is not enough to act on it: the receiving bureau decides on acceptance and
+# assigns; the handling unit handles (and only its head extends); the next-higher organ reviews.
+_RECEIVING_BUREAU = frozenset(
+    {
+        c.Accept,
+        c.Decline,
+        c.Forward,
+        c.Divert,
+        c.Object,
+        c.Assign,
+        c.AcceptCompletion,
+        c.SendBack,
+        c.RateSatisfaction,
+        c.RequestReview,
+        c.RequestReReview,
+        c.StartCongressSupervision,
+        c.SendCongressReport,
+    }
+)
+_HANDLING_UNIT = frozenset(
+    {
+        c.RecordProgress,
+        c.ReportCompletion,
+        c.GrantExtension,
+        c.StartHearing,
+        c.EndHearing,
+        c.IssueReply,
+    }
+)
+_REVIEWING_ORGAN = frozenset({c.DecideReview, c.DecideReReview})
+
+
+def unit_bureau(config: BureauConfig, unit: str) -> str:
+    """The bureau a unit belongs to: itself, or the city for a city department."""
+    return unit if config.is_bureau(unit) else config.city.code
+
+
+def _covers(ctx: Context, bureau: str) -> bool:
+    return ctx.config.is_bureau(ctx.principal.bureau) and ctx.config.covers(
+        ctx.principal.bureau, bureau
+    )
+
+
+def _check_unit(case: Case, command: c.Command, ctx: Context) -> None:
+    if ctx.principal.role is Role.IMPORTER:
+        return  # replaying what each unit did, in its name
+    kind = type(command)
+    if kind in _RECEIVING_BUREAU and not _covers(ctx, case.bureau):
+        raise Forbidden(
+            "not_your_unit",
+            f"「{command.title}」由受理单位 {ctx.config.unit_name(case.bureau)} 或其上级办理 / "
+            f"'{command.name}' belongs to the receiving bureau {case.bureau} or a bureau above it",
+        )
+    if kind in _HANDLING_UNIT:
+        unit = unit_bureau(ctx.config, case.unit or case.bureau)
+        if not _covers(ctx, unit):
+            name = ctx.config.unit_name(case.unit or case.bureau)
+            raise Forbidden(
+                "not_your_unit",
+                f"「{command.title}」由责任单位 {name} 或其上级办理 / '{command.name}' belongs "
+                f"to the responsible unit {case.unit or case.bureau} or a bureau above it",
+            )
+    # A sub-bureau's case is reviewed by the city; the city also records the province's
+    # decisions (re-review, and review of its own cases).
+    if kind in _REVIEWING_ORGAN and ctx.principal.bureau != ctx.config.city.code:
+        raise Forbidden(
+            "not_the_reviewing_organ",
+            "复查、复核由上一级机关决定，请由市局录入 / review and re-review are decided by "
+            "the next-higher organ: the city bureau records them",
+        )
+    if isinstance(command, c.Assign) and not _covers(ctx, unit_bureau(ctx.config, command.unit)):
+        raise Forbidden(
+            "unit_out_of_scope",
+            f"不能交办给本单位范围以外的单位 {command.unit} / you can only assign within your "
+            f"own bureau's scope, not to {command.unit}",
+        )
 
 
 def _accept(case: Case, cmd: Any, ctx: Context) -> list[Event]:
@@ -552,6 +655,13 @@ def _own(case: Case, cmd: Any, ctx: Context) -> list[Event]:
         raise Invalid(
             "unknown_leader", f"未知局领导编号 / unknown leader id {cmd.leader_id!r}"
         ) from None
+    accused = [p for p in (leader.id, leader.name, *cmd.team) if p in case.accused_officers]
+    if accused:
+        raise Invalid(
+            "accused_party",
+            "被检举控告的人员不得包案或参加专班（《信访工作条例》第三十条）/ a person the "
+            f"accusation names cannot own the case or join its team (Art. 30): {accused[0]}",
+        )
     return [
         LeaderOwnershipTaken(
             case_id=case.case_id,
@@ -889,13 +999,17 @@ def due_notices(case: Case, today: date, calendar: WorkCalendar) -> list[Event]:
     if running is None:
         return []
     kind, due = running
-    unit = case.unit or case.bureau
+    if kind in (DeadlineKind.REVIEW, DeadlineKind.RE_REVIEW):
+        # The reviewing organ answers for a review's deadline, not the unit that handled it.
+        unit, officer = case.review_organ or case.bureau, None
+    else:
+        unit, officer = case.unit or case.bureau, case.officer
     if today > due:
         if (str(kind), due.isoformat(), 0) in case.notices:
             return []
         return [
             SupervisionRaised(
-                case_id=case.case_id, deadline=kind, due=due, unit=unit, officer=case.officer
+                case_id=case.case_id, deadline=kind, due=due, unit=unit, officer=officer
             )
         ]
     for left in sorted(REMINDER_WORKING_DAYS):  # the most urgent first
@@ -913,7 +1027,7 @@ def due_notices(case: Case, today: date, calendar: WorkCalendar) -> list[Event]:
                     due=due,
                     working_days_left=left,
                     unit=unit,
-                    officer=case.officer,
+                    officer=officer,
                 )
             ]
     return []

@@ -21,7 +21,13 @@ from petitions.identity import Authenticator, Principal, Role
 from pydantic import BaseModel, ConfigDict, Field
 
 from assignment.application.workflow import Workflow
-from assignment.domain.case import STATE_LABELS, Case, WorkflowError, allowed_commands
+from assignment.domain.case import (
+    STATE_LABELS,
+    Case,
+    Invalid,
+    WorkflowError,
+    allowed_commands,
+)
 from assignment.domain.commands import COMMANDS, Command
 
 READ_ROLES = tuple(Role)
@@ -82,7 +88,7 @@ class SweepOut(BaseModel):
     events: int
 
 
-def case_out(case: Case, principal: Principal) -> CaseOut:
+def case_out(case: Case, principal: Principal, today: date | None = None) -> CaseOut:
     running = case.running_deadline()
     return CaseOut(
         case_id=case.case_id,
@@ -115,7 +121,7 @@ def case_out(case: Case, principal: Principal) -> CaseOut:
         progress_weeks=sorted(case.progress_weeks),
         running_deadline=None if running is None else str(running[0]),
         running_due=None if running is None else running[1],
-        allowed_commands=allowed_commands(case, principal),
+        allowed_commands=allowed_commands(case, principal, today),
     )
 
 
@@ -193,7 +199,8 @@ def router(workflow: Callable[[], Workflow], auth: Authenticator) -> APIRouter:
         summary="案件办理状态 A case's workflow state, deadlines and the commands you may give",
     )
     async def get_case(case_id: uuid.UUID, principal: Annotated[Principal, Depends(reader)]) -> Any:
-        return case_out(await workflow().visible(case_id, principal), principal)
+        flow = workflow()
+        return case_out(await flow.visible(case_id, principal), principal, flow.today())
 
     for command in COMMANDS:
         api.add_api_route(
@@ -219,7 +226,15 @@ def router(workflow: Callable[[], Workflow], auth: Authenticator) -> APIRouter:
         principal: Annotated[Principal, Depends(auth.require(Role.ADMIN, Role.IMPORTER))],
     ) -> Any:
         del principal
-        result = await workflow().sweep(body.today)
+        flow = workflow()
+        if body.today is not None and body.today > flow.today():
+            # A notice raised for a day that has not come is final (fixed ids): never allow it.
+            raise Invalid(
+                "sweep_in_future",
+                f"不能按将来的日期 {body.today} 检查期限（今天是 {flow.today()}）/ cannot sweep "
+                f"as of a future day {body.today} (today is {flow.today()})",
+            )
+        result = await flow.sweep(body.today)
         return SweepOut(cases=result.cases, events=result.events)
 
     return api
@@ -242,6 +257,8 @@ def _endpoint(
             principal,
             correlation_id=uuid.UUID(request.state.correlation_id),
         )
-        return DoneOut(case=case_out(done.case, principal), events=list(done.events))
+        return DoneOut(
+            case=case_out(done.case, principal, workflow().today()), events=list(done.events)
+        )
 
     return endpoint

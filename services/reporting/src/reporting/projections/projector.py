@@ -442,6 +442,14 @@ class Projector:
             case.preliminary_assessment = e.preliminary_assessment.value
             if case.outcome is None:
                 case.justified = e.preliminary_assessment is Assessment.JUSTIFIED
+        elif e.preliminary_assessment is not Assessment.UNDETERMINED and (
+            case.last_received_at is None or e.received_at >= case.last_received_at
+        ):
+            # "Justified" follows the latest assessment: a repeat assessed anew replaces the
+            # first one (an "undetermined" repeat says nothing new); an outcome still wins.
+            case.preliminary_assessment = e.preliminary_assessment.value
+            if case.outcome is None:
+                case.justified = e.preliminary_assessment is Assessment.JUSTIFIED
         case.submissions += 1
         case.repeat_count += e.is_repeat
         if case.last_received_at is None or e.received_at > case.last_received_at:

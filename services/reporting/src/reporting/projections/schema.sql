@@ -34,7 +34,7 @@ CREATE TABLE cases (
     re_review_due         date,
     not_accepted          text,                     -- declined | forwarded | diverted | objected
     not_accepted_on       date,
-    preliminary_assessment text NOT NULL,           -- intake's, from the first submission
+    preliminary_assessment text NOT NULL,           -- intake's latest (undetermined repeats aside)
     outcome               text,                     -- latest: reply, review or re-review outcome
     justified             boolean NOT NULL DEFAULT false,  -- latest assessment (domain.md)
     replied_on            date,

@@ -16,7 +16,15 @@ from petitions.bureaus import BureauConfig
 from reporting.queries.common import Db, Viewer, attributed_to, bureau_ref
 from reporting.queries.figures import accompany_roster, figures, monthly_series
 from reporting.queries.lists import briefs, scoped
-from reporting.queries.models import Change, FigureChange, Figures, MonthlyAnalysis, RankRow, Rate
+from reporting.queries.models import (
+    AccompanyRoster,
+    Change,
+    FigureChange,
+    Figures,
+    MonthlyAnalysis,
+    RankRow,
+    Rate,
+)
 from reporting.queries.periods import Period, shift_months
 
 _BY_SUB_BUREAU = """
@@ -132,7 +140,7 @@ async def monthly_analysis(
         ],
         rank_by_submissions=by_submissions,
         rank_by_justified_to_city=by_justified,
-        roster=await accompany_roster(db, config, month),
+        roster=await _roster_for(db, config, bureau, month),
         congress_cases=congress_cases,
         repeat_cases=repeat_cases,
         repeat_submissions=counts["repeats"],
@@ -206,3 +214,12 @@ def _rank(
             )
         )
     return rows
+
+
+async def _roster_for(db: Db, config: BureauConfig, bureau: str, month: Period) -> AccompanyRoster:
+    """The roster is published to all; the full ranking behind it (every sub-bureau's counts)
+    only to the city bureau."""
+    roster = await accompany_roster(db, config, month)
+    if bureau == config.city.code:
+        return roster
+    return roster.model_copy(update={"candidates": list(roster.roster)})

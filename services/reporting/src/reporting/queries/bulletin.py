@@ -12,7 +12,14 @@ from datetime import date
 
 from petitions.bureaus import BureauConfig, WorkCalendar, YearNotConfiguredError
 
-from reporting.queries.common import Db, Viewer, attributed_to, bureau_ref, running_due
+from reporting.queries.common import (
+    Db,
+    Viewer,
+    attributed_to,
+    bureau_ref,
+    is_open,
+    running_due,
+)
 from reporting.queries.lists import briefs, scoped
 from reporting.queries.models import CaseBrief, SubBureauWeek, WeeklyBulletin
 from reporting.queries.periods import Period
@@ -91,7 +98,7 @@ async def weekly_bulletin(
     missing = await briefs(db, config, missing_where, "c.sub_bureau, c.case_number")
 
     open_where = scoped(config, viewer, bureau, exact_bureau=exact_bureau)
-    open_where.add(f"({due}) IS NOT NULL")
+    open_where.add(is_open())
     open_rows = await db.fetch(
         f"SELECT c.sub_bureau, count(*) AS n FROM cases c WHERE {open_where.sql()} GROUP BY 1",
         *open_where.args,

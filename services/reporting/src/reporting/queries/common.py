@@ -109,6 +109,8 @@ STATE_ZH = {
     "under_review": "复查中",
     "reviewed": "已复查",
     "under_re_review": "复核中",
+    "re_reviewed": "已复核",
+    "hearing": "听证中",
     "terminated": "已终结",
     "declined": "不予受理",
     "acceptance_declined": "不予受理",
@@ -152,12 +154,22 @@ def label(table: dict[str, str], code: str | None) -> str:
     return table.get(code, code)
 
 
+# A hearing stops the clock (hearing time is not counted): no deadline runs while it lasts, but
+# the case is still open.
+OPEN_SQL = "(({due}) IS NOT NULL OR {c}.state = 'hearing')"
+
+
+def is_open(alias: str = "c") -> str:
+    return OPEN_SQL.format(due=running_due(alias), c=alias)
+
+
 # The deadline a case is running against now, derived from its columns rather than from the
 # full list of workflow state names, which the assignment service owns. Review and re-review
 # are told apart by state because the review dates stay on the row after their decisions.
 RUNNING_DUE_SQL = """
     CASE
         WHEN {c}.terminated_on IS NOT NULL OR {c}.not_accepted IS NOT NULL THEN NULL
+        WHEN {c}.state = 'hearing' THEN NULL
         WHEN {c}.state = 'under_re_review' THEN {c}.re_review_due
         WHEN {c}.state = 'under_review' THEN {c}.review_due
         WHEN {c}.accepted_on IS NULL THEN {c}.acceptance_due
@@ -168,6 +180,7 @@ RUNNING_DUE_SQL = """
 RUNNING_DEADLINE_SQL = """
     CASE
         WHEN {c}.terminated_on IS NOT NULL OR {c}.not_accepted IS NOT NULL THEN NULL
+        WHEN {c}.state = 'hearing' THEN NULL
         WHEN {c}.state = 'under_re_review' THEN 're_review'
         WHEN {c}.state = 'under_review' THEN 'review'
         WHEN {c}.accepted_on IS NULL THEN 'acceptance'

@@ -25,6 +25,7 @@ from reporting.queries.common import (
     bureau_ref,
     category_name,
     is_city,
+    is_open,
     label,
     running_deadline,
     running_due,
@@ -103,7 +104,7 @@ def case_filter(
         where.add(f"c.first_received_at >= {where.param(lower)}")
         where.add(f"c.first_received_at < {where.param(upper)}")
     if filters.open is not None:
-        where.add(f"({running_due()}) IS {'NOT ' if filters.open else ''}NULL")
+        where.add(is_open() if filters.open else f"NOT {is_open()}")
     if filters.overdue is not None:
         day, wanted = where.param(as_of), where.param(filters.overdue)
         where.add(f"coalesce(({running_due()}) < {day}::date, false) = {wanted}")

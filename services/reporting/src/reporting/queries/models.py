@@ -86,11 +86,23 @@ class LeaderReception(_Out):
     leader_name: str
     sessions: int
     held: int
+    held_by_stand_in: int = Field(
+        description="其中由其他领导代为接访 of the held sessions, those another leader held"
+    )
     missed: int
     chief_days: int
     visits: int
     person_visits: int
     instructions: int
+
+
+class StandIn(_Out):
+    """A session the scheduled leader did not hold himself: who did."""
+
+    day: date
+    bureau: BureauRef
+    scheduled_leader: str
+    held_by: str
 
 
 class ReceptionStats(_Out):
@@ -109,6 +121,7 @@ class ReceptionStats(_Out):
     person_visits: int
     instructions: int = Field(description="领导批示 instructions recorded")
     by_leader: list[LeaderReception]
+    stand_ins: list[StandIn] = Field(description="代为接访 sessions held by another leader")
 
 
 class LedgerRow(_Out):

@@ -23,6 +23,12 @@ class PeriodError(ValueError):
     """A period written in a form this module does not read; the message shows the right one."""
 
 
+# Wide enough for any petition, narrow enough that a month before or after (comparisons) and the
+# local midnight after the last day always exist.
+MIN_YEAR = 1900
+MAX_YEAR = 2999
+
+
 @dataclass(frozen=True, slots=True)
 class Period:
     start: date
@@ -30,6 +36,11 @@ class Period:
     label: str
 
     def __post_init__(self) -> None:
+        if not (self.start.year >= MIN_YEAR and self.end.year <= MAX_YEAR):
+            raise PeriodError(
+                f"只能查询 {MIN_YEAR}-{MAX_YEAR} 年间的期间 / periods must lie within the years "
+                f"{MIN_YEAR}-{MAX_YEAR} (got {self.start} to {self.end})"
+            )
         if self.end < self.start:
             raise PeriodError(
                 f"结束日 {self.end} 早于开始日 {self.start} / the period ends ({self.end}) before "
@@ -97,10 +108,20 @@ def year(text: str) -> Period:
     if not match:
         raise PeriodError(f"年份的写法应为 2026 / write the year as 2026 (got {text!r})")
     number = int(match[1])
+    if not MIN_YEAR <= number <= MAX_YEAR:
+        raise PeriodError(
+            f"只能查询 {MIN_YEAR}-{MAX_YEAR} 年间的期间 / periods must lie within the years "
+            f"{MIN_YEAR}-{MAX_YEAR} (got {number})"
+        )
     return Period(date(number, 1, 1), date(number, 12, 31), str(number))
 
 
 def month_of(year_number: int, month_number: int) -> Period:
+    if not MIN_YEAR <= year_number <= MAX_YEAR:
+        raise PeriodError(
+            f"只能查询 {MIN_YEAR}-{MAX_YEAR} 年间的期间 / periods must lie within the years "
+            f"{MIN_YEAR}-{MAX_YEAR} (got {year_number})"
+        )
     first = date(year_number, month_number, 1)
     following = date(year_number + month_number // 12, month_number % 12 + 1, 1)
     return Period(first, following - timedelta(days=1), f"{year_number}-{month_number:02d}")

@@ -10,7 +10,7 @@ from typing import Any
 from petitions.bureaus import BureauConfig
 
 from reporting.queries.common import Db, bureau_ref
-from reporting.queries.models import LeaderReception, ReasonCount, ReceptionStats
+from reporting.queries.models import LeaderReception, ReasonCount, ReceptionStats, StandIn
 from reporting.queries.periods import Period
 
 _SESSIONS = """
@@ -24,6 +24,7 @@ _SESSIONS = """
         GROUP BY 1
     )
     SELECT r.bureau, r.day, r.leader_id, r.leader_name, r.chief_day, r.state, r.missed_reason,
+           r.held_by,
            r.instructions, coalesce(v.visits, 0) AS visits,
            coalesce(v.person_visits, 0) AS person_visits
     FROM r LEFT JOIN v ON v.session_id = r.session_id
@@ -52,6 +53,7 @@ async def reception_statistics(
                 leader_name=mine[-1]["leader_name"],
                 sessions=len(mine),
                 held=sum(r["state"] == "held" for r in mine),
+                held_by_stand_in=sum(_stood_in(r) for r in mine),
                 missed=sum(r["state"] == "missed" for r in mine),
                 chief_days=sum(bool(r["chief_day"]) for r in mine),
                 visits=sum(r["visits"] for r in mine),
@@ -78,4 +80,28 @@ async def reception_statistics(
         person_visits=sum(int(r["person_visits"]) for r in rows),
         instructions=sum(r["instructions"] for r in rows),
         by_leader=by_leader,
+        stand_ins=[
+            StandIn(
+                day=r["day"],
+                bureau=bureau_ref(config, r["bureau"]),
+                scheduled_leader=r["leader_name"],
+                held_by=r["held_by"],
+            )
+            for r in sorted(held, key=lambda r: (r["day"], r["bureau"], r["leader_id"]))
+            if _stood_in(r)
+        ],
+    )
+
+
+def _stood_in(row: Any) -> bool:
+    """Held, by someone other than the scheduled leader (``held_by`` names who received)."""
+    held_by = (row["held_by"] or "").strip()
+    return (
+        row["state"] == "held"
+        and bool(held_by)
+        and held_by
+        not in (
+            row["leader_name"],
+            row["leader_id"],
+        )
     )
