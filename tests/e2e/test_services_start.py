@@ -102,6 +102,8 @@ def test_service_answers_health(service: str, service_env: dict[str, str]) -> No
             "nats": "ok",
         }
         assert body["relay"] in ("active", "standby")
+        if service == "reporting":  # its read models' own database is checked too
+            assert body["reporting_db"] == "ok"
         status, document = _get(f"http://127.0.0.1:{port}/asyncapi.json")
         assert status == 200
         assert document["asyncapi"] == "3.0.0"

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
+import asyncpg
 import uvicorn
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -171,7 +172,12 @@ def install_input_guards(app: FastAPI) -> None:
     app.add_middleware(_RefuseNul)
 
 
-def health_router(runtime: Callable[[], Runtime]) -> APIRouter:
+def health_router(
+    runtime: Callable[[], Runtime],
+    extra_pools: Callable[[], Mapping[str, asyncpg.Pool]] | None = None,
+) -> APIRouter:
+    """``GET /health``: PostgreSQL, NATS, the relay, and any other database named in
+    ``extra_pools`` (reporting's read models)."""
     router = APIRouter(tags=["运维 operations"])
 
     @router.get(
@@ -180,7 +186,7 @@ def health_router(runtime: Callable[[], Runtime]) -> APIRouter:
         responses={503: {"description": "A server this service needs does not answer"}},
     )
     async def health() -> JSONResponse:
-        report = await runtime().health()
+        report = await runtime().health(extra_pools() if extra_pools else None)
         return JSONResponse(report, status_code=200 if report["ok"] else 503)
 
     return router

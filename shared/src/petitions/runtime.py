@@ -10,7 +10,7 @@ import base64
 import binascii
 import contextlib
 import gc
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -39,15 +39,12 @@ class Runtime:
     relay: Relay | None = None
     personal: PersonalData | None = None
 
-    async def health(self) -> dict[str, Any]:
-        """Check both servers; ``ok`` is False if either does not answer within 2 seconds."""
+    async def health(self, extra_pools: Mapping[str, asyncpg.Pool] | None = None) -> dict[str, Any]:
+        """Check both servers (and any other database the service uses, by name); ``ok`` is
+        False if one does not answer within 2 seconds."""
         checks: dict[str, str] = {}
-        try:
-            async with asyncio.timeout(2):
-                await self.pool.fetchval("SELECT 1")
-            checks["postgres"] = "ok"
-        except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            checks["postgres"] = f"unavailable: {type(exc).__name__}"
+        for name, pool in {"postgres": self.pool, **(extra_pools or {})}.items():
+            checks[name] = await _ping(pool)
         try:
             checks["nats"] = "ok" if await self.broker.ping(timeout=2) else "unavailable"
         except Exception as exc:
@@ -60,6 +57,15 @@ class Runtime:
         if self.relay is not None:
             report["relay"] = "active" if self.relay.is_leader else "standby"
         return report
+
+
+async def _ping(pool: asyncpg.Pool) -> str:
+    try:
+        async with asyncio.timeout(2):
+            await pool.fetchval("SELECT 1")
+    except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        return f"unavailable: {type(exc).__name__}"
+    return "ok"
 
 
 def tune_gc() -> None:

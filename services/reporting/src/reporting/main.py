@@ -107,7 +107,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_validation_errors(app)
     auth = authenticate(lambda: verifier)
     app.include_router(asyncapi_router(spec))
-    app.include_router(health_router(lambda: current().base))
+    app.include_router(
+        health_router(lambda: current().base, lambda: {"reporting_db": current().read_pool})
+    )
     app.include_router(
         audit.router(
             lambda: current().store,
