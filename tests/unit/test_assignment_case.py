@@ -985,3 +985,34 @@ def test_allowed_commands_on_a_day_leave_out_closed_windows() -> None:
     assert replied.review_request_until is not None
     closed = date.fromordinal(replied.review_request_until.toordinal() + 1)
     assert "request_review" not in allowed_commands(replied, OFFICE, closed)
+
+
+def test_a_people_s_congress_report_date_is_reminded_and_supervised_beside_handling() -> None:
+    handling = STATES["handling"].case  # handling due 2026-05-06
+    supervised = run(
+        handling,
+        c.StartCongressSupervision(
+            document_number="临人大督〔2026〕3号", report_due=D(2026, 3, 31)
+        ),
+        OFFICE,
+        D(2026, 3, 10),
+    )
+    assert supervised.running_deadlines() == [
+        (DeadlineKind.HANDLING, D(2026, 5, 6)),
+        (DeadlineKind.CONGRESS_REPORT, D(2026, 3, 31)),
+    ]
+    # 5 working days before Tue 3/31 is Tue 3/24.
+    assert next_check(supervised, CALENDAR) == D(2026, 3, 24)
+    (reminder,) = due_notices(supervised, D(2026, 3, 24), CALENDAR)
+    assert isinstance(reminder, DeadlineReminderSent)
+    assert (reminder.deadline, reminder.working_days_left, reminder.unit) == (
+        DeadlineKind.CONGRESS_REPORT, 5, "330102",
+    )  # fmt: skip
+    supervised = fold([reminder], supervised)
+    (missed,) = due_notices(supervised, D(2026, 4, 1), CALENDAR)
+    assert isinstance(missed, SupervisionRaised)
+    assert missed.deadline is DeadlineKind.CONGRESS_REPORT
+    # Once the report is sent, that clock stops; the handling one runs on.
+    reported = run(supervised, c.SendCongressReport(report="书面报告"), OFFICE, D(2026, 3, 30))
+    assert reported.running_deadlines() == [(DeadlineKind.HANDLING, D(2026, 5, 6))]
+    assert due_notices(reported, D(2026, 4, 1), CALENDAR) == []

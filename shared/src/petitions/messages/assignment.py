@@ -49,6 +49,7 @@ class DeadlineKind(StrEnum):
     HANDLING = "handling"  # 办理 60 days (+ one extension of at most 30) (Art. 34)
     REVIEW = "review"  # 复查答复 30 days (Art. 35)
     RE_REVIEW = "re_review"  # 复核答复 30 days (Art. 36)
+    CONGRESS_REPORT = "congress_report"  # 人大督办书面报告, by the date the Congress set
 
     @property
     def zh(self) -> str:
@@ -58,6 +59,7 @@ class DeadlineKind(StrEnum):
             "handling": "办理答复",
             "review": "复查答复",
             "re_review": "复核答复",
+            "congress_report": "人大书面报告",
         }[self.value]
 
 

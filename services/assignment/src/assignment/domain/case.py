@@ -175,6 +175,7 @@ class Case:
     review_organ: str | None = None
     progress_weeks: frozenset[str] = frozenset()
     congress_report_on: date | None = None
+    congress_report_due: date | None = None
     notices: frozenset[tuple[str, str, int]] = field(default_factory=frozenset)
     """(deadline, due ISO date, working days left; 0 = supervision) already raised."""
 
@@ -197,6 +198,15 @@ class Case:
         if self.state == UNDER_RE_REVIEW and self.re_review_due:
             return DeadlineKind.RE_REVIEW, self.re_review_due
         return None
+
+    def running_deadlines(self) -> list[tuple[DeadlineKind, date]]:
+        """Every clock running now: the statutory one, and the written report the People's
+        Congress asked for by a date (it runs beside the handling, until the report is sent)."""
+        running = self.running_deadline()
+        clocks = [] if running is None else [running]
+        if self.congress_report_due is not None and self.congress_report_on is None:
+            clocks.append((DeadlineKind.CONGRESS_REPORT, self.congress_report_due))
+        return clocks
 
     def hidden_from(self, principal: Principal) -> bool:
         """Art. 30: an accusation is never visible to the unit or the person it accuses."""
@@ -328,7 +338,10 @@ _CHANGES: dict[type[Event], Callable[[Case, Any], dict[str, Any]]] = {
     },
     ReReviewDecided: lambda s, e: {"state": RE_REVIEWED, "outcome": e.outcome},
     CaseTerminated: lambda s, e: {"state": TERMINATED},
-    CongressSupervisionStarted: lambda s, e: {"congress": True},
+    CongressSupervisionStarted: lambda s, e: {
+        "congress": True,
+        "congress_report_due": e.report_due or s.congress_report_due,
+    },
     CongressReportSent: lambda s, e: {"congress_report_on": e.sent_on},
     DeadlineReminderSent: _notice,
     SupervisionRaised: _notice,
@@ -992,26 +1005,34 @@ def notice_id(event: Event) -> UUID:
 
 
 def due_notices(case: Case, today: date, calendar: WorkCalendar) -> list[Event]:
-    """Reminders at 5 and 1 working days before the running deadline, and supervision once it
+    """Reminders at 5 and 1 working days before each running deadline, and supervision once it
     has passed. Each is raised once (the case remembers them). A sweep that first looks late
     raises only the most urgent one: a 5-day reminder on the last day would only confuse."""
-    running = case.running_deadline()
-    if running is None:
-        return []
-    kind, due = running
+    notices: list[Event] = []
+    for kind, due in case.running_deadlines():
+        notice = _due_notice(case, kind, due, today, calendar)
+        if notice is not None:
+            notices.append(notice)
+    return notices
+
+
+def _due_notice(
+    case: Case, kind: DeadlineKind, due: date, today: date, calendar: WorkCalendar
+) -> Event | None:
     if kind in (DeadlineKind.REVIEW, DeadlineKind.RE_REVIEW):
         # The reviewing organ answers for a review's deadline, not the unit that handled it.
         unit, officer = case.review_organ or case.bureau, None
+    elif kind is DeadlineKind.CONGRESS_REPORT:
+        # The receiving bureau reports to the People's Congress.
+        unit, officer = case.bureau, None
     else:
         unit, officer = case.unit or case.bureau, case.officer
     if today > due:
         if (str(kind), due.isoformat(), 0) in case.notices:
-            return []
-        return [
-            SupervisionRaised(
-                case_id=case.case_id, deadline=kind, due=due, unit=unit, officer=officer
-            )
-        ]
+            return None
+        return SupervisionRaised(
+            case_id=case.case_id, deadline=kind, due=due, unit=unit, officer=officer
+        )
     for left in sorted(REMINDER_WORKING_DAYS):  # the most urgent first
         if today >= calendar.working_days_before(due, left):
             if any(
@@ -1019,26 +1040,29 @@ def due_notices(case: Case, today: date, calendar: WorkCalendar) -> list[Event]:
                 for n in REMINDER_WORKING_DAYS
                 if n <= left
             ):
-                return []
-            return [
-                DeadlineReminderSent(
-                    case_id=case.case_id,
-                    deadline=kind,
-                    due=due,
-                    working_days_left=left,
-                    unit=unit,
-                    officer=officer,
-                )
-            ]
-    return []
+                return None
+            return DeadlineReminderSent(
+                case_id=case.case_id,
+                deadline=kind,
+                due=due,
+                working_days_left=left,
+                unit=unit,
+                officer=officer,
+            )
+    return None
 
 
 def next_check(case: Case, calendar: WorkCalendar) -> date | None:
     """The first day the sweep has anything to raise for this case (None: nothing running)."""
-    running = case.running_deadline()
-    if running is None:
-        return None
-    kind, due = running
+    days = [
+        day
+        for kind, due in case.running_deadlines()
+        if (day := _next_stage(case, kind, due, calendar)) is not None
+    ]
+    return min(days) if days else None
+
+
+def _next_stage(case: Case, kind: DeadlineKind, due: date, calendar: WorkCalendar) -> date | None:
     # Stages from least to most urgent: 5 working days before, 1 before, missed (0).
     stages = [
         (calendar.working_days_before(due, n), n)

@@ -193,6 +193,7 @@ DEADLINE_ZH = {
     "handling": "办理答复",
     "review": "复查答复",
     "re_review": "复核答复",
+    "congress_report": "人大书面报告",
 }
 
 
