@@ -10,6 +10,7 @@ Which servers, in order of precedence:
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import shutil
@@ -22,6 +23,8 @@ from pathlib import Path
 
 import asyncpg
 import httpx
+import nats
+import nats.js.errors
 import pytest
 from assignment.config import Settings as AssignmentSettings
 from assignment.main import create_app as create_assignment
@@ -30,6 +33,7 @@ from intake.main import create_app as create_intake
 from petitions.db import create_pool
 from petitions.eventstore import EventStore, PersonalData, apply_migrations
 from petitions.identity import DEV_ISSUER, LocalIssuer
+from petitions.messaging import STREAM
 from petitions.personal import BlindIndex, DataKeys, LocalKeyService
 from petitions.settings import CommonSettings
 
@@ -211,6 +215,22 @@ async def client(
 
 
 @pytest.fixture
+async def nats_url(servers: Servers) -> AsyncIterator[str]:
+    """The shared NATS server without the relay's stream, before and after the test: each test
+    starts with no messages and no durable consumers left over from another."""
+
+    async def drop() -> None:
+        client = await nats.connect(servers.nats_url)
+        with contextlib.suppress(nats.js.errors.NotFoundError):
+            await client.jetstream().delete_stream(STREAM)
+        await client.close()
+
+    await drop()
+    yield servers.nats_url
+    await drop()
+
+
+@pytest.fixture
 def jwks_file(issuer: LocalIssuer, tmp_path: Path) -> Path:
     path = tmp_path / "jwks.json"
     path.write_text(json.dumps(issuer.jwks()))
@@ -237,13 +257,13 @@ def clock() -> Clock:
 
 @pytest.fixture
 async def assignment(
-    database_url: str, servers: Servers, jwks_file: Path, clock: Clock
+    database_url: str, nats_url: str, jwks_file: Path, clock: Clock
 ) -> AsyncIterator[httpx.AsyncClient]:
     """The assignment service in-process, taking cases up from NATS (its relay publishes the
     store's events), on the test's clock; the periodic sweep is off (tests sweep by hand)."""
     settings = AssignmentSettings(
         database_url=database_url,
-        nats_url=servers.nats_url,
+        nats_url=nats_url,
         run_relay=True,
         run_sweep=False,
         oidc_issuer=DEV_ISSUER,

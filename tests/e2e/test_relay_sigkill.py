@@ -4,13 +4,11 @@ takes over; every event is on NATS exactly once."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import signal
 import socket
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import nats
@@ -19,7 +17,7 @@ from petitions.eventstore import EventStore, Metadata, NewEvent
 from petitions.identity import DEV_ISSUER
 from petitions.messaging import STREAM
 
-from tests.conftest import ROOT, Servers
+from tests.conftest import ROOT
 from tests.integration.test_relay import wait_for
 from tests.support.events import CounterMoved
 
@@ -32,19 +30,6 @@ def _port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-@pytest.fixture
-async def nats_url(servers: Servers) -> AsyncIterator[str]:
-    async def drop() -> None:
-        client = await nats.connect(servers.nats_url)
-        with contextlib.suppress(nats.js.errors.NotFoundError):
-            await client.jetstream().delete_stream(STREAM)
-        await client.close()
-
-    await drop()
-    yield servers.nats_url
-    await drop()
 
 
 def start_service(database_url: str, nats_url: str, jwks_file: Path) -> subprocess.Popen[bytes]:

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
@@ -27,26 +25,13 @@ from petitions.messaging import (
     subject_for,
 )
 
-from tests.conftest import ROOT, Servers
+from tests.conftest import ROOT
 from tests.integration.test_relay import wait_for
 from tests.support.events import CounterMoved
 
 pytestmark = pytest.mark.integration
 
 META = Metadata(actor="registrar", service="intake")
-
-
-@pytest.fixture
-async def nats_url(servers: Servers) -> AsyncIterator[str]:
-    async def drop() -> None:
-        client = await nats.connect(servers.nats_url)
-        with contextlib.suppress(nats.js.errors.NotFoundError):
-            await client.jetstream().delete_stream(STREAM)
-        await client.close()
-
-    await drop()
-    yield servers.nats_url
-    await drop()
 
 
 @pytest.fixture

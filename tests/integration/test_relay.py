@@ -8,7 +8,7 @@ import contextlib
 import shutil
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import nats
@@ -18,7 +18,7 @@ from nats.js import JetStreamContext
 from petitions.eventstore import EventStore, Metadata, NewEvent, RawEvent
 from petitions.messaging import STREAM, Relay, decode, partition_of, subject_for
 
-from tests.conftest import ROOT, Servers
+from tests.conftest import ROOT
 from tests.support.events import CounterMoved
 
 pytestmark = pytest.mark.integration
@@ -32,18 +32,9 @@ async def _js(url: str) -> tuple[nats.aio.client.Client, JetStreamContext]:
 
 
 @pytest.fixture
-async def clean_stream(servers: Servers) -> AsyncIterator[str]:
+def clean_stream(nats_url: str) -> str:
     """The shared NATS server, without the relay's stream before and after the test."""
-
-    async def drop() -> None:
-        client, js = await _js(servers.nats_url)
-        with contextlib.suppress(nats.js.errors.NotFoundError):
-            await js.delete_stream(STREAM)
-        await client.close()
-
-    await drop()
-    yield servers.nats_url
-    await drop()
+    return nats_url
 
 
 async def stored_messages(url: str) -> list[nats.aio.msg.Msg]:

@@ -10,17 +10,15 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import asyncpg
-import nats
 import pytest
 from petitions.eventstore import EventStore, Metadata, NewEvent
 from petitions.messages import intake as i
-from petitions.messaging import STREAM, Consumer, Relay
+from petitions.messaging import Consumer, Relay
 from reporting.projections import ERASED, create_read_pool, migrate, projection_consumer, rebuild
 from reporting.projections.projector import ROW_TYPES
 from reporting.projections.rebuild import Fold
 
 from bench.reporting import histories, write
-from tests.conftest import Servers
 from tests.integration.test_relay import wait_for
 
 pytestmark = pytest.mark.integration
@@ -32,19 +30,6 @@ KEYS: dict[str, tuple[str, ...]] = {
     "applied": ("stream_id",),
     "erased_subjects": ("subject_id",),
 }
-
-
-@pytest.fixture
-async def nats_url(servers: Servers) -> AsyncIterator[str]:
-    async def drop() -> None:
-        client = await nats.connect(servers.nats_url)
-        with contextlib.suppress(nats.js.errors.NotFoundError):
-            await client.jetstream().delete_stream(STREAM)
-        await client.close()
-
-    await drop()
-    yield servers.nats_url
-    await drop()
 
 
 @pytest.fixture
