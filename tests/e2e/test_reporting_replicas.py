@@ -29,7 +29,6 @@ from tests.integration.test_reporting_projections import (
 
 pytestmark = pytest.mark.integration
 
-nats_url = projections.nats_url
 read_pool = projections.read_pool
 
 

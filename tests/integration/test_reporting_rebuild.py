@@ -31,7 +31,6 @@ from tests.integration.test_reporting_projections import (
 pytestmark = pytest.mark.integration
 
 # The same fixtures as the live projection's tests.
-nats_url = projections.nats_url
 read_pool = projections.read_pool
 
 
