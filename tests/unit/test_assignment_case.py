@@ -43,8 +43,12 @@ from petitions.messages.assignment import (
     CaseAssigned,
     DeadlineKind,
     DeadlineReminderSent,
+    ExtensionGranted,
+    HearingEnded,
     Outcome,
+    ReplyIssued,
     ReviewDecision,
+    ReviewRequested,
     Satisfaction,
     SupervisionRaised,
     WorkflowOpened,
@@ -368,7 +372,8 @@ def test_the_happy_path_events() -> None:
     case = run(case, c.AcceptCompletion(), OFFICE, D(2026, 4, 2))
     events = decide(case, REPLY, ctx(HANDLER, D(2026, 4, 3)))
     (reply,) = events
-    assert reply.on_time is True  # type: ignore[attr-defined]
+    assert isinstance(reply, ReplyIssued)
+    assert reply.on_time is True
     case = fold(events, case)
     assert (case.replied_on, case.outcome) == (D(2026, 4, 3), Outcome.SUPPORT)
     assert case.review_request_until == D(2026, 5, 6)  # 5/3 in Labour Day -> 5/6
@@ -387,8 +392,10 @@ def test_a_late_reply_is_recorded_as_late() -> None:
     assert case.handling_due == D(2026, 5, 6)
     (on_time,) = decide(case, REPLY, ctx(HANDLER, D(2026, 5, 6)))
     (late,) = decide(case, REPLY, ctx(HANDLER, D(2026, 5, 7)))
-    assert on_time.on_time is True  # type: ignore[attr-defined]
-    assert late.on_time is False  # type: ignore[attr-defined]
+    assert isinstance(on_time, ReplyIssued)
+    assert isinstance(late, ReplyIssued)
+    assert on_time.on_time is True
+    assert late.on_time is False
 
 
 # -- roles ------------------------------------------------------------------------------------
@@ -432,10 +439,11 @@ def test_only_a_unit_head_approves_the_one_extension() -> None:
         with pytest.raises(Forbidden):
             decide(case, SAMPLES["grant_extension"], ctx(principal, D(2026, 3, 10)))
     (granted,) = decide(case, c.GrantExtension(days=30, reason="复杂"), ctx(HEAD, D(2026, 4, 1)))
-    assert granted.approved_by == "head-02"  # type: ignore[attr-defined]
+    assert isinstance(granted, ExtensionGranted)
+    assert granted.approved_by == "head-02"
     # 60 + 30 days from acceptance: the period ended on 5/4 (moved to 5/6 by Labour Day), so
     # the extension runs to 6/3, not 30 days after the moved 5/6.
-    assert granted.handling_due == D(2026, 6, 3)  # type: ignore[attr-defined]
+    assert granted.handling_due == D(2026, 6, 3)
     extended = fold([granted], case)
     assert extended.extended
     assert extended.handling_due == D(2026, 6, 3)
@@ -524,7 +532,8 @@ def test_review_and_re_review_windows_close_after_30_days() -> None:
 
 def test_the_review_organ_is_the_next_higher_one() -> None:
     (sub,) = decide(STATES["replied"].case, c.RequestReview(), ctx(OFFICE, D(2026, 4, 20)))
-    assert sub.organ == CONFIG.city.name  # type: ignore[attr-defined]
+    assert isinstance(sub, ReviewRequested)
+    assert sub.organ == CONFIG.city.name
     city = run(
         run(
             run(
@@ -542,7 +551,8 @@ def test_the_review_organ_is_the_next_higher_one() -> None:
         D(2026, 3, 6),
     )
     (up,) = decide(city, c.RequestReview(), ctx(OFFICE, D(2026, 3, 9)))
-    assert "省公安厅" in up.organ  # type: ignore[attr-defined]
+    assert isinstance(up, ReviewRequested)
+    assert "省公安厅" in up.organ
 
 
 def test_assignment_content_is_checked() -> None:
@@ -597,7 +607,8 @@ def test_a_hearing_stops_the_handling_clock_and_moves_the_deadline() -> None:
     assert set(allowed_commands(hearing)) == allowed_here("hearing")
     ended = decide(hearing, c.EndHearing(), ctx(HANDLER, D(2026, 4, 20)))
     (event,) = ended
-    assert event.paused_days == 7  # type: ignore[attr-defined]
+    assert isinstance(event, HearingEnded)
+    assert event.paused_days == 7
     after = fold(ended, hearing)
     assert after.state == "handling"
     # 60 days from 3/5 end on 5/4 (Labour Day, so 5/6); seven days not counted: 5/11.
@@ -786,9 +797,10 @@ def test_reminders_5_and_1_working_days_before_then_supervision_once_each() -> N
         for notice in notices:
             left = notice.working_days_left if isinstance(notice, DeadlineReminderSent) else 0
             raised.append((day.isoformat(), left))
-            assert notice.deadline == DeadlineKind.ACCEPTANCE  # type: ignore[attr-defined]
-            assert notice.due == D(2026, 3, 17)  # type: ignore[attr-defined]
-            assert (notice.unit, notice.officer) == ("330102", "王警官")  # type: ignore[attr-defined]
+            assert isinstance(notice, DeadlineReminderSent | SupervisionRaised)
+            assert notice.deadline == DeadlineKind.ACCEPTANCE
+            assert notice.due == D(2026, 3, 17)
+            assert (notice.unit, notice.officer) == ("330102", "王警官")
         # A second sweep the same day raises nothing.
         assert due_notices(case, day, CALENDAR) == []
         day += timedelta(days=1)
@@ -841,8 +853,9 @@ def test_each_stage_of_each_deadline_is_reminded() -> None:
     handling = STATES["handling"].case  # handling due 5/6 (Labour Day moved it)
     assert next_check(handling, CALENDAR) == D(2026, 4, 24)
     (reminder,) = due_notices(handling, D(2026, 4, 24), CALENDAR)
-    assert reminder.deadline == DeadlineKind.HANDLING  # type: ignore[attr-defined]
-    assert reminder.working_days_left == 5  # type: ignore[attr-defined]
+    assert isinstance(reminder, DeadlineReminderSent)
+    assert reminder.deadline == DeadlineKind.HANDLING
+    assert reminder.working_days_left == 5
     under_review = STATES["under_review"].case  # review due 5/20
     assert under_review.running_deadline() == (DeadlineKind.REVIEW, D(2026, 5, 20))
     (missed,) = due_notices(under_review, D(2026, 5, 21), CALENDAR)
@@ -865,7 +878,8 @@ def test_an_extension_starts_the_reminders_again_for_the_new_deadline() -> None:
     assert due_notices(case, D(2026, 5, 7), CALENDAR) == []  # the old deadline is gone
     assert next_check(case, CALENDAR) == D(2026, 5, 27)  # 5 working days before Wed 6/3
     (again,) = due_notices(case, D(2026, 5, 27), CALENDAR)
-    assert again.due == D(2026, 6, 3)  # type: ignore[attr-defined]
+    assert isinstance(again, DeadlineReminderSent)
+    assert again.due == D(2026, 6, 3)
 
 
 def test_notice_ids_are_fixed_by_what_they_say() -> None:
@@ -954,8 +968,9 @@ def test_review_deadlines_are_the_reviewing_organs() -> None:
     assert under_review.review_due is not None
     late = date.fromordinal(under_review.review_due.toordinal() + 1)
     (supervision,) = due_notices(under_review, late, CALENDAR)
-    assert supervision.unit == CONFIG.city.name  # type: ignore[attr-defined]
-    assert supervision.officer is None  # type: ignore[attr-defined]
+    assert isinstance(supervision, SupervisionRaised)
+    assert supervision.unit == CONFIG.city.name
+    assert supervision.officer is None
 
 
 def test_the_accused_never_own_the_accusation() -> None:

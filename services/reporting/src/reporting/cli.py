@@ -236,14 +236,15 @@ async def _audit(
 ) -> int:
     store_pool, read_pool = await _pools(settings)
     try:
-        audit = Audit(EventStore(store_pool), read_pool)
+        store = EventStore(store_pool)
+        audit = Audit(store, read_pool)
         try:
             timeline = await audit.timeline(case_number, reader, as_of=as_of, by=by, verify=verify)
         except UnknownCaseError as exc:
             print(str(exc), file=sys.stderr)
             return EXIT_USAGE
-        # Let the store's coalesced NOTIFY go out before the pool closes under it.
-        await asyncio.sleep(0.05)
+        # The store's coalesced NOTIFY must go out before the pool closes under it.
+        await store.flush()
     finally:
         await read_pool.close()
         await store_pool.close()

@@ -182,6 +182,7 @@ class EventStore:
         # transactions (see migration 0001 for why).
         self._notify_delay = notify_delay
         self._notify_scheduled = False
+        self._notify_timer: asyncio.TimerHandle | None = None
         self._notify_tasks: set[asyncio.Task[None]] = set()
 
     @property
@@ -397,7 +398,18 @@ class EventStore:
         if self._notify_scheduled:
             return
         self._notify_scheduled = True
-        asyncio.get_running_loop().call_later(self._notify_delay, self._start_notify)
+        self._notify_timer = asyncio.get_running_loop().call_later(
+            self._notify_delay, self._start_notify
+        )
+
+    async def flush(self) -> None:
+        """Send the append announcement still waiting, now. Call it before closing the pool of
+        a short-lived process (a command line tool), or its last appends wake no reader."""
+        if self._notify_scheduled and self._notify_timer is not None:
+            self._notify_timer.cancel()
+            await self._notify()
+        if self._notify_tasks:
+            await asyncio.gather(*self._notify_tasks, return_exceptions=True)
 
     def _start_notify(self) -> None:
         task = asyncio.ensure_future(self._notify())

@@ -245,6 +245,8 @@ def _endpoint(
     workflow: Callable[[], Workflow],
     reader: Callable[..., Awaitable[Principal]],
 ) -> Callable[..., Awaitable[Any]]:
+    # FastAPI reads the body model from the annotation, so each command's endpoint is annotated
+    # with that command's class: a variable there is what mypy cannot check (hence the ignore).
     async def endpoint(
         case_id: uuid.UUID,
         body: command,  # type: ignore[valid-type]

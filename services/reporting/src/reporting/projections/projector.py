@@ -70,6 +70,8 @@ class _Row:
     TABLE: ClassVar[str]
     KEY: ClassVar[tuple[str, ...]]
     COLUMNS: ClassVar[tuple[str, ...]]
+    # Every row class is a dataclass (see _columns); declared so dataclasses.fields() accepts it.
+    __dataclass_fields__: ClassVar[dict[str, Any]]
     _values: ClassVar[Callable[[Any], tuple[Any, ...]]]
 
     def record(self) -> tuple[Any, ...]:
@@ -85,7 +87,7 @@ R = TypeVar("R", bound=type["_Row"])
 
 
 def _columns(cls: R) -> R:
-    cls.COLUMNS = tuple(f.name for f in fields(cls))  # type: ignore[arg-type]
+    cls.COLUMNS = tuple(f.name for f in fields(cls))
     cls._values = staticmethod(attrgetter(*cls.COLUMNS))
     return cls
 
