@@ -171,3 +171,20 @@ async def test_subscription_wakes_on_notify_and_keeps_its_cursor(
     saved = await load_cursor(store.pool, "test-sub")
     assert saved == sub.cursor
     assert saved.position > 0
+
+
+async def test_flush_sends_the_waiting_announcement_before_a_pool_closes(
+    pool: asyncpg.Pool, database_url: str
+) -> None:
+    """A short-lived tool appends and closes its pool at once: flush() must announce first."""
+    listener = await asyncpg.connect(database_url)
+    heard = asyncio.Event()
+    await listener.add_listener("eventstore_appended", lambda *_: heard.set())
+    try:
+        # A delay longer than the test: without flush() nothing would be sent in time.
+        store = EventStore(pool, notify_delay=60.0)
+        await store.append("counter-flush", [moved(1)], 0, metadata=META)
+        await store.flush()
+        await asyncio.wait_for(heard.wait(), 5)
+    finally:
+        await listener.close()
