@@ -408,7 +408,9 @@ async def run(admin_url: str, nats_url: str) -> dict[str, Any]:
         await admin.close()
 
 
-async def _drive(dsn: str, nats_url: str, tmp: str) -> dict[str, Any]:
+def service_env(dsn: str, nats_url: str, tmp: str) -> tuple[dict[str, str], LocalIssuer]:
+    """What `make up` gives a service process (servers, keys, token issuer, bureau
+    configuration), and the issuer to mint the benchmark's tokens with."""
     issuer = LocalIssuer(Path(tmp) / "issuer.pem", create=True)
     jwks = Path(tmp) / "jwks.json"
     jwks.write_text(json.dumps(issuer.jwks()))
@@ -423,6 +425,11 @@ async def _drive(dsn: str, nats_url: str, tmp: str) -> dict[str, Any]:
         "PETITIONS_BUREAU_CONFIG": str(BUREAU_CONFIG),
         "PETITIONS_LOG_FORMAT": "json",
     }
+    return env, issuer
+
+
+async def _drive(dsn: str, nats_url: str, tmp: str) -> dict[str, Any]:
+    env, issuer = service_env(dsn, nats_url, tmp)
     bureaus = tuple(sub.code for sub in load_config(BUREAU_CONFIG).sub_bureaus)
     tokens = {
         b: {

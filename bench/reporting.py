@@ -38,13 +38,12 @@ import nats.js.errors
 from nats.aio.msg import Msg
 from petitions.db import create_pool
 from petitions.eventstore import EventStore, Metadata, NewEvent, PersonalData
-from petitions.identity import DEV_ISSUER, LocalIssuer
 from petitions.messages import Event
 from petitions.messages import assignment as a
 from petitions.messages import intake as i
 from petitions.messages import reception as r
 from petitions.messaging import STREAM
-from petitions.personal import BlindIndex, DataKeys, LocalKeyService, generate_key
+from petitions.personal import BlindIndex, DataKeys, LocalKeyService
 from petitions.settings import CommonSettings
 
 from bench.servers import ROOT
@@ -623,7 +622,7 @@ async def _healthy(client: httpx.AsyncClient, url: str, log: Path) -> None:
 
 
 async def _freshness(admin: asyncpg.Connection, admin_url: str, nats_url: str) -> dict[str, Any]:
-    from bench.intake import Requests, _free_port, _quantile, _quiet_httpcore
+    from bench.intake import Requests, _free_port, _quantile, _quiet_httpcore, service_env
 
     # Earlier benchmarks (intake's) left their events on the shared stream; a fresh consumer
     # would have to wade through them first, measuring their backlog, not freshness.
@@ -636,20 +635,7 @@ async def _freshness(admin: asyncpg.Connection, admin_url: str, nats_url: str) -
     dsn = admin_url.rpartition("/")[0] + "/" + name
     try:
         with tempfile.TemporaryDirectory(prefix="bench-reporting-") as tmp:
-            issuer = LocalIssuer(Path(tmp) / "issuer.pem", create=True)
-            jwks = Path(tmp) / "jwks.json"
-            jwks.write_text(json.dumps(issuer.jwks()))
-            env = {
-                **os.environ,
-                "PETITIONS_DATABASE_URL": dsn,
-                "PETITIONS_NATS_URL": nats_url,
-                "PETITIONS_KEK": generate_key(16),
-                "PETITIONS_BLIND_INDEX_KEY": generate_key(32),
-                "PETITIONS_OIDC_ISSUER": DEV_ISSUER,
-                "PETITIONS_JWKS_FILE": str(jwks),
-                "PETITIONS_BUREAU_CONFIG": str(BUREAU_CONFIG),
-                "PETITIONS_LOG_FORMAT": "json",
-            }
+            env, issuer = service_env(dsn, nats_url, tmp)
             tokens = {
                 b: {
                     "Authorization": f"Bearer {issuer.mint(f'clerk-{b}', 'registrar', b)}",
