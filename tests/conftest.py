@@ -193,7 +193,7 @@ def issuer(tmp_path: Path) -> LocalIssuer:
 
 @pytest.fixture
 async def client(
-    database_url: str, servers: Servers, issuer: LocalIssuer, tmp_path: Path
+    database_url: str, servers: Servers, issuer: LocalIssuer, tmp_path: Path, clock: Clock
 ) -> AsyncIterator[httpx.AsyncClient]:
     jwks = tmp_path / "jwks.json"
     jwks.write_text(json.dumps(issuer.jwks()))
@@ -207,7 +207,7 @@ async def client(
         jwks_file=jwks,
         bureau_config=ROOT / "deploy/config/bureaus.demo.toml",
     )
-    app = create_intake(settings)
+    app = create_intake(settings, clock=clock)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://intake") as http:
@@ -237,11 +237,17 @@ def jwks_file(issuer: LocalIssuer, tmp_path: Path) -> Path:
     return path
 
 
+# Every test starts on the same instant, whatever day the suite runs: Wednesday 2026-11-04,
+# 10:00 in Asia/Shanghai (a working day, a chief's reception day, mid-month, mid-year). A test
+# about other dates sets the clock to the dates it names.
+TEST_NOW = datetime(2026, 11, 4, 2, 0, tzinfo=UTC)
+
+
 class Clock:
     """A clock the tests move by hand (the services take it as their time source)."""
 
-    def __init__(self, now: datetime | None = None) -> None:
-        self.now = now or datetime.now(UTC)
+    def __init__(self, now: datetime = TEST_NOW) -> None:
+        self.now = now
 
     def __call__(self) -> datetime:
         return self.now

@@ -23,7 +23,7 @@ import os
 import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import date, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +41,7 @@ from petitions.identity import DEV_ISSUER, LocalIssuer
 from petitions.messages.assignment import CaseTerminated
 from schemathesis import GenerationMode
 
-from tests.conftest import ROOT, Servers
+from tests.conftest import ROOT, TEST_NOW, Servers
 from tests.support.events import resident_id
 
 pytestmark = pytest.mark.integration
@@ -71,7 +71,8 @@ def _app(database_url: str, nats_url: str, issuer: LocalIssuer, directory: Path)
             oidc_issuer=DEV_ISSUER,
             jwks_file=jwks,
             bureau_config=ROOT / "deploy/config/bureaus.demo.toml",
-        )
+        ),
+        clock=lambda: TEST_NOW,
     )
 
 
@@ -117,7 +118,7 @@ def issuer(tmp_path: Path) -> LocalIssuer:
 def _submission(**changes: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
         "channel": "visit",
-        "received_at": datetime.now(CST).isoformat(),
+        "received_at": TEST_NOW.astimezone(CST).isoformat(),
         "receiving_bureau": BUREAU,
         "receiving_officer": "王警官",
         "petitioners": [{"name": "张三", "resident_id": OPEN}],
@@ -213,9 +214,9 @@ async def _snapshot(service: Service) -> dict[str, tuple[int, str]]:
 
 
 def _recent_time() -> st.SearchStrategy[str]:
-    """A moment from 31 days ago to 10 minutes ahead, as the API writes it."""
+    """A moment from 31 days before the pinned clock to 10 minutes after it."""
     return st.integers(-600, 31 * 86400).map(
-        lambda back: (datetime.now(UTC) - timedelta(seconds=back)).astimezone(CST).isoformat()
+        lambda back: (TEST_NOW - timedelta(seconds=back)).astimezone(CST).isoformat()
     )
 
 

@@ -6,7 +6,7 @@ Cases come the real way: registered at intake, published by the relay, taken up 
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypedDict
 from zoneinfo import ZoneInfo
@@ -153,11 +153,15 @@ async def test_acceptance_handling_hearing_extension_and_the_reply(
     clock: Clock,
     store: EventStore,
 ) -> None:
-    case = await register(client, assignment, auth, 2)
+    # Accepted on Thursday 2026-07-30: with the 3 days of hearing the period's 63rd day is
+    # National Day, so a rule that extended the already moved deadline would differ.
+    clock.now = datetime(2026, 7, 30, 2, tzinfo=UTC)
+    case = await register(client, assignment, auth, 2, received_at="2026-07-30T09:00:00+08:00")
     case_id = case["case_id"]
     done = await command(assignment, auth, case_id, "accept", {"notice": "予以受理"})
     accepted = datetime.fromisoformat(done["case"]["accepted_on"]).date()
-    assert done["case"]["handling_due"] == CALENDAR.add_days_deadline(accepted, 60).isoformat()
+    assert accepted == date(2026, 7, 30)
+    assert done["case"]["handling_due"] == "2026-09-28"  # 60 days: a Monday
 
     await command(assignment, auth, case_id, "assign", {"unit": "330103", "reason": "属地"})
     done = await command(
@@ -193,17 +197,19 @@ async def test_acceptance_handling_hearing_extension_and_the_reply(
     clock.advance(days=3)
     done = await command(assignment, auth, case_id, "end_hearing", {}, **HANDLER)
     assert done["case"]["state"] == "handling"
-    nominal = accepted + timedelta(days=60 + 3)
-    assert done["case"]["handling_due"] == CALENDAR.roll_forward(nominal).isoformat()
+    # 63 days end on 1 October, National Day (1-7 October off): the next working day, 8 October.
+    assert done["case"]["handling_due"] == "2026-10-08"
     assert done["case"]["handling_due"] > due
 
-    before = done["case"]["handling_due"]
     done = await command(
         assignment, auth, case_id, "grant_extension", {"days": 30, "reason": "情况复杂"}, **HEAD
     )
     assert done["case"]["extended"] is True
-    extended = CALENDAR.add_days_deadline(datetime.fromisoformat(before).date(), 30)
-    assert done["case"]["handling_due"] == extended.isoformat()
+    # Art. 34: the extension lengthens the period itself (60 + 3 paused + 30 days from
+    # acceptance), then that day moves off a non-working day; never 30 days after a deadline a
+    # holiday had already moved.
+    assert done["case"]["handling_due"] == "2026-11-02"  # 93 days: Saturday 31 October, moved
+    # (30 days after the moved 8 October would have been Monday 9 November.)
     assert "grant_extension" not in done["case"]["allowed_commands"]
 
     await command(assignment, auth, case_id, "report_completion", {"summary": "已办结"}, **HANDLER)

@@ -4,6 +4,7 @@ the API takes the case through acceptance, handling, reply, review, re-review an
 from __future__ import annotations
 
 import asyncio
+from datetime import date
 from zoneinfo import ZoneInfo
 
 import asyncpg
@@ -27,8 +28,10 @@ async def test_registration_to_termination_through_nats(
     pool: asyncpg.Pool,
 ) -> None:
     # Intake's other events (reception days) travel the same stream: assignment must pass
-    # them by, not choke on them.
+    # them by, not choke on them. The tests' clock stands on Wednesday 2026-11-04, a working day
+    # with a reception session (the chief's).
     today = clock.now.astimezone(SHANGHAI).date()
+    assert today == date(2026, 11, 4)
     scheduled = await client.post(
         "/api/v1/reception/schedule",
         json={

@@ -63,7 +63,7 @@ class Case:
 
 class Clock:
     def __init__(self) -> None:
-        self.now = datetime.now(UTC)
+        self.now = utc("2025-11-03T10:00")
 
     def __call__(self) -> datetime:
         return self.now

@@ -3,13 +3,11 @@ the leader's instruction on a visit."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import httpx
 import pytest
 from petitions.eventstore import EventStore
 
-from tests.conftest import Token
+from tests.conftest import TEST_NOW, Token
 from tests.support.events import resident_id
 
 pytestmark = pytest.mark.integration
@@ -75,7 +73,7 @@ async def test_held_missed_and_instructions(
 
     visit = {
         "channel": "visit",
-        "received_at": datetime.now(UTC).isoformat(),
+        "received_at": TEST_NOW.isoformat(),
         "receiving_bureau": "3301",
         "receiving_officer": "接访领导",
         "reception_session_id": first,
@@ -133,7 +131,7 @@ async def test_reception_needs_the_right_role_and_scope(
         "/api/v1/submissions",
         json={
             "channel": "visit",
-            "received_at": datetime.now(UTC).isoformat(),
+            "received_at": TEST_NOW.isoformat(),
             "receiving_bureau": "330102",
             "receiving_officer": "x",
             "reception_session_id": "00000000-0000-0000-0000-000000000001",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -12,23 +12,22 @@ import pytest
 from petitions.eventstore import EventStore, Metadata, NewEvent
 from petitions.messages.assignment import CaseTerminated
 
-from tests.conftest import Token
+from tests.conftest import TEST_NOW, Token
 from tests.support.events import resident_id
 
 pytestmark = pytest.mark.integration
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-# The case-number year: the received time is hours ago, so only New Year's first hours could
-# disagree, and then the test says so plainly.
-YEAR = (datetime.now(SHANGHAI) - timedelta(hours=3)).year
+# The case-number year of a submission received hours before the tests' clock (TEST_NOW).
+YEAR = (TEST_NOW.astimezone(SHANGHAI) - timedelta(hours=3)).year
 ZHANG = resident_id("33010219800101123")
 LI = resident_id("33010319900202456")
 
 
 def ago(**delta: float) -> str:
-    """A received time relative to now: the API refuses times in the future, and more than 30
-    days back from anyone but the importer, so fixed dates would rot."""
-    return (datetime.now(SHANGHAI) - timedelta(**delta)).isoformat()
+    """A received time before the tests' fixed clock (the API refuses times in the future, and
+    more than 30 days back from anyone but the importer)."""
+    return (TEST_NOW.astimezone(SHANGHAI) - timedelta(**delta)).isoformat()
 
 
 def visit(**changes: Any) -> dict[str, Any]:

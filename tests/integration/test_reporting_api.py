@@ -25,7 +25,7 @@ from petitions.identity import (
 )
 from reporting.entrypoints.http import router
 
-from tests.conftest import Token
+from tests.conftest import Clock, Token
 from tests.support.reporting_fixtures import CITY, A, B, D, demo_config, march_2026, reporting_pool
 
 pytestmark = pytest.mark.integration
@@ -43,13 +43,15 @@ class Api:
 
 
 @pytest.fixture
-async def api(database_url: str, issuer: LocalIssuer) -> AsyncIterator[Api]:
+async def api(database_url: str, issuer: LocalIssuer, clock: Clock) -> AsyncIterator[Api]:
     config, calendar = demo_config()
     verifier = TokenVerifier(DEV_ISSUER, DEV_AUDIENCE, StaticJwks(issuer.jwks()))
     async with reporting_pool(database_url) as pool:
         app = FastAPI()
         install_auth_errors(app)
-        app.include_router(router(lambda: pool, config, calendar, authenticate(lambda: verifier)))
+        app.include_router(
+            router(lambda: pool, config, calendar, authenticate(lambda: verifier), clock=clock)
+        )
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://reporting") as http:
             yield Api(http, pool)

@@ -37,7 +37,7 @@ read_pool = projections.read_pool
 async def _plant_marker(pool: asyncpg.Pool) -> uuid.UUID:
     """A ledger row no event describes: present in the old tables only."""
     marker = uuid.uuid4()
-    now = datetime.now(UTC)
+    now = datetime(2026, 3, 2, 2, tzinfo=UTC)
     await pool.execute(
         "INSERT INTO cases (case_id, case_number, bureau, sub_bureau, category, category_kind, "
         "petitioners, petitioner_ids, subjects, head_count, channel, first_received_at, "

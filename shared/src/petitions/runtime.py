@@ -18,6 +18,7 @@ from typing import Any
 import asyncpg
 from faststream.nats import NatsBroker
 
+from petitions.clock import Clock, utc_now
 from petitions.db import create_pool
 from petitions.eventstore import EventStore, PersonalData, apply_migrations
 from petitions.log import get_logger
@@ -108,6 +109,7 @@ async def open_runtime(
     settings: CommonSettings,
     *,
     migrations: Sequence[tuple[str, str]] = (),
+    clock: Clock = utc_now,
 ) -> AsyncIterator[Runtime]:
     """Migrate (the event store's schema, then the service's own ``(owner, package)`` pairs),
     connect to PostgreSQL and NATS, and close both on the way out."""
@@ -126,7 +128,9 @@ async def open_runtime(
     try:
         await broker.connect()
         personal = personal_data(settings, pool)
-        store = EventStore(pool, hash_algorithm=settings.hash_algorithm, personal=personal)
+        store = EventStore(
+            pool, hash_algorithm=settings.hash_algorithm, personal=personal, clock=clock
+        )
         relay: Relay | None = None
         relay_task: asyncio.Task[None] | None = None
         if settings.run_relay:

@@ -319,9 +319,22 @@ class Demo:
         async with httpx.AsyncClient(timeout=60) as http:
             plans = self.plan(self._subs)
             await self._reception(http)
+            # The periodic sweep runs meanwhile: an open import batch keeps it off the cases
+            # until their whole history is in (else every case would look overdue at first).
+            opened = await http.post(
+                f"{self._assignment}/api/v1/imports",
+                json={"label": "演示数据 demo history"},
+                headers=self._headers("importer"),
+            )
+            opened.raise_for_status()
             await self._register(http, plans)
             await self._take_up(http, plans)
             acts = await self._act(http, plans)
+            closed = await http.post(
+                f"{self._assignment}/api/v1/imports/{opened.json()['batch_id']}/close",
+                headers=self._headers("importer"),
+            )
+            closed.raise_for_status()
             sweep = await http.post(
                 f"{self._assignment}/api/v1/sweep", json={}, headers=self._headers("admin")
             )

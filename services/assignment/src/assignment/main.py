@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from typing import TypeVar
 
 from fastapi import FastAPI
+from petitions.clock import Clock, utc_now
 from petitions.eventstore import EventStore
 from petitions.http import (
     asyncapi_router,
@@ -22,7 +23,7 @@ from petitions.log import get_logger
 from petitions.messaging import Consumer
 from petitions.runtime import Runtime, open_runtime, tune_gc
 
-from assignment.application.workflow import Clock, Workflow, utc_now
+from assignment.application.workflow import Workflow
 from assignment.asyncapi import spec
 from assignment.config import Settings
 from assignment.entrypoints.http import install_errors, router
@@ -49,9 +50,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
                 ("messaging", "petitions.messaging.migrations"),
                 ("assignment", "assignment.migrations"),
             ],
+            clock=clock,
         ) as runtime:
             # Assignment needs no personal data: a keyless store reads it masked.
-            store = EventStore(runtime.pool, hash_algorithm=settings.hash_algorithm)
+            store = EventStore(runtime.pool, hash_algorithm=settings.hash_algorithm, clock=clock)
             workflow = Workflow(store, config, calendar, clock=clock)
             holder["runtime"] = runtime
             holder["workflow"] = workflow

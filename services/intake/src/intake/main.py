@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from typing import TypeVar
 
 from fastapi import FastAPI
+from petitions.clock import Clock, utc_now
 from petitions.http import (
     asyncapi_router,
     health_router,
@@ -30,7 +31,7 @@ class StartupError(RuntimeError):
     """The service cannot start as configured; the message says what to set."""
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> FastAPI:
     settings = settings or Settings()
     config, calendar = settings.load_bureaus()
     verifier = verifier_from_settings(settings)
@@ -39,7 +40,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         async with open_runtime(
-            SERVICE, settings, migrations=[("intake", "intake.migrations")]
+            SERVICE, settings, migrations=[("intake", "intake.migrations")], clock=clock
         ) as runtime:
             if runtime.personal is None or runtime.personal.index is None:
                 raise StartupError(
@@ -47,7 +48,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     "(python -m petitions.personal prints new ones)"
                 )
             holder["runtime"] = runtime
-            holder["registrar"] = Registrar(runtime.store, runtime.personal.index, config)
+            holder["registrar"] = Registrar(
+                runtime.store, runtime.personal.index, config, clock=clock
+            )
             holder["reception"] = Reception(runtime.store, config, calendar)
             yield
 

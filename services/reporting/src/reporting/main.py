@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import asyncpg
 from fastapi import FastAPI
 from petitions.bureaus import BureauConfig, WorkCalendar
+from petitions.clock import Clock, utc_now
 from petitions.eventstore import EventStore
 from petitions.http import (
     asyncapi_router,
@@ -51,7 +52,7 @@ class ReportingRuntime:
     """The live projection in this process, if it runs one (``reporting_consume``)."""
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> FastAPI:
     settings = settings or Settings()
     config, calendar = settings.load_bureaus()
     verifier = verifier_from_settings(settings)
@@ -62,7 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        async with open_runtime(SERVICE, settings) as base:
+        async with open_runtime(SERVICE, settings, clock=clock) as base:
             applied = await migrate(settings.read_database_url, role=settings.db_role)
             if applied:
                 log.info("reporting.migrated", migrations=applied)
@@ -72,7 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 min_size=settings.db_pool_min,
                 max_size=settings.db_pool_max,
             )
-            store = EventStore(base.pool, hash_algorithm=settings.hash_algorithm)
+            store = EventStore(base.pool, hash_algorithm=settings.hash_algorithm, clock=clock)
             consumer: Consumer | None = None
             task: asyncio.Task[None] | None = None
             if settings.reporting_consume:
@@ -118,7 +119,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             city_bureau=config.city.code,
         )
     )
-    app.include_router(http.router(lambda: current().read_pool, config, calendar, auth))
+    app.include_router(
+        http.router(lambda: current().read_pool, config, calendar, auth, clock=clock)
+    )
     return app
 
 

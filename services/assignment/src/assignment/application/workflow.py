@@ -9,14 +9,15 @@ so an event written by one is seen by the others' next decision.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 from petitions.bureaus import BureauConfig, WorkCalendar, YearNotConfiguredError
+from petitions.clock import Clock, utc_now
 from petitions.eventstore import (
     EventStore,
     Metadata,
@@ -68,17 +69,24 @@ class CalendarMissing(WorkflowError):
     status = 503
 
 
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 @dataclass(frozen=True)
 class Done:
     case: Case
     events: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ImportBatch:
+    batch_id: UUID
+    label: str
+    opened_by: str
+    opened_at: datetime
+    closed_at: datetime | None
+    closed_by: str | None
+
+    @classmethod
+    def of(cls, row: asyncpg.Record) -> ImportBatch:
+        return cls(**{f: row[f] for f in cls.__dataclass_fields__})
 
 
 @dataclass(frozen=True)
@@ -176,7 +184,11 @@ class Workflow:
             ctx = Context(principal, today, self._config, self._deadlines)
             events = decide(case, command, ctx)
             try:
-                after = await self._append(case, events, metadata, occurred)
+                # An act dated in the past is imported history (only the import role may date
+                # one): the sweep leaves the case alone while an import batch is open.
+                after = await self._append(
+                    case, events, metadata, occurred, imported=occurred < now - _SKEW
+                )
             except WrongExpectedVersionError as exc:
                 if command.expected_version is not None:
                     raise StaleVersion(
@@ -213,6 +225,7 @@ class Workflow:
         *,
         event_ids: Sequence[UUID] | None = None,
         connection: asyncpg.Connection | None = None,
+        imported: bool = False,
     ) -> Case | None:
         """Append the events decided on ``case`` and keep its row in step; the case after them,
         or None when events with these fixed ids were already stored (another process wrote the
@@ -231,10 +244,10 @@ class Workflow:
             after = evolve(after, e, case.version + offset)
         assert after is not None
         if connection is not None:
-            written = await self._write(connection, case, new, metadata, after)
+            written = await self._write(connection, case, new, metadata, after, imported)
         else:
             async with self._store.pool.acquire() as conn, conn.transaction():
-                written = await self._write(conn, case, new, metadata, after)
+                written = await self._write(conn, case, new, metadata, after, imported)
         return after if written else None
 
     async def _write(
@@ -244,13 +257,14 @@ class Workflow:
         new: list[NewEvent[Any]],
         metadata: Metadata,
         after: Case,
+        imported: bool = False,
     ) -> bool:
         result = await self._store.append(
             stream_of(case.case_id), new, case.version, metadata=metadata, connection=conn
         )
         if result.duplicate:
             return False  # its writer keeps the row
-        await _save_row(conn, after, next_check(after, self._calendar))
+        await _save_row(conn, after, next_check(after, self._calendar), imported=imported)
         return True
 
     # -- intake's events (through NATS) ----------------------------------------------------
@@ -277,9 +291,17 @@ class Workflow:
                 causation_id=delivered.event_id,
             )
             try:
-                # Dated like the registration, so imported history keeps its own timeline.
+                # Dated like the registration, so imported history keeps its own timeline; a
+                # registration dated before it was recorded is history being imported (see
+                # sweep), however late the take-up itself comes.
                 await self._append(
-                    case, events, metadata, delivered.occurred_at, event_ids=ids, connection=conn
+                    case,
+                    events,
+                    metadata,
+                    delivered.occurred_at,
+                    event_ids=ids,
+                    connection=conn,
+                    imported=delivered.occurred_at < delivered.recorded_at - _SKEW,
                 )
             except WrongExpectedVersionError:
                 continue
@@ -296,8 +318,12 @@ class Workflow:
         decided and written on its own; notices have fixed event ids, so a sweep interrupted
         half-way and run again raises nothing twice."""
         today = today or Deadlines.local_date(self._clock())
+        # Cases whose history is being imported wait while an import batch is open: their
+        # later acts may simply not be in yet, and a notice, once raised, is final.
         ids = await self._store.pool.fetch(
             "SELECT case_id FROM assignment.cases WHERE next_check <= $1 "
+            "AND NOT (imported AND EXISTS (SELECT 1 FROM assignment.import_batches "
+            "WHERE closed_at IS NULL)) "
             "ORDER BY next_check, case_id LIMIT $2",
             today,
             limit,
@@ -336,6 +362,51 @@ class Workflow:
             # Another process may have raised the very same notices first: not counted here.
             return 0 if written is None else len(notices)
         return 0
+
+    # -- importing history -----------------------------------------------------------------
+
+    async def open_import(self, principal: Principal, label: str) -> ImportBatch:
+        """Open an import batch: until it is closed, the sweep leaves imported cases alone."""
+        row = await self._store.pool.fetchrow(
+            "INSERT INTO assignment.import_batches (batch_id, label, opened_by, opened_at) "
+            "VALUES ($1, $2, $3, $4) RETURNING *",
+            uuid.uuid4(),
+            label,
+            principal.user,
+            self._clock(),
+        )
+        log.info("import.opened", batch=str(row["batch_id"]))
+        return ImportBatch.of(row)
+
+    async def close_import(self, batch_id: UUID, principal: Principal) -> ImportBatch:
+        """Close a batch; once none is open, the next sweep judges the imported cases on their
+        finished history."""
+        row = await self._store.pool.fetchrow(
+            "UPDATE assignment.import_batches SET closed_at = $2, closed_by = $3 "
+            "WHERE batch_id = $1 AND closed_at IS NULL RETURNING *",
+            batch_id,
+            self._clock(),
+            principal.user,
+        )
+        if row is None:
+            row = await self._store.pool.fetchrow(
+                "SELECT * FROM assignment.import_batches WHERE batch_id = $1", batch_id
+            )
+            if row is None:
+                raise CaseNotFound(
+                    "import_batch_not_found", "导入批次不存在 / no such import batch"
+                )
+            return ImportBatch.of(row)  # closed already: closing twice changes nothing
+        log.info("import.closed", batch=str(batch_id))
+        return ImportBatch.of(row)
+
+    async def import_batches(self, *, open_only: bool = False) -> list[ImportBatch]:
+        rows = await self._store.pool.fetch(
+            "SELECT * FROM assignment.import_batches "
+            "WHERE NOT $1 OR closed_at IS NULL ORDER BY opened_at DESC LIMIT 100",
+            open_only,
+        )
+        return [ImportBatch.of(r) for r in rows]
 
     # -- lists -----------------------------------------------------------------------------
 
@@ -382,17 +453,20 @@ def fold(events: Sequence[RecordedEvent[Any]]) -> Case | None:
     return state
 
 
-async def _save_row(conn: asyncpg.Connection, case: Case, check: date | None) -> None:
+async def _save_row(
+    conn: asyncpg.Connection, case: Case, check: date | None, *, imported: bool = False
+) -> None:
     running = case.running_deadline()
     await conn.execute(
         "INSERT INTO assignment.cases (case_id, case_number, bureau, sub_bureau, category, "
         "category_kind, state, unit, officer, leader_id, congress, deadline, due, next_check, "
-        "accused_units, accused_officers, version) "
-        "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17) "
+        "accused_units, accused_officers, version, imported) "
+        "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18) "
         "ON CONFLICT (case_id) DO UPDATE SET state = EXCLUDED.state, unit = EXCLUDED.unit, "
         "officer = EXCLUDED.officer, leader_id = EXCLUDED.leader_id, "
         "congress = EXCLUDED.congress, deadline = EXCLUDED.deadline, due = EXCLUDED.due, "
-        "next_check = EXCLUDED.next_check, version = EXCLUDED.version, updated_at = now() "
+        "next_check = EXCLUDED.next_check, version = EXCLUDED.version, updated_at = now(), "
+        "imported = assignment.cases.imported OR EXCLUDED.imported "
         "WHERE assignment.cases.version <= EXCLUDED.version",
         case.case_id,
         case.case_number,
@@ -411,4 +485,5 @@ async def _save_row(conn: asyncpg.Connection, case: Case, check: date | None) ->
         sorted(case.accused_units),
         sorted(case.accused_officers),
         case.version,
+        imported,
     )

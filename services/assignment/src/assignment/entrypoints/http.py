@@ -11,7 +11,7 @@ written then.
 
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
@@ -20,7 +20,7 @@ from petitions.http import install_validation_errors
 from petitions.identity import Authenticator, Principal, Role
 from pydantic import BaseModel, ConfigDict, Field
 
-from assignment.application.workflow import Workflow
+from assignment.application.workflow import ImportBatch, Workflow
 from assignment.domain.case import (
     STATE_LABELS,
     Case,
@@ -86,6 +86,25 @@ class SweepIn(BaseModel):
 class SweepOut(BaseModel):
     cases: int
     events: int
+
+
+class ImportBatchIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    label: str = Field(
+        min_length=1,
+        max_length=200,
+        description="批次说明 what is being imported, e.g. 2025年纸质台帐补录",
+    )
+
+
+class ImportBatchOut(BaseModel):
+    batch_id: uuid.UUID
+    label: str
+    opened_by: str
+    opened_at: datetime
+    closed_at: datetime | None
+    closed_by: str | None
+    open: bool
 
 
 def case_out(case: Case, principal: Principal, today: date | None = None) -> CaseOut:
@@ -236,6 +255,55 @@ def router(workflow: Callable[[], Workflow], auth: Authenticator) -> APIRouter:
             )
         result = await flow.sweep(body.today)
         return SweepOut(cases=result.cases, events=result.events)
+
+    importer = auth.require(Role.IMPORTER, Role.ADMIN)
+
+    def batch_out(batch: ImportBatch) -> ImportBatchOut:
+        return ImportBatchOut(**vars(batch), open=batch.closed_at is None)
+
+    @api.post(
+        "/imports",
+        response_model=ImportBatchOut,
+        status_code=201,
+        tags=["导入 import"],
+        summary="开始导入批次 Open an import batch (the sweep leaves imported cases alone)",
+        description=(
+            "补录历史案件前先开批次：批次开着时，期限检查不对导入中的案件发出提醒或督办（它们后续的"
+            "办理行为可能尚未导入）；全部导入后关闭批次，下一次检查按完整历史判断。 Open a batch "
+            "before importing history case by case: while it is open, the deadline sweep raises "
+            "no reminder or supervision for cases being imported (their later acts may not be "
+            "in yet); close it when done, and the next sweep judges them on their whole history."
+        ),
+    )
+    async def open_import(
+        body: ImportBatchIn, principal: Annotated[Principal, Depends(importer)]
+    ) -> Any:
+        return batch_out(await workflow().open_import(principal, body.label))
+
+    @api.post(
+        "/imports/{batch_id}/close",
+        response_model=ImportBatchOut,
+        responses={404: {"model": ErrorOut, "description": "批次不存在 no such batch"}},
+        tags=["导入 import"],
+        summary="关闭导入批次 Close an import batch",
+    )
+    async def close_import(
+        batch_id: uuid.UUID, principal: Annotated[Principal, Depends(importer)]
+    ) -> Any:
+        return batch_out(await workflow().close_import(batch_id, principal))
+
+    @api.get(
+        "/imports",
+        response_model=list[ImportBatchOut],
+        tags=["导入 import"],
+        summary="导入批次 Import batches, newest first",
+    )
+    async def list_imports(
+        principal: Annotated[Principal, Depends(importer)],
+        open_only: Annotated[bool, Query(description="只看未关闭的 open ones only")] = False,
+    ) -> Any:
+        del principal
+        return [batch_out(b) for b in await workflow().import_batches(open_only=open_only)]
 
     return api
 

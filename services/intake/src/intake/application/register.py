@@ -7,13 +7,14 @@ import json
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
 import asyncpg
 from petitions.bureaus import BureauConfig
+from petitions.clock import Clock, utc_now
 from petitions.eventstore import EventStore, Metadata, NewEvent, WrongExpectedVersionError
 from petitions.identity import ForbiddenError, Principal, Role, ensure_scope
 from petitions.messages.intake import CaseRegistered, PetitionerRecord, SubmissionReceived
@@ -53,8 +54,16 @@ class Registered:
 class Registrar:
     """The registration use case (one per process)."""
 
-    def __init__(self, store: EventStore, index: BlindIndex, config: BureauConfig) -> None:
+    def __init__(
+        self,
+        store: EventStore,
+        index: BlindIndex,
+        config: BureauConfig,
+        *,
+        clock: Clock = utc_now,
+    ) -> None:
         self._store = store
+        self._clock = clock
         self._index = index
         self._config = config
 
@@ -113,7 +122,7 @@ class Registrar:
         correlation_id: UUID,
         now: datetime | None = None,
     ) -> Registered:
-        now = now or datetime.now(UTC)
+        now = now or self._clock()
         self._check(command, principal, now)
         if command.reception_session_id is not None:
             bureau = await self._store.pool.fetchval(

@@ -22,6 +22,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from petitions.bureaus import BureauConfig, UnknownCodeError, WorkCalendar, YearNotConfiguredError
+from petitions.clock import Clock, utc_now
 from petitions.identity import Authenticator, Principal, Role, ensure_scope
 from starlette.concurrency import run_in_threadpool
 
@@ -97,6 +98,8 @@ def router(
     config: BureauConfig,
     calendar: WorkCalendar,
     auth: Authenticator,
+    *,
+    clock: Clock = utc_now,
 ) -> APIRouter:
     api = APIRouter(prefix="/api/v1/reports", route_class=_ReportRoute, responses=_ERRORS)
     reader = auth.require(*READ_ROLES)
@@ -189,7 +192,7 @@ def router(
     ]
 
     def today() -> date:
-        return periods.local_today()
+        return periods.local_today(clock())
 
     @api.get(
         "/figures",
