@@ -115,7 +115,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             lambda: current().store,
             lambda: current().read_pool,
             auth,
-            city_bureau=config.city.code,
+            config=config,
         )
     )
     app.include_router(http.router(lambda: current().read_pool, config, calendar, auth))
