@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 from petitions.eventstore import EventStore
+from petitions.identity import LocalIssuer
 
 from tests.conftest import Token
 from tests.integration.test_assignment_api import register, stream
@@ -154,3 +155,73 @@ async def test_when_the_routed_unit_is_accused_it_is_not_given_the_case(
     case = await accusation(client, assignment, auth, 6, accused_units=["jijian", "330102"])
     assert case["unit"] == "ducha"
     assert not await sees(assignment, auth, ("handler", "330102", "王警官"), case["case_id"])
+
+
+async def sees_with(http: httpx.AsyncClient, headers: dict[str, str], case_id: str) -> bool:
+    """Like :func:`sees`, for a token made by hand (a department claim)."""
+    response = await http.get(f"/api/v1/cases/{case_id}", headers=headers)
+    assert response.status_code in (200, 404), response.text
+    listed = await http.get("/api/v1/cases", headers=headers)
+    assert listed.status_code == 200, listed.text
+    assert (case_id in {r["case_id"] for r in listed.json()}) == (response.status_code == 200)
+    return response.status_code == 200
+
+
+async def test_accused_officers_are_matched_whatever_their_case_or_spacing(
+    client: httpx.AsyncClient, assignment: httpx.AsyncClient, auth: Token
+) -> None:
+    case = await accusation(client, assignment, auth, 7, accused_officers=[" p330102007 "])
+    case_id = case["case_id"]
+    for written in ("P330102007", "p330102007"):
+        assert not await sees(assignment, auth, ("handler", "330102", written), case_id)
+    assert await sees(assignment, auth, ("handler", "330102", "P330102008"), case_id)
+    # Nor can the petition office hand it to them under another spelling.
+    answer = await command(
+        assignment,
+        auth,
+        case_id,
+        "assign",
+        {"unit": "330104", "officer": "P330102007", "reason": "就近"},
+        status=422,
+    )
+    assert answer["error"] == "accused_party"
+
+
+async def test_an_accused_city_department_is_hidden_from_its_own_staff(
+    client: httpx.AsyncClient, assignment: httpx.AsyncClient, auth: Token, issuer: LocalIssuer
+) -> None:
+    case = await accusation(client, assignment, auth, 8, accused_units=["zhian"])
+    case_id = case["case_id"]
+
+    def leader(department: str | None) -> dict[str, str]:
+        token = issuer.mint("leader-7", "leader", "3301", department=department)
+        return {"Authorization": f"Bearer {token}"}
+
+    assert not await sees_with(assignment, leader("zhian"), case_id)
+    assert await sees_with(assignment, leader("xingzhen"), case_id)
+    assert await sees_with(assignment, leader(None), case_id)
+    # A department the configuration does not know is refused, not treated as none.
+    unknown = await assignment.get(f"/api/v1/cases/{case_id}", headers=leader("nosuch"))
+    assert unknown.status_code == 403
+    assert unknown.json()["error"] == "department_unknown"
+
+
+async def test_a_city_handler_sees_the_city_bureaus_own_cases_only(
+    client: httpx.AsyncClient, assignment: httpx.AsyncClient, auth: Token
+) -> None:
+    # The same rule as reporting's: a city handler's work is the city bureau's own cases.
+    local = await register(client, assignment, auth, 9)  # received and handled at 330102
+    city = await register(
+        client,
+        assignment,
+        auth,
+        10,
+        registrar=("3301", "clerk-city"),
+        receiving_bureau="3301",
+        receiving_officer="孙警官",
+        sub_bureau="330103",
+    )
+    handler = ("handler", "3301", "孙警官")
+    assert not await sees(assignment, auth, handler, local["case_id"])
+    assert await sees(assignment, auth, handler, city["case_id"])
+    assert await sees(assignment, auth, OFFICE, local["case_id"])

@@ -491,11 +491,13 @@ async def test_bad_content_is_422_and_unknown_or_foreign_cases_404(
         await assignment.get(f"/api/v1/cases/{case_id}", headers=auth(**other))
     ).status_code == 404
     assert (await assignment.get(f"/api/v1/cases/{case_id}")).status_code == 401
-    # A token for a unit the configuration does not know sees nothing (and is no server error).
+    # A token for a unit the configuration does not know is refused (and is no server error),
+    # by the one scope rule every service applies.
     unknown = auth("petition_office", "9999", "stranger")
-    assert (await assignment.get(f"/api/v1/cases/{case_id}", headers=unknown)).status_code == 404
+    got = await assignment.get(f"/api/v1/cases/{case_id}", headers=unknown)
+    assert (got.status_code, got.json()["error"]) == (403, "bureau_unknown")
     listed = await assignment.get("/api/v1/cases", headers=unknown)
-    assert (listed.status_code, listed.json()) == (200, [])
+    assert (listed.status_code, listed.json()["error"]) == (403, "bureau_unknown")
 
 
 # -- occurred_at: only the import role may date an act in the past ----------------------------

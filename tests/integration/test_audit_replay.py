@@ -18,6 +18,7 @@ import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
+from petitions.bureaus import load_config
 from petitions.eventstore import EventStore, Metadata, NewEvent, PersonalData
 from petitions.identity import (
     DEV_AUDIENCE,
@@ -44,6 +45,7 @@ ROOT = Path(__file__).resolve().parents[2]
 RESIDENT_ID = resident_id("11010119900307123")
 PHONE = "13812345678"
 NUMBER = "3301-2026-000042"
+CONFIG = load_config(ROOT / "deploy/config/bureaus.demo.toml")
 
 
 def utc(text: str) -> datetime:
@@ -354,7 +356,9 @@ async def api(
     verifier = TokenVerifier(DEV_ISSUER, DEV_AUDIENCE, StaticJwks(issuer.jwks()))
     app = FastAPI()
     install_auth_errors(app)
-    app.include_router(router(lambda: store, lambda: read_pool, authenticate(lambda: verifier)))
+    app.include_router(
+        router(lambda: store, lambda: read_pool, authenticate(lambda: verifier), config=CONFIG)
+    )
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://reporting") as http:
         yield http
@@ -448,6 +452,135 @@ async def test_api_unknown_case_and_openapi(api: httpx.AsyncClient, auth: Auth) 
     ok = paths["/api/v1/audit/cases/{case_number}/timeline"]["get"]["responses"]["200"]
     assert ok["content"]["application/json"]["schema"]["$ref"].endswith("/Timeline")
     assert "TimelineEntry" in spec["components"]["schemas"]
+
+
+# ---------------------------------------------------------------------------------- scope
+
+ACCUSATION = "330103-2026-000007"
+
+
+async def _accusation(
+    pool: asyncpg.Pool,
+    kek: bytes,
+    number: str = ACCUSATION,
+    bureau: str = "330103",
+    accused_units: tuple[str, ...] = ("330103",),
+    accused_officers: tuple[str, ...] = (" p330103011",),
+) -> uuid.UUID:
+    """An accusation (by default received by sub-bureau 330103 against itself and officer
+    P330103011), handled by the city's discipline office."""
+    writer = EventStore(
+        pool,
+        personal=PersonalData(DataKeys(pool, LocalKeyService(kek)), BlindIndex(os.urandom(32))),
+    )
+    case_id, subject = uuid.uuid4(), uuid.uuid4()
+    registered = i.CaseRegistered(
+        subject_id=subject,
+        case_id=case_id,
+        case_number=number,
+        bureau=bureau,
+        responsible_officer="clerk-03",
+        sub_bureau=bureau,
+        category="JK01",
+        category_kind="accusation",
+        petitioners=(i.PetitionerRecord(subject_id=subject, name="李四", resident_id=RESIDENT_ID),),
+        first_submission_id=uuid.uuid4(),
+        accused_units=accused_units,
+        accused_officers=accused_officers,
+    )
+    assigned = a.CaseAssigned(case_id=case_id, unit="jijian", officer=None, reason="第三十条")
+    at = utc("2026-11-04T10:00")
+    await writer.append(
+        f"case-{case_id}",
+        [
+            NewEvent(registered, bureau="330103", occurred_at=at),
+            NewEvent(assigned, bureau="330103"),
+        ],
+        0,
+        metadata=Metadata(actor="clerk-03", service="intake"),
+    )
+    return case_id
+
+
+@pytest.mark.parametrize(
+    ("role", "bureau", "user"),
+    [
+        ("auditor", "330103", "inspector-3"),  # the accused sub-bureau's own auditor
+        ("admin", "330103", "admin-3"),
+        ("auditor", "3301", "P330103011"),  # the accused officer, even as a city auditor
+        ("auditor", "330102", "inspector-2"),  # another sub-bureau: outside its scope
+    ],
+)
+async def test_api_hides_an_accusation_from_the_accused_and_other_scopes(
+    api: httpx.AsyncClient,
+    auth: Auth,
+    pool: asyncpg.Pool,
+    kek: bytes,
+    store: EventStore,
+    role: str,
+    bureau: str,
+    user: str,
+) -> None:
+    case_id = await _accusation(pool, kek)
+    headers = auth(role=role, bureau=bureau, user=user)
+    for view in ("timeline", "state", "reads"):
+        got = await api.get(f"/api/v1/audit/cases/{ACCUSATION}/{view}", headers=headers)
+        assert got.status_code == 404, got.text
+        # The same answer as for a number no case has: nothing tells the accused it exists.
+        assert got.json()["error"] == "case_not_found"
+    assert await store.stream_version(f"audit-{case_id}") == 0
+
+
+async def test_api_hides_an_accused_department_from_its_staff(
+    api: httpx.AsyncClient, issuer: LocalIssuer, pool: asyncpg.Pool, kek: bytes
+) -> None:
+    number = "3301-2026-000099"
+    await _accusation(pool, kek, number, "3301", accused_units=("DUCHA ",), accused_officers=())
+
+    def auditor(department: str) -> dict[str, str]:
+        token = issuer.mint("inspector-5", "auditor", "3301", department=department)
+        return {"Authorization": f"Bearer {token}"}
+
+    path = f"/api/v1/audit/cases/{number}/timeline"
+    assert (await api.get(path, headers=auditor("ducha"))).status_code == 404
+    assert (await api.get(path, headers=auditor("jijian"))).status_code == 200
+
+
+async def test_api_refuses_an_unconfigured_bureau_and_records_nothing(
+    api: httpx.AsyncClient, auth: Auth, case: Case, store: EventStore
+) -> None:
+    got = await api.get(
+        f"/api/v1/audit/cases/{case.number}/timeline", headers=auth(role="auditor", bureau="9999")
+    )
+    assert got.status_code == 403
+    assert got.json()["error"] == "bureau_unknown"
+    assert "单位配置" in got.json()["message"]
+    assert "not configured" in got.json()["message"]
+    assert await store.stream_version(f"audit-{case.case_id}") == 0
+
+
+async def test_reading_an_accusation_is_recorded_with_the_readers_bureau(
+    api: httpx.AsyncClient, auth: Auth, pool: asyncpg.Pool, kek: bytes, case: Case
+) -> None:
+    case_id = await _accusation(pool, kek)
+    city = auth(role="auditor", bureau="3301", user="inspector-9")
+    got = await api.get(
+        f"/api/v1/audit/cases/{ACCUSATION}/timeline", params={"purpose": "纪检"}, headers=city
+    )
+    assert got.status_code == 200, got.text
+    assert got.json()["read"]["bureau"] == "3301"
+    # A sub-bureau's auditor reads its own bureau's cases (here: one attributed to 330102).
+    own = await api.get(
+        f"/api/v1/audit/cases/{case.number}/state",
+        headers=auth(role="auditor", bureau="330102", user="inspector-2"),
+    )
+    assert own.status_code == 200, own.text
+    reads = await api.get(f"/api/v1/audit/cases/{ACCUSATION}/reads", headers=city)
+    listed = reads.json()["reads"]
+    assert [(r["reader"], r["bureau"], r["purpose"]) for r in listed] == [
+        ("inspector-9", "3301", "纪检")
+    ]
+    assert str(case_id) == reads.json()["case_id"]
 
 
 # ---------------------------------------------------------------------------------- CLI

@@ -60,6 +60,7 @@ from petitions.messages.intake import (
     PetitionerRecord,
     SubmissionReceived,
 )
+from petitions.scope import sees
 
 ROOT = Path(__file__).resolve().parents[2]
 D = date
@@ -772,10 +773,25 @@ def test_an_accusation_cannot_be_reassigned_to_the_accused() -> None:
 
 def test_an_accusation_is_hidden_from_the_accused() -> None:
     case = accusation(accused_units=["330103"], accused_officers=["赵警官"])
-    assert case.hidden_from(Principal("someone", Role.SUB_BUREAU_HEAD, "330103"))
-    assert case.hidden_from(Principal("赵警官", Role.HANDLER, "3301"))
-    assert not case.hidden_from(Principal("钱警官", Role.HANDLER, "330102"))
-    assert not case.hidden_from(OFFICE)
+
+    def hidden(who: Principal) -> bool:
+        return not sees(who, CONFIG, case.facts)
+
+    assert hidden(Principal("someone", Role.SUB_BUREAU_HEAD, "330103"))
+    assert hidden(Principal("赵警官", Role.HANDLER, "3301"))
+    assert not hidden(Principal("钱警官", Role.HANDLER, "330102"))
+    assert not hidden(OFFICE)
+
+
+def test_the_accused_are_matched_normalised_when_assigning() -> None:
+    case = accusation(accused_units=[" 330103 "], accused_officers=["p330102007"])
+    for command in (
+        c.Assign(unit="330103", reason="属地"),
+        c.Assign(unit="330104", officer=" P330102007", reason="属地"),
+    ):
+        with pytest.raises(Invalid) as refused:
+            decide(case, command, ctx(OFFICE, D(2026, 3, 4)))
+        assert refused.value.code == "accused_party"
 
 
 # -- the passing of time ----------------------------------------------------------------------

@@ -8,6 +8,10 @@ store holds.
 
 Every read is itself recorded: a ``reporting.TimelineRead`` is appended to ``audit-<case id>``
 before anything is returned, so the record of looking is as tamper-evident as the case.
+
+Who may read which case is the one scope rule's (``petitions.scope``): the API passes the
+reader's :class:`~petitions.scope.Reach`, and a case outside it, or accusing the reader, is
+answered exactly like a case that does not exist. The operator command passes none.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from petitions.messages import intake as i
 from petitions.messages import reception as r
 from petitions.messages.personal import PersonalDataErased
 from petitions.messages.reporting import TimelineRead
+from petitions.scope import CaseFacts, Reach
 from pydantic import BaseModel, ConfigDict, Field
 
 SHANGHAI: Final = ZoneInfo("Asia/Shanghai")
@@ -216,6 +221,9 @@ class ReadRecord(_Out):
     version: int
     reader: str
     role: str
+    bureau: str | None = Field(
+        default=None, description="查阅人所属单位 the reader's bureau (none: operator command)"
+    )
     purpose: str
     via: str
     view: str
@@ -421,6 +429,20 @@ def fold(events: Iterable[RecordedEvent[Any]]) -> CaseState:
     return state
 
 
+def facts_of(bureau: str, events: Iterable[RecordedEvent[Any]]) -> CaseFacts:
+    """What the scope rule needs of a case, from its events (``bureau``: the stream's)."""
+    events = list(events)
+    state = fold(events)
+    registered = next((e.data for e in events if isinstance(e.data, i.CaseRegistered)), None)
+    return CaseFacts(
+        bureau=state.bureau or bureau,
+        sub_bureau=state.sub_bureau or "",
+        unit=state.responsible_unit,
+        accused_units=() if registered is None else registered.accused_units,
+        accused_officers=() if registered is None else registered.accused_officers,
+    )
+
+
 # ---------------------------------------------------------------------------------- summaries
 
 
@@ -606,6 +628,7 @@ def read_record(event: RecordedEvent[Any]) -> ReadRecord:
         version=event.version,
         reader=data.reader,
         role=data.role,
+        bureau=data.reader_bureau,
         purpose=data.purpose,
         via=data.via,
         view=data.view,
@@ -629,6 +652,9 @@ class Reader:
     purpose: str = ""
     via: Via = "api"
     correlation_id: UUID | None = None
+    bureau: str | None = None
+    scope: Reach | None = None
+    """What the reader may see (the one scope rule); None: the operator command, unrestricted."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -687,6 +713,19 @@ class Audit:
             raise UnknownCaseError(case_number)
         return _Case(UUID(row["stream_id"].removeprefix("case-")), case_number, row["bureau"])
 
+    async def _visible(self, case_number: str, scope: Reach | None) -> _Case:
+        """The case, if ``scope`` may see it; otherwise the same error as for no case at all,
+        so that the accused cannot learn an accusation exists (Art. 30)."""
+        case = await self._find(case_number)
+        if scope is None:
+            return case
+        # The case as it is now decides, whatever moment is asked about: a case reassigned
+        # away from a unit, or found to accuse it, is no longer that unit's to read.
+        events = await self._decode(await self._store.read_stream_raw(case.stream_id))
+        if not scope.sees(facts_of(case.bureau, [e for e in events if e is not None])):
+            raise UnknownCaseError(case_number)
+        return case
+
     async def _decode(self, raws: Sequence[RawEvent]) -> list[RecordedEvent[Any] | None]:
         try:
             return list(await self._store.decode_many(raws, reveal=False))
@@ -722,6 +761,7 @@ class Audit:
             by=by,
             view=view,
             via=reader.via,
+            reader_bureau=reader.bureau,
         )
         metadata = Metadata(
             actor=reader.name,
@@ -747,7 +787,7 @@ class Audit:
     ) -> Timeline:
         """The case's events up to ``as_of`` (all of them without), its state then, and the
         verification of its whole chain if asked; the read is recorded before it is returned."""
-        case = await self._find(case_number)
+        case = await self._visible(case_number, reader.scope)
         moment = None if as_of is None else as_shanghai(as_of)
         verification = Verification.of(await self._store.verify(case.stream_id)) if verify else None
         raws = await self._store.read_stream_raw(case.stream_id, as_of=moment, by=by)
@@ -789,7 +829,7 @@ class Audit:
     ) -> StateAsOf:
         """The case's state as of ``as_of`` (now without); recorded as a read like a timeline,
         since it tells as much about the case."""
-        case = await self._find(case_number)
+        case = await self._visible(case_number, reader.scope)
         moment = None if as_of is None else as_shanghai(as_of)
         raws = await self._store.read_stream_raw(case.stream_id, as_of=moment, by=by)
         state = fold(event for event in await self._decode(raws) if event is not None)
@@ -803,9 +843,10 @@ class Audit:
             read=read,
         )
 
-    async def reads(self, case_number: str) -> Reads:
-        """Who read the case's timeline, oldest first, with the verification of that record."""
-        case = await self._find(case_number)
+    async def reads(self, case_number: str, scope: Reach | None = None) -> Reads:
+        """Who read the case's timeline, oldest first, with the verification of that record;
+        ``scope`` as for :meth:`timeline`."""
+        case = await self._visible(case_number, scope)
         events = await self._store.read_stream(case.audit_stream, reveal=False)
         return Reads(
             case_id=case.case_id,

@@ -116,7 +116,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
             lambda: current().store,
             lambda: current().read_pool,
             auth,
-            city_bureau=config.city.code,
+            config=config,
         )
     )
     app.include_router(

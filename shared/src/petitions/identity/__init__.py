@@ -19,6 +19,7 @@ from petitions.identity.principal import (
     ensure_scope,
     in_scope,
     is_bureau_code,
+    is_department_code,
 )
 from petitions.identity.settings import (
     IdentityConfigurationError,
@@ -59,6 +60,7 @@ __all__ = [
     "in_scope",
     "install_auth_errors",
     "is_bureau_code",
+    "is_department_code",
     "jwk_thumbprint",
     "verifier_from_settings",
 ]

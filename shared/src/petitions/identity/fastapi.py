@@ -53,7 +53,12 @@ class Authenticator:
             )
         # Off the event loop: the verifier may fetch the issuer's keys over the network.
         principal = await run_in_threadpool(self._verifier().verify, credentials.credentials)
-        bind_context(user=principal.user, role=str(principal.role), bureau=principal.bureau)
+        bind_context(
+            user=principal.user,
+            role=str(principal.role),
+            bureau=principal.bureau,
+            department=principal.department,
+        )
         return principal
 
     def require(self, *roles: Role) -> Callable[..., Awaitable[Principal]]:

@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
 
-from petitions.identity.principal import Role, is_bureau_code
+from petitions.identity.principal import Role, is_bureau_code, is_department_code
 
 DEV_ISSUER = "http://127.0.0.1/petitions-dev-issuer"
 DEV_AUDIENCE = "petitions"
@@ -78,10 +78,13 @@ class LocalIssuer:
         ttl: timedelta = DEFAULT_TTL,
         audience: str = DEV_AUDIENCE,
         issuer: str = DEV_ISSUER,
+        department: str | None = None,
     ) -> str:
         """A signed token for ``user``; a negative ``ttl`` makes an already expired one."""
         if not is_bureau_code(bureau):
             raise ValueError(f"单位代码无效 / not a bureau code: {bureau!r}")
+        if department is not None and not is_department_code(department):
+            raise ValueError(f"部门代码无效 / not a department code: {department!r}")
         now = datetime.now(UTC)
         claims: dict[str, Any] = {
             "iss": issuer,
@@ -95,6 +98,8 @@ class LocalIssuer:
         }
         if name is not None:
             claims["name"] = name
+        if department is not None:
+            claims["department"] = department
         return jwt.encode(claims, self.private_key, algorithm="ES256", headers={"kid": self.kid})
 
 

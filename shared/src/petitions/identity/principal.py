@@ -46,6 +46,14 @@ Covers = Callable[[str, str], bool]
 """``covers(a, b)``: may a caller of bureau ``a`` act on bureau ``b``'s cases?"""
 
 
+# As the bureau configuration spells department codes.
+_DEPARTMENT_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,31}")
+
+
+def is_department_code(value: object) -> bool:
+    return isinstance(value, str) and _DEPARTMENT_CODE.fullmatch(value) is not None
+
+
 def is_bureau_code(value: object) -> bool:
     return isinstance(value, str) and _BUREAU_CODE.fullmatch(value) is not None
 
@@ -77,10 +85,15 @@ class Principal:
     bureau: str
     name: str | None = None
     token_id: str | None = None
+    department: str | None = None
+    """The city department (部门) the user works in, where the token names one: an accusation
+    against that department is hidden from them (Art. 30)."""
 
     def __post_init__(self) -> None:
         if not self.user or not is_bureau_code(self.bureau):
             raise ValueError(f"principal needs a user and a bureau code, got {self!r}")
+        if self.department is not None and not is_department_code(self.department):
+            raise ValueError(f"not a department code: {self.department!r:.40}")
 
     @property
     def may_backdate(self) -> bool:

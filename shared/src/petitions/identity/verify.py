@@ -1,5 +1,6 @@
 """Bearer tokens to principals: signature against the issuer's JWKS, then issuer, audience and
-expiry, then the petition claims (``sub``, ``role``, ``bureau``, optional ``name`` and ``jti``)."""
+expiry, then the petition claims (``sub``, ``role``, ``bureau``, optional ``name``, ``jti`` and
+``department``)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import jwt
 from jwt import PyJWK, PyJWKClient, PyJWKSet
 
 from petitions.identity.errors import AuthenticationError, IdentityUnavailableError
-from petitions.identity.principal import Principal, Role, is_bureau_code
+from petitions.identity.principal import Principal, Role, is_bureau_code, is_department_code
 
 # Asymmetric only, fixed here rather than taken from the token or the key set: an allowlist that
 # follows the token is how "alg": "none" and HS256-with-the-public-key tokens get accepted.
@@ -213,6 +214,15 @@ class TokenVerifier:
                 "令牌未注明有效的单位代码 (bureau)",
                 "The token names no valid bureau code (bureau)",
             )
+        department = claims.get("department")
+        if department is not None and not is_department_code(department):
+            # Not dropped like a bad name: without it an accusation against the user's
+            # department would show to them (Art. 30).
+            raise rejected(
+                "token_claims",
+                "令牌中的部门代码 (department) 无效",
+                "The token's department code (department) is not valid",
+            )
         name, jti = claims.get("name"), claims.get("jti")
         return Principal(
             user=user,
@@ -221,4 +231,5 @@ class TokenVerifier:
             # The display name must not lock anyone out: a malformed one is just left out.
             name=name if isinstance(name, str) and name else None,
             token_id=jti if isinstance(jti, str) else None,
+            department=department,
         )

@@ -26,3 +26,6 @@ class TimelineRead(Event, type="reporting.TimelineRead"):
     by: Literal["recorded", "occurred"] = "recorded"  # which clock as_of was compared with
     view: Literal["timeline", "state"] = "timeline"
     via: Literal["api", "cli"] = "api"
+    # The reader's bureau as their token named it (None: the operator command, or a read
+    # recorded before the bureau was). Optional, so older reads still decode as they are.
+    reader_bureau: str | None = None

@@ -30,6 +30,7 @@ from petitions.log import get_logger
 from petitions.messages import Event
 from petitions.messages.intake import CaseRegistered, SubmissionReceived
 from petitions.messaging import Delivered
+from petitions.scope import reach
 
 from assignment.domain import commands as c
 from assignment.domain.case import (
@@ -134,22 +135,15 @@ class Workflow:
 
     async def visible(self, case_id: UUID, principal: Principal) -> Case:
         """The case as ``principal`` may see it, or 404 (absent, out of scope, or accusing them:
-        the accused are not even told that it exists)."""
+        the accused are not even told that it exists); 403 for a token the bureau
+        configuration does not know (the one scope rule, ``petitions.scope``)."""
+        mine = reach(principal, self._config)
         case = await self.load(case_id)
-        if case is None or case.hidden_from(principal) or not self._in_scope(case, principal):
+        if case is None or not mine.sees(case.facts):
             raise CaseNotFound(
                 "case_not_found", "案件不存在或不在您的范围内 / no such case within your scope"
             )
         return case
-
-    def _in_scope(self, case: Case, principal: Principal) -> bool:
-        mine = principal.bureau
-        if not self._config.is_bureau(mine):
-            return False
-        related = {case.bureau, case.sub_bureau}
-        if case.unit and self._config.is_bureau(case.unit):
-            related.add(case.unit)
-        return any(self._config.covers(mine, b) for b in related if self._config.is_bureau(b))
 
     # -- people's commands -----------------------------------------------------------------
 
@@ -421,27 +415,28 @@ class Workflow:
         limit: int = 100,
         offset: int = 0,
     ) -> list[dict[str, Any]]:
-        if not self._config.is_bureau(principal.bureau):
-            return []  # a unit the configuration does not know covers no case (as in visible)
-        scope = list(self._config.covered_by(principal.bureau))
+        args: list[Any] = []
+
+        def param(value: Any) -> str:
+            args.append(value)
+            return f"${len(args)}"
+
+        where = [reach(principal, self._config).sql(param, alias="c")]
+        if state is not None:
+            where.append(f"state = {param(state)}")
+        if unit is not None:
+            where.append(f"unit = {param(unit)}")
+        if leader_owned is not None:
+            where.append(f"(leader_id IS NOT NULL) = {param(leader_owned)}")
+        if overdue_on is not None:
+            where.append(f"due < {param(overdue_on)}")
+        conditions = " AND ".join(f"({w})" for w in where)
         rows = await self._store.pool.fetch(
             "SELECT case_id, case_number, bureau, sub_bureau, category, state, unit, officer, "
-            "leader_id, congress, deadline, due, version FROM assignment.cases "
-            "WHERE (sub_bureau = ANY($1) OR bureau = ANY($1) OR unit = ANY($1)) "
-            "AND NOT ($2 = ANY(accused_units)) AND NOT ($3 = ANY(accused_officers)) "
-            "AND ($4::text IS NULL OR state = $4) AND ($5::text IS NULL OR unit = $5) "
-            "AND ($6::boolean IS NULL OR (leader_id IS NOT NULL) = $6) "
-            "AND ($7::date IS NULL OR due < $7) "
-            "ORDER BY due NULLS LAST, case_number LIMIT $8 OFFSET $9",
-            scope,
-            principal.bureau,
-            principal.user,
-            state,
-            unit,
-            leader_owned,
-            overdue_on,
-            limit,
-            offset,
+            "leader_id, congress, deadline, due, version FROM assignment.cases c "
+            f"WHERE {conditions} "
+            f"ORDER BY due NULLS LAST, case_number LIMIT {param(limit)} OFFSET {param(offset)}",
+            *args,
         )
         return [dict(r) for r in rows]
 

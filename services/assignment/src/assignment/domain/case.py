@@ -48,6 +48,7 @@ from petitions.messages.assignment import (
     WorkflowOpened,
 )
 from petitions.messages.intake import CaseRegistered, Channel, SubmissionReceived
+from petitions.scope import CaseFacts, normalise_parties, normalise_party
 
 from assignment.domain import commands as c
 from assignment.domain.deadlines import Deadlines
@@ -208,9 +209,23 @@ class Case:
             clocks.append((DeadlineKind.CONGRESS_REPORT, self.congress_report_due))
         return clocks
 
-    def hidden_from(self, principal: Principal) -> bool:
-        """Art. 30: an accusation is never visible to the unit or the person it accuses."""
-        return principal.bureau in self.accused_units or principal.user in self.accused_officers
+    @property
+    def facts(self) -> CaseFacts:
+        """What the one scope rule (``petitions.scope``) decides visibility on, Art. 30
+        included."""
+        return CaseFacts(
+            bureau=self.bureau,
+            sub_bureau=self.sub_bureau,
+            unit=self.unit,
+            accused_units=self.accused_units,
+            accused_officers=self.accused_officers,
+        )
+
+    def accuses(self, *parties: str | None) -> str | None:
+        """The first of ``parties`` (unit codes, officer ids) this case accuses, compared
+        normalised as the scope rule compares them (Art. 30)."""
+        accused = set(normalise_parties((*self.accused_units, *self.accused_officers)))
+        return next((p for p in parties if p and normalise_party(p) in accused), None)
 
 
 def evolve(state: Case | None, event: Event, version: int) -> Case | None:
@@ -641,7 +656,7 @@ def _object(case: Case, cmd: Any, ctx: Context) -> list[Event]:
 def _assign(case: Case, cmd: Any, ctx: Context) -> list[Event]:
     if not ctx.config.is_unit(cmd.unit):
         raise Invalid("unknown_unit", f"未知单位代码 / unknown unit code {cmd.unit!r}")
-    if cmd.unit in case.accused_units or (cmd.officer and cmd.officer in case.accused_officers):
+    if case.accuses(cmd.unit, cmd.officer):
         raise Invalid(
             "accused_party",
             "检举控告件不得交由被检举控告的单位或人员办理（《信访工作条例》第三十条）/ an "
@@ -668,12 +683,12 @@ def _own(case: Case, cmd: Any, ctx: Context) -> list[Event]:
         raise Invalid(
             "unknown_leader", f"未知局领导编号 / unknown leader id {cmd.leader_id!r}"
         ) from None
-    accused = [p for p in (leader.id, leader.name, *cmd.team) if p in case.accused_officers]
+    accused = case.accuses(leader.id, leader.name, *cmd.team)
     if accused:
         raise Invalid(
             "accused_party",
             "被检举控告的人员不得包案或参加专班（《信访工作条例》第三十条）/ a person the "
-            f"accusation names cannot own the case or join its team (Art. 30): {accused[0]}",
+            f"accusation names cannot own the case or join its team (Art. 30): {accused}",
         )
     return [
         LeaderOwnershipTaken(
@@ -947,12 +962,11 @@ def open_workflow(case: Case | None, config: BureauConfig, deadlines: Deadlines)
 
 def _first_assignment(case: Case, config: BureauConfig) -> CaseAssigned:
     rule = config.route(case.sub_bureau, case.category)
-    if rule is not None and rule.unit not in case.accused_units:
+    if rule is not None and not case.accuses(rule.unit):
         return CaseAssigned(
             case_id=case.case_id, unit=rule.unit, officer=None, reason=rule.name, rule=rule.name
         )
-    accused = case.bureau in case.accused_units or case.first_receiver in case.accused_officers
-    if accused:
+    if case.accuses(case.bureau, case.first_receiver):
         # Art. 30: the accused never handle the accusation; the city's discipline office does,
         # or, when it is accused itself, the inspection office, the petition office, the city.
         candidates = [
@@ -964,7 +978,7 @@ def _first_assignment(case: Case, config: BureauConfig) -> CaseAssigned:
             )
         ]
         unit = next(
-            (u for u in (*candidates, config.city.code) if u not in case.accused_units),
+            (u for u in (*candidates, config.city.code) if not case.accuses(u)),
             config.city.code,
         )
         return CaseAssigned(

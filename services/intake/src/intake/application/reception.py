@@ -17,15 +17,16 @@ import asyncpg
 from petitions.bureaus import BureauConfig, WorkCalendar, YearNotConfiguredError
 from petitions.bureaus.config import DepartmentRole, Weekday
 from petitions.eventstore import EventStore, Metadata, NewEvent
-from petitions.identity import Principal, ensure_scope
+from petitions.identity import Principal
 from petitions.messages.reception import (
     LeaderInstructionRecorded,
     ReceptionSessionHeld,
     ReceptionSessionMissed,
     ReceptionSessionScheduled,
 )
+from petitions.scope import ensure_acts_for, reach
 
-from intake.domain.registration import Refused
+from intake.domain.registration import Refused, evolve
 
 _SESSIONS = uuid.UUID("0b6f7c33-2f1e-4c51-9b0a-2d8f4a6c9e10")
 MAX_DAYS = 370
@@ -60,7 +61,7 @@ class Reception:
     ) -> list[dict[str, Any]]:
         if not self._config.is_bureau(bureau):
             raise Refused("unknown_bureau", "未知单位代码 / unknown bureau code", 422)
-        ensure_scope(principal, bureau, scope=self._config.covers)
+        ensure_acts_for(principal, self._config, bureau)
         if last < first or (last - first).days > MAX_DAYS:
             raise Refused(
                 "bad_period", "期间须为一年以内且起止有序 / give a period of at most a year", 422
@@ -177,8 +178,15 @@ class Reception:
             raise Refused(
                 "instruction_required", "批示内容不能为空 / the instruction is empty", 422
             )
-        if await self._store.stream_version(f"case-{case_id}") == 0:
-            raise Refused("case_not_found", "案件不存在 / no such case", 404)
+        # The one scope rule: a case the leader may not see is answered like one that does not
+        # exist, so the answer never tells which case ids exist elsewhere (nor that an
+        # accusation against them does, Art. 30).
+        mine = reach(principal, self._config)
+        case, _ = await self._store.load(f"case-{case_id}", None, evolve)
+        if case is None or not mine.sees(case.facts):
+            raise Refused(
+                "case_not_found", "案件不存在或不在您的范围内 / no such case within your scope", 404
+            )
         await self._record(
             principal,
             sid,
@@ -212,7 +220,7 @@ class Reception:
         and update intake's list of sessions in the same transaction."""
         async with self._store.pool.acquire() as conn, conn.transaction():
             row = await self._session(conn, sid)
-            ensure_scope(principal, row["bureau"], scope=self._config.covers)
+            ensure_acts_for(principal, self._config, row["bureau"])
             if row["state"] != requires:
                 raise refuse(row["state"])
             await self._store.append(
@@ -234,7 +242,7 @@ class Reception:
     ) -> list[dict[str, Any]]:
         if not self._config.is_bureau(bureau):
             raise Refused("unknown_bureau", "未知单位代码 / unknown bureau code", 422)
-        ensure_scope(principal, bureau, scope=self._config.covers)
+        ensure_acts_for(principal, self._config, bureau)
         rows = await self._store.pool.fetch(
             "SELECT session_id, bureau, day, leader_id, leader_name, chief_day, place, state, "
             "held_by, missed_reason, instructions FROM intake.reception_sessions "

@@ -16,9 +16,10 @@ import asyncpg
 from petitions.bureaus import BureauConfig
 from petitions.clock import Clock, utc_now
 from petitions.eventstore import EventStore, Metadata, NewEvent, WrongExpectedVersionError
-from petitions.identity import ForbiddenError, Principal, Role, ensure_scope
+from petitions.identity import ForbiddenError, Principal, Role
 from petitions.messages.intake import CaseRegistered, PetitionerRecord, SubmissionReceived
 from petitions.personal import BlindIndex
+from petitions.scope import ensure_acts_for, normalise_parties, reach
 
 from intake.domain.commands import RegisterSubmission
 from intake.domain.registration import CaseView, Refused, evolve, match
@@ -98,7 +99,7 @@ class Registrar:
             )
         if problems:
             raise InvalidCommand(problems)
-        ensure_scope(principal, command.receiving_bureau, scope=config.covers)
+        ensure_acts_for(principal, config, command.receiving_bureau)
 
     async def _load(self, case_id: UUID) -> CaseView | None:
         state, _ = await self._store.load(f"case-{case_id}", None, evolve)
@@ -192,8 +193,15 @@ class Registrar:
         now: datetime,
     ) -> Registered:
         subjects = [self.subject_for(p.resident_id) for p in command.petitioners]
+        # The one scope rule: a case the registrar may not see (another bureau's, or one that
+        # accuses them) is neither matched, nor linked to, nor listed as similar; to them it
+        # does not exist (Art. 30), so the answer is the same as for no case at all.
+        mine = reach(principal, self._config)
         linked = await self._load(command.link_case_id) if command.link_case_id else None
-        outcome = match(command, frozenset(subjects), await self._candidates(command), linked)
+        if linked is not None and not mine.sees(linked.facts):
+            linked = None
+        candidates = [c for c in await self._candidates(command) if mine.sees(c.facts)]
+        outcome = match(command, frozenset(subjects), candidates, linked)
         submission_id = uuid.uuid4()
         occurred = command.received_at if principal.role is Role.IMPORTER else now
         metadata = Metadata(actor=principal.user, service="intake", correlation_id=correlation_id)
@@ -258,8 +266,9 @@ class Registrar:
                         for subject, p in zip(subjects, command.petitioners, strict=True)
                     ),
                     first_submission_id=submission_id,
-                    accused_units=tuple(command.accused_units),
-                    accused_officers=tuple(command.accused_officers),
+                    accused_units=tuple(command.accused_units),  # checked against the config
+                    # Stored normalised, as every reader compares them (petitions.scope).
+                    accused_officers=normalise_parties(command.accused_officers),
                 )
                 await self._store.append(
                     f"case-{received.case_id}",

@@ -8,8 +8,9 @@ from typing import Any
 from uuid import UUID
 
 from petitions.eventstore import RecordedEvent
-from petitions.messages.assignment import CaseTerminated
+from petitions.messages.assignment import CaseAssigned, CaseTerminated
 from petitions.messages.intake import CaseRegistered, SubmissionReceived
+from petitions.scope import CaseFacts
 
 from intake.domain.commands import RegisterSubmission
 
@@ -28,6 +29,21 @@ class CaseView:
     terminated: bool = False
     submissions: int = 0
     last_received_at: datetime | None = None
+    unit: str | None = None
+    accused_units: tuple[str, ...] = ()
+    accused_officers: tuple[str, ...] = ()
+
+    @property
+    def facts(self) -> CaseFacts:
+        """What the one scope rule (``petitions.scope``) decides on: a registrar is never
+        matched to, linked to or shown a case they may not see."""
+        return CaseFacts(
+            bureau=self.bureau,
+            sub_bureau=self.sub_bureau,
+            unit=self.unit,
+            accused_units=self.accused_units,
+            accused_officers=self.accused_officers,
+        )
 
 
 def evolve(state: CaseView | None, event: RecordedEvent[Any]) -> CaseView | None:
@@ -41,6 +57,8 @@ def evolve(state: CaseView | None, event: RecordedEvent[Any]) -> CaseView | None
             category=data.category,
             petitioner_subjects=frozenset(p.subject_id for p in data.petitioners),
             version=event.version,
+            accused_units=data.accused_units,
+            accused_officers=data.accused_officers,
         )
     if state is None:
         return None
@@ -53,6 +71,8 @@ def evolve(state: CaseView | None, event: RecordedEvent[Any]) -> CaseView | None
         }
     elif isinstance(data, CaseTerminated):
         changes["terminated"] = True
+    elif isinstance(data, CaseAssigned):
+        changes["unit"] = data.unit
     return _replace(state, changes)
 
 
@@ -96,7 +116,9 @@ def match(
     if command.link_case_id is not None:
         if linked is None:
             raise Refused(
-                "case_not_found", "关联的案件不存在 / the case to link to does not exist", 404
+                "case_not_found",
+                "关联的案件不存在或不在您的范围内 / no case to link to exists within your scope",
+                404,
             )
         if linked.terminated:
             raise Refused(

@@ -1,8 +1,11 @@
 """The audit replay API (审计回放): a case's timeline, its state as of a moment, who read it.
 
-Auditors (纪检, 督察) and administrators may read any case; so may the city bureau's petition
-office, which supervises every case below it. Every timeline or state read is recorded in the
-event store before it is answered.
+Auditors (纪检, 督察), administrators and the city bureau's petition office may read, each within
+the one scope rule (``petitions.scope``): the city bureau's see every case, a sub-bureau's its
+own; a token whose bureau is not configured gets 403; a case that accuses the reader (Art. 30)
+or lies outside their scope is answered 404, exactly like a case that does not exist. Every
+timeline or state read, an accusation's included, is recorded in the event store (who, role,
+bureau, why) before it is answered.
 """
 
 # No `from __future__ import annotations`: FastAPI evaluates the endpoints' annotations at run
@@ -16,8 +19,10 @@ from uuid import UUID
 import asyncpg
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
+from petitions.bureaus import BureauConfig
 from petitions.eventstore import EventStore
 from petitions.identity import Authenticator, ForbiddenError, Principal, Role
+from petitions.scope import reach
 from pydantic import BaseModel
 
 from reporting.audit import Audit, Reader, Reads, StateAsOf, Timeline, UnknownCaseError
@@ -34,10 +39,14 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorOut, "description": "缺少或无效的令牌 missing or bad bearer token"},
     403: {
         "model": ErrorOut,
-        "description": "仅审计、管理员或市局信访科可查阅 only auditors, administrators or the "
-        "city bureau's petition office may read",
+        "description": "仅审计、管理员或市局信访科可查阅；令牌单位未配置 only auditors, "
+        "administrators or the city bureau's petition office may read; or the token's bureau "
+        "is not configured",
     },
-    404: {"model": ErrorOut, "description": "案号不存在 no case has this number"},
+    404: {
+        "model": ErrorOut,
+        "description": "案号不存在或不在您的范围内 no case has this number within your scope",
+    },
 }
 
 CaseNumber = Annotated[
@@ -72,19 +81,15 @@ def router(
     read_pool: Callable[[], asyncpg.Pool],
     auth: Authenticator,
     *,
-    city_bureau: str | None = None,
+    config: BureauConfig,
 ) -> APIRouter:
-    """The audit routes. ``city_bureau`` is the city bureau's code (the bureau configuration's
-    ``city.code``), whose petition office may read any case; when None, a four-digit code (a
-    prefecture-level GB/T 2260 code, the city's) is taken to be the city bureau."""
+    """The audit routes; ``config`` places readers for the scope rule."""
     api = APIRouter(prefix="/api/v1/audit", tags=["审计回放 audit replay"])
     admitted = auth.require(*AUDIT_ROLES)
 
-    def is_city(bureau: str) -> bool:
-        return bureau == city_bureau if city_bureau is not None else len(bureau) == 4
-
     async def auditor(principal: Annotated[Principal, Depends(admitted)]) -> Principal:
-        if principal.role is Role.PETITION_OFFICE and not is_city(principal.bureau):
+        reach(principal, config)  # 403 before anything is read for a token it cannot place
+        if principal.role is Role.PETITION_OFFICE and principal.bureau != config.city.code:
             raise ForbiddenError(
                 "audit_city_only",
                 "只有市局信访科可以查阅任意案件的审计记录，请由市局信访科或纪检督察人员查阅 / "
@@ -104,6 +109,8 @@ def router(
             purpose=purpose,
             via="api",
             correlation_id=None if correlation is None else _uuid(correlation),
+            bureau=principal.bureau,
+            scope=reach(principal, config),
         )
 
     @api.get(
@@ -166,9 +173,11 @@ def router(
         summary="查阅记录 Who read this case's timeline, when and why",
         responses=_ERRORS,
     )
-    async def reads(case_number: CaseNumber, _: Annotated[Principal, Depends(auditor)]) -> Any:
+    async def reads(
+        case_number: CaseNumber, principal: Annotated[Principal, Depends(auditor)]
+    ) -> Any:
         try:
-            return await use_case().reads(case_number)
+            return await use_case().reads(case_number, reach(principal, config))
         except UnknownCaseError as exc:
             return _not_found(exc)
 

@@ -23,7 +23,8 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from petitions.bureaus import BureauConfig, UnknownCodeError, WorkCalendar, YearNotConfiguredError
 from petitions.clock import Clock, utc_now
-from petitions.identity import Authenticator, Principal, Role, ensure_scope
+from petitions.identity import Authenticator, Principal, Role
+from petitions.scope import ensure_acts_for
 from starlette.concurrency import run_in_threadpool
 
 from reporting import exports, queries
@@ -125,18 +126,16 @@ def router(
                 f"unknown bureau code {bureau:.32}: use the city bureau's {config.city.code} or "
                 "a sub-bureau's code",
             )
-        if principal.role is Role.HANDLER:
-            ensure_scope(principal, bureau, lambda mine, other: mine == other)
-        else:
-            ensure_scope(
-                principal,
-                bureau,
-                lambda mine, other: config.is_bureau(mine) and config.covers(mine, other),
-            )
+        ensure_acts_for(principal, config, bureau)  # the one scope rule, as every service
         return bureau
 
     def viewer(principal: Principal) -> queries.Viewer:
-        return queries.Viewer(bureau=principal.bureau, user=principal.user)
+        return queries.Viewer(
+            bureau=principal.bureau,
+            user=principal.user,
+            role=principal.role,
+            department=principal.department,
+        )
 
     def period_of(
         from_: date | None, to: date | None, month: str | None, week: str | None, year: str | None
@@ -270,7 +269,10 @@ def router(
             else periods.shift_months(periods.month(str(for_month)), -1)
         )
         async with snapshot() as db:
-            return await queries.accompany_roster(db, config, counted)
+            roster = await queries.accompany_roster(db, config, counted)
+        # Published as the monthly analysis publishes it: the roster (three heads and their
+        # counts, circulated anyway) to all; the full ranking behind it to the city bureau.
+        return queries.published_roster(config, principal.bureau, roster)
 
     @api.get(
         "/reception",
@@ -366,7 +368,6 @@ def router(
                 as_of=as_of or today(),
                 limit=limit,
                 offset=offset,
-                exact_bureau=principal.role is Role.HANDLER,
             )
 
     async def ledger_export(
@@ -455,7 +456,6 @@ def router(
                 code,
                 week,
                 as_of or min(today(), week.end),
-                exact_bureau=principal.role is Role.HANDLER,
             )
 
     @api.get(
@@ -514,7 +514,6 @@ def router(
                 code,
                 month,
                 as_of or today(),
-                exact_bureau=principal.role is Role.HANDLER,
             )
 
     @api.get(

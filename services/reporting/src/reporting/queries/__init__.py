@@ -9,6 +9,7 @@ from reporting.queries.figures import (
     accompany_roster,
     figures,
     monthly_series,
+    published_roster,
     to_city_by_sub_bureau,
     zero_petition_sub_bureaus,
 )
@@ -67,6 +68,7 @@ __all__ = [
     "ledger",
     "monthly_analysis",
     "monthly_series",
+    "published_roster",
     "reception_statistics",
     "sub_bureau_rankings",
     "to_city_by_sub_bureau",

@@ -14,7 +14,7 @@ from typing import Any
 from petitions.bureaus import BureauConfig
 
 from reporting.queries.common import Db, Viewer, attributed_to, bureau_ref
-from reporting.queries.figures import accompany_roster, figures, monthly_series
+from reporting.queries.figures import accompany_roster, figures, monthly_series, published_roster
 from reporting.queries.lists import briefs, scoped
 from reporting.queries.models import (
     AccompanyRoster,
@@ -76,8 +76,6 @@ async def monthly_analysis(
     bureau: str,
     month: Period,
     report_date: date,
-    *,
-    exact_bureau: bool = False,
 ) -> MonthlyAnalysis:
     config.covered_by(bureau)
     lag = report_date - month.end
@@ -93,7 +91,7 @@ async def monthly_analysis(
 
     counts = await db.fetchrow(_MONTH_SUBMISSIONS, month.start, month.end, scope)
 
-    congress = scoped(config, viewer, bureau, exact_bureau=exact_bureau)
+    congress = scoped(config, viewer, bureau)
     start, end = congress.param(lower), congress.param(upper)
     first_day = congress.param(month.start)
     congress.add("c.congress")
@@ -104,7 +102,7 @@ async def monthly_analysis(
     )
     congress_cases = await briefs(db, config, congress, "c.first_received_at, c.case_number")
 
-    repeats = scoped(config, viewer, bureau, exact_bureau=exact_bureau)
+    repeats = scoped(config, viewer, bureau)
     repeats.add(
         "EXISTS (SELECT 1 FROM submissions s WHERE s.case_id = c.case_id AND s.is_repeat "
         f"AND s.received_on BETWEEN {repeats.param(month.start)}::date "
@@ -112,7 +110,7 @@ async def monthly_analysis(
     )
     repeat_cases = await briefs(db, config, repeats, "c.repeat_count DESC, c.case_number")
 
-    skips = scoped(config, viewer, bureau, exact_bureau=exact_bureau)
+    skips = scoped(config, viewer, bureau)
     skips.add(
         "EXISTS (SELECT 1 FROM submissions s WHERE s.case_id = c.case_id "
         "AND s.escalation IS NOT NULL "
@@ -219,7 +217,4 @@ def _rank(
 async def _roster_for(db: Db, config: BureauConfig, bureau: str, month: Period) -> AccompanyRoster:
     """The roster is published to all; the full ranking behind it (every sub-bureau's counts)
     only to the city bureau."""
-    roster = await accompany_roster(db, config, month)
-    if bureau == config.city.code:
-        return roster
-    return roster.model_copy(update={"candidates": list(roster.roster)})
+    return published_roster(config, bureau, await accompany_roster(db, config, month))

@@ -59,8 +59,6 @@ async def weekly_bulletin(
     bureau: str,
     week: Period,
     as_of: date,
-    *,
-    exact_bureau: bool = False,
 ) -> WeeklyBulletin:
     """The bulletin of ``bureau`` for ``week``; overdue and due-soon are judged on ``as_of``."""
     config.covered_by(bureau)
@@ -71,20 +69,20 @@ async def weekly_bulletin(
     }
 
     due = running_due()
-    overdue_where = scoped(config, viewer, bureau, exact_bureau=exact_bureau)
+    overdue_where = scoped(config, viewer, bureau)
     overdue_where.add(f"({due}) < {overdue_where.param(as_of)}::date")
     overdue = await briefs(db, config, overdue_where, "running_due, c.case_number")
     overdue = [_with_days(b, calendar, b.due, as_of) for b in overdue]
 
     horizon = calendar.add_working_days(as_of, DUE_SOON_WORKING_DAYS)
-    soon_where = scoped(config, viewer, bureau, exact_bureau=exact_bureau)
+    soon_where = scoped(config, viewer, bureau)
     soon_where.add(
         f"({due}) BETWEEN {soon_where.param(as_of)}::date AND {soon_where.param(horizon)}::date"
     )
     due_soon = await briefs(db, config, soon_where, "running_due, c.case_number")
     due_soon = [_with_days(b, calendar, as_of, b.due) for b in due_soon]
 
-    missing_where = scoped(config, viewer, bureau, exact_bureau=exact_bureau)
+    missing_where = scoped(config, viewer, bureau)
     end = missing_where.param(week.end)
     missing_where.add(
         "c.not_accepted IS NULL AND c.terminated_on IS NULL AND c.accepted_on IS NOT NULL"
@@ -97,7 +95,7 @@ async def weekly_bulletin(
     )
     missing = await briefs(db, config, missing_where, "c.sub_bureau, c.case_number")
 
-    open_where = scoped(config, viewer, bureau, exact_bureau=exact_bureau)
+    open_where = scoped(config, viewer, bureau)
     open_where.add(is_open())
     open_rows = await db.fetch(
         f"SELECT c.sub_bureau, count(*) AS n FROM cases c WHERE {open_where.sql()} GROUP BY 1",

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from petitions.bureaus import BureauConfig, UnknownCodeError
+from petitions.identity import Principal, Role
+from petitions.scope import Reach, reach
 
 from reporting.queries.models import BureauRef, Rate
 
@@ -25,11 +27,21 @@ class Db(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Viewer:
-    """Who a case list is for. Art. 30: an accusation is never shown to the unit or the officer
-    it accuses, whatever their role, so lists always take a viewer; figures do not need one."""
+    """Who a case list is for. Lists show only what the one scope rule (``petitions.scope``)
+    lets the viewer see: their bureau's reach (a handler's is their own bureau's cases, even at
+    the city bureau), never an accusation against them, their bureau or their department
+    (Art. 30). Figures count everything and do not need a viewer: a count reveals no case."""
 
     bureau: str
     user: str
+    role: Role = Role.PETITION_OFFICE
+    department: str | None = None
+
+    def reach(self, config: BureauConfig) -> Reach:
+        principal = Principal(
+            user=self.user, role=self.role, bureau=self.bureau, department=self.department
+        )
+        return reach(principal, config)
 
 
 class SqlFilter:
@@ -49,13 +61,10 @@ class SqlFilter:
     def sql(self) -> str:
         return " AND ".join(f"({c})" for c in self.clauses) or "TRUE"
 
-    def hide_from_accused(self, viewer: Viewer, alias: str = "c") -> None:
+    def visible_to(self, config: BureauConfig, viewer: Viewer, alias: str = "c") -> None:
         # Matched on any case naming the viewer, not only on category_kind = 'accusation': only
         # accusations name accused parties, and a mislabelled one must not leak either.
-        bureau, user = self.param(viewer.bureau), self.param(viewer.user)
-        self.add(
-            f"NOT ({bureau} = ANY({alias}.accused_units) OR {user} = ANY({alias}.accused_officers))"
-        )
+        self.add(viewer.reach(config).sql(self.param, alias=alias, unit="responsible_unit"))
 
 
 def is_city(config: BureauConfig, bureau: str) -> bool:

@@ -171,6 +171,15 @@ async def accompany_roster(db: Db, config: BureauConfig, counted_month: Period) 
     )
 
 
+def published_roster(config: BureauConfig, bureau: str, roster: AccompanyRoster) -> AccompanyRoster:
+    """The roster as ``bureau`` may read it, wherever it is shown: the three heads and their
+    counts to every bureau (the roster is circulated), the full ranking behind it (every
+    sub-bureau's counts) only to the city bureau."""
+    if bureau == config.city.code:
+        return roster
+    return roster.model_copy(update={"candidates": list(roster.roster)})
+
+
 async def monthly_series(
     db: Db, config: BureauConfig, bureau: str, last_month: Period, months: int = 12
 ) -> list[MonthPoint]:

@@ -80,13 +80,11 @@ def case_filter(
     bureau: str,
     filters: LedgerFilter,
     as_of: date,
-    *,
-    exact_bureau: bool = False,
 ) -> SqlFilter:
     """The WHERE clause of a ledger query (``as_of`` judges "overdue")."""
     where = SqlFilter()
-    where.hide_from_accused(viewer)
-    if exact_bureau or not is_city(config, bureau):
+    where.visible_to(config, viewer)
+    if not is_city(config, bureau):
         b = where.param(bureau)
         where.add(f"c.sub_bureau = {b} OR c.bureau = {b} OR c.responsible_unit = {b}")
     if filters.sub_bureau is not None:
@@ -137,12 +135,11 @@ async def ledger(
     as_of: date,
     limit: int = 50,
     offset: int = 0,
-    exact_bureau: bool = False,
 ) -> LedgerPage:
     """One page of ``bureau``'s ledger as ``viewer`` may see it, newest matter first."""
     config.covered_by(bureau)
     limit = max(1, min(limit, MAX_EXPORT))
-    where = case_filter(config, viewer, bureau, filters, as_of, exact_bureau=exact_bureau)
+    where = case_filter(config, viewer, bureau, filters, as_of)
     total = await db.fetchval(f"SELECT count(*) FROM cases c WHERE {where.sql()}", *where.args)
     page_limit, page_offset = where.param(limit), where.param(max(0, offset))
     rows = await db.fetch(

@@ -33,20 +33,14 @@ BRIEF_COLUMNS = f"""
 """
 
 
-def scoped(
-    config: BureauConfig, viewer: Viewer, bureau: str, *, exact_bureau: bool = False
-) -> SqlFilter:
-    """Cases attributed to ``bureau`` (the city: all) that ``viewer`` may see. With
-    ``exact_bureau`` (handlers) the city bureau's lists hold only its own cases: those attributed
-    to, received by or assigned to the city bureau itself."""
+def scoped(config: BureauConfig, viewer: Viewer, bureau: str) -> SqlFilter:
+    """Cases attributed to ``bureau`` (the city: all) that ``viewer`` may see (the one scope
+    rule: a city handler's lists hold only the city bureau's own cases)."""
     where = SqlFilter()
-    where.hide_from_accused(viewer)
+    where.visible_to(config, viewer)
     scope = attributed_to(config, bureau)
     if scope is not None:
         where.add(f"c.sub_bureau = {where.param(scope)}")
-    elif exact_bureau:
-        code = where.param(bureau)
-        where.add(f"c.sub_bureau = {code} OR c.bureau = {code} OR c.responsible_unit = {code}")
     return where
 
 
