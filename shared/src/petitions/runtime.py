@@ -126,7 +126,12 @@ async def open_runtime(
     try:
         await broker.connect()
         personal = personal_data(settings, pool)
-        store = EventStore(pool, hash_algorithm=settings.hash_algorithm, personal=personal)
+        store = EventStore(
+            pool,
+            hash_algorithm=settings.hash_algorithm,
+            personal=personal,
+            max_event_bytes=settings.max_event_bytes,
+        )
         relay: Relay | None = None
         relay_task: asyncio.Task[None] | None = None
         if settings.run_relay:
