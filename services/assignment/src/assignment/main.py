@@ -51,7 +51,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
             ],
         ) as runtime:
             # Assignment needs no personal data: a keyless store reads it masked.
-            store = EventStore(runtime.pool, hash_algorithm=settings.hash_algorithm)
+            store = EventStore(
+                runtime.pool,
+                hash_algorithm=settings.hash_algorithm,
+                max_event_bytes=settings.max_event_bytes,
+            )
             workflow = Workflow(store, config, calendar, clock=clock)
             holder["runtime"] = runtime
             holder["workflow"] = workflow

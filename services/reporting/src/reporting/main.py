@@ -72,7 +72,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 min_size=settings.db_pool_min,
                 max_size=settings.db_pool_max,
             )
-            store = EventStore(base.pool, hash_algorithm=settings.hash_algorithm)
+            store = EventStore(
+                base.pool,
+                hash_algorithm=settings.hash_algorithm,
+                max_event_bytes=settings.max_event_bytes,
+            )
             consumer: Consumer | None = None
             task: asyncio.Task[None] | None = None
             if settings.reporting_consume:

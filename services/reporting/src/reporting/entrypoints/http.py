@@ -23,6 +23,7 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from petitions.bureaus import BureauConfig, UnknownCodeError, WorkCalendar, YearNotConfiguredError
 from petitions.identity import Authenticator, Principal, Role, ensure_scope
+from petitions.limits import MAX_OFFSET
 from starlette.concurrency import run_in_threadpool
 
 from reporting import exports, queries
@@ -421,7 +422,7 @@ def router(
         bureau: BureauQ = None,
         as_of: AsOfQ = None,
         limit: Annotated[int, Query(ge=1, le=queries.MAX_PAGE)] = 50,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     ) -> Any:
         return await ledger_page(principal, bureau, filters, as_of, limit, offset)
 
