@@ -7,6 +7,8 @@ from typing import Any
 
 # Strings in these formats are parsed, so their length is bounded by the parse.
 _PARSED_FORMATS = {"uuid", "date", "date-time", "time", "duration"}
+# An anchored pattern without open repetition bounds the length (``^\d{4}-W\d{2}$``).
+_REPEATS = {"*", "+", ","}
 
 
 def unbounded(document: dict[str, Any]) -> list[str]:
@@ -48,8 +50,10 @@ def _check(
             _check(branch, where, components, found, seen)
     kind = schema.get("type")
     if kind == "string":
+        pattern = str(schema.get("pattern", ""))
         bounded = (
             "maxLength" in schema
+            or (pattern.startswith("^") and pattern.endswith("$") and not _REPEATS & set(pattern))
             or "enum" in schema
             or "const" in schema
             or schema.get("format") in _PARSED_FORMATS
