@@ -252,3 +252,19 @@ async def test_an_event_too_large_to_store_is_413_and_writes_nothing(
     )
     assert fits.status_code == 201, fits.text
     assert fits.json()["case_number"] == "330102-2026-000001"
+
+
+@pytest.mark.parametrize(
+    "received_at",
+    ["0001-01-01T00:00:00+08:00", "0001-01-01T00:00:00+00:00", "1800-03-01T09:00:00+08:00"],
+)
+async def test_a_received_time_at_the_ends_of_the_calendar_is_422(
+    client: httpx.AsyncClient, auth: Token, store: EventStore, received_at: str
+) -> None:
+    response = await client.post(
+        "/api/v1/submissions", json=submission(received_at=received_at), headers=auth(**IMPORTER)
+    )
+
+    assert response.status_code == 422, response.text
+    assert [f["field"] for f in response.json()["fields"]] == ["received_at"]
+    assert await _nothing_written(store)

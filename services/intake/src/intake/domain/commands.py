@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Annotated, Self
 from uuid import UUID
 
 from petitions.limits import Code, LongText, ShortText, Text
 from petitions.messages.intake import Assessment, Channel, Escalation
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+EARLIEST_RECEIVED = datetime(1990, 1, 1, tzinfo=timezone(timedelta(hours=8)))
+"""The earliest received time a registration (an import of old files) may give: before the first
+petition regulations (1995) and the ledger's oldest filter date."""
 
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
@@ -115,6 +119,12 @@ class RegisterSubmission(BaseModel):
     def _aware(cls, value: datetime) -> datetime:
         if value.tzinfo is None:
             raise ValueError("须带时区，如 2026-03-01T09:00:00+08:00 / give a time zone")
+        # Year 1 broke the case number's local year (a 500); no import reaches back that far.
+        if not EARLIEST_RECEIVED.year <= value.year <= 2999 or value < EARLIEST_RECEIVED:
+            raise ValueError(
+                f"收到时间须在 {EARLIEST_RECEIVED.date()} 至今之间 / the received time must lie "
+                f"between {EARLIEST_RECEIVED.date()} and now"
+            )
         return value
 
     @model_validator(mode="after")
