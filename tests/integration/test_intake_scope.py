@@ -20,7 +20,7 @@ from tests.support.events import resident_id
 
 pytestmark = pytest.mark.integration
 
-RECEIVED = "2026-11-04T09:00:00+08:00"
+RECEIVED = "2026-11-04T09:00:00+08:00"  # an hour before the tests' clock (TEST_NOW)
 WU = resident_id("33010219750505321")
 
 
@@ -47,7 +47,7 @@ async def register(
     return await client.post(
         "/api/v1/submissions",
         json=submission(receiving_bureau=bureau, **changes),
-        headers=auth("importer", bureau, user),
+        headers=auth("registrar", bureau, user),
     )
 
 

@@ -162,3 +162,31 @@ def test_periods() -> None:
         periods.week("2026-W54")
     with pytest.raises(periods.PeriodError, match="swap"):
         periods.date_range(date(2026, 3, 2), date(2026, 3, 1))
+
+
+def test_xlsx_writes_texts_holding_control_characters_openpyxl_refuses() -> None:
+    # Issue 11, item 8: a BEL in one stored progress note made the whole ledger.xlsx a 500.
+    report = Report(
+        title="台帐\u0007",
+        filename="ledger",
+        ascii_filename="ledger",
+        sheets=[
+            Sheet(
+                name="台帐\u0001",
+                title="信访台帐\u0008",
+                columns=(Column("进展", "Progress"), Column("备注", "Note")),
+                rows=[("上门走访\u0007已沟通", "=\u001bSUM(A1)"), ("第一行\n第二行\t完", None)],
+                notes=["范围\u000b 3301"],
+            )
+        ],
+    )
+
+    workbook = load_workbook(io.BytesIO(to_xlsx(report)))
+
+    sheet = workbook.worksheets[0]
+    assert sheet.title == "台帐"
+    values = [[cell.value for cell in row] for row in sheet.iter_rows()]
+    assert values[0][0] == "信访台帐\ufffd"
+    assert values[1][0] == "范围\ufffd 3301"
+    assert values[3] == ["上门走访\ufffd已沟通", "'=\ufffdSUM(A1)"]
+    assert values[4][0] == "第一行\n第二行\t完"  # line breaks and tabs are text, kept

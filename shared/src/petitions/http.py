@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping
+from typing import Any
 
 import asyncpg
 import uvicorn
@@ -14,10 +15,13 @@ from faststream.specification import AsyncAPI
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from petitions.log import bind_context, clear_context, configure_logging
+from petitions.eventstore import EventTooLargeError
+from petitions.log import bind_context, clear_context, configure_logging, get_logger
 from petitions.messaging.asyncapi import render
 from petitions.runtime import Runtime
 from petitions.settings import CommonSettings
+
+log = get_logger(__name__)
 
 CORRELATION_HEADER = "X-Correlation-ID"
 
@@ -59,13 +63,22 @@ _KINDS = {
     "enum": "取值不在可选范围内 / not one of the allowed values",
     "string_too_short": "不能为空 / must not be empty",
     "too_short": "至少需要一项 / needs at least one",
-    "too_long": "项数过多 / too many",
+    "too_long": "项数过多，最多 {max_length} 项 / too many: at most {max_length}",
+    "string_too_long": "过长，最多 {max_length} 字 / too long: at most {max_length} characters",
     "int_parsing": "须为整数 / must be a whole number",
-    "greater_than_equal": "数值过小 / too small",
+    "greater_than_equal": "数值过小，最小为 {ge} / too small: at least {ge}",
+    "less_than_equal": "数值过大，最大为 {le} / too large: at most {le}",
     "datetime_from_date_parsing": "时间格式不对，如 2026-03-01T09:00:00+08:00 / not a date-time",
     "datetime_parsing": "时间格式不对，如 2026-03-01T09:00:00+08:00 / not a date-time",
     "uuid_parsing": "须为UUID / must be a UUID",
 }
+
+
+class _Limits(dict[str, Any]):
+    """The limits pydantic reports with an error; one it does not report reads as "?"."""
+
+    def __missing__(self, key: str) -> str:
+        return "?"
 
 
 def field_errors(exc: RequestValidationError) -> list[dict[str, str]]:
@@ -76,8 +89,10 @@ def field_errors(exc: RequestValidationError) -> list[dict[str, str]]:
         message = str(error.get("msg", ""))
         if kind == "value_error":
             message = message.removeprefix("Value error, ")
+        elif kind in _KINDS:
+            message = _KINDS[kind].format_map(_Limits(error.get("ctx", {})))
         else:
-            message = _KINDS.get(kind, f"格式错误 / {message}")
+            message = f"格式错误 / {message}"
         out.append({"field": ".".join(loc) or "(body)", "message": message})
     return out
 
@@ -96,11 +111,33 @@ def invalid_response(fields: list[dict[str, str]]) -> JSONResponse:
 
 
 def install_validation_errors(app: FastAPI) -> None:
-    """422 answers that name every wrong field in Chinese and English."""
+    """422 answers that name every wrong field in Chinese and English; 413 for a request whose
+    event the store refuses as too large (the field limits should stop it first)."""
 
     @app.exception_handler(RequestValidationError)
     async def on_invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
         return invalid_response(field_errors(exc))
+
+    @app.exception_handler(EventTooLargeError)
+    async def on_too_large(_: Request, exc: EventTooLargeError) -> JSONResponse:
+        log.warning(
+            "append.event_too_large", event_type=exc.event_type, size=exc.size, limit=exc.limit
+        )
+        return JSONResponse(
+            status_code=413,
+            content={
+                "error": "event_too_large",
+                "message": (
+                    f"内容过长，无法保存（{exc.size} 字节，上限 {exc.limit} 字节），请缩短文字后"
+                    f"重试，未写入任何内容 / the request's content is too large to store "
+                    f"({exc.size} bytes, the limit is {exc.limit}): shorten the texts and try "
+                    "again; nothing was written"
+                ),
+                "event_type": exc.event_type,
+                "size": exc.size,
+                "limit": exc.limit,
+            },
+        )
 
 
 def install_correlation_ids(app: FastAPI) -> None:

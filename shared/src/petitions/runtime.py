@@ -129,7 +129,11 @@ async def open_runtime(
         await broker.connect()
         personal = personal_data(settings, pool)
         store = EventStore(
-            pool, hash_algorithm=settings.hash_algorithm, personal=personal, clock=clock
+            pool,
+            hash_algorithm=settings.hash_algorithm,
+            personal=personal,
+            max_event_bytes=settings.max_event_bytes,
+            clock=clock,
         )
         relay: Relay | None = None
         relay_task: asyncio.Task[None] | None = None

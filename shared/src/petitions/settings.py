@@ -54,6 +54,16 @@ class CommonSettings(BaseSettings):
         ge=0,
         description="How long a process keeps unwrapped data keys (bounds erasure's reach delay).",
     )
+    max_event_bytes: int = Field(
+        default=512 * 1024,
+        ge=1024,
+        le=1024 * 1024,
+        description=(
+            "Largest event data (UTF-8 bytes, as stored) an append accepts; keep it well below "
+            "the NATS server's max_payload (1 MiB by default), which must also hold the envelope "
+            "and headers. A larger event is refused at append, never stored."
+        ),
+    )
     run_relay: bool = Field(
         default=True,
         description="Stand by to relay stored events to NATS (one process at a time does).",

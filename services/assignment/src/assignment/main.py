@@ -53,7 +53,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
             clock=clock,
         ) as runtime:
             # Assignment needs no personal data: a keyless store reads it masked.
-            store = EventStore(runtime.pool, hash_algorithm=settings.hash_algorithm, clock=clock)
+            store = EventStore(
+                runtime.pool,
+                hash_algorithm=settings.hash_algorithm,
+                max_event_bytes=settings.max_event_bytes,
+                clock=clock,
+            )
             workflow = Workflow(store, config, calendar, clock=clock)
             holder["runtime"] = runtime
             holder["workflow"] = workflow

@@ -73,7 +73,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
                 min_size=settings.db_pool_min,
                 max_size=settings.db_pool_max,
             )
-            store = EventStore(base.pool, hash_algorithm=settings.hash_algorithm, clock=clock)
+            store = EventStore(
+                base.pool,
+                hash_algorithm=settings.hash_algorithm,
+                max_event_bytes=settings.max_event_bytes,
+                clock=clock,
+            )
             consumer: Consumer | None = None
             task: asyncio.Task[None] | None = None
             if settings.reporting_consume:

@@ -152,5 +152,21 @@ class WrongExpectedVersionError(EventStoreError):
         self.actual = actual
 
 
+class EventTooLargeError(EventStoreError):
+    """An event whose stored data is larger than the store accepts: it would be too large for
+    one NATS message, and the relay, which publishes in order, could get past it only by
+    skipping it. Refused before anything is written."""
+
+    def __init__(self, event_type: str, size: int, limit: int) -> None:
+        super().__init__(
+            f"事件过大：{event_type} 有 {size} 字节，超过上限 {limit} 字节，请缩短其中的文字 / "
+            f"event {event_type} is {size} bytes, above the limit of {limit} bytes "
+            "(max_event_bytes): shorten its texts"
+        )
+        self.event_type = event_type
+        self.size = size
+        self.limit = limit
+
+
 class PartialDuplicateError(EventStoreError):
     """Some, not all, of an append's event ids are already stored: a caller bug, not a retry."""

@@ -25,6 +25,7 @@ from petitions.eventstore.model import (
     ANY,
     AppendResult,
     Cursor,
+    EventTooLargeError,
     Metadata,
     NewEvent,
     PartialDuplicateError,
@@ -147,6 +148,10 @@ _STATEMENTS = {
 
 _HEAD_CACHE_SIZE = 100_000
 
+DEFAULT_MAX_EVENT_BYTES = 512 * 1024
+"""Half of NATS's default max_payload (1 MiB): the relay's message adds the envelope (under 1 kB)
+and headers to the data, and a server configured somewhat lower still takes every event."""
+
 CHANNEL = "eventstore_appended"
 """NOTIFY channel on which appends are announced (payload empty: readers just read on)."""
 
@@ -168,8 +173,10 @@ class EventStore:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         notify_delay: float = 0.002,
         personal: PersonalData | None = None,
+        max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
     ) -> None:
         hashing.check_algorithm(hash_algorithm)
+        self._max_event_bytes = max_event_bytes
         self._pool = pool
         self._personal = personal
         self._alg = hash_algorithm
@@ -301,6 +308,12 @@ class EventStore:
             text = (
                 data.model_dump_json() if sealer is None else sealer.seal(new, stream_id, version)
             )
+            # Measured as stored (sealed fields included): the relay publishes exactly this. A
+            # character is at most 4 bytes, so the usual small event is never encoded to count.
+            if len(text) * 4 > self._max_event_bytes:
+                size = len(text.encode())
+                if size > self._max_event_bytes:
+                    raise EventTooLargeError(data.event_type, size, self._max_event_bytes)
             occurred_at = new.occurred_at or recorded_at
             digest = hashing.link(
                 self._alg,

@@ -169,6 +169,7 @@ class Workflow:
     ) -> Done:
         now = self._clock()
         occurred = self._occurred(command, principal, now)
+        self._check_dates(command)
         today = Deadlines.local_date(occurred)
         metadata = Metadata(
             actor=principal.user, service=SERVICE, correlation_id=correlation_id or uuid.uuid4()
@@ -209,6 +210,32 @@ class Workflow:
         if command.occurred_at > now + _SKEW:
             raise Invalid("occurred_in_future", "发生时间在将来 / occurred_at is in the future")
         return command.occurred_at
+
+    def _check_dates(self, command: c.Command) -> None:
+        """Every date a client gives must lie in a year the holiday calendar covers: deadlines
+        and reminders are worked out from it, and a year without a holiday file is then the
+        client's mistake (422), not the operators' (503, left for the years that time itself
+        reaches). Done before deciding, so nothing is written."""
+        for name in type(command).model_fields:
+            value = getattr(command, name)
+            if isinstance(value, datetime):
+                try:
+                    day: date | None = Deadlines.local_date(value)
+                except OverflowError:  # year 1 or 9999 does not survive the time-zone shift
+                    day = None
+            elif isinstance(value, date):
+                day = value
+            else:
+                continue
+            if day is None or not self._calendar.covers(day):
+                shown = value.isoformat()
+                raise Invalid(
+                    "date_not_in_calendar",
+                    f"{name} 的日期 {shown:.40} 不在已配置节假日安排的年份内，无法计算期限，请核对"
+                    f"日期 / {name} {shown:.40} is outside the years whose holiday arrangement is "
+                    "configured, so no deadline can be worked out from it: check the date",
+                    field=name,
+                )
 
     async def _append(
         self,

@@ -9,10 +9,14 @@ give it (the recorded time is always the real one).
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
+from petitions.limits import Code, LongText, ShortText, Text
 from petitions.messages.assignment import Outcome, ReviewDecision, Satisfaction
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+MAX_VERSION = 1_000_000
+"""Far above any case's history; bounds expected_version below PostgreSQL's bigint."""
 
 
 class Command(BaseModel):
@@ -22,7 +26,10 @@ class Command(BaseModel):
     title: ClassVar[str]
 
     expected_version: int | None = Field(
-        default=None, ge=0, description="调用方所见的案件版本 the case version you last saw"
+        default=None,
+        ge=0,
+        le=MAX_VERSION,
+        description="调用方所见的案件版本 the case version you last saw",
     )
     occurred_at: datetime | None = Field(
         default=None,
@@ -38,97 +45,98 @@ class Command(BaseModel):
         return value
 
 
-def _text(description: str, max_length: int = 2000) -> Any:
-    # Typed Any like pydantic's own Field(), so it stands as the default of a str field.
-    return Field(min_length=1, max_length=max_length, description=description)
+def _text(description: str) -> Any:
+    # Typed Any like pydantic's own Field(), so it stands as the default of a str field; the
+    # length limit comes with the field's type (petitions.limits).
+    return Field(min_length=1, description=description)
 
 
 class Accept(Command):
     name = "accept"
     title = "受理 Accept the case"
-    notice: str = Field(default="", max_length=2000, description="受理告知书 notice to petitioner")
+    notice: Text = Field(default="", description="受理告知书 notice to petitioner")
 
 
 class Decline(Command):
     name = "decline"
     title = "不予受理 Decline to accept"
-    reason: str = _text("不予受理理由 reason told to the petitioner")
+    reason: Text = _text("不予受理理由 reason told to the petitioner")
 
 
 class Forward(Command):
     name = "forward"
     title = "转送 Forward to another organ"
-    organ: str = _text("转送机关 the organ it goes to", 200)
-    reason: str = _text("转送理由 reason")
+    organ: ShortText = _text("转送机关 the organ it goes to")
+    reason: Text = _text("转送理由 reason")
 
 
 class Divert(Command):
     name = "divert"
     title = "导入法定程序 Divert to a legal procedure"
-    procedure: str = _text("法定途径，如行政复议、诉讼 the procedure", 200)
-    reason: str = _text("理由 reason")
+    procedure: ShortText = _text("法定途径，如行政复议、诉讼 the procedure")
+    reason: Text = _text("理由 reason")
 
 
 class Object(Command):
     name = "object"
     title = "交办异议 Object to a case assigned from above"
-    reason: str = _text("异议理由 reason")
+    reason: Text = _text("异议理由 reason")
 
 
 class Assign(Command):
     name = "assign"
     title = "交办/改派 Assign or reassign"
-    unit: str = _text("责任单位代码（分县局或市局部门）responsible unit code", 32)
-    officer: str | None = Field(
-        default=None, max_length=64, description="承办人 responsible officer"
-    )
-    reason: str = _text("交办或改派理由 why")
+    unit: Code = _text("责任单位代码（分县局或市局部门）responsible unit code")
+    officer: ShortText | None = Field(default=None, description="承办人 responsible officer")
+    reason: Text = _text("交办或改派理由 why")
 
 
 class TakeOwnership(Command):
     name = "take_ownership"
     title = "领导包案 A leader takes ownership"
-    leader_id: str = _text("包案领导编号 leader id (configuration)", 32)
-    team: list[str] = Field(min_length=1, max_length=20, description="专班成员 the team")
-    plan: str = _text("化解方案 the plan", 5000)
+    leader_id: Code = _text("包案领导编号 leader id (configuration)")
+    team: list[Annotated[ShortText, Field(min_length=1)]] = Field(
+        min_length=1, max_length=20, description="专班成员 the team"
+    )
+    plan: LongText = _text("化解方案 the plan")
     needs_party_committee: bool = Field(default=False, description="需党委研究 needs the committee")
 
 
 class RecordProgress(Command):
     name = "record_progress"
     title = "每周进展 Record this week's progress"
-    note: str = _text("本周进展 progress this week", 5000)
+    note: LongText = _text("本周进展 progress this week")
 
 
 class ReportCompletion(Command):
     name = "report_completion"
     title = "报告办结 Report the case handled"
-    summary: str = _text("办理情况 what was done", 5000)
+    summary: LongText = _text("办理情况 what was done")
 
 
 class AcceptCompletion(Command):
     name = "accept_completion"
     title = "审核通过办结报告 Accept the completion report"
-    note: str = Field(default="", max_length=2000)
+    note: Text = Field(default="", description="审核意见 note")
 
 
 class SendBack(Command):
     name = "send_back"
     title = "退回重办 Send the completion report back"
-    reason: str = _text("退回理由 why")
+    reason: Text = _text("退回理由 why")
 
 
 class GrantExtension(Command):
     name = "grant_extension"
     title = "批准延期 Grant the one extension (unit head)"
     days: int = Field(ge=1, le=30, description="延长天数，最多30天 days, at most 30")
-    reason: str = _text("延期理由（告知信访人）reason, told to the petitioner")
+    reason: Text = _text("延期理由（告知信访人）reason, told to the petitioner")
 
 
 class StartHearing(Command):
     name = "start_hearing"
     title = "听证开始（停止计时）Start a hearing (the clock stops)"
-    reason: str = _text("听证事由 why")
+    reason: Text = _text("听证事由 why")
 
 
 class EndHearing(Command):
@@ -140,8 +148,8 @@ class IssueReply(Command):
     name = "reply"
     title = "出具信访处理意见书 Issue the written reply"
     outcome: Outcome = Field(description="支持 support / 解释说明 explain / 不予支持 not_supported")
-    legal_basis: str = _text("法律依据 legal basis")
-    summary: str = _text("处理意见 the decision", 5000)
+    legal_basis: Text = _text("法律依据 legal basis")
+    summary: LongText = _text("处理意见 the decision")
 
 
 class RateSatisfaction(Command):
@@ -153,7 +161,7 @@ class RateSatisfaction(Command):
 class RequestReview(Command):
     name = "request_review"
     title = "申请复查 Record a request for review"
-    organ: str = Field(default="", max_length=200, description="复查机关（默认上一级）organ")
+    organ: ShortText = Field(default="", description="复查机关（默认上一级）organ")
 
 
 class DecideReview(Command):
@@ -161,13 +169,13 @@ class DecideReview(Command):
     title = "复查决定 Decide the review"
     decision: ReviewDecision
     outcome: Outcome
-    summary: str = _text("复查意见 the decision", 5000)
+    summary: LongText = _text("复查意见 the decision")
 
 
 class RequestReReview(Command):
     name = "request_re_review"
     title = "申请复核 Record a request for re-review"
-    organ: str = Field(default="", max_length=200, description="复核机关 organ")
+    organ: ShortText = Field(default="", description="复核机关 organ")
 
 
 class DecideReReview(Command):
@@ -175,20 +183,20 @@ class DecideReReview(Command):
     title = "复核决定（终结）Decide the re-review (terminates the matter)"
     decision: ReviewDecision
     outcome: Outcome
-    summary: str = _text("复核意见 the decision", 5000)
+    summary: LongText = _text("复核意见 the decision")
 
 
 class StartCongressSupervision(Command):
     name = "congress_supervise"
     title = "人大督办 Record People's Congress supervision"
-    document_number: str = _text("督办文号 document number", 100)
+    document_number: ShortText = _text("督办文号 document number")
     report_due: date | None = Field(default=None, description="报告期限 report due")
 
 
 class SendCongressReport(Command):
     name = "congress_report"
     title = "向人大书面报告 Send the written report to the People's Congress"
-    report: str = _text("书面报告 the report", 10000)
+    report: LongText = _text("书面报告 the report")
 
 
 COMMANDS: tuple[type[Command], ...] = (

@@ -18,6 +18,7 @@ from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import JSONResponse
 from petitions.http import install_validation_errors
 from petitions.identity import Authenticator, Principal, Role
+from petitions.limits import CODE_MAX, MAX_OFFSET
 from pydantic import BaseModel, ConfigDict, Field
 
 from assignment.application.workflow import ImportBatch, Workflow
@@ -180,8 +181,10 @@ def router(workflow: Callable[[], Workflow], auth: Authenticator) -> APIRouter:
     )
     async def list_cases(
         principal: Annotated[Principal, Depends(reader)],
-        state: str | None = None,
-        unit: str | None = None,
+        state: Annotated[str | None, Query(max_length=40, description="流程状态 state")] = None,
+        unit: Annotated[
+            str | None, Query(max_length=CODE_MAX, description="责任单位 responsible unit")
+        ] = None,
         leader_owned: Annotated[
             bool | None, Query(description="只看领导包案 only leader-owned (包案) cases")
         ] = None,
@@ -189,7 +192,7 @@ def router(workflow: Callable[[], Workflow], auth: Authenticator) -> APIRouter:
             date | None, Query(description="期限早于该日 running deadline before this day")
         ] = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     ) -> Any:
         return await workflow().list_cases(
             principal,

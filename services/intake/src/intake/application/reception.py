@@ -26,6 +26,7 @@ from petitions.messages.reception import (
 )
 from petitions.scope import ensure_acts_for, reach
 
+from intake.application.register import ensure_configured
 from intake.domain.registration import Refused, evolve
 
 _SESSIONS = uuid.UUID("0b6f7c33-2f1e-4c51-9b0a-2d8f4a6c9e10")
@@ -59,6 +60,7 @@ class Reception:
     async def schedule(
         self, principal: Principal, bureau: str, first: date, last: date, place: str
     ) -> list[dict[str, Any]]:
+        ensure_configured(self._config, principal)
         if not self._config.is_bureau(bureau):
             raise Refused("unknown_bureau", "未知单位代码 / unknown bureau code", 422)
         ensure_acts_for(principal, self._config, bureau)
@@ -174,6 +176,7 @@ class Reception:
         instruction: str,
         needs_party_committee: bool,
     ) -> None:
+        ensure_configured(self._config, principal)
         if not instruction.strip():
             raise Refused(
                 "instruction_required", "批示内容不能为空 / the instruction is empty", 422
@@ -219,6 +222,7 @@ class Reception:
         """Append ``event`` to the session's stream if the session is in state ``requires``,
         and update intake's list of sessions in the same transaction."""
         async with self._store.pool.acquire() as conn, conn.transaction():
+            ensure_configured(self._config, principal)
             row = await self._session(conn, sid)
             ensure_acts_for(principal, self._config, row["bureau"])
             if row["state"] != requires:
@@ -240,6 +244,7 @@ class Reception:
     async def list(
         self, principal: Principal, bureau: str, first: date, last: date
     ) -> list[dict[str, Any]]:
+        ensure_configured(self._config, principal)
         if not self._config.is_bureau(bureau):
             raise Refused("unknown_bureau", "未知单位代码 / unknown bureau code", 422)
         ensure_acts_for(principal, self._config, bureau)

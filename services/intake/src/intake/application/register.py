@@ -75,6 +75,8 @@ class Registrar:
 
     def _check(self, command: RegisterSubmission, principal: Principal, now: datetime) -> None:
         config = self._config
+        # Before any field: a caller who may not register here learns nothing about the fields.
+        ensure_configured(config, principal)
         problems: list[tuple[str, str]] = []
         if not config.is_bureau(command.receiving_bureau):
             problems.append(("receiving_bureau", "未知单位代码 / unknown bureau code"))
@@ -329,6 +331,18 @@ class Registrar:
         }
 
 
+def ensure_configured(config: BureauConfig, principal: Principal) -> None:
+    """Refuse (403) a token whose bureau the configuration does not know: a valid signature does
+    not make an unknown unit part of the bureau, and the scope rules raise on unknown codes."""
+    if not config.is_bureau(principal.bureau):
+        raise ForbiddenError(
+            "bureau_not_configured",
+            f"令牌所属单位 {principal.bureau} 不在本系统的单位配置中，不能办理信访业务，请联系"
+            f"管理员 / your token's bureau {principal.bureau} is not a bureau configured in this "
+            "system, so it may not act here: ask an administrator",
+        )
+
+
 class InvalidCommand(Exception):
     """Field-level problems found against the configuration (reported as 422)."""
 
@@ -337,4 +351,4 @@ class InvalidCommand(Exception):
         self.problems = problems
 
 
-__all__ = ["ForbiddenError", "InvalidCommand", "Registered", "Registrar"]
+__all__ = ["ForbiddenError", "InvalidCommand", "Registered", "Registrar", "ensure_configured"]

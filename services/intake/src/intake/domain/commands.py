@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Annotated, Self
 from uuid import UUID
 
+from petitions.limits import Code, LongText, ShortText, Text
 from petitions.messages.intake import Assessment, Channel, Escalation
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+EARLIEST_RECEIVED = datetime(1990, 1, 1, tzinfo=timezone(timedelta(hours=8)))
+"""The earliest received time a registration (an import of old files) may give: before the first
+petition regulations (1995) and the ledger's oldest filter date."""
 
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
@@ -40,10 +45,12 @@ def _phone_error(value: str) -> str | None:
 class PetitionerIn(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
 
-    name: Annotated[str, Field(min_length=1, max_length=50, description="姓名 name")]
-    resident_id: Annotated[str, Field(description="公民身份号码 resident ID number (GB 11643)")]
-    phone: Annotated[str | None, Field(default=None, description="联系电话 phone")] = None
-    address: Annotated[str | None, Field(default=None, max_length=200)] = None
+    name: Annotated[ShortText, Field(min_length=1, description="姓名 name")]
+    resident_id: Annotated[
+        str, Field(max_length=18, description="公民身份号码 resident ID number (GB 11643)")
+    ]
+    phone: Annotated[ShortText | None, Field(default=None, description="联系电话 phone")] = None
+    address: Annotated[ShortText | None, Field(default=None, description="住址 address")] = None
 
     @field_validator("resident_id")
     @classmethod
@@ -69,39 +76,39 @@ class RegisterSubmission(BaseModel):
 
     channel: Channel
     received_at: datetime = Field(description="收到时间 when it was received (with time zone)")
-    receiving_bureau: str = Field(min_length=1, description="接收单位代码 receiving bureau code")
-    receiving_officer: str = Field(
+    receiving_bureau: Code = Field(min_length=1, description="接收单位代码 receiving bureau code")
+    receiving_officer: ShortText = Field(
         min_length=1, description="接待人 the first receiver, who answers for the case"
     )
     reception_session_id: UUID | None = Field(
         default=None, description="领导接访场次 the leader reception session, if received at one"
     )
-    document_number: str | None = Field(
+    document_number: ShortText | None = Field(
         default=None, description="交办/转办文号 referral document number (referrals only)"
     )
     petitioners: list[PetitionerIn] = Field(min_length=1, max_length=5)
     head_count: int = Field(ge=1, le=10_000, description="来访人数 head count")
-    category: str = Field(min_length=1, description="问题分类代码 category code (configuration)")
-    sub_bureau: str = Field(min_length=1, description="涉及分县局 the sub-bureau it concerns")
-    summary: str = Field(min_length=1, max_length=5000, description="反映问题 summary")
-    requests: str = Field(default="", max_length=5000, description="诉求 requests")
+    category: Code = Field(min_length=1, description="问题分类代码 category code (configuration)")
+    sub_bureau: Code = Field(min_length=1, description="涉及分县局 the sub-bureau it concerns")
+    summary: LongText = Field(min_length=1, description="反映问题 summary")
+    requests: LongText = Field(default="", description="诉求 requests")
     preliminary_assessment: Assessment = Assessment.UNDETERMINED
     link_case_id: UUID | None = Field(
         default=None, description="作为重复件关联到此案件 record as a repeat on this case"
     )
-    force_new_reason: str | None = Field(
+    force_new_reason: Text | None = Field(
         default=None, description="即使疑似重复也新建案件的理由 why to open a new case anyway"
     )
-    link_reason: str | None = Field(default=None, description="关联理由 why it is linked")
+    link_reason: Text | None = Field(default=None, description="关联理由 why it is linked")
     escalation: Escalation | None = Field(
         default=None, description="越级访 skip-level: province (到省) or beijing (进京)"
     )
-    accused_units: list[str] = Field(
+    accused_units: list[Code] = Field(
         default_factory=list,
         max_length=10,
         description="被检举控告的单位代码 units accused (never assigned to or shown to them)",
     )
-    accused_officers: list[str] = Field(
+    accused_officers: list[ShortText] = Field(
         default_factory=list,
         max_length=10,
         description="被检举控告的民警编号 officers accused (never assigned to or shown to them)",
@@ -112,6 +119,12 @@ class RegisterSubmission(BaseModel):
     def _aware(cls, value: datetime) -> datetime:
         if value.tzinfo is None:
             raise ValueError("须带时区，如 2026-03-01T09:00:00+08:00 / give a time zone")
+        # Year 1 broke the case number's local year (a 500); no import reaches back that far.
+        if not EARLIEST_RECEIVED.year <= value.year <= 2999 or value < EARLIEST_RECEIVED:
+            raise ValueError(
+                f"收到时间须在 {EARLIEST_RECEIVED.date()} 至今之间 / the received time must lie "
+                f"between {EARLIEST_RECEIVED.date()} and now"
+            )
         return value
 
     @model_validator(mode="after")

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
 from fastapi.responses import JSONResponse
 from petitions.http import install_validation_errors, invalid_response
 from petitions.identity import Authenticator, Principal, Role
+from petitions.limits import CODE_MAX, Code, ShortText, Text
 from pydantic import BaseModel, ConfigDict, Field
 
 from intake.application.reception import Reception
@@ -34,27 +35,27 @@ class RegisteredOut(BaseModel):
 
 class ScheduleIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    bureau: str = Field(min_length=1, description="单位代码 bureau code")
+    bureau: Code = Field(min_length=1, description="单位代码 bureau code")
     first: date = Field(description="起始日 first day")
     last: date = Field(description="结束日 last day")
-    place: str = Field(min_length=1, max_length=100, description="接访地点 place")
+    place: ShortText = Field(min_length=1, description="接访地点 place")
 
 
 class HeldIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    held_by: str = Field(min_length=1, description="实际接访领导 the leader who received")
-    note: str = ""
+    held_by: ShortText = Field(min_length=1, description="实际接访领导 the leader who received")
+    note: Text = Field(default="", description="备注 note")
 
 
 class MissedIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    reason: str = Field(min_length=1, description="缺席原因 why it was missed")
+    reason: Text = Field(min_length=1, description="缺席原因 why it was missed")
 
 
 class InstructionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     case_id: uuid.UUID
-    instruction: str = Field(min_length=1, max_length=2000, description="批示 instruction")
+    instruction: Text = Field(min_length=1, description="批示 instruction")
     needs_party_committee: bool = False
 
 
@@ -156,7 +157,7 @@ def router(
     )
     async def sessions(
         principal: Annotated[Principal, Depends(auth)],
-        bureau: str,
+        bureau: Annotated[str, Query(min_length=1, max_length=CODE_MAX)],
         first: date,
         last: date,
     ) -> Any:

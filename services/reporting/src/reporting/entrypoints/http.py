@@ -24,6 +24,7 @@ from fastapi.routing import APIRoute
 from petitions.bureaus import BureauConfig, UnknownCodeError, WorkCalendar, YearNotConfiguredError
 from petitions.clock import Clock, utc_now
 from petitions.identity import Authenticator, Principal, Role
+from petitions.limits import MAX_OFFSET
 from petitions.scope import ensure_acts_for
 from starlette.concurrency import run_in_threadpool
 
@@ -90,6 +91,16 @@ class _ReportRoute(APIRoute):
                 return _answer(422, "year_not_configured", str(exc))
             except UnknownCodeError as exc:
                 return _answer(422, "unknown_code", f"{exc}，请检查代码 / check the code")
+            except OverflowError:
+                # Only a client's date gets here: a day before or after one at the ends of the
+                # calendar (0001-01-01, 9999-12-31) has no datetime, and the answer was a 500.
+                return _answer(
+                    422,
+                    "date_out_of_range",
+                    f"日期超出可查询范围，请使用 {periods.MIN_YEAR}-{periods.MAX_YEAR} 年间的"
+                    f"日期 / a date is out of range: use dates within the years "
+                    f"{periods.MIN_YEAR}-{periods.MAX_YEAR}",
+                )
 
         return guarded
 
@@ -425,7 +436,7 @@ def router(
         bureau: BureauQ = None,
         as_of: AsOfQ = None,
         limit: Annotated[int, Query(ge=1, le=queries.MAX_PAGE)] = 50,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     ) -> Any:
         return await ledger_page(principal, bureau, filters, as_of, limit, offset)
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
@@ -27,6 +28,13 @@ _YES, _NO = "是", "否"
 
 def _safe_text(value: str) -> str:
     return "'" + value if value.startswith(_FORMULA_LEADS) else value
+
+
+def _xlsx_text(value: str) -> str:
+    # openpyxl refuses control characters (IllegalCharacterError): a BEL in one stored note made
+    # the whole bureau's workbook a 500. The API refuses them now, but events stored before
+    # still hold some; the reader sees U+FFFD where one was.
+    return ILLEGAL_CHARACTERS_RE.sub("\ufffd", _safe_text(value))
 
 
 def _local_naive(value: datetime) -> datetime:
@@ -70,21 +78,21 @@ def to_xlsx(report: Report) -> bytes:
     workbook = Workbook(write_only=True)
     taken: list[str] = []
     for sheet in report.sheets:
-        name = _sheet_name(sheet.name, taken)
+        name = _sheet_name(ILLEGAL_CHARACTERS_RE.sub("", sheet.name), taken)
         taken.append(name)
         ws = workbook.create_sheet(name)
         for index, column in enumerate(sheet.columns, start=1):
             ws.column_dimensions[get_column_letter(index)].width = column.width
         header_row = 2 + len(sheet.notes)
         ws.freeze_panes = f"A{header_row + 1}"
-        title = WriteOnlyCell(ws, value=_safe_text(sheet.title))
+        title = WriteOnlyCell(ws, value=_xlsx_text(sheet.title))
         title.font = Font(bold=True, size=14)
         ws.append([title])
         for note in sheet.notes:
-            ws.append([_safe_text(note)])
+            ws.append([_xlsx_text(note)])
         headers = []
         for column in sheet.columns:
-            cell = WriteOnlyCell(ws, value=column.header)
+            cell = WriteOnlyCell(ws, value=_xlsx_text(column.header))
             cell.font = Font(bold=True)
             cell.alignment = Alignment(wrap_text=True, vertical="center")
             headers.append(cell)
@@ -111,7 +119,7 @@ def _xlsx_cell(ws: Any, value: Cell) -> Any:
         return cell
     if isinstance(value, str):
         # openpyxl stores any string starting with "=" as a formula.
-        return _safe_text(value)
+        return _xlsx_text(value)
     return value
 
 
