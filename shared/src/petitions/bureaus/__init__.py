@@ -7,10 +7,12 @@
 """
 
 from petitions.bureaus.calendar import (
+    Dated,
     HolidayPeriod,
     HolidayYear,
     MakeupWorkday,
     WorkCalendar,
+    YearFile,
     YearNotConfiguredError,
     load_holiday_year,
     load_work_calendar,
@@ -45,6 +47,7 @@ __all__ = [
     "CategoryKind",
     "City",
     "ConfigError",
+    "Dated",
     "Department",
     "DepartmentRole",
     "HolidayPeriod",
@@ -58,6 +61,7 @@ __all__ = [
     "UnknownCodeError",
     "Weekday",
     "WorkCalendar",
+    "YearFile",
     "YearNotConfiguredError",
     "load_config",
     "load_holiday_year",
