@@ -16,6 +16,7 @@ from petitions.bureaus.calendar import (
     YearNotConfiguredError,
     load_holiday_year,
     load_work_calendar,
+    split_note,
 )
 from petitions.bureaus.config import (
     BureauConfig,
@@ -66,5 +67,6 @@ __all__ = [
     "load_config",
     "load_holiday_year",
     "load_work_calendar",
+    "split_note",
     "validate_config",
 ]

@@ -358,8 +358,10 @@ class WorkCalendar:
         )
 
     def note(self, years: Iterable[int]) -> str:
-        """The reasons for these years, each in Chinese then English, as one line."""
-        return "；".join(" / ".join(self.reason(y)) for y in sorted(set(years)))
+        """The reasons for these years as one line: every Chinese one, " / ", every English
+        one (:func:`split_note` parts it again)."""
+        reasons = [self.reason(y) for y in sorted(set(years))]
+        return "；".join(zh for zh, _ in reasons) + " / " + "; ".join(en for _, en in reasons)
 
     def is_working_day(self, day: date) -> bool:
         """Raises :class:`YearNotConfiguredError` for a year with no file: a caller that acts
@@ -455,6 +457,12 @@ class WorkCalendar:
                 self._years,
             )
         return day
+
+
+def split_note(note: str) -> tuple[str, str]:
+    """A :meth:`WorkCalendar.note` as (Chinese, English)."""
+    zh, _, en = note.partition(" / ")
+    return zh, en
 
 
 def _plain(day: date) -> date:
