@@ -14,7 +14,7 @@ from uuid import UUID
 import asyncpg
 import httpx
 import pytest
-from assignment.application.workflow import CalendarMissing, SweepResult, Workflow
+from assignment.application.workflow import Workflow
 from assignment.domain.case import notice_event_id
 from assignment.domain.commands import Accept
 from petitions.bureaus import (
@@ -251,7 +251,7 @@ def calendar_without_this_year() -> WorkCalendar:
     return WorkCalendar([load_holiday_year(folder / f"{year}.toml") for year in (2024, 2025)])
 
 
-async def test_a_missing_holiday_file_stops_no_sweep_and_writes_nothing(
+async def test_a_missing_holiday_file_stops_no_sweep_and_no_command(
     client: httpx.AsyncClient,
     assignment: httpx.AsyncClient,
     auth: Token,
@@ -260,19 +260,22 @@ async def test_a_missing_holiday_file_stops_no_sweep_and_writes_nothing(
     store: EventStore,
 ) -> None:
     cases = await open_cases(client, assignment, auth, 2, 1)
-    assert date.fromisoformat(cases[0]["acceptance_due"]).year > 2025
+    this_year = date.fromisoformat(cases[0]["received_on"]).year
+    assert this_year > 2025
     day = CALENDAR.working_days_before(date.fromisoformat(cases[0]["acceptance_due"]), 1)
     unconfigured = Workflow(EventStore(pool), CONFIG, calendar_without_this_year(), clock=clock)
-    # The sweep goes on past every case it cannot compute (nothing raised, nothing lost) ...
-    assert await unconfigured.sweep(day) == SweepResult(0, 0)
-    rows = await pool.fetch("SELECT next_check FROM assignment.cases")
-    assert all(r["next_check"] <= day for r in rows)  # still due
-    # ... and a command answers 503 naming the missing file, instead of a server error.
+    # The sweep goes on: the year is computed on weekends alone, its deadlines marked
+    # provisional (one DeadlinesRecomputed per case), and what is due is raised.
+    result = await unconfigured.sweep(day)
+    assert result.cases == 2
+    for case in cases:
+        types = [e.event_type for e in await stream(store, case["case_id"])]
+        assert "assignment.DeadlinesRecomputed" in types
+    # A command is not refused for want of a calendar: its deadline is marked instead.
     office = Principal("office-01", Role.PETITION_OFFICE, "3301")
-    with pytest.raises(CalendarMissing) as missing:
-        await unconfigured.execute(UUID(cases[0]["case_id"]), Accept(), office)
-    assert missing.value.status == 503
-    assert f"{date.fromisoformat(cases[0]['received_on']).year}.toml" in missing.value.message
-    assert len(await stream(store, cases[0]["case_id"])) == cases[0]["version"]
-    # Once the file is there, the sweep raises what was due.
-    assert (await process(pool, clock).sweep(day)).events == 2
+    done = await unconfigured.execute(UUID(cases[0]["case_id"]), Accept(), office)
+    assert [str(k) for k in done.case.provisional_marks()] == ["acceptance", "handling"]
+    assert done.case.provisional_now() == ["handling"]
+    assert done.case.handling_due is not None
+    due_year = done.case.handling_due.year
+    assert f"{due_year} 年节假日安排未配置" in done.case.provisional_marks()["handling"]

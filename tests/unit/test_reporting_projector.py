@@ -636,3 +636,82 @@ def test_folding_event_by_event_from_stored_rows_equals_one_fold() -> None:
     } == tables["other"]
     assert erased == whole.erased
     assert any(ERASED in row.petitioners for row in whole.cases.values())
+
+
+def test_provisional_deadlines_are_marked_and_re_dated_in_the_ledger_row() -> None:
+    from dataclasses import asdict
+    from pathlib import Path
+
+    from petitions.bureaus import load_config
+    from reporting.exports import ledger_report, to_csv
+    from reporting.queries.ledger import ledger_row
+    from reporting.queries.models import BureauRef
+
+    note = "2027 年节假日安排为暂定（未发布） / the 2027 holiday arrangement is provisional"
+    projector = Projector()
+    case = Case(projector)
+    case.register()
+    case(
+        a.WorkflowOpened(
+            case_id=case.case_id,
+            case_number="330102-2026-000001",
+            bureau="330102",
+            sub_bureau="330102",
+            category="SQ01",
+            category_kind="complaint_demand",
+            received_on=date(2026, 12, 1),
+            acceptance_due=date(2026, 12, 16),
+            referral=False,
+            congress=False,
+        )
+    )
+    assert case.row.provisional_deadlines == []
+    case(
+        a.CaseAccepted(
+            case_id=case.case_id,
+            accepted_on=date(2026, 12, 1),
+            handling_due=date(2027, 2, 1),
+            provisional_deadlines=(a.DatedDeadline.HANDLING,),
+            calendar_note=note,
+        )
+    )
+    assert case.row.provisional_deadlines == ["handling"]
+    assert case.row.calendar_note == note
+
+    # The ledger and its export show the mark beside the dates, in Chinese and English.
+    config = load_config(Path(__file__).resolve().parents[2] / "deploy/config/bureaus.demo.toml")
+    stored = {**asdict(case.row), "running_deadline": "handling", "running_due": date(2027, 2, 1)}
+    row = ledger_row(config, stored, date(2026, 12, 1))
+    assert row.provisional_deadlines == ["handling"]
+    assert row.provisional_reason_zh == "2027 年节假日安排为暂定（未发布）"
+    assert row.provisional_reason_en == "the 2027 holiday arrangement is provisional"
+    report = ledger_report(BureauRef(code="330102", name="江城分局"), [row], [])
+    text = to_csv(report).decode("utf-8-sig")
+    header = next(line for line in text.splitlines() if line.startswith("案件编号"))
+    assert "期限暂定（原因） Provisional deadlines (why)" in header
+    assert "暂定：办理期限（2027 年节假日安排为暂定（未发布））" in text
+    assert "provisional: handling (the 2027 holiday arrangement is provisional)" in text
+
+    # The official file re-dates it: the row follows, and the mark goes.
+    case(
+        a.DeadlinesRecomputed(
+            case_id=case.case_id,
+            changes=(
+                a.DeadlineRedated(
+                    deadline=a.DatedDeadline.HANDLING,
+                    old_due=date(2027, 2, 1),
+                    new_due=date(2027, 2, 4),
+                    provisional_before=True,
+                    provisional_after=False,
+                    calendar_files=("2027.toml sha256:ab",),
+                ),
+            ),
+            calendar_checksum="cd",
+            recomputed_on=date(2026, 12, 15),
+        )
+    )
+    assert case.row.handling_due == date(2027, 2, 4)
+    assert case.row.provisional_deadlines == []
+    assert case.row.calendar_note is None
+    stored = {**asdict(case.row), "running_deadline": "handling", "running_due": date(2027, 2, 4)}
+    assert ledger_row(config, stored, date(2026, 12, 15)).provisional_deadlines == []

@@ -13,6 +13,7 @@ Every expected date is worked out by hand in its comment from the State Council 
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -20,6 +21,9 @@ from pathlib import Path
 import pytest
 from petitions.bureaus import (
     ConfigError,
+    Dated,
+    HolidayPeriod,
+    HolidayYear,
     WorkCalendar,
     YearNotConfiguredError,
     load_config,
@@ -225,37 +229,57 @@ def test_working_days_between(cal: WorkCalendar) -> None:
 # -- outside the configured years --------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "call",
-    [
-        pytest.param(lambda c: c.is_working_day(D(2023, 6, 1)), id="is-working-day"),
-        pytest.param(lambda c: c.add_days_deadline(D(2023, 12, 20), 15), id="start-in-2023"),
-        pytest.param(lambda c: c.working_days_before(D(2024, 1, 3), 5), id="back-into-2023"),
-        # Tue 1/2/2024 (1), 1/1 off, then 12/31/2023 is needed.
-    ],
-)
-def test_a_date_before_the_configured_years_raises(cal: WorkCalendar, call: CalendarCall) -> None:
+def test_asking_about_a_day_of_a_year_without_file_raises(cal: WorkCalendar) -> None:
+    # Laying out reception days acts on the answer at once: no guess there.
     with pytest.raises(YearNotConfiguredError, match=r"2023\.toml") as caught:
-        call(cal)
+        cal.is_working_day(D(2023, 6, 1))
     assert caught.value.year == 2023
     assert caught.value.expected_file == str(HOLIDAYS / "2023.toml")
     assert "国务院办公厅关于2023年部分节假日安排的通知" in str(caught.value)
-    assert "configured years: 2024, 2025, 2026" in str(caught.value)
+    assert "configured years: 2024, 2025, 2026, 2027" in str(caught.value)
 
 
 @pytest.mark.parametrize(
-    "call",
+    ("call", "expected", "years"),
     [
-        pytest.param(lambda c: c.add_days_deadline(D(2027, 12, 20), 15), id="deadline-in-2028"),
-        # Mon 12/20 + 15 = Tue 1/4/2028: whether that is a working day is unknown.
-        pytest.param(lambda c: c.add_working_days(D(2027, 12, 28), 5), id="window-into-2028"),
-        # Wed 29 (1), Thu 30 (2), Fri 31 (3), then 2028.
-        pytest.param(lambda c: c.next_working_day(D(2027, 12, 31)), id="next-is-2028"),
+        # Wed 12/20/2023 + 15 = Thu 1/4/2024: a working day of 2024; only 2024 was looked at.
+        pytest.param(
+            lambda c: c.days_deadline(D(2023, 12, 20), 15), D(2024, 1, 4), (), id="from-2023"
+        ),
+        # Mon 12/20/2027 + 15 = Tue 1/4/2028, a weekday of a year with no file.
+        pytest.param(
+            lambda c: c.days_deadline(D(2027, 12, 20), 15), D(2028, 1, 4), (2028,), id="into-2028"
+        ),
+        # Wed 12/29 (1), Thu 30 (2), Fri 31 (3), Mon 1/3/2028 (4), Tue 1/4 (5): days of both.
+        pytest.param(
+            lambda c: c.working_days_deadline(D(2027, 12, 28), 5),
+            D(2028, 1, 4),
+            (2027, 2028),
+            id="window-into-2028",
+        ),
+        # Sat 12/31/2022 + 30 = Mon 1/30/2023: no 2023 file, weekends only.
+        pytest.param(
+            lambda c: c.days_deadline(D(2022, 12, 31), 30), D(2023, 1, 30), (2023,), id="in-2023"
+        ),
     ],
 )
-def test_a_date_after_the_configured_years_raises(cal: WorkCalendar, call: CalendarCall) -> None:
-    with pytest.raises(YearNotConfiguredError, match=r"2028\.toml"):
-        call(cal)
+def test_a_deadline_in_a_year_without_file_falls_back_to_weekends_and_is_provisional(
+    cal: WorkCalendar, call: CalendarCall, expected: date, years: tuple[int, ...]
+) -> None:
+    dated = call(cal)
+    assert isinstance(dated, Dated)
+    assert dated.due == expected
+    assert dated.provisional_years == years
+    assert dated.provisional is bool(years)
+
+
+def test_the_date_methods_no_longer_raise_for_a_year_without_file(cal: WorkCalendar) -> None:
+    assert cal.add_days_deadline(D(2027, 12, 20), 15) == D(2028, 1, 4)
+    assert cal.add_working_days(D(2027, 12, 28), 5) == D(2028, 1, 4)
+    # Fri 12/31/2027 -> Sat, Sun -> Mon 1/3/2028.
+    assert cal.next_working_day(D(2027, 12, 31)) == D(2028, 1, 3)
+    # Tue 1/2/2024 (1), Mon 1/1 is 元旦, then Fri 12/29/2023 (2) .. Tue 12/26 (5).
+    assert cal.working_days_before(D(2024, 1, 3), 5) == D(2023, 12, 26)
 
 
 def test_covers_says_which_years_are_known(cal: WorkCalendar) -> None:
@@ -399,3 +423,73 @@ def test_adjacent_years_must_agree_about_the_turn_of_the_year(tmp_path: Path) ->
         WorkCalendar([y2030, y2031])
     with pytest.raises(ConfigError, match="configured twice"):
         WorkCalendar([y2030, y2030])
+
+
+# -- provisional years --------------------------------------------------------------------------
+
+
+def _year(year: int, *, provisional: bool = False, reason: str = "") -> HolidayYear:
+    return HolidayYear(
+        year=year,
+        source=f"{year} 测试 test",
+        holidays=(HolidayPeriod(name="元旦", start=D(year, 1, 1), end=D(year, 1, 1)),),
+        provisional=provisional,
+        provisional_reason=reason,
+    )
+
+
+def test_the_demo_2027_file_declares_itself_provisional(cal: WorkCalendar) -> None:
+    assert cal.is_provisional(2027)
+    assert not cal.is_provisional(2026)
+    assert cal.is_provisional(2028)  # no file at all
+    zh, en = cal.reason(2027)
+    assert "2027 年节假日安排为暂定" in zh
+    assert "provisional" in en
+
+
+def test_a_deadline_is_provisional_exactly_when_a_day_it_looked_at_is() -> None:
+    cal = WorkCalendar([_year(2026), _year(2027, provisional=True, reason="未发布 not out")])
+    # Tue 12/1/2026 + 15 = Wed 12/16/2026: never looks at 2027.
+    assert cal.days_deadline(D(2026, 12, 1), 15) == Dated(D(2026, 12, 16))
+    # Fri 12/17/2026 + 15 = 1/1/2027 (元旦), rolls to Mon 1/4/2027: rests on 2027.
+    assert cal.days_deadline(D(2026, 12, 17), 15) == Dated(D(2027, 1, 4), (2027,))
+    # Thu 12/24/2026 + 5 working days = 12/25, 28, 29, 30, 31: all of 2026.
+    assert cal.working_days_deadline(D(2026, 12, 24), 5) == Dated(D(2026, 12, 31))
+    # Fri 12/25/2026 + 5 working days: 28, 29, 30, 31, then 1/1/2027 is off: Mon 1/4.
+    assert cal.working_days_deadline(D(2026, 12, 25), 5) == Dated(D(2027, 1, 4), (2027,))
+    note = cal.note([2027, 2028])
+    assert "2027 年节假日安排为暂定" in note
+    assert "未发布 not out" in note
+    assert "2028 年节假日安排未配置" in note
+    assert "not configured" in note
+
+
+def test_a_final_year_file_with_a_provisional_reason_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "2027.toml"
+    path.write_text(
+        'year = 2027\nsource = "x"\nprovisional_reason = "forgot"\n'
+        '[[holidays]]\nname = "元旦"\nstart = 2027-01-01\nend = 2027-01-01\n'
+    )
+    with pytest.raises(ConfigError, match="provisional_reason"):
+        load_holiday_year(path)
+
+
+def test_the_calendar_knows_each_files_path_and_sha256(tmp_path: Path) -> None:
+    text = (
+        'year = 2027\nsource = "暂定"\nprovisional = true\nprovisional_reason = "未发布"\n'
+        '[[holidays]]\nname = "元旦"\nstart = 2027-01-01\nend = 2027-01-01\n'
+    )
+    (tmp_path / "2027.toml").write_text(text, encoding="utf-8")
+    cal = WorkCalendar.from_directory(tmp_path)
+    (only,) = cal.files
+    assert only.year == 2027
+    assert only.name == "2027.toml"
+    assert only.path == str(tmp_path / "2027.toml")
+    assert only.sha256 == hashlib.sha256(text.encode()).hexdigest()
+    assert cal.file_for(2027) == only
+    assert cal.file_for(2026) is None
+    before = cal.checksum
+    # The same content again: the same checksum; one byte more: another.
+    assert WorkCalendar.from_directory(tmp_path).checksum == before
+    (tmp_path / "2027.toml").write_text(text + "# official\n", encoding="utf-8")
+    assert WorkCalendar.from_directory(tmp_path).checksum != before

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import asyncpg
 import uvicorn
 from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from faststream.specification import AsyncAPI
@@ -212,9 +213,11 @@ def install_input_guards(app: FastAPI) -> None:
 def health_router(
     runtime: Callable[[], Runtime],
     extra_pools: Callable[[], Mapping[str, asyncpg.Pool]] | None = None,
+    notes: Callable[[], Awaitable[Mapping[str, Any]]] | None = None,
 ) -> APIRouter:
     """``GET /health``: PostgreSQL, NATS, the relay, and any other database named in
-    ``extra_pools`` (reporting's read models)."""
+    ``extra_pools`` (reporting's read models); ``notes`` adds what a service wants operators to
+    see (warnings that do not make it unhealthy, e.g. provisional deadlines)."""
     router = APIRouter(tags=["运维 operations"])
 
     @router.get(
@@ -224,6 +227,8 @@ def health_router(
     )
     async def health() -> JSONResponse:
         report = await runtime().health(extra_pools() if extra_pools else None)
+        if notes is not None:
+            report = {**report, **jsonable_encoder(await notes())}
         return JSONResponse(report, status_code=200 if report["ok"] else 503)
 
     return router

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TypeVar
 
+import asyncpg
 from fastapi import FastAPI
+from petitions.bureaus import BureauConfig, WorkCalendar, load_work_calendar
 from petitions.clock import Clock, utc_now
-from petitions.eventstore import EventStore
+from petitions.db import create_pool
+from petitions.eventstore import EventStore, apply_migrations
 from petitions.http import (
     asyncapi_router,
     health_router,
@@ -19,16 +23,21 @@ from petitions.http import (
     serve,
 )
 from petitions.identity import authenticate, install_auth_errors, verifier_from_settings
-from petitions.log import get_logger
+from petitions.log import configure_logging, get_logger
 from petitions.messaging import Consumer
+from petitions.migrations import apply_package
 from petitions.runtime import Runtime, open_runtime, tune_gc
 
-from assignment.application.workflow import Workflow
+from assignment.application.workflow import RecomputeResult, Workflow
 from assignment.asyncapi import spec
 from assignment.config import Settings
 from assignment.entrypoints.http import install_errors, router
 
 SERVICE = "assignment"
+MIGRATIONS = [
+    ("messaging", "petitions.messaging.migrations"),
+    ("assignment", "assignment.migrations"),
+]
 # Only intake's events start anything here; the toolkit fills the case's other versions in.
 INTAKE_EVENTS = "petitions.events.*.*.intake.>"
 
@@ -46,10 +55,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
         async with open_runtime(
             SERVICE,
             settings,
-            migrations=[
-                ("messaging", "petitions.messaging.migrations"),
-                ("assignment", "assignment.migrations"),
-            ],
+            migrations=MIGRATIONS,
             clock=clock,
         ) as runtime:
             # Assignment needs no personal data: a keyless store reads it masked.
@@ -59,7 +65,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
                 max_event_bytes=settings.max_event_bytes,
                 clock=clock,
             )
-            workflow = Workflow(store, config, calendar, clock=clock)
+            workflow = Workflow(
+                store, config, calendar, clock=clock, calendar_loader=lambda: calendar_of(config)
+            )
+            notes = (await workflow.calendar_notes())["calendar"]
+            if "warning" in notes:
+                log.warning("calendar.provisional_deadlines", **notes)
             holder["runtime"] = runtime
             holder["workflow"] = workflow
             tasks: list[asyncio.Task[None]] = []
@@ -109,7 +120,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
     install_auth_errors(app)
     install_errors(app)
     app.include_router(asyncapi_router(spec))
-    app.include_router(health_router(lambda: _get(holder, "runtime", Runtime)))
+    app.include_router(
+        health_router(
+            lambda: _get(holder, "runtime", Runtime),
+            notes=lambda: _get(holder, "workflow", Workflow).calendar_notes(),
+        )
+    )
     app.include_router(
         router(lambda: _get(holder, "workflow", Workflow), authenticate(lambda: verifier))
     )
@@ -137,7 +153,51 @@ def _get(holder: dict[str, object], key: str, kind: type[T]) -> T:
     return value
 
 
-def run() -> None:
+def calendar_of(config: BureauConfig) -> WorkCalendar:
+    return load_work_calendar(config)
+
+
+async def recompute_deadlines(settings: Settings, *, clock: Clock = utc_now) -> RecomputeResult:
+    """Re-date every running deadline on the holiday files as they are now: one
+    ``DeadlinesRecomputed`` per case that changes, nothing for the others (run it again: nothing).
+    Needs PostgreSQL only; the relay of a running service publishes the events."""
+    config, calendar = settings.load_bureaus()
+    await apply_migrations(settings.database_url)
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        for owner, package in MIGRATIONS:
+            await apply_package(conn, owner, package)
+    finally:
+        await conn.close()
+    pool = await create_pool(settings)
+    try:
+        store = EventStore(pool, hash_algorithm=settings.hash_algorithm)
+        result = await Workflow(store, config, calendar, clock=clock).recompute_deadlines()
+        await store.flush()
+        return result
+    finally:
+        await pool.close()
+
+
+USAGE = """usage: python -m assignment [serve | recompute-deadlines]
+  serve                 run the service (the default)
+  recompute-deadlines   re-date running deadlines after a holiday file was installed or changed
+                        重新计算节假日安排变更后的在办期限"""
+
+
+def run(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
     tune_gc()
     settings = Settings()
-    serve(SERVICE, lambda: create_app(settings), settings, settings.port)
+    if not args or args == ["serve"]:
+        serve(SERVICE, lambda: create_app(settings), settings, settings.port)
+    elif args == ["recompute-deadlines"]:
+        configure_logging(service=SERVICE, fmt=settings.log_format, level=settings.log_level)
+        result = asyncio.run(recompute_deadlines(settings))
+        print(
+            f"已重新计算 {result.cases} 件案件的期限 re-dated {result.cases} cases "
+            f"(calendar sha256 {result.checksum})"
+        )
+    else:
+        print(USAGE, file=sys.stderr)
+        raise SystemExit(2)

@@ -78,6 +78,8 @@ LABELS: Final[dict[str, str]] = {
     "assignment.CongressReportSent": "向人大书面报告 report sent to the People's Congress",
     "assignment.DeadlineReminderSent": "催办 deadline reminder sent",
     "assignment.SupervisionRaised": "督办 supervision raised",
+    "assignment.DeadlinesRecomputed": "期限按节假日安排重新计算 deadlines recomputed on a changed "
+    "holiday calendar",
     "personal.PersonalDataErased": "个人信息擦除 personal data erased",
     "reporting.TimelineRead": "查阅审计记录 audit timeline read",
 }
@@ -405,8 +407,21 @@ def _apply(state: CaseState, data: Event) -> dict[str, Any]:
             return {"reminders": state.reminders + 1}
         case a.SupervisionRaised():
             return {"supervisions": state.supervisions + 1}
+        case a.DeadlinesRecomputed():
+            return {_REDATED_FIELD[c.deadline]: c.new_due for c in data.changes}
         case _:
             return {}
+
+
+_REDATED_FIELD: Final[dict[a.DatedDeadline, str]] = {
+    a.DatedDeadline.ACCEPTANCE: "acceptance_due",
+    a.DatedDeadline.OBJECTION: "objection_due",
+    a.DatedDeadline.HANDLING: "handling_due",
+    a.DatedDeadline.REVIEW_REQUEST: "review_request_until",
+    a.DatedDeadline.REVIEW: "review_due",
+    a.DatedDeadline.RE_REVIEW_REQUEST: "re_review_request_until",
+    a.DatedDeadline.RE_REVIEW: "re_review_due",
+}
 
 
 NOT_REGISTERED: Final = CaseState(state="not_registered", state_label=STATES["not_registered"])
@@ -563,6 +578,13 @@ def summarize(data: Event) -> str:
             return (
                 f"{data.deadline.zh} {data.deadline} due {data.due} 逾期 missed；"
                 f"责任 answerable {data.unit}/{data.officer or '-'}"
+            )
+        case a.DeadlinesRecomputed():
+            return "；".join(
+                f"{c.deadline.zh} {c.deadline}: {c.old_due} → {c.new_due}"
+                f"{'（暂定 provisional）' if c.provisional_after else ''}"
+                f"；{', '.join(c.calendar_files)}"
+                for c in data.changes
             )
         case r.LeaderInstructionRecorded():
             committee = "；需党委研究 needs party committee" if data.needs_party_committee else ""

@@ -7,13 +7,16 @@
 """
 
 from petitions.bureaus.calendar import (
+    Dated,
     HolidayPeriod,
     HolidayYear,
     MakeupWorkday,
     WorkCalendar,
+    YearFile,
     YearNotConfiguredError,
     load_holiday_year,
     load_work_calendar,
+    split_note,
 )
 from petitions.bureaus.config import (
     BureauConfig,
@@ -45,6 +48,7 @@ __all__ = [
     "CategoryKind",
     "City",
     "ConfigError",
+    "Dated",
     "Department",
     "DepartmentRole",
     "HolidayPeriod",
@@ -58,9 +62,11 @@ __all__ = [
     "UnknownCodeError",
     "Weekday",
     "WorkCalendar",
+    "YearFile",
     "YearNotConfiguredError",
     "load_config",
     "load_holiday_year",
     "load_work_calendar",
+    "split_note",
     "validate_config",
 ]

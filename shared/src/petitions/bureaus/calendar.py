@@ -20,15 +20,23 @@ file per year holds that notice, e.g. ``deploy/config/holidays/2026.toml``::
     day = 2026-02-14
     name = "春节调休上班"
 
-A date in a year with no file raises :class:`YearNotConfiguredError` instead of being treated as an
-ordinary week: a deadline silently computed without the year's holidays would be wrong by days.
+A year whose notice has not been published yet may have a file that says so (``provisional =
+true`` with ``provisional_reason``): deadlines are computed from it, and marked as resting on a
+guess. A deadline reaching into a year with no file at all is computed on weekends alone and
+marked likewise ("未配置 not configured"): a case must never stop, or be refused, for want of a
+calendar, but nobody may mistake such a date for a final one (:class:`Dated`). Only asking
+directly whether a day of such a year is a working day (:meth:`WorkCalendar.is_working_day`,
+e.g. to lay out reception days) still raises :class:`YearNotConfiguredError`: there a guess
+would be acted on at once, with nothing to mark it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 import tomllib
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Literal
@@ -89,6 +97,15 @@ class HolidayYear(_Frozen):
     source: Text = Field(description="The notice: title, and document number when known.")
     holidays: tuple[HolidayPeriod, ...] = Field(min_length=1)
     working_days: tuple[MakeupWorkday, ...] = ()
+    provisional: bool = Field(
+        default=False,
+        description="The official notice is not out yet: this file is a guess, and every "
+        "deadline computed on it is marked provisional until it is replaced.",
+    )
+    provisional_reason: str = Field(
+        default="",
+        description="Why the year is provisional, in Chinese and English (shown with deadlines).",
+    )
 
     def days(self) -> Iterable[tuple[date, Literal["holiday", "working"], str]]:
         for period in self.holidays:
@@ -103,6 +120,13 @@ class HolidayYear(_Frozen):
 def year_problems(entry: HolidayYear) -> list[str]:
     """What is wrong with a parsed year, every fault at once."""
     problems: list[str] = []
+    if entry.provisional_reason.strip() and not entry.provisional:
+        # A reason on a year that claims to be final means someone forgot to flip the flag or
+        # to delete the reason; either way the file contradicts itself.
+        problems.append(
+            "provisional_reason: 非暂定年份不应有暂定原因 a reason is given but provisional is "
+            "not true"
+        )
     # A notice may reach back into the previous December (元旦 2023 began on 2022-12-31), never
     # further, and never forward into the next year.
     allowed = (entry.year - 1, entry.year)
@@ -176,11 +200,42 @@ def load_holiday_year(path: Path | str) -> HolidayYear:
 # The calendar
 
 
+@dataclass(frozen=True)
+class YearFile:
+    """Where a year's arrangement came from: recorded with every deadline re-dated on it."""
+
+    year: int
+    name: str
+    path: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Dated:
+    """A computed deadline and the years whose arrangement it rests on but which are not final
+    (provisional, or with no file at all)."""
+
+    due: date
+    provisional_years: tuple[int, ...] = ()
+
+    @property
+    def provisional(self) -> bool:
+        return bool(self.provisional_years)
+
+
 class WorkCalendar:
     """Working days and statutory deadlines over the configured years. Immutable."""
 
-    def __init__(self, years: Iterable[HolidayYear], *, directory: Path | None = None) -> None:
+    def __init__(
+        self,
+        years: Iterable[HolidayYear],
+        *,
+        directory: Path | None = None,
+        files: Iterable[YearFile] = (),
+    ) -> None:
         self._directory = directory
+        self._files = {f.year: f for f in files}
+        self._provisional: dict[int, str] = {}
         self._years: frozenset[int] = frozenset()
         self._holidays: dict[date, str] = {}
         self._working: dict[date, str] = {}
@@ -192,6 +247,8 @@ class WorkCalendar:
                 problems.append(f"{entry.year}: 同一年份配置了两次 year configured twice")
                 continue
             seen_years.add(entry.year)
+            if entry.provisional:
+                self._provisional[entry.year] = entry.provisional_reason.strip() or entry.source
             problems.extend(f"{entry.year}: {p}" for p in year_problems(entry))
             for day, kind, name in entry.days():
                 target, other = (
@@ -227,6 +284,7 @@ class WorkCalendar:
             )
         problems: list[str] = []
         years: list[HolidayYear] = []
+        files: list[YearFile] = []
         for path in sorted(directory.glob("*.toml")):
             if not _YEAR_FILE.match(path.name):
                 problems.append(
@@ -234,28 +292,106 @@ class WorkCalendar:
                 )
                 continue
             try:
-                years.append(load_holiday_year(path))
+                entry = load_holiday_year(path)
             except ConfigError as exc:
                 problems.extend(f"{path.name}: {p}" for p in exc.problems)
+                continue
+            years.append(entry)
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            files.append(YearFile(entry.year, path.name, str(path), digest))
         if problems:
             raise ConfigError(problems, source=directory)
-        return cls(years, directory=directory)
+        return cls(years, directory=directory, files=files)
 
     @property
     def years(self) -> tuple[int, ...]:
         return tuple(sorted(self._years))
 
+    @property
+    def files(self) -> tuple[YearFile, ...]:
+        """The year files read (none for a calendar built from objects), by year."""
+        return tuple(self._files[y] for y in sorted(self._files))
+
+    def file_for(self, year: int) -> YearFile | None:
+        return self._files.get(year)
+
+    @property
+    def checksum(self) -> str:
+        """One sha256 over every year file's name and sha256: changes whenever a file is
+        added, removed or edited (work is done at most once per checksum)."""
+        lines = "".join(f"{f.name} {f.sha256}\n" for f in self.files)
+        if not self._files:
+            # Built from objects: what the years say is all there is to identify it by.
+            lines = "".join(f"{y} {sorted(self._provisional.items())}\n" for y in self.years)
+            lines += repr(sorted(self._holidays.items())) + repr(sorted(self._working.items()))
+        return hashlib.sha256(lines.encode()).hexdigest()
+
     def covers(self, day: date) -> bool:
-        """Whether the day's year is configured (the other methods raise when it is not)."""
+        """Whether the day's year is configured (is_working_day raises when it is not)."""
         return _plain(day).year in self._years
 
+    def is_provisional(self, year: int) -> bool:
+        """Whether deadlines resting on this year are not final: its file says it is a guess,
+        or there is no file at all."""
+        return year not in self._years or year in self._provisional
+
+    def provisional_years(self, first: date, last: date) -> tuple[int, ...]:
+        """The years from ``first`` to ``last`` (both included) that are not final."""
+        first, last = _plain(first), _plain(last)
+        return tuple(y for y in range(first.year, last.year + 1) if self.is_provisional(y))
+
+    def reason(self, year: int) -> tuple[str, str]:
+        """Why deadlines resting on ``year`` are provisional: (Chinese, English)."""
+        if year not in self._years:
+            return (
+                f"{year} 年节假日安排未配置，暂按周六、周日休息计算",
+                f"no holiday arrangement is configured for {year} (未配置 not configured): "
+                "computed on weekends alone",
+            )
+        # The file's own reason is written in both languages already: it goes on the Chinese
+        # side once rather than twice.
+        why = self._provisional.get(year, "")
+        return (
+            f"{year} 年节假日安排为暂定，待国务院通知发布后重新计算（{why}）",
+            f"the {year} holiday arrangement is provisional: deadlines resting on it are "
+            "recomputed when the State Council's notice is installed",
+        )
+
+    def note(self, years: Iterable[int]) -> str:
+        """The reasons for these years as one line: every Chinese one, " / ", every English
+        one (:func:`split_note` parts it again)."""
+        reasons = [self.reason(y) for y in sorted(set(years))]
+        return "；".join(zh for zh, _ in reasons) + " / " + "; ".join(en for _, en in reasons)
+
     def is_working_day(self, day: date) -> bool:
-        day = self._require(day)
+        """Raises :class:`YearNotConfiguredError` for a year with no file: a caller that acts
+        on the answer at once (reception days) must not act on a guess."""
+        return self._is_working(self._require(day))
+
+    def _is_working(self, day: date) -> bool:
+        # Lenient: a year with no file is weekends only. Deadline methods use this and say, in
+        # their Dated result, that they did.
         if day in self._working:
             return True
         if day in self._holidays:
             return False
         return day.isoweekday() < 6
+
+    def rolled(self, last_day: date) -> Dated:
+        """A period whose own last day is ``last_day``, moved off a non-working day, with the
+        years it looked at (from ``last_day`` to the working day it rolled to)."""
+        due = self.roll_forward(last_day)
+        return Dated(due, self.provisional_years(last_day, due))
+
+    def days_deadline(self, start: date, days: int) -> Dated:
+        """:meth:`add_days_deadline`, with the years it rests on."""
+        _positive(days, "days")
+        return self.rolled(_plain(start) + timedelta(days=days))
+
+    def working_days_deadline(self, start: date, n: int) -> Dated:
+        """:meth:`add_working_days`, with the years it rests on (every day counted)."""
+        due = self.add_working_days(start, n)
+        return Dated(due, self.provisional_years(start + _ONE_DAY, due))
 
     def holiday_name(self, day: date) -> str | None:
         """The public holiday the day belongs to, if any (weekends are not holidays here)."""
@@ -263,29 +399,28 @@ class WorkCalendar:
 
     def next_working_day(self, day: date) -> date:
         """The first working day strictly after ``day``."""
-        day = self._require(day) + _ONE_DAY
-        while not self.is_working_day(day):
+        day = _plain(day) + _ONE_DAY
+        while not self._is_working(day):
             day += _ONE_DAY
         return day
 
     def roll_forward(self, day: date) -> date:
         """``day`` itself when it is a working day, else the next working day."""
-        return day if self.is_working_day(day) else self.next_working_day(day)
+        day = _plain(day)
+        return day if self._is_working(day) else self.next_working_day(day)
 
     def add_days_deadline(self, start: date, days: int) -> date:
         """Last day of a period of ``days`` calendar days from ``start`` (receipt, acceptance,
         reply). ``start`` is not counted; a last day that is not a working day moves to the next
         working day (Civil Code Arts. 201, 203): 15 days from a Friday receipt whose 15th day is a
         Saturday end on the Monday; a last day on a make-up Saturday (调休上班) stays."""
-        _positive(days, "days")
-        self._require(start)
-        return self.roll_forward(start + timedelta(days=days))
+        return self.days_deadline(start, days).due
 
     def add_working_days(self, start: date, n: int) -> date:
         """The ``n``-th working day after ``start`` (not counted), e.g. the end of the 5-working-day
         window to object to an assignment (信访工作条例 Art. 23)."""
         _positive(n, "n")
-        day = self._require(start)
+        day = _plain(start)
         for _ in range(n):
             day = self.next_working_day(day)
         return day
@@ -294,10 +429,10 @@ class WorkCalendar:
         """The ``n``-th working day before ``deadline`` (not counted): when to send the reminders
         at 5 and 1 working days before a deadline. Make-up working days count; holidays do not."""
         _positive(n, "n")
-        day = self._require(deadline)
+        day = _plain(deadline)
         for _ in range(n):
             day -= _ONE_DAY
-            while not self.is_working_day(day):
+            while not self._is_working(day):
                 day -= _ONE_DAY
         return day
 
@@ -322,6 +457,12 @@ class WorkCalendar:
                 self._years,
             )
         return day
+
+
+def split_note(note: str) -> tuple[str, str]:
+    """A :meth:`WorkCalendar.note` as (Chinese, English)."""
+    zh, _, en = note.partition(" / ")
+    return zh, en
 
 
 def _plain(day: date) -> date:

@@ -21,6 +21,8 @@ from datetime import date
 from enum import StrEnum
 from uuid import UUID
 
+from pydantic import BaseModel, ConfigDict
+
 from petitions.messages.base import Event
 
 
@@ -63,6 +65,40 @@ class DeadlineKind(StrEnum):
         }[self.value]
 
 
+class DatedDeadline(StrEnum):
+    """Every date the workflow computes on the work calendar: the statutory clocks and the
+    petitioner's windows to ask for review and re-review."""
+
+    ACCEPTANCE = "acceptance"  # WorkflowOpened.acceptance_due
+    OBJECTION = "objection"  # WorkflowOpened.objection_due
+    HANDLING = "handling"  # CaseAccepted / ExtensionGranted / HearingEnded handling_due
+    REVIEW_REQUEST = "review_request"  # ReplyIssued.review_request_until
+    REVIEW = "review"  # ReviewRequested.review_due
+    RE_REVIEW_REQUEST = "re_review_request"  # ReviewDecided.re_review_request_until
+    RE_REVIEW = "re_review"  # ReReviewRequested.re_review_due
+
+    @property
+    def zh(self) -> str:
+        return {
+            "acceptance": "受理告知期限",
+            "objection": "交办异议期限",
+            "handling": "办理期限",
+            "review_request": "申请复查期限",
+            "review": "复查答复期限",
+            "re_review_request": "申请复核期限",
+            "re_review": "复核答复期限",
+        }[self.value]
+
+
+class _Provisional(Event):
+    """Fields of every event that dates a deadline on the work calendar. A deadline computed
+    on a year whose holiday arrangement is provisional or missing is named here, with the
+    reason: it may move when the official file is installed (``DeadlinesRecomputed``)."""
+
+    provisional_deadlines: tuple[DatedDeadline, ...] = ()
+    calendar_note: str = ""  # why, in Chinese and English; empty when nothing is provisional
+
+
 class ReviewDecision(StrEnum):
     UPHELD = "upheld"  # 维持
     REVISED = "revised"  # 撤销或变更
@@ -77,7 +113,7 @@ class Satisfaction(StrEnum):
 # -- acceptance ------------------------------------------------------------------------------
 
 
-class WorkflowOpened(Event, type="assignment.WorkflowOpened"):
+class WorkflowOpened(_Provisional, type="assignment.WorkflowOpened"):
     """Assignment took up a registered case: the acceptance clock runs from its receipt."""
 
     case_id: UUID
@@ -95,7 +131,7 @@ class WorkflowOpened(Event, type="assignment.WorkflowOpened"):
     accused_officers: tuple[str, ...] = ()
 
 
-class CaseAccepted(Event, type="assignment.CaseAccepted"):
+class CaseAccepted(_Provisional, type="assignment.CaseAccepted"):
     """受理: the petitioner is told in writing; the 60-day handling clock starts."""
 
     case_id: UUID
@@ -193,7 +229,7 @@ class CompletionSentBack(Event, type="assignment.CompletionSentBack"):
     reason: str
 
 
-class ExtensionGranted(Event, type="assignment.ExtensionGranted"):
+class ExtensionGranted(_Provisional, type="assignment.ExtensionGranted"):
     """延期: once, at most 30 days, approved by the unit head; the petitioner is told why."""
 
     case_id: UUID
@@ -211,7 +247,7 @@ class HearingStarted(Event, type="assignment.HearingStarted"):
     started_on: date
 
 
-class HearingEnded(Event, type="assignment.HearingEnded"):
+class HearingEnded(_Provisional, type="assignment.HearingEnded"):
     """The clock runs again; the paused days move the running deadline."""
 
     case_id: UUID
@@ -224,7 +260,7 @@ class HearingEnded(Event, type="assignment.HearingEnded"):
 # -- the reply and after ---------------------------------------------------------------------
 
 
-class ReplyIssued(Event, type="assignment.ReplyIssued"):
+class ReplyIssued(_Provisional, type="assignment.ReplyIssued"):
     """信访处理意见书 delivered: handling concluded (办结)."""
 
     case_id: UUID
@@ -242,7 +278,7 @@ class SatisfactionRated(Event, type="assignment.SatisfactionRated"):
     rated_on: date
 
 
-class ReviewRequested(Event, type="assignment.ReviewRequested"):
+class ReviewRequested(_Provisional, type="assignment.ReviewRequested"):
     """复查 asked of the next-higher organ within 30 days of the reply (Art. 35)."""
 
     case_id: UUID
@@ -251,7 +287,7 @@ class ReviewRequested(Event, type="assignment.ReviewRequested"):
     review_due: date
 
 
-class ReviewDecided(Event, type="assignment.ReviewDecided"):
+class ReviewDecided(_Provisional, type="assignment.ReviewDecided"):
     case_id: UUID
     decision: ReviewDecision
     outcome: Outcome
@@ -260,7 +296,7 @@ class ReviewDecided(Event, type="assignment.ReviewDecided"):
     re_review_request_until: date
 
 
-class ReReviewRequested(Event, type="assignment.ReReviewRequested"):
+class ReReviewRequested(_Provisional, type="assignment.ReReviewRequested"):
     """复核 within 30 days of the review decision (Art. 36)."""
 
     case_id: UUID
@@ -325,3 +361,33 @@ class SupervisionRaised(Event, type="assignment.SupervisionRaised"):
     due: date
     unit: str
     officer: str | None
+
+
+# -- the work calendar changed ----------------------------------------------------------------
+
+
+class DeadlineRedated(BaseModel):
+    """One deadline of a case recomputed on a changed work calendar."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    deadline: DatedDeadline
+    old_due: date
+    new_due: date
+    provisional_before: bool
+    provisional_after: bool
+    calendar_files: tuple[str, ...]
+    """The year files the new date rests on, each ``<name> sha256:<hex>`` (or ``<name>
+    未配置 not configured`` for a year with no file)."""
+
+
+class DeadlinesRecomputed(Event, type="assignment.DeadlinesRecomputed"):
+    """A year's holiday arrangement was installed or changed: the case's running deadlines
+    that rested on it were recomputed. Appended only when a date or its provisional mark
+    changed; reminders and supervision follow the new dates."""
+
+    case_id: UUID
+    changes: tuple[DeadlineRedated, ...]
+    calendar_checksum: str  # of the whole calendar folder (WorkCalendar.checksum)
+    recomputed_on: date
+    calendar_note: str = ""  # why the deadlines still provisional after it are, zh / en

@@ -1,22 +1,23 @@
 """The workflow's use cases: load a case from its stream, decide, append with the version it was
 loaded at, and keep ``assignment.cases`` in step in the same transaction.
 
-Three callers: the HTTP API (people's commands), the consumer (intake's events: take a registered
-case up) and the deadline sweep (the passing of time). All three decide on the whole case stream,
-so an event written by one is seen by the others' next decision.
+Four callers: the HTTP API (people's commands), the consumer (intake's events: take a registered
+case up), the deadline sweep (the passing of time) and the recomputation of deadlines when the
+work calendar changes (the sweep, or ``python -m assignment recompute-deadlines``). All decide on
+the whole case stream, so an event written by one is seen by the others' next decision.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 import asyncpg
-from petitions.bureaus import BureauConfig, WorkCalendar, YearNotConfiguredError
+from petitions.bureaus import BureauConfig, ConfigError, WorkCalendar, YearNotConfiguredError
 from petitions.clock import Clock, utc_now
 from petitions.eventstore import (
     EventStore,
@@ -34,6 +35,9 @@ from petitions.scope import reach
 
 from assignment.domain import commands as c
 from assignment.domain.case import (
+    CLOSED as CLOSED_STATES,
+)
+from assignment.domain.case import (
     Case,
     Context,
     Forbidden,
@@ -46,6 +50,7 @@ from assignment.domain.case import (
     next_check,
     notice_id,
     open_workflow,
+    recompute,
 )
 from assignment.domain.deadlines import Deadlines
 
@@ -53,6 +58,7 @@ log = get_logger(__name__)
 
 SERVICE = "assignment"
 _TAKE_UP_NAMESPACE = uuid.UUID("6a0f1f0e-54d4-4a8e-8f0b-3d1f0c9b7e21")
+_RECOMPUTE_NAMESPACE = uuid.UUID("5c1e9a43-7d2b-4f0e-a6c8-91e3b7d40f52")
 _ATTEMPTS = 8
 _TAKE_UP_TYPES = frozenset({CaseRegistered.event_type, SubmissionReceived.event_type})
 # An imported act may be dated in the past; a live one only within clock skew of now.
@@ -64,8 +70,8 @@ class CaseNotFound(WorkflowError):
 
 
 class CalendarMissing(WorkflowError):
-    """A deadline falls in a year whose holiday file is missing (503): the operators must add
-    it; nothing is written meanwhile."""
+    """A day of a year whose holiday file is missing was asked about where no guess may do
+    (503). Deadlines never get here: they fall back to weekends and are marked provisional."""
 
     status = 503
 
@@ -96,6 +102,16 @@ class SweepResult:
     events: int
 
 
+@dataclass(frozen=True)
+class RecomputeResult:
+    checksum: str
+    cases: int  # re-dated, one DeadlinesRecomputed each
+    skipped: bool = False  # this calendar had been recomputed already
+
+
+CalendarLoader = Callable[[], WorkCalendar]
+
+
 def stream_of(case_id: UUID) -> str:
     return f"case-{case_id}"
 
@@ -108,12 +124,18 @@ class Workflow:
         calendar: WorkCalendar,
         *,
         clock: Clock = utc_now,
+        calendar_loader: CalendarLoader | None = None,
     ) -> None:
         self._store = store
         self._config = config
         self._calendar = calendar
         self._deadlines = Deadlines(calendar)
         self._clock = clock
+        self._calendar_loader = calendar_loader
+
+    @property
+    def calendar(self) -> WorkCalendar:
+        return self._calendar
 
     @property
     def config(self) -> BureauConfig:
@@ -339,6 +361,10 @@ class Workflow:
         decided and written on its own; notices have fixed event ids, so a sweep interrupted
         half-way and run again raises nothing twice."""
         today = today or Deadlines.local_date(self._clock())
+        # A year file installed or changed since the last round re-dates the deadlines first,
+        # so that the reminders below follow the new dates.
+        self.reload_calendar()
+        await self.recompute_deadlines(once=True)
         # Cases whose history is being imported wait while an import batch is open: their
         # later acts may simply not be in yet, and a notice, once raised, is final.
         ids = await self._store.pool.fetch(
@@ -429,6 +455,122 @@ class Workflow:
         )
         return [ImportBatch.of(r) for r in rows]
 
+    # -- a changed work calendar -------------------------------------------------------------
+
+    def reload_calendar(self) -> bool:
+        """Read the year files again (when the workflow was given a loader); True when they
+        changed. A folder that no longer loads keeps the calendar in use, loudly: a typo in a new
+        file must not stop the service or re-date anything."""
+        if self._calendar_loader is None:
+            return False
+        try:
+            fresh = self._calendar_loader()
+        except ConfigError as exc:
+            log.error("calendar.reload_failed", problems=exc.problems)
+            return False
+        if fresh.checksum == self._calendar.checksum:
+            return False
+        log.warning(
+            "calendar.changed",
+            old=self._calendar.checksum,
+            new=fresh.checksum,
+            files=[f"{f.name} {f.sha256}" for f in fresh.files],
+        )
+        self._calendar = fresh
+        self._deadlines = Deadlines(fresh)
+        return True
+
+    async def recompute_deadlines(self, *, once: bool = False) -> RecomputeResult:
+        """Recompute every running deadline on the calendar in use and append one
+        ``DeadlinesRecomputed`` per case whose dates or provisional marks change. Running it
+        again appends nothing (the cases then agree with the calendar). ``once``: skip a
+        calendar (by checksum) that was recomputed completely before."""
+        calendar = self._calendar
+        checksum = calendar.checksum
+        pool = self._store.pool
+        if once and await pool.fetchval(
+            "SELECT 1 FROM assignment.calendar_recomputations WHERE checksum = $1", checksum
+        ):
+            return RecomputeResult(checksum, 0, skipped=True)
+        today = Deadlines.local_date(self._clock())
+        rows = await pool.fetch(
+            "SELECT case_id FROM assignment.cases WHERE state <> ALL($1::text[]) ORDER BY case_id",
+            sorted(CLOSED_STATES),
+        )
+        changed = 0
+        for row in rows:
+            changed += await self._recompute_case(row["case_id"], today)
+        await pool.execute(
+            "INSERT INTO assignment.calendar_recomputations (checksum, files, cases) "
+            "VALUES ($1, $2, $3) ON CONFLICT (checksum) DO NOTHING",
+            checksum,
+            "\n".join(f"{f.name} sha256:{f.sha256}" for f in calendar.files),
+            changed,
+        )
+        log.info("calendar.recomputed", checksum=checksum, cases=changed)
+        return RecomputeResult(checksum, changed)
+
+    async def _recompute_case(self, case_id: UUID, today: date) -> int:
+        for _ in range(_ATTEMPTS):
+            case = await self.load(case_id)
+            if case is None:
+                return 0
+            events = recompute(case, self._deadlines, today)
+            if not events:
+                return 0
+            # Keyed by the case version and the calendar: two processes recomputing at once
+            # write it once.
+            ids = [
+                uuid.uuid5(
+                    _RECOMPUTE_NAMESPACE, f"{case_id}|{case.version}|{self._calendar.checksum}"
+                )
+            ]
+            metadata = Metadata(actor="calendar-recompute", service=SERVICE)
+            try:
+                written = await self._append(case, events, metadata, None, event_ids=ids)
+            except WrongExpectedVersionError:
+                continue
+            if written is not None:
+                log.info("calendar.case_redated", case=str(case_id))
+            return 0 if written is None else 1
+        return 0
+
+    async def provisional_running(self) -> int:
+        """How many open cases have a deadline marked provisional."""
+        return int(
+            await self._store.pool.fetchval(
+                "SELECT count(*) FROM assignment.cases WHERE provisional_deadlines <> '{}' "
+                "AND state <> ALL($1::text[])",
+                sorted(CLOSED_STATES),
+            )
+        )
+
+    async def calendar_notes(self) -> dict[str, Any]:
+        """For ``/health`` and the start-up log: the calendar in use and, from November on
+        (on this workflow's clock) or once a provisional year has begun, a warning when running
+        deadlines rest on a provisional or missing year."""
+        today = self.today()
+        cases = await self.provisional_running()
+        provisional = [
+            y for y in range(today.year, today.year + 2) if self._calendar.is_provisional(y)
+        ]
+        notes: dict[str, Any] = {
+            "checksum": self._calendar.checksum,
+            "files": [f"{f.name} sha256:{f.sha256}" for f in self._calendar.files],
+            "provisional_years": provisional,
+            "provisional_cases": cases,
+        }
+        season = today.month >= 11 or today.year in provisional
+        if cases and season:
+            named = "、".join(str(y) for y in provisional) or "—"
+            notes["warning"] = (
+                f"{cases} 件在办案件的期限按暂定或未配置的节假日安排计算（{named}），"
+                "请尽快安装国务院正式通知并运行 recompute-deadlines / "
+                f"{cases} open cases have deadlines computed on a provisional or missing holiday "
+                "year: install the State Council's notice and run recompute-deadlines"
+            )
+        return {"calendar": notes}
+
     # -- lists -----------------------------------------------------------------------------
 
     async def list_cases(
@@ -460,7 +602,8 @@ class Workflow:
         conditions = " AND ".join(f"({w})" for w in where)
         rows = await self._store.pool.fetch(
             "SELECT case_id, case_number, bureau, sub_bureau, category, state, unit, officer, "
-            "leader_id, congress, deadline, due, version FROM assignment.cases c "
+            "leader_id, congress, deadline, due, provisional_deadlines, version "
+            "FROM assignment.cases c "
             f"WHERE {conditions} "
             f"ORDER BY due NULLS LAST, case_number LIMIT {param(limit)} OFFSET {param(offset)}",
             *args,
@@ -482,12 +625,13 @@ async def _save_row(
     await conn.execute(
         "INSERT INTO assignment.cases (case_id, case_number, bureau, sub_bureau, category, "
         "category_kind, state, unit, officer, leader_id, congress, deadline, due, next_check, "
-        "accused_units, accused_officers, version, imported) "
-        "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18) "
+        "accused_units, accused_officers, version, imported, provisional_deadlines) "
+        "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19) "
         "ON CONFLICT (case_id) DO UPDATE SET state = EXCLUDED.state, unit = EXCLUDED.unit, "
         "officer = EXCLUDED.officer, leader_id = EXCLUDED.leader_id, "
         "congress = EXCLUDED.congress, deadline = EXCLUDED.deadline, due = EXCLUDED.due, "
         "next_check = EXCLUDED.next_check, version = EXCLUDED.version, updated_at = now(), "
+        "provisional_deadlines = EXCLUDED.provisional_deadlines, "
         "imported = assignment.cases.imported OR EXCLUDED.imported "
         "WHERE assignment.cases.version <= EXCLUDED.version",
         case.case_id,
@@ -508,4 +652,5 @@ async def _save_row(
         sorted(case.accused_officers),
         case.version,
         imported,
+        sorted(str(kind) for kind in case.provisional_now()),
     )

@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from typing import Any
 from uuid import UUID
 
-from petitions.bureaus import BureauConfig, DepartmentRole, WorkCalendar
+from petitions.bureaus import BureauConfig, Dated, DepartmentRole, WorkCalendar
 from petitions.identity import Principal, Role
 from petitions.messages import Event
 from petitions.messages.assignment import (
@@ -29,8 +29,11 @@ from petitions.messages.assignment import (
     CompletionSentBack,
     CongressReportSent,
     CongressSupervisionStarted,
+    DatedDeadline,
     DeadlineKind,
+    DeadlineRedated,
     DeadlineReminderSent,
+    DeadlinesRecomputed,
     DivertedToLegalProcedure,
     ExtensionGranted,
     HearingEnded,
@@ -98,6 +101,16 @@ STATE_LABELS = {
     OBJECTED: "已提出交办异议 returned with an objection",
 }
 CLOSED = frozenset({TERMINATED, DECLINED, FORWARDED, DIVERTED, OBJECTED})
+_CURRENT_DEADLINES: dict[str, frozenset[DatedDeadline]] = {
+    AWAITING_ACCEPTANCE: frozenset({DatedDeadline.ACCEPTANCE, DatedDeadline.OBJECTION}),
+    HANDLING: frozenset({DatedDeadline.HANDLING}),
+    COMPLETION_REPORTED: frozenset({DatedDeadline.HANDLING}),
+    COMPLETION_ACCEPTED: frozenset({DatedDeadline.HANDLING}),
+    REPLIED: frozenset({DatedDeadline.REVIEW_REQUEST}),
+    UNDER_REVIEW: frozenset({DatedDeadline.REVIEW}),
+    REVIEWED: frozenset({DatedDeadline.RE_REVIEW_REQUEST}),
+    UNDER_RE_REVIEW: frozenset({DatedDeadline.RE_REVIEW}),
+}
 OPEN_HANDLING = frozenset({HANDLING, HEARING, COMPLETION_REPORTED, COMPLETION_ACCEPTED})
 
 
@@ -168,11 +181,17 @@ class Case:
     replied_on: date | None = None
     outcome: Outcome | None = None
     review_request_until: date | None = None
+    review_request_end: date | None = None
     review_due: date | None = None
+    review_end: date | None = None
     re_review_request_until: date | None = None
+    re_review_request_end: date | None = None
     re_review_due: date | None = None
     re_review_end: date | None = None
-    """Likewise for the re-review period (its hearing time is not counted, Art. 36)."""
+    """Likewise for the re-review period (its hearing time is not counted, Art. 36). Every
+    ``*_end`` is a period's own last day: a changed calendar re-dates the deadline from it."""
+    provisional: tuple[tuple[DatedDeadline, str], ...] = ()
+    """The deadlines dated on a provisional or missing year, with the reason (zh / en)."""
     review_organ: str | None = None
     progress_weeks: frozenset[str] = frozenset()
     congress_report_on: date | None = None
@@ -227,6 +246,16 @@ class Case:
         accused = set(normalise_parties((*self.accused_units, *self.accused_officers)))
         return next((p for p in parties if p and normalise_party(p) in accused), None)
 
+    def provisional_marks(self) -> dict[DatedDeadline, str]:
+        return dict(self.provisional)
+
+    def provisional_now(self) -> list[DatedDeadline]:
+        """The marked deadlines that still matter in the case's state (the lists, the warning):
+        an acceptance deadline once the case is accepted no longer does."""
+        state = self.before_hearing if self.state == HEARING else self.state
+        current = _CURRENT_DEADLINES.get(state or "", frozenset())
+        return [kind for kind, _ in self.provisional if kind in current]
+
 
 def evolve(state: Case | None, event: Event, version: int) -> Case | None:
     """Fold one stored event of the case stream (intake's and assignment's) into the state."""
@@ -259,6 +288,16 @@ def _submission(s: Case, e: Any) -> dict[str, Any]:
     return {"received_on": Deadlines.local_date(e.received_at), "channel": e.channel}
 
 
+def _marked(s: Case, e: Any, *dated: DatedDeadline) -> dict[str, Any]:
+    """The marks after an event that dated these deadlines: each is provisional now exactly
+    when the event says so (an older event, with no such field, dated them on final years)."""
+    marks = {k: v for k, v in s.provisional if k not in dated}
+    for kind in e.provisional_deadlines:
+        if kind in dated:
+            marks[kind] = e.calendar_note
+    return {"provisional": tuple(sorted(marks.items()))}
+
+
 def _opened(s: Case, e: Any) -> dict[str, Any]:
     return {
         "state": AWAITING_ACCEPTANCE,
@@ -267,6 +306,7 @@ def _opened(s: Case, e: Any) -> dict[str, Any]:
         "acceptance_due": e.acceptance_due,
         "objection_due": e.objection_due,
         "received_on": e.received_on,
+        **_marked(s, e, DatedDeadline.ACCEPTANCE, DatedDeadline.OBJECTION),
     }
 
 
@@ -293,7 +333,29 @@ def _hearing_ended(s: Case, e: Any) -> dict[str, Any]:
         changes["re_review_end"] = _later(s.re_review_end, s.re_review_due, e.paused_days)
     elif e.deadline == DeadlineKind.REVIEW:
         changes["review_due"] = e.due
-    return changes
+        changes["review_end"] = _later(s.review_end, s.review_due, e.paused_days)
+    return changes | _marked(s, e, DatedDeadline(str(e.deadline)))
+
+
+# Where each recomputable deadline's date lives in the case.
+_DUE_FIELD: dict[DatedDeadline, str] = {
+    DatedDeadline.ACCEPTANCE: "acceptance_due",
+    DatedDeadline.OBJECTION: "objection_due",
+    DatedDeadline.HANDLING: "handling_due",
+    DatedDeadline.REVIEW_REQUEST: "review_request_until",
+    DatedDeadline.REVIEW: "review_due",
+    DatedDeadline.RE_REVIEW_REQUEST: "re_review_request_until",
+    DatedDeadline.RE_REVIEW: "re_review_due",
+}
+
+
+def _recomputed(s: Case, e: Any) -> dict[str, Any]:
+    changes: dict[str, Any] = {_DUE_FIELD[c.deadline]: c.new_due for c in e.changes}
+    marks = {k: v for k, v in s.provisional if k not in {c.deadline for c in e.changes}}
+    for change in e.changes:
+        if change.provisional_after:
+            marks[change.deadline] = e.calendar_note
+    return changes | {"provisional": tuple(sorted(marks.items()))}
 
 
 def _notice(s: Case, e: Any) -> dict[str, Any]:
@@ -310,6 +372,7 @@ _CHANGES: dict[type[Event], Callable[[Case, Any], dict[str, Any]]] = {
         "accepted_on": e.accepted_on,
         "handling_due": e.handling_due,
         "handling_end": e.accepted_on + timedelta(days=HANDLING_DAYS),
+        **_marked(s, e, DatedDeadline.HANDLING),
     },
     AcceptanceDeclined: lambda s, e: {"state": DECLINED},
     CaseForwarded: lambda s, e: {"state": FORWARDED},
@@ -326,6 +389,7 @@ _CHANGES: dict[type[Event], Callable[[Case, Any], dict[str, Any]]] = {
         "extended": True,
         "handling_due": e.handling_due,
         "handling_end": _later(s.handling_end, s.handling_due, e.days),
+        **_marked(s, e, DatedDeadline.HANDLING),
     },
     HearingStarted: _hearing_started,
     HearingEnded: _hearing_ended,
@@ -334,22 +398,29 @@ _CHANGES: dict[type[Event], Callable[[Case, Any], dict[str, Any]]] = {
         "replied_on": e.replied_on,
         "outcome": e.outcome,
         "review_request_until": e.review_request_until,
+        "review_request_end": e.replied_on + timedelta(days=REVIEW_REQUEST_DAYS),
+        **_marked(s, e, DatedDeadline.REVIEW_REQUEST),
     },
     ReviewRequested: lambda s, e: {
         "state": UNDER_REVIEW,
         "review_due": e.review_due,
+        "review_end": e.requested_on + timedelta(days=REVIEW_DAYS),
         "review_organ": e.organ,
+        **_marked(s, e, DatedDeadline.REVIEW),
     },
     ReviewDecided: lambda s, e: {
         "state": REVIEWED,
         "outcome": e.outcome,
         "re_review_request_until": e.re_review_request_until,
+        "re_review_request_end": e.decided_on + timedelta(days=REVIEW_REQUEST_DAYS),
+        **_marked(s, e, DatedDeadline.RE_REVIEW_REQUEST),
     },
     ReReviewRequested: lambda s, e: {
         "state": UNDER_RE_REVIEW,
         "re_review_due": e.re_review_due,
         "re_review_end": e.requested_on + timedelta(days=REVIEW_DAYS),
         "review_organ": e.organ,
+        **_marked(s, e, DatedDeadline.RE_REVIEW),
     },
     ReReviewDecided: lambda s, e: {"state": RE_REVIEWED, "outcome": e.outcome},
     CaseTerminated: lambda s, e: {"state": TERMINATED},
@@ -360,6 +431,7 @@ _CHANGES: dict[type[Event], Callable[[Case, Any], dict[str, Any]]] = {
     CongressReportSent: lambda s, e: {"congress_report_on": e.sent_on},
     DeadlineReminderSent: _notice,
     SupervisionRaised: _notice,
+    DeadlinesRecomputed: _recomputed,
 }
 
 
@@ -603,12 +675,14 @@ def _check_unit(case: Case, command: c.Command, ctx: Context) -> None:
 
 
 def _accept(case: Case, cmd: Any, ctx: Context) -> list[Event]:
+    handling = ctx.deadlines.handling(ctx.today)
     return [
         CaseAccepted(
             case_id=case.case_id,
             accepted_on=ctx.today,
-            handling_due=ctx.deadlines.handling_due(ctx.today),
+            handling_due=handling.due,
             notice=cmd.notice,
+            **ctx.deadlines.marks({DatedDeadline.HANDLING: handling}),
         )
     ]
 
@@ -743,13 +817,15 @@ def _extend(case: Case, cmd: Any, ctx: Context) -> list[Event]:
             state=case.state,
             allowed=allowed_commands(case),
         )
+    handling = ctx.deadlines.extended(case.handling_end or case.handling_due, cmd.days)
     return [
         ExtensionGranted(
             case_id=case.case_id,
             days=cmd.days,
             reason=cmd.reason,
             approved_by=ctx.principal.user,
-            handling_due=ctx.deadlines.extend(case.handling_end or case.handling_due, cmd.days),
+            handling_due=handling.due,
+            **ctx.deadlines.marks({DatedDeadline.HANDLING: handling}),
         )
     ]
 
@@ -784,19 +860,26 @@ def _end_hearing(case: Case, cmd: Any, ctx: Context) -> list[Event]:
     assert due is not None
     # The paused days lengthen the period itself: they are added to its own last day, which
     # then moves to a working day again (not to the already moved deadline).
+    dated = (
+        ctx.deadlines.extended(end or due, paused)
+        if paused
+        else Dated(due, ctx.deadlines.calendar.provisional_years(end or due, due))
+    )
     return [
         HearingEnded(
             case_id=case.case_id,
             ended_on=ctx.today,
             paused_days=paused,
             deadline=kind,
-            due=ctx.deadlines.extend(end or due, paused) if paused else due,
+            due=dated.due,
+            **ctx.deadlines.marks({DatedDeadline(str(kind)): dated}),
         )
     ]
 
 
 def _reply(case: Case, cmd: Any, ctx: Context) -> list[Event]:
     assert case.handling_due is not None
+    window = ctx.deadlines.window(ctx.today)
     return [
         ReplyIssued(
             case_id=case.case_id,
@@ -805,7 +888,8 @@ def _reply(case: Case, cmd: Any, ctx: Context) -> list[Event]:
             summary=cmd.summary,
             replied_on=ctx.today,
             on_time=ctx.today <= case.handling_due,
-            review_request_until=ctx.deadlines.window_end(ctx.today),
+            review_request_until=window.due,
+            **ctx.deadlines.marks({DatedDeadline.REVIEW_REQUEST: window}),
         )
     ]
 
@@ -833,17 +917,20 @@ def _higher_organ(case: Case, ctx: Context) -> str:
 def _request_review(case: Case, cmd: Any, ctx: Context) -> list[Event]:
     if case.review_request_until is None or ctx.today > case.review_request_until:
         raise _window_closed(case, case.review_request_until, "复查 review")
+    review = ctx.deadlines.window(ctx.today)
     return [
         ReviewRequested(
             case_id=case.case_id,
             requested_on=ctx.today,
             organ=cmd.organ or _higher_organ(case, ctx),
-            review_due=ctx.deadlines.window_end(ctx.today),
+            review_due=review.due,
+            **ctx.deadlines.marks({DatedDeadline.REVIEW: review}),
         )
     ]
 
 
 def _decide_review(case: Case, cmd: Any, ctx: Context) -> list[Event]:
+    window = ctx.deadlines.window(ctx.today)
     return [
         ReviewDecided(
             case_id=case.case_id,
@@ -851,7 +938,8 @@ def _decide_review(case: Case, cmd: Any, ctx: Context) -> list[Event]:
             outcome=cmd.outcome,
             summary=cmd.summary,
             decided_on=ctx.today,
-            re_review_request_until=ctx.deadlines.window_end(ctx.today),
+            re_review_request_until=window.due,
+            **ctx.deadlines.marks({DatedDeadline.RE_REVIEW_REQUEST: window}),
         )
     ]
 
@@ -859,12 +947,14 @@ def _decide_review(case: Case, cmd: Any, ctx: Context) -> list[Event]:
 def _request_re_review(case: Case, cmd: Any, ctx: Context) -> list[Event]:
     if case.re_review_request_until is None or ctx.today > case.re_review_request_until:
         raise _window_closed(case, case.re_review_request_until, "复核 re-review")
+    re_review = ctx.deadlines.window(ctx.today)
     return [
         ReReviewRequested(
             case_id=case.case_id,
             requested_on=ctx.today,
             organ=cmd.organ or "省公安厅 provincial public security department",
-            re_review_due=ctx.deadlines.window_end(ctx.today),
+            re_review_due=re_review.due,
+            **ctx.deadlines.marks({DatedDeadline.RE_REVIEW: re_review}),
         )
     ]
 
@@ -942,6 +1032,8 @@ def open_workflow(case: Case | None, config: BureauConfig, deadlines: Deadlines)
     if case is None or case.opened or case.received_on is None or case.channel is None:
         return []
     referral = case.channel.is_referral
+    acceptance = deadlines.acceptance(case.received_on)
+    objection = deadlines.objection(case.received_on) if referral else None
     opened = WorkflowOpened(
         case_id=case.case_id,
         case_number=case.case_number,
@@ -950,12 +1042,15 @@ def open_workflow(case: Case | None, config: BureauConfig, deadlines: Deadlines)
         category=case.category,
         category_kind=case.category_kind,
         received_on=case.received_on,
-        acceptance_due=deadlines.acceptance_due(case.received_on),
+        acceptance_due=acceptance.due,
         referral=referral,
         congress=case.channel is Channel.CONGRESS_REFERRAL,
-        objection_due=deadlines.objection_due(case.received_on) if referral else None,
+        objection_due=None if objection is None else objection.due,
         accused_units=tuple(sorted(case.accused_units)),
         accused_officers=tuple(sorted(case.accused_officers)),
+        **deadlines.marks(
+            {DatedDeadline.ACCEPTANCE: acceptance, DatedDeadline.OBJECTION: objection}
+        ),
     )
     return [opened, _first_assignment(case, config)]
 
@@ -1088,3 +1183,95 @@ def _next_stage(case: Case, kind: DeadlineKind, due: date, calendar: WorkCalenda
     ]
     later = stages[max(raised) + 1 :] if raised else stages
     return later[0][0] if later else None
+
+
+# -- a changed work calendar -----------------------------------------------------------------
+
+
+def current_deadlines(case: Case, deadlines: Deadlines) -> dict[DatedDeadline, tuple[date, Dated]]:
+    """The deadlines that still matter in the case's state, each with its recorded date and
+    what the calendar makes of it now (from the period's own start or last day, as when it was
+    first computed). A hearing's paused clock counts: it runs again from the same last day."""
+    state = case.before_hearing if case.state == HEARING else case.state
+    found: dict[DatedDeadline, tuple[date, Dated]] = {}
+    if state == AWAITING_ACCEPTANCE and case.received_on is not None:
+        if case.acceptance_due is not None:
+            found[DatedDeadline.ACCEPTANCE] = (
+                case.acceptance_due,
+                deadlines.acceptance(case.received_on),
+            )
+        if case.objection_due is not None:
+            found[DatedDeadline.OBJECTION] = (
+                case.objection_due,
+                deadlines.objection(case.received_on),
+            )
+    periods = {
+        HANDLING: (DatedDeadline.HANDLING, case.handling_due, case.handling_end),
+        COMPLETION_REPORTED: (DatedDeadline.HANDLING, case.handling_due, case.handling_end),
+        COMPLETION_ACCEPTED: (DatedDeadline.HANDLING, case.handling_due, case.handling_end),
+        REPLIED: (
+            DatedDeadline.REVIEW_REQUEST,
+            case.review_request_until,
+            case.review_request_end,
+        ),
+        UNDER_REVIEW: (DatedDeadline.REVIEW, case.review_due, case.review_end),
+        REVIEWED: (
+            DatedDeadline.RE_REVIEW_REQUEST,
+            case.re_review_request_until,
+            case.re_review_request_end,
+        ),
+        UNDER_RE_REVIEW: (DatedDeadline.RE_REVIEW, case.re_review_due, case.re_review_end),
+    }
+    if state in periods:
+        kind, due, end = periods[state]
+        if due is not None and end is not None:
+            found[kind] = (due, deadlines.rolled(end))
+    return found
+
+
+def _file_refs(calendar: WorkCalendar, first: date, last: date) -> tuple[str, ...]:
+    """The year files behind the dates from ``first`` to ``last``, as recorded."""
+    refs: list[str] = []
+    for year in range(first.year, last.year + 1):
+        f = calendar.file_for(year)
+        refs.append(
+            f"{year}.toml 未配置 not configured" if f is None else f"{f.name} sha256:{f.sha256}"
+        )
+    return tuple(refs)
+
+
+def recompute(case: Case, deadlines: Deadlines, today: date) -> list[Event]:
+    """The ``DeadlinesRecomputed`` a changed calendar makes of this case: every deadline whose
+    date or provisional mark differs from what the case recorded; nothing when none does (so a
+    second run appends nothing). Pure: the caller gives the calendar and the day."""
+    if case.state in CLOSED or not case.opened:
+        return []
+    marks = case.provisional_marks()
+    changes: list[DeadlineRedated] = []
+    years: set[int] = set()
+    calendar = deadlines.calendar
+    for kind, (old, new) in current_deadlines(case, deadlines).items():
+        if new.due == old and new.provisional == (kind in marks):
+            continue
+        years.update(new.provisional_years)
+        changes.append(
+            DeadlineRedated(
+                deadline=kind,
+                old_due=old,
+                new_due=new.due,
+                provisional_before=kind in marks,
+                provisional_after=new.provisional,
+                calendar_files=_file_refs(calendar, min(old, new.due), max(old, new.due)),
+            )
+        )
+    if not changes:
+        return []
+    return [
+        DeadlinesRecomputed(
+            case_id=case.case_id,
+            changes=tuple(changes),
+            calendar_checksum=calendar.checksum,
+            recomputed_on=today,
+            calendar_note=calendar.note(years) if years else "",
+        )
+    ]

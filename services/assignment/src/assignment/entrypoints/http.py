@@ -16,6 +16,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import JSONResponse
+from petitions.bureaus import split_note
 from petitions.http import install_validation_errors
 from petitions.identity import Authenticator, Principal, Role
 from petitions.limits import CODE_MAX, MAX_OFFSET
@@ -32,6 +33,14 @@ from assignment.domain.case import (
 from assignment.domain.commands import COMMANDS, Command
 
 READ_ROLES = tuple(Role)
+
+
+class ProvisionalOut(BaseModel):
+    deadline: str = Field(description="期限 which deadline (acceptance, handling, ...)")
+    deadline_zh: str
+    due: date | None
+    reason_zh: str
+    reason_en: str
 
 
 class CaseOut(BaseModel):
@@ -65,6 +74,12 @@ class CaseOut(BaseModel):
     progress_weeks: list[str]
     running_deadline: str | None
     running_due: date | None
+    provisional_deadlines: list[ProvisionalOut] = Field(
+        default_factory=list,
+        description="按暂定或未配置的节假日安排计算的期限，正式安排发布后可能变动 deadlines "
+        "computed on a provisional or missing holiday year: they may move when the official "
+        "arrangement is installed",
+    )
     allowed_commands: list[str] = Field(description="您现在可执行的命令 commands you may give now")
 
 
@@ -108,6 +123,31 @@ class ImportBatchOut(BaseModel):
     open: bool
 
 
+def provisional_out(case: Case) -> list[ProvisionalOut]:
+    dues = {
+        "acceptance": case.acceptance_due,
+        "objection": case.objection_due,
+        "handling": case.handling_due,
+        "review_request": case.review_request_until,
+        "review": case.review_due,
+        "re_review_request": case.re_review_request_until,
+        "re_review": case.re_review_due,
+    }
+    marks = []
+    for kind, note in case.provisional:
+        zh, en = split_note(note)
+        marks.append(
+            ProvisionalOut(
+                deadline=str(kind),
+                deadline_zh=kind.zh,
+                due=dues.get(str(kind)),
+                reason_zh=zh,
+                reason_en=en,
+            )
+        )
+    return marks
+
+
 def case_out(case: Case, principal: Principal, today: date | None = None) -> CaseOut:
     running = case.running_deadline()
     return CaseOut(
@@ -141,6 +181,7 @@ def case_out(case: Case, principal: Principal, today: date | None = None) -> Cas
         progress_weeks=sorted(case.progress_weeks),
         running_deadline=None if running is None else str(running[0]),
         running_due=None if running is None else running[1],
+        provisional_deadlines=provisional_out(case),
         allowed_commands=allowed_commands(case, principal, today),
     )
 

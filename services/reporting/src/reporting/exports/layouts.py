@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from petitions.messages.assignment import DatedDeadline
+
 from reporting.exports.tables import Cell, Column, Report, Sheet
 from reporting.queries.common import (
     ASSESSMENT_ZH,
@@ -61,6 +63,7 @@ LEDGER_COLUMNS: tuple[Column, ...] = (
     Column("人大书面报告日期", "Congress report sent", 12),
     Column("督办", "Supervised", 8),
     Column("当前期限", "Running deadline due", 12),
+    Column("期限暂定（原因）", "Provisional deadlines (why)", 40),
     Column("超期", "Overdue", 8),
     Column("最近进展周", "Latest progress week", 12),
     Column("最近进展", "Latest progress", 30),
@@ -101,6 +104,17 @@ def _percent(value: Rate) -> str:
     return f"{value.ratio * 100:.1f}% ({value.numerator}/{value.denominator})"
 
 
+def _provisional(row: LedgerRow) -> str:
+    """Beside the dates: which are provisional (holiday year not final) and why, zh and en."""
+    if not row.provisional_deadlines:
+        return ""
+    names = "、".join(DatedDeadline(d).zh for d in row.provisional_deadlines)
+    return (
+        f"暂定：{names}（{row.provisional_reason_zh}） / provisional: "
+        f"{', '.join(row.provisional_deadlines)} ({row.provisional_reason_en})"
+    )
+
+
 def ledger_report(bureau: BureauRef, rows: Sequence[LedgerRow], notes: Sequence[str]) -> Report:
     cells: list[list[Cell]] = [
         [
@@ -139,6 +153,7 @@ def ledger_report(bureau: BureauRef, rows: Sequence[LedgerRow], notes: Sequence[
             r.congress_report_on,
             r.supervised,
             r.running_due,
+            _provisional(r),
             r.overdue,
             r.latest_progress_week,
             r.latest_progress_note,

@@ -146,6 +146,8 @@ class CaseRow(_Row):
     latest_progress_note: str | None = None
     version: int = 0
     state_before_hearing: str | None = None
+    provisional_deadlines: list[str] = field(default_factory=list)
+    calendar_note: str | None = None
 
 
 @_columns
@@ -512,17 +514,31 @@ class Projector:
 
     # -- assignment: acceptance ---------------------------------------------------------------
 
+    @staticmethod
+    def _mark(case: CaseRow, e: Any, *dated: a.DatedDeadline) -> None:
+        """The deadlines an event dated are provisional exactly when it says so."""
+        names = {str(d) for d in dated}
+        marked = [d for d in case.provisional_deadlines if d not in names]
+        marked += [str(d) for d in e.provisional_deadlines if str(d) in names]
+        case.provisional_deadlines = sorted(set(marked))
+        if e.calendar_note:
+            case.calendar_note = e.calendar_note
+        elif not case.provisional_deadlines:
+            case.calendar_note = None
+
     def _opened(self, envelope: Envelope, e: a.WorkflowOpened) -> None:
         if (case := self._case(envelope, e.case_id)) is not None:
             self._state(case, "awaiting_acceptance")
             case.acceptance_due = e.acceptance_due
             case.congress = case.congress or e.congress
+            self._mark(case, e, a.DatedDeadline.ACCEPTANCE, a.DatedDeadline.OBJECTION)
 
     def _accepted(self, envelope: Envelope, e: a.CaseAccepted) -> None:
         if (case := self._case(envelope, e.case_id)) is not None:
             self._state(case, "handling")
             case.accepted_on = e.accepted_on
             case.handling_due = e.handling_due
+            self._mark(case, e, a.DatedDeadline.HANDLING)
 
     def _not_accepted(self, envelope: Envelope, case_id: UUID, how: str, on: date) -> None:
         if (case := self._case(envelope, case_id)) is not None:
@@ -584,6 +600,7 @@ class Projector:
         if (case := self._case(envelope, e.case_id)) is not None:
             case.handling_due = e.handling_due
             case.extended_days += e.days
+            self._mark(case, e, a.DatedDeadline.HANDLING)
 
     def _hearing_started(self, envelope: Envelope, e: a.HearingStarted) -> None:
         if (case := self._case(envelope, e.case_id)) is not None and case.state != "hearing":
@@ -602,6 +619,7 @@ class Projector:
             case.review_due = e.due
         elif kind is a.DeadlineKind.RE_REVIEW:
             case.re_review_due = e.due
+        self._mark(case, e, a.DatedDeadline(str(kind)))
         if case.state == "hearing":
             self._state(case, case.state_before_hearing or "handling")
 
@@ -613,6 +631,7 @@ class Projector:
             self._outcome(case, e.outcome)
             case.replied_on = e.replied_on
             case.on_time = e.on_time
+            self._mark(case, e, a.DatedDeadline.REVIEW_REQUEST)
 
     def _rated(self, envelope: Envelope, e: a.SatisfactionRated) -> None:
         if (case := self._case(envelope, e.case_id)) is not None:
@@ -622,16 +641,19 @@ class Projector:
         if (case := self._case(envelope, e.case_id)) is not None:
             self._state(case, "under_review")
             case.review_due = e.review_due
+            self._mark(case, e, a.DatedDeadline.REVIEW)
 
     def _review_decided(self, envelope: Envelope, e: a.ReviewDecided) -> None:
         if (case := self._case(envelope, e.case_id)) is not None:
             self._state(case, "reviewed")
             self._outcome(case, e.outcome)
+            self._mark(case, e, a.DatedDeadline.RE_REVIEW_REQUEST)
 
     def _re_review_requested(self, envelope: Envelope, e: a.ReReviewRequested) -> None:
         if (case := self._case(envelope, e.case_id)) is not None:
             self._state(case, "under_re_review")
             case.re_review_due = e.re_review_due
+            self._mark(case, e, a.DatedDeadline.RE_REVIEW)
 
     def _re_review_decided(self, envelope: Envelope, e: a.ReReviewDecided) -> None:
         if (case := self._case(envelope, e.case_id)) is not None:
@@ -686,6 +708,29 @@ class Projector:
             case.supervised = True
 
     # -- personal data ------------------------------------------------------------------------
+
+    def _recomputed(self, envelope: Envelope, e: a.DeadlinesRecomputed) -> None:
+        """A changed holiday calendar re-dated deadlines (the windows to ask for review are
+        not columns here: only their marks change)."""
+        if (case := self._case(envelope, e.case_id)) is None:
+            return
+        for change in e.changes:
+            if change.deadline is a.DatedDeadline.ACCEPTANCE:
+                case.acceptance_due = change.new_due
+            elif change.deadline is a.DatedDeadline.HANDLING:
+                case.handling_due = change.new_due
+            elif change.deadline is a.DatedDeadline.REVIEW:
+                case.review_due = change.new_due
+            elif change.deadline is a.DatedDeadline.RE_REVIEW:
+                case.re_review_due = change.new_due
+        after = {str(c.deadline) for c in e.changes if c.provisional_after}
+        names = {str(c.deadline) for c in e.changes}
+        kept = [d for d in case.provisional_deadlines if d not in names]
+        case.provisional_deadlines = sorted({*kept, *after})
+        if e.calendar_note:
+            case.calendar_note = e.calendar_note
+        elif not case.provisional_deadlines:
+            case.calendar_note = None
 
     def _erased(self, _: Envelope, e: PersonalDataErased) -> None:
         subject = e.subject_id
@@ -757,5 +802,6 @@ _HANDLERS: dict[str, _Handler] = {
     a.CongressReportSent.event_type: Projector._congress_report,
     a.DeadlineReminderSent.event_type: Projector._reminded,
     a.SupervisionRaised.event_type: Projector._supervised,
+    a.DeadlinesRecomputed.event_type: Projector._recomputed,
     PersonalDataErased.event_type: Projector._erased,
 }

@@ -54,7 +54,9 @@ CREATE TABLE cases (
     latest_progress_week  text,
     latest_progress_note  text,
     version               integer NOT NULL,         -- last case-stream version applied
-    state_before_hearing  text                      -- the state a hearing returns to (internal)
+    state_before_hearing  text,                     -- the state a hearing returns to (internal)
+    provisional_deadlines text[] NOT NULL DEFAULT '{}',  -- dated on a provisional/missing year
+    calendar_note         text                      -- why, 中文 / English
 );
 CREATE INDEX cases_sub_bureau ON cases (sub_bureau);
 CREATE INDEX cases_first_received ON cases (first_received_at);

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from petitions.bureaus import BureauConfig
+from petitions.bureaus import BureauConfig, split_note
 
 from reporting.queries.common import (
     CATEGORY_KIND_ZH,
@@ -68,7 +68,7 @@ _COLUMNS = f"""
     c.preliminary_assessment, c.outcome, c.justified, c.replied_on, c.on_time, c.satisfaction,
     c.terminated_on, c.submissions, c.repeat_count, c.last_received_at, c.collective,
     c.escalation, c.congress, c.congress_report_on, c.supervised, c.latest_progress_week,
-    c.latest_progress_note,
+    c.latest_progress_note, c.provisional_deadlines, c.calendar_note,
     {running_deadline()} AS running_deadline,
     {running_due()} AS running_due
 """
@@ -160,6 +160,8 @@ async def ledger(
 
 def ledger_row(config: BureauConfig, row: Any, as_of: date) -> LedgerRow:
     due = row["running_due"]
+    marked = list(row["provisional_deadlines"] or [])
+    zh, en = split_note(row["calendar_note"] or "")
     return LedgerRow(
         case_id=row["case_id"],
         case_number=row["case_number"],
@@ -216,4 +218,7 @@ def ledger_row(config: BureauConfig, row: Any, as_of: date) -> LedgerRow:
         overdue=due is not None and due < as_of,
         latest_progress_week=row["latest_progress_week"],
         latest_progress_note=row["latest_progress_note"],
+        provisional_deadlines=marked,
+        provisional_reason_zh=zh if marked else "",
+        provisional_reason_en=en if marked else "",
     )

@@ -180,6 +180,13 @@ class LedgerRow(_Out):
     overdue: bool = Field(description="running deadline already passed on the report date")
     latest_progress_week: str | None
     latest_progress_note: str | None
+    provisional_deadlines: list[str] = Field(
+        default_factory=list,
+        description="按暂定或未配置的节假日安排计算的期限 deadlines computed on a provisional or "
+        "missing holiday year (acceptance, handling, review, ...): they may move",
+    )
+    provisional_reason_zh: str = ""
+    provisional_reason_en: str = ""
 
 
 class LedgerPage(_Out):
