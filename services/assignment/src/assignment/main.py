@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import contextlib
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TypeVar
 
+import asyncpg
 from fastapi import FastAPI
 from petitions.eventstore import EventStore
 from petitions.http import (
@@ -52,7 +56,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
         ) as runtime:
             # Assignment needs no personal data: a keyless store reads it masked.
             store = EventStore(runtime.pool, hash_algorithm=settings.hash_algorithm)
-            workflow = Workflow(store, config, calendar, clock=clock)
+            key = await event_id_key(settings, runtime.pool)
+            workflow = Workflow(store, config, calendar, event_id_key=key, clock=clock)
             holder["runtime"] = runtime
             holder["workflow"] = workflow
             tasks: list[asyncio.Task[None]] = []
@@ -134,3 +139,21 @@ def run() -> None:
     tune_gc()
     settings = Settings()
     serve(SERVICE, lambda: create_app(settings), settings, settings.port)
+
+
+async def event_id_key(settings: Settings, pool: asyncpg.Pool) -> bytes:
+    """The deployment's key for assignment's own event ids: from settings, else the one kept in
+    the database (the first process to start makes it; the others read the same)."""
+    if settings.event_id_key is not None:
+        try:
+            key = base64.b64decode(settings.event_id_key.get_secret_value(), validate=True)
+        except binascii.Error as exc:
+            raise ValueError(f"PETITIONS_EVENT_ID_KEY is not base64: {exc}") from None
+        if len(key) < 16:
+            raise ValueError("PETITIONS_EVENT_ID_KEY must hold at least 16 bytes")
+        return key
+    await pool.execute(
+        "INSERT INTO assignment.event_id_key (key) VALUES ($1) ON CONFLICT DO NOTHING",
+        os.urandom(32),
+    )
+    return bytes(await pool.fetchval("SELECT key FROM assignment.event_id_key"))
