@@ -237,6 +237,11 @@ def jwks_file(issuer: LocalIssuer, tmp_path: Path) -> Path:
     return path
 
 
+# The assignment service's key for its own event ids (take-up, notices), shared by the
+# `assignment` fixture and the tests that build a Workflow of their own, so both compute the
+# same ids.
+TEST_EVENT_ID_KEY = b"the sweep tests' event id key"
+
 # Every test starts on the same instant, whatever day the suite runs: Wednesday 2026-11-04,
 # 10:00 in Asia/Shanghai (a working day, a chief's reception day, mid-month, mid-year). A test
 # about other dates sets the clock to the dates it names.
@@ -272,6 +277,7 @@ async def assignment(
         nats_url=nats_url,
         run_relay=True,
         run_sweep=False,
+        event_id_key=base64.b64encode(TEST_EVENT_ID_KEY).decode(),
         oidc_issuer=DEV_ISSUER,
         jwks_file=jwks_file,
         bureau_config=ROOT / "deploy/config/bureaus.demo.toml",

@@ -158,7 +158,9 @@ async def test_a_command_and_a_sweep_at_once(
 ) -> None:
     cases = [await register(client, assignment, auth, 4 + i) for i in range(4)]
     due = date.fromisoformat(cases[0]["acceptance_due"])
-    sweeper = Workflow(EventStore(pool), CONFIG, CALENDAR, clock=clock)
+    sweeper = Workflow(
+        EventStore(pool), CONFIG, CALENDAR, event_id_key=b"concurrency tests' key", clock=clock
+    )
     sweeping = asyncio.ensure_future(sweeper.sweep(CALENDAR.working_days_before(due, 5)))
     answers = await asyncio.gather(
         *(

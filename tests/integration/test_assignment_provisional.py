@@ -8,6 +8,7 @@ explicit received_at may lie a few weeks back from the pinned clock."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import shutil
 from collections.abc import AsyncIterator
@@ -27,7 +28,7 @@ from petitions.bureaus import load_config, load_work_calendar
 from petitions.eventstore import EventStore
 from petitions.identity import DEV_ISSUER
 
-from tests.conftest import Clock, Token
+from tests.conftest import TEST_EVENT_ID_KEY, Clock, Token
 from tests.integration.test_assignment_api import get, register, stream
 from tests.integration.test_assignment_sweep import notices
 from tests.support.assignment import command
@@ -72,6 +73,7 @@ def settings_2027(
         nats_url=nats_url,
         run_relay=True,
         run_sweep=False,
+        event_id_key=base64.b64encode(TEST_EVENT_ID_KEY).decode(),
         oidc_issuer=DEV_ISSUER,
         jwks_file=jwks_file,
         bureau_config=bureau_config,
@@ -261,7 +263,13 @@ async def test_installing_a_changed_year_file_re_dates_exactly_the_cases_it_affe
     # The reminders follow: officially 1/28-2/3 are off, so 5 working days before Thu 2/4 is
     # Thu 1/21 (not 1/25), and the reminder names the new date.
     assert await pool.fetchval(check, moved_id) == date(2027, 1, 21)
-    official = Workflow(EventStore(pool), config, load_work_calendar(config), clock=clock)
+    official = Workflow(
+        EventStore(pool),
+        config,
+        load_work_calendar(config),
+        event_id_key=TEST_EVENT_ID_KEY,
+        clock=clock,
+    )
     await official.sweep(date(2027, 1, 21))
     assert await notices(store, moved["case_id"]) == [("handling", "2027-02-04", 5)]
 

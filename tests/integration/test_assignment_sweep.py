@@ -27,7 +27,7 @@ from petitions.bureaus import (
 from petitions.eventstore import EventStore
 from petitions.identity import Principal, Role
 
-from tests.conftest import Clock, Token
+from tests.conftest import TEST_EVENT_ID_KEY, Clock, Token
 from tests.integration.test_assignment_api import HANDLER, SHANGHAI, register, stream
 from tests.support.assignment import command
 
@@ -36,12 +36,13 @@ pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG: BureauConfig = load_config(ROOT / "deploy/config/bureaus.demo.toml")
 CALENDAR: WorkCalendar = load_work_calendar(CONFIG)
+EVENT_ID_KEY = TEST_EVENT_ID_KEY
 NOTICES = ("assignment.DeadlineReminderSent", "assignment.SupervisionRaised")
 
 
 def process(pool: asyncpg.Pool, clock: Clock) -> Workflow:
     """A fresh assignment process on the same database (its own store, its own caches)."""
-    return Workflow(EventStore(pool), CONFIG, CALENDAR, clock=clock)
+    return Workflow(EventStore(pool), CONFIG, CALENDAR, event_id_key=EVENT_ID_KEY, clock=clock)
 
 
 def stages(due: date) -> list[tuple[date, int]]:
@@ -62,7 +63,7 @@ async def notices(store: EventStore, case_id: str) -> list[tuple[str, str, int]]
             left = getattr(event.data, "working_days_left", 0)
             found.append((str(event.data.deadline), event.data.due.isoformat(), left))
             assert event.event_id == notice_event_id(
-                UUID(case_id), str(event.data.deadline), event.data.due, left
+                EVENT_ID_KEY, UUID(case_id), str(event.data.deadline), event.data.due, left
             )
             assert event.actor == "deadline-sweep"
     return found
@@ -263,7 +264,13 @@ async def test_a_missing_holiday_file_stops_no_sweep_and_no_command(
     this_year = date.fromisoformat(cases[0]["received_on"]).year
     assert this_year > 2025
     day = CALENDAR.working_days_before(date.fromisoformat(cases[0]["acceptance_due"]), 1)
-    unconfigured = Workflow(EventStore(pool), CONFIG, calendar_without_this_year(), clock=clock)
+    unconfigured = Workflow(
+        EventStore(pool),
+        CONFIG,
+        calendar_without_this_year(),
+        event_id_key=EVENT_ID_KEY,
+        clock=clock,
+    )
     # The sweep goes on: the year is computed on weekends alone, its deadlines marked
     # provisional (one DeadlinesRecomputed per case), and what is due is raised.
     result = await unconfigured.sweep(day)

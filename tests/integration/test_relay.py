@@ -138,6 +138,8 @@ async def test_killed_between_publish_and_checkpoint_publishes_nothing_twice(
     ids = [m.headers["Nats-Msg-Id"] for m in await stored_messages(clean_stream)]
     assert len(ids) == len(set(ids)) == 50
     assert survivor.published == 10  # the 40 re-published were dropped as duplicates
+    # ... and recognised as its own: the stream holds exactly those events under those ids.
+    assert (survivor.duplicates, survivor.preempted, survivor.dead_lettered) == (40, 0, 0)
     assert relay_cursor == max(e.position for e in await store.read_all_raw(limit=100))
 
 

@@ -898,20 +898,42 @@ def test_an_extension_starts_the_reminders_again_for_the_new_deadline() -> None:
     assert again.due == D(2026, 6, 3)
 
 
-def test_notice_ids_are_fixed_by_what_they_say() -> None:
+KEY = b"a deployment's event id key"
+
+
+def test_notice_ids_are_fixed_by_what_they_say_under_the_deployment_key() -> None:
     case = opened()
     first = due_notices(case, D(2026, 3, 10), CALENDAR)
     again = due_notices(case, D(2026, 3, 11), CALENDAR)
-    assert [notice_id(n) for n in first] == [notice_id(n) for n in again]
+    assert [notice_id(KEY, n) for n in first] == [notice_id(KEY, n) for n in again]
     (reminder,) = first
-    assert notice_id(reminder) == notice_event_id(case.case_id, "acceptance", D(2026, 3, 17), 5)
+    assert notice_id(KEY, reminder) == notice_event_id(
+        KEY, case.case_id, "acceptance", D(2026, 3, 17), 5
+    )
     (later,) = due_notices(case, D(2026, 3, 16), CALENDAR)
     (missed,) = due_notices(case, D(2026, 3, 18), CALENDAR)
-    assert len({notice_id(reminder), notice_id(later), notice_id(missed)}) == 3
+    assert len({notice_id(KEY, reminder), notice_id(KEY, later), notice_id(KEY, missed)}) == 3
     other = opened()
-    assert notice_id(due_notices(other, D(2026, 3, 10), CALENDAR)[0]) != notice_id(reminder)
+    assert notice_id(KEY, due_notices(other, D(2026, 3, 10), CALENDAR)[0]) != notice_id(
+        KEY, reminder
+    )
     with pytest.raises(TypeError):
-        notice_id(registration()[0])
+        notice_id(KEY, registration()[0])
+
+
+def test_notice_ids_cannot_be_told_without_the_key() -> None:
+    """Anyone who can publish on NATS could otherwise publish first under a coming notice's id
+    and have JetStream drop the genuine one as a duplicate."""
+    (reminder,) = due_notices(opened(), D(2026, 3, 10), CALENDAR)
+    assert notice_id(KEY, reminder) != notice_id(b"another deployment's key", reminder)
+    # Not the unkeyed uuid5 the ids used to be, which anyone could compute.
+    unkeyed = uuid.uuid5(
+        uuid.UUID("0b8f6c52-3f8e-4c55-9d0e-6d2a1a4f7c31"),
+        f"{reminder.case_id}|acceptance|2026-03-17|5",
+    )
+    assert notice_id(KEY, reminder) != unkeyed
+    with pytest.raises(ValueError, match="16 bytes"):
+        notice_id(b"short", reminder)
 
 
 def test_closed_states_are_closed() -> None:

@@ -497,10 +497,17 @@ def _nats_binary() -> Path:
 class NatsServer:
     """A nats-server with JetStream running as our child. Use start_nats()."""
 
-    def __init__(self, store_dir: Path, port: int, monitor_port: int | None = None) -> None:
+    def __init__(
+        self,
+        store_dir: Path,
+        port: int,
+        monitor_port: int | None = None,
+        max_payload: int | None = None,
+    ) -> None:
         self.store_dir = store_dir.resolve()
         self.port = port
         self.monitor_port = monitor_port
+        self.max_payload = max_payload
         self.log = _LogFile(self.store_dir.parent / f"{self.store_dir.name}.log")
         self._process: subprocess.Popen[bytes] | None = None
 
@@ -527,6 +534,11 @@ class NatsServer:
         args += ["-js", "-sd", str(self.store_dir)]
         if self.monitor_port is not None:
             args += ["-m", str(self.monitor_port)]
+        if self.max_payload is not None:
+            # Only a configuration file sets it; the command line's options still win.
+            config = self.store_dir.parent / f"{self.store_dir.name}.conf"
+            config.write_text(f"max_payload: {self.max_payload}\n")
+            args += ["-c", str(config)]
         with self.log.open_for_run(f"nats-server -p {self.port}") as log:
             self._process = spawn(
                 args,
@@ -620,10 +632,15 @@ class NatsServer:
 
 
 def start_nats(
-    store_dir: Path, port: int | None = None, *, monitor_port: int | None = None
+    store_dir: Path,
+    port: int | None = None,
+    *,
+    monitor_port: int | None = None,
+    max_payload: int | None = None,
 ) -> NatsServer:
     """Start nats-server with JetStream on 127.0.0.1:`port` (a free one if None), storing
-    streams in `store_dir`; returns once JetStream answers."""
-    server = NatsServer(Path(store_dir), port or free_port(), monitor_port)
+    streams in `store_dir`; returns once JetStream answers. ``max_payload``: the largest message
+    in bytes (tests of what happens to a larger one)."""
+    server = NatsServer(Path(store_dir), port or free_port(), monitor_port, max_payload)
     server._start()
     return server

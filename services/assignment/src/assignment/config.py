@@ -6,7 +6,7 @@ from __future__ import annotations
 from petitions.bureaus import BureauSettings
 from petitions.identity import IdentitySettings
 from petitions.settings import CommonSettings
-from pydantic import Field
+from pydantic import Field, SecretStr
 
 DEFAULT_PORT = 8002
 
@@ -22,6 +22,15 @@ class Settings(CommonSettings, IdentitySettings, BureauSettings):
     run_sweep: bool = Field(default=True, description="Run the deadline sweep in this process.")
     run_consumer: bool = Field(
         default=True, description="Take registered cases up from NATS in this process."
+    )
+    event_id_key: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Secret (base64, at least 16 bytes) the ids of the events assignment raises by "
+            "itself (take-up, deadline notices) are derived with, so that no one can publish "
+            "under them first. The same in every replica. Unset: a random key kept in the "
+            "database (assignment.event_id_key), made by the first process to start."
+        ),
     )
 
     @property

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import contextlib
+import os
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -65,8 +68,14 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
                 max_event_bytes=settings.max_event_bytes,
                 clock=clock,
             )
+            key = await event_id_key(settings, runtime.pool)
             workflow = Workflow(
-                store, config, calendar, clock=clock, calendar_loader=lambda: calendar_of(config)
+                store,
+                config,
+                calendar,
+                event_id_key=key,
+                clock=clock,
+                calendar_loader=lambda: calendar_of(config),
             )
             notes = (await workflow.calendar_notes())["calendar"]
             if "warning" in notes:
@@ -171,8 +180,15 @@ async def recompute_deadlines(settings: Settings, *, clock: Clock = utc_now) -> 
         await conn.close()
     pool = await create_pool(settings)
     try:
-        store = EventStore(pool, hash_algorithm=settings.hash_algorithm)
-        result = await Workflow(store, config, calendar, clock=clock).recompute_deadlines()
+        store = EventStore(
+            pool,
+            hash_algorithm=settings.hash_algorithm,
+            max_event_bytes=settings.max_event_bytes,
+            clock=clock,
+        )
+        key = await event_id_key(settings, pool)
+        workflow = Workflow(store, config, calendar, event_id_key=key, clock=clock)
+        result = await workflow.recompute_deadlines()
         await store.flush()
         return result
     finally:
@@ -201,3 +217,21 @@ def run(argv: list[str] | None = None) -> None:
     else:
         print(USAGE, file=sys.stderr)
         raise SystemExit(2)
+
+
+async def event_id_key(settings: Settings, pool: asyncpg.Pool) -> bytes:
+    """The deployment's key for assignment's own event ids: from settings, else the one kept in
+    the database (the first process to start makes it; the others read the same)."""
+    if settings.event_id_key is not None:
+        try:
+            key = base64.b64decode(settings.event_id_key.get_secret_value(), validate=True)
+        except binascii.Error as exc:
+            raise ValueError(f"PETITIONS_EVENT_ID_KEY is not base64: {exc}") from None
+        if len(key) < 16:
+            raise ValueError("PETITIONS_EVENT_ID_KEY must hold at least 16 bytes")
+        return key
+    await pool.execute(
+        "INSERT INTO assignment.event_id_key (key) VALUES ($1) ON CONFLICT DO NOTHING",
+        os.urandom(32),
+    )
+    return bytes(await pool.fetchval("SELECT key FROM assignment.event_id_key"))

@@ -3,6 +3,11 @@
     python -m petitions.messaging dead-letters [--consumer NAME] [--all]
     python -m petitions.messaging replay ID --consumer NAME --handler MODULE:FUNCTION
     python -m petitions.messaging relay-status
+    python -m petitions.messaging resolve-relay EVENT_ID
+
+``dead-letters`` lists the consumers' dead letters and, in the event store's database, the
+relay's (``--consumer relay``): events NATS refused for good, and events whose id another
+publisher had used first. ``resolve-relay`` marks the relay's records of an event as dealt with.
 
 The database is PETITIONS_DATABASE_URL (or --database). Replaying runs the consumer's own
 handler (named by its import path, e.g. ``reporting.projections:apply``) on the dead letter's
@@ -21,19 +26,38 @@ import asyncpg
 from petitions.db import create_pool
 from petitions.eventstore import EventStore, load_cursor
 from petitions.messaging.consumer import Consumer, list_dead_letters
-from petitions.messaging.relay import CURSOR_NAME, LOCK_KEY
+from petitions.messaging.relay import CURSOR_NAME, LOCK_KEY, RELAY, list_relay_incidents
 from petitions.settings import CommonSettings
 
 
 async def _dead_letters(dsn: str, consumer: str | None, include_replayed: bool) -> int:
     conn = await asyncpg.connect(dsn)
     try:
-        letters = await list_dead_letters(conn, consumer, include_replayed=include_replayed)
+        # A database holds the consumers' tables, the event store's, or both.
+        letters = (
+            await list_dead_letters(conn, consumer, include_replayed=include_replayed)
+            if await _exists(conn, "messaging.dead_letters") and consumer != RELAY
+            else []
+        )
+        incidents = (
+            await list_relay_incidents(conn, include_resolved=include_replayed)
+            if await _exists(conn, "eventstore.relay_incidents") and consumer in (None, RELAY)
+            else []
+        )
     finally:
         await conn.close()
-    if not letters:
+    if not letters and not incidents:
         print("没有死信 no dead letters")
         return 0
+    for i in incidents:
+        resolved = f"  (resolved {i.resolved_at:%Y-%m-%d %H:%M})" if i.resolved_at else ""
+        print(
+            f"{'relay':>6}  {i.kind:20} {i.stream_id:42} {i.version:>4} {i.size:>7} B  "
+            f"{i.seen_at:%Y-%m-%d %H:%M:%S}{resolved}\n{'':8}{i.event_id} {i.event_type}: "
+            f"{i.error}"
+        )
+    if not letters:
+        return 1
     print(f"{'id':>6}  {'consumer':20} {'case':42} {'ver':>4} {'tries':>5}  failed at / error")
     for d in letters:
         replayed = f"  (replayed {d.replayed_at:%Y-%m-%d %H:%M})" if d.replayed_at else ""
@@ -82,11 +106,41 @@ async def _relay_status(dsn: str) -> int:
             "AND ((classid::bigint << 32) | objid::bigint) = $1",
             LOCK_KEY,
         )
+        incidents = await list_relay_incidents(conn)
     finally:
         await conn.close()
     print(f"中继游标 relay cursor {cursor}; 待发布 events not yet published: {behind}")
+    unpublishable = sum(1 for i in incidents if i.kind == "unpublishable")
+    preempted = len(incidents) - unpublishable
+    print(
+        f"无法发布（已跳过）unpublishable, skipped: {unpublishable}; "
+        f"被抢先发布 ids published first by someone else: {preempted}"
+        + ("  (see dead-letters --consumer relay)" if incidents else "")
+    )
     print("有活动中继 a relay is active" if active else "没有活动中继 NO relay is active")
     return 0 if active else 1
+
+
+async def _exists(conn: asyncpg.Connection, table: str) -> bool:
+    return bool(await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", table))
+
+
+async def _resolve_relay(dsn: str, event_id: str) -> int:
+    conn = await asyncpg.connect(dsn)
+    try:
+        done = await conn.fetchval(
+            "WITH r AS (UPDATE eventstore.relay_incidents SET resolved_at = now() "
+            "WHERE event_id = $1::uuid AND resolved_at IS NULL RETURNING 1) "
+            "SELECT count(*) FROM r",
+            event_id,
+        )
+    finally:
+        await conn.close()
+    if not done:
+        print(f"没有未处理的中继记录 no open relay record for event {event_id}")
+        return 2
+    print(f"已处理 resolved the relay's records of event {event_id}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -101,12 +155,18 @@ def main(argv: list[str] | None = None) -> int:
     replay.add_argument("--consumer", required=True)
     replay.add_argument("--handler", required=True, help="MODULE:FUNCTION of the consumer")
     commands.add_parser("relay-status", help="how far behind the relay is, and whether one runs")
+    resolve = commands.add_parser(
+        "resolve-relay", help="mark the relay's records of an event dealt with"
+    )
+    resolve.add_argument("event_id")
     args = parser.parse_args(argv)
     dsn = args.database or CommonSettings().database_url
     if args.command == "dead-letters":
         return asyncio.run(_dead_letters(dsn, args.consumer, args.all))
     if args.command == "replay":
         return asyncio.run(_replay(dsn, args.id, args.consumer, args.handler))
+    if args.command == "resolve-relay":
+        return asyncio.run(_resolve_relay(dsn, args.event_id))
     return asyncio.run(_relay_status(dsn))
 
 

@@ -14,18 +14,28 @@ effect and in per-case order.
   a dead letter (error, payload) that operators list and replay, and the consumer goes on with the
   rest. Later events of the same case then wait behind it (they dead-letter too, naming it):
   per-case order is never given up.
+* The message is only a notification: NATS is reachable by more than the relay, so what it
+  carries is never believed. The consumer looks the event id up in the event store and applies
+  the store's copy. An id the store does not hold is a forgery (or garbage): it is dead-lettered
+  and alerted, never applied, and never recorded as applied, so a forged "next version" cannot
+  make the genuine one look applied later. A message whose content or subject differs from the
+  store's copy is alerted and kept as a dead letter for the record, and the store's copy is
+  applied, so the genuine event is not lost to a forger who published under its id first.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import traceback
-from collections.abc import Awaitable, Callable, Sequence
+import uuid
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 import asyncpg
 import nats
@@ -34,9 +44,10 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from petitions.eventstore import EventStore, RawEvent
 from petitions.log import bind_context, get_logger
-from petitions.messaging.envelope import Delivered, decode
+from petitions.messaging import envelope
+from petitions.messaging.envelope import Delivered
 from petitions.messaging.relay import declare_stream
-from petitions.messaging.subjects import PREFIX, STREAM
+from petitions.messaging.subjects import PREFIX, STREAM, subject_for
 from petitions.migrations import apply_package
 
 log = get_logger(__name__)
@@ -106,6 +117,8 @@ class Consumer:
         self._stopping = asyncio.Event()
         self._begin = begin
         self.applied = 0
+        self.rejected = 0
+        """Messages the store did not bear out (forged, garbled or altered)."""
         # The stream is $1 (and the version $2); the shared table also scopes by consumer, the
         # last parameter.
         if applied_table is None:
@@ -166,8 +179,7 @@ class Consumer:
                         # paths, asyncio's (the builtin): both mean "try again", and neither may
                         # fall through to the reconnect below (an OSError to Python).
                         continue
-                    for msg in messages:
-                        await self.handle(msg)
+                    await self.handle_batch(messages)
             except (nats.errors.Error, OSError) as exc:
                 log.warning("consumer.interrupted", consumer=self.name, error=repr(exc))
                 await self._pause(1.0)
@@ -179,17 +191,30 @@ class Consumer:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopping.wait(), seconds)
 
-    async def handle(self, msg: Msg) -> None:
-        """Apply one message (and any versions of its case it finds missing), then ack; on
-        failure nak with a delay, or dead-letter it after ``max_deliver`` deliveries."""
-        event = decode(msg.data)
-        bind_context(consumer=self.name, case=event.stream_id, event_id=str(event.event_id))
+    async def handle_batch(self, messages: Sequence[Msg]) -> None:
+        """Handle fetched messages in order, with their store copies read in one query."""
+        ids = [c.event_id for c in map(_claim, messages) if c.event_id is not None]
+        known: Mapping[UUID, RawEvent] | None
         try:
-            await self._apply(event)
+            known = await self._store.read_events_raw(ids)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            known = None  # each message then reads (and fails, and is retried) on its own
+        for msg in messages:
+            await self.handle(msg, known)
+
+    async def handle(self, msg: Msg, known: Mapping[UUID, RawEvent] | None = None) -> None:
+        """Apply the store's copy of the event the message names (and any versions of its case
+        found missing), then ack; on failure nak with a delay, or dead-letter it after
+        ``max_deliver`` deliveries. ``known``: store copies already read, by event id."""
+        claim = _claim(msg)
+        bind_context(consumer=self.name, case=claim.stream_id, event_id=str(claim.event_id))
+        try:
+            await self._believe(msg, claim, known)
         except Exception as exc:  # a handler may fail in any way; the message must not be lost
             deliveries = msg.metadata.num_delivered or 1
             if deliveries >= self._max_deliver:
-                await self._dead_letter(msg, event, exc, deliveries)
+                error = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+                await self._dead_letter(msg, claim, error, deliveries)
                 await msg.ack()
                 log.error("consumer.dead_lettered", deliveries=deliveries, error=str(exc))
             else:
@@ -199,7 +224,50 @@ class Consumer:
             return
         await msg.ack()
 
+    async def _believe(
+        self, msg: Msg, claim: _Claim, known: Mapping[UUID, RawEvent] | None
+    ) -> None:
+        if claim.event_id is None:
+            await self._reject(msg, claim, "消息无法解析 not a relayed event (unreadable envelope)")
+            return
+        genuine = None if known is None else known.get(claim.event_id)
+        if genuine is None:
+            # Read again rather than trust the batch's read: it costs a query only here.
+            genuine = (await self._store.read_events_raw([claim.event_id])).get(claim.event_id)
+        if genuine is None:
+            await self._reject(msg, claim, "事件库中没有此事件 event id not in the event store")
+            return
+        body, _ = envelope.encode(genuine)
+        subject = subject_for(genuine.bureau, genuine.stream_id, genuine.event_type)
+        if msg.data != body or msg.subject != subject:
+            reason = (
+                "内容与事件库不符 content differs from the store's copy"
+                if msg.data != body
+                else "主题与事件库不符 subject differs from the store's copy"
+            )
+            await self._reject(msg, claim, f"{reason}; the store's copy is applied", applied=True)
+            if not subject_matches(self._filter, subject):
+                return  # not this consumer's event at all: it arrives (or arrived) elsewhere
+        await self._apply(_delivered(genuine))
+
+    async def _reject(self, msg: Msg, claim: _Claim, reason: str, *, applied: bool = False) -> None:
+        """Alert and keep a dead letter for a message the store does not bear out. The alert
+        names ids and the subject only: a forged payload may hold anything."""
+        self.rejected += 1
+        log.error(
+            "consumer.forged_message",
+            consumer=self.name,
+            event_id=str(claim.event_id),
+            subject=msg.subject,
+            reason=reason,
+            store_copy_applied=applied,
+        )
+        deliveries = msg.metadata.num_delivered or 1
+        error = f"伪造或不符 forged or mismatched: {reason}"
+        await self._dead_letter(msg, claim, error, deliveries)
+
     async def _apply(self, event: Delivered) -> None:
+        """Apply an event read from the store (never a message's own content)."""
         async with self._pool.acquire() as conn, conn.transaction():
             if self._begin is not None:
                 await self._begin(conn)
@@ -212,16 +280,19 @@ class Consumer:
                 missing = await self._store.read_stream_raw(
                     event.stream_id, applied + 1, event.version - 1
                 )
+                if [raw.version for raw in missing] != list(range(applied + 1, event.version)):
+                    # Never mark versions applied that were not: retry until the store has them.
+                    raise RuntimeError(
+                        f"{event.stream_id}: the store lacks versions between {applied} and "
+                        f"{event.version}"
+                    )
                 pending = [_delivered(raw) for raw in missing] + pending
             for item in pending:
                 await self._handler(conn, item)
             await conn.execute(self._update, event.stream_id, event.version, *self._scope)
             self.applied += len(pending)
 
-    async def _dead_letter(
-        self, msg: Msg, event: Delivered, exc: BaseException, deliveries: int
-    ) -> None:
-        error = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+    async def _dead_letter(self, msg: Msg, claim: _Claim, error: str, deliveries: int) -> None:
         await self._pool.execute(
             "INSERT INTO messaging.dead_letters (consumer, event_id, stream_id, version, "
             "event_type, subject, payload, error, deliveries) "
@@ -229,10 +300,10 @@ class Consumer:
             "ON CONFLICT (consumer, event_id) DO UPDATE SET error = EXCLUDED.error, "
             "deliveries = EXCLUDED.deliveries, failed_at = now(), replayed_at = NULL",
             self.name,
-            event.event_id,
-            event.stream_id,
-            event.version,
-            event.event_type,
+            claim.event_id or _garbage_id(msg.data),
+            claim.stream_id,
+            claim.version,
+            claim.event_type,
             msg.subject,
             msg.data,
             error,
@@ -243,10 +314,11 @@ class Consumer:
         return await list_dead_letters(self._pool, self.name, include_replayed=include_replayed)
 
     async def replay(self, dead_letter_id: int) -> None:
-        """Apply a dead letter's event again (after the cause was fixed) and mark it replayed.
-        Raises what the handler raises, leaving the dead letter in place."""
+        """Apply the store's copy of a dead letter's event again (after the cause was fixed) and
+        mark it replayed. Raises what the handler raises, or LookupError if the store has no
+        such event (a forgery stays a dead letter), leaving the dead letter in place."""
         row = await self._pool.fetchrow(
-            "SELECT payload FROM messaging.dead_letters WHERE id = $1 AND consumer = $2",
+            "SELECT event_id FROM messaging.dead_letters WHERE id = $1 AND consumer = $2",
             dead_letter_id,
             self.name,
         )
@@ -254,7 +326,13 @@ class Consumer:
             raise LookupError(
                 f"没有这条死信 no dead letter {dead_letter_id} for consumer {self.name!r}"
             )
-        await self._apply(decode(bytes(row["payload"])))
+        genuine = (await self._store.read_events_raw([row["event_id"]])).get(row["event_id"])
+        if genuine is None:
+            raise LookupError(
+                f"事件库中没有此事件，不能重放 dead letter {dead_letter_id} names an event the "
+                "store does not hold: it is not replayed"
+            )
+        await self._apply(_delivered(genuine))
         await self._pool.execute(
             "UPDATE messaging.dead_letters SET replayed_at = now() WHERE id = $1", dead_letter_id
         )
@@ -294,3 +372,40 @@ def _delivered(raw: RawEvent) -> Delivered:
         recorded_at=raw.recorded_at,
         data=data,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _Claim:
+    """What a message says it is, read as little as needed and believed not at all: where to
+    look in the store, and what to note in a dead letter."""
+
+    event_id: UUID | None
+    stream_id: str = "?"
+    version: int = 0
+    event_type: str = "?"
+
+
+def _claim(msg: Msg) -> _Claim:
+    try:
+        doc = json.loads(msg.data)
+        return _Claim(
+            UUID(doc["event_id"]), str(doc["stream_id"]), int(doc["version"]), str(doc["type"])
+        )
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return _Claim(None)
+
+
+def _garbage_id(data: bytes) -> UUID:
+    # A dead letter needs an id; the same garbage twice is one dead letter.
+    return uuid.uuid5(uuid.NAMESPACE_OID, hashlib.sha256(data).hexdigest())
+
+
+def subject_matches(pattern: str, subject: str) -> bool:
+    """NATS subject matching: ``*`` is one token, a final ``>`` one or more."""
+    wanted, tokens = pattern.split("."), subject.split(".")
+    for i, part in enumerate(wanted):
+        if part == ">":
+            return len(tokens) > i
+        if i >= len(tokens) or (part != "*" and part != tokens[i]):
+            return False
+    return len(tokens) == len(wanted)

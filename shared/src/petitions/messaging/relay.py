@@ -9,19 +9,32 @@
   time of the active relay's connection closing (a killed process closes it at once). The
   active relay checks its lock connection before each batch and steps down if it is gone.
 * While NATS is down it retries with backoff and loses nothing: the cursor has not moved.
+* An event NATS refuses for good (larger than the server's maximum payload) must not stop every
+  bureau's events behind it: the relay records it as a dead letter (``relay_incidents``),
+  alerts, and goes on. Consumers fill a case's missing version in from the store when its next
+  event arrives, so per-case order holds.
+* A duplicate ack for an event is only expected when the relay re-publishes after a crash. The
+  relay reads the message JetStream kept under that id: if it is not byte for byte the stored
+  event, someone published first under the id; the relay alerts, records it, and publishes the
+  genuine event again under a fresh, random message id, so that it still reaches the consumers
+  (which apply only what the store bears out).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
 
 import asyncpg
 import nats
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
-from nats.js.errors import BadRequestError
+from nats.js.api import PubAck
+from nats.js.errors import APIError, BadRequestError
 
 from petitions.eventstore import Cursor, EventStore, RawEvent, load_cursor, save_cursor
 from petitions.eventstore.subscription import Wakeup
@@ -33,6 +46,46 @@ log = get_logger(__name__)
 
 LOCK_KEY = 7_031_952_842
 CURSOR_NAME = "relay"
+RELAY = "relay"
+"""How the relay is named among the consumers when dead letters are listed."""
+_REFUSED_FOR_GOOD = frozenset({10054})
+"""JetStream error codes that refuse this one message whatever is retried: 10054, the message
+exceeds the stream's maximum message size."""
+
+
+@dataclass(frozen=True, slots=True)
+class RelayIncident:
+    event_id: str
+    kind: str
+    """``unpublishable`` (skipped: a dead letter) or ``preempted`` (published again)."""
+    stream_id: str
+    version: int
+    event_type: str
+    subject: str
+    size: int
+    error: str
+    seen_at: datetime
+    resolved_at: datetime | None
+
+
+async def list_relay_incidents(
+    conn: asyncpg.Pool | asyncpg.Connection, *, include_resolved: bool = False
+) -> list[RelayIncident]:
+    rows = await conn.fetch(
+        "SELECT event_id::text AS event_id, kind, stream_id, version, event_type, subject, size, "
+        "error, seen_at, resolved_at FROM eventstore.relay_incidents "
+        "WHERE $1 OR resolved_at IS NULL ORDER BY seen_at, event_id",
+        include_resolved,
+    )
+    return [RelayIncident(**dict(r)) for r in rows]
+
+
+def permanent(exc: BaseException) -> bool:
+    """Whether a publish failed for this message for good (retrying cannot help), rather than
+    for NATS being away or slow."""
+    if isinstance(exc, nats.errors.MaxPayloadError):
+        return True
+    return isinstance(exc, APIError) and exc.err_code in _REFUSED_FOR_GOOD
 
 
 async def declare_stream(js: JetStreamContext) -> None:
@@ -68,6 +121,16 @@ class Relay:
         self._wakeup = Wakeup(dsn)
         self.is_leader = False
         self.published = 0
+        self.duplicates = 0
+        """Events found already on the stream as the relay published them (a re-publish)."""
+        self.preempted = 0
+        """Events whose id someone else had published first (published again, alerted)."""
+        self.dead_lettered = 0
+        """Events NATS refused for good (skipped, alerted)."""
+        # Whether this relay may itself have published events past the cursor: a duplicate ack
+        # for them is then no surprise. A new leader cannot know what its predecessor published.
+        self._maybe_ours: set[uuid.UUID] = set()
+        self._new_leader = True
 
     def stop(self) -> None:
         self._stopping.set()
@@ -82,6 +145,7 @@ class Relay:
                 if lock is None:
                     return
                 try:
+                    self._new_leader = True
                     await self._lead(lock)
                 finally:
                     self.is_leader = False
@@ -156,21 +220,115 @@ class Relay:
         batch = await self._store.read_all_raw(cursor, self._batch)
         if not batch:
             return 0
-        acks = await asyncio.gather(*(self._publish(js, raw) for raw in batch))
+        messages = [_Message(raw, *envelope.encode(raw)) for raw in batch]
+        acks = await asyncio.gather(
+            *(self._publish(js, m, m.headers) for m in messages), return_exceptions=True
+        )
+        for ack in acks:
+            if isinstance(ack, BaseException) and not permanent(ack):
+                # Some of the batch may be on the stream now: their duplicate acks next time
+                # are this relay's own doing.
+                self._maybe_ours.update(raw.event_id for raw in batch)
+                raise ack
+        for message, ack in zip(messages, acks, strict=True):
+            if isinstance(ack, BaseException):
+                await self._dead_letter(message, ack)
+            elif ack.duplicate:
+                await self._investigate(js, message, ack)
+            else:
+                self.published += 1
         if self._after_publish is not None:
             await self._after_publish(batch)
         await save_cursor(self._store.pool, CURSOR_NAME, batch[-1].cursor)
-        self.published += sum(1 for duplicate in acks if not duplicate)
+        self._maybe_ours.clear()
+        self._new_leader = False
         log.debug("relay.batch", events=len(batch), cursor=str(batch[-1].cursor))
         return len(batch)
 
-    async def _publish(self, js: JetStreamContext, raw: RawEvent) -> bool:
-        body, headers = envelope.encode(raw)
-        ack = await js.publish(
-            subject_for(raw.bureau, raw.stream_id, raw.event_type),
-            body,
-            stream=STREAM,
-            headers=headers,
-            timeout=5,
+    async def _publish(
+        self, js: JetStreamContext, message: _Message, headers: dict[str, str]
+    ) -> PubAck:
+        return await js.publish(
+            message.subject, message.body, stream=STREAM, headers=headers, timeout=5
         )
-        return bool(ack.duplicate)
+
+    async def _investigate(self, js: JetStreamContext, message: _Message, ack: PubAck) -> None:
+        """A duplicate ack: find out whether the stream holds this very event under its id, and
+        if not, make sure the genuine one still goes out."""
+        raw = message.raw
+        try:
+            kept = await js.get_msg(STREAM, seq=ack.seq)
+            same: bool | None = kept.data == message.body and kept.subject == message.subject
+        except (nats.errors.Error, TimeoutError):
+            same = None  # not allowed to read it, or gone: it cannot be vouched for
+        if same:
+            self.duplicates += 1
+            return
+        ours = self._new_leader or raw.event_id in self._maybe_ours
+        if same is None and ours:
+            # Most likely our own publish before a crash; publishing again costs consumers a
+            # redelivery they skip, not publishing might cost them the event.
+            self.duplicates += 1
+            log.info("relay.duplicate_unverified", event_id=str(raw.event_id))
+        else:
+            self.preempted += 1
+            reason = (
+                "抢先发布 another publisher used this event id first: the stream keeps other "
+                "content under it"
+                if same is False
+                else "抢先发布 duplicate ack for an id this relay never published; the stream's "
+                "copy could not be read"
+            )
+            log.error(
+                "relay.preempted",
+                event_id=str(raw.event_id),
+                case=raw.stream_id,
+                version=raw.version,
+                subject=message.subject,
+                reason=reason,
+            )
+            await self._record(message, "preempted", reason)
+        fresh = {**message.headers, envelope.MSG_ID: str(uuid.uuid4())}
+        await self._publish(js, message, fresh)
+
+    async def _dead_letter(self, message: _Message, exc: BaseException) -> None:
+        raw = message.raw
+        error = f"{type(exc).__name__}: {exc}"
+        self.dead_lettered += 1
+        log.error(
+            "relay.dead_lettered",
+            event_id=str(raw.event_id),
+            case=raw.stream_id,
+            version=raw.version,
+            subject=message.subject,
+            size=len(message.body),
+            error=error,
+        )
+        await self._record(message, "unpublishable", f"无法发布 NATS refused it: {error}")
+
+    async def _record(self, message: _Message, kind: str, error: str) -> None:
+        raw = message.raw
+        await self._store.pool.execute(
+            "INSERT INTO eventstore.relay_incidents (event_id, kind, stream_id, version, "
+            "event_type, subject, size, error) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
+            "ON CONFLICT (event_id, kind) DO UPDATE SET error = EXCLUDED.error, seen_at = now()",
+            raw.event_id,
+            kind,
+            raw.stream_id,
+            raw.version,
+            raw.event_type,
+            message.subject,
+            len(message.body),
+            error,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _Message:
+    raw: RawEvent
+    body: bytes
+    headers: dict[str, str]
+
+    @property
+    def subject(self) -> str:
+        return subject_for(self.raw.bureau, self.raw.stream_id, self.raw.event_type)

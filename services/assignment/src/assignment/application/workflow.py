@@ -27,6 +27,7 @@ from petitions.eventstore import (
     WrongExpectedVersionError,
 )
 from petitions.identity import Principal, Role
+from petitions.ids import keyed_event_id
 from petitions.log import get_logger
 from petitions.messages import Event
 from petitions.messages.intake import CaseRegistered, SubmissionReceived
@@ -57,8 +58,6 @@ from assignment.domain.deadlines import Deadlines
 log = get_logger(__name__)
 
 SERVICE = "assignment"
-_TAKE_UP_NAMESPACE = uuid.UUID("6a0f1f0e-54d4-4a8e-8f0b-3d1f0c9b7e21")
-_RECOMPUTE_NAMESPACE = uuid.UUID("5c1e9a43-7d2b-4f0e-a6c8-91e3b7d40f52")
 _ATTEMPTS = 8
 _TAKE_UP_TYPES = frozenset({CaseRegistered.event_type, SubmissionReceived.event_type})
 # An imported act may be dated in the past; a live one only within clock skew of now.
@@ -123,10 +122,14 @@ class Workflow:
         config: BureauConfig,
         calendar: WorkCalendar,
         *,
+        event_id_key: bytes,
         clock: Clock = utc_now,
         calendar_loader: CalendarLoader | None = None,
     ) -> None:
+        """``event_id_key``: the deployment's secret for the ids of the events the workflow
+        raises by itself (take-up, notices), the same in every replica and restart."""
         self._store = store
+        self._event_id_key = event_id_key
         self._config = config
         self._calendar = calendar
         self._deadlines = Deadlines(calendar)
@@ -326,7 +329,10 @@ class Workflow:
             events = open_workflow(case, self._config, self._deadlines)
             if case is None or not events:
                 return
-            ids = [uuid.uuid5(_TAKE_UP_NAMESPACE, f"{case_id}|{i}") for i in range(len(events))]
+            ids = [
+                keyed_event_id(self._event_id_key, f"take-up|{case_id}|{i}")
+                for i in range(len(events))
+            ]
             metadata = Metadata(
                 actor="assignment",
                 service=SERVICE,
@@ -400,7 +406,7 @@ class Workflow:
                 async with self._store.pool.acquire() as conn:
                     await _save_row(conn, case, next_check(case, self._calendar))
                 return 0
-            ids = [notice_id(n) for n in notices]
+            ids = [notice_id(self._event_id_key, n) for n in notices]
             metadata = Metadata(actor="deadline-sweep", service=SERVICE)
             try:
                 written = await self._append(case, notices, metadata, None, event_ids=ids)
@@ -521,8 +527,9 @@ class Workflow:
             # Keyed by the case version and the calendar: two processes recomputing at once
             # write it once.
             ids = [
-                uuid.uuid5(
-                    _RECOMPUTE_NAMESPACE, f"{case_id}|{case.version}|{self._calendar.checksum}"
+                keyed_event_id(
+                    self._event_id_key,
+                    f"recompute|{case_id}|{case.version}|{self._calendar.checksum}",
                 )
             ]
             metadata = Metadata(actor="calendar-recompute", service=SERVICE)

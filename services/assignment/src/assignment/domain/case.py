@@ -7,7 +7,6 @@ told why (the state and what it allows, the role needed, the version it should h
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
@@ -16,6 +15,7 @@ from uuid import UUID
 
 from petitions.bureaus import BureauConfig, Dated, DepartmentRole, WorkCalendar
 from petitions.identity import Principal, Role
+from petitions.ids import keyed_event_id
 from petitions.messages import Event
 from petitions.messages.assignment import (
     AcceptanceDeclined,
@@ -1094,15 +1094,14 @@ def _first_assignment(case: Case, config: BureauConfig) -> CaseAssigned:
 
 # -- the passing of time --------------------------------------------------------------------
 
-_NOTICE_NAMESPACE = uuid.UUID("0b8f6c52-3f8e-4c55-9d0e-6d2a1a4f7c31")
+
+def notice_event_id(key: bytes, case_id: UUID, deadline: str, due: date, left: int) -> UUID:
+    """The same notice always gets the same id under the deployment's ``key``: a sweep run
+    twice appends it once. Keyed, so that no one can publish under it first."""
+    return keyed_event_id(key, f"notice|{case_id}|{deadline}|{due.isoformat()}|{left}")
 
 
-def notice_event_id(case_id: UUID, deadline: str, due: date, left: int) -> UUID:
-    """The same notice always gets the same id: a sweep run twice appends it once."""
-    return uuid.uuid5(_NOTICE_NAMESPACE, f"{case_id}|{deadline}|{due.isoformat()}|{left}")
-
-
-def notice_id(event: Event) -> UUID:
+def notice_id(key: bytes, event: Event) -> UUID:
     """The fixed id of a reminder or supervision event."""
     if isinstance(event, DeadlineReminderSent):
         left = event.working_days_left
@@ -1110,7 +1109,7 @@ def notice_id(event: Event) -> UUID:
         left = 0
     else:
         raise TypeError(f"not a deadline notice: {event.event_type}")
-    return notice_event_id(event.case_id, str(event.deadline), event.due, left)
+    return notice_event_id(key, event.case_id, str(event.deadline), event.due, left)
 
 
 def due_notices(case: Case, today: date, calendar: WorkCalendar) -> list[Event]:
