@@ -18,6 +18,7 @@ from petitions.http import (
 from petitions.identity import authenticate, install_auth_errors, verifier_from_settings
 from petitions.runtime import Runtime, open_runtime, tune_gc
 
+from intake.application.dossier import Dossier
 from intake.application.reception import Reception
 from intake.application.register import Registrar
 from intake.asyncapi import spec
@@ -52,6 +53,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
                 runtime.store, runtime.personal.index, config, clock=clock
             )
             holder["reception"] = Reception(runtime.store, config, calendar)
+            holder["dossier"] = Dossier(runtime.store, config, runtime.personal.index)
             yield
 
     app = FastAPI(
@@ -74,6 +76,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
             lambda: _get(holder, "registrar", Registrar),
             lambda: _get(holder, "reception", Reception),
             authenticate(lambda: verifier),
+            lambda: _get(holder, "dossier", Dossier),
         )
     )
     return app
