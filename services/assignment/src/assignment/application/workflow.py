@@ -17,6 +17,7 @@ from uuid import UUID
 
 import asyncpg
 from petitions.bureaus import BureauConfig, WorkCalendar, YearNotConfiguredError
+from petitions.cases import resolve_case_ref
 from petitions.clock import Clock, utc_now
 from petitions.eventstore import (
     EventStore,
@@ -67,6 +68,12 @@ class CalendarMissing(WorkflowError):
     it; nothing is written meanwhile."""
 
     status = 503
+
+
+def _not_found() -> CaseNotFound:
+    return CaseNotFound(
+        "case_not_found", "案件不存在或不在您的范围内 / no such case within your scope"
+    )
 
 
 @dataclass(frozen=True)
@@ -132,14 +139,19 @@ class Workflow:
         events = await self._store.decode_many(raws, reveal=False)
         return fold(events)
 
+    async def resolve(self, ref: str) -> UUID:
+        """The id of the case ``ref`` names (its number or its id), or 404."""
+        case_id = await resolve_case_ref(self._store.pool, ref)
+        if case_id is None:
+            raise _not_found()
+        return case_id
+
     async def visible(self, case_id: UUID, principal: Principal) -> Case:
         """The case as ``principal`` may see it, or 404 (absent, out of scope, or accusing them:
         the accused are not even told that it exists)."""
         case = await self.load(case_id)
         if case is None or case.hidden_from(principal) or not self._in_scope(case, principal):
-            raise CaseNotFound(
-                "case_not_found", "案件不存在或不在您的范围内 / no such case within your scope"
-            )
+            raise _not_found()
         return case
 
     def _in_scope(self, case: Case, principal: Principal) -> bool:
