@@ -20,6 +20,7 @@ from petitions.runtime import Runtime, open_runtime, tune_gc
 
 from intake.application.dossier import Dossier
 from intake.application.reception import Reception
+from intake.application.reference import Reference
 from intake.application.register import Registrar
 from intake.asyncapi import spec
 from intake.config import Settings
@@ -37,6 +38,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
     config, calendar = settings.load_bureaus()
     verifier = verifier_from_settings(settings)
     holder: dict[str, object] = {}
+    reference = Reference(config, calendar)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -77,6 +79,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
             lambda: _get(holder, "reception", Reception),
             authenticate(lambda: verifier),
             lambda: _get(holder, "dossier", Dossier),
+            lambda: reference,
         )
     )
     return app

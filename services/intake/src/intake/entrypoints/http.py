@@ -6,7 +6,7 @@
 import uuid
 from collections.abc import Callable
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from intake.application.dossier import AUDIT_ROLES, Dossier
 from intake.application.reception import Reception
+from intake.application.reference import KINDS, Document, Reference
 from intake.application.register import InvalidCommand, Registrar
 from intake.domain.commands import RegisterSubmission
 from intake.domain.registration import Refused
@@ -87,6 +88,15 @@ class StatusOut(BaseModel):
     terminated: bool
 
 
+def _conditional(document: Document, if_none_match: str | None) -> Response:
+    # Revalidate every time (no-cache): the tag is cheap to compare and the configuration may
+    # change with a restart.
+    headers = {"ETag": document.etag, "Cache-Control": "private, no-cache"}
+    if document.matches(if_none_match):
+        return Response(status_code=304, headers=headers)
+    return Response(document.body, media_type="application/json", headers=headers)
+
+
 def install_errors(app: FastAPI) -> None:
     install_validation_errors(app)
 
@@ -106,6 +116,7 @@ def router(
     reception: Callable[[], Reception],
     auth: Authenticator,
     dossier: Callable[[], Dossier],
+    reference: Callable[[], Reference],
 ) -> APIRouter:
     api = APIRouter(prefix="/api/v1")
 
@@ -242,6 +253,43 @@ def router(
             return await dossier().reads_of_case(case, principal)
         assert user is not None
         return await dossier().reads_by_user(user, principal, limit=limit, offset=offset)
+
+    @api.get(
+        "/reference/holidays",
+        tags=["基础数据 reference"],
+        summary="节假日安排 The State Council's holiday arrangement for a year (调休上班 included)",
+        responses={
+            304: {"description": "未变化 unchanged since the ETag you sent"},
+            404: {"description": "该年份未配置 no arrangement configured for that year"},
+        },
+    )
+    async def holidays(
+        principal: Annotated[Principal, Depends(auth)],
+        year: Annotated[int, Query(ge=1999, le=2200, description="年份 year, e.g. 2026")],
+        if_none_match: Annotated[str | None, Header(alias="If-None-Match")] = None,
+    ) -> Response:
+        del principal
+        return _conditional(reference().holidays(year), if_none_match)
+
+    @api.get(
+        "/reference/{kind}",
+        tags=["基础数据 reference"],
+        summary="基础数据 Reference data from the configuration, in Chinese and English",
+        description=(
+            "kind: bureaus 单位（市局、分县局、部门）, categories 信访分类（含子类）, "
+            "channels 渠道, outcomes 处理意见, roles 角色, leaders 局领导及接访日, "
+            "purposes 查阅目的. Each "
+            "answer carries an ETag; send it back in If-None-Match to get 304 when unchanged."
+        ),
+        responses={304: {"description": "未变化 unchanged since the ETag you sent"}},
+    )
+    async def reference_data(
+        kind: Literal[KINDS],  # type: ignore[valid-type]
+        principal: Annotated[Principal, Depends(auth)],
+        if_none_match: Annotated[str | None, Header(alias="If-None-Match")] = None,
+    ) -> Response:
+        del principal
+        return _conditional(reference().document(kind), if_none_match)
 
     reception_roles = auth.require(Role.PETITION_OFFICE, Role.LEADER, Role.ADMIN)
 
