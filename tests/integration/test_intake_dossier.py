@@ -13,6 +13,7 @@ from petitions.eventstore import EventStore
 
 from tests.conftest import Token
 from tests.integration.test_intake_registration import ZHANG, visit
+from tests.support.assignment import command, wait_taken_up
 
 pytestmark = pytest.mark.integration
 
@@ -247,3 +248,40 @@ async def test_the_accused_never_see_the_accusation(
     )
     assert by_reader.status_code == 200
     assert by_reader.json()["reads"] == []
+
+
+async def test_the_handling_unit_and_the_owning_leader_follow_the_workflow(
+    client: httpx.AsyncClient, assignment: httpx.AsyncClient, auth: Token, store: EventStore
+) -> None:
+    case = await registered(client, auth)
+    case_id = case["case_id"]
+    await wait_taken_up(assignment, auth, case_id)
+    # Reassigned from the receiving sub-bureau to another: its handlers read it, the first
+    # unit's handlers no longer may (they still know it exists: 403, not 404).
+    await command(
+        assignment,
+        auth,
+        case_id,
+        "assign",
+        {"unit": "330103", "officer": "孙警官", "reason": "属地"},
+    )
+    assert (await read(client, auth, case_id, ("handler", "330103", "孙警官"))).status_code == 200
+    assert (await read(client, auth, case_id, HANDLER)).status_code == 403
+    # A leader outside the case's bureaus does not see it until they own it (包案).
+    outside = ("leader", "330105", "L05")
+    assert (await read(client, auth, case_id, outside)).status_code == 404
+    await command(
+        assignment,
+        auth,
+        case_id,
+        "take_ownership",
+        {"leader_id": "L05", "team": ["信访科"], "plan": "包案化解"},
+        role="leader",
+        bureau="3301",
+        user="L01",
+    )
+    owned = await read(client, auth, case_id, outside)
+    assert owned.status_code == 200, owned.text
+    assert owned.json()["leader"] == {"id": "L05", "name": "邓素芳"}
+    assert owned.json()["unit"] == {"code": "330103", "name": "鼓楼分局"}
+    assert await reads_recorded(store, case_id) == 2
