@@ -12,7 +12,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Literal, get_args
 
 from petitions.bureaus import (
     BureauConfig,
@@ -51,15 +51,10 @@ ROLES_EN: Final[dict[Role, str]] = {
     Role.ADMIN: "Administrator",
     Role.IMPORTER: "Data import",
 }
-KINDS: Final = (
-    "bureaus",
-    "categories",
-    "channels",
-    "outcomes",
-    "roles",
-    "leaders",
-    "purposes",
-)
+ReferenceKind = Literal[
+    "bureaus", "categories", "channels", "outcomes", "roles", "leaders", "purposes"
+]
+KINDS: Final[tuple[str, ...]] = get_args(ReferenceKind)
 
 
 @dataclass(frozen=True)

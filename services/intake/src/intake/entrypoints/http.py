@@ -6,7 +6,7 @@
 import uuid
 from collections.abc import Callable
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from intake.application.dossier import AUDIT_ROLES, Dossier
 from intake.application.reception import Reception
-from intake.application.reference import KINDS, Document, Reference
+from intake.application.reference import Document, Reference, ReferenceKind
 from intake.application.register import InvalidCommand, Registrar
 from intake.domain.commands import RegisterSubmission
 from intake.domain.registration import Refused
@@ -284,7 +284,7 @@ def router(
         responses={304: {"description": "未变化 unchanged since the ETag you sent"}},
     )
     async def reference_data(
-        kind: Literal[KINDS],  # type: ignore[valid-type]
+        kind: ReferenceKind,
         principal: Annotated[Principal, Depends(auth)],
         if_none_match: Annotated[str | None, Header(alias="If-None-Match")] = None,
     ) -> Response:
