@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from faststream.specification import AsyncAPI
-from petitions.messages.intake import CaseRegistered, SubmissionReceived
+from petitions.messages.intake import CaseRegistered, PersonalDataRead, SubmissionReceived
 from petitions.messages.reception import (
     LeaderInstructionRecorded,
     ReceptionSessionHeld,
@@ -25,5 +25,6 @@ def spec() -> AsyncAPI:
             ReceptionSessionHeld,
             ReceptionSessionMissed,
             LeaderInstructionRecorded,
+            PersonalDataRead,
         ],
     )

@@ -18,7 +18,9 @@ from petitions.http import (
 from petitions.identity import authenticate, install_auth_errors, verifier_from_settings
 from petitions.runtime import Runtime, open_runtime, tune_gc
 
+from intake.application.dossier import Dossier
 from intake.application.reception import Reception
+from intake.application.reference import Reference
 from intake.application.register import Registrar
 from intake.asyncapi import spec
 from intake.config import Settings
@@ -36,6 +38,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
     config, calendar = settings.load_bureaus()
     verifier = verifier_from_settings(settings)
     holder: dict[str, object] = {}
+    reference = Reference(config, calendar)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -52,6 +55,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
                 runtime.store, runtime.personal.index, config, clock=clock
             )
             holder["reception"] = Reception(runtime.store, config, calendar)
+            holder["dossier"] = Dossier(runtime.store, config, runtime.personal.index)
             yield
 
     app = FastAPI(
@@ -74,6 +78,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
             lambda: _get(holder, "registrar", Registrar),
             lambda: _get(holder, "reception", Reception),
             authenticate(lambda: verifier),
+            lambda: _get(holder, "dossier", Dossier),
+            lambda: reference,
         )
     )
     return app

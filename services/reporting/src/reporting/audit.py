@@ -48,6 +48,7 @@ BACKDATE_TOLERANCE: Final = timedelta(minutes=5)
 LABELS: Final[dict[str, str]] = {
     "intake.CaseRegistered": "登记立案 case registered",
     "intake.SubmissionReceived": "收到信访件 submission received",
+    "intake.PersonalDataRead": "查阅个人信息 personal data read in the clear",
     "intake.ReceptionSessionScheduled": "排定接访日 reception session scheduled",
     "intake.ReceptionSessionHeld": "领导接访 reception session held",
     "intake.ReceptionSessionMissed": "接访缺席 reception session missed",

@@ -228,6 +228,24 @@ class RoutingRule(_Frozen):
     sub_bureau: BureauCode | None = None
 
 
+class ReadPurpose(_Frozen):
+    """Why someone reads a case's personal data in the clear (查阅目的): the reader picks one,
+    and it is recorded with the read."""
+
+    code: Code
+    name: Text
+    name_en: Text
+
+
+DEFAULT_READ_PURPOSES: tuple[ReadPurpose, ...] = (
+    ReadPurpose(code="handling", name="办理", name_en="Handling the case"),
+    ReadPurpose(code="reply", name="答复", name_en="Drafting or delivering the reply"),
+    ReadPurpose(code="review", name="复查复核", name_en="Review or re-review"),
+    ReadPurpose(code="supervision", name="督办", name_en="Supervision"),
+    ReadPurpose(code="audit", name="审计", name_en="Audit"),
+)
+
+
 class BureauConfig(_Frozen):
     """The whole validated configuration, with look-ups by code."""
 
@@ -241,6 +259,7 @@ class BureauConfig(_Frozen):
     )
     calendar: CalendarSettings
     routing: tuple[RoutingRule, ...] = ()
+    read_purposes: tuple[ReadPurpose, ...] = Field(default=DEFAULT_READ_PURPOSES, min_length=1)
 
     _subs: dict[str, SubBureau] = PrivateAttr(default_factory=dict)
     _departments: dict[str, Department] = PrivateAttr(default_factory=dict)
@@ -359,6 +378,12 @@ class BureauConfig(_Frozen):
             return None
         return max(matching, key=lambda r: (r.sub_bureau is not None, len(r.category)))
 
+    def read_purpose(self, code: str) -> ReadPurpose:
+        for purpose in self.read_purposes:
+            if purpose.code == code:
+                return purpose
+        raise UnknownCodeError("查阅目的", "read purpose", code)
+
     def is_collective(self, head_count: int) -> bool:
         return head_count >= self.collective_threshold
 
@@ -442,6 +467,13 @@ def validate_config(
     routing = (
         _parse_list(RoutingRule, raw, "routing", problems, incomplete) if "routing" in raw else []
     )
+    purposes = (
+        _parse_list(ReadPurpose, raw, "read_purposes", problems, incomplete)
+        if "read_purposes" in raw
+        else [(0, p) for p in DEFAULT_READ_PURPOSES]
+    )
+    for code in _duplicates(p.code for _, p in purposes):
+        problems.append(f"read_purposes: 查阅目的代码重复 duplicate read purpose code {code!r}")
     unit_codes = {s.code for _, s in subs} | {d.code for _, d in departments}
     if city is not None:
         unit_codes.add(city.code)
@@ -491,6 +523,7 @@ def validate_config(
         collective_threshold=threshold,
         calendar=calendar,
         routing=tuple(rule for _, rule in routing),
+        read_purposes=tuple(p for _, p in purposes) or DEFAULT_READ_PURPOSES,
     )
 
 

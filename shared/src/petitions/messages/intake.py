@@ -93,3 +93,19 @@ class SubmissionReceived(Event, type="intake.SubmissionReceived"):
     is_repeat: bool
     link_reason: str | None = None
     escalation: Escalation | None = None
+
+
+class PersonalDataRead(Event, type="intake.PersonalDataRead"):
+    """Someone read a case's personal data in the clear (its dossier). Appended to
+    ``reads-<case id>`` before the data is returned, never to the case stream: a read must not
+    move the version that commands use for optimistic concurrency, and the record of reads is
+    then hash-chained on its own. Who read is also the event's actor."""
+
+    case_id: UUID
+    case_number: str
+    reader: str
+    role: str  # the reader's role (petitions.identity.Role)
+    reader_bureau: str  # the bureau of the reader's token
+    purpose: str  # a code from the configured list of read purposes
+    fields: tuple[str, ...]  # what was shown in the clear, e.g. "petitioners.resident_id"
+    subjects: tuple[UUID, ...]  # whose personal data was shown (for a data subject's requests)

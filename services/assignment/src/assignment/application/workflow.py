@@ -18,6 +18,7 @@ from uuid import UUID
 
 import asyncpg
 from petitions.bureaus import BureauConfig, ConfigError, WorkCalendar, YearNotConfiguredError
+from petitions.cases import resolve_case_ref
 from petitions.clock import Clock, utc_now
 from petitions.eventstore import (
     EventStore,
@@ -73,6 +74,12 @@ class CalendarMissing(WorkflowError):
     (503). Deadlines never get here: they fall back to weekends and are marked provisional."""
 
     status = 503
+
+
+def _not_found() -> CaseNotFound:
+    return CaseNotFound(
+        "case_not_found", "案件不存在或不在您的范围内 / no such case within your scope"
+    )
 
 
 @dataclass(frozen=True)
@@ -158,6 +165,13 @@ class Workflow:
         events = await self._store.decode_many(raws, reveal=False)
         return fold(events)
 
+    async def resolve(self, ref: str) -> UUID:
+        """The id of the case ``ref`` names (its number or its id), or 404."""
+        case_id = await resolve_case_ref(self._store.pool, ref)
+        if case_id is None:
+            raise _not_found()
+        return case_id
+
     async def visible(self, case_id: UUID, principal: Principal) -> Case:
         """The case as ``principal`` may see it, or 404 (absent, out of scope, or accusing them:
         the accused are not even told that it exists); 403 for a token the bureau
@@ -165,9 +179,7 @@ class Workflow:
         mine = reach(principal, self._config)
         case = await self.load(case_id)
         if case is None or not mine.sees(case.facts):
-            raise CaseNotFound(
-                "case_not_found", "案件不存在或不在您的范围内 / no such case within your scope"
-            )
+            raise _not_found()
         return case
 
     # -- people's commands -----------------------------------------------------------------

@@ -10,16 +10,17 @@ written then.
 # time, and they name locals of `router` (the authenticator, the command class).
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
 from fastapi.responses import JSONResponse
-from petitions.bureaus import split_note
+from petitions.bureaus import BureauConfig, CategoryKind, split_note
 from petitions.http import install_validation_errors
 from petitions.identity import Authenticator, Principal, Role
 from petitions.limits import CODE_MAX, MAX_OFFSET
+from petitions.messages.assignment import DeadlineKind
 from pydantic import BaseModel, ConfigDict, Field
 
 from assignment.application.workflow import ImportBatch, Workflow
@@ -33,6 +34,7 @@ from assignment.domain.case import (
 from assignment.domain.commands import COMMANDS, Command
 
 READ_ROLES = tuple(Role)
+_CASE_REF = "案号（如 330102-2026-000009）或案件ID the case number or the case id"
 
 
 class ProvisionalOut(BaseModel):
@@ -50,13 +52,19 @@ class CaseOut(BaseModel):
     state: str
     state_label: str
     bureau: str
+    bureau_name: str | None = Field(description="受理单位名称 receiving bureau's name")
     sub_bureau: str
+    sub_bureau_name: str | None = Field(description="所涉分县局名称")
     category: str
+    category_name: str | None = Field(description="信访分类名称 category's name")
     category_kind: str
+    category_kind_name: str | None = Field(description="建议意见/检举控告/申诉求决")
     first_receiver: str
     unit: str | None
+    unit_name: str | None = Field(description="承办单位名称 handling unit's name")
     officer: str | None
     leader_id: str | None
+    leader_name: str | None = Field(description="包案领导 the owning leader's name")
     referral: bool
     congress: bool
     received_on: date | None
@@ -73,6 +81,7 @@ class CaseOut(BaseModel):
     re_review_due: date | None
     progress_weeks: list[str]
     running_deadline: str | None
+    running_deadline_name: str | None = Field(description="正在计时的期限 e.g. 办理答复")
     running_due: date | None
     provisional_deadlines: list[ProvisionalOut] = Field(
         default_factory=list,
@@ -148,8 +157,47 @@ def provisional_out(case: Case) -> list[ProvisionalOut]:
     return marks
 
 
-def case_out(case: Case, principal: Principal, today: date | None = None) -> CaseOut:
+def _name(lookup: Callable[[str], str], code: str | None) -> str | None:
+    """The configured name of a code, or None for a code the configuration no longer knows
+    (codes in events outlive configuration entries)."""
+    if code is None:
+        return None
+    try:
+        return lookup(code)
+    except (LookupError, ValueError):
+        return None
+
+
+def names(config: BureauConfig, row: Mapping[str, Any]) -> dict[str, str | None]:
+    """Chinese names beside the codes of a case (its view or a list row), for the codes the
+    row has."""
+    lookups: dict[str, tuple[str, Callable[[str], str]]] = {
+        "bureau": ("bureau_name", config.bureau_name),
+        "sub_bureau": ("sub_bureau_name", config.bureau_name),
+        "category": ("category_name", lambda c: config.category(c).name),
+        "category_kind": ("category_kind_name", lambda k: CategoryKind(k).zh),
+        "unit": ("unit_name", config.unit_name),
+        "leader_id": ("leader_name", lambda i: config.leader(i).name),
+        "state": ("state_label", STATE_LABELS.__getitem__),
+        "running_deadline": ("running_deadline_name", lambda d: DeadlineKind(d).zh),
+        "deadline": ("deadline_name", lambda d: DeadlineKind(d).zh),
+    }
+    return {out: _name(lookup, row[key]) for key, (out, lookup) in lookups.items() if key in row}
+
+
+def case_out(case: Case, principal: Principal, today: date | None, config: BureauConfig) -> CaseOut:
     running = case.running_deadline()
+    codes = {
+        "bureau": case.bureau,
+        "sub_bureau": case.sub_bureau,
+        "category": case.category,
+        "category_kind": case.category_kind,
+        "unit": case.unit,
+        "leader_id": case.leader_id,
+        "state": case.state,
+        "running_deadline": None if running is None else str(running[0]),
+    }
+    named = names(config, codes)
     return CaseOut(
         case_id=case.case_id,
         case_number=case.case_number,
@@ -157,13 +205,19 @@ def case_out(case: Case, principal: Principal, today: date | None = None) -> Cas
         state=case.state,
         state_label=STATE_LABELS[case.state],
         bureau=case.bureau,
+        bureau_name=named["bureau_name"],
         sub_bureau=case.sub_bureau,
+        sub_bureau_name=named["sub_bureau_name"],
         category=case.category,
+        category_name=named["category_name"],
         category_kind=case.category_kind,
+        category_kind_name=named["category_kind_name"],
         first_receiver=case.first_receiver,
         unit=case.unit,
+        unit_name=named["unit_name"],
         officer=case.officer,
         leader_id=case.leader_id,
+        leader_name=named["leader_name"],
         referral=case.referral,
         congress=case.congress,
         received_on=case.received_on,
@@ -180,6 +234,7 @@ def case_out(case: Case, principal: Principal, today: date | None = None) -> Cas
         re_review_due=case.re_review_due,
         progress_weeks=sorted(case.progress_weeks),
         running_deadline=None if running is None else str(running[0]),
+        running_deadline_name=named["running_deadline_name"],
         running_due=None if running is None else running[1],
         provisional_deadlines=provisional_out(case),
         allowed_commands=allowed_commands(case, principal, today),
@@ -235,7 +290,8 @@ def router(workflow: Callable[[], Workflow], auth: Authenticator) -> APIRouter:
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
         offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     ) -> Any:
-        return await workflow().list_cases(
+        flow = workflow()
+        rows = await flow.list_cases(
             principal,
             state=state,
             unit=unit,
@@ -244,6 +300,7 @@ def router(workflow: Callable[[], Workflow], auth: Authenticator) -> APIRouter:
             limit=limit,
             offset=offset,
         )
+        return [row | names(flow.config, row) for row in rows]
 
     @api.get(
         "/cases/leader-owned",
@@ -252,7 +309,9 @@ def router(workflow: Callable[[], Workflow], auth: Authenticator) -> APIRouter:
         summary="领导包案清单 Cases a leader owns (包案), listed separately",
     )
     async def leader_owned(principal: Annotated[Principal, Depends(reader)]) -> Any:
-        return await workflow().list_cases(principal, leader_owned=True, limit=1000)
+        flow = workflow()
+        rows = await flow.list_cases(principal, leader_owned=True, limit=1000)
+        return [row | names(flow.config, row) for row in rows]
 
     @api.get(
         "/cases/{case_id}",
@@ -261,9 +320,13 @@ def router(workflow: Callable[[], Workflow], auth: Authenticator) -> APIRouter:
         tags=["案件 cases"],
         summary="案件办理状态 A case's workflow state, deadlines and the commands you may give",
     )
-    async def get_case(case_id: uuid.UUID, principal: Annotated[Principal, Depends(reader)]) -> Any:
+    async def get_case(
+        case_id: Annotated[str, Path(max_length=64, description=_CASE_REF)],
+        principal: Annotated[Principal, Depends(reader)],
+    ) -> Any:
         flow = workflow()
-        return case_out(await flow.visible(case_id, principal), principal, flow.today())
+        case = await flow.visible(await flow.resolve(case_id), principal)
+        return case_out(case, principal, flow.today(), flow.config)
 
     for command in COMMANDS:
         api.add_api_route(
@@ -360,19 +423,21 @@ def _endpoint(
     # FastAPI reads the body model from the annotation, so each command's endpoint is annotated
     # with that command's class: a variable there is what mypy cannot check (hence the ignore).
     async def endpoint(
-        case_id: uuid.UUID,
+        case_id: Annotated[str, Path(max_length=64, description=_CASE_REF)],
         body: command,  # type: ignore[valid-type]
         request: Request,
         principal: Annotated[Principal, Depends(reader)],
     ) -> Any:
-        done = await workflow().execute(
-            case_id,
+        flow = workflow()
+        done = await flow.execute(
+            await flow.resolve(case_id),
             body,
             principal,
             correlation_id=uuid.UUID(request.state.correlation_id),
         )
         return DoneOut(
-            case=case_out(done.case, principal, workflow().today()), events=list(done.events)
+            case=case_out(done.case, principal, flow.today(), flow.config),
+            events=list(done.events),
         )
 
     return endpoint

@@ -313,23 +313,6 @@ class Registrar:
         )
         return f"{command.receiving_bureau}-{year}-{last:06d}"
 
-    async def status_by_query_code(self, code: str) -> dict[str, Any] | None:
-        """What a petitioner may see with their query code: the case number and its state."""
-        case_id = await self._store.pool.fetchval(
-            "SELECT case_id FROM intake.query_codes WHERE token = $1",
-            self._index.token("query_code", code.strip().upper()),
-        )
-        if case_id is None:
-            return None
-        view = await self._load(case_id)
-        if view is None:
-            return None
-        return {
-            "case_number": view.case_number,
-            "status": "terminated" if view.terminated else "registered",
-            "submissions": view.submissions,
-        }
-
 
 def ensure_configured(config: BureauConfig, principal: Principal) -> None:
     """Refuse (403) a token whose bureau the configuration does not know: a valid signature does

@@ -8,14 +8,16 @@ from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from petitions.http import install_validation_errors, invalid_response
 from petitions.identity import Authenticator, Principal, Role
 from petitions.limits import CODE_MAX, Code, ShortText, Text
 from pydantic import BaseModel, ConfigDict, Field
 
+from intake.application.dossier import AUDIT_ROLES, Dossier
 from intake.application.reception import Reception
+from intake.application.reference import Document, Reference, ReferenceKind
 from intake.application.register import InvalidCommand, Registrar
 from intake.domain.commands import RegisterSubmission
 from intake.domain.registration import Refused
@@ -60,9 +62,40 @@ class InstructionIn(BaseModel):
 
 
 class StatusOut(BaseModel):
+    """What a petitioner may know: phases and dates, no names, nothing internal."""
+
     case_number: str
-    status: str
-    submissions: int
+    status: str = Field(description="阶段 phase: received, handling, replied, under_review, ...")
+    status_zh: str
+    status_en: str
+    submissions: int = Field(description="本事项的信访件次 submissions on this matter")
+    received_on: date | None
+    acceptance_due: date | None = Field(description="受理告知期限 (while awaiting it)")
+    accepted: bool | None = Field(description="是否受理 accepted; null while undecided")
+    accepted_on: date | None
+    decided_on: date | None = Field(description="不予受理、转送等的决定日 when not accepted")
+    handling_due: date | None = Field(description="办理期限 (extension included)")
+    extended: bool
+    extended_days: int
+    replied_on: date | None
+    review_request_until: date | None = Field(description="可申请复查至 review may be asked until")
+    review_requested_on: date | None
+    review_due: date | None
+    review_decided_on: date | None
+    re_review_request_until: date | None
+    re_review_requested_on: date | None
+    re_review_due: date | None
+    re_review_decided_on: date | None
+    terminated: bool
+
+
+def _conditional(document: Document, if_none_match: str | None) -> Response:
+    # Revalidate every time (no-cache): the tag is cheap to compare and the configuration may
+    # change with a restart.
+    headers = {"ETag": document.etag, "Cache-Control": "private, no-cache"}
+    if document.matches(if_none_match):
+        return Response(status_code=304, headers=headers)
+    return Response(document.body, media_type="application/json", headers=headers)
 
 
 def install_errors(app: FastAPI) -> None:
@@ -80,7 +113,11 @@ def install_errors(app: FastAPI) -> None:
 
 
 def router(
-    registrar: Callable[[], Registrar], reception: Callable[[], Reception], auth: Authenticator
+    registrar: Callable[[], Registrar],
+    reception: Callable[[], Reception],
+    auth: Authenticator,
+    dossier: Callable[[], Dossier],
+    reference: Callable[[], Reference],
 ) -> APIRouter:
     api = APIRouter(prefix="/api/v1")
 
@@ -126,7 +163,7 @@ def router(
         responses={404: {"description": "查询码无效 no case has this query code"}},
     )
     async def status(code: Annotated[str, Query(min_length=6, max_length=20)]) -> Any:
-        found = await registrar().status_by_query_code(code)
+        found = await dossier().status_by_query_code(code)
         if found is None:
             return JSONResponse(
                 status_code=404,
@@ -136,6 +173,124 @@ def router(
                 },
             )
         return found
+
+    @api.get(
+        "/cases/{case_ref}/dossier",
+        tags=["案卷 dossier"],
+        summary="查阅案卷（明文个人信息，每次查阅均留痕）Read a case in the clear; every read is "
+        "recorded",
+        description=(
+            "`case_ref` 为案号（如 330102-2026-000009）或案件ID。可查阅：承办单位的承办人和局长、"
+            "受理或承办单位（及其上级）的信访科、市局领导、包案领导。被检举控告的单位和人员看不到"
+            "此案（404）。 `case_ref` is the case number or id. Who may read: the handling "
+            "unit's handlers and heads, the petition office of the receiving or handling bureau "
+            "or above, the city's leaders, the leader who owns the case; to the accused the "
+            "case does not exist (404). The read (who, role, bureau, fields, purpose, when) is "
+            "appended to `reads-<case id>` before the answer is sent."
+        ),
+        responses={
+            401: {"description": "缺少或无效的令牌 missing or bad bearer token"},
+            403: {"description": "您的角色不能查阅本案个人信息 your role may not read it"},
+            404: {"description": "案件不存在或不在您的范围内 no such case within your scope"},
+            422: {"description": "查阅目的缺失或不在可选范围 purpose missing or not allowed"},
+        },
+    )
+    async def read_dossier(
+        case_ref: Annotated[str, Path(max_length=64)],
+        request: Request,
+        response: Response,
+        principal: Annotated[Principal, Depends(auth)],
+        purpose: Annotated[
+            str,
+            Query(
+                max_length=40,
+                description="查阅目的 why you read it: handling 办理, reply 答复, review 复查复核, "
+                "supervision 督办, audit 审计 (the configured list: /api/v1/reference/purposes)",
+            ),
+        ],
+    ) -> Any:
+        # Personal data must not linger in browser or proxy caches.
+        response.headers["Cache-Control"] = "no-store"
+        return await dossier().read(
+            case_ref,
+            principal,
+            purpose,
+            correlation_id=uuid.UUID(request.state.correlation_id),
+        )
+
+    auditors = auth.require(*AUDIT_ROLES)
+
+    @api.get(
+        "/audit/reads",
+        tags=["案卷 dossier"],
+        summary="个人信息查阅记录 Recorded clear reads, per case or per reader (auditors)",
+        responses={
+            404: {"description": "案件不存在或不在您的范围内 no such case within your scope"},
+            422: {"description": "须且只能给出 case 或 user 之一 give exactly one of case, user"},
+        },
+    )
+    async def audit_reads(
+        principal: Annotated[Principal, Depends(auditors)],
+        case: Annotated[
+            str | None, Query(max_length=64, description="案号或案件ID case number or id")
+        ] = None,
+        user: Annotated[
+            str | None, Query(max_length=200, description="查阅人 the reader's user id")
+        ] = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        offset: Annotated[int, Query(ge=0)] = 0,
+    ) -> Any:
+        if (case is None) == (user is None):
+            raise InvalidCommand(
+                [
+                    (
+                        "case",
+                        "须且只能给出 case（案号）或 user（查阅人）之一 / give exactly one of "
+                        "case (a case number or id) and user (a reader)",
+                    )
+                ]
+            )
+        if case is not None:
+            return await dossier().reads_of_case(case, principal)
+        assert user is not None
+        return await dossier().reads_by_user(user, principal, limit=limit, offset=offset)
+
+    @api.get(
+        "/reference/holidays",
+        tags=["基础数据 reference"],
+        summary="节假日安排 The State Council's holiday arrangement for a year (调休上班 included)",
+        responses={
+            304: {"description": "未变化 unchanged since the ETag you sent"},
+            404: {"description": "该年份未配置 no arrangement configured for that year"},
+        },
+    )
+    async def holidays(
+        principal: Annotated[Principal, Depends(auth)],
+        year: Annotated[int, Query(ge=1999, le=2200, description="年份 year, e.g. 2026")],
+        if_none_match: Annotated[str | None, Header(alias="If-None-Match")] = None,
+    ) -> Response:
+        del principal
+        return _conditional(reference().holidays(year), if_none_match)
+
+    @api.get(
+        "/reference/{kind}",
+        tags=["基础数据 reference"],
+        summary="基础数据 Reference data from the configuration, in Chinese and English",
+        description=(
+            "kind: bureaus 单位（市局、分县局、部门）, categories 信访分类（含子类）, "
+            "channels 渠道, outcomes 处理意见, roles 角色, leaders 局领导及接访日, "
+            "purposes 查阅目的. Each "
+            "answer carries an ETag; send it back in If-None-Match to get 304 when unchanged."
+        ),
+        responses={304: {"description": "未变化 unchanged since the ETag you sent"}},
+    )
+    async def reference_data(
+        kind: ReferenceKind,
+        principal: Annotated[Principal, Depends(auth)],
+        if_none_match: Annotated[str | None, Header(alias="If-None-Match")] = None,
+    ) -> Response:
+        del principal
+        return _conditional(reference().document(kind), if_none_match)
 
     reception_roles = auth.require(Role.PETITION_OFFICE, Role.LEADER, Role.ADMIN)
 

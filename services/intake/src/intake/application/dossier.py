@@ -1,0 +1,396 @@
+"""The case dossier (案卷): the people who handle a case read it in the clear, and every such
+read is recorded before anything is returned; auditors list the reads per case and per reader.
+
+Who may read a case in the clear (everyone else keeps the masked views of the other services):
+
+* its handling unit's handlers and heads (the unit it is assigned to; before any assignment the
+  receiving bureau, as in assignment);
+* the petition office of its receiving bureau or of its handling unit, and of any bureau above
+  them;
+* the city's leaders, and the leader who owns the case (包案) wherever they sit.
+
+Never the accused (Art. 30): to a unit or officer an accusation names, the case does not exist
+(404), as it does not to anyone outside its bureaus' scope; inside that scope, another role is
+told it may not (403).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from petitions.bureaus import BureauConfig, UnknownCodeError
+from petitions.cases import resolve_case_ref
+from petitions.eventstore import EventStore, Metadata, NewEvent, WrongExpectedVersionError
+from petitions.identity import ForbiddenError, Principal, Role
+from petitions.log import get_logger
+from petitions.messages.intake import PersonalDataRead
+from petitions.personal import BlindIndex
+
+from intake.application.register import InvalidCommand
+from intake.domain.casefile import CaseFile, fold, public_status
+from intake.domain.registration import Refused
+
+log = get_logger(__name__)
+
+SHANGHAI: Final = ZoneInfo("Asia/Shanghai")
+SERVICE: Final = "intake"
+READ_ATTEMPTS: Final = 5
+AUDIT_ROLES: Final = (Role.AUDITOR, Role.ADMIN)
+
+
+def _not_found() -> Refused:
+    return Refused(
+        "case_not_found",
+        "案件不存在或不在您的范围内，请核对案号 / no such case within your scope: check the "
+        "case number or id",
+        404,
+    )
+
+
+def reads_stream(case_id: UUID) -> str:
+    return f"reads-{case_id}"
+
+
+@dataclass(frozen=True)
+class Loaded:
+    case: CaseFile
+    raws: list[Any]
+
+
+class Dossier:
+    """The dossier and its read record (one per process)."""
+
+    def __init__(self, store: EventStore, config: BureauConfig, index: BlindIndex) -> None:
+        self._store = store
+        self._config = config
+        self._index = index
+
+    # -- finding and judging -----------------------------------------------------------------
+
+    async def _load(self, ref: str) -> Loaded:
+        case_id = await resolve_case_ref(self._store.pool, ref)
+        if case_id is None:
+            raise _not_found()
+        raws = await self._store.read_stream_raw(f"case-{case_id}")
+        # Masked first: whether the caller may see it is decided without unwrapping any key.
+        case = fold(await self._store.decode_many(raws, reveal=False))
+        if case is None:
+            raise _not_found()
+        return Loaded(case, raws)
+
+    def unit_bureau(self, case: CaseFile) -> str:
+        """The bureau of the handling unit: itself, or the city for a city department."""
+        unit = case.handling_unit
+        return unit if self._config.is_bureau(unit) else self._config.city.code
+
+    def case_bureaus(self, case: CaseFile) -> list[str]:
+        return sorted({case.bureau, case.sub_bureau, self.unit_bureau(case)})
+
+    def _covers(self, mine: str, other: str) -> bool:
+        config = self._config
+        return config.is_bureau(mine) and config.is_bureau(other) and config.covers(mine, other)
+
+    def in_scope(self, case: CaseFile, principal: Principal) -> bool:
+        """May ``principal`` know the case exists at all? (Otherwise: 404.)"""
+        if case.accuses(principal.bureau, principal.user):
+            return False
+        if principal.role is Role.LEADER and principal.user == case.leader_id:
+            return True
+        return any(self._covers(principal.bureau, b) for b in self.case_bureaus(case))
+
+    def may_read_in_clear(self, case: CaseFile, principal: Principal) -> bool:
+        role, mine = principal.role, principal.bureau
+        unit = self.unit_bureau(case)
+        if role in (Role.HANDLER, Role.SUB_BUREAU_HEAD):
+            return mine == unit
+        if role is Role.PETITION_OFFICE:
+            return self._covers(mine, case.bureau) or self._covers(mine, unit)
+        if role is Role.LEADER:
+            return mine == self._config.city.code or principal.user == case.leader_id
+        return False
+
+    def _purpose(self, code: str) -> tuple[str, str, str]:
+        try:
+            purpose = self._config.read_purpose(code)
+        except UnknownCodeError:
+            choices = "、".join(f"{p.code} {p.name}" for p in self._config.read_purposes)
+            raise InvalidCommand(
+                [
+                    (
+                        "purpose",
+                        f"查阅目的须为以下之一：{choices} / the purpose must be one of: "
+                        + ", ".join(f"{p.code} ({p.name_en})" for p in self._config.read_purposes),
+                    )
+                ]
+            ) from None
+        return purpose.code, purpose.name, purpose.name_en
+
+    # -- reading in the clear ----------------------------------------------------------------
+
+    async def read(
+        self, ref: str, principal: Principal, purpose: str, *, correlation_id: UUID
+    ) -> dict[str, Any]:
+        """The case in the clear; the read is recorded first (no record, no data)."""
+        code, name, name_en = self._purpose(purpose)
+        loaded = await self._load(ref)
+        case = loaded.case
+        if not self.in_scope(case, principal):
+            raise _not_found()
+        if not self.may_read_in_clear(case, principal):
+            raise ForbiddenError(
+                "may_not_read_personal_data",
+                f"「{principal.role.label}」不能查阅本案的个人信息；可查阅的是承办单位的承办人和局长、"
+                "受理单位或承办单位（及其上级）的信访科、市局领导和包案领导 / your role "
+                f"({principal.role}) may not read this case's personal data: its handling unit's "
+                "handlers and heads, the petition office of its receiving or handling bureau (or "
+                "above), the city's leaders and the leader who owns it may",
+            )
+        clear = fold(await self._store.decode_many(loaded.raws, reveal=True))
+        assert clear is not None
+        fields = _fields_shown(clear)
+        subjects = tuple(dict.fromkeys(p.subject_id for p in clear.petitioners))
+        read = PersonalDataRead(
+            case_id=case.case_id,
+            case_number=case.case_number,
+            reader=principal.user,
+            role=str(principal.role),
+            reader_bureau=principal.bureau,
+            purpose=code,
+            fields=fields,
+            subjects=subjects,
+        )
+        recorded = await self._record(case, read, correlation_id)
+        log.info("dossier.read", case=str(case.case_id), purpose=code)  # never the data
+        return self._dossier_json(clear, principal) | {
+            "purpose": {"code": code, "name": name, "name_en": name_en},
+            "read": recorded,
+        }
+
+    async def _record(
+        self, case: CaseFile, read: PersonalDataRead, correlation_id: UUID
+    ) -> dict[str, Any]:
+        stream = reads_stream(case.case_id)
+        metadata = Metadata(actor=read.reader, service=SERVICE, correlation_id=correlation_id)
+        for _ in range(READ_ATTEMPTS):
+            try:
+                async with self._store.pool.acquire() as conn, conn.transaction():
+                    version = await conn.fetchval(
+                        "SELECT version FROM eventstore.streams WHERE stream_id = $1", stream
+                    )
+                    result = await self._store.append(
+                        stream,
+                        [NewEvent(read, bureau=case.bureau)],
+                        int(version or 0),
+                        metadata=metadata,
+                        connection=conn,
+                    )
+                    await conn.execute(
+                        "INSERT INTO intake.personal_data_reads (stream_id, version, case_id, "
+                        "reader, case_bureaus, accused_units, accused_officers, read_at) "
+                        "VALUES ($1, $2, $3, $4, $5, $6, $7, now())",
+                        stream,
+                        result.version,
+                        case.case_id,
+                        read.reader,
+                        self.case_bureaus(case),
+                        sorted(case.accused_units),
+                        sorted(case.accused_officers),
+                    )
+            except WrongExpectedVersionError:
+                continue  # another read of the same case was recorded meanwhile
+            event = (await self._store.read_stream(stream, result.version, result.version))[0]
+            return {
+                "stream_id": stream,
+                "version": event.version,
+                "read_at": event.recorded_at.astimezone(SHANGHAI),
+            }
+        raise Refused("busy", "案件正被频繁查阅，请重试 / the case is busy, try again", 503)
+
+    def _dossier_json(self, case: CaseFile, principal: Principal) -> dict[str, Any]:
+        del principal
+        config = self._config
+        first = case.submissions[0].data if case.submissions else None
+        return {
+            "case_id": case.case_id,
+            "case_number": case.case_number,
+            "version": case.version,
+            "state": case.state,
+            "bureau": self._named_bureau(case.bureau),
+            "sub_bureau": self._named_bureau(case.sub_bureau),
+            "category": {"code": case.category, "name": _category_name(config, case.category)},
+            "category_kind": case.category_kind,
+            "first_receiver": case.first_receiver,
+            "unit": None if case.unit is None else self._named_unit(case.unit),
+            "officer": case.officer,
+            "leader": (
+                None if case.leader_id is None else {"id": case.leader_id, "name": case.leader_name}
+            ),
+            "accused_units": [self._named_unit(u) for u in sorted(case.accused_units)],
+            "accused_officers": sorted(case.accused_officers),
+            "petitioners": [
+                {
+                    "subject_id": p.subject_id,
+                    "name": p.name,
+                    "resident_id": p.resident_id,
+                    "phone": p.phone,
+                    "address": p.address,
+                }
+                for p in case.petitioners
+            ],
+            "summary": None if first is None else first.summary,
+            "requests": None if first is None else first.requests,
+            "submissions": [
+                {
+                    "submission_id": s.submission_id,
+                    "channel": str(s.data.channel),
+                    "received_at": s.data.received_at.astimezone(SHANGHAI),
+                    "receiving_bureau": s.data.receiving_bureau,
+                    "receiving_officer": s.data.receiving_officer,
+                    "document_number": s.data.document_number,
+                    "head_count": s.data.head_count,
+                    "collective": s.data.collective,
+                    "is_repeat": s.data.is_repeat,
+                    "link_reason": s.data.link_reason,
+                    "escalation": None if s.data.escalation is None else str(s.data.escalation),
+                    "preliminary_assessment": str(s.data.preliminary_assessment),
+                    "summary": s.data.summary,
+                    "requests": s.data.requests,
+                }
+                for s in case.submissions
+            ],
+        }
+
+    def _named_bureau(self, code: str) -> dict[str, str | None]:
+        name = self._config.bureau_name(code) if self._config.is_bureau(code) else None
+        return {"code": code, "name": name}
+
+    def _named_unit(self, code: str) -> dict[str, str | None]:
+        name = self._config.unit_name(code) if self._config.is_unit(code) else None
+        return {"code": code, "name": name}
+
+    # -- the record of reads -------------------------------------------------------------------
+
+    async def reads_of_case(self, ref: str, principal: Principal) -> dict[str, Any]:
+        """Every clear read of one case, oldest first, with the check of that record's chain."""
+        case = (await self._load(ref)).case
+        if not self.in_scope(case, principal):
+            raise _not_found()
+        stream = reads_stream(case.case_id)
+        events = await self._store.read_stream(stream, reveal=False)
+        verification = await self._store.verify(stream)
+        return {
+            "case_id": case.case_id,
+            "case_number": case.case_number,
+            "reads": [
+                self._read_json(e.data, e.version, e.recorded_at, e.correlation_id)
+                for e in events
+                if isinstance(e.data, PersonalDataRead)
+            ],
+            "verification": {
+                "stream_id": stream,
+                "ok": verification.ok,
+                "events_checked": verification.events_checked,
+                "reason": verification.reason,
+            },
+        }
+
+    async def reads_by_user(
+        self, user: str, principal: Principal, *, limit: int, offset: int
+    ) -> dict[str, Any]:
+        """One reader's clear reads, newest first, of the cases within the auditor's scope
+        (and never of an accusation against the auditor's own unit or person)."""
+        scope = (
+            list(self._config.covered_by(principal.bureau))
+            if self._config.is_bureau(principal.bureau)
+            else []
+        )
+        rows = await self._store.pool.fetch(
+            "SELECT e.version, e.data::text AS data, e.recorded_at, e.correlation_id "
+            "FROM intake.personal_data_reads r "
+            "JOIN eventstore.events e ON e.stream_id = r.stream_id AND e.version = r.version "
+            "WHERE r.reader = $1 AND r.case_bureaus && $2::text[] "
+            "AND NOT ($3 = ANY(r.accused_units)) AND NOT ($4 = ANY(r.accused_officers)) "
+            "ORDER BY e.position DESC LIMIT $5 OFFSET $6",
+            user,
+            scope,
+            principal.bureau,
+            principal.user,
+            limit,
+            offset,
+        )
+        return {
+            "reader": user,
+            "reads": [
+                self._read_json(
+                    PersonalDataRead.model_validate_json(r["data"]),
+                    r["version"],
+                    r["recorded_at"],
+                    r["correlation_id"],
+                )
+                for r in rows
+            ],
+        }
+
+    def _read_json(
+        self, read: PersonalDataRead, version: int, at: datetime, correlation_id: UUID
+    ) -> dict[str, Any]:
+        purpose = next((p for p in self._config.read_purposes if p.code == read.purpose), None)
+        try:
+            role_label: str | None = Role(read.role).label
+        except ValueError:
+            role_label = None
+        return {
+            "case_id": read.case_id,
+            "case_number": read.case_number,
+            "version": version,
+            "reader": read.reader,
+            "role": read.role,
+            "role_label": role_label,
+            "reader_bureau": read.reader_bureau,
+            "purpose": read.purpose,
+            "purpose_label": None if purpose is None else f"{purpose.name} {purpose.name_en}",
+            "fields": list(read.fields),
+            "subjects": list(read.subjects),
+            "read_at": at.astimezone(SHANGHAI),
+            "correlation_id": correlation_id,
+        }
+
+    # -- the petitioner's status lookup --------------------------------------------------------
+
+    async def status_by_query_code(self, code: str) -> dict[str, Any] | None:
+        """What a petitioner may see with their query code: where the case stands, no names."""
+        case_id = await self._store.pool.fetchval(
+            "SELECT case_id FROM intake.query_codes WHERE token = $1",
+            self._index.token("query_code", code.strip().upper()),
+        )
+        if case_id is None:
+            return None
+        raws = await self._store.read_stream_raw(f"case-{case_id}")
+        case = fold(await self._store.decode_many(raws, reveal=False))
+        return None if case is None else public_status(case)
+
+
+def _fields_shown(case: CaseFile) -> tuple[str, ...]:
+    """The personal fields the dossier shows in the clear, by path, those that hold a value."""
+    shown: list[str] = []
+    for name in ("name", "resident_id", "phone", "address"):
+        if any(getattr(p, name) for p in case.petitioners):
+            shown.append(f"petitioners.{name}")
+    for name in ("summary", "requests"):
+        if any(getattr(s.data, name) for s in case.submissions):
+            shown.append(f"submissions.{name}")
+    return tuple(shown)
+
+
+def _category_name(config: BureauConfig, code: str) -> str | None:
+    try:
+        return config.category(code).name
+    except UnknownCodeError:
+        return None
+
+
+__all__ = ["AUDIT_ROLES", "Dossier", "reads_stream"]

@@ -1,0 +1,263 @@
+"""A case as intake reads it back: who petitioned, what they raised, who handles it now and where
+the statutory workflow stands. Folded from the whole case stream, intake's events and
+assignment's alike (they share ``case-<id>``). Pure: no I/O.
+
+Two readers use it: the dossier (people who handle the case read it in the clear) and the
+petitioner's status lookup (what the petitioner may know, in plain words).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from typing import Any, Final
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from petitions.eventstore import RecordedEvent
+from petitions.messages import assignment as a
+from petitions.messages.intake import CaseRegistered, PetitionerRecord, SubmissionReceived
+
+
+@dataclass(frozen=True)
+class Submission:
+    submission_id: UUID
+    data: SubmissionReceived
+
+
+@dataclass(frozen=True)
+class CaseFile:
+    """One case, folded. ``state`` uses assignment's state names."""
+
+    case_id: UUID
+    case_number: str
+    bureau: str
+    sub_bureau: str
+    category: str
+    category_kind: str
+    first_receiver: str
+    petitioners: tuple[PetitionerRecord, ...]
+    accused_units: frozenset[str]
+    accused_officers: frozenset[str]
+    version: int
+    submissions: tuple[Submission, ...] = ()
+    state: str = "registered"
+    unit: str | None = None
+    officer: str | None = None
+    leader_id: str | None = None
+    leader_name: str | None = None
+    received_on: date | None = None
+    acceptance_due: date | None = None
+    accepted_on: date | None = None
+    handling_due: date | None = None
+    extended_days: int = 0
+    closed_on: date | None = None
+    replied_on: date | None = None
+    outcome: str | None = None
+    review_request_until: date | None = None
+    review_requested_on: date | None = None
+    review_due: date | None = None
+    review_decided_on: date | None = None
+    re_review_request_until: date | None = None
+    re_review_requested_on: date | None = None
+    re_review_due: date | None = None
+    re_review_decided_on: date | None = None
+    terminated: bool = False
+
+    @property
+    def handling_unit(self) -> str:
+        """The unit answering for the case now: the assigned one, else the receiving bureau
+        (assignment's own rule before its first assignment)."""
+        return self.unit or self.bureau
+
+    def accuses(self, bureau: str, user: str) -> bool:
+        """Art. 30: an accusation is never visible to the unit or the person it accuses."""
+        return bureau in self.accused_units or user in self.accused_officers
+
+
+def evolve(state: CaseFile | None, event: RecordedEvent[Any]) -> CaseFile | None:
+    data = event.data
+    if isinstance(data, CaseRegistered):
+        return CaseFile(
+            case_id=data.case_id,
+            case_number=data.case_number,
+            bureau=data.bureau,
+            sub_bureau=data.sub_bureau,
+            category=data.category,
+            category_kind=data.category_kind,
+            first_receiver=data.responsible_officer,
+            petitioners=data.petitioners,
+            accused_units=frozenset(data.accused_units),
+            accused_officers=frozenset(data.accused_officers),
+            version=event.version,
+        )
+    if state is None:
+        return None
+    changes = _changes(state, data)
+    return replace(state, version=event.version, **changes)
+
+
+def fold(events: list[RecordedEvent[Any]]) -> CaseFile | None:
+    state: CaseFile | None = None
+    for event in events:
+        state = evolve(state, event)
+    return state
+
+
+def _changes(state: CaseFile, data: Any) -> dict[str, Any]:
+    match data:
+        case SubmissionReceived():
+            return {"submissions": (*state.submissions, Submission(data.submission_id, data))}
+        case a.WorkflowOpened():
+            return {
+                "state": "awaiting_acceptance",
+                "received_on": data.received_on,
+                "acceptance_due": data.acceptance_due,
+            }
+        case a.CaseAccepted():
+            return {
+                "state": "handling",
+                "accepted_on": data.accepted_on,
+                "handling_due": data.handling_due,
+            }
+        case a.AcceptanceDeclined():
+            return {"state": "declined", "closed_on": data.decided_on}
+        case a.CaseForwarded():
+            return {"state": "forwarded", "closed_on": data.decided_on}
+        case a.DivertedToLegalProcedure():
+            return {"state": "diverted", "closed_on": data.decided_on}
+        case a.AssignmentObjected():
+            return {"state": "objected", "closed_on": data.objected_on}
+        case a.CaseAssigned():
+            return {"unit": data.unit, "officer": data.officer}
+        case a.LeaderOwnershipTaken():
+            return {"leader_id": data.leader_id, "leader_name": data.leader_name}
+        case a.CompletionReported():
+            return {"state": "completion_reported"}
+        case a.CompletionAccepted():
+            return {"state": "completion_accepted"}
+        case a.CompletionSentBack():
+            return {"state": "handling"}
+        case a.ExtensionGranted():
+            return {"handling_due": data.handling_due, "extended_days": data.days}
+        case a.HearingEnded() if data.deadline is a.DeadlineKind.HANDLING:
+            return {"handling_due": data.due}
+        case a.HearingEnded() if data.deadline is a.DeadlineKind.REVIEW:
+            return {"review_due": data.due}
+        case a.HearingEnded() if data.deadline is a.DeadlineKind.RE_REVIEW:
+            return {"re_review_due": data.due}
+        case a.ReplyIssued():
+            return {
+                "state": "replied",
+                "replied_on": data.replied_on,
+                "outcome": str(data.outcome),
+                "review_request_until": data.review_request_until,
+            }
+        case a.ReviewRequested():
+            return {
+                "state": "under_review",
+                "review_requested_on": data.requested_on,
+                "review_due": data.review_due,
+            }
+        case a.ReviewDecided():
+            return {
+                "state": "reviewed",
+                "outcome": str(data.outcome),
+                "review_decided_on": data.decided_on,
+                "re_review_request_until": data.re_review_request_until,
+            }
+        case a.ReReviewRequested():
+            return {
+                "state": "under_re_review",
+                "re_review_requested_on": data.requested_on,
+                "re_review_due": data.re_review_due,
+            }
+        case a.ReReviewDecided():
+            return {
+                "state": "re_reviewed",
+                "outcome": str(data.outcome),
+                "re_review_decided_on": data.decided_on,
+            }
+        case a.CaseTerminated():
+            return {"state": "terminated", "terminated": True}
+        case _:
+            return {}
+
+
+SHANGHAI: Final = ZoneInfo("Asia/Shanghai")
+
+
+# -- what the petitioner is told ------------------------------------------------------------
+
+# Public phases: coarser than the workflow's states (a completion report or a hearing is the
+# bureau's own business) and worded for the petitioner, in Chinese and English.
+PHASES: Final[dict[str, tuple[str, str]]] = {
+    "received": ("已收到，待决定是否受理", "received, awaiting the decision whether to accept it"),
+    "handling": ("已受理，正在办理", "accepted and being handled"),
+    "replied": ("已出具书面答复意见", "a written reply has been issued"),
+    "under_review": ("复查中", "under review"),
+    "reviewed": ("已作出复查意见", "the review decision has been issued"),
+    "under_re_review": ("复核中", "under re-review"),
+    "re_reviewed": ("已作出复核意见", "the re-review decision has been issued"),
+    "terminated": ("已终结，同一事实不再受理", "terminated: the same matter is not accepted again"),
+    "declined": ("不予受理", "not accepted"),
+    "forwarded": ("已转送其他有权处理机关", "forwarded to the organ competent to handle it"),
+    "diverted": ("已告知通过法定途径解决", "referred to the legal procedure that applies"),
+    "returned": ("已退回交办机关", "returned to the organ that referred it"),
+}
+
+_PHASE_OF_STATE: Final = {
+    "registered": "received",
+    "awaiting_acceptance": "received",
+    "handling": "handling",
+    "hearing": "handling",
+    "completion_reported": "handling",
+    "completion_accepted": "handling",
+    "objected": "returned",
+}
+
+
+def phase(case: CaseFile) -> str:
+    return _PHASE_OF_STATE.get(case.state, case.state)
+
+
+def public_status(case: CaseFile) -> dict[str, Any]:
+    """What the petitioner may know of their case: dates and phases, no names, no personal data
+    and nothing internal (units, officers, leaders, outcomes before they are told)."""
+    name = phase(case)
+    zh, en = PHASES[name]
+    first = case.submissions[0].data.received_at if case.submissions else None
+    accepted: bool | None = None
+    if case.accepted_on is not None:
+        accepted = True
+    elif name in ("declined", "forwarded", "diverted", "returned"):
+        accepted = False
+    return {
+        "case_number": case.case_number,
+        "status": name,
+        "status_zh": zh,
+        "status_en": en,
+        "submissions": len(case.submissions),
+        "received_on": case.received_on or _local_date(first),
+        "acceptance_due": case.acceptance_due if name == "received" else None,
+        "accepted": accepted,
+        "accepted_on": case.accepted_on,
+        "decided_on": case.closed_on,
+        "handling_due": case.handling_due if case.accepted_on is not None else None,
+        "extended": case.extended_days > 0,
+        "extended_days": case.extended_days,
+        "replied_on": case.replied_on,
+        "review_request_until": case.review_request_until if name == "replied" else None,
+        "review_requested_on": case.review_requested_on,
+        "review_due": case.review_due if name == "under_review" else None,
+        "review_decided_on": case.review_decided_on,
+        "re_review_request_until": case.re_review_request_until if name == "reviewed" else None,
+        "re_review_requested_on": case.re_review_requested_on,
+        "re_review_due": case.re_review_due if name == "under_re_review" else None,
+        "re_review_decided_on": case.re_review_decided_on,
+        "terminated": case.terminated,
+    }
+
+
+def _local_date(moment: datetime | None) -> date | None:
+    return None if moment is None else moment.astimezone(SHANGHAI).date()
