@@ -404,7 +404,7 @@ def _print_summary(
         if s.name != "workbench"
     ]
     rows += [
-        ("工作台", f"{s.url}/   workbench: 浏览器打开这里 open this in a browser")
+        ("workbench", f"{s.url}/   工作台: 浏览器打开这里 open this in a browser")
         for s in services
         if s.name == "workbench"
     ]
