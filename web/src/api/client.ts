@@ -1,0 +1,53 @@
+// One typed client per service, all on this origin: the gateway (or the deployment's reverse
+// proxy) forwards /intake, /assignment and /reporting to the services' own paths.
+import createClient, { type Middleware } from 'openapi-fetch'
+import type { paths as IntakePaths } from './generated/intake'
+import type { paths as AssignmentPaths } from './generated/assignment'
+import type { paths as ReportingPaths } from './generated/reporting'
+import { session, signOut } from '../auth'
+import { router } from '../router'
+
+const bearer: Middleware = {
+  onRequest({ request }) {
+    if (session.token) request.headers.set('Authorization', `Bearer ${session.token}`)
+    return request
+  },
+  onResponse({ response }) {
+    // An expired or refused token: back to sign-in, then to where the user was.
+    if (response.status === 401) {
+      signOut()
+      const here = router.currentRoute.value.fullPath
+      void router.push({ name: 'login', query: { next: here } })
+    }
+    return response
+  },
+}
+
+function client<P extends {}>(prefix: string) {
+  const c = createClient<P>({ baseUrl: `${window.location.origin}${prefix}` })
+  c.use(bearer)
+  return c
+}
+
+export const intake = client<IntakePaths>('/intake')
+export const assignment = client<AssignmentPaths>('/assignment')
+export const reporting = client<ReportingPaths>('/reporting')
+
+/** A file from an API (an export), fetched with the token and handed to the browser to save. */
+export async function download(path: string, filename: string): Promise<void> {
+  const response = await fetch(path, {
+    headers: session.token ? { Authorization: `Bearer ${session.token}` } : {},
+  })
+  if (response.status === 401) {
+    signOut()
+    await router.push({ name: 'login' })
+    return
+  }
+  if (!response.ok) throw new Error(`${response.status}`)
+  const url = URL.createObjectURL(await response.blob())
+  const link = document.createElement('a')
+  link.href = url
+  link.download = filename
+  link.click()
+  URL.revokeObjectURL(url)
+}
