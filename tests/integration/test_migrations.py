@@ -25,6 +25,7 @@ async def test_migrations_are_idempotent_and_serialised(database_url: str) -> No
         ("eventstore", "0001_event_store.sql"),
         ("eventstore", "0002_service_role.sql"),
         ("eventstore", "0003_personal_data.sql"),
+        ("eventstore", "0004_relay_incidents.sql"),
     ]
 
 

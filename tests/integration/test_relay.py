@@ -108,7 +108,7 @@ async def test_every_event_reaches_nats_once_in_store_order(
     assert messages[0].subject == subject_for("330102", "case-r0", "test.CounterMoved")
 
 
-async def _eq(count: Awaitable[int], expected: int) -> bool:
+async def _eq(count: Awaitable[int | None], expected: int) -> bool:
     return await count == expected
 
 
@@ -129,9 +129,17 @@ async def test_killed_between_publish_and_checkpoint_publishes_nothing_twice(
     survivor = Relay(store, dsn=database_url, nats_url=clean_stream)
     task = run_relay(survivor)
     await wait_for(lambda: _eq(message_count(clean_stream), 50), 15, "50 messages")
-    relay_cursor = await store.pool.fetchval(
-        "SELECT position FROM eventstore.subscriptions WHERE name = 'relay'"
-    )
+    # The checkpoint follows the acks: wait for it to reach the last event (a read right after
+    # the 50th message arrived could come before the relay wrote it).
+    last = max(e.position for e in await store.read_all_raw(limit=100))
+
+    async def cursor() -> int | None:
+        position: int | None = await store.pool.fetchval(
+            "SELECT position FROM eventstore.subscriptions WHERE name = 'relay'"
+        )
+        return position
+
+    await wait_for(lambda: _eq(cursor(), last), 15, "the relay's checkpoint at the last event")
     survivor.stop()
     await task
 
@@ -140,7 +148,6 @@ async def test_killed_between_publish_and_checkpoint_publishes_nothing_twice(
     assert survivor.published == 10  # the 40 re-published were dropped as duplicates
     # ... and recognised as its own: the stream holds exactly those events under those ids.
     assert (survivor.duplicates, survivor.preempted, survivor.dead_lettered) == (40, 0, 0)
-    assert relay_cursor == max(e.position for e in await store.read_all_raw(limit=100))
 
 
 async def test_two_relays_only_one_publishes_and_the_standby_takes_over(

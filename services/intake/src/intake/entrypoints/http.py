@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query, Request, R
 from fastapi.responses import JSONResponse
 from petitions.http import install_validation_errors, invalid_response
 from petitions.identity import Authenticator, Principal, Role
-from petitions.limits import CODE_MAX, Code, ShortText, Text
+from petitions.limits import CODE_MAX, MAX_OFFSET, Code, ShortText, Text
 from pydantic import BaseModel, ConfigDict, Field
 
 from intake.application.dossier import AUDIT_ROLES, Dossier
@@ -238,7 +238,7 @@ def router(
             str | None, Query(max_length=200, description="查阅人 the reader's user id")
         ] = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     ) -> Any:
         if (case is None) == (user is None):
             raise InvalidCommand(
@@ -267,7 +267,7 @@ def router(
     async def holidays(
         principal: Annotated[Principal, Depends(auth)],
         year: Annotated[int, Query(ge=1999, le=2200, description="年份 year, e.g. 2026")],
-        if_none_match: Annotated[str | None, Header(alias="If-None-Match")] = None,
+        if_none_match: Annotated[str | None, Header(alias="If-None-Match", max_length=200)] = None,
     ) -> Response:
         del principal
         return _conditional(reference().holidays(year), if_none_match)
@@ -287,7 +287,7 @@ def router(
     async def reference_data(
         kind: ReferenceKind,
         principal: Annotated[Principal, Depends(auth)],
-        if_none_match: Annotated[str | None, Header(alias="If-None-Match")] = None,
+        if_none_match: Annotated[str | None, Header(alias="If-None-Match", max_length=200)] = None,
     ) -> Response:
         del principal
         return _conditional(reference().document(kind), if_none_match)
