@@ -83,6 +83,7 @@ LABELS: Final[dict[str, str]] = {
     "recomputed on a changed holiday calendar or corrected rules",
     "personal.PersonalDataErased": "个人信息擦除 personal data erased",
     "reporting.TimelineRead": "查阅审计记录 audit timeline read",
+    "reporting.AccompanyRosterPublished": "陪同接访名单发布 accompany roster published",
 }
 
 STATES: Final[dict[str, str]] = {
