@@ -153,8 +153,9 @@ async def test_acceptance_handling_hearing_extension_and_the_reply(
     clock: Clock,
     store: EventStore,
 ) -> None:
-    # Accepted on Thursday 2026-07-30: with the 3 days of hearing the period's 63rd day is
-    # National Day, so a rule that extended the already moved deadline would differ.
+    # Accepted on Thursday 2026-07-30. A 3-day hearing in handling adds nothing (Art. 34: the
+    # handling period has no pause); under the former rule the period's 63rd day, National Day,
+    # would have moved the deadline to 8 October.
     clock.now = datetime(2026, 7, 30, 2, tzinfo=UTC)
     case = await register(client, assignment, auth, 2, received_at="2026-07-30T09:00:00+08:00")
     case_id = case["case_id"]
@@ -191,25 +192,23 @@ async def test_acceptance_handling_hearing_extension_and_the_reply(
         "{}-W{:02d}".format(*clock.now.astimezone(SHANGHAI).date().isocalendar()[:2])
     ]
 
-    due = done["case"]["handling_due"]
     done = await command(assignment, auth, case_id, "start_hearing", {"reason": "听证"}, **HANDLER)
-    assert (done["case"]["state"], done["case"]["running_deadline"]) == ("hearing", None)
+    # The handling deadline keeps running through the hearing.
+    assert (done["case"]["state"], done["case"]["running_deadline"]) == ("hearing", "handling")
+    assert done["case"]["handling_due"] == "2026-09-28"
     clock.advance(days=3)
     done = await command(assignment, auth, case_id, "end_hearing", {}, **HANDLER)
     assert done["case"]["state"] == "handling"
-    # 63 days end on 1 October, National Day (1-7 October off): the next working day, 8 October.
-    assert done["case"]["handling_due"] == "2026-10-08"
-    assert done["case"]["handling_due"] > due
+    assert done["case"]["handling_due"] == "2026-09-28"  # still Monday 28 September
 
     done = await command(
         assignment, auth, case_id, "grant_extension", {"days": 30, "reason": "情况复杂"}, **HEAD
     )
     assert done["case"]["extended"] is True
-    # Art. 34: the extension lengthens the period itself (60 + 3 paused + 30 days from
-    # acceptance), then that day moves off a non-working day; never 30 days after a deadline a
-    # holiday had already moved.
-    assert done["case"]["handling_due"] == "2026-11-02"  # 93 days: Saturday 31 October, moved
-    # (30 days after the moved 8 October would have been Monday 9 November.)
+    # Art. 34: the extension lengthens the period itself, 60 + 30 days from acceptance: a
+    # working Wednesday, 28 October. (With the hearing's 3 days, the former rule, 93 days:
+    # Saturday 31 October, moved to Monday 2 November.)
+    assert done["case"]["handling_due"] == "2026-10-28"
     assert "grant_extension" not in done["case"]["allowed_commands"]
 
     await command(assignment, auth, case_id, "report_completion", {"summary": "已办结"}, **HANDLER)

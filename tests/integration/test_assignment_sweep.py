@@ -202,7 +202,7 @@ async def test_the_service_sweeps_on_its_clock(
     assert (await assignment.post("/api/v1/sweep", json={}, headers=admin)).json()["events"] == 0
 
 
-async def test_no_notices_for_closed_cases_or_while_a_hearing_stops_the_clock(
+async def test_no_notices_for_closed_cases_and_a_handling_hearing_stops_no_clock(
     client: httpx.AsyncClient,
     assignment: httpx.AsyncClient,
     auth: Token,
@@ -212,7 +212,10 @@ async def test_no_notices_for_closed_cases_or_while_a_hearing_stops_the_clock(
 ) -> None:
     declined, hearing, replied = await open_cases(client, assignment, auth, 3, 1)
     await command(assignment, auth, declined["case_id"], "decline", {"reason": "不属于职责"})
-    await command(assignment, auth, hearing["case_id"], "accept", {})
+    accepted = await command(assignment, auth, hearing["case_id"], "accept", {})
+    due = date.fromisoformat(accepted["case"]["handling_due"])
+    # Accepted on Wednesday 2026-11-04: 60 days end on Sunday 2027-01-03: due Monday 01-04.
+    assert (accepted["case"]["accepted_on"], due) == ("2026-11-04", date(2027, 1, 4))
     await command(
         assignment, auth, hearing["case_id"], "start_hearing", {"reason": "听证"}, **HANDLER
     )
@@ -230,17 +233,17 @@ async def test_no_notices_for_closed_cases_or_while_a_hearing_stops_the_clock(
         **HANDLER,
     )
     assert done["case"]["running_deadline"] is None
-    today = clock.now.astimezone(SHANGHAI).date()
-    for offset in (10, 30, 70, 120):
-        assert (await process(pool, clock).sweep(today + timedelta(days=offset))).events == 0
-    for case in (declined, hearing, replied):
+    # Swept late, on 2027-01-05, the day after the deadline: the case still in its hearing is
+    # supervised (Art. 34 has no pause); the closed and the replied ones get nothing.
+    assert (await process(pool, clock).sweep(date(2027, 1, 5))).events == 1
+    assert await notices(store, hearing["case_id"]) == [("handling", "2027-01-04", 0)]
+    for case in (declined, replied):
         assert await notices(store, case["case_id"]) == []
-    # The hearing ends: the clock runs again and the sweep finds the handling deadline.
+    # Ending the hearing changes no deadline, so nothing new is due.
     clock.advance(days=2)
     ended = await command(assignment, auth, hearing["case_id"], "end_hearing", {}, **HANDLER)
-    due = date.fromisoformat(ended["case"]["handling_due"])
-    assert (await process(pool, clock).sweep(due + timedelta(days=1))).events == 1
-    assert await notices(store, hearing["case_id"]) == [("handling", due.isoformat(), 0)]
+    assert ended["case"]["handling_due"] == "2027-01-04"
+    assert (await process(pool, clock).sweep(date(2027, 1, 6))).events == 0
 
 
 # -- a year whose holiday file is missing ------------------------------------------------------

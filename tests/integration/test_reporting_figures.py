@@ -513,32 +513,49 @@ async def test_monthly_analysis(db: asyncpg.Pool, config: BureauConfig) -> None:
     assert d.skip_level_submissions == 1
 
 
-async def test_a_hearing_stops_the_clock_but_the_case_stays_open(
+async def test_a_hearing_stops_only_the_re_review_clock(
     db: asyncpg.Pool, config: BureauConfig, calendar: WorkCalendar
 ) -> None:
-    # Accepted in February, due 3-20 before the hearing stopped the clock: not overdue on 3-27.
-    paused = await add_case(
+    # In a hearing since March, accepted 2026-02-03 and due Friday 3-20: a hearing in handling
+    # does not stop the handling clock (Art. 34), so on Friday 3-27 the case is overdue.
+    handling = await add_case(
         db,
         sub_bureau="330104",
         received_at=local(date(2026, 2, 2)),
         state="hearing",
+        state_before_hearing="handling",
         accepted_on=date(2026, 2, 3),
         handling_due=date(2026, 3, 20),
+    )
+    # A re-review hearing stops its clock (Art. 36): re-review due 3-20, not overdue on 3-27.
+    re_review = await add_case(
+        db,
+        sub_bureau="330104",
+        received_at=local(date(2025, 10, 8)),
+        state="hearing",
+        state_before_hearing="under_re_review",
+        accepted_on=date(2025, 10, 9),
+        handling_due=date(2025, 12, 8),
+        replied_on=date(2025, 12, 1),
+        review_due=date(2026, 1, 15),
+        re_review_due=date(2026, 3, 20),
     )
     bulletin = await queries.weekly_bulletin(
         db, config, calendar, queries.Viewer(bureau=CITY, user="office"), CITY,
         periods.week("2026-W13"),
         date(2026, 3, 27),
     )  # fmt: skip
-    assert paused not in {row.case_id for row in bulletin.overdue}
-    assert paused not in {row.case_id for row in bulletin.due_soon}
+    overdue = {row.case_id for row in bulletin.overdue}
+    assert handling in overdue
+    assert re_review not in overdue
+    assert re_review not in {row.case_id for row in bulletin.due_soon}
     counts = {row.sub_bureau.code: row.open_cases for row in bulletin.by_sub_bureau}
-    assert counts.get("330104") == 1
+    assert counts.get("330104") == 2
     ledger = await queries.ledger(
         db, config, queries.Viewer(bureau=CITY, user="office"), CITY,
         queries.LedgerFilter(open=True), as_of=date(2026, 3, 27), limit=50,
     )  # fmt: skip
-    assert paused in {row.case_id for row in ledger.rows}
+    assert {handling, re_review} <= {row.case_id for row in ledger.rows}
 
 
 async def test_a_session_held_by_a_stand_in_names_who_held_it(

@@ -17,6 +17,8 @@ import pytest
 from assignment.domain import commands as c
 from assignment.domain.case import (
     CLOSED,
+    DEADLINE_RULES_VERSION,
+    HEARING_RULE_NOTE,
     RULES,
     STATE_LABELS,
     Case,
@@ -34,6 +36,7 @@ from assignment.domain.case import (
     notice_event_id,
     notice_id,
     open_workflow,
+    recompute,
 )
 from assignment.domain.deadlines import Deadlines
 from petitions.bureaus import BureauConfig, WorkCalendar, load_config, load_work_calendar
@@ -41,8 +44,10 @@ from petitions.identity import Principal, Role
 from petitions.messages import Event
 from petitions.messages.assignment import (
     CaseAssigned,
+    DatedDeadline,
     DeadlineKind,
     DeadlineReminderSent,
+    DeadlinesRecomputed,
     ExtensionGranted,
     HearingEnded,
     Outcome,
@@ -243,7 +248,8 @@ ALLOWED: dict[str, set[str]] = {
         "assign", "record_progress", "report_completion", "grant_extension", "start_hearing",
         *_ANYTIME,
     },
-    "hearing": {"assign", "record_progress", "end_hearing", *_ANYTIME},
+    # A hearing in handling does not stop its clock: the unit head may still extend.
+    "hearing": {"assign", "record_progress", "end_hearing", "grant_extension", *_ANYTIME},
     "completion_reported": {
         "assign", "record_progress", "accept_completion", "send_back", "grant_extension",
         *_ANYTIME,
@@ -595,32 +601,48 @@ def test_the_importer_may_give_any_command() -> None:
     assert run(case, SAMPLES["grant_extension"], IMPORTER, D(2026, 3, 10)).extended
 
 
-# -- hearings stop the clock -------------------------------------------------------------------
+# -- hearings: excluded from the re-review period only (Arts. 34, 36) ------------------------
 
 
-def test_a_hearing_stops_the_handling_clock_and_moves_the_deadline() -> None:
-    case = STATES["handling"].case
+def test_a_hearing_in_handling_does_not_stop_the_clock() -> None:
+    case = STATES["handling"].case  # accepted Thu 2026-03-05
+    # 60 days from 3/5 end on Mon 5/4, in the Labour Day holiday (5/1-5/5): due Wed 5/6.
     assert case.running_deadline() == (DeadlineKind.HANDLING, D(2026, 5, 6))
     hearing = run(case, c.StartHearing(reason="听证"), HANDLER, D(2026, 4, 13))
-    assert hearing.running_deadline() is None
-    assert due_notices(hearing, D(2026, 5, 20), CALENDAR) == []
-    assert next_check(hearing, CALENDAR) is None
+    assert hearing.state == "hearing"
+    # The deadline keeps running through the hearing: reminders and supervision go on.
+    assert hearing.running_deadline() == (DeadlineKind.HANDLING, D(2026, 5, 6))
+    assert next_check(hearing, CALENDAR) == next_check(case, CALENDAR) is not None
+    (supervision,) = due_notices(hearing, D(2026, 5, 7), CALENDAR)
+    assert isinstance(supervision, SupervisionRaised)
+    assert (supervision.deadline, supervision.due) == (DeadlineKind.HANDLING, D(2026, 5, 6))
     assert set(allowed_commands(hearing)) == allowed_here("hearing")
+    # Ended a week later (4/13 to 4/20): the week is not added, the deadline stays Wed 5/6.
     ended = decide(hearing, c.EndHearing(), ctx(HANDLER, D(2026, 4, 20)))
     (event,) = ended
     assert isinstance(event, HearingEnded)
-    assert event.paused_days == 7
+    assert (event.deadline, event.paused_days, event.due) == (
+        DeadlineKind.HANDLING,
+        0,
+        D(2026, 5, 6),
+    )
     after = fold(ended, hearing)
     assert after.state == "handling"
-    # 60 days from 3/5 end on 5/4 (Labour Day, so 5/6); seven days not counted: 5/11.
-    assert after.handling_due == D(2026, 5, 11)
-    assert after.running_deadline() == (DeadlineKind.HANDLING, D(2026, 5, 11))
+    assert (after.handling_due, after.handling_end) == (D(2026, 5, 6), D(2026, 5, 4))
+    assert after.running_deadline() == (DeadlineKind.HANDLING, D(2026, 5, 6))
 
 
 def test_a_re_review_hearing_moves_the_re_review_deadline() -> None:
     case = STATES["under_re_review"].case
     assert case.re_review_due == D(2026, 6, 22)  # 5/20 + 30 = 6/19, Dragon Boat -> 6/22
     hearing = run(case, c.StartHearing(reason="复核听证"), OFFICE, D(2026, 6, 1))
+    # The re-review clock stops while the hearing lasts (Art. 36).
+    assert hearing.running_deadline() is None
+    assert due_notices(hearing, D(2026, 6, 30), CALENDAR) == []
+    assert "grant_extension" not in allowed_commands(hearing)
+    with pytest.raises(NotAllowed) as refused:
+        decide(hearing, SAMPLES["grant_extension"], ctx(HEAD, D(2026, 6, 2)))
+    assert refused.value.code == "not_in_handling"
     # Two days not counted: the period's own last day moves from 6/19 to Sun 6/21, still in
     # the festival: the deadline stays Mon 6/22 (not 6/22 + 2).
     after = run(hearing, c.EndHearing(), OFFICE, D(2026, 6, 3))
@@ -634,31 +656,98 @@ def test_a_re_review_hearing_moves_the_re_review_deadline() -> None:
     assert run(again, c.EndHearing(), OFFICE, D(2026, 6, 13)).re_review_due == D(2026, 6, 24)
 
 
-def test_no_hearing_once_the_deadline_has_passed() -> None:
-    case = STATES["handling"].case
-    assert run(case, c.StartHearing(reason="听证"), HANDLER, D(2026, 5, 6)).state == "hearing"
+def test_a_re_review_hearing_cannot_stop_a_clock_that_ran_out() -> None:
+    case = STATES["under_re_review"].case  # re-review due Mon 2026-06-22
+    assert run(case, c.StartHearing(reason="听证"), OFFICE, D(2026, 6, 22)).state == "hearing"
     with pytest.raises(NotAllowed) as late:
-        decide(case, c.StartHearing(reason="听证"), ctx(HANDLER, D(2026, 5, 7)))
+        decide(case, c.StartHearing(reason="听证"), ctx(OFFICE, D(2026, 6, 23)))
     assert late.value.code == "deadline_passed"
     assert "start_hearing" not in late.value.details["allowed"]
 
 
-def test_a_hearing_after_an_extension_adds_to_the_extended_period() -> None:
-    case = run(
-        STATES["handling"].case, c.GrantExtension(days=10, reason="复杂"), HEAD, D(2026, 4, 1)
-    )
-    assert case.handling_due == D(2026, 5, 14)  # period end 5/4 + 10 = Thu 5/14
-    hearing = run(case, c.StartHearing(reason="听证"), HANDLER, D(2026, 5, 4))
-    # 5/14 + 1 = Fri 5/15.
-    assert run(hearing, c.EndHearing(), HANDLER, D(2026, 5, 5)).handling_due == D(2026, 5, 15)
-    # 5/14 + 3 = Sun 5/17 -> Mon 5/18.
-    assert run(hearing, c.EndHearing(), HANDLER, D(2026, 5, 7)).handling_due == D(2026, 5, 18)
+def test_a_handling_hearing_after_the_deadline_changes_nothing() -> None:
+    case = STATES["handling"].case  # handling due Wed 2026-05-06
+    late = run(case, c.StartHearing(reason="听证"), HANDLER, D(2026, 5, 7))
+    assert late.running_deadline() == (DeadlineKind.HANDLING, D(2026, 5, 6))
+    assert [type(n) for n in due_notices(late, D(2026, 5, 7), CALENDAR)] == [SupervisionRaised]
+    assert run(late, c.EndHearing(), HANDLER, D(2026, 5, 12)).handling_due == D(2026, 5, 6)
+
+
+def test_an_extension_during_a_hearing_and_the_hearing_adds_nothing_to_it() -> None:
+    hearing = run(STATES["handling"].case, c.StartHearing(reason="听证"), HANDLER, D(2026, 4, 13))
+    extended = run(hearing, c.GrantExtension(days=10, reason="复杂"), HEAD, D(2026, 4, 20))
+    assert extended.state == "hearing"
+    assert extended.handling_due == D(2026, 5, 14)  # period end 5/4 + 10 = Thu 5/14
+    # Ended on 5/7 after 24 days: still Thu 5/14.
+    assert run(extended, c.EndHearing(), HANDLER, D(2026, 5, 7)).handling_due == D(2026, 5, 14)
 
 
 def test_a_hearing_ended_the_same_day_changes_nothing() -> None:
     case = STATES["handling"].case
     hearing = run(case, c.StartHearing(reason="听证"), HANDLER, D(2026, 4, 13))
     assert run(hearing, c.EndHearing(), HANDLER, D(2026, 4, 13)).handling_due == D(2026, 5, 6)
+
+
+def _paused_the_old_way(days: int, due: date) -> Case:
+    """A case stored before issue 15: a hearing 4/13 to 4/13 + ``days`` lengthened the handling
+    period by those days (the event as the former rule wrote it)."""
+    hearing = run(STATES["handling"].case, c.StartHearing(reason="听证"), HANDLER, D(2026, 4, 13))
+    ended = HearingEnded(
+        case_id=hearing.case_id,
+        ended_on=D(2026, 4, 13) + timedelta(days=days),
+        paused_days=days,
+        deadline=DeadlineKind.HANDLING,
+        due=due,
+    )
+    return fold([ended], hearing)
+
+
+def test_an_old_stream_keeps_its_recorded_date_until_it_is_recomputed() -> None:
+    # The former rule: 5/4 + 7 = Mon 5/11. Old streams still fold to what they recorded.
+    old = _paused_the_old_way(7, D(2026, 5, 11))
+    assert (old.state, old.handling_due, old.handling_hearing_days) == (
+        "handling",
+        D(2026, 5, 11),
+        7,
+    )
+    (event,) = recompute(old, DEADLINES, D(2026, 4, 25))
+    assert isinstance(event, DeadlinesRecomputed)
+    assert event.rules_version == DEADLINE_RULES_VERSION == 2
+    assert event.rule_note == HEARING_RULE_NOTE
+    (change,) = event.changes
+    assert (change.deadline, change.old_due, change.new_due) == (
+        DatedDeadline.HANDLING,
+        D(2026, 5, 11),
+        D(2026, 5, 6),
+    )
+    redated = fold([event], old)
+    assert (redated.handling_due, redated.handling_hearing_days) == (D(2026, 5, 6), 0)
+    assert redated.running_deadline() == (DeadlineKind.HANDLING, D(2026, 5, 6))
+    # Run again: nothing more.
+    assert recompute(redated, DEADLINES, D(2026, 4, 26)) == []
+
+
+def test_an_old_hearing_is_not_in_an_extension_granted_after_it() -> None:
+    old = _paused_the_old_way(7, D(2026, 5, 11))
+    # 60 + 10 days from acceptance: 5/4 + 10 = Thu 5/14, not 5/11 + 10.
+    extended = run(old, c.GrantExtension(days=10, reason="复杂"), HEAD, D(2026, 4, 25))
+    assert extended.handling_due == D(2026, 5, 14)
+    assert recompute(extended, DEADLINES, D(2026, 4, 26)) == []
+
+
+def test_recompute_leaves_a_case_no_hearing_lengthened_alone() -> None:
+    # The calendar unchanged: neither a plain handling case nor a re-review hearing's pause
+    # (still the law) is re-dated.
+    assert recompute(STATES["handling"].case, DEADLINES, D(2026, 4, 25)) == []
+    re_review = STATES["under_re_review"].case
+    paused = run(
+        run(re_review, c.StartHearing(reason="复核听证"), OFFICE, D(2026, 6, 1)),
+        c.EndHearing(),
+        OFFICE,
+        D(2026, 6, 6),
+    )
+    assert paused.re_review_due == D(2026, 6, 24)
+    assert recompute(paused, DEADLINES, D(2026, 6, 8)) == []
 
 
 # -- taking a case up --------------------------------------------------------------------------
@@ -1033,7 +1122,13 @@ def test_allowed_commands_on_a_day_leave_out_closed_windows() -> None:
     after = date.fromordinal(handling.handling_due.toordinal() + 1)
     assert "grant_extension" in allowed_commands(handling, HEAD, handling.handling_due)
     assert "grant_extension" not in allowed_commands(handling, HEAD, after)
-    assert "start_hearing" not in allowed_commands(handling, HANDLER, after)
+    # A handling hearing stops no clock, so it may still be held once the deadline passed.
+    assert "start_hearing" in allowed_commands(handling, HANDLER, after)
+    re_review = STATES["under_re_review"].case
+    assert re_review.re_review_due is not None
+    late = date.fromordinal(re_review.re_review_due.toordinal() + 1)
+    assert "start_hearing" in allowed_commands(re_review, OFFICE, re_review.re_review_due)
+    assert "start_hearing" not in allowed_commands(re_review, OFFICE, late)
     replied = STATES["replied"].case
     assert replied.review_request_until is not None
     closed = date.fromordinal(replied.review_request_until.toordinal() + 1)

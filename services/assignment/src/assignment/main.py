@@ -197,8 +197,9 @@ async def recompute_deadlines(settings: Settings, *, clock: Clock = utc_now) -> 
 
 USAGE = """usage: python -m assignment [serve | recompute-deadlines]
   serve                 run the service (the default)
-  recompute-deadlines   re-date running deadlines after a holiday file was installed or changed
-                        重新计算节假日安排变更后的在办期限"""
+  recompute-deadlines   re-date running deadlines after a holiday file was installed or changed,
+                        or the deadline rules were corrected (a hearing no longer pauses handling)
+                        重新计算节假日安排或期限规则变更后的在办期限"""
 
 
 def run(argv: list[str] | None = None) -> None:
@@ -212,7 +213,7 @@ def run(argv: list[str] | None = None) -> None:
         result = asyncio.run(recompute_deadlines(settings))
         print(
             f"已重新计算 {result.cases} 件案件的期限 re-dated {result.cases} cases "
-            f"(calendar sha256 {result.checksum})"
+            f"(calendar sha256 {result.checksum}, deadline rules {result.rules_version})"
         )
     else:
         print(USAGE, file=sys.stderr)

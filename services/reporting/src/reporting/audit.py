@@ -79,10 +79,11 @@ LABELS: Final[dict[str, str]] = {
     "assignment.CongressReportSent": "向人大书面报告 report sent to the People's Congress",
     "assignment.DeadlineReminderSent": "催办 deadline reminder sent",
     "assignment.SupervisionRaised": "督办 supervision raised",
-    "assignment.DeadlinesRecomputed": "期限按节假日安排重新计算 deadlines recomputed on a changed "
-    "holiday calendar",
+    "assignment.DeadlinesRecomputed": "期限重新计算（节假日安排或期限规则变更）deadlines "
+    "recomputed on a changed holiday calendar or corrected rules",
     "personal.PersonalDataErased": "个人信息擦除 personal data erased",
     "reporting.TimelineRead": "查阅审计记录 audit timeline read",
+    "reporting.AccompanyRosterPublished": "陪同接访名单发布 accompany roster published",
 }
 
 STATES: Final[dict[str, str]] = {
@@ -201,7 +202,10 @@ class CaseState(_Out):
     accepted_on: date | None = None
     handling_due: date | None = Field(default=None, description="办理期限 (extension included)")
     extended_days: int = 0
-    hearing_since: date | None = Field(default=None, description="听证中 clock paused since")
+    hearing_since: date | None = Field(
+        default=None,
+        description="听证中 in a hearing since (a re-review's clock paused; handling runs on)",
+    )
     replied_on: date | None = None
     on_time: bool | None = None
     outcome: str | None = Field(default=None, description="最新处理意见 latest outcome")
@@ -581,12 +585,13 @@ def summarize(data: Event) -> str:
                 f"责任 answerable {data.unit}/{data.officer or '-'}"
             )
         case a.DeadlinesRecomputed():
-            return "；".join(
+            redated = "；".join(
                 f"{c.deadline.zh} {c.deadline}: {c.old_due} → {c.new_due}"
                 f"{'（暂定 provisional）' if c.provisional_after else ''}"
                 f"；{', '.join(c.calendar_files)}"
                 for c in data.changes
             )
+            return f"{redated}；{data.rule_note}" if data.rule_note else redated
         case r.LeaderInstructionRecorded():
             committee = "；需党委研究 needs party committee" if data.needs_party_committee else ""
             return f"批示 instruction: {data.instruction}{committee}"

@@ -125,7 +125,14 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
         )
     )
     app.include_router(
-        http.router(lambda: current().read_pool, config, calendar, auth, clock=clock)
+        http.router(
+            lambda: current().read_pool,
+            config,
+            calendar,
+            auth,
+            clock=clock,
+            store=lambda: current().store,
+        )
     )
     return app
 

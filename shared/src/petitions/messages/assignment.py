@@ -240,7 +240,8 @@ class ExtensionGranted(_Provisional, type="assignment.ExtensionGranted"):
 
 
 class HearingStarted(Event, type="assignment.HearingStarted"):
-    """听证: the running clock stops (hearing time is not counted)."""
+    """听证. In re-review the clock stops (hearing time is not counted, Art. 36); in handling it
+    keeps running (the handling period has no pause, Art. 34)."""
 
     case_id: UUID
     reason: str
@@ -248,7 +249,11 @@ class HearingStarted(Event, type="assignment.HearingStarted"):
 
 
 class HearingEnded(_Provisional, type="assignment.HearingEnded"):
-    """The clock runs again; the paused days move the running deadline."""
+    """The hearing is over. In re-review the clock runs again and the paused days move the
+    re-review deadline. In handling nothing was paused: ``paused_days`` is 0 and ``due`` the
+    handling deadline as it was. (Before issue 15 a handling hearing's days lengthened the
+    handling deadline too; such an event still folds to the date it recorded, and a
+    ``DeadlinesRecomputed`` corrects it.)"""
 
     case_id: UUID
     ended_on: date
@@ -382,12 +387,17 @@ class DeadlineRedated(BaseModel):
 
 
 class DeadlinesRecomputed(Event, type="assignment.DeadlinesRecomputed"):
-    """A year's holiday arrangement was installed or changed: the case's running deadlines
-    that rested on it were recomputed. Appended only when a date or its provisional mark
-    changed; reminders and supervision follow the new dates."""
+    """A year's holiday arrangement was installed or changed, or the deadline rules were
+    corrected (``rule_note``): the case's running deadlines that rested on them were
+    recomputed. Appended only when a date or its provisional mark changed; reminders and
+    supervision follow the new dates."""
 
     case_id: UUID
     changes: tuple[DeadlineRedated, ...]
     calendar_checksum: str  # of the whole calendar folder (WorkCalendar.checksum)
     recomputed_on: date
     calendar_note: str = ""  # why the deadlines still provisional after it are, zh / en
+    # The deadline rules the new dates follow (assignment's DEADLINE_RULES_VERSION); events from
+    # before issue 15 recomputed on a changed calendar only, under rules 1.
+    rules_version: int = 1
+    rule_note: str = ""  # a rule change behind the new dates, zh / en ("": the calendar's)

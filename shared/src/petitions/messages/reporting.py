@@ -1,4 +1,5 @@
-"""Reporting's events: reads of a case's audit timeline (审计查阅记录).
+"""Reporting's events: reads of a case's audit timeline (审计查阅记录), and the accompany
+roster published for a month (陪同接访名单).
 
 Reads go on the stream ``audit-<case id>`` in the event store, not into a table: they are then
 hash-chained like the case itself, so nobody can quietly drop the record of having looked.
@@ -6,9 +7,11 @@ hash-chained like the case itself, so nobody can quietly drop the record of havi
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict
 
 from petitions.messages.base import Event
 
@@ -29,3 +32,29 @@ class TimelineRead(Event, type="reporting.TimelineRead"):
     # The reader's bureau as their token named it (None: the operator command, or a read
     # recorded before the bureau was). Optional, so older reads still decode as they are.
     reader_bureau: str | None = None
+
+
+class RosterCount(BaseModel):
+    """One sub-bureau on a published accompany roster, with the counts it was ranked by."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    rank: int
+    sub_bureau: str
+    head: str  # the head named in the configuration when the roster was published
+    justified_to_city: int
+    submissions_to_city: int
+
+
+class AccompanyRosterPublished(Event, type="reporting.AccompanyRosterPublished"):
+    """陪同接访名单 published for a month, once, at its start: the heads of up to three
+    sub-bureaus who accompany the chief at the city bureau's Wednesday receptions, ranked on
+    the month before as it stood then. Stream ``roster-<bureau>-<YYYY-MM>``; later outcomes
+    change what the roster would be now, never what was published."""
+
+    bureau: str  # the city bureau whose chief they accompany
+    applies_to: str  # YYYY-MM, the month of the receptions
+    counted_month: str  # YYYY-MM, the month whose petitions were counted
+    published_on: date  # Asia/Shanghai
+    roster: tuple[RosterCount, ...]
+    candidates: tuple[RosterCount, ...]  # every sub-bureau above zero, ranked

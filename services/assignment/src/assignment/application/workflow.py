@@ -40,6 +40,7 @@ from assignment.domain.case import (
     CLOSED as CLOSED_STATES,
 )
 from assignment.domain.case import (
+    DEADLINE_RULES_VERSION,
     Case,
     Context,
     Forbidden,
@@ -112,7 +113,8 @@ class SweepResult:
 class RecomputeResult:
     checksum: str
     cases: int  # re-dated, one DeadlinesRecomputed each
-    skipped: bool = False  # this calendar had been recomputed already
+    skipped: bool = False  # this calendar had been recomputed already, under these rules
+    rules_version: int = DEADLINE_RULES_VERSION
 
 
 CalendarLoader = Callable[[], WorkCalendar]
@@ -502,12 +504,17 @@ class Workflow:
         """Recompute every running deadline on the calendar in use and append one
         ``DeadlinesRecomputed`` per case whose dates or provisional marks change. Running it
         again appends nothing (the cases then agree with the calendar). ``once``: skip a
-        calendar (by checksum) that was recomputed completely before."""
+        calendar (by checksum) that was recomputed completely before under the same deadline
+        rules: a corrected rule (``DEADLINE_RULES_VERSION``) is recomputed once like a new
+        calendar."""
         calendar = self._calendar
         checksum = calendar.checksum
         pool = self._store.pool
         if once and await pool.fetchval(
-            "SELECT 1 FROM assignment.calendar_recomputations WHERE checksum = $1", checksum
+            "SELECT 1 FROM assignment.calendar_recomputations "
+            "WHERE checksum = $1 AND rules_version = $2",
+            checksum,
+            DEADLINE_RULES_VERSION,
         ):
             return RecomputeResult(checksum, 0, skipped=True)
         today = Deadlines.local_date(self._clock())
@@ -519,11 +526,13 @@ class Workflow:
         for row in rows:
             changed += await self._recompute_case(row["case_id"], today)
         await pool.execute(
-            "INSERT INTO assignment.calendar_recomputations (checksum, files, cases) "
-            "VALUES ($1, $2, $3) ON CONFLICT (checksum) DO NOTHING",
+            "INSERT INTO assignment.calendar_recomputations "
+            "(checksum, files, cases, rules_version) "
+            "VALUES ($1, $2, $3, $4) ON CONFLICT (checksum, rules_version) DO NOTHING",
             checksum,
             "\n".join(f"{f.name} sha256:{f.sha256}" for f in calendar.files),
             changed,
+            DEADLINE_RULES_VERSION,
         )
         log.info("calendar.recomputed", checksum=checksum, cases=changed)
         return RecomputeResult(checksum, changed)
@@ -541,7 +550,8 @@ class Workflow:
             ids = [
                 keyed_event_id(
                     self._event_id_key,
-                    f"recompute|{case_id}|{case.version}|{self._calendar.checksum}",
+                    f"recompute|{case_id}|{case.version}|{self._calendar.checksum}"
+                    f"|rules{DEADLINE_RULES_VERSION}",
                 )
             ]
             metadata = Metadata(actor="calendar-recompute", service=SERVICE)

@@ -63,6 +63,16 @@ MAX_EXTENSION_DAYS = 30
 REVIEW_REQUEST_DAYS = 30
 REVIEW_DAYS = 30
 REMINDER_WORKING_DAYS = (5, 1)
+DEADLINE_RULES_VERSION = 2
+"""The rules deadlines are computed by, beside the calendar: a running case is recomputed once
+per (calendar, rules) pair. 1: a hearing paused the handling period too; 2 (issue 15): hearing
+time is excluded only from the re-review period (Arts. 34, 36)."""
+HEARING_RULE_NOTE = (
+    "听证时间仅不计入复核期限，办理期限不因听证中止（《信访工作条例》第三十四条、第三十六条），"
+    "原按听证顺延的办理期限予以更正 / hearing time is excluded only from the re-review period; "
+    "the handling period has no pause (Arts. 34, 36): the handling deadline a hearing had "
+    "lengthened is corrected"
+)
 
 # State names (see petitions.messages.assignment).
 REGISTERED = "registered"
@@ -86,7 +96,8 @@ STATE_LABELS = {
     REGISTERED: "已登记，待流转 registered, not yet taken up",
     AWAITING_ACCEPTANCE: "待受理 awaiting the acceptance decision",
     HANDLING: "办理中 being handled",
-    HEARING: "听证中（停止计时）in a hearing (clock stopped)",
+    HEARING: "听证中 in a hearing (办理期限照常计算，复核期限不计听证时间 the handling deadline "
+    "keeps running; hearing time is not counted in re-review)",
     COMPLETION_REPORTED: "已报办结，待审核 completion reported, awaiting review",
     COMPLETION_ACCEPTED: "办结报告已通过，待答复 completion accepted, reply due",
     REPLIED: "已答复 replied",
@@ -174,8 +185,11 @@ class Case:
     handling_due: date | None = None
     handling_end: date | None = None
     """The handling period's own last day, before a non-working day moves it (``handling_due``):
-    the days a hearing stops the clock are added to it, then it is moved again."""
+    60 days from acceptance plus an extension. Never a hearing's days (Art. 34 has no pause)."""
     extended: bool = False
+    handling_hearing_days: int = 0
+    """Days a hearing added to the recorded ``handling_due`` under the former rule (streams from
+    before issue 15), until a ``DeadlinesRecomputed`` re-dates it: the reason it names."""
     hearing_since: date | None = None
     before_hearing: str | None = None
     replied_on: date | None = None
@@ -208,16 +222,24 @@ class Case:
         return self.category_kind == "accusation"
 
     def running_deadline(self) -> tuple[DeadlineKind, date] | None:
-        """The statutory clock running now, if any (none while a hearing stops it)."""
+        """The statutory clock running now, if any. A hearing in re-review stops that clock
+        (Art. 36); a hearing in handling does not (Art. 34): reminders and supervision go on."""
         if self.state == AWAITING_ACCEPTANCE and self.acceptance_due:
             return DeadlineKind.ACCEPTANCE, self.acceptance_due
-        if self.state in (HANDLING, COMPLETION_REPORTED, COMPLETION_ACCEPTED) and self.handling_due:
+        if self.in_handling and self.handling_due:
             return DeadlineKind.HANDLING, self.handling_due
         if self.state == UNDER_REVIEW and self.review_due:
             return DeadlineKind.REVIEW, self.review_due
         if self.state == UNDER_RE_REVIEW and self.re_review_due:
             return DeadlineKind.RE_REVIEW, self.re_review_due
         return None
+
+    @property
+    def in_handling(self) -> bool:
+        """In the handling period, a hearing held during it included."""
+        if self.state == HEARING:
+            return self.before_hearing != UNDER_RE_REVIEW
+        return self.state in (HANDLING, COMPLETION_REPORTED, COMPLETION_ACCEPTED)
 
     def running_deadlines(self) -> list[tuple[DeadlineKind, date]]:
         """Every clock running now: the statutory one, and the written report the People's
@@ -326,8 +348,11 @@ def _hearing_ended(s: Case, e: Any) -> dict[str, Any]:
         "before_hearing": None,
     }
     if e.deadline == DeadlineKind.HANDLING:
+        # Since issue 15 a handling hearing pauses nothing (paused_days 0, the same due). An
+        # older event's lengthened date stays what was recorded, but not the period's own last
+        # day: ``recompute`` then re-dates the deadline with an event of its own.
         changes["handling_due"] = e.due
-        changes["handling_end"] = _later(s.handling_end, s.handling_due, e.paused_days)
+        changes["handling_hearing_days"] = s.handling_hearing_days + e.paused_days
     elif e.deadline == DeadlineKind.RE_REVIEW:
         changes["re_review_due"] = e.due
         changes["re_review_end"] = _later(s.re_review_end, s.re_review_due, e.paused_days)
@@ -351,6 +376,8 @@ _DUE_FIELD: dict[DatedDeadline, str] = {
 
 def _recomputed(s: Case, e: Any) -> dict[str, Any]:
     changes: dict[str, Any] = {_DUE_FIELD[c.deadline]: c.new_due for c in e.changes}
+    if any(c.deadline == DatedDeadline.HANDLING for c in e.changes):
+        changes["handling_hearing_days"] = 0
     marks = {k: v for k, v in s.provisional if k not in {c.deadline for c in e.changes}}
     for change in e.changes:
         if change.provisional_after:
@@ -383,7 +410,7 @@ _CHANGES: dict[type[Event], Callable[[Case, Any], dict[str, Any]]] = {
     CompletionReported: lambda s, e: {"state": COMPLETION_REPORTED},
     CompletionAccepted: lambda s, e: {"state": COMPLETION_ACCEPTED},
     CompletionSentBack: lambda s, e: {"state": HANDLING},
-    # At most 30 days more for the period itself (60 + 30 from acceptance, pauses added): the
+    # At most 30 days more for the period itself (60 + 30 from acceptance): the
     # days a holiday moved the old last day by are not a bonus on top of the extension.
     ExtensionGranted: lambda s, e: {
         "extended": True,
@@ -469,8 +496,10 @@ RULES: dict[type[c.Command], Rule] = {
     c.AcceptCompletion: _rule([COMPLETION_REPORTED], _OFFICE),
     c.SendBack: _rule([COMPLETION_REPORTED], _OFFICE),
     # 延期须经本单位负责人批准 only the unit head approves an extension.
+    # A hearing in handling does not stop its clock, so the unit head may extend during it.
     c.GrantExtension: _rule(
-        [HANDLING, COMPLETION_REPORTED, COMPLETION_ACCEPTED], (Role.SUB_BUREAU_HEAD, Role.LEADER)
+        [HANDLING, HEARING, COMPLETION_REPORTED, COMPLETION_ACCEPTED],
+        (Role.SUB_BUREAU_HEAD, Role.LEADER),
     ),
     c.StartHearing: _rule([HANDLING, UNDER_RE_REVIEW], _HANDLING_STAFF),
     c.EndHearing: _rule([HEARING], _HANDLING_STAFF),
@@ -495,7 +524,7 @@ def _applies(case: Case, command: type[c.Command], today: date | None = None) ->
     granted once and before the deadline; only a referral is objected to, within its window;
     only a People's Congress case is reported on; a review is asked for within 30 days."""
     if command is c.GrantExtension:
-        return not case.extended and not _past(today, case.handling_due)
+        return case.in_handling and not case.extended and not _past(today, case.handling_due)
     if command is c.Object:
         return case.referral and not _past(today, case.objection_due)
     if command is c.SendCongressReport:
@@ -505,8 +534,8 @@ def _applies(case: Case, command: type[c.Command], today: date | None = None) ->
     if command is c.RequestReReview:
         return not _past(today, case.re_review_request_until)
     if command is c.StartHearing:
-        running = case.running_deadline()
-        return running is None or not _past(today, running[1])
+        # Only the re-review clock stops for a hearing, and one that has run out stays missed.
+        return case.state != UNDER_RE_REVIEW or not _past(today, case.re_review_due)
     return True
 
 
@@ -800,6 +829,15 @@ def _send_back(case: Case, cmd: Any, ctx: Context) -> list[Event]:
 
 
 def _extend(case: Case, cmd: Any, ctx: Context) -> list[Event]:
+    if not case.in_handling:
+        # A hearing in re-review: the handling period, the only one extended, is over.
+        raise NotAllowed(
+            "not_in_handling",
+            "复核阶段的听证中不能延长办理期限 / a hearing in re-review: there is no handling "
+            "period to extend",
+            state=case.state,
+            allowed=allowed_commands(case),
+        )
     if case.extended:
         raise NotAllowed(
             "extension_already_granted",
@@ -831,13 +869,15 @@ def _extend(case: Case, cmd: Any, ctx: Context) -> list[Event]:
 
 
 def _start_hearing(case: Case, cmd: Any, ctx: Context) -> list[Event]:
-    running = case.running_deadline()
-    if running is not None and ctx.today > running[1]:
-        # Hearing time is not counted, but a period that has already run out stays missed.
+    # In handling a hearing stops nothing (Art. 34), so it may be held even after the deadline:
+    # the case stays overdue and supervised. In re-review hearing time is not counted (Art. 36),
+    # but a period that has already run out stays missed.
+    due = case.re_review_due
+    if case.state == UNDER_RE_REVIEW and due is not None and ctx.today > due:
         raise NotAllowed(
             "deadline_passed",
-            f"期限已于 {running[1]} 届满，不能再以听证停止计时 / the deadline passed on "
-            f"{running[1]}: a hearing can no longer stop the clock",
+            f"复核期限已于 {due} 届满，不能再以听证停止计时 / the re-review deadline passed on "
+            f"{due}: a hearing can no longer stop the clock",
             state=case.state,
             allowed=[n for n in allowed_commands(case) if n != c.StartHearing.name],
         )
@@ -856,10 +896,12 @@ def _end_hearing(case: Case, cmd: Any, ctx: Context) -> list[Event]:
     if case.before_hearing == UNDER_RE_REVIEW:
         kind, due, end = DeadlineKind.RE_REVIEW, case.re_review_due, case.re_review_end
     else:
+        # The handling period has no pause (Art. 34): the hearing's days change no deadline.
         kind, due, end = DeadlineKind.HANDLING, case.handling_due, case.handling_end
+        paused = 0
     assert due is not None
-    # The paused days lengthen the period itself: they are added to its own last day, which
-    # then moves to a working day again (not to the already moved deadline).
+    # The re-review's paused days lengthen the period itself: they are added to its own last
+    # day, which then moves to a working day again (not to the already moved deadline).
     dated = (
         ctx.deadlines.extended(end or due, paused)
         if paused
@@ -1190,7 +1232,8 @@ def _next_stage(case: Case, kind: DeadlineKind, due: date, calendar: WorkCalenda
 def current_deadlines(case: Case, deadlines: Deadlines) -> dict[DatedDeadline, tuple[date, Dated]]:
     """The deadlines that still matter in the case's state, each with its recorded date and
     what the calendar makes of it now (from the period's own start or last day, as when it was
-    first computed). A hearing's paused clock counts: it runs again from the same last day."""
+    first computed). A re-review hearing's paused clock counts: it runs again from the same last
+    day. The handling period's last day never holds a hearing's days (Art. 34)."""
     state = case.before_hearing if case.state == HEARING else case.state
     found: dict[DatedDeadline, tuple[date, Dated]] = {}
     if state == AWAITING_ACCEPTANCE and case.received_on is not None:
@@ -1240,9 +1283,11 @@ def _file_refs(calendar: WorkCalendar, first: date, last: date) -> tuple[str, ..
 
 
 def recompute(case: Case, deadlines: Deadlines, today: date) -> list[Event]:
-    """The ``DeadlinesRecomputed`` a changed calendar makes of this case: every deadline whose
-    date or provisional mark differs from what the case recorded; nothing when none does (so a
-    second run appends nothing). Pure: the caller gives the calendar and the day."""
+    """The ``DeadlinesRecomputed`` a changed calendar or changed rules make of this case: every
+    deadline whose date or provisional mark differs from what the case recorded; nothing when
+    none does (so a second run appends nothing). Pure: the caller gives the calendar and the
+    day. A handling deadline a hearing lengthened under the former rule is re-dated here, with
+    ``rule_note`` saying why."""
     if case.state in CLOSED or not case.opened:
         return []
     marks = case.provisional_marks()
@@ -1265,6 +1310,9 @@ def recompute(case: Case, deadlines: Deadlines, today: date) -> list[Event]:
         )
     if not changes:
         return []
+    rule = case.handling_hearing_days and any(
+        ch.deadline == DatedDeadline.HANDLING for ch in changes
+    )
     return [
         DeadlinesRecomputed(
             case_id=case.case_id,
@@ -1272,5 +1320,7 @@ def recompute(case: Case, deadlines: Deadlines, today: date) -> list[Event]:
             calendar_checksum=calendar.checksum,
             recomputed_on=today,
             calendar_note=calendar.note(years) if years else "",
+            rules_version=DEADLINE_RULES_VERSION,
+            rule_note=HEARING_RULE_NOTE if rule else "",
         )
     ]

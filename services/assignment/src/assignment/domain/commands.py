@@ -135,13 +135,13 @@ class GrantExtension(Command):
 
 class StartHearing(Command):
     name = "start_hearing"
-    title = "听证开始（停止计时）Start a hearing (the clock stops)"
+    title = "听证开始（复核期间停止计时）Start a hearing (a re-review's clock stops)"
     reason: Text = _text("听证事由 why")
 
 
 class EndHearing(Command):
     name = "end_hearing"
-    title = "听证结束（恢复计时）End the hearing (the clock runs again)"
+    title = "听证结束 End the hearing"
 
 
 class IssueReply(Command):

@@ -146,6 +146,12 @@ def _changes(state: CaseFile, data: Any) -> dict[str, Any]:
             return {"review_due": data.due}
         case a.HearingEnded() if data.deadline is a.DeadlineKind.RE_REVIEW:
             return {"re_review_due": data.due}
+        case a.DeadlinesRecomputed():
+            # A changed calendar or corrected rule (a hearing no longer lengthens handling)
+            # re-dates what the petitioner is shown, too.
+            return {
+                _REDATED[ch.deadline]: ch.new_due for ch in data.changes if ch.deadline in _REDATED
+            }
         case a.ReplyIssued():
             return {
                 "state": "replied",
@@ -204,6 +210,17 @@ PHASES: Final[dict[str, tuple[str, str]]] = {
     "forwarded": ("已转送其他有权处理机关", "forwarded to the organ competent to handle it"),
     "diverted": ("已告知通过法定途径解决", "referred to the legal procedure that applies"),
     "returned": ("已退回交办机关", "returned to the organ that referred it"),
+}
+
+# Where a recomputed deadline lives in the case file: a changed calendar or a corrected rule
+# re-dates what the petitioner is shown as well.
+_REDATED: Final = {
+    a.DatedDeadline.ACCEPTANCE: "acceptance_due",
+    a.DatedDeadline.HANDLING: "handling_due",
+    a.DatedDeadline.REVIEW_REQUEST: "review_request_until",
+    a.DatedDeadline.REVIEW: "review_due",
+    a.DatedDeadline.RE_REVIEW_REQUEST: "re_review_request_until",
+    a.DatedDeadline.RE_REVIEW: "re_review_due",
 }
 
 _PHASE_OF_STATE: Final = {

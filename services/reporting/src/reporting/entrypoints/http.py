@@ -23,6 +23,7 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from petitions.bureaus import BureauConfig, UnknownCodeError, WorkCalendar, YearNotConfiguredError
 from petitions.clock import Clock, utc_now
+from petitions.eventstore import EventStore
 from petitions.identity import Authenticator, Principal, Role
 from petitions.limits import MAX_OFFSET
 from petitions.scope import ensure_acts_for
@@ -31,6 +32,9 @@ from starlette.concurrency import run_in_threadpool
 from reporting import exports, queries
 from reporting.queries import periods
 from reporting.queries.periods import Period, PeriodError
+from reporting.roster import RosterNotDue
+from reporting.roster import publish as publish_roster_for
+from reporting.roster import published as published_roster_of
 
 READ_ROLES = (
     Role.PETITION_OFFICE,
@@ -112,9 +116,14 @@ def router(
     auth: Authenticator,
     *,
     clock: Clock = utc_now,
+    store: Callable[[], EventStore] | None = None,
 ) -> APIRouter:
+    """``store``: the event store, where published rosters live (without it, none is shown and
+    none can be published)."""
     api = APIRouter(prefix="/api/v1/reports", route_class=_ReportRoute, responses=_ERRORS)
     reader = auth.require(*READ_ROLES)
+    publisher = auth.require(Role.ADMIN, Role.PETITION_OFFICE)
+    Publisher = Annotated[Principal, Depends(publisher)]  # noqa: N806
     Reader = Annotated[Principal, Depends(reader)]  # noqa: N806  (a type alias, local by need)
 
     @asynccontextmanager
@@ -281,9 +290,50 @@ def router(
         )
         async with snapshot() as db:
             roster = await queries.accompany_roster(db, config, counted)
+        if store is not None:
+            found = await published_roster_of(store(), config, roster.applies_to)
+            if found is not None and principal.bureau != config.city.code:
+                found = found.model_copy(update={"candidates": list(found.roster)})
+            roster = roster.model_copy(update={"published": found})
         # Published as the monthly analysis publishes it: the roster (three heads and their
         # counts, circulated anyway) to all; the full ranking behind it to the city bureau.
         return queries.published_roster(config, principal.bureau, roster)
+
+    @api.post(
+        "/accompany-roster/publish",
+        response_model=queries.AccompanyRoster,
+        tags=["统计 figures"],
+        summary="发布陪同接访名单 Publish the month's accompany roster (once)",
+        description=(
+            "for_month: the month the roster is for (default: the current month, Asia/Shanghai). "
+            "Counted on the month before as it stands now and appended once as "
+            "reporting.AccompanyRosterPublished; publishing again returns what was published. "
+            "City petition office or admin; not before the month begins."
+        ),
+    )
+    async def publish_roster(principal: Publisher, for_month: MonthQ = None) -> Any:
+        if store is None:
+            raise ReportError(503, "no_store", "事件库不可用 / the event store is not available")
+        if principal.role is Role.PETITION_OFFICE and principal.bureau != config.city.code:
+            raise ReportError(
+                403,
+                "city_only",
+                "陪同接访名单由市局信访科发布 / the city bureau's petition office publishes the "
+                "roster",
+            )
+        today = periods.local_today(clock())
+        month = for_month or f"{today.year:04d}-{today.month:02d}"
+        try:
+            async with snapshot() as db:
+                found, _ = await publish_roster_for(
+                    store(), db, config, month, today, principal.user
+                )
+                live = await queries.accompany_roster(
+                    db, config, periods.shift_months(periods.month(month), -1)
+                )
+        except RosterNotDue as exc:
+            raise ReportError(409, "roster_not_due", str(exc)) from exc
+        return live.model_copy(update={"published": found})
 
     @api.get(
         "/reception",

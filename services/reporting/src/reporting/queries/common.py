@@ -163,8 +163,9 @@ def label(table: dict[str, str], code: str | None) -> str:
     return table.get(code, code)
 
 
-# A hearing stops the clock (hearing time is not counted): no deadline runs while it lasts, but
-# the case is still open.
+# A hearing in re-review stops its clock (hearing time is not counted, Art. 36): no deadline
+# runs while it lasts, but the case is still open. A hearing in handling stops nothing (Art. 34):
+# the handling deadline runs on through it.
 OPEN_SQL = "(({due}) IS NOT NULL OR {c}.state = 'hearing')"
 
 
@@ -178,7 +179,7 @@ def is_open(alias: str = "c") -> str:
 RUNNING_DUE_SQL = """
     CASE
         WHEN {c}.terminated_on IS NOT NULL OR {c}.not_accepted IS NOT NULL THEN NULL
-        WHEN {c}.state = 'hearing' THEN NULL
+        WHEN {c}.state = 'hearing' AND {c}.state_before_hearing = 'under_re_review' THEN NULL
         WHEN {c}.state = 'under_re_review' THEN {c}.re_review_due
         WHEN {c}.state = 'under_review' THEN {c}.review_due
         WHEN {c}.accepted_on IS NULL THEN {c}.acceptance_due
@@ -189,7 +190,7 @@ RUNNING_DUE_SQL = """
 RUNNING_DEADLINE_SQL = """
     CASE
         WHEN {c}.terminated_on IS NOT NULL OR {c}.not_accepted IS NOT NULL THEN NULL
-        WHEN {c}.state = 'hearing' THEN NULL
+        WHEN {c}.state = 'hearing' AND {c}.state_before_hearing = 'under_re_review' THEN NULL
         WHEN {c}.state = 'under_re_review' THEN 're_review'
         WHEN {c}.state = 'under_review' THEN 'review'
         WHEN {c}.accepted_on IS NULL THEN 'acceptance'

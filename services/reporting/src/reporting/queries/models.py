@@ -66,12 +66,27 @@ class RosterEntry(_Out):
     submissions_to_city: int
 
 
+class PublishedRoster(_Out):
+    published_on: date = Field(description="发布日期 the day it was published")
+    published_by: str = Field(description="发布人 who published it (or the scheduled task)")
+    roster: list[RosterEntry] = Field(description="up to three sub-bureaus, as published")
+    candidates: list[RosterEntry] = Field(description="the ranking it was based on")
+
+
 class AccompanyRoster(_Out):
     counted_month: str = Field(description="计数月份 the month whose petitions are counted")
     applies_to: str = Field(description="陪同月份 the month the roster is for (the next one)")
-    roster: list[RosterEntry] = Field(description="up to three sub-bureaus, in order")
+    roster: list[RosterEntry] = Field(
+        description="up to three sub-bureaus, in order, as computed now (现在计算的结果)"
+    )
     candidates: list[RosterEntry] = Field(
-        description="every sub-bureau above zero, ranked, so ties can be checked"
+        description="every sub-bureau above zero, ranked, so ties can be checked (now)"
+    )
+    published: PublishedRoster | None = Field(
+        default=None,
+        description="已发布名单 the roster as published at the start of the month, with the "
+        "counts it was based on; null until published. Binding: the lists above only say what "
+        "it would be now, as outcomes arrive",
     )
 
 

@@ -1,0 +1,116 @@
+"""The accompany roster published once a month (issue 15): computed at the start of month M+1
+from month M as it stands then, and appended as ``reporting.AccompanyRosterPublished`` to the
+stream ``roster-<city bureau>-<YYYY-MM>``. Later outcomes (a case judged justified in May for a
+March petition) change what the roster would be now, never what was published: the reports
+show both. Publishing is idempotent per month: the stream holds at most one event."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from petitions.bureaus import BureauConfig
+from petitions.eventstore import EventStore, Metadata, NewEvent, WrongExpectedVersionError
+from petitions.messages.reporting import AccompanyRosterPublished, RosterCount
+
+from reporting.queries import periods
+from reporting.queries.common import bureau_ref
+from reporting.queries.figures import accompany_roster
+from reporting.queries.models import AccompanyRoster, PublishedRoster, RosterEntry
+
+SERVICE = "reporting"
+
+
+class RosterNotDue(Exception):
+    """A month's roster is published from its first day on, when the month counted is over."""
+
+
+def roster_stream(bureau: str, applies_to: str) -> str:
+    return f"roster-{bureau}-{applies_to}"
+
+
+def publication(roster: AccompanyRoster, bureau: str, today: date) -> AccompanyRosterPublished:
+    """The event that publishes ``roster`` (pure)."""
+
+    def counts(entries: list[RosterEntry]) -> tuple[RosterCount, ...]:
+        return tuple(
+            RosterCount(
+                rank=e.rank,
+                sub_bureau=e.sub_bureau.code,
+                head=e.head,
+                justified_to_city=e.justified_to_city,
+                submissions_to_city=e.submissions_to_city,
+            )
+            for e in entries
+        )
+
+    return AccompanyRosterPublished(
+        bureau=bureau,
+        applies_to=roster.applies_to,
+        counted_month=roster.counted_month,
+        published_on=today,
+        roster=counts(roster.roster),
+        candidates=counts(roster.candidates),
+    )
+
+
+def _entries(config: BureauConfig, counts: tuple[RosterCount, ...]) -> list[RosterEntry]:
+    return [
+        RosterEntry(
+            rank=c.rank,
+            sub_bureau=bureau_ref(config, c.sub_bureau),
+            head=c.head,  # as published, even if the configuration names another head since
+            justified_to_city=c.justified_to_city,
+            submissions_to_city=c.submissions_to_city,
+        )
+        for c in counts
+    ]
+
+
+async def published(
+    store: EventStore, config: BureauConfig, applies_to: str
+) -> PublishedRoster | None:
+    """The roster published for ``applies_to`` (YYYY-MM), if it was."""
+    events = await store.read_stream(roster_stream(config.city.code, applies_to), reveal=False)
+    for recorded in events:
+        data: Any = recorded.data
+        if isinstance(data, AccompanyRosterPublished):
+            return PublishedRoster(
+                published_on=data.published_on,
+                published_by=recorded.actor,
+                roster=_entries(config, data.roster),
+                candidates=_entries(config, data.candidates),
+            )
+    return None
+
+
+async def publish(
+    store: EventStore, db: Any, config: BureauConfig, applies_to: str, today: date, actor: str
+) -> tuple[PublishedRoster, bool]:
+    """Publish the roster for ``applies_to`` unless it is published already; True when this
+    call published it. Refused before the month begins (its counted month is not over)."""
+    month = periods.month(applies_to)
+    if today < month.start:
+        raise RosterNotDue(
+            f"{applies_to} 的陪同接访名单自 {month.start} 起发布（计数月份尚未结束）/ the "
+            f"roster for {applies_to} is published from {month.start} on (the month counted "
+            "is not over)"
+        )
+    found = await published(store, config, applies_to)
+    if found is not None:
+        return found, False
+    roster = await accompany_roster(db, config, periods.shift_months(month, -1))
+    event = publication(roster, config.city.code, today)
+    try:
+        await store.append(
+            roster_stream(config.city.code, applies_to),
+            [NewEvent(event, bureau=config.city.code)],
+            0,
+            metadata=Metadata(actor=actor, service=SERVICE),
+        )
+        created = True
+    except WrongExpectedVersionError:
+        created = False  # another replica published it first: theirs stands
+    found = await published(store, config, applies_to)
+    assert found is not None
+    return found, created
