@@ -3,8 +3,23 @@
 from __future__ import annotations
 
 import asyncpg
+from asyncpg.exceptions._base import InternalClientError
 
 from petitions.settings import CommonSettings
+
+CONNECTION_ERRORS: tuple[type[Exception], ...] = (
+    OSError,  # refused, reset, unreachable, and socket timeouts (TimeoutError is an OSError)
+    asyncpg.InterfaceError,  # the connection closed under a query, the pool closing
+    InternalClientError,  # what asyncpg raises on some paths while the server goes away
+    asyncpg.PostgresConnectionError,  # ConnectionDoesNotExistError, ConnectionFailureError
+    asyncpg.CannotConnectNowError,  # 57P03: starting up, shutting down, in recovery
+    asyncpg.AdminShutdownError,  # 57P01: the server is shutting down (a restart)
+    asyncpg.CrashShutdownError,  # 57P02: another backend crashed, all sessions reset
+    asyncpg.TooManyConnectionsError,  # 53300: full for now
+)
+"""What asyncpg raises when PostgreSQL is away, restarting or full, rather than refusing the
+statement: the request may succeed if tried again in a few seconds. One list, so the HTTP layer,
+the health checks and the background tasks agree on what "unavailable" means."""
 
 
 async def create_pool(settings: CommonSettings, *, dsn: str | None = None) -> asyncpg.Pool:

@@ -16,11 +16,13 @@ from faststream.specification import AsyncAPI
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from petitions.db import CONNECTION_ERRORS
 from petitions.eventstore import EventTooLargeError
 from petitions.log import bind_context, clear_context, configure_logging, get_logger
 from petitions.messaging.asyncapi import render
 from petitions.runtime import Runtime
 from petitions.settings import CommonSettings
+from petitions.supervision import EXIT_CODE, exit_process_on_give_up, exit_requested
 
 log = get_logger(__name__)
 
@@ -215,29 +217,99 @@ def health_router(
     extra_pools: Callable[[], Mapping[str, asyncpg.Pool]] | None = None,
     notes: Callable[[], Awaitable[Mapping[str, Any]]] | None = None,
 ) -> APIRouter:
-    """``GET /health``: PostgreSQL, NATS, the relay, and any other database named in
-    ``extra_pools`` (reporting's read models); ``notes`` adds what a service wants operators to
-    see (warnings that do not make it unhealthy, e.g. provisional deadlines)."""
+    """``GET /health/live``, ``/health/ready`` and ``/health`` (the same as ready, for the
+    callers of the combined endpoint there was before). ``extra_pools``: other databases
+    readiness checks (reporting's read models); ``notes`` adds what a service wants operators to
+    see (warnings that do not make it unready, e.g. provisional deadlines)."""
     router = APIRouter(tags=["运维 operations"])
 
     @router.get(
-        "/health",
-        summary="健康检查 Health: PostgreSQL and NATS reachable",
-        responses={503: {"description": "A server this service needs does not answer"}},
+        "/health/live",
+        summary="存活检查 Liveness: the process and its background tasks are alive",
+        description=(
+            "200 while the relay, consumers and sweep run (or restart after a failure); 503 "
+            "once one kept failing and was given up on: restart the process. Never checks "
+            "PostgreSQL or NATS, so an outage of theirs does not restart every service."
+        ),
+        responses={503: {"description": "A background task was given up on"}},
     )
-    async def health() -> JSONResponse:
-        report = await runtime().health(extra_pools() if extra_pools else None)
+    async def live() -> JSONResponse:
+        try:
+            report = runtime().live()
+        except KeyError:  # before the lifespan has built the runtime
+            return JSONResponse({"ok": False, "reasons": ["starting"]}, status_code=503)
+        return JSONResponse(report, status_code=200 if report["ok"] else 503)
+
+    async def ready() -> JSONResponse:
+        try:
+            current = runtime()
+        except KeyError:
+            return JSONResponse({"ok": False, "reasons": ["starting"]}, status_code=503)
+        report = await current.ready(extra_pools() if extra_pools else None)
         if notes is not None:
             report = {**report, **jsonable_encoder(await notes())}
         return JSONResponse(report, status_code=200 if report["ok"] else 503)
 
+    responses: dict[int | str, dict[str, Any]] = {
+        503: {"description": "Not ready: the reasons say which server or task"}
+    }
+    router.add_api_route(
+        "/health/ready",
+        ready,
+        methods=["GET"],
+        summary="就绪检查 Readiness: PostgreSQL and NATS answer, relay and consumers progress",
+        responses=responses,
+    )
+    router.add_api_route(
+        "/health",
+        ready,
+        methods=["GET"],
+        summary="健康检查 Health: the same as /health/ready",
+        responses=responses,
+    )
     return router
+
+
+RETRY_AFTER_SECONDS = 5
+
+
+def unavailable_response() -> JSONResponse:
+    return JSONResponse(
+        status_code=503,
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        content={
+            "error": "database_unavailable",
+            "message": (
+                f"数据库暂时无法访问（可能正在重启），请 {RETRY_AFTER_SECONDS} 秒后重试；如果是"
+                "登记等写操作，用同一幂等键重试不会重复登记 / the database is unavailable for "
+                f"the moment (it may be restarting): try again in {RETRY_AFTER_SECONDS} s; "
+                "retrying a write with the same idempotency key does not apply it twice"
+            ),
+        },
+    )
+
+
+def install_dependency_errors(app: FastAPI) -> None:
+    """503 with Retry-After, never a 500 with a traceback, while PostgreSQL restarts or is
+    away: the errors asyncpg raises then are listed once, in petitions.db.CONNECTION_ERRORS."""
+
+    async def on_unavailable(request: Request, exc: Exception) -> JSONResponse:
+        log.warning(
+            "request.database_unavailable",
+            path=request.url.path,
+            error=f"{type(exc).__name__}: {exc}",
+        )
+        return unavailable_response()
+
+    for kind in CONNECTION_ERRORS:
+        app.add_exception_handler(kind, on_unavailable)
 
 
 def serve(service: str, build: Callable[[], FastAPI], settings: CommonSettings, port: int) -> None:
     """Run a service the same way everywhere: logging first (so start-up is logged too), our
     structlog pipeline for uvicorn's records, no access log."""
     configure_logging(service=service, fmt=settings.log_format, level=settings.log_level)
+    exit_process_on_give_up()
     uvicorn.run(
         build(),
         host=settings.http_host,
@@ -245,3 +317,6 @@ def serve(service: str, build: Callable[[], FastAPI], settings: CommonSettings, 
         log_config=None,  # uvicorn's records go through our structlog handler
         access_log=False,
     )
+    if exit_requested():
+        # A background task kept failing: a non-zero exit makes the orchestrator start afresh.
+        raise SystemExit(EXIT_CODE)

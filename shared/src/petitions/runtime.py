@@ -8,26 +8,39 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import contextlib
 import gc
-from collections.abc import AsyncIterator, Mapping, Sequence
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
 
 import asyncpg
 from faststream.nats import NatsBroker
 
 from petitions.clock import Clock, utc_now
-from petitions.db import create_pool
+from petitions.db import CONNECTION_ERRORS, create_pool
 from petitions.eventstore import EventStore, PersonalData, apply_migrations
 from petitions.log import get_logger
 from petitions.messaging import Relay
+from petitions.messaging.relay import CURSOR_NAME as RELAY_CURSOR
 from petitions.migrations import apply_package
 from petitions.personal import BlindIndex, DataKeys, KeyUnavailableError, LocalKeyService
 from petitions.settings import CommonSettings
+from petitions.supervision import Supervisor
 
 log = get_logger(__name__)
+
+
+class Progressing(Protocol):
+    """What readiness reads from a relay or consumer: when it last made progress
+    (``time.monotonic()``), None before its first round."""
+
+    last_progress: float | None
+
+
+LAG_COUNT_LIMIT = 100_000
+"""Readiness counts the relay's backlog up to this many events (then says "at least")."""
 
 
 @dataclass(frozen=True)
@@ -39,32 +52,138 @@ class Runtime:
     broker: NatsBroker
     relay: Relay | None = None
     personal: PersonalData | None = None
+    supervisor: Supervisor = field(default_factory=Supervisor)
+    watched: dict[str, Progressing] = field(default_factory=dict)
+    """Consumers (and the like) whose progress readiness reports, by name."""
 
-    async def health(self, extra_pools: Mapping[str, asyncpg.Pool] | None = None) -> dict[str, Any]:
-        """Check both servers (and any other database the service uses, by name); ``ok`` is
-        False if one does not answer within 2 seconds."""
+    def supervise(
+        self,
+        name: str,
+        run: Callable[[], Awaitable[None]],
+        *,
+        stop: Callable[[], None] | None = None,
+        progress: Progressing | None = None,
+    ) -> None:
+        """Run a background task under the process's supervisor (see petitions.supervision);
+        ``progress``: report its progress in readiness under ``name``."""
+        self.supervisor.start(name, run, stop=stop)
+        if progress is not None:
+            self.watched[name] = progress
+
+    def live(self) -> dict[str, Any]:
+        """Liveness: the process's background tasks are alive (running, or restarting after a
+        failure). Nothing outside the process counts: a broker outage must not make an
+        orchestrator restart every service."""
+        ok, tasks, reasons = self.supervisor.live()
+        return {"service": self.service, "ok": ok, "tasks": tasks, "reasons": reasons}
+
+    async def ready(self, extra_pools: Mapping[str, asyncpg.Pool] | None = None) -> dict[str, Any]:
+        """Readiness: PostgreSQL (and any other database the service uses, by name) answers a
+        query and NATS a round trip, each within 2 seconds; the relay (when active) and the
+        consumers have made progress within ``stall_seconds``; the tasks are alive. ``ok`` with
+        the reasons it is not."""
+        reasons: list[str] = []
         checks: dict[str, str] = {}
         for name, pool in {"postgres": self.pool, **(extra_pools or {})}.items():
             checks[name] = await _ping(pool)
-        try:
-            checks["nats"] = "ok" if await self.broker.ping(timeout=2) else "unavailable"
-        except Exception as exc:
-            checks["nats"] = f"unavailable: {type(exc).__name__}"
+        checks["nats"] = await _nats_round_trip(self.broker)
+        for name, result in checks.items():
+            if result != "ok":
+                reasons.append(
+                    f"{name} 无响应 does not answer within 2 s ({result}): the service waits for "
+                    "it and recovers by itself once it is back"
+                )
+        stall = self.settings.stall_seconds
+        now = time.monotonic()
+        progress: dict[str, dict[str, Any]] = {}
+        if self.relay is not None:
+            relay: dict[str, Any] = {"active": self.relay.is_leader}
+            if self.relay.is_leader:
+                relay["last_progress_age"] = _age(self.relay.last_progress, now)
+                relay["lag"] = await _relay_lag(self.pool) if checks["postgres"] == "ok" else None
+                if _stalled(self.relay.last_progress, now, stall):
+                    reasons.append(
+                        f"转发停滞 the relay has published nothing for over {stall:.0f} s "
+                        f"({relay['lag']} events waiting): see the relay.* log lines"
+                    )
+            progress["relay"] = relay
+        for name, watched in self.watched.items():
+            progress[name] = {
+                "last_progress_age": _age(watched.last_progress, now),
+                "lag": getattr(watched, "pending", None),
+            }
+            if _stalled(watched.last_progress, now, stall):
+                reasons.append(
+                    f"消费停滞 consumer {name} has taken in nothing for over {stall:.0f} s: see "
+                    "the consumer.* log lines"
+                )
+        _, tasks, dead = self.supervisor.live()
+        reasons += dead
         report: dict[str, Any] = {
             "service": self.service,
-            "ok": all(v == "ok" for v in checks.values()),
+            "ok": not reasons,
             **checks,
+            "progress": progress,
+            "tasks": tasks,
+            "reasons": reasons,
         }
         if self.relay is not None:
             report["relay"] = "active" if self.relay.is_leader else "standby"
         return report
+
+    async def health(self, extra_pools: Mapping[str, asyncpg.Pool] | None = None) -> dict[str, Any]:
+        """The combined answer ``/health`` gave before liveness and readiness were apart: the
+        readiness report."""
+        return await self.ready(extra_pools)
+
+
+def _age(last: float | None, now: float) -> float | None:
+    return None if last is None else round(now - last, 1)
+
+
+def _stalled(last: float | None, now: float, stall: float) -> bool:
+    # None: not a round yet. Start-up is bounded by the servers' own checks above, so an
+    # active relay or consumer that never completes a round shows up as NATS or PostgreSQL
+    # not answering rather than here.
+    return last is not None and now - last > stall
+
+
+async def _relay_lag(pool: asyncpg.Pool) -> int | None:
+    """Events stored after the relay's cursor, counted up to LAG_COUNT_LIMIT."""
+    try:
+        async with asyncio.timeout(2):
+            lag: int = await pool.fetchval(
+                "SELECT count(*) FROM (SELECT 1 FROM eventstore.events WHERE position > "
+                "coalesce((SELECT position FROM eventstore.subscriptions WHERE name = $1), 0) "
+                "LIMIT $2) AS waiting",
+                RELAY_CURSOR,
+                LAG_COUNT_LIMIT,
+            )
+    except (TimeoutError, *CONNECTION_ERRORS, asyncpg.PostgresError):
+        return None
+    return lag
+
+
+async def _nats_round_trip(broker: NatsBroker) -> str:
+    """A PING answered by a PONG: a connection flag says "connected" for a frozen server."""
+    try:
+        client = broker.connection
+    except Exception as exc:  # faststream raises its own kinds when never connected
+        return f"unavailable: {type(exc).__name__}"
+    if client is None or not client.is_connected:
+        return "unavailable: not connected"
+    try:
+        await client.flush(timeout=2)
+    except Exception as exc:  # nats-py raises timeouts and its own errors alike
+        return f"unavailable: {type(exc).__name__}"
+    return "ok"
 
 
 async def _ping(pool: asyncpg.Pool) -> str:
     try:
         async with asyncio.timeout(2):
             await pool.fetchval("SELECT 1")
-    except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+    except (TimeoutError, asyncpg.PostgresError, *CONNECTION_ERRORS) as exc:
         return f"unavailable: {type(exc).__name__}"
     return "ok"
 
@@ -125,6 +244,9 @@ async def open_runtime(
         log.info("schema.migrated", migrations=applied)
     pool = await create_pool(settings)
     broker = NatsBroker(settings.nats_url, name=f"petitions-{service}")
+    supervisor = Supervisor(
+        max_failures=settings.supervisor_max_failures, window=settings.supervisor_window_seconds
+    )
     try:
         await broker.connect()
         personal = personal_data(settings, pool)
@@ -136,17 +258,25 @@ async def open_runtime(
             clock=clock,
         )
         relay: Relay | None = None
-        relay_task: asyncio.Task[None] | None = None
+        runtime = Runtime(
+            service,
+            settings,
+            pool,
+            store,
+            broker,
+            personal=personal,
+            supervisor=supervisor,
+        )
         if settings.run_relay:
             # Every service process stands ready to relay; one at a time does (advisory lock).
             relay = Relay(store, dsn=settings.database_url, nats_url=settings.nats_url)
-            relay_task = asyncio.create_task(relay.run(), name="relay")
+            runtime = replace(runtime, relay=relay)
+            runtime.supervise("relay", relay.run, stop=relay.stop)
         log.info("runtime.ready", nats=settings.nats_url)
-        yield Runtime(service, settings, pool, store, broker, relay, personal)
+        yield runtime
     finally:
-        if relay is not None and relay_task is not None:
-            relay.stop()
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(relay_task, 10)
+        # The service's own tasks (consumers, sweep) were started on this supervisor too: all
+        # end here, before the pool and broker they use close.
+        await supervisor.stop()
         await broker.stop()
         await pool.close()

@@ -68,6 +68,24 @@ class CommonSettings(BaseSettings):
         default=True,
         description="Stand by to relay stored events to NATS (one process at a time does).",
     )
+    stall_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description=(
+            "Readiness fails when the active relay or a consumer has made no progress (a batch "
+            "handled, or a look that found nothing to do) for this many seconds."
+        ),
+    )
+    supervisor_max_failures: int = Field(
+        default=5,
+        ge=1,
+        description=(
+            "A background task (relay, consumer, sweep) that fails this many times within "
+            "supervisor_window_seconds is given up on: the process stops, exit code 70, for its "
+            "orchestrator to restart."
+        ),
+    )
+    supervisor_window_seconds: float = Field(default=300.0, gt=0)
     http_host: str = Field(default="127.0.0.1")
     http_port: int | None = Field(
         default=None, description="HTTP port; each service has its own default."

@@ -438,6 +438,7 @@ def _up(data: Path, no_services: bool, *, demo: bool = True) -> int:
     database_url = os.environ.get("PETITIONS_DATABASE_URL")
     nats_url = os.environ.get("PETITIONS_NATS_URL")
     external = bool(database_url and nats_url)
+    running_env = data / "env"
     with _data_dir_lock(data):
         try:
             if database_url and nats_url:
@@ -447,6 +448,12 @@ def _up(data: Path, no_services: bool, *, demo: bool = True) -> int:
                 nats_port = int(os.environ.get("PETITIONS_NATS_PORT", "42229"))
                 postgres, nats = _start_servers(stack, data, pg_port, nats_port)
                 database_url, nats_url = postgres.url_for(DATABASE), nats.url
+                # For the operator commands run from the project folder (petitions.operator):
+                # they find these servers without anyone exporting their URLs.
+                _write_env_file(
+                    running_env,
+                    {"PETITIONS_DATABASE_URL": database_url, "PETITIONS_NATS_URL": nats_url},
+                )
             asyncio.run(_prepare_database(database_url))
             if no_services and external:
                 _say("没有需要运行的进程 nothing to run (--no-services with existing servers)")
@@ -478,6 +485,8 @@ def _up(data: Path, no_services: bool, *, demo: bool = True) -> int:
             _say(f"错误 error: {exc}")
             return 1
         finally:
+            # Gone with the servers: a command must not find URLs nothing listens on.
+            running_env.unlink(missing_ok=True)
             _shutdown(stack)
 
 

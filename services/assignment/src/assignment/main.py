@@ -22,6 +22,7 @@ from petitions.http import (
     asyncapi_router,
     health_router,
     install_correlation_ids,
+    install_dependency_errors,
     install_input_guards,
     serve,
 )
@@ -82,8 +83,6 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
                 log.warning("calendar.provisional_deadlines", **notes)
             holder["runtime"] = runtime
             holder["workflow"] = workflow
-            tasks: list[asyncio.Task[None]] = []
-            consumer: Consumer | None = None
             if settings.run_consumer:
                 consumer = Consumer(
                     name=SERVICE,
@@ -94,24 +93,16 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
                     filter_subject=INTAKE_EVENTS,
                 )
                 holder["consumer"] = consumer
-                tasks.append(asyncio.create_task(consumer.run(), name="consumer"))
-            stop = asyncio.Event()
+                runtime.supervise("consumer", consumer.run, stop=consumer.stop, progress=consumer)
             if settings.run_sweep:
-                tasks.append(
-                    asyncio.create_task(
-                        _sweep_forever(workflow, settings.sweep_interval_seconds, stop),
-                        name="sweep",
-                    )
+                stop = asyncio.Event()
+                runtime.supervise(
+                    "sweep",
+                    lambda: _sweep_forever(workflow, settings.sweep_interval_seconds, stop),
+                    stop=stop.set,
                 )
-            try:
-                yield
-            finally:
-                stop.set()
-                if consumer is not None:
-                    consumer.stop()
-                for task in tasks:
-                    with contextlib.suppress(Exception):
-                        await asyncio.wait_for(task, 10)
+            # open_runtime stops the supervised tasks on the way out.
+            yield
 
     app = FastAPI(
         title="交办督办 Assignment",
@@ -128,6 +119,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
     install_input_guards(app)
     install_auth_errors(app)
     install_errors(app)
+    install_dependency_errors(app)
     app.include_router(asyncapi_router(spec))
     app.include_router(
         health_router(

@@ -12,6 +12,7 @@ from petitions.http import (
     asyncapi_router,
     health_router,
     install_correlation_ids,
+    install_dependency_errors,
     install_input_guards,
     serve,
 )
@@ -71,6 +72,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
     install_input_guards(app)
     install_auth_errors(app)
     install_errors(app)
+    install_dependency_errors(app)
     app.include_router(asyncapi_router(spec))
     app.include_router(health_router(lambda: _get(holder, "runtime", Runtime)))
     app.include_router(

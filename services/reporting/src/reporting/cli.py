@@ -25,8 +25,9 @@ from datetime import datetime
 from typing import Any, Literal
 
 import asyncpg
-from petitions.db import create_pool
+from petitions.db import CONNECTION_ERRORS, create_pool
 from petitions.eventstore import EventStore
+from petitions.operator import failed, operator_settings
 from petitions.settings import CommonSettings
 from pydantic import Field
 
@@ -71,13 +72,12 @@ def _parse_as_of(text: str) -> datetime:
     return as_shanghai(moment)
 
 
-async def _pools(settings: CliSettings) -> tuple[asyncpg.Pool, asyncpg.Pool]:
+async def _pools(settings: CliSettings, source: str) -> tuple[asyncpg.Pool, asyncpg.Pool]:
     try:
         store_pool = await create_pool(settings)
-    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+    except (*CONNECTION_ERRORS, asyncpg.PostgresError) as exc:
         raise UsageError(
-            f"连不上事件库 cannot reach the event store ({exc.__class__.__name__}: {exc}); "
-            "set PETITIONS_DATABASE_URL to its URL, e.g. postgresql://user@host:5432/petitions"
+            failed(("事件库", "the event store"), settings.database_url, source, exc)
         ) from None
     role = settings.db_role
 
@@ -96,7 +96,7 @@ async def _pools(settings: CliSettings) -> tuple[asyncpg.Pool, asyncpg.Pool]:
             init=init,
             server_settings={"search_path": "reporting", "application_name": "petitions-cli"},
         )
-    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+    except (*CONNECTION_ERRORS, asyncpg.PostgresError) as exc:
         await store_pool.close()
         raise UsageError(
             f"连不上统计库 cannot reach the reporting database ({exc.__class__.__name__}: "
@@ -233,8 +233,9 @@ async def _audit(
     verify: bool,
     as_json: bool,
     reader: Reader,
+    source: str,
 ) -> int:
-    store_pool, read_pool = await _pools(settings)
+    store_pool, read_pool = await _pools(settings, source)
     try:
         store = EventStore(store_pool)
         audit = Audit(store, read_pool)
@@ -257,7 +258,7 @@ async def _audit(
     return EXIT_OK
 
 
-async def _rebuild(settings: CliSettings, *, progress: bool) -> int:
+async def _rebuild(settings: CliSettings, *, progress: bool, source: str) -> int:
     try:
         module = importlib.import_module("reporting.projections.rebuild")
     except ModuleNotFoundError as exc:
@@ -274,7 +275,7 @@ async def _rebuild(settings: CliSettings, *, progress: bool) -> int:
         migrate: Any = importlib.import_module("reporting.projections.tables").migrate
     except (ModuleNotFoundError, AttributeError):
         migrate = None
-    store_pool, read_pool = await _pools(settings)
+    store_pool, read_pool = await _pools(settings, source)
     try:
         if migrate is not None:
             # The rebuild needs the reporting schema's ownership arranged, which the
@@ -332,7 +333,8 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    settings = CliSettings(db_pool_min=1, db_pool_max=4)
+    # The services' settings, or the running devstack's servers (see petitions.operator).
+    settings, source = operator_settings(CliSettings, db_pool_min=1, db_pool_max=4)
     try:
         if args.command == "audit":
             os_user = _os_user()
@@ -351,12 +353,20 @@ def main(argv: Sequence[str] | None = None) -> int:
                     verify=args.verify,
                     as_json=args.json,
                     reader=reader,
+                    source=source,
                 )
             )
-        return asyncio.run(_rebuild(settings, progress=not args.quiet))
+        return asyncio.run(_rebuild(settings, progress=not args.quiet, source=source))
     except UsageError as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_USAGE
+    except (*CONNECTION_ERRORS, asyncpg.PostgresError) as exc:
+        # The server went away mid-command: one line, not asyncpg's traceback.
+        print(
+            failed(("事件库", "the event store"), settings.database_url, source, exc),
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
 
 
 if __name__ == "__main__":

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -17,6 +15,7 @@ from petitions.http import (
     asyncapi_router,
     health_router,
     install_correlation_ids,
+    install_dependency_errors,
     install_input_guards,
     install_validation_errors,
     serve,
@@ -80,22 +79,22 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
                 clock=clock,
             )
             consumer: Consumer | None = None
-            task: asyncio.Task[None] | None = None
             if settings.reporting_consume:
                 consumer = projection_consumer(
                     read_pool, store, settings.nats_url, ack_wait=settings.reporting_ack_wait
                 )
-                task = asyncio.create_task(consumer.run(), name="reporting-projection")
+                base.supervise(
+                    "reporting-projection", consumer.run, stop=consumer.stop, progress=consumer
+                )
             holder["runtime"] = ReportingRuntime(
                 base.pool, read_pool, store, config, calendar, base, consumer
             )
             try:
                 yield
             finally:
-                if consumer is not None and task is not None:
-                    consumer.stop()
-                    with contextlib.suppress(Exception):
-                        await asyncio.wait_for(task, 10)
+                # The projection writes to the read pool: stop it before closing that (the
+                # runtime would stop it too, but only after this pool is gone).
+                await base.supervisor.stop()
                 await read_pool.close()
 
     app = FastAPI(
@@ -111,6 +110,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
     install_input_guards(app)
     install_auth_errors(app)
     install_validation_errors(app)
+    install_dependency_errors(app)
     auth = authenticate(lambda: verifier)
     app.include_router(asyncapi_router(spec))
     app.include_router(

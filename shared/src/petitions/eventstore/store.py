@@ -35,6 +35,7 @@ from petitions.eventstore.model import (
     WrongExpectedVersionError,
     _Any,
 )
+from petitions.log import get_logger
 from petitions.messages import Event, EventRegistry, registry
 from petitions.messages.personal import PersonalDataErased
 from petitions.personal.blind_index import BlindIndex
@@ -50,6 +51,8 @@ from petitions.personal.codec import (
     without_vault,
 )
 from petitions.personal.keys import DataKeys, PersonalDataError
+
+log = get_logger(__name__)
 
 S = TypeVar("S")
 START = Cursor()
@@ -191,6 +194,8 @@ class EventStore:
         self._notify_scheduled = False
         self._notify_timer: asyncio.TimerHandle | None = None
         self._notify_tasks: set[asyncio.Task[None]] = set()
+        self.notify_failures = 0
+        """Append announcements that failed (readers then find the events on their next poll)."""
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -432,9 +437,15 @@ class EventStore:
     async def _notify(self) -> None:
         # Cleared first: an append that lands while this NOTIFY is on the wire schedules another.
         self._notify_scheduled = False
-        # Readers poll as well: a lost wake-up only delays them by one poll.
-        with contextlib.suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        # Readers poll as well: a lost wake-up only delays them by one poll. So any failure is
+        # only counted and logged: asyncpg raises more than its documented kinds while the
+        # server restarts (InternalClientError among them), and an exception left in this
+        # fire-and-forget task would surface as "Task exception was never retrieved".
+        try:
             await self._pool.execute("SELECT pg_notify($1, '')", CHANNEL)
+        except Exception as exc:
+            self.notify_failures += 1
+            log.warning("eventstore.notify_failed", error=f"{type(exc).__name__}: {exc}")
 
     async def _resolve_conflict(
         self, conn: asyncpg.Connection, stream_id: str, ids: list[UUID], expected: int

@@ -9,9 +9,10 @@
 relay's (``--consumer relay``): events NATS refused for good, and events whose id another
 publisher had used first. ``resolve-relay`` marks the relay's records of an event as dealt with.
 
-The database is PETITIONS_DATABASE_URL (or --database). Replaying runs the consumer's own
-handler (named by its import path, e.g. ``reporting.projections:apply``) on the dead letter's
-event, in the same transactional way as the consumer would, then marks it replayed.
+The database is --database, else PETITIONS_DATABASE_URL, else (run from the project folder while
+``make up`` runs) devstack's; exit 3 with one line when it cannot be reached. Replaying runs the
+consumer's own handler (named by its import path, e.g. ``reporting.projections:apply``) on the
+dead letter's event, in the same transactional way as the consumer would, then marks it replayed.
 """
 
 from __future__ import annotations
@@ -23,11 +24,15 @@ import sys
 
 import asyncpg
 
-from petitions.db import create_pool
+from petitions.db import CONNECTION_ERRORS, create_pool
 from petitions.eventstore import EventStore, load_cursor
 from petitions.messaging.consumer import Consumer, list_dead_letters
 from petitions.messaging.relay import CURSOR_NAME, LOCK_KEY, RELAY, list_relay_incidents
+from petitions.operator import failed, operator_settings
 from petitions.settings import CommonSettings
+
+EXIT_UNREACHABLE = 3
+"""The database could not be reached (1: dead letters wait / no relay active; 2: not found)."""
 
 
 async def _dead_letters(dsn: str, consumer: str | None, include_replayed: bool) -> int:
@@ -160,14 +165,23 @@ def main(argv: list[str] | None = None) -> int:
     )
     resolve.add_argument("event_id")
     args = parser.parse_args(argv)
-    dsn = args.database or CommonSettings().database_url
-    if args.command == "dead-letters":
-        return asyncio.run(_dead_letters(dsn, args.consumer, args.all))
-    if args.command == "replay":
-        return asyncio.run(_replay(dsn, args.id, args.consumer, args.handler))
-    if args.command == "resolve-relay":
-        return asyncio.run(_resolve_relay(dsn, args.event_id))
-    return asyncio.run(_relay_status(dsn))
+    if args.database:
+        dsn, source = args.database, "--database"
+    else:
+        settings, source = operator_settings(CommonSettings)
+        dsn = settings.database_url
+    try:
+        if args.command == "dead-letters":
+            return asyncio.run(_dead_letters(dsn, args.consumer, args.all))
+        if args.command == "replay":
+            return asyncio.run(_replay(dsn, args.id, args.consumer, args.handler))
+        if args.command == "resolve-relay":
+            return asyncio.run(_resolve_relay(dsn, args.event_id))
+        return asyncio.run(_relay_status(dsn))
+    except (*CONNECTION_ERRORS, asyncpg.PostgresError) as exc:
+        # One line, not asyncpg's traceback: what failed, where the URL came from, what to do.
+        print(failed(("事件库", "the event store"), dsn, source, exc), file=sys.stderr)
+        return EXIT_UNREACHABLE
 
 
 if __name__ == "__main__":

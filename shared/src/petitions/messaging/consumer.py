@@ -29,6 +29,7 @@ import asyncio
 import contextlib
 import hashlib
 import json
+import time
 import traceback
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -51,6 +52,9 @@ from petitions.messaging.subjects import PREFIX, STREAM, subject_for
 from petitions.migrations import apply_package
 
 log = get_logger(__name__)
+
+_LAG_EVERY = 5.0
+"""Seconds between looks at the consumer's pending count (one JetStream API call each)."""
 
 Handler = Callable[[asyncpg.Connection, Delivered], Awaitable[None]]
 """Applies one event's effect with the given connection, inside the consumer's transaction."""
@@ -116,6 +120,12 @@ class Consumer:
         self._batch = batch_size
         self._stopping = asyncio.Event()
         self._begin = begin
+        self.last_progress: float | None = None
+        """``time.monotonic()`` when a fetch last came back (with messages, handled, or with
+        none): readiness reports its age."""
+        self.pending: int | None = None
+        """Messages JetStream holds for this consumer not yet delivered (its lag), as of the
+        last look (every few seconds while running)."""
         self.applied = 0
         self.rejected = 0
         """Messages the store did not bear out (forged, garbled or altered)."""
@@ -171,15 +181,22 @@ class Consumer:
                         max_deliver=-1,
                     ),
                 )
+                looked = 0.0
                 while not self._stopping.is_set():
+                    if time.monotonic() - looked > _LAG_EVERY:
+                        looked = time.monotonic()
+                        info = await sub.consumer_info()
+                        self.pending = info.num_pending
                     try:
                         messages = await sub.fetch(self._batch, timeout=1)
                     except TimeoutError:
                         # Nothing to fetch. nats-py raises its own TimeoutError or, on some
                         # paths, asyncio's (the builtin): both mean "try again", and neither may
                         # fall through to the reconnect below (an OSError to Python).
+                        self.last_progress = time.monotonic()
                         continue
                     await self.handle_batch(messages)
+                    self.last_progress = time.monotonic()
             except (nats.errors.Error, OSError) as exc:
                 log.warning("consumer.interrupted", consumer=self.name, error=repr(exc))
                 await self._pause(1.0)

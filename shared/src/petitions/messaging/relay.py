@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -131,6 +132,9 @@ class Relay:
         # for them is then no surprise. A new leader cannot know what its predecessor published.
         self._maybe_ours: set[uuid.UUID] = set()
         self._new_leader = True
+        self.last_progress: float | None = None
+        """``time.monotonic()`` when the active relay last published a batch or found nothing
+        to publish: readiness reports its age (a leader whose age grows is stalled)."""
 
     def stop(self) -> None:
         self._stopping.set()
@@ -182,6 +186,7 @@ class Relay:
                     if client is None or not client.is_connected:
                         client = await self._connect()
                     moved = await self.pump(client.jetstream())
+                    self.last_progress = time.monotonic()
                     backoff = 0.2
                 except (asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                     log.warning("relay.postgres_unavailable", error=str(exc))
