@@ -242,6 +242,7 @@ async def test_review_and_re_review_end_the_matter(
         ("accept_completion", {}, OFFICE),
         ("reply", REPLY, HANDLER),
         ("rate_satisfaction", {"rating": "dissatisfied"}, OFFICE),
+        ("record_delivery", {"method": "in_person"}, HANDLER),
     ]:
         await command(assignment, auth, case_id, name, body, **who)
     clock.advance(days=20)
@@ -250,6 +251,7 @@ async def test_review_and_re_review_end_the_matter(
     assert done["case"]["running_deadline"] == "review"
     done = await command(assignment, auth, case_id, "decide_review", DECISION, **LEADER)
     assert done["case"]["state"] == "reviewed"
+    await command(assignment, auth, case_id, "record_delivery", {"method": "in_person"})
     done = await command(assignment, auth, case_id, "request_re_review", {"organ": "省公安厅"})
     assert done["case"]["running_deadline"] == "re_review"
     done = await command(assignment, auth, case_id, "start_hearing", {"reason": "复核听证"})
@@ -259,7 +261,84 @@ async def test_review_and_re_review_end_the_matter(
     done = await command(assignment, auth, case_id, "decide_re_review", DECISION, **LEADER)
     assert done["case"]["state"] == "terminated"
     assert done["case"]["allowed_commands"] == []  # what the leader may give: nothing
+    terminated = await get(assignment, auth, case_id)
+    assert terminated["allowed_commands"] == ["rate_satisfaction", "record_delivery"]
+    assert terminated["awaiting_delivery_of"] == "re_review_decision"
+    await command(assignment, auth, case_id, "record_delivery", {"method": "in_person"})
     assert (await get(assignment, auth, case_id))["allowed_commands"] == ["rate_satisfaction"]
+
+
+async def test_delivery_starts_the_review_window_and_is_checked_at_the_edge(
+    client: httpx.AsyncClient, assignment: httpx.AsyncClient, auth: Token, clock: Clock
+) -> None:
+    # Reply on Fri 2026-09-25 (registered 2026-08-03, before the clock), received by post on
+    # Mon 2026-09-28: the window ends 30 days on, Wed 2026-10-28 (National Day 10-01..10-07
+    # lies inside it; counted from the reply it would have been Mon 10-26).
+    clock.now = datetime(2026, 8, 3, 10, 0, tzinfo=SHANGHAI)
+    received = "2026-08-03T09:00:00+08:00"
+    case_id = (await register(client, assignment, auth, 77, received_at=received))["case_id"]
+    for name, body, who in [
+        ("accept", {}, OFFICE),
+        ("report_completion", {"summary": "办结"}, HANDLER),
+        ("accept_completion", {}, OFFICE),
+    ]:
+        await command(assignment, auth, case_id, name, body, **who)
+    clock.now = datetime(2026, 9, 25, 10, 0, tzinfo=SHANGHAI)
+    replied = (await command(assignment, auth, case_id, "reply", REPLY, **HANDLER))["case"]
+    assert (replied["review_request_until"], replied["awaiting_delivery"]) == (None, True)
+    assert replied["awaiting_delivery_of"] == "reply"
+    assert "request_review" not in replied["allowed_commands"]
+    early = await refused(assignment, auth, case_id, "request_review", {}, status=409)
+    assert early["error"] == "awaiting_delivery"
+    assert "尚未登记送达" in early["message"]
+
+    clock.now = datetime(2026, 9, 29, 10, 0, tzinfo=SHANGHAI)
+    # Post without a tracking number: 422 naming the field, nothing written.
+    bad = await refused(
+        assignment,
+        auth,
+        case_id,
+        "record_delivery",
+        {"method": "post", "delivered_on": "2026-09-28"},
+        status=422,
+        who=HANDLER,
+    )
+    assert "tracking_number" in str(bad)
+    assert (await get(assignment, auth, case_id))["version"] == replied["version"]
+    future = await refused(
+        assignment,
+        auth,
+        case_id,
+        "record_delivery",
+        {"method": "in_person", "delivered_on": "2026-09-30"},
+        status=422,
+        who=HANDLER,
+    )
+    assert future["error"] == "delivered_in_future"
+    done = await command(
+        assignment,
+        auth,
+        case_id,
+        "record_delivery",
+        {
+            "method": "post",
+            "tracking_number": "1187654321012",
+            "delivered_on": "2026-09-28",
+            "receipt": "邮政签收回执",
+        },
+        **HANDLER,
+    )
+    assert done["events"] == ["assignment.DeliveryRecorded"]
+    case = done["case"]
+    assert (case["reply_delivered_on"], case["review_request_until"]) == (
+        "2026-09-28",
+        "2026-10-28",
+    )
+    assert case["awaiting_delivery"] is False
+    assert "request_review" in (await get(assignment, auth, case_id))["allowed_commands"]
+    clock.now = datetime(2026, 10, 29, 10, 0, tzinfo=SHANGHAI)
+    late = await refused(assignment, auth, case_id, "request_review", {}, status=409)
+    assert late["error"] == "request_window_closed"
 
 
 @pytest.mark.parametrize(

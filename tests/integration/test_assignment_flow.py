@@ -105,6 +105,7 @@ async def test_registration_to_termination_through_nats(
     )
     assert done["case"]["state"] == "replied"
     await command(assignment, auth, case_id, "rate_satisfaction", {"rating": "satisfied"})
+    await command(assignment, auth, case_id, "record_delivery", {"method": "in_person"})
     await command(assignment, auth, case_id, "request_review", {})
     await command(
         assignment,
@@ -114,6 +115,7 @@ async def test_registration_to_termination_through_nats(
         {"decision": "upheld", "outcome": "support", "summary": "维持"},
         role="leader",
     )
+    await command(assignment, auth, case_id, "record_delivery", {"method": "electronic"})
     await command(assignment, auth, case_id, "request_re_review", {})
     done = await command(
         assignment,

@@ -80,7 +80,15 @@ async def test_the_status_follows_a_case_from_receipt_to_termination(
     replied = (await command(assignment, auth, case_id, "reply", reply, **HANDLER))["case"]
     shown = await status(client, code)
     assert (shown["status"], shown["replied_on"]) == ("replied", "2026-11-04")
-    assert shown["review_request_until"] == replied["review_request_until"]
+    # The review window has not started: the reply is not delivered yet (Art. 35).
+    assert shown["review_request_until"] is replied["review_request_until"] is None
+    assert replied["awaiting_delivery"] is True
+    delivered = await command(
+        assignment, auth, case_id, "record_delivery", {"method": "in_person"}, **HANDLER
+    )
+    shown = await status(client, code)
+    assert shown["review_request_until"] == delivered["case"]["review_request_until"]
+    assert shown["review_request_until"] == "2026-12-04"  # Wed 11-04 + 30 days, a Friday
 
     await command(assignment, auth, case_id, "request_review", {})
     shown = await status(client, code)
@@ -91,7 +99,9 @@ async def test_the_status_follows_a_case_from_receipt_to_termination(
     await command(assignment, auth, case_id, "decide_review", decision, **LEADER)
     shown = await status(client, code)
     assert (shown["status"], shown["review_decided_on"]) == ("reviewed", "2026-11-04")
-    assert shown["re_review_request_until"] is not None
+    assert shown["re_review_request_until"] is None
+    await command(assignment, auth, case_id, "record_delivery", {"method": "in_person"})
+    assert (await status(client, code))["re_review_request_until"] == "2026-12-04"
 
     await command(assignment, auth, case_id, "request_re_review", {})
     assert (await status(client, code))["status"] == "under_re_review"

@@ -48,6 +48,9 @@ from petitions.messages.assignment import (
     DeadlineKind,
     DeadlineReminderSent,
     DeadlinesRecomputed,
+    DeliveredDocument,
+    DeliveryMethod,
+    DeliveryRecorded,
     ExtensionGranted,
     HearingEnded,
     Outcome,
@@ -186,6 +189,7 @@ SAMPLES: dict[str, c.Command] = {
     "decide_review": c.DecideReview(**DECIDE),
     "request_re_review": c.RequestReReview(),
     "decide_re_review": c.DecideReReview(**DECIDE),
+    "record_delivery": c.RecordDelivery(method=DeliveryMethod.IN_PERSON, receipt="本人签收"),
     "congress_supervise": c.StartCongressSupervision(document_number="临人大督〔2026〕3号"),
     "congress_report": c.SendCongressReport(report="办理情况的书面报告"),
 }
@@ -221,10 +225,13 @@ def every_state() -> dict[str, At]:
     case = run(case, SAMPLES["accept_completion"], OFFICE, D(2026, 3, 23))
     states["completion_accepted"] = At(case, D(2026, 3, 23))
     case = run(case, REPLY, HANDLER, D(2026, 4, 10))
+    # Handed over the day it was signed: the windows below count from these deliveries.
+    case = run(case, SAMPLES["record_delivery"], HANDLER, D(2026, 4, 10))
     states["replied"] = At(case, D(2026, 4, 13))
     case = run(case, SAMPLES["request_review"], REGISTRAR, D(2026, 4, 20))
     states["under_review"] = At(case, D(2026, 4, 21))
     case = run(case, SAMPLES["decide_review"], LEADER, D(2026, 5, 11))
+    case = run(case, SAMPLES["record_delivery"], HANDLER, D(2026, 5, 11))
     states["reviewed"] = At(case, D(2026, 5, 12))
     case = run(case, SAMPLES["request_re_review"], OFFICE, D(2026, 5, 20))
     states["under_re_review"] = At(case, D(2026, 5, 21))
@@ -259,8 +266,10 @@ ALLOWED: dict[str, set[str]] = {
     "under_review": {"rate_satisfaction", "decide_review", *_ANYTIME},
     "reviewed": {"rate_satisfaction", "request_re_review", *_ANYTIME},
     "under_re_review": {"rate_satisfaction", "decide_re_review", "start_hearing", *_ANYTIME},
-    "re_reviewed": {"rate_satisfaction", "congress_supervise", "congress_report"},
-    "terminated": {"rate_satisfaction", "congress_report"},
+    "re_reviewed": {
+        "rate_satisfaction", "record_delivery", "congress_supervise", "congress_report",
+    },
+    "terminated": {"rate_satisfaction", "record_delivery", "congress_report"},
     "declined": {"congress_report"},
     "forwarded": {"congress_report"},
     "diverted": {"congress_report"},
@@ -342,6 +351,11 @@ def test_every_command_in_every_state(state: str, command: str) -> None:
         if state == "registered":
             assert error.code == "case_not_ready"
             return
+        if command == "record_delivery" and state in ("replied", "reviewed"):
+            # The state takes deliveries, but this case's decision was delivered already.
+            assert error.code == "nothing_to_deliver"
+            assert "record_delivery" not in error.details["allowed"]
+            return
         # 409 names the state and the commands it allows, in both languages.
         assert error.code == "not_allowed_in_state"
         assert error.details["state"] == state
@@ -383,10 +397,14 @@ def test_the_happy_path_events() -> None:
     assert reply.on_time is True
     case = fold(events, case)
     assert (case.replied_on, case.outcome) == (D(2026, 4, 3), Outcome.SUPPORT)
+    assert (case.review_request_until, case.awaiting_delivery) == (None, True)
+    case = run(case, SAMPLES["record_delivery"], HANDLER, D(2026, 4, 3))
     assert case.review_request_until == D(2026, 5, 6)  # 5/3 in Labour Day -> 5/6
     case = run(case, c.RequestReview(), REGISTRAR, D(2026, 5, 6))  # the last day still counts
     assert case.review_due == D(2026, 6, 5)
     case = run(case, c.DecideReview(**DECIDE), LEADER, D(2026, 5, 20))
+    assert case.re_review_request_until is None
+    case = run(case, SAMPLES["record_delivery"], OFFICE, D(2026, 5, 20))
     assert case.re_review_request_until == D(2026, 6, 22)  # 6/19 Dragon Boat -> Mon 6/22
     case = run(case, c.RequestReReview(), OFFICE, D(2026, 6, 1))
     events = decide(case, c.DecideReReview(**DECIDE), ctx(LEADER, D(2026, 6, 15)))
@@ -557,6 +575,7 @@ def test_the_review_organ_is_the_next_higher_one() -> None:
         CITY_HANDLER,
         D(2026, 3, 6),
     )
+    city = run(city, SAMPLES["record_delivery"], CITY_HANDLER, D(2026, 3, 6))
     (up,) = decide(city, c.RequestReview(), ctx(OFFICE, D(2026, 3, 9)))
     assert isinstance(up, ReviewRequested)
     assert "省公安厅" in up.organ
@@ -1028,7 +1047,12 @@ def test_notice_ids_cannot_be_told_without_the_key() -> None:
 def test_closed_states_are_closed() -> None:
     for state in CLOSED - {"terminated"}:
         assert allowed_commands(STATES[state].case) == [], state
-    assert allowed_commands(STATES["terminated"].case) == ["rate_satisfaction"]
+    # Terminated after re-review: only the rating, and the final decision's delivery.
+    terminated = STATES["terminated"].case
+    assert allowed_commands(terminated) == ["rate_satisfaction", "record_delivery"]
+    delivered = run(terminated, SAMPLES["record_delivery"], OFFICE, D(2026, 6, 11))
+    assert delivered.re_review_decision_delivered_on == D(2026, 6, 11)
+    assert allowed_commands(delivered) == ["rate_satisfaction"]
 
 
 def test_an_act_cannot_be_dated_before_the_receipt() -> None:
@@ -1164,3 +1188,120 @@ def test_a_people_s_congress_report_date_is_reminded_and_supervised_beside_handl
     reported = run(supervised, c.SendCongressReport(report="书面报告"), OFFICE, D(2026, 3, 30))
     assert reported.running_deadlines() == [(DeadlineKind.HANDLING, D(2026, 5, 6))]
     assert due_notices(reported, D(2026, 4, 1), CALENDAR) == []
+
+
+# -- delivery (送达) starts the petitioner's windows -----------------------------------------
+
+
+def _replied_on(day: date) -> Case:
+    """The sample case replied to on ``day``, the reply not yet delivered."""
+    case = STATES["completion_accepted"].case
+    return run(case, REPLY, HANDLER, day)
+
+
+def test_the_review_window_runs_from_the_reply_s_delivery_not_its_date() -> None:
+    # Reply signed Fri 2026-09-25, posted, received Mon 2026-09-28. 30 days from the receipt is
+    # Wed 10-28, a working day: the window ends then. Counted from the reply it would have
+    # ended Sun 10-25 -> Mon 10-26 (National Day, 10-01..10-07, sits inside either way).
+    case = _replied_on(D(2026, 9, 25))
+    assert case.awaiting_delivery_of is DeliveredDocument.REPLY
+    assert case.review_request_until is None
+    assert "request_review" not in allowed_commands(case, OFFICE, D(2026, 9, 28))
+    with pytest.raises(NotAllowed) as early:
+        decide(case, c.RequestReview(), ctx(OFFICE, D(2026, 9, 28)))
+    assert early.value.code == "awaiting_delivery"
+    assert early.value.details["awaiting_delivery"] == "reply"
+    assert "尚未登记送达" in early.value.message
+
+    posted = c.RecordDelivery(
+        method=DeliveryMethod.POST, tracking_number="1234567890123", delivered_on=D(2026, 9, 28)
+    )
+    (event,) = decide(case, posted, ctx(HANDLER, D(2026, 9, 29)))
+    assert isinstance(event, DeliveryRecorded)
+    assert (event.document, event.delivered_on) == (DeliveredDocument.REPLY, D(2026, 9, 28))
+    assert event.request_until == D(2026, 10, 28)
+    delivered = fold([event], case)
+    assert (delivered.awaiting_delivery, delivered.reply_delivered_on) == (False, D(2026, 9, 28))
+    assert delivered.review_request_until == D(2026, 10, 28)
+    assert run(delivered, c.RequestReview(), OFFICE, D(2026, 10, 28)).state == "under_review"
+    with pytest.raises(NotAllowed) as late:
+        decide(delivered, c.RequestReview(), ctx(OFFICE, D(2026, 10, 29)))
+    assert late.value.code == "request_window_closed"
+    # Nothing is left to deliver.
+    with pytest.raises(NotAllowed) as again:
+        decide(delivered, posted, ctx(HANDLER, D(2026, 9, 29)))
+    assert again.value.code == "nothing_to_deliver"
+
+
+def test_a_delivery_on_a_day_whose_30th_is_in_national_day_moves_past_it() -> None:
+    # Received Wed 2026-09-02: the 30th day is Fri 10-02, inside National Day (10-01..10-07
+    # in the configured 2026 calendar); the window ends on the first working day after it.
+    case = _replied_on(D(2026, 9, 1))
+    delivered = run(
+        case,
+        c.RecordDelivery(method=DeliveryMethod.IN_PERSON, delivered_on=D(2026, 9, 2)),
+        HANDLER,
+        D(2026, 9, 2),
+    )
+    assert delivered.review_request_until == DEADLINES.window_end(D(2026, 9, 2))
+    assert delivered.review_request_until == D(2026, 10, 8)
+
+
+def test_the_re_review_window_runs_from_the_review_decision_s_delivery() -> None:
+    reviewed = run(STATES["under_review"].case, SAMPLES["decide_review"], LEADER, D(2026, 5, 11))
+    assert (reviewed.re_review_request_until, reviewed.awaiting_delivery) == (None, True)
+    with pytest.raises(NotAllowed) as early:
+        decide(reviewed, c.RequestReReview(), ctx(OFFICE, D(2026, 5, 12)))
+    assert early.value.code == "awaiting_delivery"
+    # Received Fri 5/15 by email: 30 days -> Sun 6/14 -> Mon 6/15.
+    delivered = run(
+        reviewed,
+        c.RecordDelivery(method=DeliveryMethod.ELECTRONIC, delivered_on=D(2026, 5, 15)),
+        HANDLER,
+        D(2026, 5, 18),
+    )
+    assert delivered.review_decision_delivered_on == D(2026, 5, 15)
+    assert delivered.re_review_request_until == D(2026, 6, 15)
+
+
+def test_a_delivery_cannot_predate_the_decision_nor_lie_in_the_future() -> None:
+    case = _replied_on(D(2026, 9, 25))
+    before = c.RecordDelivery(method=DeliveryMethod.IN_PERSON, delivered_on=D(2026, 9, 24))
+    with pytest.raises(Invalid) as early:
+        decide(case, before, ctx(HANDLER, D(2026, 9, 28)))
+    assert early.value.code == "delivered_before_issued"
+    later = c.RecordDelivery(method=DeliveryMethod.IN_PERSON, delivered_on=D(2026, 9, 30))
+    with pytest.raises(Invalid) as future:
+        decide(case, later, ctx(HANDLER, D(2026, 9, 28)))
+    assert future.value.code == "delivered_in_future"
+    wrong = c.RecordDelivery(
+        method=DeliveryMethod.IN_PERSON, document=DeliveredDocument.REVIEW_DECISION
+    )
+    with pytest.raises(NotAllowed) as other:
+        decide(case, wrong, ctx(HANDLER, D(2026, 9, 28)))
+    assert other.value.code == "wrong_document"
+
+
+def test_post_needs_a_tracking_number() -> None:
+    with pytest.raises(ValueError, match="tracking_number"):
+        c.RecordDelivery(method=DeliveryMethod.POST)
+    with pytest.raises(ValueError, match="tracking_number"):
+        c.RecordDelivery(method=DeliveryMethod.IN_PERSON, tracking_number="123")
+
+
+def test_a_legacy_reply_keeps_the_window_it_was_given() -> None:
+    # Written before deliveries were recorded: ReplyIssued carried the window from the reply.
+    case = STATES["completion_accepted"].case
+    legacy = ReplyIssued(
+        case_id=case.case_id,
+        outcome=Outcome.SUPPORT,
+        legal_basis="《治安管理处罚法》",
+        summary="支持",
+        replied_on=D(2026, 4, 10),
+        on_time=True,
+        review_request_until=D(2026, 5, 11),
+    )
+    replied = fold([legacy], case)
+    assert (replied.review_request_until, replied.awaiting_delivery) == (D(2026, 5, 11), False)
+    assert "request_review" in allowed_commands(replied, OFFICE, D(2026, 5, 11))
+    assert "record_delivery" not in allowed_commands(replied, OFFICE, D(2026, 5, 11))

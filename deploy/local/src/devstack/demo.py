@@ -273,6 +273,10 @@ class Demo:
                 },
             )
         )
+        # Handed over the next working day: the review window runs from then (Art. 35). No
+        # random draw here, so the demo's other figures stay as they were.
+        delivery = {"method": "in_person", "receipt": "信访人签收送达回证"}
+        acts.append((replied + timedelta(days=1), "record_delivery", delivery))
         if channel == "congress_referral" or any(a[1] == "congress_supervise" for a in acts):
             acts.append(
                 (self._later(replied, 2), "congress_report", {"report": "办理情况书面报告"})
@@ -298,6 +302,7 @@ class Demo:
                     {"decision": "upheld", "outcome": outcome, "summary": "维持原处理意见"},
                 )
             )
+            acts.append((decided + timedelta(days=1), "record_delivery", delivery))
             if rng.random() < 0.4:
                 again = self._later(decided, rng.uniform(5, 25))
                 acts.append((again, "request_re_review", {}))

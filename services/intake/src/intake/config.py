@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from petitions.bureaus import BureauSettings
 from petitions.identity import IdentitySettings
 from petitions.settings import CommonSettings
@@ -11,6 +13,17 @@ DEFAULT_PORT = 8001
 
 class Settings(CommonSettings, IdentitySettings, BureauSettings):
     """Settings of the intake service (environment prefix PETITIONS_)."""
+
+    notice_templates: Path | None = None
+    """The folder of the written notices' DOCX templates (PETITIONS_NOTICE_TEMPLATES); by
+    default ``templates/`` beside the bureau configuration file."""
+
+    def templates_dir(self) -> Path:
+        if self.notice_templates is not None:
+            return self.notice_templates
+        if self.bureau_config is None:
+            return Path("deploy/config/templates")
+        return self.bureau_config.parent / "templates"
 
     @property
     def port(self) -> int:

@@ -20,6 +20,7 @@ from petitions.identity import authenticate, install_auth_errors, verifier_from_
 from petitions.runtime import Runtime, open_runtime, tune_gc
 
 from intake.application.dossier import Dossier
+from intake.application.notices import Notices
 from intake.application.reception import Reception
 from intake.application.reference import Reference
 from intake.application.register import Registrar
@@ -57,6 +58,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
             )
             holder["reception"] = Reception(runtime.store, config, calendar)
             holder["dossier"] = Dossier(runtime.store, config, runtime.personal.index)
+            holder["notices"] = Notices(
+                _get(holder, "dossier", Dossier), settings.templates_dir(), clock=clock
+            )
             yield
 
     app = FastAPI(
@@ -82,6 +86,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
             authenticate(lambda: verifier),
             lambda: _get(holder, "dossier", Dossier),
             lambda: reference,
+            lambda: _get(holder, "notices", Notices),
         )
     )
     return app

@@ -74,6 +74,8 @@ LABELS: Final[dict[str, str]] = {
     "assignment.ReviewDecided": "复查决定 review decided",
     "assignment.ReReviewRequested": "申请复核 re-review requested",
     "assignment.ReReviewDecided": "复核决定 re-review decided",
+    "assignment.DeliveryRecorded": "送达 written decision delivered",
+    "intake.NoticeIssued": "出具书面告知 written notice issued",
     "assignment.CaseTerminated": "终结 case terminated",
     "assignment.CongressSupervisionStarted": "人大督办 People's Congress supervision",
     "assignment.CongressReportSent": "向人大书面报告 report sent to the People's Congress",
@@ -387,6 +389,10 @@ def _apply(state: CaseState, data: Event) -> dict[str, Any]:
             }
         case a.SatisfactionRated():
             return {"satisfaction": str(data.rating)}
+        case a.DeliveryRecorded() if data.document is a.DeliveredDocument.REPLY:
+            return {"review_request_until": data.request_until}
+        case a.DeliveryRecorded() if data.document is a.DeliveredDocument.REVIEW_DECISION:
+            return {"re_review_request_until": data.request_until}
         case a.ReviewRequested():
             return {"state": "under_review", "review_due": data.review_due}
         case a.ReviewDecided():
@@ -561,6 +567,13 @@ def summarize(data: Event) -> str:
             )
         case a.SatisfactionRated():
             return f"{data.rating}（{data.rated_on}）"
+        case a.DeliveryRecorded():
+            post = f"（单号 tracking {data.tracking_number}）" if data.tracking_number else ""
+            window = f"；申请期限至 window until {data.request_until}" if data.request_until else ""
+            return (
+                f"{data.document.zh} {data.document}：{data.method.zh} {data.method}{post}，"
+                f"{data.delivered_on} 收到 received{window}"
+            )
         case a.ReviewRequested():
             return f"向 to {data.organ}；复查期限 review due {data.review_due}"
         case a.ReReviewRequested():

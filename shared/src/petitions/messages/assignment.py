@@ -13,6 +13,9 @@ The workflow, with the state names the API reports::
                                                          --send back--> handling
     completion_accepted --reply--> replied --request review--> under_review --decide--> reviewed
     reviewed --request re-review--> under_re_review --decide--> terminated
+
+The windows to ask for review and re-review open only when the written reply or review decision
+is recorded as delivered (``DeliveryRecorded``); the state does not change.
 """
 
 from __future__ import annotations
@@ -72,9 +75,9 @@ class DatedDeadline(StrEnum):
     ACCEPTANCE = "acceptance"  # WorkflowOpened.acceptance_due
     OBJECTION = "objection"  # WorkflowOpened.objection_due
     HANDLING = "handling"  # CaseAccepted / ExtensionGranted / HearingEnded handling_due
-    REVIEW_REQUEST = "review_request"  # ReplyIssued.review_request_until
+    REVIEW_REQUEST = "review_request"  # DeliveryRecorded (reply).request_until
     REVIEW = "review"  # ReviewRequested.review_due
-    RE_REVIEW_REQUEST = "re_review_request"  # ReviewDecided.re_review_request_until
+    RE_REVIEW_REQUEST = "re_review_request"  # DeliveryRecorded (review decision)
     RE_REVIEW = "re_review"  # ReReviewRequested.re_review_due
 
     @property
@@ -266,7 +269,7 @@ class HearingEnded(_Provisional, type="assignment.HearingEnded"):
 
 
 class ReplyIssued(_Provisional, type="assignment.ReplyIssued"):
-    """信访处理意见书 delivered: handling concluded (办结)."""
+    """信访处理意见书 issued: handling concluded (办结)."""
 
     case_id: UUID
     outcome: Outcome
@@ -274,7 +277,9 @@ class ReplyIssued(_Provisional, type="assignment.ReplyIssued"):
     summary: str
     replied_on: date
     on_time: bool
-    review_request_until: date
+    review_request_until: date | None = None
+    """Set only by events written before delivery was recorded (they counted the window from
+    the reply): the window now runs from the delivery (``DeliveryRecorded``, Art. 35)."""
 
 
 class SatisfactionRated(Event, type="assignment.SatisfactionRated"):
@@ -298,7 +303,9 @@ class ReviewDecided(_Provisional, type="assignment.ReviewDecided"):
     outcome: Outcome
     summary: str
     decided_on: date
-    re_review_request_until: date
+    re_review_request_until: date | None = None
+    """Set only by events written before delivery was recorded; the window now runs from the
+    decision's delivery (``DeliveryRecorded``, Art. 36)."""
 
 
 class ReReviewRequested(_Provisional, type="assignment.ReReviewRequested"):
@@ -316,6 +323,48 @@ class ReReviewDecided(Event, type="assignment.ReReviewDecided"):
     outcome: Outcome
     summary: str
     decided_on: date
+
+
+class DeliveryMethod(StrEnum):
+    """送达方式."""
+
+    IN_PERSON = "in_person"  # 直接送达
+    POST = "post"  # 邮寄送达 (with the tracking number)
+    ELECTRONIC = "electronic"  # 电子送达
+
+    @property
+    def zh(self) -> str:
+        return {"in_person": "直接送达", "post": "邮寄送达", "electronic": "电子送达"}[self.value]
+
+
+class DeliveredDocument(StrEnum):
+    """The written decisions whose delivery starts the petitioner's next window."""
+
+    REPLY = "reply"  # 信访处理意见书 (Art. 35: review within 30 days of receiving it)
+    REVIEW_DECISION = "review_decision"  # 复查意见书 (Art. 36: re-review within 30 days)
+    RE_REVIEW_DECISION = "re_review_decision"  # 复核意见书 (final: no window)
+
+    @property
+    def zh(self) -> str:
+        return {
+            "reply": "信访处理意见书",
+            "review_decision": "复查意见书",
+            "re_review_decision": "复核意见书",
+        }[self.value]
+
+
+class DeliveryRecorded(_Provisional, type="assignment.DeliveryRecorded"):
+    """送达: the petitioner received the written decision on ``delivered_on``; the window to
+    ask the next organ (review after the reply, re-review after the review decision) runs from
+    that day (自收到之日起, Arts. 35-36), not from the day the decision was signed."""
+
+    case_id: UUID
+    document: DeliveredDocument
+    method: DeliveryMethod
+    delivered_on: date
+    tracking_number: str | None = None  # post only
+    receipt: str = ""  # 送达回证 / 签收情况
+    request_until: date | None = None  # the window it starts; none after the re-review
 
 
 class CaseTerminated(Event, type="assignment.CaseTerminated"):

@@ -109,3 +109,21 @@ class PersonalDataRead(Event, type="intake.PersonalDataRead"):
     purpose: str  # a code from the configured list of read purposes
     fields: tuple[str, ...]  # what was shown in the clear, e.g. "petitioners.resident_id"
     subjects: tuple[UUID, ...]  # whose personal data was shown (for a data subject's requests)
+
+
+class NoticeIssued(Event, type="intake.NoticeIssued"):
+    """A written notice (书面告知) was produced for the petitioner from the bureau's template.
+    Appended to ``reads-<case id>`` with the ``PersonalDataRead`` that rendering it needed, in
+    the transaction that took its document number: a number is used exactly when this event
+    exists (no gaps), and the case stream's version is left to the workflow's commands."""
+
+    case_id: UUID
+    case_number: str
+    kind: str  # acceptance, declined, forwarded, extension, reply, review, re_review
+    document_number: str  # e.g. 临公信告〔2026〕12号, per issuing bureau and year
+    bureau: str  # the issuing bureau, whose series the number belongs to
+    year: int
+    serial: int
+    sha256: str  # of the DOCX returned
+    issued_by: str
+    case_version: int  # the case version the notice was rendered from

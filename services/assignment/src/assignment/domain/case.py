@@ -34,6 +34,8 @@ from petitions.messages.assignment import (
     DeadlineRedated,
     DeadlineReminderSent,
     DeadlinesRecomputed,
+    DeliveredDocument,
+    DeliveryRecorded,
     DivertedToLegalProcedure,
     ExtensionGranted,
     HearingEnded,
@@ -207,6 +209,14 @@ class Case:
     provisional: tuple[tuple[DatedDeadline, str], ...] = ()
     """The deadlines dated on a provisional or missing year, with the reason (zh / en)."""
     review_organ: str | None = None
+    awaiting_delivery_of: DeliveredDocument | None = None
+    """The written decision issued and not yet recorded as delivered: until it is, the
+    petitioner's window to ask the next organ has not started (Arts. 35-36)."""
+    review_decided_on: date | None = None
+    re_review_decided_on: date | None = None
+    reply_delivered_on: date | None = None
+    review_decision_delivered_on: date | None = None
+    re_review_decision_delivered_on: date | None = None
     progress_weeks: frozenset[str] = frozenset()
     congress_report_on: date | None = None
     congress_report_due: date | None = None
@@ -216,6 +226,10 @@ class Case:
     @property
     def opened(self) -> bool:
         return self.state != REGISTERED
+
+    @property
+    def awaiting_delivery(self) -> bool:
+        return self.awaiting_delivery_of is not None
 
     @property
     def is_accusation(self) -> bool:
@@ -390,6 +404,65 @@ def _notice(s: Case, e: Any) -> dict[str, Any]:
     return {"notices": s.notices | {(str(e.deadline), e.due.isoformat(), left)}}
 
 
+def _replied(s: Case, e: Any) -> dict[str, Any]:
+    changes: dict[str, Any] = {"state": REPLIED, "replied_on": e.replied_on, "outcome": e.outcome}
+    if e.review_request_until is None:
+        # The window runs from the day the petitioner receives the reply (Art. 35): not yet.
+        return changes | {
+            "review_request_until": None,
+            "review_request_end": None,
+            "awaiting_delivery_of": DeliveredDocument.REPLY,
+        }
+    # An event written before deliveries were recorded counted the window from the reply
+    # itself: its case keeps the window it was given.
+    return changes | {
+        "review_request_until": e.review_request_until,
+        "review_request_end": e.replied_on + timedelta(days=REVIEW_REQUEST_DAYS),
+        **_marked(s, e, DatedDeadline.REVIEW_REQUEST),
+    }
+
+
+def _review_decided(s: Case, e: Any) -> dict[str, Any]:
+    changes: dict[str, Any] = {
+        "state": REVIEWED,
+        "outcome": e.outcome,
+        "review_decided_on": e.decided_on,
+    }
+    if e.re_review_request_until is None:
+        return changes | {
+            "re_review_request_until": None,
+            "re_review_request_end": None,
+            "awaiting_delivery_of": DeliveredDocument.REVIEW_DECISION,
+        }
+    return changes | {  # legacy: the window counted from the decision (see _replied)
+        "re_review_request_until": e.re_review_request_until,
+        "re_review_request_end": e.decided_on + timedelta(days=REVIEW_REQUEST_DAYS),
+        **_marked(s, e, DatedDeadline.RE_REVIEW_REQUEST),
+    }
+
+
+def _delivered(s: Case, e: Any) -> dict[str, Any]:
+    changes: dict[str, Any] = {}
+    if s.awaiting_delivery_of == e.document:
+        changes["awaiting_delivery_of"] = None
+    end = e.delivered_on + timedelta(days=REVIEW_REQUEST_DAYS)
+    if e.document == DeliveredDocument.REPLY:
+        return changes | {
+            "reply_delivered_on": e.delivered_on,
+            "review_request_until": e.request_until,
+            "review_request_end": end,
+            **_marked(s, e, DatedDeadline.REVIEW_REQUEST),
+        }
+    if e.document == DeliveredDocument.REVIEW_DECISION:
+        return changes | {
+            "review_decision_delivered_on": e.delivered_on,
+            "re_review_request_until": e.request_until,
+            "re_review_request_end": end,
+            **_marked(s, e, DatedDeadline.RE_REVIEW_REQUEST),
+        }
+    return changes | {"re_review_decision_delivered_on": e.delivered_on}
+
+
 _CHANGES: dict[type[Event], Callable[[Case, Any], dict[str, Any]]] = {
     SubmissionReceived: _submission,
     WorkflowOpened: _opened,
@@ -420,14 +493,7 @@ _CHANGES: dict[type[Event], Callable[[Case, Any], dict[str, Any]]] = {
     },
     HearingStarted: _hearing_started,
     HearingEnded: _hearing_ended,
-    ReplyIssued: lambda s, e: {
-        "state": REPLIED,
-        "replied_on": e.replied_on,
-        "outcome": e.outcome,
-        "review_request_until": e.review_request_until,
-        "review_request_end": e.replied_on + timedelta(days=REVIEW_REQUEST_DAYS),
-        **_marked(s, e, DatedDeadline.REVIEW_REQUEST),
-    },
+    ReplyIssued: _replied,
     ReviewRequested: lambda s, e: {
         "state": UNDER_REVIEW,
         "review_due": e.review_due,
@@ -435,13 +501,7 @@ _CHANGES: dict[type[Event], Callable[[Case, Any], dict[str, Any]]] = {
         "review_organ": e.organ,
         **_marked(s, e, DatedDeadline.REVIEW),
     },
-    ReviewDecided: lambda s, e: {
-        "state": REVIEWED,
-        "outcome": e.outcome,
-        "re_review_request_until": e.re_review_request_until,
-        "re_review_request_end": e.decided_on + timedelta(days=REVIEW_REQUEST_DAYS),
-        **_marked(s, e, DatedDeadline.RE_REVIEW_REQUEST),
-    },
+    ReviewDecided: _review_decided,
     ReReviewRequested: lambda s, e: {
         "state": UNDER_RE_REVIEW,
         "re_review_due": e.re_review_due,
@@ -449,7 +509,13 @@ _CHANGES: dict[type[Event], Callable[[Case, Any], dict[str, Any]]] = {
         "review_organ": e.organ,
         **_marked(s, e, DatedDeadline.RE_REVIEW),
     },
-    ReReviewDecided: lambda s, e: {"state": RE_REVIEWED, "outcome": e.outcome},
+    ReReviewDecided: lambda s, e: {
+        "state": RE_REVIEWED,
+        "outcome": e.outcome,
+        "re_review_decided_on": e.decided_on,
+        "awaiting_delivery_of": DeliveredDocument.RE_REVIEW_DECISION,
+    },
+    DeliveryRecorded: _delivered,
     CaseTerminated: lambda s, e: {"state": TERMINATED},
     CongressSupervisionStarted: lambda s, e: {
         "congress": True,
@@ -505,6 +571,11 @@ RULES: dict[type[c.Command], Rule] = {
     c.EndHearing: _rule([HEARING], _HANDLING_STAFF),
     c.IssueReply: _rule([COMPLETION_ACCEPTED], _HANDLING_STAFF),
     c.RateSatisfaction: _rule(_AFTER_REPLY, (Role.PETITION_OFFICE, Role.REGISTRAR)),
+    # Whoever hands over or posts the decision records it: often the handling unit delivers
+    # the city's review decision too, so any handling role within the case's scope may.
+    c.RecordDelivery: _rule(
+        [REPLIED, REVIEWED, RE_REVIEWED, TERMINATED], (*_HANDLING_STAFF, Role.REGISTRAR)
+    ),
     c.RequestReview: _rule([REPLIED], (Role.PETITION_OFFICE, Role.REGISTRAR)),
     c.DecideReview: _rule([UNDER_REVIEW], (Role.PETITION_OFFICE, Role.LEADER)),
     c.RequestReReview: _rule([REVIEWED], (Role.PETITION_OFFICE, Role.REGISTRAR)),
@@ -530,9 +601,13 @@ def _applies(case: Case, command: type[c.Command], today: date | None = None) ->
     if command is c.SendCongressReport:
         return case.congress
     if command is c.RequestReview:
-        return not _past(today, case.review_request_until)
+        return case.review_request_until is not None and not _past(today, case.review_request_until)
     if command is c.RequestReReview:
-        return not _past(today, case.re_review_request_until)
+        return case.re_review_request_until is not None and not _past(
+            today, case.re_review_request_until
+        )
+    if command is c.RecordDelivery:
+        return case.awaiting_delivery
     if command is c.StartHearing:
         # Only the re-review clock stops for a hearing, and one that has run out stays missed.
         return case.state != UNDER_RE_REVIEW or not _past(today, case.re_review_due)
@@ -920,8 +995,8 @@ def _end_hearing(case: Case, cmd: Any, ctx: Context) -> list[Event]:
 
 
 def _reply(case: Case, cmd: Any, ctx: Context) -> list[Event]:
+    # No review window yet: it runs from the reply's delivery (DeliveryRecorded, Art. 35).
     assert case.handling_due is not None
-    window = ctx.deadlines.window(ctx.today)
     return [
         ReplyIssued(
             case_id=case.case_id,
@@ -930,8 +1005,6 @@ def _reply(case: Case, cmd: Any, ctx: Context) -> list[Event]:
             summary=cmd.summary,
             replied_on=ctx.today,
             on_time=ctx.today <= case.handling_due,
-            review_request_until=window.due,
-            **ctx.deadlines.marks({DatedDeadline.REVIEW_REQUEST: window}),
         )
     ]
 
@@ -941,6 +1014,18 @@ def _rate(case: Case, cmd: Any, ctx: Context) -> list[Event]:
 
 
 def _window_closed(case: Case, until: date | None, what: str) -> NotAllowed:
+    if until is None:
+        document = case.awaiting_delivery_of or DeliveredDocument.REPLY
+        zh, en = what.split(" ", 1)
+        return NotAllowed(
+            "awaiting_delivery",
+            f"{document.zh}尚未登记送达，{zh}申请期限（自收到之日起30日）尚未起算 / the "
+            f"{document} has not been recorded as delivered: the 30-day window to ask for "
+            f"{en} starts only when the petitioner receives it",
+            state=case.state,
+            awaiting_delivery=str(document),
+            allowed=allowed_commands(case),
+        )
     return NotAllowed(
         "request_window_closed",
         f"{what}申请期限（30日）已于 {until} 届满 / the 30-day window to ask for {what} "
@@ -972,7 +1057,7 @@ def _request_review(case: Case, cmd: Any, ctx: Context) -> list[Event]:
 
 
 def _decide_review(case: Case, cmd: Any, ctx: Context) -> list[Event]:
-    window = ctx.deadlines.window(ctx.today)
+    # The re-review window runs from the decision's delivery (DeliveryRecorded, Art. 36).
     return [
         ReviewDecided(
             case_id=case.case_id,
@@ -980,8 +1065,6 @@ def _decide_review(case: Case, cmd: Any, ctx: Context) -> list[Event]:
             outcome=cmd.outcome,
             summary=cmd.summary,
             decided_on=ctx.today,
-            re_review_request_until=window.due,
-            **ctx.deadlines.marks({DatedDeadline.RE_REVIEW_REQUEST: window}),
         )
     ]
 
@@ -1015,6 +1098,66 @@ def _decide_re_review(case: Case, cmd: Any, ctx: Context) -> list[Event]:
             reason="复核终结，同一事实不再受理（《信访工作条例》第三十六条）/ terminated after "
             "re-review (Art. 36)",
         ),
+    ]
+
+
+def _issued_on(case: Case, document: DeliveredDocument) -> date | None:
+    return {
+        DeliveredDocument.REPLY: case.replied_on,
+        DeliveredDocument.REVIEW_DECISION: case.review_decided_on,
+        DeliveredDocument.RE_REVIEW_DECISION: case.re_review_decided_on,
+    }[document]
+
+
+def _record_delivery(case: Case, cmd: Any, ctx: Context) -> list[Event]:
+    waiting = case.awaiting_delivery_of
+    document = cmd.document or waiting
+    if waiting is None or document != waiting:
+        shown = waiting.zh if waiting else "无 none"
+        raise NotAllowed(
+            "nothing_to_deliver" if waiting is None else "wrong_document",
+            f"待送达的文书为：{shown}，不能登记{DeliveredDocument(document).zh if document else ''}"
+            f"送达 / the document awaiting delivery is {waiting or 'none'}, not {document}",
+            state=case.state,
+            awaiting_delivery=None if waiting is None else str(waiting),
+            allowed=[n for n in allowed_commands(case) if n != c.RecordDelivery.name],
+        )
+    delivered_on = cmd.delivered_on or ctx.today
+    if delivered_on > ctx.today:
+        raise Invalid(
+            "delivered_in_future",
+            f"送达日期 {delivered_on} 在将来（今天是 {ctx.today}）/ delivered_on {delivered_on} "
+            f"is after today {ctx.today}",
+            field="delivered_on",
+        )
+    issued = _issued_on(case, document)
+    if issued is not None and delivered_on < issued:
+        raise Invalid(
+            "delivered_before_issued",
+            f"送达日期 {delivered_on} 早于{document.zh}的出具日期 {issued} / delivered_on "
+            f"{delivered_on} is before the {document} was issued on {issued}",
+            field="delivered_on",
+        )
+    window = (
+        None
+        if document is DeliveredDocument.RE_REVIEW_DECISION
+        else (ctx.deadlines.window(delivered_on))
+    )
+    kind = {
+        DeliveredDocument.REPLY: DatedDeadline.REVIEW_REQUEST,
+        DeliveredDocument.REVIEW_DECISION: DatedDeadline.RE_REVIEW_REQUEST,
+    }.get(document)
+    return [
+        DeliveryRecorded(
+            case_id=case.case_id,
+            document=document,
+            method=cmd.method,
+            delivered_on=delivered_on,
+            tracking_number=cmd.tracking_number,
+            receipt=cmd.receipt,
+            request_until=None if window is None else window.due,
+            **ctx.deadlines.marks({} if kind is None else {kind: window}),
+        )
     ]
 
 
@@ -1059,6 +1202,7 @@ _DECIDERS: dict[type[c.Command], Callable[[Case, Any, Context], list[Event]]] = 
     c.DecideReview: _decide_review,
     c.RequestReReview: _request_re_review,
     c.DecideReReview: _decide_re_review,
+    c.RecordDelivery: _record_delivery,
     c.StartCongressSupervision: _congress_supervise,
     c.SendCongressReport: _congress_report,
 }

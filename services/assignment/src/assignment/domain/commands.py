@@ -12,8 +12,14 @@ from datetime import date, datetime
 from typing import Annotated, Any, ClassVar
 
 from petitions.limits import Code, LongText, ShortText, Text
-from petitions.messages.assignment import Outcome, ReviewDecision, Satisfaction
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from petitions.messages.assignment import (
+    DeliveredDocument,
+    DeliveryMethod,
+    Outcome,
+    ReviewDecision,
+    Satisfaction,
+)
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 MAX_VERSION = 1_000_000
 """Far above any case's history; bounds expected_version below PostgreSQL's bigint."""
@@ -186,6 +192,38 @@ class DecideReReview(Command):
     summary: LongText = _text("复核意见 the decision")
 
 
+class RecordDelivery(Command):
+    name = "record_delivery"
+    title = "登记送达 Record that the petitioner received the written decision"
+    document: DeliveredDocument | None = Field(
+        default=None,
+        description="送达的文书（默认为待送达的那一份）reply / review_decision / "
+        "re_review_decision (default: the one awaiting delivery)",
+    )
+    method: DeliveryMethod = Field(
+        description="送达方式 in_person 直接送达 / post 邮寄送达 / electronic 电子送达"
+    )
+    delivered_on: date | None = Field(
+        default=None,
+        description="信访人收到之日（默认为今天）；复查、复核申请期限自该日起算 the day the "
+        "petitioner received it (default today): the review windows count from it",
+    )
+    tracking_number: ShortText | None = Field(
+        default=None, description="邮件单号（邮寄送达必填）postal tracking number (post only)"
+    )
+    receipt: Text = Field(default="", description="送达回证、签收情况 receipt note")
+
+    @model_validator(mode="after")
+    def _tracking(self) -> RecordDelivery:
+        if self.method is DeliveryMethod.POST and not self.tracking_number:
+            raise ValueError(
+                "邮寄送达须填写邮件单号 tracking_number / post needs the tracking number"
+            )
+        if self.method is not DeliveryMethod.POST and self.tracking_number:
+            raise ValueError("只有邮寄送达有邮件单号 / only post has a tracking_number")
+        return self
+
+
 class StartCongressSupervision(Command):
     name = "congress_supervise"
     title = "人大督办 Record People's Congress supervision"
@@ -220,6 +258,7 @@ COMMANDS: tuple[type[Command], ...] = (
     DecideReview,
     RequestReReview,
     DecideReReview,
+    RecordDelivery,
     StartCongressSupervision,
     SendCongressReport,
 )

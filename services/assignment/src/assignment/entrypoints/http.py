@@ -75,10 +75,25 @@ class CaseOut(BaseModel):
     extended: bool
     replied_on: date | None
     outcome: str | None
-    review_request_until: date | None
+    review_request_until: date | None = Field(
+        description="申请复查截止日（自答复送达之日起30日）；未登记送达时为空 last day to ask for "
+        "review, 30 days from the reply's delivery; null until it is delivered"
+    )
     review_due: date | None
-    re_review_request_until: date | None
+    re_review_request_until: date | None = Field(
+        description="申请复核截止日（自复查意见送达之日起30日）last day to ask for re-review"
+    )
     re_review_due: date | None
+    awaiting_delivery: bool = Field(
+        description="已出具的书面意见尚未登记送达：申请期限尚未起算 a written decision is issued "
+        "but not yet recorded as delivered: the petitioner's window has not started"
+    )
+    awaiting_delivery_of: str | None = Field(
+        description="待送达文书 reply / review_decision / re_review_decision"
+    )
+    reply_delivered_on: date | None
+    review_decision_delivered_on: date | None
+    re_review_decision_delivered_on: date | None
     progress_weeks: list[str]
     running_deadline: str | None
     running_deadline_name: str | None = Field(description="正在计时的期限 e.g. 办理答复")
@@ -232,6 +247,13 @@ def case_out(case: Case, principal: Principal, today: date | None, config: Burea
         review_due=case.review_due,
         re_review_request_until=case.re_review_request_until,
         re_review_due=case.re_review_due,
+        awaiting_delivery=case.awaiting_delivery,
+        awaiting_delivery_of=None
+        if case.awaiting_delivery_of is None
+        else str(case.awaiting_delivery_of),
+        reply_delivered_on=case.reply_delivered_on,
+        review_decision_delivered_on=case.review_decision_delivered_on,
+        re_review_decision_delivered_on=case.re_review_decision_delivered_on,
         progress_weeks=sorted(case.progress_weeks),
         running_deadline=None if running is None else str(running[0]),
         running_deadline_name=named["running_deadline_name"],

@@ -69,7 +69,19 @@ class Dossier:
         self._config = config
         self._index = index
 
+    @property
+    def store(self) -> EventStore:
+        return self._store
+
+    @property
+    def config(self) -> BureauConfig:
+        return self._config
+
     # -- finding and judging -----------------------------------------------------------------
+
+    async def load(self, ref: str) -> Loaded:
+        """The case ``ref`` names, folded masked, with its raw events (for a clear fold)."""
+        return await self._load(ref)
 
     async def _load(self, ref: str) -> Loaded:
         case_id = await resolve_case_ref(self._store.pool, ref)

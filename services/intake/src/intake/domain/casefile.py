@@ -15,6 +15,7 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from petitions.eventstore import RecordedEvent
+from petitions.messages import Event
 from petitions.messages import assignment as a
 from petitions.messages.intake import CaseRegistered, PetitionerRecord, SubmissionReceived
 
@@ -63,6 +64,16 @@ class CaseFile:
     re_review_due: date | None = None
     re_review_decided_on: date | None = None
     terminated: bool = False
+    awaiting_delivery_of: str | None = None
+    """The written decision issued and not recorded as delivered (its window has not
+    started): ``reply``, ``review_decision`` or ``re_review_decision``."""
+    acts: tuple[tuple[str, Any], ...] = ()
+    """The latest event of each kind a written notice is made from (its type, the event):
+    the notices quote the decision, its reason and legal basis as recorded."""
+
+    def act(self, kind: type[Event]) -> Any:
+        """The latest recorded event of this type, or None."""
+        return next((e for t, e in reversed(self.acts) if t == kind.event_type), None)
 
     @property
     def handling_unit(self) -> str:
@@ -94,7 +105,25 @@ def evolve(state: CaseFile | None, event: RecordedEvent[Any]) -> CaseFile | None
     if state is None:
         return None
     changes = _changes(state, data)
+    if isinstance(data, _NOTICE_ACTS):
+        changes["acts"] = (
+            *(act for act in state.acts if act[0] != data.event_type),
+            (data.event_type, data),
+        )
     return replace(state, version=event.version, **changes)
+
+
+# The acts a written notice is made from (intake.application.notices).
+_NOTICE_ACTS: Final = (
+    a.CaseAccepted,
+    a.AcceptanceDeclined,
+    a.CaseForwarded,
+    a.CaseAssigned,
+    a.ExtensionGranted,
+    a.ReplyIssued,
+    a.ReviewDecided,
+    a.ReReviewDecided,
+)
 
 
 def fold(events: list[RecordedEvent[Any]]) -> CaseFile | None:
@@ -158,7 +187,18 @@ def _changes(state: CaseFile, data: Any) -> dict[str, Any]:
                 "replied_on": data.replied_on,
                 "outcome": str(data.outcome),
                 "review_request_until": data.review_request_until,
+                # A reply written with its window (before deliveries were recorded) had it.
+                "awaiting_delivery_of": None if data.review_request_until else "reply",
             }
+        case a.DeliveryRecorded():
+            window = {
+                a.DeliveredDocument.REPLY: "review_request_until",
+                a.DeliveredDocument.REVIEW_DECISION: "re_review_request_until",
+            }.get(data.document)
+            done = {"awaiting_delivery_of": None}
+            if state.awaiting_delivery_of != str(data.document):
+                done = {}
+            return done | ({} if window is None else {window: data.request_until})
         case a.ReviewRequested():
             return {
                 "state": "under_review",
@@ -171,6 +211,7 @@ def _changes(state: CaseFile, data: Any) -> dict[str, Any]:
                 "outcome": str(data.outcome),
                 "review_decided_on": data.decided_on,
                 "re_review_request_until": data.re_review_request_until,
+                "awaiting_delivery_of": None if data.re_review_request_until else "review_decision",
             }
         case a.ReReviewRequested():
             return {
@@ -183,6 +224,7 @@ def _changes(state: CaseFile, data: Any) -> dict[str, Any]:
                 "state": "re_reviewed",
                 "outcome": str(data.outcome),
                 "re_review_decided_on": data.decided_on,
+                "awaiting_delivery_of": "re_review_decision",
             }
         case a.CaseTerminated():
             return {"state": "terminated", "terminated": True}

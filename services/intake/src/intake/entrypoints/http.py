@@ -3,6 +3,7 @@
 # No `from __future__ import annotations`: FastAPI evaluates the endpoints' annotations at run
 # time, and they name locals of `router` (the authenticator).
 
+import urllib.parse
 import uuid
 from collections.abc import Callable
 from datetime import date
@@ -16,6 +17,7 @@ from petitions.limits import CODE_MAX, MAX_OFFSET, Code, ShortText, Text
 from pydantic import BaseModel, ConfigDict, Field
 
 from intake.application.dossier import AUDIT_ROLES, Dossier
+from intake.application.notices import KINDS, MEDIA_TYPE, Notices
 from intake.application.reception import Reception
 from intake.application.reference import Document, Reference, ReferenceKind
 from intake.application.register import InvalidCommand, Registrar
@@ -118,6 +120,7 @@ def router(
     auth: Authenticator,
     dossier: Callable[[], Dossier],
     reference: Callable[[], Reference],
+    notices: Callable[[], Notices],
 ) -> APIRouter:
     api = APIRouter(prefix="/api/v1")
 
@@ -216,6 +219,51 @@ def router(
             principal,
             purpose,
             correlation_id=uuid.UUID(request.state.correlation_id),
+        )
+
+    @api.post(
+        "/cases/{case_ref}/notices/{kind}",
+        tags=["案卷 dossier"],
+        summary="出具书面告知（DOCX）Issue a written notice to the petitioner as DOCX",
+        description=(
+            "kind: "
+            + "、".join(f"`{k}` {v.title}" for k, v in KINDS.items())
+            + "。按本局可编辑的模板（deploy/config/templates/*.docx）生成，"
+            "文号按出具单位和年度连续编号；"
+            "出具即查阅信访人个人信息，与 intake.NoticeIssued（文号、种类、sha256）一并记录。"
+            " Rendered from the bureau's editable template with a gapless document number per "
+            "issuing bureau and year; recorded as a personal-data read and as "
+            "`intake.NoticeIssued` (number, kind, sha256). Same roles as the dossier."
+        ),
+        response_class=Response,
+        responses={
+            200: {"content": {MEDIA_TYPE: {}}, "description": "the DOCX file"},
+            403: {"description": "您的角色不能查阅本案个人信息 your role may not"},
+            404: {"description": "案件或文书种类不存在 no such case (for you) or kind"},
+            409: {"description": "尚不能出具该文书（含当前状态）its act has not happened yet"},
+        },
+    )
+    async def issue_notice(
+        case_ref: Annotated[str, Path(max_length=64)],
+        kind: Annotated[str, Path(max_length=20, description="文书种类 notice kind")],
+        request: Request,
+        principal: Annotated[Principal, Depends(auth)],
+    ) -> Response:
+        notice = await notices().issue(
+            case_ref, kind, principal, correlation_id=uuid.UUID(request.state.correlation_id)
+        )
+        quoted = urllib.parse.quote(notice.filename)
+        return Response(
+            content=notice.content,
+            media_type=MEDIA_TYPE,
+            headers={
+                # RFC 6266 / 5987: an ASCII fallback, then the Chinese name encoded.
+                "Content-Disposition": f'attachment; filename="notice.docx"; '
+                f"filename*=UTF-8''{quoted}",
+                "Cache-Control": "no-store",
+                "X-Document-Number": urllib.parse.quote(notice.document_number),
+                "X-Content-SHA256": notice.sha256,
+            },
         )
 
     auditors = auth.require(*AUDIT_ROLES)
