@@ -197,13 +197,22 @@ def _run(page: Page, base: str) -> None:
     # -- the petition office finds it in the case list and opens it ------------------------
     page.get_by_role("button", name="退出 Sign out").click()
     page.get_by_role("button", name="以信访科周敏登录").click()
-    expect(page.get_by_role("heading", name="案件 Cases")).to_be_visible()
+    # 我的待办: the new case waits for acceptance, its deadline in working days
+    expect(page.get_by_role("heading", name="我的待办 To-do")).to_be_visible()
     link = page.get_by_role("link", name=case_number)
     deadline = time.monotonic() + 20
     while not link.is_visible():  # the case reaches assignment through NATS
-        assert time.monotonic() < deadline, f"{case_number} never reached the case list"
+        assert time.monotonic() < deadline, f"{case_number} never reached the to-do"
         page.get_by_role("button", name="刷新 Refresh").click()
         page.wait_for_timeout(500)
+    todo_row = page.get_by_role("row").filter(has=link)
+    expect(todo_row).to_contain_text("受理告知")
+    expect(todo_row).to_contain_text(re.compile(r"剩 \d+ 个工作日|今日到期|超期 \d+ 个工作日"))
+
+    page.get_by_role("menuitem", name=re.compile("案件")).click()
+    expect(page.get_by_role("heading", name="案件 Cases")).to_be_visible()
+    link = page.get_by_role("link", name=case_number)
+    expect(link).to_be_visible()
     _shot(page, "04-cases")
     link.click()
     expect(page.get_by_role("heading", name=re.compile(f"案件 {case_number}"))).to_be_visible()
@@ -239,6 +248,15 @@ def _run(page: Page, base: str) -> None:
     page.get_by_role("button", name="收起 Mask again").click()
     expect(page.get_by_role("cell", name="王五")).to_have_count(0)
 
+    # Assigned to the sub-bureau's handler by name (the officer is the handler's user id).
+    page.get_by_role("button", name="交办 Assign", exact=True).click()
+    page.get_by_role("combobox", name=re.compile("责任单位")).click()
+    page.get_by_role("option", name="江城分局", exact=True).click()
+    page.get_by_label("承办人 responsible officer").fill("handler1")
+    page.get_by_label("交办或改派理由 why").fill("交承办人赵明办理")
+    page.get_by_role("button", name="提交 交办 Assign").click()
+    expect(page.get_by_text("已完成 done：交办 Assign")).to_be_visible()
+
     # -- 台帐: the ledger has it, paged on the server --------------------------------------
     page.get_by_role("menuitem", name=re.compile("台帐")).click()
     expect(page.get_by_role("heading", name="台帐 Ledger")).to_be_visible()
@@ -257,6 +275,17 @@ def _run(page: Page, base: str) -> None:
     expect(page.get_by_text("办结率").first).to_be_visible()
     page.wait_for_timeout(500)
     _shot(page, "08-dashboard")
+
+    # -- 我的待办 of the handler: their own case first, marked, with working days left -------
+    page.get_by_role("button", name="退出 Sign out").click()
+    page.get_by_role("button", name="以承办人赵明登录").click()
+    expect(page.get_by_role("heading", name="我的待办 To-do")).to_be_visible()
+    first = page.locator(".el-table__body tr").first
+    expect(first).to_contain_text(case_number)
+    expect(first).to_contain_text("我承办")
+    expect(first).to_contain_text("办理答复")
+    expect(first).to_contain_text(re.compile(r"剩 \d+ 个工作日"))
+    _shot(page, "11-todo")
 
     # -- a token the services refuse leads back to sign-in ----------------------------------
     page.evaluate("sessionStorage.setItem('workbench.token', 'not-a-token')")

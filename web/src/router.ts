@@ -6,8 +6,10 @@ export const router = createRouter({
   // any path that is not a file, so a deep link or a reload lands on the same screen.
   history: createWebHistory(),
   routes: [
-    { path: '/', redirect: '/desk' },
+    // The desk for the registrar, the to-do for everyone who handles cases.
+    { path: '/', redirect: () => (session.user && session.user.role !== 'registrar' ? '/todo' : '/desk') },
     { path: '/login', name: 'login', component: () => import('./views/LoginView.vue'), meta: { public: true, title: '登录 Sign in' } },
+    { path: '/todo', name: 'todo', component: () => import('./views/TodoView.vue'), meta: { title: '我的待办 To-do' } },
     { path: '/desk', name: 'desk', component: () => import('./views/DeskView.vue'), meta: { title: '登记台 Registration desk' } },
     { path: '/cases', name: 'cases', component: () => import('./views/CasesView.vue'), meta: { title: '案件 Cases' } },
     { path: '/cases/:id', name: 'case', component: () => import('./views/CaseView.vue'), meta: { title: '案件卷宗 Case' } },
