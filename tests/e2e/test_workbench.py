@@ -276,6 +276,21 @@ def _run(page: Page, base: str) -> None:
     page.wait_for_timeout(500)
     _shot(page, "08-dashboard")
 
+    # -- 一周一通报 and 一月一分析: figures, charts per sub-bureau, the accompany roster ------
+    page.get_by_role("menuitem", name=re.compile("一周一通报")).click()
+    expect(page.get_by_role("heading", name=re.compile("一周一通报"))).to_be_visible()
+    expect(page.get_by_text("缺本周进展").first).to_be_visible()
+    expect(page.get_by_label("分县局本周情况图 sub-bureaus this week")).to_be_visible()
+    page.wait_for_timeout(500)
+    _shot(page, "12-weekly")
+    page.get_by_role("menuitem", name=re.compile("一月一分析")).click()
+    expect(page.get_by_role("heading", name=re.compile("一月一分析"))).to_be_visible()
+    expect(page.get_by_text("陪同接访").first).to_be_visible()
+    expect(page.get_by_label("陪同接访名单 accompany roster")).to_be_visible()
+    expect(page.get_by_label("近12个月趋势图 twelve-month trend chart")).to_be_visible()
+    page.wait_for_timeout(500)
+    _shot(page, "13-monthly")
+
     # -- 我的待办 of the handler: their own case first, marked, with working days left -------
     page.get_by_role("button", name="退出 Sign out").click()
     page.get_by_role("button", name="以承办人赵明登录").click()

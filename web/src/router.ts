@@ -14,6 +14,8 @@ export const router = createRouter({
     { path: '/cases', name: 'cases', component: () => import('./views/CasesView.vue'), meta: { title: '案件 Cases' } },
     { path: '/cases/:id', name: 'case', component: () => import('./views/CaseView.vue'), meta: { title: '案件卷宗 Case' } },
     { path: '/ledger', name: 'ledger', component: () => import('./views/LedgerView.vue'), meta: { title: '台帐 Ledger' } },
+    { path: '/weekly', name: 'weekly', component: () => import('./views/WeeklyView.vue'), meta: { title: '一周一通报 Weekly bulletin' } },
+    { path: '/monthly', name: 'monthly', component: () => import('./views/MonthlyView.vue'), meta: { title: '一月一分析 Monthly analysis' } },
     { path: '/dashboard', name: 'dashboard', component: () => import('./views/DashboardView.vue'), meta: { title: '领导驾驶舱 Dashboard' } },
     { path: '/:rest(.*)*', redirect: '/desk' },
   ],
