@@ -18,6 +18,7 @@ from petitions.http import (
     health_router,
     install_correlation_ids,
     install_input_guards,
+    install_offline_docs,
     install_validation_errors,
     serve,
 )
@@ -109,6 +110,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
     )
     install_correlation_ids(app)
     install_input_guards(app)
+    install_offline_docs(app)
     install_auth_errors(app)
     install_validation_errors(app)
     auth = authenticate(lambda: verifier)
