@@ -302,7 +302,36 @@ def _run(page: Page, base: str) -> None:
     expect(first).to_contain_text(re.compile(r"剩 \d+ 个工作日"))
     _shot(page, "11-todo")
 
+    # -- 审计回放: the auditor replays the case, the chain holds, the dossier read is listed ----
+    page.get_by_role("button", name="退出 Sign out").click()
+    page.get_by_role("button", name="以审计/纪检督察冯立新登录").click()
+    expect(page.get_by_role("heading", name="审计回放 Audit replay")).to_be_visible()
+    page.get_by_label("案号 Case number").fill(case_number)
+    page.get_by_role("button", name="回放 Replay").click()
+    expect(page.get_by_text("哈希链校验通过")).to_be_visible()
+    reads = page.get_by_label("个人信息查阅记录 personal data reads")
+    read_row = reads.locator(".el-table__body tr").filter(has_text="office1")
+    expect(read_row).to_have_count(1)
+    expect(read_row).to_contain_text("督办")
+    expect(read_row).to_contain_text("身份证号")
+    entries = page.get_by_label("案件时间线 case timeline").locator(".el-timeline-item")
+    total = entries.count()
+    assert total >= 3, f"a registered, accepted and assigned case has {total} timeline entries"
+    _shot(page, "14-audit")
+    # As of the first event: the case as it was when registered (with whatever was recorded in
+    # the same moment), none of the later acts.
+    page.get_by_role("button", name="回放至第1个事件 replay to event 1").click()
+    last = f"回放至第{total}个事件 replay to event {total}"
+    expect(page.get_by_role("button", name=last)).to_have_count(0)
+    assert entries.count() < total
+    expect(page.get_by_text(re.compile("^截至 .* 的状态"))).to_be_visible()
+
     # -- a token the services refuse leads back to sign-in ----------------------------------
     page.evaluate("sessionStorage.setItem('workbench.token', 'not-a-token')")
     page.goto(f"{base}/cases")
     expect(page).to_have_url(re.compile(r"/login\?next="))
+
+    # -- the API pages render offline (no CDN: the browser cannot reach one here) -------------
+    for service, title in (("intake", "受理登记 Intake"), ("reporting", "台帐统计 Reporting")):
+        page.goto(f"{base}/{service}/docs")
+        expect(page.get_by_role("heading", name=re.compile(title))).to_be_visible(timeout=15_000)

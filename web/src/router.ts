@@ -16,6 +16,7 @@ export const router = createRouter({
     { path: '/ledger', name: 'ledger', component: () => import('./views/LedgerView.vue'), meta: { title: '台帐 Ledger' } },
     { path: '/weekly', name: 'weekly', component: () => import('./views/WeeklyView.vue'), meta: { title: '一周一通报 Weekly bulletin' } },
     { path: '/monthly', name: 'monthly', component: () => import('./views/MonthlyView.vue'), meta: { title: '一月一分析 Monthly analysis' } },
+    { path: '/audit', name: 'audit', component: () => import('./views/AuditView.vue'), meta: { title: '审计回放 Audit' } },
     { path: '/dashboard', name: 'dashboard', component: () => import('./views/DashboardView.vue'), meta: { title: '领导驾驶舱 Dashboard' } },
     { path: '/:rest(.*)*', redirect: '/desk' },
   ],
