@@ -121,6 +121,7 @@ def _shot(page: Page, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     # Each screen from its top: the screen's own area scrolls, the header and menu do not.
     page.locator("main.el-main").evaluate_all("els => els.forEach(e => e.scrollTo(0, 0))")
+    page.mouse.move(1, 700)  # no hover colour left on the button just clicked
     page.wait_for_timeout(300)  # let a closing drop-down finish fading out
     page.screenshot(path=str(SHOTS / f"{name}.png"))
 
@@ -128,6 +129,7 @@ def _shot(page: Page, name: str) -> None:
 def _shot_here(page: Page, name: str) -> None:
     """The screen as scrolled now (a part further down the page)."""
     SHOTS.mkdir(parents=True, exist_ok=True)
+    page.mouse.move(1, 700)
     page.wait_for_timeout(300)
     page.screenshot(path=str(SHOTS / f"{name}.png"))
 
@@ -318,6 +320,8 @@ def _run(page: Page, base: str) -> None:
     total = entries.count()
     assert total >= 3, f"a registered, accepted and assigned case has {total} timeline entries"
     _shot(page, "14-audit")
+    reads.scroll_into_view_if_needed()
+    _shot_here(page, "15-audit-reads")
     # As of the first event: the case as it was when registered (with whatever was recorded in
     # the same moment), none of the later acts.
     page.get_by_role("button", name="回放至第1个事件 replay to event 1").click()
