@@ -121,7 +121,16 @@ def _shot(page: Page, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     # Each screen from its top: the screen's own area scrolls, the header and menu do not.
     page.locator("main.el-main").evaluate_all("els => els.forEach(e => e.scrollTo(0, 0))")
+    page.mouse.move(1, 700)  # no hover colour left on the button just clicked
     page.wait_for_timeout(300)  # let a closing drop-down finish fading out
+    page.screenshot(path=str(SHOTS / f"{name}.png"))
+
+
+def _shot_here(page: Page, name: str) -> None:
+    """The screen as scrolled now (a part further down the page)."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.mouse.move(1, 700)
+    page.wait_for_timeout(300)
     page.screenshot(path=str(SHOTS / f"{name}.png"))
 
 
@@ -190,13 +199,22 @@ def _run(page: Page, base: str) -> None:
     # -- the petition office finds it in the case list and opens it ------------------------
     page.get_by_role("button", name="退出 Sign out").click()
     page.get_by_role("button", name="以信访科周敏登录").click()
-    expect(page.get_by_role("heading", name="案件 Cases")).to_be_visible()
+    # 我的待办: the new case waits for acceptance, its deadline in working days
+    expect(page.get_by_role("heading", name="我的待办 To-do")).to_be_visible()
     link = page.get_by_role("link", name=case_number)
     deadline = time.monotonic() + 20
     while not link.is_visible():  # the case reaches assignment through NATS
-        assert time.monotonic() < deadline, f"{case_number} never reached the case list"
+        assert time.monotonic() < deadline, f"{case_number} never reached the to-do"
         page.get_by_role("button", name="刷新 Refresh").click()
         page.wait_for_timeout(500)
+    todo_row = page.get_by_role("row").filter(has=link)
+    expect(todo_row).to_contain_text("受理告知")
+    expect(todo_row).to_contain_text(re.compile(r"剩 \d+ 个工作日|今日到期|超期 \d+ 个工作日"))
+
+    page.get_by_role("menuitem", name=re.compile("案件")).click()
+    expect(page.get_by_role("heading", name="案件 Cases")).to_be_visible()
+    link = page.get_by_role("link", name=case_number)
+    expect(link).to_be_visible()
     _shot(page, "04-cases")
     link.click()
     expect(page.get_by_role("heading", name=re.compile(f"案件 {case_number}"))).to_be_visible()
@@ -211,6 +229,35 @@ def _run(page: Page, base: str) -> None:
     expect(page.get_by_text("已完成 done：受理 Accept")).to_be_visible()
     expect(page.get_by_role("button", name="受理 Accept", exact=True)).to_have_count(0)
     _shot(page, "06-case-accepted")
+
+    # -- 卷宗: petitioners masked until opened with a purpose, and the read is recorded -------
+    expect(page.get_by_role("cell", name="王五")).to_have_count(0)
+    page.get_by_role("button", name="查阅个人信息 Open personal data").click()
+    dialog = page.get_by_role("dialog", name=re.compile("查阅信访人个人信息"))
+    expect(dialog.get_by_text("本次查阅将被记录")).to_be_visible()
+    dialog.get_by_role("button", name="查阅并记录 Open and record").click()
+    expect(dialog.get_by_text("请选择查阅目的")).to_be_visible()  # no purpose, no read
+    _shot_here(page, "09-dossier-purpose")
+    # Element Plus draws its own circle over the native radio: check the radio itself.
+    dialog.get_by_role("radio", name=re.compile("^督办")).check(force=True)
+    dialog.get_by_role("button", name="查阅并记录 Open and record").click()
+    expect(page.get_by_role("cell", name="王五")).to_be_visible()
+    expect(page.get_by_role("cell", name=GOOD_ID)).to_be_visible()
+    expect(page.get_by_role("cell", name="13900001111")).to_be_visible()
+    expect(page.get_by_text("本次查阅已记录")).to_be_visible()
+    page.get_by_role("heading", name=re.compile("来信来访")).scroll_into_view_if_needed()
+    _shot_here(page, "10-dossier")
+    page.get_by_role("button", name="收起 Mask again").click()
+    expect(page.get_by_role("cell", name="王五")).to_have_count(0)
+
+    # Assigned to the sub-bureau's handler by name (the officer is the handler's user id).
+    page.get_by_role("button", name="交办 Assign", exact=True).click()
+    page.get_by_role("combobox", name=re.compile("责任单位")).click()
+    page.get_by_role("option", name="江城分局", exact=True).click()
+    page.get_by_label("承办人 responsible officer").fill("handler1")
+    page.get_by_label("交办或改派理由 why").fill("交承办人赵明办理")
+    page.get_by_role("button", name="提交 交办 Assign").click()
+    expect(page.get_by_text("已完成 done：交办 Assign")).to_be_visible()
 
     # -- 台帐: the ledger has it, paged on the server --------------------------------------
     page.get_by_role("menuitem", name=re.compile("台帐")).click()
@@ -231,7 +278,64 @@ def _run(page: Page, base: str) -> None:
     page.wait_for_timeout(500)
     _shot(page, "08-dashboard")
 
+    # -- 一周一通报 and 一月一分析: figures, charts per sub-bureau, the accompany roster ------
+    page.get_by_role("menuitem", name=re.compile("一周一通报")).click()
+    expect(page.get_by_role("heading", name=re.compile("一周一通报"))).to_be_visible()
+    expect(page.get_by_text("缺本周进展").first).to_be_visible()
+    expect(page.get_by_label("分县局本周情况图 sub-bureaus this week")).to_be_visible()
+    page.wait_for_timeout(500)
+    _shot(page, "12-weekly")
+    page.get_by_role("menuitem", name=re.compile("一月一分析")).click()
+    expect(page.get_by_role("heading", name=re.compile("一月一分析"))).to_be_visible()
+    expect(page.get_by_text("陪同接访").first).to_be_visible()
+    expect(page.get_by_label("陪同接访名单 accompany roster")).to_be_visible()
+    expect(page.get_by_label("近12个月趋势图 twelve-month trend chart")).to_be_visible()
+    page.wait_for_timeout(500)
+    _shot(page, "13-monthly")
+
+    # -- 我的待办 of the handler: their own case first, marked, with working days left -------
+    page.get_by_role("button", name="退出 Sign out").click()
+    page.get_by_role("button", name="以承办人赵明登录").click()
+    expect(page.get_by_role("heading", name="我的待办 To-do")).to_be_visible()
+    first = page.locator(".el-table__body tr").first
+    expect(first).to_contain_text(case_number)
+    expect(first).to_contain_text("我承办")
+    expect(first).to_contain_text("办理答复")
+    expect(first).to_contain_text(re.compile(r"剩 \d+ 个工作日"))
+    _shot(page, "11-todo")
+
+    # -- 审计回放: the auditor replays the case, the chain holds, the dossier read is listed ----
+    page.get_by_role("button", name="退出 Sign out").click()
+    page.get_by_role("button", name="以审计/纪检督察冯立新登录").click()
+    expect(page.get_by_role("heading", name="审计回放 Audit replay")).to_be_visible()
+    page.get_by_label("案号 Case number").fill(case_number)
+    page.get_by_role("button", name="回放 Replay").click()
+    expect(page.get_by_text("哈希链校验通过")).to_be_visible()
+    reads = page.get_by_label("个人信息查阅记录 personal data reads")
+    read_row = reads.locator(".el-table__body tr").filter(has_text="office1")
+    expect(read_row).to_have_count(1)
+    expect(read_row).to_contain_text("督办")
+    expect(read_row).to_contain_text("身份证号")
+    entries = page.get_by_label("案件时间线 case timeline").locator(".el-timeline-item")
+    total = entries.count()
+    assert total >= 3, f"a registered, accepted and assigned case has {total} timeline entries"
+    _shot(page, "14-audit")
+    reads.scroll_into_view_if_needed()
+    _shot_here(page, "15-audit-reads")
+    # As of the first event: the case as it was when registered (with whatever was recorded in
+    # the same moment), none of the later acts.
+    page.get_by_role("button", name="回放至第1个事件 replay to event 1").click()
+    last = f"回放至第{total}个事件 replay to event {total}"
+    expect(page.get_by_role("button", name=last)).to_have_count(0)
+    assert entries.count() < total
+    expect(page.get_by_text(re.compile("^截至 .* 的状态"))).to_be_visible()
+
     # -- a token the services refuse leads back to sign-in ----------------------------------
     page.evaluate("sessionStorage.setItem('workbench.token', 'not-a-token')")
     page.goto(f"{base}/cases")
     expect(page).to_have_url(re.compile(r"/login\?next="))
+
+    # -- the API pages render offline (no CDN: the browser cannot reach one here) -------------
+    for service, title in (("intake", "受理登记 Intake"), ("reporting", "台帐统计 Reporting")):
+        page.goto(f"{base}/{service}/docs")
+        expect(page.get_by_role("heading", name=re.compile(title))).to_be_visible(timeout=15_000)

@@ -1,19 +1,25 @@
-"""HTTP plumbing every service shares: correlation ids and the health endpoint."""
+"""HTTP plumbing every service shares: correlation ids, the health endpoint and the API pages
+(Swagger UI, ReDoc) served from the deployment itself."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from pathlib import Path
+from typing import Any, Final
 
 import asyncpg
+import fastapi_offline
 import uvicorn
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 from faststream.specification import AsyncAPI
 from starlette.datastructures import Headers
+from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from petitions.db import CONNECTION_ERRORS
@@ -210,6 +216,53 @@ def install_input_guards(app: FastAPI) -> None:
     would turn into a 500 half-way through a command, or into stored JSON that nothing can
     query later. Found by fuzzing the intake API."""
     app.add_middleware(_RefuseNul)
+
+
+# Swagger UI 5 (it reads OpenAPI 3.1, which FastAPI writes) and ReDoc, as the fastapi-offline
+# package ships them: FastAPI's own pages load both from a CDN, blank on an offline intranet.
+DOCS_ASSETS: Final = Path(fastapi_offline.__file__).parent / "static"
+DOCS_ASSETS_PATH: Final = "/docs-assets"
+
+
+def install_offline_docs(app: FastAPI) -> None:
+    """``/docs`` and ``/redoc`` with every script, style sheet and icon served by the service
+    under ``/docs-assets/`` (no CDN, no Google Fonts). The pages refer to the assets and to
+    ``openapi.json`` by relative addresses, so they work at the service's own root and behind
+    a proxy that puts it under a prefix (the workbench gateway's ``/intake/docs``)."""
+    pages = {app.docs_url, app.redoc_url}
+    kept: list[BaseRoute] = [
+        r for r in app.router.routes if not (isinstance(r, Route) and r.path in pages)
+    ]
+    app.router.routes[:] = kept
+    app.mount(DOCS_ASSETS_PATH, StaticFiles(directory=DOCS_ASSETS), name="docs-assets")
+    title = app.title
+    assets = DOCS_ASSETS_PATH.lstrip("/")
+    openapi = (app.openapi_url or "/openapi.json").lstrip("/")
+    redirect = app.swagger_ui_oauth2_redirect_url
+
+    async def swagger_ui(_: Request) -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=openapi,
+            title=f"{title} · 接口文档 API",
+            swagger_js_url=f"{assets}/swagger-ui-bundle.js",
+            swagger_css_url=f"{assets}/swagger-ui.css",
+            swagger_favicon_url=f"{assets}/favicon.png",
+            oauth2_redirect_url=redirect,
+        )
+
+    async def redoc(_: Request) -> HTMLResponse:
+        return get_redoc_html(
+            openapi_url=openapi,
+            title=f"{title} · 接口文档 ReDoc",
+            redoc_js_url=f"{assets}/redoc.standalone.js",
+            redoc_favicon_url=f"{assets}/favicon.png",
+            with_google_fonts=False,
+        )
+
+    if app.docs_url:
+        app.add_route(app.docs_url, swagger_ui, include_in_schema=False)
+    if app.redoc_url:
+        app.add_route(app.redoc_url, redoc, include_in_schema=False)
 
 
 def health_router(

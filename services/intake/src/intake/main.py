@@ -14,6 +14,7 @@ from petitions.http import (
     install_correlation_ids,
     install_dependency_errors,
     install_input_guards,
+    install_offline_docs,
     serve,
 )
 from petitions.identity import authenticate, install_auth_errors, verifier_from_settings
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
     )
     install_correlation_ids(app)
     install_input_guards(app)
+    install_offline_docs(app)
     install_auth_errors(app)
     install_errors(app)
     install_dependency_errors(app)

@@ -17,6 +17,7 @@ from petitions.http import (
     install_correlation_ids,
     install_dependency_errors,
     install_input_guards,
+    install_offline_docs,
     install_validation_errors,
     serve,
 )
@@ -108,6 +109,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
     )
     install_correlation_ids(app)
     install_input_guards(app)
+    install_offline_docs(app)
     install_auth_errors(app)
     install_validation_errors(app)
     install_dependency_errors(app)

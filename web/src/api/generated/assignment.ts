@@ -633,6 +633,7 @@ export interface components {
             expected_version?: number | null;
             /**
              * Note
+             * @description 审核意见 note
              * @default
              */
             note: string;
@@ -684,6 +685,11 @@ export interface components {
             /** Bureau */
             bureau: string;
             /**
+             * Bureau Name
+             * @description 受理单位名称 receiving bureau's name
+             */
+            bureau_name: string | null;
+            /**
              * Case Id
              * Format: uuid
              */
@@ -694,6 +700,16 @@ export interface components {
             category: string;
             /** Category Kind */
             category_kind: string;
+            /**
+             * Category Kind Name
+             * @description 建议意见/检举控告/申诉求决
+             */
+            category_kind_name: string | null;
+            /**
+             * Category Name
+             * @description 信访分类名称 category's name
+             */
+            category_name: string | null;
             /** Congress */
             congress: boolean;
             /** Extended */
@@ -704,6 +720,11 @@ export interface components {
             handling_due: string | null;
             /** Leader Id */
             leader_id: string | null;
+            /**
+             * Leader Name
+             * @description 包案领导 the owning leader's name
+             */
+            leader_name: string | null;
             /** Objection Due */
             objection_due: string | null;
             /** Officer */
@@ -712,6 +733,11 @@ export interface components {
             outcome: string | null;
             /** Progress Weeks */
             progress_weeks: string[];
+            /**
+             * Provisional Deadlines
+             * @description 按暂定或未配置的节假日安排计算的期限，正式安排发布后可能变动 deadlines computed on a provisional or missing holiday year: they may move when the official arrangement is installed
+             */
+            provisional_deadlines?: components["schemas"]["ProvisionalOut"][];
             /** Re Review Due */
             re_review_due: string | null;
             /** Re Review Request Until */
@@ -728,6 +754,11 @@ export interface components {
             review_request_until: string | null;
             /** Running Deadline */
             running_deadline: string | null;
+            /**
+             * Running Deadline Name
+             * @description 正在计时的期限 e.g. 办理答复
+             */
+            running_deadline_name: string | null;
             /** Running Due */
             running_due: string | null;
             /** State */
@@ -736,8 +767,18 @@ export interface components {
             state_label: string;
             /** Sub Bureau */
             sub_bureau: string;
+            /**
+             * Sub Bureau Name
+             * @description 所涉分县局名称
+             */
+            sub_bureau_name: string | null;
             /** Unit */
             unit: string | null;
+            /**
+             * Unit Name
+             * @description 承办单位名称 handling unit's name
+             */
+            unit_name: string | null;
             /**
              * Version
              * @description 案件版本：提交命令时作为 expected_version 回传
@@ -987,6 +1028,22 @@ export interface components {
          * @enum {string}
          */
         Outcome: "support" | "explain" | "not_supported";
+        /** ProvisionalOut */
+        ProvisionalOut: {
+            /**
+             * Deadline
+             * @description 期限 which deadline (acceptance, handling, ...)
+             */
+            deadline: string;
+            /** Deadline Zh */
+            deadline_zh: string;
+            /** Due */
+            due: string | null;
+            /** Reason En */
+            reason_en: string;
+            /** Reason Zh */
+            reason_zh: string;
+        };
         /** RateSatisfaction */
         RateSatisfaction: {
             /**
@@ -1236,7 +1293,9 @@ export interface operations {
     list_cases_api_v1_cases_get: {
         parameters: {
             query?: {
+                /** @description 流程状态 state */
                 state?: string | null;
+                /** @description 责任单位 responsible unit */
                 unit?: string | null;
                 /** @description 只看领导包案 only leader-owned (包案) cases */
                 leader_owned?: boolean | null;
@@ -1300,6 +1359,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description 案号（如 330102-2026-000009）或案件ID the case number or the case id */
                 case_id: string;
             };
             cookie?: never;
@@ -1365,6 +1425,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description 案号（如 330102-2026-000009）或案件ID the case number or the case id */
                 case_id: string;
             };
             cookie?: never;
@@ -1434,6 +1495,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description 案号（如 330102-2026-000009）或案件ID the case number or the case id */
                 case_id: string;
             };
             cookie?: never;
@@ -1503,6 +1565,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description 案号（如 330102-2026-000009）或案件ID the case number or the case id */
                 case_id: string;
             };
             cookie?: never;
@@ -1572,6 +1635,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description 案号（如 330102-2026-000009）或案件ID the case number or the case id */
                 case_id: string;
             };
             cookie?: never;
@@ -1641,6 +1705,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description 案号（如 330102-2026-000009）或案件ID the case number or the case id */
                 case_id: string;
             };
             cookie?: never;
@@ -1710,6 +1775,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description 案号（如 330102-2026-000009）或案件ID the case number or the case id */
                 case_id: string;
             };
             cookie?: never;
@@ -1779,6 +1845,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description 案号（如 330102-2026-000009）或案件ID the case number or the case id */
                 case_id: string;
             };
             cookie?: never;
@@ -1848,6 +1915,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description 案号（如 330102-2026-000009）或案件ID the case number or the case id */
                 case_id: string;
             };
             cookie?: never;
@@ -1917,6 +1985,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description 案号（如 330102-2026-000009）或案件ID the case number or the case id */
                 case_id: string;
             };
             cookie?: never;
@@ -1986,6 +2055,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description 案号（如 330102-2026-000009）或案件ID the case number or the case id */
                 case_id: string;
             };
             cookie?: never;
@@ -2055,6 +2125,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description 案号（如 330102-2026-000009）或案件ID the case number or the case id */
                 case_id: string;
             };
             cookie?: never;
@@ -2124,6 +2195,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description 案号（如 330102-2026-000009）或案件ID the case number or the case id */
                 case_id: string;
             };
             cookie?: never;
@@ -2193,6 +2265,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description 案号（如 330102-2026-000009）或案件ID the case number or the case id */
                 case_id: string;
             };
             cookie?: never;
@@ -2262,6 +2335,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description 案号（如 330102-2026-000009）或案件ID the case number or the case id */
                 case_id: string;
             };
             cookie?: never;
@@ -2331,6 +2405,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description 案号（如 330102-2026-000009）或案件ID the case number or the case id */
                 case_id: string;
             };
             cookie?: never;
@@ -2400,6 +2475,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description 案号（如 330102-2026-000009）或案件ID the case number or the case id */
                 case_id: string;
             };
             cookie?: never;
@@ -2469,6 +2545,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description 案号（如 330102-2026-000009）或案件ID the case number or the case id */
                 case_id: string;
             };
             cookie?: never;
@@ -2538,6 +2615,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description 案号（如 330102-2026-000009）或案件ID the case number or the case id */
                 case_id: string;
             };
             cookie?: never;
@@ -2607,6 +2685,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description 案号（如 330102-2026-000009）或案件ID the case number or the case id */
                 case_id: string;
             };
             cookie?: never;
@@ -2676,6 +2755,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description 案号（如 330102-2026-000009）或案件ID the case number or the case id */
                 case_id: string;
             };
             cookie?: never;
@@ -2745,6 +2825,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description 案号（如 330102-2026-000009）或案件ID the case number or the case id */
                 case_id: string;
             };
             cookie?: never;
@@ -2814,6 +2895,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description 案号（如 330102-2026-000009）或案件ID the case number or the case id */
                 case_id: string;
             };
             cookie?: never;

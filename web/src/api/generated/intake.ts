@@ -4,6 +4,43 @@
  */
 
 export interface paths {
+    "/api/v1/audit/reads": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 个人信息查阅记录 Recorded clear reads, per case or per reader (auditors) */
+        get: operations["audit_reads_api_v1_audit_reads_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/cases/{case_ref}/dossier": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * 查阅案卷（明文个人信息，每次查阅均留痕）Read a case in the clear; every read is recorded
+         * @description `case_ref` 为案号（如 330102-2026-000009）或案件ID。可查阅：承办单位的承办人和局长、受理或承办单位（及其上级）的信访科、市局领导、包案领导。被检举控告的单位和人员看不到此案（404）。 `case_ref` is the case number or id. Who may read: the handling unit's handlers and heads, the petition office of the receiving or handling bureau or above, the city's leaders, the leader who owns the case; to the accused the case does not exist (404). The read (who, role, bureau, fields, purpose, when) is appended to `reads-<case id>` before the answer is sent.
+         */
+        get: operations["read_dossier_api_v1_cases__case_ref__dossier_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/public/status": {
         parameters: {
             query?: never;
@@ -100,6 +137,43 @@ export interface paths {
         put?: never;
         /** 记为缺席并说明原因 Record the session as missed, with the reason */
         post: operations["missed_api_v1_reception_sessions__session_id__missed_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reference/holidays": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 节假日安排 The State Council's holiday arrangement for a year (调休上班 included) */
+        get: operations["holidays_api_v1_reference_holidays_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reference/{kind}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * 基础数据 Reference data from the configuration, in Chinese and English
+         * @description kind: bureaus 单位（市局、分县局、部门）, categories 信访分类（含子类）, channels 渠道, outcomes 处理意见, roles 角色, leaders 局领导及接访日, purposes 查阅目的. Each answer carries an ETag; send it back in If-None-Match to get 304 when unchanged.
+         */
+        get: operations["reference_data_api_v1_reference__kind__get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -209,6 +283,7 @@ export interface components {
             held_by: string;
             /**
              * Note
+             * @description 备注 note
              * @default
              */
             note: string;
@@ -241,7 +316,10 @@ export interface components {
         };
         /** PetitionerIn */
         PetitionerIn: {
-            /** Address */
+            /**
+             * Address
+             * @description 住址 address
+             */
             address?: string | null;
             /**
              * Name
@@ -397,14 +475,78 @@ export interface components {
              */
             place: string;
         };
-        /** StatusOut */
+        /**
+         * StatusOut
+         * @description What a petitioner may know: phases and dates, no names, nothing internal.
+         */
         StatusOut: {
+            /**
+             * Acceptance Due
+             * @description 受理告知期限 (while awaiting it)
+             */
+            acceptance_due: string | null;
+            /**
+             * Accepted
+             * @description 是否受理 accepted; null while undecided
+             */
+            accepted: boolean | null;
+            /** Accepted On */
+            accepted_on: string | null;
             /** Case Number */
             case_number: string;
-            /** Status */
+            /**
+             * Decided On
+             * @description 不予受理、转送等的决定日 when not accepted
+             */
+            decided_on: string | null;
+            /** Extended */
+            extended: boolean;
+            /** Extended Days */
+            extended_days: number;
+            /**
+             * Handling Due
+             * @description 办理期限 (extension included)
+             */
+            handling_due: string | null;
+            /** Re Review Decided On */
+            re_review_decided_on: string | null;
+            /** Re Review Due */
+            re_review_due: string | null;
+            /** Re Review Request Until */
+            re_review_request_until: string | null;
+            /** Re Review Requested On */
+            re_review_requested_on: string | null;
+            /** Received On */
+            received_on: string | null;
+            /** Replied On */
+            replied_on: string | null;
+            /** Review Decided On */
+            review_decided_on: string | null;
+            /** Review Due */
+            review_due: string | null;
+            /**
+             * Review Request Until
+             * @description 可申请复查至 review may be asked until
+             */
+            review_request_until: string | null;
+            /** Review Requested On */
+            review_requested_on: string | null;
+            /**
+             * Status
+             * @description 阶段 phase: received, handling, replied, under_review, ...
+             */
             status: string;
-            /** Submissions */
+            /** Status En */
+            status_en: string;
+            /** Status Zh */
+            status_zh: string;
+            /**
+             * Submissions
+             * @description 本事项的信访件次 submissions on this matter
+             */
             submissions: number;
+            /** Terminated */
+            terminated: boolean;
         };
         /** ValidationError */
         ValidationError: {
@@ -428,6 +570,100 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    audit_reads_api_v1_audit_reads_get: {
+        parameters: {
+            query?: {
+                /** @description 案号或案件ID case number or id */
+                case?: string | null;
+                /** @description 查阅人 the reader's user id */
+                user?: string | null;
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description 案件不存在或不在您的范围内 no such case within your scope */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description 须且只能给出 case 或 user 之一 give exactly one of case, user */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    read_dossier_api_v1_cases__case_ref__dossier_get: {
+        parameters: {
+            query: {
+                /** @description 查阅目的 why you read it: handling 办理, reply 答复, review 复查复核, supervision 督办, audit 审计 (the configured list: /api/v1/reference/purposes) */
+                purpose: string;
+            };
+            header?: never;
+            path: {
+                case_ref: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description 缺少或无效的令牌 missing or bad bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description 您的角色不能查阅本案个人信息 your role may not read it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description 案件不存在或不在您的范围内 no such case within your scope */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description 查阅目的缺失或不在可选范围 purpose missing or not allowed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
     status_api_v1_public_status_get: {
         parameters: {
             query: {
@@ -615,6 +851,94 @@ export interface operations {
         responses: {
             /** @description Successful Response */
             204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    holidays_api_v1_reference_holidays_get: {
+        parameters: {
+            query: {
+                /** @description 年份 year, e.g. 2026 */
+                year: number;
+            };
+            header?: {
+                "If-None-Match"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description 未变化 unchanged since the ETag you sent */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description 该年份未配置 no arrangement configured for that year */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    reference_data_api_v1_reference__kind__get: {
+        parameters: {
+            query?: never;
+            header?: {
+                "If-None-Match"?: string | null;
+            };
+            path: {
+                kind: "bureaus" | "categories" | "channels" | "outcomes" | "roles" | "leaders" | "purposes";
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description 未变化 unchanged since the ETag you sent */
+            304: {
                 headers: {
                     [name: string]: unknown;
                 };

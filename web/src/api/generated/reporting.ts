@@ -843,6 +843,21 @@ export interface components {
             petitioners: string;
             /** Preliminary Assessment */
             preliminary_assessment: string;
+            /**
+             * Provisional Deadlines
+             * @description 按暂定或未配置的节假日安排计算的期限 deadlines computed on a provisional or missing holiday year (acceptance, handling, review, ...): they may move
+             */
+            provisional_deadlines?: string[];
+            /**
+             * Provisional Reason En
+             * @default
+             */
+            provisional_reason_en: string;
+            /**
+             * Provisional Reason Zh
+             * @default
+             */
+            provisional_reason_zh: string;
             /** Re Review Due */
             re_review_due: string | null;
             /**
@@ -977,6 +992,11 @@ export interface components {
         ReadRecord: {
             /** As Of */
             as_of: string | null;
+            /**
+             * Bureau
+             * @description 查阅人所属单位 the reader's bureau (none: operator command)
+             */
+            bureau?: string | null;
             /** By */
             by: string;
             /**
@@ -1397,7 +1417,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
-            /** @description 仅审计、管理员或市局信访科可查阅 only auditors, administrators or the city bureau's petition office may read */
+            /** @description 仅审计、管理员或市局信访科可查阅；令牌单位未配置 only auditors, administrators or the city bureau's petition office may read; or the token's bureau is not configured */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1406,7 +1426,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
-            /** @description 案号不存在 no case has this number */
+            /** @description 案号不存在或不在您的范围内 no case has this number within your scope */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1463,7 +1483,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
-            /** @description 仅审计、管理员或市局信访科可查阅 only auditors, administrators or the city bureau's petition office may read */
+            /** @description 仅审计、管理员或市局信访科可查阅；令牌单位未配置 only auditors, administrators or the city bureau's petition office may read; or the token's bureau is not configured */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1472,7 +1492,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
-            /** @description 案号不存在 no case has this number */
+            /** @description 案号不存在或不在您的范围内 no case has this number within your scope */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1531,7 +1551,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
-            /** @description 仅审计、管理员或市局信访科可查阅 only auditors, administrators or the city bureau's petition office may read */
+            /** @description 仅审计、管理员或市局信访科可查阅；令牌单位未配置 only auditors, administrators or the city bureau's petition office may read; or the token's bureau is not configured */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1540,7 +1560,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
-            /** @description 案号不存在 no case has this number */
+            /** @description 案号不存在或不在您的范围内 no case has this number within your scope */
             404: {
                 headers: {
                     [name: string]: unknown;
