@@ -245,7 +245,7 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * 听证结束（恢复计时）End the hearing (the clock runs again)
+         * 听证结束 End the hearing
          * @description 命令 command: `end_hearing`
          */
         post: operations["end_hearing_api_v1_cases__case_id__end_hearing_post"];
@@ -329,6 +329,26 @@ export interface paths {
          * @description 命令 command: `rate_satisfaction`
          */
         post: operations["rate_satisfaction_api_v1_cases__case_id__rate_satisfaction_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/cases/{case_id}/record_delivery": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * 登记送达 Record that the petitioner received the written decision
+         * @description 命令 command: `record_delivery`
+         */
+        post: operations["record_delivery_api_v1_cases__case_id__record_delivery_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -465,7 +485,7 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * 听证开始（停止计时）Start a hearing (the clock stops)
+         * 听证开始（复核期间停止计时）Start a hearing (a re-review's clock stops)
          * @description 命令 command: `start_hearing`
          */
         post: operations["start_hearing_api_v1_cases__case_id__start_hearing_post"];
@@ -591,8 +611,45 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** 健康检查 Health: PostgreSQL and NATS reachable */
-        get: operations["health_health_get"];
+        /** 健康检查 Health: the same as /health/ready */
+        get: operations["ready_health_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/health/live": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * 存活检查 Liveness: the process and its background tasks are alive
+         * @description 200 while the relay, consumers and sweep run (or restart after a failure); 503 once one kept failing and was given up on: restart the process. Never checks PostgreSQL or NATS, so an outage of theirs does not restart every service.
+         */
+        get: operations["live_health_live_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/health/ready": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 就绪检查 Readiness: PostgreSQL and NATS answer, relay and consumers progress */
+        get: operations["ready_health_ready_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -682,6 +739,16 @@ export interface components {
              * @description 您现在可执行的命令 commands you may give now
              */
             allowed_commands: string[];
+            /**
+             * Awaiting Delivery
+             * @description 已出具的书面意见尚未登记送达：申请期限尚未起算 a written decision is issued but not yet recorded as delivered: the petitioner's window has not started
+             */
+            awaiting_delivery: boolean;
+            /**
+             * Awaiting Delivery Of
+             * @description 待送达文书 reply / review_decision / re_review_decision
+             */
+            awaiting_delivery_of: string | null;
             /** Bureau */
             bureau: string;
             /**
@@ -738,9 +805,14 @@ export interface components {
              * @description 按暂定或未配置的节假日安排计算的期限，正式安排发布后可能变动 deadlines computed on a provisional or missing holiday year: they may move when the official arrangement is installed
              */
             provisional_deadlines?: components["schemas"]["ProvisionalOut"][];
+            /** Re Review Decision Delivered On */
+            re_review_decision_delivered_on: string | null;
             /** Re Review Due */
             re_review_due: string | null;
-            /** Re Review Request Until */
+            /**
+             * Re Review Request Until
+             * @description 申请复核截止日（自复查意见送达之日起30日）last day to ask for re-review
+             */
             re_review_request_until: string | null;
             /** Received On */
             received_on: string | null;
@@ -748,9 +820,16 @@ export interface components {
             referral: boolean;
             /** Replied On */
             replied_on: string | null;
+            /** Reply Delivered On */
+            reply_delivered_on: string | null;
+            /** Review Decision Delivered On */
+            review_decision_delivered_on: string | null;
             /** Review Due */
             review_due: string | null;
-            /** Review Request Until */
+            /**
+             * Review Request Until
+             * @description 申请复查截止日（自答复送达之日起30日）；未登记送达时为空 last day to ask for review, 30 days from the reply's delivery; null until it is delivered
+             */
             review_request_until: string | null;
             /** Running Deadline */
             running_deadline: string | null;
@@ -843,6 +922,18 @@ export interface components {
              */
             reason: string;
         };
+        /**
+         * DeliveredDocument
+         * @description The written decisions whose delivery starts the petitioner's next window.
+         * @enum {string}
+         */
+        DeliveredDocument: "reply" | "review_decision" | "re_review_decision";
+        /**
+         * DeliveryMethod
+         * @description 送达方式.
+         * @enum {string}
+         */
+        DeliveryMethod: "in_person" | "post" | "electronic";
         /** Divert */
         Divert: {
             /**
@@ -1057,6 +1148,39 @@ export interface components {
              */
             occurred_at?: string | null;
             rating: components["schemas"]["Satisfaction"];
+        };
+        /** RecordDelivery */
+        RecordDelivery: {
+            /**
+             * Delivered On
+             * @description 信访人收到之日（默认为今天）；复查、复核申请期限自该日起算 the day the petitioner received it (default today): the review windows count from it
+             */
+            delivered_on?: string | null;
+            /** @description 送达的文书（默认为待送达的那一份）reply / review_decision / re_review_decision (default: the one awaiting delivery) */
+            document?: components["schemas"]["DeliveredDocument"] | null;
+            /**
+             * Expected Version
+             * @description 调用方所见的案件版本 the case version you last saw
+             */
+            expected_version?: number | null;
+            /** @description 送达方式 in_person 直接送达 / post 邮寄送达 / electronic 电子送达 */
+            method: components["schemas"]["DeliveryMethod"];
+            /**
+             * Occurred At
+             * @description 历史数据导入时的发生时间（仅数据导入角色）occurred time of an imported act (import role only)
+             */
+            occurred_at?: string | null;
+            /**
+             * Receipt
+             * @description 送达回证、签收情况 receipt note
+             * @default
+             */
+            receipt: string;
+            /**
+             * Tracking Number
+             * @description 邮件单号（邮寄送达必填）postal tracking number (post only)
+             */
+            tracking_number?: string | null;
         };
         /** RecordProgress */
         RecordProgress: {
@@ -2400,6 +2524,76 @@ export interface operations {
             };
         };
     };
+    record_delivery_api_v1_cases__case_id__record_delivery_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 案号（如 330102-2026-000009）或案件ID the case number or the case id */
+                case_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RecordDelivery"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DoneOut"];
+                };
+            };
+            /** @description 缺少或无效的令牌 missing or bad bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description 角色不允许 the role may not give this command */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description 案件不存在或不在您的范围内 no such case for you */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description 当前状态不允许（含 state 与 allowed），或版本已过期（含 current_version） not allowed in this state, or a stale expected_version */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description 内容有误 invalid content, each field named */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
     record_progress_api_v1_cases__case_id__record_progress_post: {
         parameters: {
             query?: never;
@@ -3138,7 +3332,7 @@ export interface operations {
             };
         };
     };
-    health_health_get: {
+    ready_health_get: {
         parameters: {
             query?: never;
             header?: never;
@@ -3156,7 +3350,61 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
-            /** @description A server this service needs does not answer */
+            /** @description Not ready: the reasons say which server or task */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    live_health_live_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description A background task was given up on */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    ready_health_ready_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Not ready: the reasons say which server or task */
             503: {
                 headers: {
                     [name: string]: unknown;

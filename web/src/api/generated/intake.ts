@@ -41,6 +41,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/cases/{case_ref}/notices/{kind}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * 出具书面告知（DOCX）Issue a written notice to the petitioner as DOCX
+         * @description kind: `acceptance` 受理告知书、`declined` 不予受理告知书、`forwarded` 转送告知书、`extension` 延期告知书、`reply` 答复意见书、`review` 复查意见书、`re_review` 复核意见书。按本局可编辑的模板（deploy/config/templates/*.docx）生成，文号按出具单位和年度连续编号；出具即查阅信访人个人信息，与 intake.NoticeIssued（文号、种类、sha256）一并记录。 Rendered from the bureau's editable template with a gapless document number per issuing bureau and year; recorded as a personal-data read and as `intake.NoticeIssued` (number, kind, sha256). Same roles as the dossier.
+         */
+        post: operations["issue_notice_api_v1_cases__case_ref__notices__kind__post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/public/status": {
         parameters: {
             query?: never;
@@ -238,8 +258,45 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** 健康检查 Health: PostgreSQL and NATS reachable */
-        get: operations["health_health_get"];
+        /** 健康检查 Health: the same as /health/ready */
+        get: operations["ready_health_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/health/live": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * 存活检查 Liveness: the process and its background tasks are alive
+         * @description 200 while the relay, consumers and sweep run (or restart after a failure); 503 once one kept failing and was given up on: restart the process. Never checks PostgreSQL or NATS, so an outage of theirs does not restart every service.
+         */
+        get: operations["live_health_live_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/health/ready": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 就绪检查 Readiness: PostgreSQL and NATS answer, relay and consumers progress */
+        get: operations["ready_health_ready_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -664,6 +721,60 @@ export interface operations {
             };
         };
     };
+    issue_notice_api_v1_cases__case_ref__notices__kind__post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                case_ref: string;
+                /** @description 文书种类 notice kind */
+                kind: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the DOCX file */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": unknown;
+                };
+            };
+            /** @description 您的角色不能查阅本案个人信息 your role may not */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description 案件或文书种类不存在 no such case (for you) or kind */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description 尚不能出具该文书（含当前状态）its act has not happened yet */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     status_api_v1_public_status_get: {
         parameters: {
             query: {
@@ -1050,7 +1161,7 @@ export interface operations {
             };
         };
     };
-    health_health_get: {
+    ready_health_get: {
         parameters: {
             query?: never;
             header?: never;
@@ -1068,7 +1179,61 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
-            /** @description A server this service needs does not answer */
+            /** @description Not ready: the reasons say which server or task */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    live_health_live_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description A background task was given up on */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    ready_health_ready_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Not ready: the reasons say which server or task */
             503: {
                 headers: {
                     [name: string]: unknown;

@@ -81,6 +81,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/reports/accompany-roster/publish": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * 发布陪同接访名单 Publish the month's accompany roster (once)
+         * @description for_month: the month the roster is for (default: the current month, Asia/Shanghai). Counted on the month before as it stands now and appended once as reporting.AccompanyRosterPublished; publishing again returns what was published. City petition office or admin; not before the month begins.
+         */
+        post: operations["publish_roster_api_v1_reports_accompany_roster_publish_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/reports/figures": {
         parameters: {
             query?: never;
@@ -352,8 +372,45 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** 健康检查 Health: PostgreSQL and NATS reachable */
-        get: operations["health_health_get"];
+        /** 健康检查 Health: the same as /health/ready */
+        get: operations["ready_health_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/health/live": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * 存活检查 Liveness: the process and its background tasks are alive
+         * @description 200 while the relay, consumers and sweep run (or restart after a failure); 503 once one kept failing and was given up on: restart the process. Never checks PostgreSQL or NATS, so an outage of theirs does not restart every service.
+         */
+        get: operations["live_health_live_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/health/ready": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 就绪检查 Readiness: PostgreSQL and NATS answer, relay and consumers progress */
+        get: operations["ready_health_ready_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -375,7 +432,7 @@ export interface components {
             applies_to: string;
             /**
              * Candidates
-             * @description every sub-bureau above zero, ranked, so ties can be checked
+             * @description every sub-bureau above zero, ranked, so ties can be checked (now)
              */
             candidates: components["schemas"]["RosterEntry"][];
             /**
@@ -383,9 +440,11 @@ export interface components {
              * @description 计数月份 the month whose petitions are counted
              */
             counted_month: string;
+            /** @description 已发布名单 the roster as published at the start of the month, with the counts it was based on; null until published. Binding: the lists above only say what it would be now, as outcomes arrive */
+            published?: components["schemas"]["PublishedRoster"] | null;
             /**
              * Roster
-             * @description up to three sub-bureaus, in order
+             * @description up to three sub-bureaus, in order, as computed now (现在计算的结果)
              */
             roster: components["schemas"]["RosterEntry"][];
         };
@@ -514,7 +573,7 @@ export interface components {
             handling_due?: string | null;
             /**
              * Hearing Since
-             * @description 听证中 clock paused since
+             * @description 听证中 in a hearing since (a re-review's clock paused; handling runs on)
              */
             hearing_since?: string | null;
             /**
@@ -956,6 +1015,30 @@ export interface components {
              * @description the twelve months up to this one
              */
             trend: components["schemas"]["MonthPoint"][];
+        };
+        /** PublishedRoster */
+        PublishedRoster: {
+            /**
+             * Candidates
+             * @description the ranking it was based on
+             */
+            candidates: components["schemas"]["RosterEntry"][];
+            /**
+             * Published By
+             * @description 发布人 who published it (or the scheduled task)
+             */
+            published_by: string;
+            /**
+             * Published On
+             * Format: date
+             * @description 发布日期 the day it was published
+             */
+            published_on: string;
+            /**
+             * Roster
+             * @description up to three sub-bureaus, as published
+             */
+            roster: components["schemas"]["RosterEntry"][];
         };
         /** RankRow */
         RankRow: {
@@ -1585,6 +1668,50 @@ export interface operations {
             query?: {
                 /** @description 月份 month, e.g. 2026-03 */
                 month?: string | null;
+                /** @description 月份 month, e.g. 2026-03 */
+                for_month?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccompanyRoster"];
+                };
+            };
+            /** @description 缺少或无效的令牌 missing or bad bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description 角色或单位范围不允许 role or bureau scope does not allow it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description 参数有误 invalid parameters, with what to write instead */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    publish_roster_api_v1_reports_accompany_roster_publish_post: {
+        parameters: {
+            query?: {
                 /** @description 月份 month, e.g. 2026-03 */
                 for_month?: string | null;
             };
@@ -2403,7 +2530,7 @@ export interface operations {
             };
         };
     };
-    health_health_get: {
+    ready_health_get: {
         parameters: {
             query?: never;
             header?: never;
@@ -2421,7 +2548,61 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
-            /** @description A server this service needs does not answer */
+            /** @description Not ready: the reasons say which server or task */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    live_health_live_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description A background task was given up on */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    ready_health_ready_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Not ready: the reasons say which server or task */
             503: {
                 headers: {
                     [name: string]: unknown;
