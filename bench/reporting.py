@@ -52,6 +52,8 @@ RESULTS = Path(__file__).resolve().parent / "results" / "reporting.json"
 BUREAU_CONFIG = ROOT / "deploy/config/bureaus.demo.toml"
 REBUILD_EVENTS = int(os.environ.get("BENCH_REPORTING_EVENTS", "120000"))
 FRESHNESS_RATE = 50
+# BENCH_REPORTING_FRESHNESS=0 leaves freshness out (comparing the read side before and after).
+FRESHNESS = os.environ.get("BENCH_REPORTING_FRESHNESS", "1") != "0"
 FRESHNESS_SECONDS = 15.0
 POLL_S = 0.002
 TARGET_REBUILD_EPS = 30_000
@@ -543,6 +545,138 @@ async def _raw_read(dsn: str) -> float:
         await conn.close()
 
 
+# ---------------------------------------------------------------------------------- endpoints
+
+# How many timed calls per endpoint (after a warm-up of one per pooled connection). More calls
+# than 5 per pooled connection on purpose: PostgreSQL re-plans a prepared statement with a
+# generic plan from its sixth run, and a report must stay fast after that.
+ENDPOINT_CALLS = int(os.environ.get("BENCH_REPORTING_CALLS", "24"))
+XLSX_CALLS = int(os.environ.get("BENCH_REPORTING_XLSX_CALLS", "6"))
+READ_POOL_SIZE = 4
+
+
+def _endpoint_requests(weeks: int = 36, months: int = 9) -> dict[str, list[dict[str, Any]]]:
+    """Each endpoint's calls, parameters varied over the log's span (2026-03 to 2027-01)."""
+    n = ENDPOINT_CALLS
+    week_labels = [f"2026-W{12 + k % weeks:02d}" for k in range(n)]
+    month_labels = [f"2026-{4 + k % months:02d}" for k in range(n)]
+    return {
+        "figures_city_year": [
+            {"path": "figures", "params": {"year": "2026", "as_of": f"2027-01-{1 + k % 28:02d}"}}
+            for k in range(n)
+        ],
+        "figures_sub_bureau_month": [
+            {
+                "path": "figures",
+                "params": {
+                    "month": month_labels[k],
+                    "bureau": SUB_BUREAUS[k % len(SUB_BUREAUS)],
+                    "as_of": "2027-01-31",
+                },
+            }
+            for k in range(n)
+        ],
+        "ledger_first_page": [
+            {"path": "ledger", "params": {"as_of": f"2026-12-{1 + k % 28:02d}"}} for k in range(n)
+        ],
+        "ledger_filtered_page": [
+            {
+                "path": "ledger",
+                "params": {
+                    "sub_bureau": SUB_BUREAUS[k % len(SUB_BUREAUS)],
+                    "open": "true",
+                    "received_from": f"{month_labels[k]}-01",
+                    "as_of": "2026-12-31",
+                    "offset": 50 * (k % 3),
+                },
+            }
+            for k in range(n)
+        ],
+        "ledger_xlsx_10k_rows": [
+            {"path": "ledger.xlsx", "params": {"as_of": f"2026-12-{1 + k:02d}"}}
+            for k in range(XLSX_CALLS)
+        ],
+        "weekly_bulletin": [{"path": f"weekly/{week_labels[k]}", "params": {}} for k in range(n)],
+        "monthly_analysis": [
+            {"path": f"monthly/{month_labels[k]}", "params": {}} for k in range(n)
+        ],
+        "accompany_roster": [
+            {"path": "accompany-roster", "params": {"month": month_labels[k]}} for k in range(n)
+        ],
+    }
+
+
+async def _endpoint_figures(read_pool: asyncpg.Pool) -> dict[str, Any]:
+    """p50/p95 (ms) and response size of the report endpoints, in process over ASGI (the HTTP
+    stack's routing, validation and JSON included, no socket), city petition office token."""
+    from fastapi import FastAPI
+    from petitions.bureaus import load_config, load_work_calendar
+    from petitions.identity import (
+        DEV_AUDIENCE,
+        DEV_ISSUER,
+        LocalIssuer,
+        StaticJwks,
+        TokenVerifier,
+        authenticate,
+        install_auth_errors,
+    )
+    from reporting.entrypoints.http import router
+
+    from bench.intake import _quantile
+
+    config = load_config(BUREAU_CONFIG)
+    calendar = load_work_calendar(config)
+    figures: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="bench-reporting-") as tmp:
+        issuer = LocalIssuer(Path(tmp) / "issuer.pem", create=True)
+        verifier = TokenVerifier(DEV_ISSUER, DEV_AUDIENCE, StaticJwks(issuer.jwks()))
+        app = FastAPI()
+        install_auth_errors(app)
+        # A fixed clock inside the log's span: the bulletin's default "as of" is today.
+        now = datetime(2027, 1, 15, 2, tzinfo=UTC)
+        app.include_router(
+            router(
+                lambda: read_pool,
+                config,
+                calendar,
+                authenticate(lambda: verifier),
+                clock=lambda: now,
+            )
+        )
+        plan = _endpoint_requests()
+        token = issuer.mint("office-01", "petition_office", "3301")
+        headers = {"Authorization": f"Bearer {token}"}
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://reporting", timeout=120
+        ) as client:
+            for name, calls in plan.items():
+                print(f"  measuring {name} ...", flush=True)
+                # Warm-up: one call per pooled connection, not timed.
+                for call in calls[:READ_POOL_SIZE]:
+                    await client.get(
+                        f"/api/v1/reports/{call['path']}", params=call["params"], headers=headers
+                    )
+                times: list[float] = []
+                sizes: list[int] = []
+                for call in calls:
+                    started = time.perf_counter()
+                    response = await client.get(
+                        f"/api/v1/reports/{call['path']}", params=call["params"], headers=headers
+                    )
+                    times.append(time.perf_counter() - started)
+                    if response.status_code != 200:
+                        raise RuntimeError(f"{name}: {response.status_code} {response.text[:300]}")
+                    sizes.append(len(response.content))
+                figures[name] = {
+                    "p50_ms": round(_quantile(times, 0.5) * 1000, 1),
+                    "p95_ms": round(_quantile(times, 0.95) * 1000, 1),
+                    "calls": len(times),
+                    "max_bytes": max(sizes),
+                }
+    return figures
+
+
 async def _rebuild_figures(admin: asyncpg.Connection, admin_url: str) -> dict[str, Any]:
     from reporting.projections import create_read_pool, migrate, rebuild
 
@@ -560,7 +694,7 @@ async def _rebuild_figures(admin: asyncpg.Connection, admin_url: str) -> dict[st
             await store.erase_subject(subject, reason="本人申请删除", metadata=META)
         await pool.execute("ANALYZE eventstore.events")
         await migrate(dsn, role="petitions_app")
-        read_pool = await create_read_pool(dsn, role="petitions_app", max_size=4)
+        read_pool = await create_read_pool(dsn, role="petitions_app", max_size=READ_POOL_SIZE)
         try:
             busy = await _machine_busy()
             print("  measuring raw_read_rows_per_s ...", flush=True)
@@ -570,6 +704,7 @@ async def _rebuild_figures(admin: asyncpg.Connection, admin_url: str) -> dict[st
             result = await rebuild(store, read_pool, progress=False)
             busy1, total1 = _machine_jiffies()
             cases = await read_pool.fetchval("SELECT count(*) FROM cases")
+            endpoints = await _endpoint_figures(read_pool)
         finally:
             await read_pool.close()
             await pool.close()
@@ -582,6 +717,7 @@ async def _rebuild_figures(admin: asyncpg.Connection, admin_url: str) -> dict[st
             "events_written": written,
             "rebuild_machine_busy": round((busy1 - busy0) / max(1, total1 - total0), 2),
             "machine_busy_before_rebuild": busy,
+            "endpoints": endpoints,
         }
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{dsn.rpartition("/")[2]}" WITH (FORCE)')
@@ -761,8 +897,9 @@ async def run(admin_url: str, nats_url: str) -> dict[str, Any]:
     try:
         figures: dict[str, Any] = {"machine_busy_before": await _machine_busy()}
         figures.update(await _rebuild_figures(admin, admin_url))
-        print(f"  measuring freshness at {FRESHNESS_RATE}/s ...", flush=True)
-        figures.update(await _freshness(admin, admin_url, nats_url))
+        if FRESHNESS:
+            print(f"  measuring freshness at {FRESHNESS_RATE}/s ...", flush=True)
+            figures.update(await _freshness(admin, admin_url, nats_url))
         return figures
     finally:
         await admin.close()
@@ -774,15 +911,24 @@ def report(figures: dict[str, Any]) -> None:
     print(f"\n{'figure':44} {'measured':>12}  target")
     print(f"{'rebuild (events/s)':44} {eps:>12,}  >= {TARGET_REBUILD_EPS:,}/s {verdict}")
     print(f"{'raw SELECT of the events table (rows/s)':44} {raw:>12,}  (ceiling; {eps / raw:.0%})")
-    print(f"{'freshness p50 (ms)':44} {figures['freshness_p50_ms']!s:>12}")
-    print(f"{'freshness p99 (ms)':44} {figures['freshness_p99_ms']!s:>12}")
+    for name, endpoint in figures["endpoints"].items():
+        print(
+            f"{name + ' p50 / p95 (ms)':44} {endpoint['p50_ms']:>12} / {endpoint['p95_ms']}"
+            f"  ({endpoint['max_bytes']:,} bytes)"
+        )
     print(
         f"rebuild: {figures['rebuild_events']:,} events ({figures['rebuild_cases']:,} cases) in "
-        f"{figures['rebuild_seconds']} s; freshness: {figures['freshness_sent']} registrations "
-        f"at {FRESHNESS_RATE}/s, {figures['freshness_missing']} never seen, polled every "
-        f"{figures['freshness_poll_ms']} ms; "
-        f"machine busy before: {figures['machine_busy_before']:.0%}"
+        f"{figures['rebuild_seconds']} s; machine busy before: "
+        f"{figures['machine_busy_before']:.0%}"
     )
+    if "freshness_p50_ms" in figures:
+        print(f"{'freshness p50 (ms)':44} {figures['freshness_p50_ms']!s:>12}")
+        print(f"{'freshness p99 (ms)':44} {figures['freshness_p99_ms']!s:>12}")
+        print(
+            f"freshness: {figures['freshness_sent']} registrations at {FRESHNESS_RATE}/s, "
+            f"{figures['freshness_missing']} never seen, polled every "
+            f"{figures['freshness_poll_ms']} ms"
+        )
 
 
 def main(admin_url: str, nats_url: str) -> dict[str, Any]:
@@ -791,6 +937,7 @@ def main(admin_url: str, nats_url: str) -> dict[str, Any]:
     figures["measured_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     report(figures)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(figures, indent=2, ensure_ascii=False) + "\n")
-    print(f"written to {RESULTS.relative_to(RESULTS.parents[2])}")
+    out = Path(os.environ.get("BENCH_REPORTING_RESULTS", RESULTS))
+    out.write_text(json.dumps(figures, indent=2, ensure_ascii=False) + "\n")
+    print(f"written to {out}")
     return figures

@@ -219,6 +219,29 @@ async def test_weekly_bulletin_json_and_exports(api: Api, auth: Token) -> None:
     assert body.status_code == 200, body.text
     assert (body.json()["week"], body.json()["replied"]) == ("2026-W13", 1)
 
+    # One row a page: each list's first page, its total, and a link to follow to the end.
+    paged = await api.http.get(
+        "/api/v1/reports/weekly/2026-W13",
+        params={"as_of": "2026-03-27", "page_size": 1},
+        headers=auth(**OFFICE),
+    )
+    for name in ("overdue", "due_soon", "missing_progress"):
+        cases = paged.json()[name]
+        seen = [row["case_id"] for row in cases["rows"]]
+        while cases["next"] is not None:
+            assert cases["next"].startswith(f"/api/v1/reports/weekly/2026-W13/{name}?")
+            cases = (await api.http.get(cases["next"], headers=auth(**OFFICE))).json()
+            seen += [row["case_id"] for row in cases["rows"]]
+        whole = body.json()[name]
+        assert seen == [row["case_id"] for row in whole["rows"]]
+        assert len(seen) == whole["total"] == cases["total"]
+    beyond = await api.http.get(
+        "/api/v1/reports/weekly/2026-W13/overdue",
+        params={"page": 10**6, "page_size": 500},
+        headers=auth(**OFFICE),
+    )
+    assert beyond.status_code == 422
+
     xlsx = await api.http.get("/api/v1/reports/weekly/2026-W13.xlsx", headers=auth(**OFFICE))
     assert xlsx.status_code == 200, xlsx.text
     workbook = load_workbook(io.BytesIO(xlsx.content))
@@ -241,6 +264,21 @@ async def test_monthly_analysis_json_exports_and_charts(api: Api, auth: Token) -
     analysis = body.json()
     assert analysis["figures"]["matters"] == 6
     assert [e["sub_bureau"]["code"] for e in analysis["roster"]["roster"]] == [B, A]
+
+    assert analysis["repeat_cases"]["total"] == 2
+    first = await api.http.get(
+        "/api/v1/reports/monthly/2026-03",
+        params={"as_of": "2026-04-30", "page_size": 1},
+        headers=auth(**OFFICE),
+    )
+    repeats = first.json()["repeat_cases"]
+    assert (repeats["total"], len(repeats["rows"])) == (2, 1)
+    assert repeats["next"].startswith("/api/v1/reports/monthly/2026-03/repeat_cases?")
+    rest = (await api.http.get(repeats["next"], headers=auth(**OFFICE))).json()
+    assert (rest["page"], rest["next"]) == (2, None)
+    assert [r["case_id"] for r in repeats["rows"] + rest["rows"]] == [
+        r["case_id"] for r in analysis["repeat_cases"]["rows"]
+    ]
 
     xlsx = await api.http.get("/api/v1/reports/monthly/2026-03.xlsx", headers=auth(**OFFICE))
     assert xlsx.status_code == 200, xlsx.text

@@ -340,13 +340,32 @@ async def test_weekly_bulletin(
     assert bulletin.new_cases == 1  # soon
     assert bulletin.submissions == 2  # c4's repeat on 3-25 and soon's on 3-24
     assert bulletin.replied == 1  # c1 on 3-25
-    assert [(c.case_id, c.deadline, c.working_days) for c in bulletin.overdue] == [
+    assert [(c.case_id, c.deadline, c.working_days) for c in bulletin.overdue.rows] == [
         (late, "acceptance", 5),
         (review, "review", 1),
     ]
-    assert [(c.case_id, c.working_days) for c in bulletin.due_soon] == [(soon, 4)]
+    assert [(c.case_id, c.working_days) for c in bulletin.due_soon.rows] == [(soon, 4)]
+    assert (bulletin.overdue.total, bulletin.due_soon.total, bulletin.missing_progress.total) == (
+        2,
+        1,
+        2,
+    )
     # Open handling cases without a W13 entry: c4 and soon (c7 and later reported).
-    assert {c.case_id for c in bulletin.missing_progress} == {m.cases["c4"], soon}
+    assert {c.case_id for c in bulletin.missing_progress.rows} == {m.cases["c4"], soon}
+    # Paged: one row a page, the same order and working days as the whole list.
+    first = await queries.weekly_bulletin(
+        db, config, calendar, office, CITY, week, as_of, queries.Page(1, 1)
+    )
+    assert ([c.case_id for c in first.overdue.rows], first.overdue.total) == ([late], 2)
+    second = await queries.bulletin_list(
+        db, config, calendar, office, CITY, week, as_of, "overdue", queries.Page(2, 1)
+    )
+    assert [(c.case_id, c.working_days) for c in second.rows] == [(review, 1)]
+    assert (second.total, second.page, second.page_size) == (2, 2, 1)
+    everything = await queries.weekly_bulletin(
+        db, config, calendar, office, CITY, week, as_of, None
+    )
+    assert everything.missing_progress.rows == bulletin.missing_progress.rows
     by = {row.sub_bureau.code: row for row in bulletin.by_sub_bureau}
     assert len(by) == 24
     assert (by[A].new_cases, by[A].overdue, by[A].due_soon, by[A].missing_progress) == (1, 1, 1, 1)
@@ -356,7 +375,7 @@ async def test_weekly_bulletin(
     d = await queries.weekly_bulletin(
         db, config, calendar, queries.Viewer(bureau=D, user="head-d"), D, week, date(2026, 5, 6)
     )
-    assert d.overdue == []
+    assert (d.overdue.total, d.overdue.rows) == (0, [])
     assert {r.sub_bureau.code for r in d.by_sub_bureau} == {D}
 
 
@@ -493,10 +512,10 @@ async def test_monthly_analysis(db: asyncpg.Pool, config: BureauConfig) -> None:
     ]
     assert [e.sub_bureau.code for e in analysis.roster.roster] == [B, A]
     assert analysis.roster.applies_to == "2026-04"
-    assert [c.case_id for c in analysis.congress_cases] == [m.cases["c4"]]
-    assert {c.case_id for c in analysis.repeat_cases} == {m.cases["c2"], m.cases["c4"]}
+    assert [c.case_id for c in analysis.congress_cases.rows] == [m.cases["c4"]]
+    assert {c.case_id for c in analysis.repeat_cases.rows} == {m.cases["c2"], m.cases["c4"]}
     assert analysis.repeat_submissions == 2
-    assert [c.case_id for c in analysis.skip_level_cases] == [m.cases["c7"]]
+    assert [c.case_id for c in analysis.skip_level_cases.rows] == [m.cases["c7"]]
     assert analysis.skip_level_submissions == 1
     assert analysis.skip_level_by_kind == {"province": 1, "beijing": 0}
     assert [p.month for p in analysis.trend][-3:] == ["2026-01", "2026-02", "2026-03"]
@@ -509,7 +528,7 @@ async def test_monthly_analysis(db: asyncpg.Pool, config: BureauConfig) -> None:
     d = await queries.monthly_analysis(
         db, config, queries.Viewer(bureau=D, user="head-d"), D, MARCH, D_DAY
     )
-    assert d.skip_level_cases == []
+    assert (d.skip_level_cases.total, d.skip_level_cases.rows) == (0, [])
     assert d.skip_level_submissions == 1
 
 
@@ -545,10 +564,10 @@ async def test_a_hearing_stops_only_the_re_review_clock(
         periods.week("2026-W13"),
         date(2026, 3, 27),
     )  # fmt: skip
-    overdue = {row.case_id for row in bulletin.overdue}
+    overdue = {row.case_id for row in bulletin.overdue.rows}
     assert handling in overdue
     assert re_review not in overdue
-    assert re_review not in {row.case_id for row in bulletin.due_soon}
+    assert re_review not in {row.case_id for row in bulletin.due_soon.rows}
     counts = {row.sub_bureau.code: row.open_cases for row in bulletin.by_sub_bureau}
     assert counts.get("330104") == 2
     ledger = await queries.ledger(

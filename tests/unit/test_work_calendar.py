@@ -226,6 +226,21 @@ def test_working_days_between(cal: WorkCalendar) -> None:
     assert cal.working_days_between(D(2026, 2, 11), cal.add_working_days(D(2026, 2, 11), 5)) == 5
 
 
+def test_working_days_between_counts_as_day_by_day(cal: WorkCalendar) -> None:
+    # Counted with a prefix sum: the same as counting each day, across holidays, make-up
+    # Saturdays and the turn of the years.
+    first, last = date(min(cal.years), 1, 1), date(max(cal.years), 12, 31)
+    starts = [first + timedelta(days=d) for d in range(0, (last - first).days + 1, 37)]
+    for start in starts:
+        for span in (0, 1, 6, 30, 200, 400):
+            end = min(last, start + timedelta(days=span))
+            by_day = sum(
+                cal.is_working_day(start + timedelta(days=k))
+                for k in range(1, (end - start).days + 1)
+            )
+            assert cal.working_days_between(start, end) == by_day
+
+
 # -- outside the configured years --------------------------------------------------------------
 
 

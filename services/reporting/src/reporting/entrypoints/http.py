@@ -355,6 +355,48 @@ def router(
         async with snapshot() as db:
             return await queries.reception_statistics(db, config, code, period)
 
+    # -- paging the case lists of the bulletin and the analysis -----------------------------
+
+    PageQ = Annotated[  # noqa: N806
+        int,
+        Query(
+            ge=1,
+            le=MAX_OFFSET + 1,
+            description="页码（从 1 起）page number, from 1 (the page must start within the "
+            "first MAX_OFFSET rows)",
+        ),
+    ]
+    PageSizeQ = Annotated[  # noqa: N806
+        int,
+        Query(
+            ge=1,
+            le=queries.MAX_PAGE_SIZE,
+            description="每页件数 rows per page of each case list (the exports hold every row)",
+        ),
+    ]
+
+    def paged(page: int, page_size: int) -> queries.Page:
+        if (page - 1) * page_size > MAX_OFFSET:
+            raise ReportError(
+                422,
+                "page_out_of_range",
+                f"页码过大，最多翻过 {MAX_OFFSET} 件；完整清单请导出 XLSX 或 CSV / the page lies "
+                f"beyond the first {MAX_OFFSET} rows: export the report as XLSX or CSV for "
+                "every row",
+            )
+        return queries.Page(page, page_size)
+
+    def linked(request: Request, cases: queries.CaseList, name: str | None = None) -> Any:
+        """``cases`` with ``next``: the following page's path and query, on the report's own
+        list endpoint (``name``: the list inside a report) with the same parameters."""
+        if cases.page * cases.page_size >= cases.total:
+            return cases
+        url = request.url
+        if name is not None:
+            url = url.replace(path=f"{url.path}/{name}")
+        url = url.include_query_params(page=cases.page + 1, page_size=cases.page_size)
+        return cases.model_copy(update={"next": f"{url.path}?{url.query}"})
+
     # -- the ledger ---------------------------------------------------------------------------
 
     def ledger_filter(
@@ -504,8 +546,13 @@ def router(
     ]
 
     async def bulletin(
-        principal: Principal, week_text: str, bureau: str | None, as_of: date | None
+        principal: Principal,
+        week_text: str,
+        bureau: str | None,
+        as_of: date | None,
+        page: queries.Page | None = None,
     ) -> queries.WeeklyBulletin:
+        """The bulletin with ``page`` of each list; None (the exports): every row."""
         code = scope_of(principal, bureau)
         week = periods.week(week_text)
         async with snapshot() as db:
@@ -517,6 +564,7 @@ def router(
                 code,
                 week,
                 as_of or min(today(), week.end),
+                page,
             )
 
     @api.get(
@@ -552,9 +600,59 @@ def router(
         summary="一周一通报 Weekly bulletin: new, replied, overdue, due soon, missing progress",
     )
     async def get_weekly(
-        principal: Reader, week: WeekP, bureau: BureauQ = None, as_of: BulletinAsOfQ = None
+        request: Request,
+        principal: Reader,
+        week: WeekP,
+        bureau: BureauQ = None,
+        as_of: BulletinAsOfQ = None,
+        page_size: PageSizeQ = queries.DEFAULT_PAGE_SIZE,
     ) -> Any:
-        return await bulletin(principal, week, bureau, as_of)
+        answer = await bulletin(principal, week, bureau, as_of, queries.Page(1, page_size))
+        return answer.model_copy(
+            update={
+                name: linked(request, getattr(answer, name), name)
+                for name in queries.BULLETIN_LISTS
+            }
+        )
+
+    @api.get(
+        "/weekly/{week}/{list_name}",
+        response_model=queries.CaseList,
+        tags=["一周一通报 weekly bulletin"],
+        summary="一周一通报案件清单分页 One page of a bulletin list: overdue, due soon, missing",
+        description=(
+            "The same list the bulletin's first page comes from, judged on the same day; "
+            "'next' links to the following page. Every row at once: the bulletin's XLSX or CSV."
+        ),
+    )
+    async def get_weekly_list(
+        request: Request,
+        principal: Reader,
+        week: WeekP,
+        list_name: Annotated[
+            Literal["overdue", "due_soon", "missing_progress"],
+            Path(description="overdue: 超期; due_soon: 临期; missing_progress: 缺进展"),
+        ],
+        bureau: BureauQ = None,
+        as_of: BulletinAsOfQ = None,
+        page: PageQ = 1,
+        page_size: PageSizeQ = queries.DEFAULT_PAGE_SIZE,
+    ) -> Any:
+        code = scope_of(principal, bureau)
+        period = periods.week(week)
+        async with snapshot() as db:
+            cases = await queries.bulletin_list(
+                db,
+                config,
+                calendar,
+                viewer(principal),
+                code,
+                period,
+                as_of or min(today(), period.end),
+                list_name,
+                paged(page, page_size),
+            )
+        return linked(request, cases)
 
     # -- the monthly analysis ----------------------------------------------------------------
 
@@ -563,8 +661,13 @@ def router(
     ]
 
     async def analysis(
-        principal: Principal, month_text: str, bureau: str | None, as_of: date | None
+        principal: Principal,
+        month_text: str,
+        bureau: str | None,
+        as_of: date | None,
+        page: queries.Page | None = None,
     ) -> queries.MonthlyAnalysis:
+        """The analysis with ``page`` of each list; None (the exports): every row."""
         code = scope_of(principal, bureau)
         month = periods.month(month_text)
         async with snapshot() as db:
@@ -575,6 +678,7 @@ def router(
                 code,
                 month,
                 as_of or today(),
+                page,
             )
 
     @api.get(
@@ -670,9 +774,52 @@ def router(
         ),
     )
     async def get_monthly(
-        principal: Reader, month: MonthP, bureau: BureauQ = None, as_of: AsOfQ = None
+        request: Request,
+        principal: Reader,
+        month: MonthP,
+        bureau: BureauQ = None,
+        as_of: AsOfQ = None,
+        page_size: PageSizeQ = queries.DEFAULT_PAGE_SIZE,
     ) -> Any:
-        return await analysis(principal, month, bureau, as_of)
+        answer = await analysis(principal, month, bureau, as_of, queries.Page(1, page_size))
+        return answer.model_copy(
+            update={
+                name: linked(request, getattr(answer, name), name)
+                for name in queries.ANALYSIS_LISTS
+            }
+        )
+
+    @api.get(
+        "/monthly/{month}/{list_name}",
+        response_model=queries.CaseList,
+        tags=["一月一分析 monthly analysis"],
+        summary="一月一分析案件清单分页 One page of an analysis list: congress, repeat, skip-level",
+        description=(
+            "The same list the analysis's first page comes from; 'next' links to the following "
+            "page. Every row at once: the analysis's XLSX or CSV."
+        ),
+    )
+    async def get_monthly_list(
+        request: Request,
+        principal: Reader,
+        month: MonthP,
+        list_name: Annotated[
+            Literal["congress_cases", "repeat_cases", "skip_level_cases"],
+            Path(
+                description="congress_cases: 人大; repeat_cases: 重复访; skip_level_cases: 越级访"
+            ),
+        ],
+        bureau: BureauQ = None,
+        page: PageQ = 1,
+        page_size: PageSizeQ = queries.DEFAULT_PAGE_SIZE,
+    ) -> Any:
+        code = scope_of(principal, bureau)
+        period = periods.month(month)
+        async with snapshot() as db:
+            cases = await queries.analysis_list(
+                db, config, viewer(principal), code, period, list_name, paged(page, page_size)
+            )
+        return linked(request, cases)
 
     return api
 

@@ -221,9 +221,9 @@ def bulletin_report(bulletin: WeeklyBulletin) -> Report:
         ["件次 Submissions", bulletin.submissions],
         ["人次 Person-visits", bulletin.person_visits],
         ["本周答复 Replied this week", bulletin.replied],
-        ["超期 Overdue", len(bulletin.overdue)],
-        ["5个工作日内到期 Due within 5 working days", len(bulletin.due_soon)],
-        ["本周缺进展 Missing this week's progress", len(bulletin.missing_progress)],
+        ["超期 Overdue", bulletin.overdue.total],
+        ["5个工作日内到期 Due within 5 working days", bulletin.due_soon.total],
+        ["本周缺进展 Missing this week's progress", bulletin.missing_progress.total],
     ]
     by_sub: list[list[Cell]] = [
         [
@@ -266,17 +266,17 @@ def bulletin_report(bulletin: WeeklyBulletin) -> Report:
                 by_sub,
                 notes,
             ),
-            _brief_sheet("超期 Overdue", "超期案件 Overdue cases", bulletin.overdue, notes),
+            _brief_sheet("超期 Overdue", "超期案件 Overdue cases", bulletin.overdue.rows, notes),
             _brief_sheet(
                 "临期 Due soon",
                 "5个工作日内到期 Due within 5 working days",
-                bulletin.due_soon,
+                bulletin.due_soon.rows,
                 notes,
             ),
             _brief_sheet(
                 "缺进展 Missing progress",
                 "本周未报进展的在办案件 Open cases without this week's progress",
-                bulletin.missing_progress,
+                bulletin.missing_progress.rows,
                 notes,
             ),
         ],
@@ -425,19 +425,19 @@ def analysis_report(analysis: MonthlyAnalysis) -> Report:
             _brief_sheet(
                 "人大 Congress",
                 "人大交办督办案件 People's Congress cases",
-                analysis.congress_cases,
+                analysis.congress_cases.rows,
                 notes,
             ),
             _brief_sheet(
                 "重复访 Repeats",
                 "本月重复访案件 Cases with repeat submissions",
-                analysis.repeat_cases,
+                analysis.repeat_cases.rows,
                 notes,
             ),
             _brief_sheet(
                 "越级访 Skip-level",
                 "本月越级访案件 Cases with skip-level petitions",
-                analysis.skip_level_cases,
+                analysis.skip_level_cases.rows,
                 notes,
             ),
             Sheet(

@@ -60,6 +60,12 @@ CREATE TABLE cases (
 );
 CREATE INDEX cases_sub_bureau ON cases (sub_bureau);
 CREATE INDEX cases_first_received ON cases (first_received_at);
+-- The audit endpoints find a case by its number (/cases/{case_number}/...): without this index
+-- each lookup read the whole table (issue 17). Not unique: numbers come from the bureaus'
+-- events, and a duplicate must not stop the projection.
+CREATE INDEX cases_case_number ON cases (case_number);
+-- Replies in a period (figures' on-time rate and cycle, the bulletin's replied count).
+CREATE INDEX cases_replied_on ON cases (replied_on);
 
 -- Every submission (件次), first and repeat.
 CREATE TABLE submissions (
@@ -77,7 +83,9 @@ CREATE TABLE submissions (
     escalation            text,
     reception_session_id  uuid
 );
-CREATE INDEX submissions_received ON submissions (received_at);
+-- Every report filters submissions on their local date (received_on BETWEEN a period's days):
+-- with only received_at indexed, each figure read the whole table (issue 17).
+CREATE INDEX submissions_received_on ON submissions (received_on);
 CREATE INDEX submissions_case ON submissions (case_id);
 
 -- Weekly progress entries (每周进展), the latest per ISO week.

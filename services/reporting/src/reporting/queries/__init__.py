@@ -2,8 +2,18 @@
 roster, zero-petition sub-bureaus, reception statistics, the ledger, the weekly bulletin and the
 monthly analysis. Each takes a connection whose search_path starts with the reporting schema."""
 
-from reporting.queries.analysis import monthly_analysis, sub_bureau_rankings
-from reporting.queries.bulletin import DUE_SOON_WORKING_DAYS, weekly_bulletin
+from reporting.queries.analysis import (
+    ANALYSIS_LISTS,
+    analysis_list,
+    monthly_analysis,
+    sub_bureau_rankings,
+)
+from reporting.queries.bulletin import (
+    BULLETIN_LISTS,
+    DUE_SOON_WORKING_DAYS,
+    bulletin_list,
+    weekly_bulletin,
+)
 from reporting.queries.common import Db, Viewer
 from reporting.queries.figures import (
     accompany_roster,
@@ -14,10 +24,12 @@ from reporting.queries.figures import (
     zero_petition_sub_bureaus,
 )
 from reporting.queries.ledger import MAX_EXPORT, MAX_PAGE, LedgerFilter, ledger
+from reporting.queries.lists import DEFAULT_PAGE_SIZE, FIRST_PAGE, MAX_PAGE_SIZE, Page
 from reporting.queries.models import (
     AccompanyRoster,
     BureauRef,
     CaseBrief,
+    CaseList,
     Change,
     FigureChange,
     Figures,
@@ -38,13 +50,19 @@ from reporting.queries.periods import LOCAL, Period, PeriodError
 from reporting.queries.reception import reception_statistics
 
 __all__ = [
+    "ANALYSIS_LISTS",
+    "BULLETIN_LISTS",
+    "DEFAULT_PAGE_SIZE",
     "DUE_SOON_WORKING_DAYS",
+    "FIRST_PAGE",
     "LOCAL",
     "MAX_EXPORT",
     "MAX_PAGE",
+    "MAX_PAGE_SIZE",
     "AccompanyRoster",
     "BureauRef",
     "CaseBrief",
+    "CaseList",
     "Change",
     "Db",
     "FigureChange",
@@ -54,6 +72,7 @@ __all__ = [
     "LedgerRow",
     "MonthPoint",
     "MonthlyAnalysis",
+    "Page",
     "Period",
     "PeriodError",
     "PublishedRoster",
@@ -66,6 +85,8 @@ __all__ = [
     "WeeklyBulletin",
     "ZeroPetition",
     "accompany_roster",
+    "analysis_list",
+    "bulletin_list",
     "figures",
     "ledger",
     "monthly_analysis",

@@ -15,9 +15,10 @@ from petitions.bureaus import BureauConfig
 
 from reporting.queries.common import Db, Viewer, attributed_to, bureau_ref
 from reporting.queries.figures import accompany_roster, figures, monthly_series, published_roster
-from reporting.queries.lists import briefs, scoped
+from reporting.queries.lists import FIRST_PAGE, Page, briefs, scoped
 from reporting.queries.models import (
     AccompanyRoster,
+    CaseList,
     Change,
     FigureChange,
     Figures,
@@ -76,7 +77,10 @@ async def monthly_analysis(
     bureau: str,
     month: Period,
     report_date: date,
+    page: Page | None = FIRST_PAGE,
 ) -> MonthlyAnalysis:
+    """The analysis of ``bureau`` for ``month`` as of ``report_date``; each case list holds
+    ``page`` of its rows (None: every row, for the exports)."""
     config.covered_by(bureau)
     lag = report_date - month.end
     previous = shift_months(month, -1)
@@ -86,38 +90,14 @@ async def monthly_analysis(
     year_ago = await figures(db, config, bureau, last_year, last_year.end + lag)
 
     scope = attributed_to(config, bureau)
-    lower, upper = month.utc_bounds()
     by_submissions, by_justified = await sub_bureau_rankings(db, config, bureau, month)
 
     counts = await db.fetchrow(_MONTH_SUBMISSIONS, month.start, month.end, scope)
 
-    congress = scoped(config, viewer, bureau)
-    start, end = congress.param(lower), congress.param(upper)
-    first_day = congress.param(month.start)
-    congress.add("c.congress")
-    congress.add(f"c.first_received_at < {end}")
-    congress.add(
-        f"c.first_received_at >= {start} OR c.congress_report_on IS NULL "
-        f"OR c.congress_report_on >= {first_day}::date"
-    )
-    congress_cases = await briefs(db, config, congress, "c.first_received_at, c.case_number")
-
-    repeats = scoped(config, viewer, bureau)
-    repeats.add(
-        "EXISTS (SELECT 1 FROM submissions s WHERE s.case_id = c.case_id AND s.is_repeat "
-        f"AND s.received_on BETWEEN {repeats.param(month.start)}::date "
-        f"AND {repeats.param(month.end)}::date)"
-    )
-    repeat_cases = await briefs(db, config, repeats, "c.repeat_count DESC, c.case_number")
-
-    skips = scoped(config, viewer, bureau)
-    skips.add(
-        "EXISTS (SELECT 1 FROM submissions s WHERE s.case_id = c.case_id "
-        "AND s.escalation IS NOT NULL "
-        f"AND s.received_on BETWEEN {skips.param(month.start)}::date "
-        f"AND {skips.param(month.end)}::date)"
-    )
-    skip_cases = await briefs(db, config, skips, "c.escalation, c.case_number")
+    lists = {
+        name: await analysis_list(db, config, viewer, bureau, month, name, page)
+        for name in ANALYSIS_LISTS
+    }
 
     return MonthlyAnalysis(
         bureau=bureau_ref(config, bureau),
@@ -139,14 +119,60 @@ async def monthly_analysis(
         rank_by_submissions=by_submissions,
         rank_by_justified_to_city=by_justified,
         roster=await _roster_for(db, config, bureau, month),
-        congress_cases=congress_cases,
-        repeat_cases=repeat_cases,
+        congress_cases=lists["congress_cases"],
+        repeat_cases=lists["repeat_cases"],
         repeat_submissions=counts["repeats"],
-        skip_level_cases=skip_cases,
+        skip_level_cases=lists["skip_level_cases"],
         skip_level_submissions=counts["skip_level"],
         skip_level_by_kind={"province": counts["province"], "beijing": counts["beijing"]},
         trend=await monthly_series(db, config, bureau, month),
     )
+
+
+ANALYSIS_LISTS = ("congress_cases", "repeat_cases", "skip_level_cases")
+
+
+async def analysis_list(
+    db: Db,
+    config: BureauConfig,
+    viewer: Viewer,
+    bureau: str,
+    month: Period,
+    name: str,
+    page: Page | None,
+) -> CaseList:
+    """One page of one of the analysis's case lists (``ANALYSIS_LISTS``)."""
+    config.covered_by(bureau)
+    where = scoped(config, viewer, bureau)
+    if name == "congress_cases":
+        lower, upper = month.utc_bounds()
+        start, end = where.param(lower), where.param(upper)
+        first_day = where.param(month.start)
+        where.add("c.congress")
+        where.add(f"c.first_received_at < {end}")
+        where.add(
+            f"c.first_received_at >= {start} OR c.congress_report_on IS NULL "
+            f"OR c.congress_report_on >= {first_day}::date"
+        )
+        order = "c.first_received_at, c.case_number, c.case_id"
+    elif name == "repeat_cases":
+        where.add(
+            "EXISTS (SELECT 1 FROM submissions s WHERE s.case_id = c.case_id AND s.is_repeat "
+            f"AND s.received_on BETWEEN {where.param(month.start)}::date "
+            f"AND {where.param(month.end)}::date)"
+        )
+        order = "c.repeat_count DESC, c.case_number, c.case_id"
+    elif name == "skip_level_cases":
+        where.add(
+            "EXISTS (SELECT 1 FROM submissions s WHERE s.case_id = c.case_id "
+            "AND s.escalation IS NOT NULL "
+            f"AND s.received_on BETWEEN {where.param(month.start)}::date "
+            f"AND {where.param(month.end)}::date)"
+        )
+        order = "c.escalation, c.case_number, c.case_id"
+    else:
+        raise ValueError(f"no analysis list {name!r}")
+    return await briefs(db, config, where, order, page)
 
 
 async def sub_bureau_rankings(

@@ -7,21 +7,22 @@ the per-sub-bureau counts taken from them, leave out what Art. 30 hides from the
 
 from __future__ import annotations
 
-from collections import Counter
+from dataclasses import dataclass
 from datetime import date
 
 from petitions.bureaus import BureauConfig, WorkCalendar, YearNotConfiguredError
 
 from reporting.queries.common import (
     Db,
+    SqlFilter,
     Viewer,
     attributed_to,
     bureau_ref,
     is_open,
     running_due,
 )
-from reporting.queries.lists import briefs, scoped
-from reporting.queries.models import CaseBrief, SubBureauWeek, WeeklyBulletin
+from reporting.queries.lists import FIRST_PAGE, Page, briefs, scoped
+from reporting.queries.models import CaseBrief, CaseList, SubBureauWeek, WeeklyBulletin
 from reporting.queries.periods import Period
 
 DUE_SOON_WORKING_DAYS = 5
@@ -51,6 +52,86 @@ _FLOW = """
 """
 
 
+BULLETIN_LISTS = ("overdue", "due_soon", "missing_progress")
+
+
+@dataclass(frozen=True, slots=True)
+class _Judged:
+    """What a bulletin's lists are judged on: the week, the day, and the due-soon horizon."""
+
+    bureau: str
+    week: Period
+    as_of: date
+    horizon: date
+
+
+def _judged(calendar: WorkCalendar, bureau: str, week: Period, as_of: date) -> _Judged:
+    return _Judged(bureau, week, as_of, calendar.add_working_days(as_of, DUE_SOON_WORKING_DAYS))
+
+
+def _missing_clauses(where: SqlFilter, week_end: str) -> None:
+    """An accepted case still being handled at the week's end (its progress is checked apart)."""
+    where.add("c.not_accepted IS NULL AND c.terminated_on IS NULL AND c.accepted_on IS NOT NULL")
+    where.add(f"c.accepted_on <= {week_end}::date")
+    where.add(f"c.replied_on IS NULL OR c.replied_on > {week_end}::date")
+
+
+def _list_filter(
+    config: BureauConfig, viewer: Viewer, name: str, judged: _Judged
+) -> tuple[SqlFilter, str]:
+    """The WHERE clause and order of one of the bulletin's case lists."""
+    due = running_due()
+    where = scoped(config, viewer, judged.bureau)
+    if name == "overdue":
+        where.add(f"({due}) < {where.param(judged.as_of)}::date")
+        return where, "running_due, c.case_number, c.case_id"
+    if name == "due_soon":
+        where.add(
+            f"({due}) BETWEEN {where.param(judged.as_of)}::date "
+            f"AND {where.param(judged.horizon)}::date"
+        )
+        return where, "running_due, c.case_number, c.case_id"
+    if name == "missing_progress":
+        _missing_clauses(where, where.param(judged.week.end))
+        where.add(
+            "NOT EXISTS (SELECT 1 FROM progress p WHERE p.case_id = c.case_id "
+            f"AND p.week = {where.param(judged.week.label)})"
+        )
+        return where, "c.sub_bureau, c.case_number, c.case_id"
+    raise ValueError(f"no bulletin list {name!r}")
+
+
+async def _counts(
+    db: Db, config: BureauConfig, viewer: Viewer, judged: _Judged
+) -> dict[str, dict[str, int]]:
+    """Per sub-bureau: open cases and the length of each list, in one pass over the cases (the
+    lists' own queries then fetch a page each instead of every row)."""
+    due = running_due()
+    where = scoped(config, viewer, judged.bureau)
+    as_of, horizon = where.param(judged.as_of), where.param(judged.horizon)
+    week_label = where.param(judged.week.label)
+    missing = SqlFilter()  # clauses only: its parameter is numbered in ``where``
+    _missing_clauses(missing, where.param(judged.week.end))
+    rows = await db.fetch(
+        f"""
+        SELECT c.sub_bureau,
+               count(*) FILTER (WHERE {is_open()}) AS open_cases,
+               count(*) FILTER (WHERE ({due}) < {as_of}::date) AS overdue,
+               count(*) FILTER (WHERE ({due}) BETWEEN {as_of}::date AND {horizon}::date)
+                   AS due_soon,
+               count(*) FILTER (WHERE {missing.sql()} AND p.case_id IS NULL)
+                   AS missing_progress
+        FROM cases c
+        -- At most one row per case: (case_id, week) is progress's primary key.
+        LEFT JOIN progress p ON p.case_id = c.case_id AND p.week = {week_label}
+        WHERE {where.sql()}
+        GROUP BY 1
+        """,
+        *where.args,
+    )
+    return {row["sub_bureau"]: dict(row) for row in rows}
+
+
 async def weekly_bulletin(
     db: Db,
     config: BureauConfig,
@@ -59,60 +140,41 @@ async def weekly_bulletin(
     bureau: str,
     week: Period,
     as_of: date,
+    page: Page | None = FIRST_PAGE,
 ) -> WeeklyBulletin:
-    """The bulletin of ``bureau`` for ``week``; overdue and due-soon are judged on ``as_of``."""
+    """The bulletin of ``bureau`` for ``week``; overdue and due-soon are judged on ``as_of``.
+    Each case list holds ``page`` of its rows (None: every row, for the exports)."""
     config.covered_by(bureau)
     lower, upper = week.utc_bounds()
     scope = attributed_to(config, bureau)
     flows = {
         row["code"]: row for row in await db.fetch(_FLOW, lower, upper, week.start, week.end, scope)
     }
-
-    due = running_due()
-    overdue_where = scoped(config, viewer, bureau)
-    overdue_where.add(f"({due}) < {overdue_where.param(as_of)}::date")
-    overdue = await briefs(db, config, overdue_where, "running_due, c.case_number")
-    overdue = [_with_days(b, calendar, b.due, as_of) for b in overdue]
-
-    horizon = calendar.add_working_days(as_of, DUE_SOON_WORKING_DAYS)
-    soon_where = scoped(config, viewer, bureau)
-    soon_where.add(
-        f"({due}) BETWEEN {soon_where.param(as_of)}::date AND {soon_where.param(horizon)}::date"
-    )
-    due_soon = await briefs(db, config, soon_where, "running_due, c.case_number")
-    due_soon = [_with_days(b, calendar, as_of, b.due) for b in due_soon]
-
-    missing_where = scoped(config, viewer, bureau)
-    end = missing_where.param(week.end)
-    missing_where.add(
-        "c.not_accepted IS NULL AND c.terminated_on IS NULL AND c.accepted_on IS NOT NULL"
-    )
-    missing_where.add(f"c.accepted_on <= {end}::date")
-    missing_where.add(f"c.replied_on IS NULL OR c.replied_on > {end}::date")
-    missing_where.add(
-        "NOT EXISTS (SELECT 1 FROM progress p WHERE p.case_id = c.case_id "
-        f"AND p.week = {missing_where.param(week.label)})"
-    )
-    missing = await briefs(db, config, missing_where, "c.sub_bureau, c.case_number")
-
-    open_where = scoped(config, viewer, bureau)
-    open_where.add(is_open())
-    open_rows = await db.fetch(
-        f"SELECT c.sub_bureau, count(*) AS n FROM cases c WHERE {open_where.sql()} GROUP BY 1",
-        *open_where.args,
-    )
-    open_counts = {row["sub_bureau"]: row["n"] for row in open_rows}
+    judged = _judged(calendar, bureau, week, as_of)
+    counts = await _counts(db, config, viewer, judged)
+    lists = {
+        name: await _list(
+            db,
+            config,
+            calendar,
+            viewer,
+            name,
+            judged,
+            page,
+            total=sum(c[name] for c in counts.values()),
+        )
+        for name in BULLETIN_LISTS
+    }
+    open_counts = {code: c["open_cases"] for code, c in counts.items() if c["open_cases"]}
 
     codes = [s.code for s in config.sub_bureaus if config.covers(bureau, s.code)]
     seen = set(flows) | set(open_counts)
     # Cases attributed to the city bureau itself (or to a code since removed) still get a row.
     codes += sorted(code for code in seen if code not in codes)
-    overdue_by = Counter(b.sub_bureau.code for b in overdue)
-    soon_by = Counter(b.sub_bureau.code for b in due_soon)
-    missing_by = Counter(b.sub_bureau.code for b in missing)
     rows = []
     for code in codes:
         flow = flows.get(code)
+        count = counts.get(code, {})
         rows.append(
             SubBureauWeek(
                 sub_bureau=bureau_ref(config, code),
@@ -120,9 +182,9 @@ async def weekly_bulletin(
                 submissions=int(flow["submissions"]) if flow else 0,
                 replied=int(flow["replied"]) if flow else 0,
                 open_cases=open_counts.get(code, 0),
-                overdue=overdue_by[code],
-                due_soon=soon_by[code],
-                missing_progress=missing_by[code],
+                overdue=count.get("overdue", 0),
+                due_soon=count.get("due_soon", 0),
+                missing_progress=count.get("missing_progress", 0),
             )
         )
     return WeeklyBulletin(
@@ -135,11 +197,51 @@ async def weekly_bulletin(
         submissions=sum(int(f["submissions"]) for f in flows.values()),
         person_visits=sum(int(f["person_visits"]) for f in flows.values()),
         replied=sum(int(f["replied"]) for f in flows.values()),
-        overdue=overdue,
-        due_soon=due_soon,
-        missing_progress=missing,
+        overdue=lists["overdue"],
+        due_soon=lists["due_soon"],
+        missing_progress=lists["missing_progress"],
         by_sub_bureau=rows,
     )
+
+
+async def bulletin_list(
+    db: Db,
+    config: BureauConfig,
+    calendar: WorkCalendar,
+    viewer: Viewer,
+    bureau: str,
+    week: Period,
+    as_of: date,
+    name: str,
+    page: Page,
+) -> CaseList:
+    """One page of one of the bulletin's lists (``BULLETIN_LISTS``), as the bulletin has it."""
+    config.covered_by(bureau)
+    return await _list(
+        db, config, calendar, viewer, name, _judged(calendar, bureau, week, as_of), page
+    )
+
+
+async def _list(
+    db: Db,
+    config: BureauConfig,
+    calendar: WorkCalendar,
+    viewer: Viewer,
+    name: str,
+    judged: _Judged,
+    page: Page | None,
+    *,
+    total: int | None = None,
+) -> CaseList:
+    where, order = _list_filter(config, viewer, name, judged)
+    cases = await briefs(db, config, where, order, page, total=total)
+    if name == "overdue":
+        rows = [_with_days(b, calendar, b.due, judged.as_of) for b in cases.rows]
+    elif name == "due_soon":
+        rows = [_with_days(b, calendar, judged.as_of, b.due) for b in cases.rows]
+    else:
+        return cases
+    return cases.model_copy(update={"rows": rows})
 
 
 def _with_days(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from petitions.bureaus import BureauConfig
@@ -21,7 +22,7 @@ from reporting.queries.common import (
     running_due,
     unit_name,
 )
-from reporting.queries.models import CaseBrief
+from reporting.queries.models import CaseBrief, CaseList
 from reporting.queries.periods import local
 
 BRIEF_COLUMNS = f"""
@@ -44,11 +45,55 @@ def scoped(config: BureauConfig, viewer: Viewer, bureau: str) -> SqlFilter:
     return where
 
 
-async def briefs(db: Db, config: BureauConfig, where: SqlFilter, order: str) -> list[CaseBrief]:
-    rows = await db.fetch(
-        f"SELECT {BRIEF_COLUMNS} FROM cases c WHERE {where.sql()} ORDER BY {order}", *where.args
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """Which page of a case list: ``number`` from 1, ``size`` rows each."""
+
+    number: int = 1
+    size: int = DEFAULT_PAGE_SIZE
+
+    @property
+    def offset(self) -> int:
+        return (self.number - 1) * self.size
+
+
+FIRST_PAGE = Page()
+
+
+async def briefs(
+    db: Db,
+    config: BureauConfig,
+    where: SqlFilter,
+    order: str,
+    page: Page | None,
+    *,
+    total: int | None = None,
+) -> CaseList:
+    """One page of the cases ``where`` selects, in ``order`` (which must end on a unique column
+    so pages neither repeat nor skip a case); ``page`` None gives every row (the exports).
+    ``total``, when the caller has counted already, saves the count."""
+    sql = f"SELECT {BRIEF_COLUMNS} FROM cases c WHERE {where.sql()} ORDER BY {order}"
+    if page is None:
+        rows = await db.fetch(sql, *where.args)
+        return CaseList(
+            total=len(rows),
+            page=1,
+            page_size=len(rows),
+            rows=[brief(config, row) for row in rows],
+        )
+    if total is None:
+        total = await db.fetchval(f"SELECT count(*) FROM cases c WHERE {where.sql()}", *where.args)
+    rows = await db.fetch(f"{sql} LIMIT {int(page.size)} OFFSET {int(page.offset)}", *where.args)
+    return CaseList(
+        total=total,
+        page=page.number,
+        page_size=page.size,
+        rows=[brief(config, row) for row in rows],
     )
-    return [brief(config, row) for row in rows]
 
 
 def brief(config: BureauConfig, row: Any, working_days: int | None = None) -> CaseBrief:

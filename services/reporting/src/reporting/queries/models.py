@@ -242,6 +242,22 @@ class CaseBrief(_Out):
     outcome_name: str
 
 
+class CaseList(_Out):
+    """One page of a case list inside a report, newest rules first as the report orders it.
+
+    ``total`` counts the whole list; ``next`` links to the following page (null on the last).
+    The whole list, every row, is in the report's XLSX and CSV exports: a bureau's year can hold
+    tens of thousands of cases, more than anyone reads as JSON."""
+
+    total: int = Field(description="cases in the whole list")
+    page: int = Field(description="this page's number, from 1")
+    page_size: int = Field(description="rows per page (an export holds every row on one page)")
+    rows: list[CaseBrief]
+    next: str | None = Field(
+        default=None, description="the next page's URL (path and query); null on the last page"
+    )
+
+
 class SubBureauWeek(_Out):
     sub_bureau: BureauRef
     new_cases: int
@@ -263,9 +279,11 @@ class WeeklyBulletin(_Out):
     submissions: int
     person_visits: int
     replied: int
-    overdue: list[CaseBrief]
-    due_soon: list[CaseBrief] = Field(description="running deadline within 5 working days")
-    missing_progress: list[CaseBrief] = Field(description="open handling cases, no entry")
+    overdue: CaseList = Field(description="running deadline passed: the first page")
+    due_soon: CaseList = Field(description="running deadline within 5 working days: first page")
+    missing_progress: CaseList = Field(
+        description="open handling cases with no entry for the week: the first page"
+    )
     by_sub_bureau: list[SubBureauWeek]
 
 
@@ -312,10 +330,14 @@ class MonthlyAnalysis(_Out):
     rank_by_submissions: list[RankRow]
     rank_by_justified_to_city: list[RankRow]
     roster: AccompanyRoster
-    congress_cases: list[CaseBrief]
-    repeat_cases: list[CaseBrief] = Field(description="cases with repeat submissions this month")
+    congress_cases: CaseList = Field(description="People's Congress cases: the first page")
+    repeat_cases: CaseList = Field(
+        description="cases with repeat submissions this month: the first page"
+    )
     repeat_submissions: int
-    skip_level_cases: list[CaseBrief]
+    skip_level_cases: CaseList = Field(
+        description="cases with skip-level submissions this month: the first page"
+    )
     skip_level_submissions: int
     skip_level_by_kind: dict[str, int]
     trend: list[MonthPoint] = Field(description="the twelve months up to this one")
