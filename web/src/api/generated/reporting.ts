@@ -246,6 +246,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/reports/monthly/{month}/{list_name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * 一月一分析案件清单分页 One page of an analysis list: congress, repeat, skip-level
+         * @description The same list the analysis's first page comes from; 'next' links to the following page. Every row at once: the analysis's XLSX or CSV.
+         */
+        get: operations["get_monthly_list_api_v1_reports_monthly__month___list_name__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/reports/reception": {
         parameters: {
             query?: never;
@@ -306,6 +326,26 @@ export interface paths {
         };
         /** 导出一周一通报 (XLSX) Export the weekly bulletin as Excel */
         get: operations["weekly_xlsx_api_v1_reports_weekly__week__xlsx_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reports/weekly/{week}/{list_name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * 一周一通报案件清单分页 One page of a bulletin list: overdue, due soon, missing
+         * @description The same list the bulletin's first page comes from, judged on the same day; 'next' links to the following page. Every row at once: the bulletin's XLSX or CSV.
+         */
+        get: operations["get_weekly_list_api_v1_reports_weekly__week___list_name__get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -521,6 +561,38 @@ export interface components {
              * @description overdue: working days past due; due soon: working days left
              */
             working_days?: number | null;
+        };
+        /**
+         * CaseList
+         * @description One page of a case list inside a report, newest rules first as the report orders it.
+         *
+         *     ``total`` counts the whole list; ``next`` links to the following page (null on the last).
+         *     The whole list, every row, is in the report's XLSX and CSV exports: a bureau's year can hold
+         *     tens of thousands of cases, more than anyone reads as JSON.
+         */
+        CaseList: {
+            /**
+             * Next
+             * @description the next page's URL (path and query); null on the last page
+             */
+            next?: string | null;
+            /**
+             * Page
+             * @description this page's number, from 1
+             */
+            page: number;
+            /**
+             * Page Size
+             * @description rows per page (an export holds every row on one page)
+             */
+            page_size: number;
+            /** Rows */
+            rows: components["schemas"]["CaseBrief"][];
+            /**
+             * Total
+             * @description cases in the whole list
+             */
+            total: number;
         };
         /**
          * CaseState
@@ -978,8 +1050,8 @@ export interface components {
             bureau: components["schemas"]["BureauRef"];
             /** Changes */
             changes: components["schemas"]["FigureChange"][];
-            /** Congress Cases */
-            congress_cases: components["schemas"]["CaseBrief"][];
+            /** @description People's Congress cases: the first page */
+            congress_cases: components["schemas"]["CaseList"];
             figures: components["schemas"]["Figures"];
             /** Month */
             month: string;
@@ -988,11 +1060,8 @@ export interface components {
             rank_by_justified_to_city: components["schemas"]["RankRow"][];
             /** Rank By Submissions */
             rank_by_submissions: components["schemas"]["RankRow"][];
-            /**
-             * Repeat Cases
-             * @description cases with repeat submissions this month
-             */
-            repeat_cases: components["schemas"]["CaseBrief"][];
+            /** @description cases with repeat submissions this month: the first page */
+            repeat_cases: components["schemas"]["CaseList"];
             /** Repeat Submissions */
             repeat_submissions: number;
             /**
@@ -1006,8 +1075,8 @@ export interface components {
             skip_level_by_kind: {
                 [key: string]: number;
             };
-            /** Skip Level Cases */
-            skip_level_cases: components["schemas"]["CaseBrief"][];
+            /** @description cases with skip-level submissions this month: the first page */
+            skip_level_cases: components["schemas"]["CaseList"];
             /** Skip Level Submissions */
             skip_level_submissions: number;
             /**
@@ -1405,20 +1474,14 @@ export interface components {
             bureau: components["schemas"]["BureauRef"];
             /** By Sub Bureau */
             by_sub_bureau: components["schemas"]["SubBureauWeek"][];
-            /**
-             * Due Soon
-             * @description running deadline within 5 working days
-             */
-            due_soon: components["schemas"]["CaseBrief"][];
-            /**
-             * Missing Progress
-             * @description open handling cases, no entry
-             */
-            missing_progress: components["schemas"]["CaseBrief"][];
+            /** @description running deadline within 5 working days: first page */
+            due_soon: components["schemas"]["CaseList"];
+            /** @description open handling cases with no entry for the week: the first page */
+            missing_progress: components["schemas"]["CaseList"];
             /** New Cases */
             new_cases: number;
-            /** Overdue */
-            overdue: components["schemas"]["CaseBrief"][];
+            /** @description running deadline passed: the first page */
+            overdue: components["schemas"]["CaseList"];
             /**
              * Period End
              * Format: date
@@ -2046,6 +2109,8 @@ export interface operations {
                 bureau?: string | null;
                 /** @description 报告日 D（默认今天，北京时间）report date; default: today */
                 as_of?: string | null;
+                /** @description 每页件数 rows per page of each case list (the exports hold every row) */
+                page_size?: number;
             };
             header?: never;
             path: {
@@ -2235,6 +2300,59 @@ export interface operations {
             };
         };
     };
+    get_monthly_list_api_v1_reports_monthly__month___list_name__get: {
+        parameters: {
+            query?: {
+                /** @description 单位代码，默认为令牌所属单位 bureau code; default: the caller's own */
+                bureau?: string | null;
+                /** @description 页码（从 1 起）page number, from 1 (the page must start within the first MAX_OFFSET rows) */
+                page?: number;
+                /** @description 每页件数 rows per page of each case list (the exports hold every row) */
+                page_size?: number;
+            };
+            header?: never;
+            path: {
+                /** @description 月份 month, e.g. 2026-03 */
+                month: string;
+                /** @description congress_cases: 人大; repeat_cases: 重复访; skip_level_cases: 越级访 */
+                list_name: "congress_cases" | "repeat_cases" | "skip_level_cases";
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CaseList"];
+                };
+            };
+            /** @description 缺少或无效的令牌 missing or bad bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description 角色或单位范围不允许 role or bureau scope does not allow it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description 参数有误 invalid parameters, with what to write instead */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
     get_reception_api_v1_reports_reception_get: {
         parameters: {
             query?: {
@@ -2296,6 +2414,8 @@ export interface operations {
                 bureau?: string | null;
                 /** @description 超期、临期的判断日（默认：今天与周日中较早者）the day overdue and due soon are judged on; default: today or the week's Sunday, whichever is earlier */
                 as_of?: string | null;
+                /** @description 每页件数 rows per page of each case list (the exports hold every row) */
+                page_size?: number;
             };
             header?: never;
             path: {
@@ -2411,6 +2531,61 @@ export interface operations {
                 };
                 content: {
                     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": unknown;
+                };
+            };
+            /** @description 缺少或无效的令牌 missing or bad bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description 角色或单位范围不允许 role or bureau scope does not allow it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description 参数有误 invalid parameters, with what to write instead */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    get_weekly_list_api_v1_reports_weekly__week___list_name__get: {
+        parameters: {
+            query?: {
+                /** @description 单位代码，默认为令牌所属单位 bureau code; default: the caller's own */
+                bureau?: string | null;
+                /** @description 超期、临期的判断日（默认：今天与周日中较早者）the day overdue and due soon are judged on; default: today or the week's Sunday, whichever is earlier */
+                as_of?: string | null;
+                /** @description 页码（从 1 起）page number, from 1 (the page must start within the first MAX_OFFSET rows) */
+                page?: number;
+                /** @description 每页件数 rows per page of each case list (the exports hold every row) */
+                page_size?: number;
+            };
+            header?: never;
+            path: {
+                /** @description ISO 周 week, e.g. 2026-W12 */
+                week: string;
+                /** @description overdue: 超期; due_soon: 临期; missing_progress: 缺进展 */
+                list_name: "overdue" | "due_soon" | "missing_progress";
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CaseList"];
                 };
             };
             /** @description 缺少或无效的令牌 missing or bad bearer token */
