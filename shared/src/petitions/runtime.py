@@ -17,6 +17,7 @@ from typing import Any
 
 import asyncpg
 from faststream.nats import NatsBroker
+from faststream.security import SASLPlaintext
 
 from petitions.clock import Clock, utc_now
 from petitions.db import create_pool
@@ -124,7 +125,17 @@ async def open_runtime(
     if applied:
         log.info("schema.migrated", migrations=applied)
     pool = await create_pool(settings)
-    broker = NatsBroker(settings.nats_url, name=f"petitions-{service}")
+    identity = settings.nats()
+    broker = NatsBroker(
+        identity.url,
+        name=f"petitions-{service}",
+        security=(
+            SASLPlaintext(username=identity.user, password=identity.options()["password"])
+            if identity.user is not None
+            else None
+        ),
+        inbox_prefix=identity.options().get("inbox_prefix", "_INBOX"),
+    )
     try:
         await broker.connect()
         personal = personal_data(settings, pool)
@@ -139,9 +150,9 @@ async def open_runtime(
         relay_task: asyncio.Task[None] | None = None
         if settings.run_relay:
             # Every service process stands ready to relay; one at a time does (advisory lock).
-            relay = Relay(store, dsn=settings.database_url, nats_url=settings.nats_url)
+            relay = Relay(store, dsn=settings.database_url, nats_url=settings.relay_nats())
             relay_task = asyncio.create_task(relay.run(), name="relay")
-        log.info("runtime.ready", nats=settings.nats_url)
+        log.info("runtime.ready", nats=settings.nats_url, nats_user=settings.nats_user)
         yield Runtime(service, settings, pool, store, broker, relay, personal)
     finally:
         if relay is not None and relay_task is not None:

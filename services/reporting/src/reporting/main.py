@@ -83,7 +83,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
             task: asyncio.Task[None] | None = None
             if settings.reporting_consume:
                 consumer = projection_consumer(
-                    read_pool, store, settings.nats_url, ack_wait=settings.reporting_ack_wait
+                    read_pool, store, settings.nats(), ack_wait=settings.reporting_ack_wait
                 )
                 task = asyncio.create_task(consumer.run(), name="reporting-projection")
             holder["runtime"] = ReportingRuntime(
