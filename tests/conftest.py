@@ -71,10 +71,26 @@ class Servers:
     def admin_url(self) -> str:
         """The operator's URL with its credentials in it, for the tests' own look at NATS
         (never for a service: they get settings, which keep the password out of logs)."""
+        return self.url_as(ADMIN)
+
+    def url_as(self, user: str) -> str:
         if self.nats_passwords is None:
             return self.nats_url
-        password = quote(self.nats_passwords[ADMIN], safe="")
-        return self.nats_url.replace("nats://", f"nats://{ADMIN}:{password}@", 1)
+        password = quote(self.nats_passwords[user], safe="")
+        return self.nats_url.replace("nats://", f"nats://{user}:{password}@", 1)
+
+    def env(self, service: str) -> dict[str, str]:
+        """A service process's NATS environment: its identity and the relay's, as devstack
+        hands them over."""
+        if self.nats_passwords is None:
+            return {"PETITIONS_NATS_URL": self.nats_url}
+        user = SERVICE_IDENTITIES[service].user
+        return {
+            "PETITIONS_NATS_URL": self.nats_url,
+            "PETITIONS_NATS_USER": user,
+            "PETITIONS_NATS_PASSWORD": self.nats_passwords[user],
+            "PETITIONS_NATS_RELAY_PASSWORD": self.nats_passwords[RELAY],
+        }
 
     def settings(self, service: str) -> dict[str, Any]:
         """A service's NATS settings: its own identity, and the relay's."""
@@ -364,3 +380,10 @@ def auth(issuer: LocalIssuer) -> Token:
         return {"Authorization": f"Bearer {issuer.mint(user, role, bureau)}"}
 
     return headers
+
+
+@pytest.fixture
+def relay_url(servers: Servers, nats_url: str) -> str:
+    """The relay's URL with its credentials in it: tests that publish (the relay, or a forger
+    holding the relay's identity; no other identity may publish events) connect with it."""
+    return servers.url_as(RELAY)

@@ -51,8 +51,9 @@ async def declare_consumer(
     js: JetStreamContext, name: str, filter_subject: str, *, ack_wait: float = DEFAULT_ACK_WAIT
 ) -> None:
     """Create a durable pull consumer (the same config again is a no-op). An existing one with
-    other settings is kept, with a warning: changing a filter or ack wait under running
-    replicas is an operator's decision (delete it, then provision again)."""
+    other settings is updated where the server allows it (the ack wait, on newer servers);
+    otherwise it is kept, with a warning: changing a filter under running replicas is an
+    operator's decision (delete it, then provision again)."""
     try:
         await js.add_consumer(STREAM, consumer_config(name, filter_subject, ack_wait=ack_wait))
     except BadRequestError as exc:

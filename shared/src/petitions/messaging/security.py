@@ -35,6 +35,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from pydantic import SecretStr
 
@@ -165,4 +166,13 @@ class NatsAccess:
 
 
 def access(nats: str | NatsAccess) -> NatsAccess:
-    return nats if isinstance(nats, NatsAccess) else NatsAccess(nats)
+    """A URL with a user in it (``nats://user:password@host``, tests' tooling) connects as that
+    user, with that user's inbox; services use settings instead, which keep passwords out of
+    logs."""
+    if isinstance(nats, NatsAccess):
+        return nats
+    parts = urlsplit(nats)
+    if parts.username is None:
+        return NatsAccess(nats)
+    bare = urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+    return NatsAccess(bare, unquote(parts.username), SecretStr(unquote(parts.password or "")))
