@@ -387,3 +387,9 @@ def relay_url(servers: Servers, nats_url: str) -> str:
     """The relay's URL with its credentials in it: tests that publish (the relay, or a forger
     holding the relay's identity; no other identity may publish events) connect with it."""
     return servers.url_as(RELAY)
+
+
+@pytest.fixture
+def reporting_nats(servers: Servers, nats_url: str) -> NatsAccess:
+    """Reporting's own identity, on the ``reporting`` durable the deployment provisions."""
+    return servers.access(SERVICE_IDENTITIES["reporting"].user)
