@@ -42,7 +42,7 @@ from petitions.messages import Event
 from petitions.messages import assignment as a
 from petitions.messages import intake as i
 from petitions.messages import reception as r
-from petitions.messaging import STREAM
+from petitions.messaging import STREAM, NatsAccess, provision
 from petitions.personal import BlindIndex, DataKeys, LocalKeyService
 from petitions.settings import CommonSettings
 
@@ -766,6 +766,8 @@ async def _freshness(admin: asyncpg.Connection, admin_url: str, nats_url: str) -
     with contextlib.suppress(nats.js.errors.NotFoundError):
         await nc.jetstream().delete_stream(STREAM)
     await nc.close()
+    # The deployment's step: the stream and durables again (services only bind).
+    await provision(NatsAccess(nats_url))
     name = f"bench_reporting_f_{uuid.uuid4().hex[:8]}"
     await admin.execute(f'CREATE DATABASE "{name}"')
     dsn = admin_url.rpartition("/")[0] + "/" + name

@@ -10,7 +10,7 @@ COMPOSE_FILE=docker-compose.yml
 DOCKERFILE=deploy/Dockerfile
 NATS_CONF=deploy/nats/nats.conf
 DOCKERIGNORE=.dockerignore
-EXPECTED_SERVICES="assignment intake nats postgres reporting reporting-db"
+EXPECTED_SERVICES="assignment intake nats nats-provision postgres reporting reporting-db"
 APP_SERVICES="intake assignment reporting"
 # Intake refuses to start without these; compose must hand them over from the host (shell/.env).
 PASSED_VARIABLES="PETITIONS_KEK PETITIONS_BLIND_INDEX_KEY PETITIONS_OIDC_ISSUER"
@@ -305,7 +305,10 @@ fi
 nats_bin=$(command -v nats-server || true)
 [ -n "$nats_bin" ] || { [ -x .venv/bin/nats-server ] && nats_bin=.venv/bin/nats-server; } || true
 if [ -n "$nats_bin" ]; then
-  out=$("$nats_bin" -t -c "$NATS_CONF" 2>&1) || fail "$NATS_CONF rejected by $nats_bin: $out"
+  # The identities' passwords come from the environment (auth.conf references them).
+  out=$(env PETITIONS_NATS_ADMIN_PASSWORD=x PETITIONS_NATS_RELAY_PASSWORD=x \
+    PETITIONS_NATS_INTAKE_PASSWORD=x PETITIONS_NATS_ASSIGNMENT_PASSWORD=x \
+    PETITIONS_NATS_REPORTING_PASSWORD=x "$nats_bin" -t -c "$NATS_CONF" 2>&1) || fail "$NATS_CONF rejected by $nats_bin: $out"
   ok "$NATS_CONF valid ($("$nats_bin" --version))"
 else
   echo "skip: no nats-server binary to test $NATS_CONF"

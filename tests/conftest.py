@@ -16,10 +16,12 @@ import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
+from urllib.parse import quote
 
 import asyncpg
 import httpx
@@ -33,9 +35,12 @@ from intake.main import create_app as create_intake
 from petitions.db import create_pool
 from petitions.eventstore import EventStore, PersonalData, apply_migrations
 from petitions.identity import DEV_ISSUER, LocalIssuer
-from petitions.messaging import STREAM
+from petitions.messaging import STREAM, NatsAccess, provision
+from petitions.messaging.security import ADMIN, RELAY, generate_passwords
+from petitions.messaging.security import SERVICES as SERVICE_IDENTITIES
 from petitions.personal import BlindIndex, DataKeys, LocalKeyService
 from petitions.settings import CommonSettings
+from pydantic import SecretStr
 
 import tests.support.events  # noqa: F401  (registers the test event types)
 
@@ -50,9 +55,53 @@ class Servers:
     postgres_url: str
     """Admin URL on the server's maintenance database."""
     nats_url: str
+    """NATS without credentials: connecting there anonymously is refused."""
     kind: str
     nats_store_dir: Path | None = None
     """Where JetStream keeps its files, when known (for scans of what NATS stores)."""
+    nats_passwords: Mapping[str, str] | None = None
+    """By NATS user (petitions.messaging.security); None for a server without identities."""
+
+    def access(self, user: str) -> NatsAccess:
+        if self.nats_passwords is None:
+            return NatsAccess(self.nats_url)
+        return NatsAccess(self.nats_url, user, SecretStr(self.nats_passwords[user]))
+
+    @property
+    def admin_url(self) -> str:
+        """The operator's URL with its credentials in it, for the tests' own look at NATS
+        (never for a service: they get settings, which keep the password out of logs)."""
+        return self.url_as(ADMIN)
+
+    def url_as(self, user: str) -> str:
+        if self.nats_passwords is None:
+            return self.nats_url
+        password = quote(self.nats_passwords[user], safe="")
+        return self.nats_url.replace("nats://", f"nats://{user}:{password}@", 1)
+
+    def env(self, service: str) -> dict[str, str]:
+        """A service process's NATS environment: its identity and the relay's, as devstack
+        hands them over."""
+        if self.nats_passwords is None:
+            return {"PETITIONS_NATS_URL": self.nats_url}
+        user = SERVICE_IDENTITIES[service].user
+        return {
+            "PETITIONS_NATS_URL": self.nats_url,
+            "PETITIONS_NATS_USER": user,
+            "PETITIONS_NATS_PASSWORD": self.nats_passwords[user],
+            "PETITIONS_NATS_RELAY_PASSWORD": self.nats_passwords[RELAY],
+        }
+
+    def settings(self, service: str) -> dict[str, Any]:
+        """A service's NATS settings: its own identity, and the relay's."""
+        own = self.access(SERVICE_IDENTITIES[service].user)
+        relay = self.access(RELAY)
+        return {
+            "nats_url": self.nats_url,
+            "nats_user": own.user,
+            "nats_password": own.password,
+            "nats_relay_password": relay.password,
+        }
 
 
 def _with_database(url: str, name: str) -> str:
@@ -66,13 +115,28 @@ def servers() -> Iterator[Servers]:
     nats_url = os.environ.get("PETITIONS_NATS_URL")
     mode = os.environ.get("PETITIONS_TEST_SERVERS", "")
     if db_url and nats_url:
-        store_dir = os.environ.get("PETITIONS_NATS_STORE_DIR")
-        yield Servers(
-            _with_database(db_url, "postgres"),
-            nats_url,
-            "external",
-            Path(store_dir) if store_dir else None,
-        )
+        # The given NATS (the machine's 2.9, anonymous) cannot show identities at work: a second
+        # server of the same nats-server binary runs beside it with the identities' config.
+        from devstack.servers import start_nats
+
+        base = ROOT / ".devstack"
+        base.mkdir(exist_ok=True)
+        data = Path(tempfile.mkdtemp(prefix="test-nats-", dir=base))
+        system = Path("/usr/sbin/nats-server")
+        passwords = generate_passwords()
+        try:
+            with start_nats(
+                data / "nats", passwords=passwords, binary=system if system.exists() else None
+            ) as nats_server:
+                yield Servers(
+                    _with_database(db_url, "postgres"),
+                    nats_server.url,
+                    "external",
+                    data / "nats",
+                    passwords,
+                )
+        finally:
+            shutil.rmtree(data, ignore_errors=True)
     elif mode == "testcontainers":
         import docker
         from testcontainers.community.nats import NatsContainer
@@ -103,8 +167,12 @@ def servers() -> Iterator[Servers]:
         base.mkdir(exist_ok=True)
         data = Path(tempfile.mkdtemp(prefix="test-", dir=base))
         try:
-            with start_postgres(data / "postgres") as pg, start_nats(data / "nats") as nats:
-                yield Servers(pg.url, nats.url, "embedded", data / "nats")
+            passwords = generate_passwords()
+            with (
+                start_postgres(data / "postgres") as pg,
+                start_nats(data / "nats", passwords=passwords) as nats,
+            ):
+                yield Servers(pg.url, nats.url, "embedded", data / "nats", passwords)
         finally:
             shutil.rmtree(data, ignore_errors=True)
 
@@ -156,7 +224,8 @@ async def database_url(servers: Servers, template_database: str) -> AsyncIterato
 
 @pytest.fixture
 def settings(database_url: str, servers: Servers) -> CommonSettings:
-    return CommonSettings(database_url=database_url, nats_url=servers.nats_url, db_pool_max=12)
+    # The intake service's identity: what a plain service process holds.
+    return CommonSettings(database_url=database_url, db_pool_max=12, **servers.settings("intake"))
 
 
 @pytest.fixture
@@ -199,7 +268,7 @@ async def client(
     jwks.write_text(json.dumps(issuer.jwks()))
     settings = IntakeSettings(
         database_url=database_url,
-        nats_url=servers.nats_url,
+        **servers.settings("intake"),
         run_relay=False,
         kek=base64.b64encode(os.urandom(16)).decode(),
         blind_index_key=base64.b64encode(os.urandom(32)).decode(),
@@ -216,18 +285,27 @@ async def client(
 
 @pytest.fixture
 async def nats_url(servers: Servers) -> AsyncIterator[str]:
-    """The shared NATS server without the relay's stream, before and after the test: each test
-    starts with no messages and no durable consumers left over from another."""
+    """The shared NATS server with a fresh stream and the services' durables, as the deployment
+    provisions them: each test starts with no messages and no consumers left over from another.
+    Yields the operator's URL (credentials in it), for the tests' own look at the stream and
+    for test consumers (their durables are created with :func:`provision_durable`)."""
 
     async def drop() -> None:
-        client = await nats.connect(servers.nats_url)
+        client = await nats.connect(servers.admin_url)
         with contextlib.suppress(nats.js.errors.NotFoundError):
             await client.jetstream().delete_stream(STREAM)
         await client.close()
 
     await drop()
-    yield servers.nats_url
+    await provision(servers.access(ADMIN))
+    yield servers.admin_url
     await drop()
+
+
+@pytest.fixture
+def nats_relay(servers: Servers, nats_url: str) -> NatsAccess:
+    """The relay's identity (the only one that may publish events)."""
+    return servers.access(RELAY)
 
 
 @pytest.fixture
@@ -268,13 +346,15 @@ def clock() -> Clock:
 
 @pytest.fixture
 async def assignment(
-    database_url: str, nats_url: str, jwks_file: Path, clock: Clock
+    database_url: str, nats_url: str, servers: Servers, jwks_file: Path, clock: Clock
 ) -> AsyncIterator[httpx.AsyncClient]:
     """The assignment service in-process, taking cases up from NATS (its relay publishes the
-    store's events), on the test's clock; the periodic sweep is off (tests sweep by hand)."""
+    store's events), on the test's clock; the periodic sweep is off (tests sweep by hand). It
+    connects with its own identity and its relay with the relay's, on the durable the
+    ``nats_url`` fixture provisioned."""
     settings = AssignmentSettings(
         database_url=database_url,
-        nats_url=nats_url,
+        **servers.settings("assignment"),
         run_relay=True,
         run_sweep=False,
         event_id_key=base64.b64encode(TEST_EVENT_ID_KEY).decode(),
@@ -300,3 +380,16 @@ def auth(issuer: LocalIssuer) -> Token:
         return {"Authorization": f"Bearer {issuer.mint(user, role, bureau)}"}
 
     return headers
+
+
+@pytest.fixture
+def relay_url(servers: Servers, nats_url: str) -> str:
+    """The relay's URL with its credentials in it: tests that publish (the relay, or a forger
+    holding the relay's identity; no other identity may publish events) connect with it."""
+    return servers.url_as(RELAY)
+
+
+@pytest.fixture
+def reporting_nats(servers: Servers, nats_url: str) -> NatsAccess:
+    """Reporting's own identity, on the ``reporting`` durable the deployment provisions."""
+    return servers.access(SERVICE_IDENTITIES["reporting"].user)

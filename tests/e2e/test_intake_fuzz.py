@@ -58,13 +58,13 @@ CST = timezone(timedelta(hours=8))
 RECEPTION_DAYS = ("2026-11-02", "2026-11-30")  # four Wednesdays: a sub-bureau head's days
 
 
-def _app(database_url: str, nats_url: str, issuer: LocalIssuer, directory: Path) -> FastAPI:
+def _app(database_url: str, nats: dict[str, Any], issuer: LocalIssuer, directory: Path) -> FastAPI:
     jwks = directory / "jwks.json"
     jwks.write_text(json.dumps(issuer.jwks()))
     return create_app(
         Settings(
             database_url=database_url,
-            nats_url=nats_url,
+            **nats,
             run_relay=False,
             kek=base64.b64encode(os.urandom(16)).decode(),
             blind_index_key=base64.b64encode(os.urandom(32)).decode(),
@@ -135,7 +135,7 @@ def _submission(**changes: Any) -> dict[str, Any]:
 async def service(
     database_url: str, servers: Servers, issuer: LocalIssuer, store: EventStore, tmp_path: Path
 ) -> AsyncIterator[Service]:
-    app = _app(database_url, servers.nats_url, issuer, tmp_path)
+    app = _app(database_url, servers.settings("intake"), issuer, tmp_path)
     schema = schemathesis.openapi.from_dict(app.openapi())
     tokens = {role: issuer.mint(f"{role}-01", role, BUREAU) for role in ROLES}
     async with app.router.lifespan_context(app):

@@ -18,6 +18,7 @@ from devstack.servers import POSTGRES_BIN_PATH
 from nats.js import JetStreamContext
 from petitions.eventstore import EventStore, Metadata, NewEvent
 from petitions.log import configure_logging, get_logger
+from petitions.messaging.security import RELAY
 
 from tests.conftest import Servers
 from tests.support.events import Petitioner, PetitionFiled, resident_id
@@ -40,9 +41,9 @@ def assert_clean(blob: bytes, where: str) -> None:
 
 async def realistic_run(store: EventStore, servers: Servers, subject: str) -> None:
     log = get_logger("intake.registration")
-    js_client = await nats.connect(servers.nats_url)
+    # As the relay (the only identity that may publish events), onto the provisioned stream.
+    js_client = await nats.connect(**servers.access(RELAY).options())
     js = js_client.jetstream()
-    await js.add_stream(name=subject.upper(), subjects=[f"{subject}.>"])
     try:
         for i, (name, rid, phone) in enumerate(PEOPLE):
             person = Petitioner(subject_id=uuid.uuid4(), name=name, resident_id=rid, phone=phone)
@@ -70,7 +71,7 @@ async def realistic_run(store: EventStore, servers: Servers, subject: str) -> No
             for raw in await store.read_stream_raw(stream):
                 # What the relay publishes: the stored JSON, ciphertext and masks only.
                 await js.publish(
-                    f"{subject}.3301.{raw.event_type}",
+                    f"petitions.events.3301.{subject}.{raw.event_type}",
                     raw.data.encode(),
                     headers={"Nats-Msg-Id": str(raw.event_id)},
                 )
@@ -81,6 +82,7 @@ async def realistic_run(store: EventStore, servers: Servers, subject: str) -> No
 async def test_no_plaintext_in_database_dump_jetstream_or_logs(
     personal_store: EventStore,
     servers: Servers,
+    nats_url: str,
     database_url: str,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -122,7 +124,7 @@ def _read_tree(root: Path) -> bytes:
 async def _delete_test_stream(servers: Servers) -> AsyncIterator[None]:
     """Leave no stream behind on a shared NATS server (after the scan, which needs its files)."""
     yield
-    client = await nats.connect(servers.nats_url)
+    client = await nats.connect(servers.admin_url)
     try:
         js = client.jetstream()
         for name in [n async for n in _stream_names(js)]:

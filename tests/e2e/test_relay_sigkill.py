@@ -17,7 +17,7 @@ from petitions.eventstore import EventStore, Metadata, NewEvent
 from petitions.identity import DEV_ISSUER
 from petitions.messaging import STREAM
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, Servers
 from tests.integration.test_relay import wait_for
 from tests.support.events import CounterMoved
 
@@ -32,11 +32,13 @@ def _port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_service(database_url: str, nats_url: str, jwks_file: Path) -> subprocess.Popen[bytes]:
+def start_service(
+    database_url: str, nats: dict[str, str], jwks_file: Path
+) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "PETITIONS_DATABASE_URL": database_url,
-        "PETITIONS_NATS_URL": nats_url,
+        **nats,
         "PETITIONS_HTTP_PORT": str(_port()),
         "PETITIONS_LOG_FORMAT": "json",
         "PETITIONS_BUREAU_CONFIG": str(ROOT / "deploy/config/bureaus.demo.toml"),
@@ -77,9 +79,9 @@ async def _at_least(url: str, n: int) -> bool:
 
 
 async def test_sigkill_mid_burst_loses_nothing_and_duplicates_nothing(
-    store: EventStore, database_url: str, nats_url: str, jwks_file: Path
+    store: EventStore, database_url: str, nats_url: str, servers: Servers, jwks_file: Path
 ) -> None:
-    first = start_service(database_url, nats_url, jwks_file)
+    first = start_service(database_url, servers.env("reporting"), jwks_file)
     second: subprocess.Popen[bytes] | None = None
     try:
         written: list[str] = []
@@ -96,7 +98,7 @@ async def test_sigkill_mid_burst_loses_nothing_and_duplicates_nothing(
         await wait_for(lambda: _at_least(nats_url, 100), 30, "the first relay to publish")
         first.send_signal(signal.SIGKILL)  # mid-burst, wherever it is: publish, ack, checkpoint
         first.wait(timeout=10)
-        second = start_service(database_url, nats_url, jwks_file)
+        second = start_service(database_url, servers.env("reporting"), jwks_file)
         await task
         await wait_for(lambda: _at_least(nats_url, 600), 60, "all 600 events on NATS")
         ids = await stream_ids(nats_url)

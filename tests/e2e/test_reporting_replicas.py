@@ -18,6 +18,7 @@ from petitions.eventstore import EventStore
 from petitions.messaging import Relay
 
 from bench.reporting import histories, write
+from tests.conftest import Servers
 from tests.integration import test_reporting_projections as projections
 from tests.integration.test_relay import wait_for
 from tests.integration.test_reporting_projections import (
@@ -26,17 +27,18 @@ from tests.integration.test_reporting_projections import (
     running,
     snapshot,
 )
+from tests.support.messaging import provision_durable
 
 pytestmark = pytest.mark.integration
 
 read_pool = projections.read_pool
 
 
-def _replica(database_url: str, nats: str, log: Path) -> subprocess.Popen[bytes]:
+def _replica(database_url: str, nats: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "PETITIONS_DATABASE_URL": database_url,
-        "PETITIONS_NATS_URL": nats,
+        **nats,
         "PETITIONS_LOG_FORMAT": "json",
         # A killed replica's unacknowledged events come back soon, not after 30 s.
         "PETITIONS_REPORTING_ACK_WAIT": "2",
@@ -51,11 +53,17 @@ def _replica(database_url: str, nats: str, log: Path) -> subprocess.Popen[bytes]
 
 
 @pytest.fixture
+async def short_ack_wait(nats_url: str) -> None:
+    """The deployment's ``reporting`` durable with the ack wait the replicas expect."""
+    await provision_durable(nats_url, "reporting", "petitions.events.>", ack_wait=2.0)
+
+
+@pytest.fixture
 def replicas(
-    database_url: str, nats_url: str, tmp_path: Path
+    database_url: str, servers: Servers, short_ack_wait: None, tmp_path: Path
 ) -> Iterator[list[subprocess.Popen[bytes]]]:
     logs = [tmp_path / f"replica-{n}.log" for n in range(3)]
-    procs = [_replica(database_url, nats_url, log) for log in logs]
+    procs = [_replica(database_url, servers.env("reporting"), log) for log in logs]
     yield procs
     for proc in procs:
         if proc.poll() is None:
@@ -74,7 +82,7 @@ async def _applied_events(pool: asyncpg.Pool) -> int:
 async def test_a_replica_killed_mid_stream_loses_nothing_and_applies_nothing_twice(
     personal_store: EventStore,
     database_url: str,
-    nats_url: str,
+    relay_url: str,
     read_pool: asyncpg.Pool,
     replicas: list[subprocess.Popen[bytes]],
     tmp_path: Path,
@@ -89,7 +97,7 @@ async def test_a_replica_killed_mid_stream_loses_nothing_and_applies_nothing_twi
     stories, erase = histories(600, seed=21)
     total = sum(s.events for s in stories)
 
-    async with running(Relay(keyless, dsn=database_url, nats_url=nats_url)):
+    async with running(Relay(keyless, dsn=database_url, nats_url=relay_url)):
         writing = asyncio.create_task(write(personal_store, stories, writers=3))
 
         async def some_applied() -> bool:

@@ -74,7 +74,12 @@ def service_env(database_url: str, servers: Servers, tmp_path: Path) -> dict[str
 
 
 @pytest.mark.parametrize("service", ["intake", "assignment", "reporting"])
-def test_service_answers_health(service: str, service_env: dict[str, str]) -> None:
+def test_service_answers_health(
+    service: str, service_env: dict[str, str], servers: Servers, nats_url: str
+) -> None:
+    # Each service with its own NATS identity (anonymous connections are refused), on the
+    # stream and durables the ``nats_url`` fixture provisioned.
+    service_env = service_env | servers.env(service)
     port = _free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", service],

@@ -28,7 +28,7 @@ from petitions.bureaus import load_config, load_work_calendar
 from petitions.eventstore import EventStore
 from petitions.identity import DEV_ISSUER
 
-from tests.conftest import TEST_EVENT_ID_KEY, Clock, Token
+from tests.conftest import TEST_EVENT_ID_KEY, Clock, Servers, Token
 from tests.integration.test_assignment_api import get, register, stream
 from tests.integration.test_assignment_sweep import notices
 from tests.support.assignment import command
@@ -66,11 +66,11 @@ def bureau_config(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def settings_2027(
-    database_url: str, nats_url: str, jwks_file: Path, bureau_config: Path
+    database_url: str, nats_url: str, servers: Servers, jwks_file: Path, bureau_config: Path
 ) -> AssignmentSettings:
     return AssignmentSettings(
         database_url=database_url,
-        nats_url=nats_url,
+        **servers.settings("assignment"),
         run_relay=True,
         run_sweep=False,
         event_id_key=base64.b64encode(TEST_EVENT_ID_KEY).decode(),

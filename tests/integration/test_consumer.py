@@ -18,16 +18,17 @@ from petitions.messaging import (
     Delivered,
     Relay,
     apply_consumer_migrations,
-    declare_stream,
     decode,
     encode,
     list_dead_letters,
     subject_for,
 )
+from petitions.messaging.security import access
 
 from tests.conftest import ROOT
 from tests.integration.test_relay import wait_for
 from tests.support.events import CounterMoved
+from tests.support.messaging import provision_durable
 
 pytestmark = pytest.mark.integration
 
@@ -58,10 +59,9 @@ async def record(conn: asyncpg.Connection, event: Delivered) -> None:
 
 async def relay_all(store: EventStore, database_url: str, url: str) -> None:
     relay = Relay(store, dsn=database_url, nats_url=url)
-    client = await nats.connect(url)
+    client = await nats.connect(**access(url).options())
     try:
         js = client.jetstream()
-        await declare_stream(js)
         while await relay.pump(js):
             pass
     finally:
@@ -73,7 +73,14 @@ async def effect_rows(pool: asyncpg.Pool) -> list[tuple[str, int, int]]:
     return [(r["stream_id"], r["version"], r["by"]) for r in rows]
 
 
-def consumer(store: EventStore, pool: asyncpg.Pool, url: str, **options: Any) -> Consumer:
+async def consumer(store: EventStore, pool: asyncpg.Pool, url: str, **options: Any) -> Consumer:
+    # The durable is the deployment's; the test plays the deployment (as the operator).
+    await provision_durable(
+        url,
+        "test-projection",
+        options.get("filter_subject", "petitions.events.>"),
+        options.get("ack_wait", 30.0),
+    )
     return Consumer(
         name="test-projection",
         handler=record,
@@ -85,17 +92,17 @@ def consumer(store: EventStore, pool: asyncpg.Pool, url: str, **options: Any) ->
 
 
 async def test_redelivered_events_apply_once(
-    store: EventStore, database_url: str, effects: asyncpg.Pool, nats_url: str
+    store: EventStore, database_url: str, effects: asyncpg.Pool, nats_url: str, relay_url: str
 ) -> None:
     for i in range(5):
         await store.append(
             f"case-e{i}", [NewEvent(CounterMoved(by=i), bureau="330102")], 0, metadata=META
         )
-    await relay_all(store, database_url, nats_url)
-    subject = consumer(store, effects, nats_url, ack_wait=1.0)
+    await relay_all(store, database_url, relay_url)
+    subject = await consumer(store, effects, nats_url, ack_wait=1.0)
 
     # A replica applies three events and dies before acking any of them.
-    client = await nats.connect(nats_url)
+    client = await nats.connect(**access(nats_url).options())
     sub = await client.jetstream().pull_subscribe(
         "petitions.events.>",
         durable="test-projection",
@@ -103,7 +110,7 @@ async def test_redelivered_events_apply_once(
         config=ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, ack_wait=1.0, max_deliver=-1),
     )
     first = await sub.fetch(5, timeout=5)
-    dying = consumer(store, effects, nats_url)
+    dying = await consumer(store, effects, nats_url, ack_wait=1.0)
     for msg in first[:3]:
         await dying._apply(decode(msg.data))
     await client.close()
@@ -123,7 +130,7 @@ async def _count(pool: asyncpg.Pool, n: int) -> bool:
 
 
 async def test_a_case_applies_in_version_order_even_if_delivered_out_of_order(
-    store: EventStore, database_url: str, effects: asyncpg.Pool, nats_url: str
+    store: EventStore, database_url: str, effects: asyncpg.Pool, nats_url: str, relay_url: str
 ) -> None:
     await store.append(
         "case-o",
@@ -132,9 +139,8 @@ async def test_a_case_applies_in_version_order_even_if_delivered_out_of_order(
         metadata=META,
     )
     raws = await store.read_stream_raw("case-o")
-    client = await nats.connect(nats_url)
+    client = await nats.connect(**access(relay_url).options())
     js = client.jetstream()
-    await declare_stream(js)
     for raw in (raws[2], raws[0], raws[1]):  # NATS gets version 3 first
         body, headers = encode(raw)
         await js.publish(
@@ -142,7 +148,7 @@ async def test_a_case_applies_in_version_order_even_if_delivered_out_of_order(
         )
     await client.close()
 
-    subject = consumer(store, effects, nats_url)
+    subject = await consumer(store, effects, nats_url)
     task = asyncio.create_task(subject.run())
     await wait_for(lambda: _count(effects, 3), 20, "three effects")
     subject.stop()
@@ -154,7 +160,7 @@ async def test_a_case_applies_in_version_order_even_if_delivered_out_of_order(
 
 
 async def test_a_poison_event_becomes_a_dead_letter_and_the_rest_go_on(
-    store: EventStore, database_url: str, effects: asyncpg.Pool, nats_url: str
+    store: EventStore, database_url: str, effects: asyncpg.Pool, nats_url: str, relay_url: str
 ) -> None:
     broken = {"case-poison"}
 
@@ -170,8 +176,9 @@ async def test_a_poison_event_becomes_a_dead_letter_and_the_rest_go_on(
         await store.append(
             f"case-fine{i}", [NewEvent(CounterMoved(by=i), bureau="330102")], 0, metadata=META
         )
-    await relay_all(store, database_url, nats_url)
+    await relay_all(store, database_url, relay_url)
 
+    await provision_durable(nats_url, "test-projection")
     subject = Consumer(
         name="test-projection",
         handler=fragile,

@@ -16,12 +16,12 @@ import pytest
 from petitions.eventstore import EventStore, NewEvent, RawEvent
 from petitions.messaging import (
     Consumer,
-    declare_stream,
     encode,
     list_dead_letters,
     subject_for,
 )
 from petitions.messaging.consumer import subject_matches
+from petitions.messaging.security import access
 
 from tests.integration.test_consumer import (
     META,
@@ -63,10 +63,9 @@ def forged(stream_id: str, version: int, by: int, *, event_id: uuid.UUID | None 
 
 async def publish(url: str, raw: RawEvent) -> None:
     """Publish as anyone on the network can: the relay's own encoding, headers and subject."""
-    client = await nats.connect(url)
+    client = await nats.connect(**access(url).options())
     try:
         js = client.jetstream()
-        await declare_stream(js)
         body, headers = encode(raw)
         await js.publish(
             subject_for(raw.bureau, raw.stream_id, raw.event_type), body, headers=headers
@@ -89,16 +88,16 @@ async def run_until(subject: Consumer, pool: asyncpg.Pool, rows: int, letters: i
 
 
 async def test_an_event_the_store_does_not_hold_is_dead_lettered_never_applied(
-    store: EventStore, database_url: str, effects: asyncpg.Pool, nats_url: str
+    store: EventStore, database_url: str, effects: asyncpg.Pool, nats_url: str, relay_url: str
 ) -> None:
     await store.append(
         "case-real", [NewEvent(CounterMoved(by=1), bureau="330102")], 0, metadata=META
     )
     ghost = forged("case-ghost", 1, 500)
-    await publish(nats_url, ghost)
-    await relay_all(store, database_url, nats_url)
+    await publish(relay_url, ghost)
+    await relay_all(store, database_url, relay_url)
 
-    subject = consumer(store, effects, nats_url)
+    subject = await consumer(store, effects, nats_url)
     await run_until(subject, effects, rows=1, letters=1)
 
     assert await effect_rows(effects) == [("case-real", 1, 1)]
@@ -143,13 +142,13 @@ async def test_an_event_the_store_does_not_hold_is_dead_lettered_never_applied(
 
 
 async def test_a_forged_next_version_is_not_applied_and_the_genuine_one_is(
-    store: EventStore, database_url: str, effects: asyncpg.Pool, nats_url: str
+    store: EventStore, database_url: str, effects: asyncpg.Pool, nats_url: str, relay_url: str
 ) -> None:
     await store.append("case-a", [NewEvent(CounterMoved(by=1), bureau="330102")], 0, metadata=META)
-    await relay_all(store, database_url, nats_url)
-    await publish(nats_url, forged("case-a", 2, 666))
+    await relay_all(store, database_url, relay_url)
+    await publish(relay_url, forged("case-a", 2, 666))
 
-    first = consumer(store, effects, nats_url)
+    first = await consumer(store, effects, nats_url)
     await run_until(first, effects, rows=1, letters=1)
     assert await effect_rows(effects) == [("case-a", 1, 1)]
     assert (
@@ -159,23 +158,23 @@ async def test_a_forged_next_version_is_not_applied_and_the_genuine_one_is(
 
     # The genuine version 2 comes later: it must not be taken for already applied.
     await store.append("case-a", [NewEvent(CounterMoved(by=2), bureau="330102")], 1, metadata=META)
-    await relay_all(store, database_url, nats_url)
-    second = consumer(store, effects, nats_url)
+    await relay_all(store, database_url, relay_url)
+    second = await consumer(store, effects, nats_url)
     await run_until(second, effects, rows=2, letters=1)
     assert await effect_rows(effects) == [("case-a", 1, 1), ("case-a", 2, 2)]
 
 
 async def test_a_message_under_a_genuine_id_with_other_content_applies_the_store_copy(
-    store: EventStore, database_url: str, effects: asyncpg.Pool, nats_url: str
+    store: EventStore, database_url: str, effects: asyncpg.Pool, nats_url: str, relay_url: str
 ) -> None:
     await store.append("case-b", [NewEvent(CounterMoved(by=7), bureau="330102")], 0, metadata=META)
     [genuine] = await store.read_stream_raw("case-b")
     # Published under the genuine id before the relay gets to it: JetStream then drops the
     # relay's own publish as a duplicate.
-    await publish(nats_url, replace(genuine, data='{"by":666}'))
-    await relay_all(store, database_url, nats_url)
+    await publish(relay_url, replace(genuine, data='{"by":666}'))
+    await relay_all(store, database_url, relay_url)
 
-    subject = consumer(store, effects, nats_url)
+    subject = await consumer(store, effects, nats_url)
     await run_until(subject, effects, rows=1, letters=1)
     assert await effect_rows(effects) == [("case-b", 1, 7)]
     [letter] = await list_dead_letters(effects, "test-projection")
@@ -184,20 +183,19 @@ async def test_a_message_under_a_genuine_id_with_other_content_applies_the_store
 
 
 async def test_a_genuine_event_on_a_forged_subject_outside_the_filter_is_not_applied(
-    store: EventStore, database_url: str, effects: asyncpg.Pool, nats_url: str
+    store: EventStore, database_url: str, effects: asyncpg.Pool, nats_url: str, relay_url: str
 ) -> None:
     """A consumer that takes one bureau's events is not made to apply another bureau's by a
     copy of it published on its subject."""
     await store.append("case-c", [NewEvent(CounterMoved(by=3), bureau="330103")], 0, metadata=META)
     [genuine] = await store.read_stream_raw("case-c")
-    client = await nats.connect(nats_url)
+    client = await nats.connect(**access(relay_url).options())
     js = client.jetstream()
-    await declare_stream(js)
     body, headers = encode(genuine)
     await js.publish(subject_for("330102", "case-c", genuine.event_type), body, headers=headers)
     await client.close()
 
-    subject = consumer(store, effects, nats_url, filter_subject="petitions.events.330102.>")
+    subject = await consumer(store, effects, nats_url, filter_subject="petitions.events.330102.>")
     await run_until(subject, effects, rows=0, letters=1)
     assert await effect_rows(effects) == []
     [letter] = await list_dead_letters(effects, "test-projection")
@@ -205,17 +203,16 @@ async def test_a_genuine_event_on_a_forged_subject_outside_the_filter_is_not_app
 
 
 async def test_garbage_on_the_wire_is_dead_lettered(
-    store: EventStore, database_url: str, effects: asyncpg.Pool, nats_url: str
+    store: EventStore, database_url: str, effects: asyncpg.Pool, nats_url: str, relay_url: str
 ) -> None:
-    client = await nats.connect(nats_url)
+    client = await nats.connect(**access(relay_url).options())
     js = client.jetstream()
-    await declare_stream(js)
     await js.publish("petitions.events.330102.p01.test.CounterMoved", b"not json")
     await client.close()
     await store.append("case-d", [NewEvent(CounterMoved(by=4), bureau="330102")], 0, metadata=META)
-    await relay_all(store, database_url, nats_url)
+    await relay_all(store, database_url, relay_url)
 
-    subject = consumer(store, effects, nats_url)
+    subject = await consumer(store, effects, nats_url)
     await run_until(subject, effects, rows=1, letters=1)
     assert await effect_rows(effects) == [("case-d", 1, 4)]
     [letter] = await list_dead_letters(effects, "test-projection")

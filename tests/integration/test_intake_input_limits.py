@@ -216,7 +216,7 @@ async def small_events_client(
     jwks.write_text(json.dumps(issuer.jwks()))
     settings = IntakeSettings(
         database_url=database_url,
-        nats_url=servers.nats_url,
+        **servers.settings("intake"),
         run_relay=False,
         kek=base64.b64encode(os.urandom(16)).decode(),
         blind_index_key=base64.b64encode(os.urandom(32)).decode(),

@@ -16,7 +16,8 @@ import pytest
 from devstack.servers import start_nats
 from nats.js import JetStreamContext
 from petitions.eventstore import EventStore, Metadata, NewEvent, RawEvent
-from petitions.messaging import STREAM, Relay, decode, partition_of, subject_for
+from petitions.messaging import STREAM, Relay, decode, partition_of, provision, subject_for
+from petitions.messaging.security import ADMIN, access
 
 from tests.conftest import ROOT
 from tests.support.events import CounterMoved
@@ -27,7 +28,7 @@ META = Metadata(actor="registrar", service="intake")
 
 
 async def _js(url: str) -> tuple[nats.aio.client.Client, JetStreamContext]:
-    client = await nats.connect(url)
+    client = await nats.connect(**access(url).options())
     return client, client.jetstream()
 
 
@@ -84,13 +85,13 @@ def run_relay(relay: Relay) -> asyncio.Task[None]:
 
 
 async def test_every_event_reaches_nats_once_in_store_order(
-    store: EventStore, database_url: str, clean_stream: str
+    store: EventStore, database_url: str, clean_stream: str, relay_url: str
 ) -> None:
     await register(store, 30)
     await store.append(
         "case-r0", [NewEvent(CounterMoved(by=99), bureau="330102")], 1, metadata=META
     )
-    relay = Relay(store, dsn=database_url, nats_url=clean_stream)
+    relay = Relay(store, dsn=database_url, nats_url=relay_url)
     task = run_relay(relay)
     await wait_for(lambda: _eq(message_count(clean_stream), 31), 15, "31 messages")
     relay.stop()
@@ -113,20 +114,20 @@ async def _eq(count: Awaitable[int | None], expected: int) -> bool:
 
 
 async def test_killed_between_publish_and_checkpoint_publishes_nothing_twice(
-    store: EventStore, database_url: str, clean_stream: str
+    store: EventStore, database_url: str, clean_stream: str, relay_url: str
 ) -> None:
     await register(store, 40)
 
     async def die(batch: list[RawEvent]) -> None:
         raise RuntimeError("relay killed after publishing, before its checkpoint")
 
-    crashing = Relay(store, dsn=database_url, nats_url=clean_stream, after_publish=die)
+    crashing = Relay(store, dsn=database_url, nats_url=relay_url, after_publish=die)
     with pytest.raises(RuntimeError, match="killed"):
         await asyncio.wait_for(crashing.run(), 15)
     assert await message_count(clean_stream) == 40  # published, but the cursor did not move
 
     await register(store, 10, start=40)
-    survivor = Relay(store, dsn=database_url, nats_url=clean_stream)
+    survivor = Relay(store, dsn=database_url, nats_url=relay_url)
     task = run_relay(survivor)
     await wait_for(lambda: _eq(message_count(clean_stream), 50), 15, "50 messages")
     # The checkpoint follows the acks: wait for it to reach the last event (a read right after
@@ -151,10 +152,10 @@ async def test_killed_between_publish_and_checkpoint_publishes_nothing_twice(
 
 
 async def test_two_relays_only_one_publishes_and_the_standby_takes_over(
-    store: EventStore, database_url: str, clean_stream: str
+    store: EventStore, database_url: str, clean_stream: str, relay_url: str
 ) -> None:
-    first = Relay(store, dsn=database_url, nats_url=clean_stream, standby_poll=0.5)
-    second = Relay(store, dsn=database_url, nats_url=clean_stream, standby_poll=0.5)
+    first = Relay(store, dsn=database_url, nats_url=relay_url, standby_poll=0.5)
+    second = Relay(store, dsn=database_url, nats_url=relay_url, standby_poll=0.5)
     tasks = {first: run_relay(first), second: run_relay(second)}
     await wait_for(lambda: _true(first.is_leader or second.is_leader), 10, "a leader")
     await asyncio.sleep(1.5)  # long enough for the standby to try for the lock twice
@@ -189,6 +190,8 @@ async def test_nats_down_for_30_seconds_during_a_burst_loses_nothing(
     folder = Path(tempfile.mkdtemp(prefix="test-nats-", dir=ROOT / ".devstack"))
     try:
         with start_nats(folder / "nats") as server:
+            # A server of its own, without identities: it tests outages, not permissions.
+            await provision(server.access(ADMIN))
             relay = Relay(store, dsn=database_url, nats_url=server.url, poll_interval=0.2)
             task = run_relay(relay)
             burst = asyncio.create_task(register(store, 1000))

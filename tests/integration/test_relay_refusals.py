@@ -18,8 +18,9 @@ import asyncpg
 import pytest
 from devstack.servers import start_nats
 from petitions.eventstore import EventStore, NewEvent
-from petitions.messaging import Consumer, Delivered, Relay, list_dead_letters
+from petitions.messaging import Consumer, Delivered, Relay, list_dead_letters, provision
 from petitions.messaging.relay import list_relay_incidents
+from petitions.messaging.security import ADMIN
 
 from tests.conftest import ROOT
 from tests.integration.test_consumer import META, effect_rows
@@ -27,6 +28,7 @@ from tests.integration.test_consumer import effects as effects
 from tests.integration.test_consumer_forgery import forged, publish
 from tests.integration.test_relay import message_count, wait_for
 from tests.support.events import CounterMoved, NoteAdded
+from tests.support.messaging import provision_durable
 
 pytestmark = pytest.mark.integration
 
@@ -87,6 +89,8 @@ async def test_an_event_too_large_for_nats_is_dead_lettered_and_relaying_goes_on
                 "case-other", [NewEvent(CounterMoved(by=9), bureau="330102")], 0, metadata=META
             )
             # Batches of two: the big event's batch is not the last, as it was not in production.
+            await provision(server.access(ADMIN))
+            await provision_durable(server.url, "test-projection")
             relay = Relay(
                 store, dsn=database_url, nats_url=server.url, poll_interval=0.2, batch_size=2
             )
@@ -137,16 +141,17 @@ async def _rows(pool: asyncpg.Pool, n: int) -> bool:
 
 
 async def test_an_id_published_first_by_someone_else_is_alerted_and_the_genuine_event_arrives(
-    store: EventStore, database_url: str, effects: asyncpg.Pool, nats_url: str
+    store: EventStore, database_url: str, effects: asyncpg.Pool, nats_url: str, relay_url: str
 ) -> None:
     genuine_id = uuid.uuid4()  # as predictable to the forger as a fixed-namespace uuid5 was
+    await provision_durable(nats_url, "test-projection")
     projection = Consumer(
         name="test-projection", handler=record_any, pool=effects, store=store, nats_url=nats_url
     )
-    relay = Relay(store, dsn=database_url, nats_url=nats_url, poll_interval=0.2)
+    relay = Relay(store, dsn=database_url, nats_url=relay_url, poll_interval=0.2)
     async with running(projection):
         # The forgery comes first: the store has no such event yet, so it is refused...
-        await publish(nats_url, forged("case-p", 1, 666, event_id=genuine_id))
+        await publish(relay_url, forged("case-p", 1, 666, event_id=genuine_id))
         await wait_for(lambda: _letters(effects, 1), 20, "the forgery dead-lettered")
         # ... and JetStream drops the relay's genuine publish as a duplicate of it.
         await store.append(

@@ -13,7 +13,7 @@ import asyncpg
 import pytest
 from petitions.eventstore import EventStore, Metadata, NewEvent
 from petitions.messages import intake as i
-from petitions.messaging import Consumer, Relay
+from petitions.messaging import Consumer, NatsAccess, Relay
 from reporting.projections import ERASED, create_read_pool, migrate, projection_consumer, rebuild
 from reporting.projections.projector import ROW_TYPES
 from reporting.projections.rebuild import Fold
@@ -96,12 +96,16 @@ def caught_up(store: EventStore, read: asyncpg.Pool) -> Callable[[], Awaitable[b
 
 
 async def test_live_projection_equals_a_rebuild_row_for_row(
-    personal_store: EventStore, database_url: str, nats_url: str, read_pool: asyncpg.Pool
+    personal_store: EventStore,
+    database_url: str,
+    relay_url: str,
+    reporting_nats: NatsAccess,
+    read_pool: asyncpg.Pool,
 ) -> None:
     keyless = EventStore(personal_store.pool)
     stories, erase = histories(2500, seed=3)
-    relay = Relay(keyless, dsn=database_url, nats_url=nats_url)
-    consumer = projection_consumer(read_pool, keyless, nats_url)
+    relay = Relay(keyless, dsn=database_url, nats_url=relay_url)
+    consumer = projection_consumer(read_pool, keyless, reporting_nats)
     async with running(relay, consumer):
         await write(personal_store, stories, writers=4)
         for subject in erase:
@@ -120,7 +124,11 @@ async def test_live_projection_equals_a_rebuild_row_for_row(
 
 
 async def test_erasure_reaches_every_ledger_row_naming_the_subject(
-    personal_store: EventStore, database_url: str, nats_url: str, read_pool: asyncpg.Pool
+    personal_store: EventStore,
+    database_url: str,
+    relay_url: str,
+    reporting_nats: NatsAccess,
+    read_pool: asyncpg.Pool,
 ) -> None:
     keyless = EventStore(personal_store.pool)
     kept, erased = uuid.uuid4(), uuid.uuid4()
@@ -149,8 +157,8 @@ async def test_erasure_reaches_every_ledger_row_naming_the_subject(
         await personal_store.append(
             f"case-{case_id}", [NewEvent(registered, bureau="330102")], 0, metadata=META
         )
-    relay = Relay(keyless, dsn=database_url, nats_url=nats_url)
-    consumer = projection_consumer(read_pool, keyless, nats_url)
+    relay = Relay(keyless, dsn=database_url, nats_url=relay_url)
+    consumer = projection_consumer(read_pool, keyless, reporting_nats)
     async with running(relay, consumer):
         await wait_for(caught_up(keyless, read_pool), 60, "the registrations")
         first = await read_pool.fetchrow(

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 import asyncpg
 import pytest
 from petitions.eventstore import EventStore
-from petitions.messaging import Relay
+from petitions.messaging import NatsAccess, Relay
 from reporting.config import Settings
 from reporting.projections import create_read_pool, migrate, projection_consumer, rebuild
 
@@ -51,13 +51,17 @@ async def _plant_marker(pool: asyncpg.Pool) -> uuid.UUID:
 
 
 async def test_rebuild_swaps_in_while_the_live_consumer_runs_and_events_keep_coming(
-    personal_store: EventStore, database_url: str, nats_url: str, read_pool: asyncpg.Pool
+    personal_store: EventStore,
+    database_url: str,
+    relay_url: str,
+    reporting_nats: NatsAccess,
+    read_pool: asyncpg.Pool,
 ) -> None:
     keyless = EventStore(personal_store.pool)
     stories, _ = histories(3000, seed=5)
     before, during = stories[: len(stories) // 2], stories[len(stories) // 2 :]
-    relay = Relay(keyless, dsn=database_url, nats_url=nats_url)
-    consumer = projection_consumer(read_pool, keyless, nats_url)
+    relay = Relay(keyless, dsn=database_url, nats_url=relay_url)
+    consumer = projection_consumer(read_pool, keyless, reporting_nats)
     async with running(relay, consumer):
         await write(personal_store, before, writers=4)
         await wait_for(caught_up(keyless, read_pool), 120, "the first half")

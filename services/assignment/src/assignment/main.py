@@ -90,7 +90,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
                     handler=workflow.take_up,
                     pool=runtime.pool,
                     store=store,
-                    nats_url=settings.nats_url,
+                    nats_url=settings.nats(),
                     filter_subject=INTAKE_EVENTS,
                 )
                 holder["consumer"] = consumer

@@ -82,7 +82,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
             consumer: Consumer | None = None
             if settings.reporting_consume:
                 consumer = projection_consumer(
-                    read_pool, store, settings.nats_url, ack_wait=settings.reporting_ack_wait
+                    read_pool, store, settings.nats(), ack_wait=settings.reporting_ack_wait
                 )
                 base.supervise(
                     "reporting-projection", consumer.run, stop=consumer.stop, progress=consumer

@@ -8,7 +8,9 @@ from petitions.messaging.consumer import (
     list_dead_letters,
 )
 from petitions.messaging.envelope import Delivered, decode, encode
-from petitions.messaging.relay import Relay, declare_stream
+from petitions.messaging.provision import declare_consumer, declare_stream, provision
+from petitions.messaging.relay import Relay
+from petitions.messaging.security import NatsAccess
 from petitions.messaging.subjects import (
     PARTITIONS,
     STREAM,
@@ -25,14 +27,17 @@ __all__ = [
     "DeadLetter",
     "Delivered",
     "Handler",
+    "NatsAccess",
     "Relay",
     "apply_consumer_migrations",
+    "declare_consumer",
     "declare_stream",
     "decode",
     "encode",
     "list_dead_letters",
     "partition_filter",
     "partition_of",
+    "provision",
     "stream_config",
     "subject_for",
 ]

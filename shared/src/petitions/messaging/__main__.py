@@ -4,6 +4,13 @@
     python -m petitions.messaging replay ID --consumer NAME --handler MODULE:FUNCTION
     python -m petitions.messaging relay-status
     python -m petitions.messaging resolve-relay EVENT_ID
+    python -m petitions.messaging provision [--ack-wait NAME=SECONDS ...]
+    python -m petitions.messaging nats-config
+
+``provision`` creates the JetStream stream and every service's durable consumer, as the NATS
+operator (PETITIONS_NATS_URL, PETITIONS_NATS_USER=petitions-admin, PETITIONS_NATS_PASSWORD); run it
+at each deployment start. ``nats-config`` prints the server's identities and permissions
+(deploy/nats/auth.conf is its output), with passwords read from the server's environment.
 
 ``dead-letters`` lists the consumers' dead letters and, in the event store's database, the
 relay's (``--consumer relay``): events NATS refused for good, and events whose id another
@@ -27,7 +34,9 @@ import asyncpg
 from petitions.db import CONNECTION_ERRORS, create_pool
 from petitions.eventstore import EventStore, load_cursor
 from petitions.messaging.consumer import Consumer, list_dead_letters
+from petitions.messaging.provision import provision
 from petitions.messaging.relay import CURSOR_NAME, LOCK_KEY, RELAY, list_relay_incidents
+from petitions.messaging.security import render_config
 from petitions.operator import failed, operator_settings
 from petitions.settings import CommonSettings
 
@@ -81,7 +90,7 @@ async def _replay(dsn: str, letter: int, consumer: str, handler_path: str) -> in
     try:
         store = EventStore(pool)
         runner = Consumer(
-            name=consumer, handler=handler, pool=pool, store=store, nats_url=settings.nats_url
+            name=consumer, handler=handler, pool=pool, store=store, nats_url=settings.nats()
         )
         try:
             await runner.replay(letter)
@@ -164,7 +173,28 @@ def main(argv: list[str] | None = None) -> int:
         "resolve-relay", help="mark the relay's records of an event dealt with"
     )
     resolve.add_argument("event_id")
+    prov = commands.add_parser("provision", help="create the stream and durables (operator)")
+    prov.add_argument(
+        "--ack-wait",
+        action="append",
+        default=[],
+        metavar="NAME=SECONDS",
+        help="a durable's ack wait, where not 30 s (reporting: PETITIONS_REPORTING_ACK_WAIT)",
+    )
+    commands.add_parser("nats-config", help="print the NATS identities' server config")
     args = parser.parse_args(argv)
+    if args.command == "nats-config":
+        print(render_config(), end="")
+        return 0
+    if args.command == "provision":
+        try:
+            waits = {k: float(v) for k, _, v in (a.partition("=") for a in args.ack_wait)}
+        except ValueError:
+            print("--ack-wait 应为 NAME=SECONDS, e.g. reporting=30")
+            return 2
+        asyncio.run(provision(CommonSettings().nats(), ack_wait=waits))
+        print("已创建 stream and durable consumers provisioned")
+        return 0
     if args.database:
         dsn, source = args.database, "--database"
     else:

@@ -41,13 +41,13 @@ from uuid import UUID
 import asyncpg
 import nats
 from nats.aio.msg import Msg
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.errors import NotFoundError
 
 from petitions.eventstore import EventStore, RawEvent
 from petitions.log import bind_context, get_logger
 from petitions.messaging import envelope
 from petitions.messaging.envelope import Delivered
-from petitions.messaging.relay import declare_stream
+from petitions.messaging.security import NatsAccess, access
 from petitions.messaging.subjects import PREFIX, STREAM, subject_for
 from petitions.migrations import apply_package
 
@@ -93,7 +93,7 @@ class Consumer:
         handler: Handler,
         pool: asyncpg.Pool,
         store: EventStore,
-        nats_url: str,
+        nats_url: str | NatsAccess,
         filter_subject: str = f"{PREFIX}.>",
         max_deliver: int = 5,
         backoff: Sequence[float] = (0.5, 2.0, 10.0, 30.0),
@@ -113,7 +113,7 @@ class Consumer:
         self._handler = handler
         self._pool = pool
         self._store = store
-        self._nats_url = nats_url
+        self._nats = access(nats_url)
         self._filter = filter_subject
         self._max_deliver = max_deliver
         self._backoff = tuple(backoff)
@@ -161,26 +161,34 @@ class Consumer:
         """Pull and handle messages until stopped; reconnect to NATS when it goes away."""
         while not self._stopping.is_set():
             try:
-                client = await nats.connect(self._nats_url, name=f"petitions-{self.name}")
+                client = await nats.connect(**self._nats.options(), name=f"petitions-{self.name}")
             except (nats.errors.Error, OSError) as exc:
                 log.warning("consumer.nats_unavailable", consumer=self.name, error=str(exc))
                 await self._pause(1.0)
                 continue
             try:
                 js = client.jetstream()
-                await declare_stream(js)
-                sub = await js.pull_subscribe(
-                    self._filter,
-                    durable=self.name,
-                    stream=STREAM,
-                    config=ConsumerConfig(
-                        ack_policy=AckPolicy.EXPLICIT,
-                        deliver_policy=DeliverPolicy.ALL,
-                        ack_wait=self._ack_wait,
-                        # We count deliveries ourselves and dead-letter; JetStream must not drop.
-                        max_deliver=-1,
-                    ),
-                )
+                # Bind only: the durable is the deployment's (petitions.messaging.provision);
+                # a service's identity may read its INFO, never create or change it.
+                try:
+                    info = await js.consumer_info(STREAM, self.name)
+                except NotFoundError:
+                    log.error(
+                        "consumer.not_provisioned",
+                        consumer=self.name,
+                        hint="未创建持久消费者 run `python -m petitions.messaging provision` "
+                        "as the NATS operator",
+                    )
+                    await self._pause(2.0)
+                    continue
+                if info.config.ack_wait != self._ack_wait:
+                    log.warning(
+                        "consumer.ack_wait_differs",
+                        consumer=self.name,
+                        expected=self._ack_wait,
+                        provisioned=info.config.ack_wait,
+                    )
+                sub = await js.pull_subscribe_bind(durable=self.name, stream=STREAM)
                 looked = 0.0
                 while not self._stopping.is_set():
                     if time.monotonic() - looked > _LAG_EVERY:

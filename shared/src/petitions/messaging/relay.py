@@ -35,13 +35,14 @@ import nats
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 from nats.js.api import PubAck
-from nats.js.errors import APIError, BadRequestError
+from nats.js.errors import APIError
 
 from petitions.eventstore import Cursor, EventStore, RawEvent, load_cursor, save_cursor
 from petitions.eventstore.subscription import Wakeup
 from petitions.log import get_logger
 from petitions.messaging import envelope
-from petitions.messaging.subjects import STREAM, stream_config, subject_for
+from petitions.messaging.security import NatsAccess, access
+from petitions.messaging.subjects import STREAM, subject_for
 
 log = get_logger(__name__)
 
@@ -89,22 +90,13 @@ def permanent(exc: BaseException) -> bool:
     return isinstance(exc, APIError) and exc.err_code in _REFUSED_FOR_GOOD
 
 
-async def declare_stream(js: JetStreamContext) -> None:
-    """Create the stream, or bring an existing one's settings up to date."""
-    config = stream_config()
-    try:
-        await js.add_stream(config)
-    except BadRequestError:
-        await js.update_stream(config)
-
-
 class Relay:
     def __init__(
         self,
         store: EventStore,
         *,
         dsn: str,
-        nats_url: str,
+        nats_url: str | NatsAccess,
         batch_size: int = 500,
         poll_interval: float = 0.5,
         standby_poll: float = 1.0,
@@ -112,7 +104,8 @@ class Relay:
     ) -> None:
         self._store = store
         self._dsn = dsn
-        self._nats_url = nats_url
+        # The relay's own identity: the only one allowed to publish events.
+        self._nats = access(nats_url)
         self._batch = batch_size
         self._poll = poll_interval
         self._standby_poll = standby_poll
@@ -206,14 +199,14 @@ class Relay:
                     await client.close()
 
     async def _connect(self) -> NatsClient:
-        client = await nats.connect(
-            self._nats_url,
+        # The stream is the deployment's (petitions.messaging.provision): the relay's identity
+        # may not create it. Until it exists publishes fail and the relay retries, cursor unmoved.
+        return await nats.connect(
+            **self._nats.options(),
             name="petitions-relay",
             allow_reconnect=False,  # we reconnect ourselves, with the cursor as the truth
             connect_timeout=2,
         )
-        await declare_stream(client.jetstream())
-        return client
 
     async def _pause(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
@@ -262,6 +255,8 @@ class Relay:
         if not, make sure the genuine one still goes out."""
         raw = message.raw
         try:
+            # STREAM.MSG.GET is allowed to the relay's identity alone (security.py): it reads
+            # only what it publishes itself.
             kept = await js.get_msg(STREAM, seq=ack.seq)
             same: bool | None = kept.data == message.body and kept.subject == message.subject
         except (nats.errors.Error, TimeoutError):

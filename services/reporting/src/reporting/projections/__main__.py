@@ -56,7 +56,7 @@ async def consume(settings: Settings) -> None:
     async with _pools(settings) as (store_pool, read_pool):
         store = EventStore(store_pool, hash_algorithm=settings.hash_algorithm)
         consumer = projection_consumer(
-            read_pool, store, settings.nats_url, ack_wait=settings.reporting_ack_wait
+            read_pool, store, settings.nats(), ack_wait=settings.reporting_ack_wait
         )
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):

@@ -8,7 +8,7 @@ from typing import Any
 
 import asyncpg
 from petitions.eventstore import EventStore
-from petitions.messaging import Consumer, Delivered
+from petitions.messaging import Consumer, Delivered, NatsAccess
 
 from reporting.projections.projector import Projector, needs
 from reporting.projections.tables import PROJECTION_LOCK, load, write
@@ -35,7 +35,7 @@ async def project(conn: asyncpg.Connection, event: Delivered) -> None:
 
 
 def projection_consumer(
-    read_pool: asyncpg.Pool, store: EventStore, nats_url: str, **options: Any
+    read_pool: asyncpg.Pool, store: EventStore, nats_url: str | NatsAccess, **options: Any
 ) -> Consumer:
     """The consumer keeping the read models up to date. ``read_pool``: the reporting pool
     (search_path reporting); ``store``: a keyless store, to fill in a case's missing events."""
