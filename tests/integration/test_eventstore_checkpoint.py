@@ -8,12 +8,13 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
 import pytest
-from petitions.eventstore import EventStore, Metadata, NewEvent, hashing
+from petitions.eventstore import EventStore, Metadata, NewEvent, RawEvent, hashing
 from petitions.eventstore.checkpoint import (
     Checkpoint,
     CheckpointError,
@@ -51,22 +52,31 @@ def signer(tmp_path: Path) -> FileSigner:
     return FileSigner(key)
 
 
-async def _rewrite_consistently(store: EventStore, database_url: str, stream: str) -> None:
-    """What a superuser can do: change every event's data and recompute the whole chain and the
-    stream head with the store's own hashing, so that the chain verifies."""
+def _forged_note(raw: RawEvent) -> RawEvent:
+    return dataclasses.replace(raw, data=json.dumps({"body": "FORGED", "words": 1}))
+
+
+async def _rewrite_consistently(
+    store: EventStore,
+    database_url: str,
+    stream: str,
+    forge: Callable[[RawEvent], RawEvent] = _forged_note,
+) -> None:
+    """What a superuser can do: change every event (its data and who did it) and recompute the
+    whole chain and the stream head with the store's own hashing, so that the chain verifies."""
     previous = hashing.GENESIS
-    updates: list[tuple[str, bytes, int]] = []
+    updates: list[tuple[str, str, bytes, int, str]] = []
     for raw in await store.read_stream_raw(stream):
-        forged = dataclasses.replace(raw, data=json.dumps({"body": "FORGED", "words": 1}))
+        forged = forge(raw)
         previous = hashing.link(raw.hash_alg, previous, _canonical(forged))
-        updates.append((forged.data, previous, raw.version))
+        updates.append((forged.data, forged.actor, previous, raw.version, stream))
     conn = await asyncpg.connect(database_url)
     try:
         await conn.execute("ALTER TABLE eventstore.events DISABLE TRIGGER events_append_only")
         await conn.executemany(
-            "UPDATE eventstore.events SET data = $1::json, hash = $2 "
-            "WHERE stream_id = $4 AND version = $3",
-            [(*u, stream) for u in updates],
+            "UPDATE eventstore.events SET data = $1::json, actor = $2, hash = $3 "
+            "WHERE stream_id = $5 AND version = $4",
+            updates,
         )
         await conn.execute(
             "UPDATE eventstore.streams SET head_hash = $1 WHERE stream_id = $2", previous, stream

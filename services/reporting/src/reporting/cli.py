@@ -9,7 +9,12 @@ PETITIONS_REPORTING_DATABASE_URL (default: the event store's). A time without an
 Asia/Shanghai. ``audit`` records the read (reader: the OS user unless --reader, marked as CLI)
 before it prints anything.
 
-Exit codes: 0 done (and, with --verify, the chain verifies); 3 the hash chain is broken;
+With --verify and PETITIONS_CHECKPOINT_DIR set, the case is also compared with the latest signed
+checkpoint (see ``python -m petitions.eventstore``), whose SM2 signature is checked with
+PETITIONS_CHECKPOINT_PUBLIC_KEY: that finds a whole case rewritten with a recomputed chain.
+
+Exit codes: 0 done (and, with --verify, the chain verifies and matches the checkpoint); 3 the hash
+chain is broken, the case does not match the checkpoint or the checkpoint's signature fails;
 2 an unknown case, bad arguments or an unreachable database; 1 anything else.
 """
 
@@ -27,8 +32,16 @@ from typing import Any, Literal
 import asyncpg
 from petitions.db import CONNECTION_ERRORS, create_pool
 from petitions.eventstore import EventStore
+from petitions.eventstore.checkpoint import (
+    CheckpointError,
+    CheckpointForgedError,
+    CheckpointSettings,
+    DirectorySink,
+    check_signature,
+    compare,
+    public_key_of,
+)
 from petitions.operator import failed, operator_settings
-from petitions.settings import CommonSettings
 from pydantic import Field
 
 from reporting.audit import (
@@ -48,8 +61,8 @@ EXIT_USAGE = 2
 EXIT_BROKEN = 3
 
 
-class CliSettings(CommonSettings):
-    """The shared settings plus where the read models are."""
+class CliSettings(CheckpointSettings):
+    """The shared settings plus where the read models are and the signed checkpoints."""
 
     reporting_database_url: str | None = Field(
         default=None,
@@ -244,6 +257,9 @@ async def _audit(
         except UnknownCaseError as exc:
             print(str(exc), file=sys.stderr)
             return EXIT_USAGE
+        checkpoint_lines = (
+            await _against_checkpoint(settings, store, timeline.stream_id) if verify else []
+        )
         # The store's coalesced NOTIFY must go out before the pool closes under it.
         await store.flush()
     finally:
@@ -251,11 +267,47 @@ async def _audit(
         await store_pool.close()
     if as_json:
         print(timeline.model_dump_json(indent=2))
+        # The JSON answer's shape is the API's; the checkpoint's verdict goes beside it.
+        for _, line in checkpoint_lines:
+            print(line, file=sys.stderr)
     else:
         print(render(timeline))
+        for _, line in checkpoint_lines:
+            print(line)
     if timeline.verification is not None and not timeline.verification.ok:
         return EXIT_BROKEN
+    if any(not good for good, _ in checkpoint_lines):
+        return EXIT_BROKEN
     return EXIT_OK
+
+
+async def _against_checkpoint(
+    settings: CliSettings, store: EventStore, stream_id: str
+) -> list[tuple[bool, str]]:
+    """(fine, line) pairs: the case against the latest signed checkpoint, when one is kept."""
+    if settings.checkpoint_dir is None:
+        return [(True, "检查点 checkpoint: 未配置 not configured (PETITIONS_CHECKPOINT_DIR)")]
+    try:
+        public_key = public_key_of(settings)
+        checkpoint = DirectorySink(settings.checkpoint_dir).latest()
+        if checkpoint is None:
+            return [(True, f"检查点 checkpoint: 尚无 none yet in {settings.checkpoint_dir}")]
+        check_signature(checkpoint, public_key)
+    except CheckpointForgedError as exc:
+        return [(False, f"检查点 checkpoint: 不可信 NOT TRUSTED — {exc}")]
+    except CheckpointError as exc:
+        raise UsageError(str(exc)) from None
+    report = await compare(store, checkpoint, stream_ids=[stream_id])
+    when = f"{as_shanghai(checkpoint.taken_at).isoformat(sep=' ', timespec='seconds')}"
+    if report.ok:
+        if report.streams_checked == 0:
+            return [(True, f"检查点 checkpoint of {when}: 本案在其后登记 case is newer")]
+        return [(True, f"检查点 checkpoint of {when}: 一致 OK (position {checkpoint.position})")]
+    lines = [(False, f"检查点 checkpoint of {when}: 不符 MISMATCH {m}") for m in report.mismatches]
+    lines.append(
+        (False, "  报告纪检督察 report this to the discipline / inspection department at once")
+    )
+    return lines
 
 
 async def _rebuild(settings: CliSettings, *, progress: bool, source: str) -> int:
