@@ -337,7 +337,8 @@ def analysis_report(analysis: MonthlyAnalysis) -> Report:
         b, f"月份 Month: {analysis.month}", f"统计截止日 Report date: {analysis.report_date}"
     )
     title = f"一月一分析 Monthly analysis · {b.name} · {analysis.month}"
-    rates = {"closure_rate", "cessation_rate", "on_time_rate"}
+    f = analysis.figures
+    rates = {c.key for c in analysis.changes if isinstance(getattr(f, c.key, None), Rate)}
     figure_rows: list[list[Cell]] = [
         [
             change.label,
