@@ -5,6 +5,7 @@ worked out below."""
 
 from __future__ import annotations
 
+import io
 import uuid
 from collections.abc import AsyncIterator
 from datetime import date
@@ -12,8 +13,9 @@ from typing import Any
 
 import asyncpg
 import pytest
+from openpyxl import load_workbook
 from petitions.bureaus import BureauConfig, WorkCalendar
-from reporting import queries
+from reporting import exports, queries
 from reporting.queries import periods
 from reporting.queries.models import Rate
 
@@ -286,3 +288,54 @@ async def test_the_weekly_bulletin_and_the_monthly_analysis_carry_the_rates(
     assert changes["first_petition_resolution_rate"].month_on_month.delta == 0.6
     # May's only submission is r9's first: no repeat.
     assert parts(may.repeat_petition_rate) == (0, 1, 0.0)
+
+
+async def test_the_workbooks_hold_the_rates_as_numbers_an_office_can_use(
+    db: asyncpg.Pool, bureaus: tuple[BureauConfig, WorkCalendar]
+) -> None:
+    config, calendar = bureaus
+    await june_2026(db)
+    office = queries.Viewer(bureau=CITY, user="office-01")
+    analysis = await queries.monthly_analysis(db, config, office, CITY, JUNE, D_DAY, None)
+    bulletin = await queries.weekly_bulletin(db, config, calendar, office, CITY, W24, D_DAY, None)
+
+    book = load_workbook(io.BytesIO(exports.to_xlsx(exports.analysis_report(analysis))))
+    figures = book["主要指标 Figures"]
+    rows = {row[0].value: row for row in figures.iter_rows(min_row=2) if row[0].value}
+    header = next(r for r in figures.iter_rows() if r[0].value == "指标 Figure")[0].row
+    satisfaction = rows["满意率 satisfaction rate"]
+    # This month 3/4, May nothing rated (empty, not "—"), so no change either.
+    assert [c.value for c in satisfaction[1:5]] == [0.75, 3, 4, None]
+    assert satisfaction[1].number_format == "0.0%"
+    assert (satisfaction[2].data_type, satisfaction[3].data_type) == ("n", "n")
+    resolution = rows["初信初访化解率 first-petition resolution rate"]
+    # June 3/5 against May's 0/1: +60.0 percentage points, no relative change from zero.
+    assert [c.value for c in resolution[1:7]] == [0.6, 3, 5, 0.0, 60.0, None]
+    assert "pp" in resolution[5].number_format
+    matters = rows["件 matters"]
+    # June's ten matters against May's one: +9, +900%.
+    assert [c.value for c in matters[1:7]] == [10, None, None, 1, 9, 9.0]
+    assert (matters[1].number_format, matters[6].number_format) == ("0", "0.0%")
+    assert figures.auto_filter.ref == f"A{header}:J{header + len(analysis.changes)}"
+    assert figures.print_title_rows == f"${header}:${header}"
+
+    summary = load_workbook(io.BytesIO(exports.to_xlsx(exports.bulletin_report(bulletin))))[
+        "概况 Summary"
+    ]
+    values = {row[0]: row[1:] for row in summary.iter_rows(values_only=True) if row[0]}
+    assert values["及时受理率 Timely acceptance rate"] == (0.6667, 2, 3)
+    assert values["重复信访率 Repeat-petition rate"] == (0.2, 1, 5)
+    assert values["满意率 Satisfaction rate"] == (None, 0, 0)
+    assert values["新增件 New matters"] == (4, None, None)
+    for sheet in (figures, summary):
+        assert sheet.page_setup.orientation == "landscape"
+        assert sheet.sheet_properties.pageSetUpPr.fitToPage
+    # No cell anywhere holds a rate as text ("72.5% (29/40)").
+    texts = [
+        c.value
+        for ws in book.worksheets
+        for row in ws.iter_rows()
+        for c in row
+        if isinstance(c.value, str)
+    ]
+    assert not [t for t in texts if "%" in t and "/" in t]
