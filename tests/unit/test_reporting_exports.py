@@ -23,6 +23,7 @@ from reporting.exports import (
     to_csv,
     to_xlsx,
 )
+from reporting.exports.svg import count_ticks
 from reporting.queries import periods
 
 SVG_NS = "{http://www.w3.org/2000/svg}"
@@ -269,3 +270,26 @@ def test_xlsx_stores_numbers_and_rates_as_numbers_and_prints_as_it_is() -> None:
     # One page wide (an absent fitToWidth is OOXML's default, 1), as many long as needed (0).
     assert (sheet.page_setup.fitToWidth or 1, sheet.page_setup.fitToHeight) == (1, 0)
     assert sheet.print_title_rows == "$4:$4"
+
+
+@pytest.mark.parametrize(
+    ("most", "expected"),
+    [
+        (0, [0, 1]),
+        (3, [0, 1, 2, 3]),
+        (7, [0, 2, 4, 6, 8]),
+        (12, [0, 5, 10, 15]),
+        (48, [0, 10, 20, 30, 40, 50]),
+    ],
+)
+def test_count_axes_have_whole_number_ticks_just_above_the_data(
+    most: int, expected: list[int]
+) -> None:
+    assert count_ticks(most, 5) == expected
+
+
+def test_a_chart_of_three_submissions_is_labelled_in_whole_numbers() -> None:
+    root = ET.fromstring(bar_chart("件次 submissions", ["江城分局"], [3]))
+    texts = [t.text or "" for t in root.iter(f"{SVG_NS}text")]
+    assert {"0", "1", "2", "3"} <= set(texts)
+    assert not [t for t in texts if "." in t]
