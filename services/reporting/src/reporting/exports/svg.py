@@ -65,12 +65,12 @@ def bar_chart(
     span = float(ticks[-1])
     plot = width - left - right
     body: list[str] = []
-    for value in ticks:
-        x = left + plot * value / span
+    for tick in ticks:
+        x = left + plot * tick / span
         body.append(
             f'<line x1="{x:.1f}" y1="{top - 6}" x2="{x:.1f}" y2="{height - 26}" stroke="#e3e3e3"/>'
         )
-        body.append(_text(x, height - 10, _number(value), text_anchor="middle", fill="#555"))
+        body.append(_text(x, height - 10, str(tick), text_anchor="middle", fill="#555"))
     for index, (name, value) in enumerate(zip(labels, values, strict=True)):
         y = top + index * row_height
         length = plot * value / span
@@ -100,12 +100,12 @@ def line_chart(
     span = float(ticks[-1])
     steps = max(len(x_labels) - 1, 1)
     body: list[str] = []
-    for value in ticks:
-        y = top + plot_h - plot_h * value / span
+    for tick in ticks:
+        y = top + plot_h - plot_h * tick / span
         body.append(
             f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" stroke="#e3e3e3"/>'
         )
-        body.append(_text(left - 6, y + 4, _number(value), text_anchor="end", fill="#555"))
+        body.append(_text(left - 6, y + 4, str(tick), text_anchor="end", fill="#555"))
     for index, name in enumerate(x_labels):
         x = left + plot_w * index / steps
         body.append(_text(x, height - bottom + 18, name, text_anchor="middle", fill="#555"))
