@@ -13,6 +13,8 @@ import pytest
 from openpyxl import load_workbook
 from reporting.exports import (
     Column,
+    Percent,
+    Points,
     Report,
     Sheet,
     attachment,
@@ -21,6 +23,7 @@ from reporting.exports import (
     to_csv,
     to_xlsx,
 )
+from reporting.exports.svg import count_ticks
 from reporting.queries import periods
 
 SVG_NS = "{http://www.w3.org/2000/svg}"
@@ -64,7 +67,10 @@ def test_csv_has_a_bom_bilingual_headers_and_local_times() -> None:
     data = to_csv(sample())
     assert data.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
-    header = next(row for row in rows if row and row[0] == "案件编号 Case number")
+    # One title line (the title and its scope in one cell), then the header: no more.
+    assert rows[0] == ["信访台帐 Petition ledger · 临江市公安局 | 单位 Bureau: 临江市公安局 (3301)"]
+    header = rows[1]
+    assert header[0] == "案件编号 Case number"
     assert header[1] == "所属分县局 Sub-bureau"
     first = rows[rows.index(header) + 1]
     assert first[1] == "江城分局"
@@ -87,7 +93,10 @@ def test_xlsx_round_trip_keeps_chinese_and_shows_local_times() -> None:
     assert first[1] == "江城分局"
     assert first[2] == datetime(2026, 4, 1, 0, 30)
     assert first[3] == datetime(2026, 4, 10)  # openpyxl reads dates back as datetimes
-    assert first[5] == '\'=HYPERLINK("http://evil")'
+    # A string cell, which Excel never evaluates: stored as written, no apostrophe (the
+    # formula guard is CSV's).
+    assert first[5] == '=HYPERLINK("http://evil")'
+    assert sheet.cell(header_index + 2, 6).data_type == "s"
     assert sheet.freeze_panes == f"A{header_index + 2}"
 
 
@@ -188,5 +197,99 @@ def test_xlsx_writes_texts_holding_control_characters_openpyxl_refuses() -> None
     values = [[cell.value for cell in row] for row in sheet.iter_rows()]
     assert values[0][0] == "信访台帐\ufffd"
     assert values[1][0] == "范围\ufffd 3301"
-    assert values[3] == ["上门走访\ufffd已沟通", "'=\ufffdSUM(A1)"]
+    assert values[3] == ["上门走访\ufffd已沟通", "=\ufffdSUM(A1)"]
     assert values[4][0] == "第一行\n第二行\t完"  # line breaks and tabs are text, kept
+
+
+def test_a_multi_table_csv_gives_each_table_one_title_line() -> None:
+    columns = (Column("指标", "Figure"), Column("数值", "Value"))
+    report = Report(
+        title="一周一通报",
+        filename="b",
+        ascii_filename="b",
+        sheets=[
+            Sheet("a", "概况 Summary", columns, [["件次", 3]], notes=["单位 Bureau: 3301"]),
+            Sheet("b", "分县局 By sub-bureau", columns, [], notes=["单位 Bureau: 3301"]),
+        ],
+    )
+    rows = list(csv.reader(io.StringIO(to_csv(report).decode("utf-8-sig"))))
+    assert rows == [
+        ["概况 Summary | 单位 Bureau: 3301"],
+        ["指标 Figure", "数值 Value"],
+        ["件次", "3"],
+        [],
+        ["分县局 By sub-bureau | 单位 Bureau: 3301"],
+        ["指标 Figure", "数值 Value"],
+    ]
+
+
+def test_xlsx_stores_numbers_and_rates_as_numbers_and_prints_as_it_is() -> None:
+    report = Report(
+        title="t",
+        filename="t",
+        ascii_filename="t",
+        sheets=[
+            Sheet(
+                "概况 Summary",
+                "概况 Summary",
+                (
+                    Column("指标", "Figure"),
+                    Column("数值", "Value"),
+                    Column("分子", "Numerator"),
+                    Column("分母", "Denominator"),
+                    Column("增减", "Change"),
+                ),
+                [
+                    ["件次 Submissions", 12, None, None, None],
+                    ["满意率 Satisfaction", Percent(0.725), 29, 40, Points(-2.5)],
+                    ["按期答复率 On-time", Percent(None), 0, 0, Points(None)],
+                    ["平均周期 Cycle", 17.25, None, None, None],
+                ],
+                notes=["单位 Bureau: 3301", "月份 Month: 2026-03"],
+            )
+        ],
+    )
+    sheet = load_workbook(io.BytesIO(to_xlsx(report)))["概况 Summary"]
+    # Title, two notes, the header on row 4, data on rows 5-8.
+    assert sheet["A4"].value == "指标 Figure"
+    assert (sheet["B5"].value, sheet["B5"].data_type, sheet["B5"].number_format) == (12, "n", "0")
+    rate = sheet["B6"]
+    assert (rate.value, rate.data_type, rate.number_format) == (0.725, "n", "0.0%")
+    assert (sheet["C6"].value, sheet["D6"].value) == (29, 40)
+    assert sheet["C6"].data_type == "n"
+    assert (sheet["E6"].value, sheet["E6"].data_type) == (-2.5, "n")
+    assert "pp" in sheet["E6"].number_format
+    # Nothing to divide: an empty cell, not text in a number column.
+    assert (sheet["B7"].value, sheet["E7"].value) == (None, None)
+    assert (sheet["B8"].value, sheet["B8"].number_format) == (17.25, "0.00")
+    assert sheet.auto_filter.ref == "A4:E8"
+    assert sheet.freeze_panes == "A5"
+    assert sheet.page_setup.orientation == "landscape"
+    assert sheet.page_setup.paperSize == 9  # A4
+    assert sheet.sheet_properties.pageSetUpPr.fitToPage
+    # One page wide (an absent fitToWidth is OOXML's default, 1), as many long as needed (0).
+    assert (sheet.page_setup.fitToWidth or 1, sheet.page_setup.fitToHeight) == (1, 0)
+    assert sheet.print_title_rows == "$4:$4"
+
+
+@pytest.mark.parametrize(
+    ("most", "expected"),
+    [
+        (0, [0, 1]),
+        (3, [0, 1, 2, 3]),
+        (7, [0, 2, 4, 6, 8]),
+        (12, [0, 5, 10, 15]),
+        (48, [0, 10, 20, 30, 40, 50]),
+    ],
+)
+def test_count_axes_have_whole_number_ticks_just_above_the_data(
+    most: int, expected: list[int]
+) -> None:
+    assert count_ticks(most, 5) == expected
+
+
+def test_a_chart_of_three_submissions_is_labelled_in_whole_numbers() -> None:
+    root = ET.fromstring(bar_chart("件次 submissions", ["江城分局"], [3]))
+    texts = [t.text or "" for t in root.iter(f"{SVG_NS}text")]
+    assert {"0", "1", "2", "3"} <= set(texts)
+    assert not [t for t in texts if "." in t]

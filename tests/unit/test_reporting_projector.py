@@ -290,6 +290,8 @@ def test_the_workflow_states_follow_the_events() -> None:
         D(31),
     )
     assert row.outcome == "not_supported"
+    # The first review request's date: the first-petition resolution rate asks about it by D.
+    assert row.review_requested_on == D(15)
     assert row.terminated_on == (case.at + timedelta(hours=8)).date()
     assert row.version == case.version
 
@@ -432,8 +434,11 @@ def test_assignment_details_notices_and_progress() -> None:
     )
     case(a.CongressSupervisionStarted(case_id=cid, document_number="人大督〔2026〕1号"))
     case(a.CongressReportSent(case_id=cid, report="报告", sent_on=D(30)))
+    case(a.SatisfactionRated(case_id=cid, rating=a.Satisfaction.DISSATISFIED, rated_on=D(28)))
     case(a.SatisfactionRated(case_id=cid, rating=a.Satisfaction.SATISFIED, rated_on=D(30)))
     row = case.row
+    # Every rating kept with its date (the satisfaction rate takes the latest by D).
+    assert (row.rated_on, row.ratings) == ([D(28), D(30)], ["dissatisfied", "satisfied"])
     assert (row.responsible_unit, row.responsible_officer) == ("330102", "赵警官")
     assert (row.owning_leader, row.leader_plan) == ("陈局长", "一月化解")
     assert (row.latest_progress_week, row.latest_progress_note) == ("2026-W11", "约谈后核实")

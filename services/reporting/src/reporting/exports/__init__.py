@@ -4,11 +4,13 @@ from reporting.exports.disposition import attachment, inline
 from reporting.exports.formats import to_csv, to_xlsx
 from reporting.exports.layouts import analysis_report, bulletin_report, ledger_report
 from reporting.exports.svg import bar_chart, line_chart
-from reporting.exports.tables import Cell, Column, Report, Sheet
+from reporting.exports.tables import Cell, Column, Percent, Points, Report, Sheet
 
 __all__ = [
     "Cell",
     "Column",
+    "Percent",
+    "Points",
     "Report",
     "Sheet",
     "analysis_report",

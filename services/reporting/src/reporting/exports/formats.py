@@ -4,6 +4,17 @@ CSV is UTF-8 with a byte-order mark: without it Excel on a Chinese Windows reads
 and every name turns to mojibake. Text cells that a spreadsheet would run as a formula (leading
 ``=``, ``+``, ``-``, ``@``) are prefixed with an apostrophe: ledger text comes from petitioners
 and officers, and a case note must never execute in the reader's Excel (CSV injection).
+
+Each table of a CSV has exactly one title line (its title and scope: bureau, period, report date)
+and then its header; tables of a multi-table report follow one another after an empty line. The
+scope travels with the file (a CSV passed around an office has lost its file name), and a reader
+importing it skips one line.
+
+XLSX needs no such guard: every text is written as a string cell, which Excel never evaluates,
+so text is stored as it is. Numbers are numbers with a number format (counts ``0``, rates
+``0.0%`` with their numerator and denominator in columns of their own); every table has an
+autofilter, frozen headers and a print setup an office can print as it is: A4 landscape, fit to
+one page wide, the header row repeated on every page.
 """
 
 from __future__ import annotations
@@ -16,7 +27,7 @@ from typing import Any
 import xlsxwriter
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-from reporting.exports.tables import Cell, Report
+from reporting.exports.tables import Cell, Percent, Points, Report, Sheet
 from reporting.queries.periods import LOCAL
 
 _FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r")
@@ -31,7 +42,7 @@ def _xlsx_text(value: str) -> str:
     # XML 1.0 has no control characters (openpyxl refused them: a BEL in one stored note made
     # the whole bureau's workbook a 500). The API refuses them now, but events stored before
     # still hold some; the reader sees U+FFFD where one was.
-    return ILLEGAL_CHARACTERS_RE.sub("\ufffd", _safe_text(value))
+    return ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
 
 
 def _local_naive(value: datetime) -> datetime:
@@ -51,22 +62,44 @@ def text_cell(value: Cell) -> str:
         return value.isoformat()
     if isinstance(value, str):
         return _safe_text(value)
+    if isinstance(value, Percent):
+        # Excel reads "72.5%" in a CSV back as the number 0.725.
+        return "" if value.ratio is None else f"{value.ratio * 100:.1f}%"
+    if isinstance(value, Points):
+        return "" if value.value is None else f"{value.value:+.1f}"
     return str(value)
 
 
 def to_csv(report: Report) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([report.title])
-    for sheet in report.sheets:
-        writer.writerow([])
-        writer.writerow([_safe_text(sheet.title)])
-        for note in sheet.notes:
-            writer.writerow([_safe_text(note)])
+    for index, sheet in enumerate(report.sheets):
+        if index:
+            writer.writerow([])
+        writer.writerow([_safe_text(csv_title(sheet))])
         writer.writerow([column.header for column in sheet.columns])
         for row in sheet.rows:
             writer.writerow([text_cell(value) for value in row])
     return b"\xef\xbb\xbf" + buffer.getvalue().encode("utf-8")
+
+
+def csv_title(sheet: Sheet) -> str:
+    """A table's one title line in CSV: its title, then its scope notes, in one cell."""
+    return " | ".join([sheet.title, *sheet.notes])
+
+
+# Excel's paper code for A4 (what Chinese offices print on).
+_A4 = 9
+_FORMATS: dict[str, dict[str, Any]] = {
+    "title": {"bold": True, "font_size": 14},
+    "header": {"bold": True, "text_wrap": True, "valign": "vcenter"},
+    "datetime": {"num_format": "yyyy-mm-dd hh:mm"},
+    "date": {"num_format": "yyyy-mm-dd"},
+    "int": {"num_format": "0"},
+    "float": {"num_format": "0.00"},
+    "percent": {"num_format": "0.0%"},
+    "points": {"num_format": '+0.0" pp";-0.0" pp";0.0" pp"'},
+}
 
 
 def to_xlsx(report: Report) -> bytes:
@@ -85,12 +118,7 @@ def to_xlsx(report: Report) -> bytes:
             "strings_to_numbers": False,
         },
     )
-    title_format = workbook.add_format({"bold": True, "font_size": 14})
-    header_format = workbook.add_format({"bold": True, "text_wrap": True, "valign": "vcenter"})
-    formats: dict[type, Any] = {
-        datetime: workbook.add_format({"num_format": "yyyy-mm-dd hh:mm"}),
-        date: workbook.add_format({"num_format": "yyyy-mm-dd"}),
-    }
+    formats = {name: workbook.add_format(spec) for name, spec in _FORMATS.items()}
     taken: list[str] = []
     for sheet in report.sheets:
         name = _sheet_name(ILLEGAL_CHARACTERS_RE.sub("", sheet.name), taken)
@@ -100,11 +128,15 @@ def to_xlsx(report: Report) -> bytes:
             ws.set_column(index, index, column.width)
         header_row = 1 + len(sheet.notes)  # zero-based: the title, the notes, then the headers
         ws.freeze_panes(header_row + 1, 0)
-        ws.write_string(0, 0, _xlsx_text(sheet.title), title_format)
+        _print_setup(ws, header_row)
+        if sheet.columns:
+            # Over the header and every row (an empty table filters its header alone).
+            ws.autofilter(header_row, 0, header_row + len(sheet.rows), len(sheet.columns) - 1)
+        ws.write_string(0, 0, _xlsx_text(sheet.title), formats["title"])
         for offset, note in enumerate(sheet.notes, start=1):
             ws.write_string(offset, 0, _xlsx_text(note))
         for index, column in enumerate(sheet.columns):
-            ws.write_string(header_row, index, _xlsx_text(column.header), header_format)
+            ws.write_string(header_row, index, _xlsx_text(column.header), formats["header"])
         for number, row in enumerate(sheet.rows, start=header_row + 1):
             for index, value in enumerate(row):
                 _write_cell(ws, number, index, value, formats)
@@ -114,19 +146,34 @@ def to_xlsx(report: Report) -> bytes:
     return buffer.getvalue()
 
 
-def _write_cell(ws: Any, row: int, col: int, value: Cell, formats: dict[type, Any]) -> None:
+def _print_setup(ws: Any, header_row: int) -> None:
+    ws.set_landscape()
+    ws.set_paper(_A4)
+    ws.fit_to_pages(1, 0)  # one page wide, as many pages long as the rows need
+    ws.repeat_rows(header_row)
+
+
+def _write_cell(ws: Any, row: int, col: int, value: Cell, formats: dict[str, Any]) -> None:
     if value is None:
         return
     if isinstance(value, bool):
         ws.write_string(row, col, _YES if value else _NO)
     elif isinstance(value, datetime):
-        ws.write_datetime(row, col, _local_naive(value), formats[datetime])
+        ws.write_datetime(row, col, _local_naive(value), formats["datetime"])
     elif isinstance(value, date):
-        ws.write_datetime(row, col, datetime.combine(value, time()), formats[date])
+        ws.write_datetime(row, col, datetime.combine(value, time()), formats["date"])
     elif isinstance(value, str):
         ws.write_string(row, col, _xlsx_text(value))
+    elif isinstance(value, Percent):
+        if value.ratio is not None:
+            ws.write_number(row, col, value.ratio, formats["percent"])
+    elif isinstance(value, Points):
+        if value.value is not None:
+            ws.write_number(row, col, value.value, formats["points"])
+    elif isinstance(value, int):
+        ws.write_number(row, col, value, formats["int"])
     else:
-        ws.write_number(row, col, value)
+        ws.write_number(row, col, value, formats["float"])
 
 
 def _sheet_name(name: str, taken: list[str]) -> str:

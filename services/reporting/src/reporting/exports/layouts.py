@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from petitions.messages.assignment import DatedDeadline
 
-from reporting.exports.tables import Cell, Column, Report, Sheet
+from reporting.exports.tables import Cell, Column, Percent, Points, Report, Sheet
 from reporting.queries.common import (
     ASSESSMENT_ZH,
     CHANNEL_ZH,
@@ -16,9 +16,11 @@ from reporting.queries.common import (
 )
 from reporting.queries.models import (
     AccompanyRoster,
+    AssessedRates,
     BureauRef,
     CaseBrief,
     Change,
+    Figures,
     LedgerRow,
     MonthlyAnalysis,
     RankRow,
@@ -98,10 +100,28 @@ def _scope_notes(bureau: BureauRef, *lines: str) -> list[str]:
     ]
 
 
-def _percent(value: Rate) -> str:
-    if value.ratio is None:
-        return f"— ({value.numerator}/{value.denominator})"
-    return f"{value.ratio * 100:.1f}% ({value.numerator}/{value.denominator})"
+def _rate_row(text: str, value: Rate) -> list[Cell]:
+    """A rate as a number (0.0%) beside its numerator and denominator, each in its column."""
+    return [text, Percent(value.ratio), value.numerator, value.denominator]
+
+
+def _assessed_rows(rates: AssessedRates | Figures) -> list[list[Cell]]:
+    return [
+        _rate_row("及时受理率 Timely acceptance rate", rates.timely_acceptance_rate),
+        _rate_row("满意率 Satisfaction rate", rates.satisfaction_rate),
+        _rate_row(
+            "初信初访化解率 First-petition resolution rate", rates.first_petition_resolution_rate
+        ),
+        _rate_row("重复信访率 Repeat-petition rate", rates.repeat_petition_rate),
+    ]
+
+
+_FIGURE_VALUE_COLUMNS = (
+    Column("指标", "Figure", 36),
+    Column("数值", "Value", 12),
+    Column("分子", "Numerator", 10),
+    Column("分母", "Denominator", 10),
+)
 
 
 def _provisional(row: LedgerRow) -> str:
@@ -217,13 +237,14 @@ def bulletin_report(bulletin: WeeklyBulletin) -> Report:
     )
     title = f"一周一通报 Weekly bulletin · {b.name} · {bulletin.week}"
     summary: list[list[Cell]] = [
-        ["新增件 New matters", bulletin.new_cases],
-        ["件次 Submissions", bulletin.submissions],
-        ["人次 Person-visits", bulletin.person_visits],
-        ["本周答复 Replied this week", bulletin.replied],
-        ["超期 Overdue", bulletin.overdue.total],
-        ["5个工作日内到期 Due within 5 working days", bulletin.due_soon.total],
-        ["本周缺进展 Missing this week's progress", bulletin.missing_progress.total],
+        ["新增件 New matters", bulletin.new_cases, None, None],
+        ["件次 Submissions", bulletin.submissions, None, None],
+        ["人次 Person-visits", bulletin.person_visits, None, None],
+        ["本周答复 Replied this week", bulletin.replied, None, None],
+        ["超期 Overdue", bulletin.overdue.total, None, None],
+        ["5个工作日内到期 Due within 5 working days", bulletin.due_soon.total, None, None],
+        ["本周缺进展 Missing this week's progress", bulletin.missing_progress.total, None, None],
+        *_assessed_rows(bulletin.rates),
     ]
     by_sub: list[list[Cell]] = [
         [
@@ -243,13 +264,7 @@ def bulletin_report(bulletin: WeeklyBulletin) -> Report:
         filename=f"一周一通报_{b.name}_{bulletin.week}",
         ascii_filename=f"weekly_bulletin_{b.code}_{bulletin.week}",
         sheets=[
-            Sheet(
-                "概况 Summary",
-                title,
-                (Column("指标", "Figure", 36), Column("数值", "Value", 12)),
-                summary,
-                notes,
-            ),
+            Sheet("概况 Summary", title, _FIGURE_VALUE_COLUMNS, summary, notes),
             Sheet(
                 "分县局 By sub-bureau",
                 "分县局情况 By sub-bureau",
@@ -283,19 +298,28 @@ def bulletin_report(bulletin: WeeklyBulletin) -> Report:
     )
 
 
-def _change_text(change: Change, is_rate: bool) -> str:
-    if change.delta is None:
-        return "—"
-    if is_rate:
-        return f"{change.delta * 100:+.1f} 个百分点 pp"
-    relative = f" ({change.relative * 100:+.1f}%)" if change.relative is not None else ""
-    return f"{change.delta:+g}{relative}"
+def _value_cell(value: float | None, kind: str) -> Cell:
+    """A figure's value as the kind of number it is: a rate (0.0%), days (0.00) or a count,
+    which the analysis carries as a float but Excel should show as a whole number."""
+    if kind == "rate":
+        return Percent(value)
+    if kind == "count" and value is not None and value.is_integer():
+        return int(value)
+    return value
 
 
-def _shown(value: float | None, is_rate: bool) -> Cell:
-    if value is None:
-        return "—"
-    return f"{value * 100:.1f}%" if is_rate else value
+def _change_cells(change: Change, kind: str) -> list[Cell]:
+    """The previous value, the change (a rate's in percentage points) and the relative change."""
+    delta: Cell = _value_cell(change.delta, "days" if kind == "days" else "count")
+    if kind == "rate":
+        delta = Points(None if change.delta is None else round(change.delta * 100, 2))
+    return [_value_cell(change.previous, kind), delta, Percent(change.relative)]
+
+
+def _kind(figures: Figures, key: str) -> str:
+    if isinstance(getattr(figures, key, None), Rate):
+        return "rate"
+    return "days" if key == "average_handling_cycle_days" else "count"
 
 
 def _rank_rows(rows: Sequence[RankRow]) -> list[list[Cell]]:
@@ -337,31 +361,49 @@ def analysis_report(analysis: MonthlyAnalysis) -> Report:
         b, f"月份 Month: {analysis.month}", f"统计截止日 Report date: {analysis.report_date}"
     )
     title = f"一月一分析 Monthly analysis · {b.name} · {analysis.month}"
-    rates = {"closure_rate", "cessation_rate", "on_time_rate"}
-    figure_rows: list[list[Cell]] = [
-        [
-            change.label,
-            _shown(change.current, change.key in rates),
-            _shown(change.month_on_month.previous, change.key in rates),
-            _change_text(change.month_on_month, change.key in rates),
-            _shown(change.year_on_year.previous, change.key in rates),
-            _change_text(change.year_on_year, change.key in rates),
-        ]
-        for change in analysis.changes
-    ]
     f = analysis.figures
+    figure_rows: list[list[Cell]] = []
+    for change in analysis.changes:
+        kind = _kind(f, change.key)
+        current: Rate | None = getattr(f, change.key) if kind == "rate" else None
+        figure_rows.append(
+            [
+                change.label,
+                _value_cell(change.current, kind),
+                current.numerator if current else None,
+                current.denominator if current else None,
+                *_change_cells(change.month_on_month, kind),
+                *_change_cells(change.year_on_year, kind),
+            ]
+        )
     detail: list[list[Cell]] = [
-        ["办结率 Closure rate", _percent(f.closure_rate)],
-        ["息诉率 Cessation rate", _percent(f.cessation_rate)],
-        ["按期答复率 On-time rate", _percent(f.on_time_rate)],
+        [*_rate_row("办结率 Closure rate", f.closure_rate), None],
+        [*_rate_row("息诉率 Cessation rate", f.cessation_rate), None],
+        [*_rate_row("按期答复率 On-time rate", f.on_time_rate), None],
+        *([*row, None] for row in _assessed_rows(f)),
         [
             "零信访分县局 Zero-petition sub-bureaus",
-            "、".join(z.name for z in f.zero_petition_sub_bureaus) or "—",
+            len(f.zero_petition_sub_bureaus),
+            None,
+            f.sub_bureaus_in_scope,
+            "、".join(z.name for z in f.zero_petition_sub_bureaus),
         ],
-        ["重复访件次 Repeat submissions", analysis.repeat_submissions],
-        ["越级访件次 Skip-level submissions", analysis.skip_level_submissions],
-        ["其中到省 of which to the province", analysis.skip_level_by_kind.get("province", 0)],
-        ["其中进京 of which to Beijing", analysis.skip_level_by_kind.get("beijing", 0)],
+        ["重复访件次 Repeat submissions", analysis.repeat_submissions, None, None, None],
+        ["越级访件次 Skip-level submissions", analysis.skip_level_submissions, None, None, None],
+        [
+            "其中到省 of which to the province",
+            analysis.skip_level_by_kind.get("province", 0),
+            None,
+            None,
+            None,
+        ],
+        [
+            "其中进京 of which to Beijing",
+            analysis.skip_level_by_kind.get("beijing", 0),
+            None,
+            None,
+            None,
+        ],
     ]
     trend: list[list[Cell]] = [
         [p.month, p.matters, p.submissions, p.person_visits, p.justified_to_city]
@@ -379,10 +421,14 @@ def analysis_report(analysis: MonthlyAnalysis) -> Report:
                 (
                     Column("指标", "Figure", 34),
                     Column("本月", "This month", 12),
+                    Column("分子", "Numerator", 10),
+                    Column("分母", "Denominator", 10),
                     Column("上月", "Previous month", 12),
-                    Column("环比", "Month on month", 18),
-                    Column("去年同月", "Same month last year", 14),
-                    Column("同比", "Year on year", 18),
+                    Column("环比增减（率：百分点）", "Change on the month (rates: pp)", 14),
+                    Column("环比增幅", "Relative change on the month", 12),
+                    Column("去年同月", "Same month last year", 12),
+                    Column("同比增减（率：百分点）", "Change on the year (rates: pp)", 14),
+                    Column("同比增幅", "Relative change on the year", 12),
                 ),
                 figure_rows,
                 notes,
@@ -390,7 +436,7 @@ def analysis_report(analysis: MonthlyAnalysis) -> Report:
             Sheet(
                 "明细 Details",
                 "指标明细 Details",
-                (Column("项目", "Item", 36), Column("数值", "Value", 40)),
+                (*_FIGURE_VALUE_COLUMNS, Column("说明", "Note", 40)),
                 detail,
                 notes,
             ),

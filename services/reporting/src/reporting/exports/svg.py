@@ -17,15 +17,17 @@ FONT = (
 PALETTE = ("#2f6db5", "#d9822b", "#3a9d5d", "#b83b5e", "#7a5cc2", "#6b6b6b")
 
 
-def _nice_max(value: float) -> float:
-    """The axis end: 1, 2, 2.5 or 5 times a power of ten, at least ``value``."""
-    if value <= 0:
-        return 1.0
-    power = 10 ** math.floor(math.log10(value))
-    for step in (1, 2, 2.5, 5, 10):
-        if step * power >= value:
-            return float(step * power)
-    return float(10 * power)  # pragma: no cover  (the loop always returns)
+def count_ticks(value: float, most: int) -> list[int]:
+    """Whole-number ticks from 0 for an axis of counts: a step of 1, 2 or 5 times a power of
+    ten, the fewest ticks up to ``most`` intervals, ending at the first tick at or above the
+    data (3 submissions: 0 1 2 3, never 0 0.75 1.5 ...)."""
+    top = max(math.ceil(value), 1)
+    power = 1
+    while True:
+        for step in (power, 2 * power, 5 * power):
+            if math.ceil(top / step) <= most:
+                return list(range(0, step * math.ceil(top / step) + 1, step))
+        power *= 10
 
 
 def _number(value: float) -> str:
@@ -59,16 +61,16 @@ def bar_chart(
     """Horizontal bars, one per label (sub-bureau names are long and many: rows read better)."""
     row_height, top, left, right = 22, 44, 170, 60
     height = top + row_height * max(len(labels), 1) + 30
-    span = _nice_max(max(values, default=0))
+    ticks = count_ticks(max(values, default=0), 5)
+    span = float(ticks[-1])
     plot = width - left - right
     body: list[str] = []
-    for tick in range(5):
-        value = span * tick / 4
-        x = left + plot * tick / 4
+    for tick in ticks:
+        x = left + plot * tick / span
         body.append(
             f'<line x1="{x:.1f}" y1="{top - 6}" x2="{x:.1f}" y2="{height - 26}" stroke="#e3e3e3"/>'
         )
-        body.append(_text(x, height - 10, _number(value), text_anchor="middle", fill="#555"))
+        body.append(_text(x, height - 10, str(tick), text_anchor="middle", fill="#555"))
     for index, (name, value) in enumerate(zip(labels, values, strict=True)):
         y = top + index * row_height
         length = plot * value / span
@@ -94,16 +96,16 @@ def line_chart(
     """One line per series over the x labels (months), with a legend under the title."""
     top, bottom, left, right = 64, 46, 56, 24
     plot_w, plot_h = width - left - right, height - top - bottom
-    span = _nice_max(max((v for _, values in series for v in values), default=0))
+    ticks = count_ticks(max((v for _, values in series for v in values), default=0), 6)
+    span = float(ticks[-1])
     steps = max(len(x_labels) - 1, 1)
     body: list[str] = []
-    for tick in range(6):
-        value = span * tick / 5
-        y = top + plot_h - plot_h * tick / 5
+    for tick in ticks:
+        y = top + plot_h - plot_h * tick / span
         body.append(
             f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" stroke="#e3e3e3"/>'
         )
-        body.append(_text(left - 6, y + 4, _number(value), text_anchor="end", fill="#555"))
+        body.append(_text(left - 6, y + 4, str(tick), text_anchor="end", fill="#555"))
     for index, name in enumerate(x_labels):
         x = left + plot_w * index / steps
         body.append(_text(x, height - bottom + 18, name, text_anchor="middle", fill="#555"))

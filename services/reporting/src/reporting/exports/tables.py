@@ -6,7 +6,24 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-Cell = str | int | float | bool | date | datetime | None
+
+@dataclass(frozen=True, slots=True)
+class Percent:
+    """A ratio (0.725) kept a number: XLSX stores it with the format ``0.0%`` (72.5%), CSV writes
+    ``72.5%``. None (nothing to divide) is an empty cell, never text in a number column."""
+
+    ratio: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Points:
+    """A change of a rate in percentage points (+5.0 pp), stored as the number 5.0: a delta of
+    two rates written as ``+5.0%`` would read as a relative change."""
+
+    value: float | None
+
+
+Cell = str | int | float | bool | date | datetime | Percent | Points | None
 
 
 @dataclass(frozen=True, slots=True)

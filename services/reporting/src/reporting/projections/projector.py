@@ -148,6 +148,9 @@ class CaseRow(_Row):
     state_before_hearing: str | None = None
     provisional_deadlines: list[str] = field(default_factory=list)
     calendar_note: str | None = None
+    review_requested_on: date | None = None
+    rated_on: list[date] = field(default_factory=list)
+    ratings: list[str] = field(default_factory=list)
 
 
 @_columns
@@ -636,11 +639,17 @@ class Projector:
     def _rated(self, envelope: Envelope, e: a.SatisfactionRated) -> None:
         if (case := self._case(envelope, e.case_id)) is not None:
             case.satisfaction = e.rating.value
+            # Every rating with its date: the satisfaction rate takes the latest one by D.
+            case.rated_on.append(e.rated_on)
+            case.ratings.append(e.rating.value)
 
     def _review_requested(self, envelope: Envelope, e: a.ReviewRequested) -> None:
         if (case := self._case(envelope, e.case_id)) is not None:
             self._state(case, "under_review")
             case.review_due = e.review_due
+            if case.review_requested_on is None:
+                # The first one is what the first-petition resolution rate asks about.
+                case.review_requested_on = e.requested_on
             self._mark(case, e, a.DatedDeadline.REVIEW)
 
     def _review_decided(self, envelope: Envelope, e: a.ReviewDecided) -> None:

@@ -56,7 +56,13 @@ CREATE TABLE cases (
     version               integer NOT NULL,         -- last case-stream version applied
     state_before_hearing  text,                     -- the state a hearing returns to (internal)
     provisional_deadlines text[] NOT NULL DEFAULT '{}',  -- dated on a provisional/missing year
-    calendar_note         text                      -- why, 中文 / English
+    calendar_note         text,                     -- why, 中文 / English
+    -- The assessed rates judge "by D" (domain.md): a rate for an earlier report date must not
+    -- see a review request or a rating made after it, so their dates are kept, not only the
+    -- latest value.
+    review_requested_on   date,                     -- the first review (复查) request
+    rated_on              date[] NOT NULL DEFAULT '{}',  -- every satisfaction rating's date,
+    ratings               text[] NOT NULL DEFAULT '{}'   -- and its value, in event order
 );
 CREATE INDEX cases_sub_bureau ON cases (sub_bureau);
 CREATE INDEX cases_first_received ON cases (first_received_at);

@@ -17,6 +17,7 @@ from reporting.queries.bulletin import (
 from reporting.queries.common import Db, Viewer
 from reporting.queries.figures import (
     accompany_roster,
+    assessed_rates,
     figures,
     monthly_series,
     published_roster,
@@ -86,6 +87,7 @@ __all__ = [
     "ZeroPetition",
     "accompany_roster",
     "analysis_list",
+    "assessed_rates",
     "bulletin_list",
     "figures",
     "ledger",

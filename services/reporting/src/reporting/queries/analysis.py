@@ -65,6 +65,10 @@ _CHANGE_KEYS: tuple[tuple[str, str], ...] = (
     ("closure_rate", "办结率 closure rate"),
     ("cessation_rate", "息诉率 cessation rate"),
     ("on_time_rate", "按期答复率 on-time rate"),
+    ("timely_acceptance_rate", "及时受理率 timely acceptance rate"),
+    ("satisfaction_rate", "满意率 satisfaction rate"),
+    ("first_petition_resolution_rate", "初信初访化解率 first-petition resolution rate"),
+    ("repeat_petition_rate", "重复信访率 repeat-petition rate"),
     ("average_handling_cycle_days", "平均办理周期（天） average handling cycle (days)"),
     ("zero_petition_sub_bureaus", "零信访分县局数 zero-petition sub-bureaus"),
 )

@@ -21,6 +21,7 @@ from reporting.queries.common import (
     is_open,
     running_due,
 )
+from reporting.queries.figures import assessed_rates
 from reporting.queries.lists import FIRST_PAGE, Page, briefs, scoped
 from reporting.queries.models import CaseBrief, CaseList, SubBureauWeek, WeeklyBulletin
 from reporting.queries.periods import Period
@@ -201,6 +202,7 @@ async def weekly_bulletin(
         due_soon=lists["due_soon"],
         missing_progress=lists["missing_progress"],
         by_sub_bureau=rows,
+        rates=await assessed_rates(db, config, bureau, week, as_of),
     )
 
 

@@ -15,6 +15,7 @@ from petitions.bureaus import BureauConfig
 from reporting.queries.common import Db, attributed_to, bureau_ref, rate
 from reporting.queries.models import (
     AccompanyRoster,
+    AssessedRates,
     Figures,
     MonthPoint,
     RosterEntry,
@@ -70,6 +71,68 @@ _REPLIED = """
     WHERE c.replied_on BETWEEN $1 AND $2 AND ($3::text IS NULL OR c.sub_bureau = $3)
 """
 
+# The acceptance decision's date: accepted, declined, forwarded or diverted. An assignment
+# objection (交办异议) sends the case back to whoever assigned it: no decision on acceptance.
+_DECIDED_ON = """
+    coalesce(c.accepted_on, CASE WHEN c.not_accepted IN ('declined', 'forwarded', 'diverted')
+                                 THEN c.not_accepted_on END)
+"""
+
+# Timely acceptance and first-petition resolution, over matters(P) judged by D ($4). A case
+# decided with no acceptance deadline on its row is counted as decided but not in time: it
+# cannot be shown to have met one. "After the reply date" is a later local date (a repeat on
+# the reply day itself came before the reply was known), as in the cessation rate.
+_ASSESSED_MATTERS = f"""
+    WITH m AS (
+        SELECT c.case_id, c.replied_on, c.review_requested_on, c.acceptance_due,
+               {_DECIDED_ON} AS decided_on
+        FROM cases c
+        WHERE c.first_received_at >= $1 AND c.first_received_at < $2
+          AND ($3::text IS NULL OR c.sub_bureau = $3)
+    ), repeats AS (
+        SELECT s.case_id, max(s.received_on) AS received_on
+        FROM submissions s JOIN m ON m.case_id = s.case_id
+        WHERE m.replied_on <= $4 AND s.is_repeat AND s.received_on <= $4
+        GROUP BY s.case_id
+    )
+    SELECT count(*) FILTER (WHERE decided_on <= $4) AS decided,
+           count(*) FILTER (WHERE decided_on <= $4 AND decided_on <= acceptance_due)
+               AS decided_in_time,
+           count(*) FILTER (WHERE replied_on <= $4) AS replied,
+           count(*) FILTER (
+               WHERE replied_on <= $4
+                 AND (repeats.received_on IS NULL OR repeats.received_on <= m.replied_on)
+                 AND NOT coalesce(
+                     review_requested_on > m.replied_on AND review_requested_on <= $4, false)
+           ) AS resolved
+    FROM m LEFT JOIN repeats ON repeats.case_id = m.case_id
+"""
+
+# The latest rating by D ($3) of each case replied to in P: the latest date, and of ratings on
+# the same date the one recorded last.
+_SATISFACTION = """
+    WITH latest AS (
+        SELECT (
+            SELECT r.rating
+            FROM unnest(c.rated_on, c.ratings) WITH ORDINALITY AS r(rated_on, rating, n)
+            WHERE r.rated_on <= $3
+            ORDER BY r.rated_on DESC, r.n DESC
+            LIMIT 1
+        ) AS rating
+        FROM cases c
+        WHERE c.replied_on BETWEEN $1 AND $2 AND ($4::text IS NULL OR c.sub_bureau = $4)
+    )
+    SELECT count(rating) AS rated,
+           count(*) FILTER (WHERE rating IN ('satisfied', 'basically_satisfied')) AS satisfied
+    FROM latest
+"""
+
+_REPEATS = """
+    SELECT count(*) AS submissions, count(*) FILTER (WHERE s.is_repeat) AS repeats
+    FROM submissions s
+    WHERE s.received_on BETWEEN $1 AND $2 AND ($3::text IS NULL OR s.sub_bureau = $3)
+"""
+
 _TO_CITY_BY_SUB_BUREAU = """
     SELECT s.sub_bureau,
            count(*) FILTER (WHERE coalesce(c.justified, false)) AS justified,
@@ -92,6 +155,7 @@ async def figures(
     subs = await db.fetchrow(_SUBMISSIONS, period.start, period.end, scope, config.city.code)
     replied = await db.fetchrow(_REPLIED, period.start, period.end, scope)
     zero = await zero_petition_sub_bureaus(db, config, bureau, period)
+    assessed = await assessed_rates(db, config, bureau, period, report_date)
     cycle = replied["cycle"]
     return Figures(
         bureau=bureau_ref(config, bureau),
@@ -110,6 +174,29 @@ async def figures(
         handling_cycle_cases=replied["cycle_cases"],
         zero_petition_sub_bureaus=zero.sub_bureaus,
         sub_bureaus_in_scope=zero.of,
+        timely_acceptance_rate=assessed.timely_acceptance_rate,
+        satisfaction_rate=assessed.satisfaction_rate,
+        first_petition_resolution_rate=assessed.first_petition_resolution_rate,
+        repeat_petition_rate=assessed.repeat_petition_rate,
+    )
+
+
+async def assessed_rates(
+    db: Db, config: BureauConfig, bureau: str, period: Period, report_date: date
+) -> AssessedRates:
+    """The four rates offices are assessed on, for ``bureau`` in ``period`` judged on
+    ``report_date`` (D), exactly as domain.md defines them."""
+    config.covered_by(bureau)
+    scope = attributed_to(config, bureau)
+    lower, upper = period.utc_bounds()
+    matters = await db.fetchrow(_ASSESSED_MATTERS, lower, upper, scope, report_date)
+    rated = await db.fetchrow(_SATISFACTION, period.start, period.end, report_date, scope)
+    subs = await db.fetchrow(_REPEATS, period.start, period.end, scope)
+    return AssessedRates(
+        timely_acceptance_rate=rate(matters["decided_in_time"], matters["decided"]),
+        satisfaction_rate=rate(rated["satisfied"], rated["rated"]),
+        first_petition_resolution_rate=rate(matters["resolved"], matters["replied"]),
+        repeat_petition_rate=rate(subs["repeats"], subs["submissions"]),
     )
 
 

@@ -24,6 +24,26 @@ class Rate(_Out):
     ratio: float | None = Field(description="numerator / denominator; null when nothing to divide")
 
 
+class AssessedRates(_Out):
+    """The four rates offices are assessed on (domain.md, "Metric definitions")."""
+
+    timely_acceptance_rate: Rate = Field(
+        description="及时受理率: matters of the period decided (accepted, declined, forwarded or "
+        "diverted) by D, the share decided within their acceptance deadline"
+    )
+    satisfaction_rate: Rate = Field(
+        description="满意率: cases replied to in the period and rated by D, the share whose "
+        "latest rating by D is satisfied or basically satisfied"
+    )
+    first_petition_resolution_rate: Rate = Field(
+        description="初信初访化解率: matters of the period replied to by D, the share with no "
+        "repeat submission and no review request after the reply date (up to D)"
+    )
+    repeat_petition_rate: Rate = Field(
+        description="重复信访率: submissions of the period, the share that are repeats"
+    )
+
+
 class Figures(_Out):
     """The binding figures of domain.md for one bureau, period and report date."""
 
@@ -47,6 +67,10 @@ class Figures(_Out):
         description="零信访分县局: no submission to the city bureau in the period"
     )
     sub_bureaus_in_scope: int
+    timely_acceptance_rate: Rate = Field(description="及时受理率 (see AssessedRates)")
+    satisfaction_rate: Rate = Field(description="满意率 (see AssessedRates)")
+    first_petition_resolution_rate: Rate = Field(description="初信初访化解率 (see AssessedRates)")
+    repeat_petition_rate: Rate = Field(description="重复信访率 (see AssessedRates)")
 
 
 class ZeroPetition(_Out):
@@ -285,6 +309,7 @@ class WeeklyBulletin(_Out):
         description="open handling cases with no entry for the week: the first page"
     )
     by_sub_bureau: list[SubBureauWeek]
+    rates: AssessedRates = Field(description="the week's assessed rates, judged on as_of (D)")
 
 
 class Change(_Out):
