@@ -488,6 +488,20 @@ export interface components {
              */
             roster: components["schemas"]["RosterEntry"][];
         };
+        /**
+         * AssessedRates
+         * @description The four rates offices are assessed on (domain.md, "Metric definitions").
+         */
+        AssessedRates: {
+            /** @description 初信初访化解率: matters of the period replied to by D, the share with no repeat submission and no review request after the reply date (up to D) */
+            first_petition_resolution_rate: components["schemas"]["Rate"];
+            /** @description 重复信访率: submissions of the period, the share that are repeats */
+            repeat_petition_rate: components["schemas"]["Rate"];
+            /** @description 满意率: cases replied to in the period and rated by D, the share whose latest rating by D is satisfied or basically satisfied */
+            satisfaction_rate: components["schemas"]["Rate"];
+            /** @description 及时受理率: matters of the period decided (accepted, declined, forwarded or diverted) by D, the share decided within their acceptance deadline */
+            timely_acceptance_rate: components["schemas"]["Rate"];
+        };
         /** BureauRef */
         BureauRef: {
             /**
@@ -785,6 +799,8 @@ export interface components {
             cessation_rate: components["schemas"]["Rate"];
             /** @description 办结率: accepted matters replied or terminated by D */
             closure_rate: components["schemas"]["Rate"];
+            /** @description 初信初访化解率 (see AssessedRates) */
+            first_petition_resolution_rate: components["schemas"]["Rate"];
             /** Handling Cycle Cases */
             handling_cycle_cases: number;
             /**
@@ -816,11 +832,15 @@ export interface components {
              * @description 人次: the submissions' head counts summed
              */
             person_visits: number;
+            /** @description 重复信访率 (see AssessedRates) */
+            repeat_petition_rate: components["schemas"]["Rate"];
             /**
              * Report Date
              * Format: date
              */
             report_date: string;
+            /** @description 满意率 (see AssessedRates) */
+            satisfaction_rate: components["schemas"]["Rate"];
             /** Sub Bureaus In Scope */
             sub_bureaus_in_scope: number;
             /**
@@ -828,6 +848,8 @@ export interface components {
              * @description 件次: submissions received in the period
              */
             submissions: number;
+            /** @description 及时受理率 (see AssessedRates) */
+            timely_acceptance_rate: components["schemas"]["Rate"];
             /**
              * Zero Petition Sub Bureaus
              * @description 零信访分县局: no submission to the city bureau in the period
@@ -1494,6 +1516,8 @@ export interface components {
             period_start: string;
             /** Person Visits */
             person_visits: number;
+            /** @description the week's assessed rates, judged on as_of (D) */
+            rates: components["schemas"]["AssessedRates"];
             /** Replied */
             replied: number;
             /** Submissions */
