@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from uuid import uuid4
+
 import pytest
 from intake.domain.commands import PetitionerIn, RegisterSubmission
 from petitions.identifiers import (
@@ -14,9 +16,11 @@ from petitions.identifiers import (
     permanent_residence_id_error,
     taiwan_permit_error,
 )
+from petitions.messages.intake import PetitionerRecord, SubmissionReceived
 from petitions.personal.blind_index import normalise
 from petitions.personal.masking import mask
 from pydantic import ValidationError
+from reporting.projections.projector import _identifier as ledger_identifier
 
 # Published codes of real organisations (GB 32100-2015), and the standard's worked example.
 KNOWN_CREDIT_CODES = (
@@ -163,3 +167,50 @@ def test_representatives_are_identified_at_most_five_and_counted() -> None:
     mixed = [{"anonymous": True}, {"name": "张三", "taiwan_permit": "12345678"}]
     with pytest.raises(ValidationError, match="anonymous"):
         RegisterSubmission.model_validate(_command(petitioners=mixed))
+
+
+def test_events_from_before_other_documents_still_load() -> None:
+    old = PetitionerRecord.model_validate(
+        {"subject_id": str(uuid4()), "name": "张*", "resident_id": "110105********002X"}
+    )
+    assert old.id_kind is IdKind.RESIDENT_ID
+    assert old.identifier == "110105********002X"
+    received = SubmissionReceived.model_validate(
+        {
+            "subject_id": str(uuid4()),
+            "case_id": str(uuid4()),
+            "submission_id": str(uuid4()),
+            "channel": "visit",
+            "received_at": "2026-11-04T09:00:00+08:00",
+            "receiving_bureau": "330102",
+            "receiving_officer": "王警官",
+            "head_count": 1,
+            "collective": False,
+            "petitioner_subjects": [],
+            "summary": "x",
+            "requests": "",
+            "preliminary_assessment": "undetermined",
+            "is_repeat": False,
+        }
+    )
+    assert received.representatives == ()
+
+
+@pytest.mark.parametrize(
+    ("record", "column"),
+    [
+        ({"resident_id": "110105********002X"}, "110105********002X"),
+        (
+            {"id_kind": "passport", "passport": "E1****678", "passport_country": "USA"},
+            "护照(USA) E1****678",
+        ),
+        (
+            {"id_kind": "credit_code", "credit_code": "9144****26XG"},
+            "统一社会信用代码 9144****26XG",
+        ),
+        ({"id_kind": "anonymous", "name": None}, "匿名"),
+    ],
+)
+def test_the_ledger_labels_each_kind_with_its_mask(record: dict[str, object], column: str) -> None:
+    person = PetitionerRecord.model_validate({"subject_id": str(uuid4()), "name": "王*"} | record)
+    assert ledger_identifier(person) == column
