@@ -81,7 +81,12 @@ def _operations() -> list[str]:
     with tempfile.TemporaryDirectory() as name:
         directory = Path(name)
         issuer = LocalIssuer(directory / "issuer.pem", create=True)
-        app = _app("postgresql://nobody@localhost/none", "nats://localhost:1", issuer, directory)
+        app = _app(
+            "postgresql://nobody@localhost/none",
+            {"nats_url": "nats://localhost:1"},
+            issuer,
+            directory,
+        )
     return sorted(
         f"{method.upper()} {path}"
         for path, item in app.openapi()["paths"].items()
