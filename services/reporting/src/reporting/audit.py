@@ -482,7 +482,7 @@ def summarize(data: Event) -> str:
     not how to reach them."""
     match data:
         case i.CaseRegistered():
-            names = _join(p.name for p in data.petitioners)
+            names = _join(p.name or "匿名 anonymous" for p in data.petitioners)
             accused = ""
             if data.accused_units or data.accused_officers:
                 accused = (

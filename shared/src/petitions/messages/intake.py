@@ -12,8 +12,21 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict
 
+from petitions.identifiers import IdKind
 from petitions.messages.base import Event
-from petitions.personal import Address, Name, PersonalText, Phone, ResidentId, SubjectId
+from petitions.personal import (
+    Address,
+    CreditCode,
+    HkMacauPermit,
+    Name,
+    Passport,
+    PermanentResidenceId,
+    PersonalText,
+    Phone,
+    ResidentId,
+    SubjectId,
+    TaiwanPermit,
+)
 
 
 class Channel(StrEnum):
@@ -45,13 +58,34 @@ class Escalation(StrEnum):
 
 
 class PetitionerRecord(BaseModel):
+    """One petitioner: a person or an organisation, identified by one document, or anonymous.
+
+    Events stored before other documents existed carry a name and a resident ID only; the new
+    fields default so that they still load. Each document has its own field, so its own mask
+    and blind-index kind (``petitions.personal``)."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     subject_id: SubjectId
-    name: Name
-    resident_id: ResidentId
+    name: Name | None = None  # None only for an anonymous petitioner (匿名检举控告)
+    resident_id: ResidentId | None = None
     phone: Phone | None = None
     address: Address | None = None
+    id_kind: IdKind = IdKind.RESIDENT_ID
+    passport: Passport | None = None
+    passport_country: str | None = None  # ISO 3166 alpha-3 of the issuing state
+    hk_macau_permit: HkMacauPermit | None = None
+    taiwan_permit: TaiwanPermit | None = None
+    permanent_residence_id: PermanentResidenceId | None = None
+    credit_code: CreditCode | None = None
+
+    @property
+    def identifier(self) -> str | None:
+        """The document number of its kind (masked where the event was read masked)."""
+        if self.id_kind is IdKind.ANONYMOUS:
+            return None
+        value: str | None = getattr(self, self.id_kind.value)
+        return value
 
 
 class CaseRegistered(Event, type="intake.CaseRegistered"):
@@ -93,6 +127,9 @@ class SubmissionReceived(Event, type="intake.SubmissionReceived"):
     is_repeat: bool
     link_reason: str | None = None
     escalation: Escalation | None = None
+    # 集体访 representatives (Art. 20: at most 5), recorded with the submission they came with;
+    # apart from head_count, which counts everyone who came.
+    representatives: tuple[PetitionerRecord, ...] = ()
 
 
 class PersonalDataRead(Event, type="intake.PersonalDataRead"):

@@ -5,13 +5,18 @@ from petitions.personal.blind_index import BlindIndex
 from petitions.personal.codec import ERASED, PlanError, plan_for
 from petitions.personal.fields import (
     Address,
+    CreditCode,
+    HkMacauPermit,
     Name,
+    Passport,
+    PermanentResidenceId,
     Personal,
     PersonalText,
     Phone,
     ResidentId,
     Subject,
     SubjectId,
+    TaiwanPermit,
 )
 from petitions.personal.keys import (
     CiphertextMismatchError,
@@ -29,11 +34,15 @@ __all__ = [
     "Address",
     "BlindIndex",
     "CiphertextMismatchError",
+    "CreditCode",
     "DataKeys",
+    "HkMacauPermit",
     "KeyService",
     "KeyUnavailableError",
     "LocalKeyService",
     "Name",
+    "Passport",
+    "PermanentResidenceId",
     "Personal",
     "PersonalDataError",
     "PersonalText",
@@ -43,6 +52,7 @@ __all__ = [
     "Subject",
     "SubjectErasedError",
     "SubjectId",
+    "TaiwanPermit",
     "generate_key",
     "plan_for",
 ]

@@ -1,4 +1,4 @@
-"""Blind index: find records by resident ID number or phone without storing either.
+"""Blind index: find records by an ID document number or phone without storing either.
 
 A token is HMAC-SM3 under its own key (never the data keys, never a plain hash: there are few
 enough ID numbers to hash them all). Values are normalised first, so ``11010519491231002x`` and
@@ -14,6 +14,11 @@ from petitions.personal.keys import PersonalDataError
 MIN_KEY_BYTES = 32
 
 
+_DOCUMENTS = frozenset(
+    {"passport", "hk_macau_permit", "taiwan_permit", "permanent_residence_id", "credit_code"}
+)
+
+
 def normalise(kind: str, value: str) -> str:
     if kind == "resident_id":
         return value.strip().upper()
@@ -22,6 +27,10 @@ def normalise(kind: str, value: str) -> str:
         if len(digits) == 13 and digits.startswith("86"):
             digits = digits[2:]
         return digits
+    if kind in _DOCUMENTS:
+        # As intake checks them (petitions.identifiers.canonical): spaces and case are how it
+        # was typed, not part of the number.
+        return "".join(value.split()).upper()
     return value.strip()
 
 

@@ -41,4 +41,13 @@ Name = Annotated[str, Personal("name")]
 ResidentId = Annotated[str, Personal("resident_id", index="resident_id")]
 Phone = Annotated[str, Personal("phone", index="phone")]
 Address = Annotated[str, Personal("address")]
+# Each identity document is its own kind: its own mask, and its own blind-index kind, so a
+# passport number never finds a permit or a resident ID that happens to be written the same.
+Passport = Annotated[str, Personal("passport", index="passport")]
+HkMacauPermit = Annotated[str, Personal("permit", index="hk_macau_permit")]
+TaiwanPermit = Annotated[str, Personal("permit", index="taiwan_permit")]
+PermanentResidenceId = Annotated[
+    str, Personal("permanent_residence_id", index="permanent_residence_id")
+]
+CreditCode = Annotated[str, Personal("credit_code", index="credit_code")]
 PersonalText = Annotated[str, Personal("text")]

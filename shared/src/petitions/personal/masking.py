@@ -8,7 +8,17 @@ from typing import Literal
 
 from petitions.log import mask_text
 
-MaskKind = Literal["name", "resident_id", "phone", "address", "text"]
+MaskKind = Literal[
+    "name",
+    "resident_id",
+    "phone",
+    "address",
+    "text",
+    "passport",
+    "permit",
+    "permanent_residence_id",
+    "credit_code",
+]
 
 
 def mask_name(value: str) -> str:
@@ -37,6 +47,39 @@ def mask_phone(value: str) -> str:
     return "*" * len(digits)
 
 
+def _keep(value: str, head: int, tail: int) -> str:
+    """First ``head`` and last ``tail`` characters, four stars between (the length is hidden);
+    all stars when the value is too short to keep anything safely."""
+    value = value.strip()
+    if len(value) <= head + tail + 2:
+        return "*" * len(value)
+    return value[:head] + "****" + value[-tail:]
+
+
+def mask_passport(value: str) -> str:
+    """E12345678 -> E1****678: the series letters and last three, as on a boarding pass."""
+    return _keep(value, 2, 3)
+
+
+def mask_permit(value: str) -> str:
+    """H12345678 -> H1****78, 12345678 -> 12****78 (回乡证, 台胞证)."""
+    return _keep(value, 2, 2)
+
+
+def mask_permanent_residence_id(value: str) -> str:
+    """2023 card: like a resident ID (province and nationality kept, 9xx****...1234);
+    older card: the nationality letters and the last four."""
+    value = value.strip()
+    if len(value) == 18:
+        return mask_resident_id(value)
+    return _keep(value, 3, 4)
+
+
+def mask_credit_code(value: str) -> str:
+    """91330100MA27XXXXXX -> 9133****XXXX: the register and province, and the last four."""
+    return _keep(value, 4, 4)
+
+
 def mask_address(value: str) -> str:
     """Keep the first six characters (province, city, district); hide the street and number."""
     value = value.strip()
@@ -54,6 +97,10 @@ MASKS: dict[MaskKind, Callable[[str], str]] = {
     "phone": mask_phone,
     "address": mask_address,
     "text": mask_free_text,
+    "passport": mask_passport,
+    "permit": mask_permit,
+    "permanent_residence_id": mask_permanent_residence_id,
+    "credit_code": mask_credit_code,
 }
 
 

@@ -246,8 +246,12 @@ class Dossier:
             "petitioners": [
                 {
                     "subject_id": p.subject_id,
+                    "id_kind": p.id_kind.value,
+                    "id_kind_name": p.id_kind.zh,
                     "name": p.name,
                     "resident_id": p.resident_id,
+                    # Only the document the petitioner gave: the others are empty by design.
+                    **{f: getattr(p, f) for f in _OTHER_DOCUMENTS if getattr(p, f) is not None},
                     "phone": p.phone,
                     "address": p.address,
                 }
@@ -386,10 +390,20 @@ class Dossier:
         return None if case is None else public_status(case)
 
 
+_OTHER_DOCUMENTS = (
+    "passport",
+    "passport_country",
+    "hk_macau_permit",
+    "taiwan_permit",
+    "permanent_residence_id",
+    "credit_code",
+)
+
+
 def _fields_shown(case: CaseFile) -> tuple[str, ...]:
     """The personal fields the dossier shows in the clear, by path, those that hold a value."""
     shown: list[str] = []
-    for name in ("name", "resident_id", "phone", "address"):
+    for name in ("name", "resident_id", *_OTHER_DOCUMENTS, "phone", "address"):
         if any(getattr(p, name) for p in case.petitioners):
             shown.append(f"petitioners.{name}")
     for name in ("summary", "requests"):

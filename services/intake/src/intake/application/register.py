@@ -13,15 +13,20 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 import asyncpg
-from petitions.bureaus import BureauConfig
+from petitions.bureaus import BureauConfig, CategoryKind
 from petitions.clock import Clock, utc_now
 from petitions.eventstore import EventStore, Metadata, NewEvent, WrongExpectedVersionError
 from petitions.identity import ForbiddenError, Principal, Role
-from petitions.messages.intake import CaseRegistered, PetitionerRecord, SubmissionReceived
+from petitions.messages.intake import (
+    CaseRegistered,
+    Channel,
+    PetitionerRecord,
+    SubmissionReceived,
+)
 from petitions.personal import BlindIndex
 from petitions.scope import ensure_acts_for, normalise_parties, reach
 
-from intake.domain.commands import RegisterSubmission
+from intake.domain.commands import PetitionerIn, RegisterSubmission
 from intake.domain.registration import CaseView, Refused, evolve, match
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -68,10 +73,17 @@ class Registrar:
         self._index = index
         self._config = config
 
-    def subject_for(self, resident_id: str) -> UUID:
+    def subject_for(self, person: PetitionerIn) -> UUID:
         """The same person is the same data subject on every case (erasure reaches them all),
-        without the id revealing the ID number: derived from its keyed blind-index token."""
-        return uuid.uuid5(_SUBJECT_NAMESPACE, self._index.token("resident_id", resident_id).hex())
+        without the id revealing the document: derived from its keyed blind-index token (per
+        kind, so ids from before other documents existed are unchanged). An anonymous
+        petitioner is a new subject each time: nothing says two letters came from one person,
+        and guessing would merge strangers' cases."""
+        identity = person.identity
+        if identity is None:
+            return uuid.uuid4()
+        kind, value = identity
+        return uuid.uuid5(_SUBJECT_NAMESPACE, self._index.token(kind, value).hex())
 
     def _check(self, command: RegisterSubmission, principal: Principal, now: datetime) -> None:
         config = self._config
@@ -89,6 +101,7 @@ class Registrar:
         for unit in command.accused_units:
             if not config.is_bureau(unit) and not config.is_department(unit):
                 problems.append(("accused_units", f"未知单位代码 / unknown unit code {unit!r}"))
+        problems += _identity_problems(command, config)
         if command.received_at > now + timedelta(minutes=5):
             problems.append(("received_at", "收到时间在将来 / received in the future"))
         if command.received_at < now - MAX_BACKDATE and principal.role is not Role.IMPORTER:
@@ -108,9 +121,15 @@ class Registrar:
         return state
 
     async def _candidates(self, command: RegisterSubmission) -> list[CaseView]:
+        # Whatever document each person gave, looked up under its own kind; the subjects then
+        # decide (a passport number is found across issuing states, its subject is not).
         streams: set[str] = set()
-        for person in command.petitioners:
-            for stream_id, _ in await self._store.find_by_index("resident_id", person.resident_id):
+        for person in [*command.petitioners, *command.representatives]:
+            if person.identity is None:
+                continue  # anonymous: never matched automatically; link_case_id still works
+            kind = person.id_kind
+            value: str = getattr(person, kind.value)
+            for stream_id, _ in await self._store.find_by_index(kind.value, value):
                 if stream_id.startswith("case-"):
                     streams.add(stream_id)
         views = [await self._load(UUID(s.removeprefix("case-"))) for s in sorted(streams)]
@@ -194,7 +213,8 @@ class Registrar:
         correlation_id: UUID,
         now: datetime,
     ) -> Registered:
-        subjects = [self.subject_for(p.resident_id) for p in command.petitioners]
+        subjects = [self.subject_for(p) for p in command.petitioners]
+        delegates = [self.subject_for(p) for p in command.representatives]
         # The one scope rule: a case the registrar may not see (another bureau's, or one that
         # accuses them) is neither matched, nor linked to, nor listed as similar; to them it
         # does not exist (Art. 30), so the answer is the same as for no case at all.
@@ -203,7 +223,7 @@ class Registrar:
         if linked is not None and not mine.sees(linked.facts):
             linked = None
         candidates = [c for c in await self._candidates(command) if mine.sees(c.facts)]
-        outcome = match(command, frozenset(subjects), candidates, linked)
+        outcome = match(command, frozenset(subjects + delegates), candidates, linked)
         submission_id = uuid.uuid4()
         occurred = command.received_at if principal.role is Role.IMPORTER else now
         metadata = Metadata(actor=principal.user, service="intake", correlation_id=correlation_id)
@@ -228,6 +248,10 @@ class Registrar:
             is_repeat=outcome.case is not None,
             link_reason=outcome.reason,
             escalation=command.escalation,
+            representatives=tuple(
+                _record(subject, p)
+                for subject, p in zip(delegates, command.representatives, strict=True)
+            ),
         )
         async with self._store.pool.acquire() as conn, conn.transaction():
             query_code: str | None = None
@@ -258,13 +282,7 @@ class Registrar:
                     category=command.category,
                     category_kind=str(self._config.category_kind(command.category)),
                     petitioners=tuple(
-                        PetitionerRecord(
-                            subject_id=subject,
-                            name=p.name,
-                            resident_id=p.resident_id,
-                            phone=p.phone,
-                            address=p.address,
-                        )
+                        _record(subject, p)
                         for subject, p in zip(subjects, command.petitioners, strict=True)
                     ),
                     first_submission_id=submission_id,
@@ -312,6 +330,64 @@ class Registrar:
             year,
         )
         return f"{command.receiving_bureau}-{year}-{last:06d}"
+
+
+def _record(subject: UUID, person: PetitionerIn) -> PetitionerRecord:
+    return PetitionerRecord(
+        subject_id=subject,
+        name=person.name,
+        resident_id=person.resident_id,
+        phone=person.phone,
+        address=person.address,
+        id_kind=person.id_kind,
+        passport=person.passport,
+        passport_country=person.passport_country,
+        hk_macau_permit=person.hk_macau_permit,
+        taiwan_permit=person.taiwan_permit,
+        permanent_residence_id=person.permanent_residence_id,
+        credit_code=person.credit_code,
+    )
+
+
+_ANONYMOUS_CHANNELS = (Channel.LETTER, Channel.ONLINE)
+
+
+def _identity_problems(command: RegisterSubmission, config: BureauConfig) -> list[tuple[str, str]]:
+    """What the configuration decides about who petitions: anonymity only for accusations by
+    letter or online (a visit or a call has someone to identify; a suggestion or a demand needs
+    someone to answer), and representatives only for a collective petition (Art. 20)."""
+    problems: list[tuple[str, str]] = []
+    if command.anonymous:
+        try:
+            kind: CategoryKind | None = config.category_kind(command.category)
+        except LookupError:
+            kind = None  # reported as an unknown category already
+        if kind is not None and kind is not CategoryKind.ACCUSATION:
+            problems.append(
+                (
+                    "petitioners",
+                    f"只有检举控告可以匿名，本件类别为{kind.zh} / only an accusation (检举控告) "
+                    f"may be anonymous; this category is {kind.value}",
+                )
+            )
+        if command.channel not in _ANONYMOUS_CHANNELS:
+            problems.append(
+                (
+                    "petitioners",
+                    "匿名检举控告只能通过来信或网上提出，来访、来电须登记身份 / an anonymous "
+                    "accusation comes by letter or online only; a visit, call or referral "
+                    "registers who petitions",
+                )
+            )
+    if command.representatives and not config.is_collective(command.head_count):
+        problems.append(
+            (
+                "representatives",
+                f"只有集体访（{config.collective_threshold}人及以上）推选代表 / only a collective "
+                f"petition (head count {config.collective_threshold} or more) has representatives",
+            )
+        )
+    return problems
 
 
 def ensure_configured(config: BureauConfig, principal: Principal) -> None:

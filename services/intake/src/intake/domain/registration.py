@@ -67,7 +67,9 @@ def evolve(state: CaseView | None, event: RecordedEvent[Any]) -> CaseView | None
         changes |= {
             "submissions": state.submissions + 1,
             "last_received_at": data.received_at,
-            "petitioner_subjects": state.petitioner_subjects | set(data.petitioner_subjects),
+            "petitioner_subjects": state.petitioner_subjects
+            | set(data.petitioner_subjects)
+            | {r.subject_id for r in data.representatives},
         }
     elif isinstance(data, CaseTerminated):
         changes["terminated"] = True

@@ -24,6 +24,7 @@ from typing import Any, ClassVar, Protocol, TypeVar
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
+from petitions.identifiers import IdKind
 from petitions.messages import Event, PersonalDataErased
 from petitions.messages import assignment as a
 from petitions.messages import intake as i
@@ -418,8 +419,8 @@ class Projector:
             sub_bureau=e.sub_bureau,
             category=e.category,
             category_kind=e.category_kind,
-            petitioners=SEPARATOR.join(str(p.name) for p in e.petitioners),
-            petitioner_ids=SEPARATOR.join(str(p.resident_id) for p in e.petitioners),
+            petitioners=SEPARATOR.join(p.name or ANONYMOUS for p in e.petitioners),
+            petitioner_ids=SEPARATOR.join(_identifier(p) for p in e.petitioners),
             subjects=[p.subject_id for p in e.petitioners],
             # Until the first submission (the next event of the stream) says otherwise.
             head_count=0,
@@ -814,3 +815,21 @@ _HANDLERS: dict[str, _Handler] = {
     a.DeadlinesRecomputed.event_type: Projector._recomputed,
     PersonalDataErased.event_type: Projector._erased,
 }
+
+
+ANONYMOUS = "匿名"
+
+
+def _identifier(person: i.PetitionerRecord) -> str:
+    """The ledger's ID column: the masked number as the store gives it to keyless readers
+    (each kind masked its own way), labelled with its kind unless it is a resident ID, the
+    column's only kind before other documents existed."""
+    kind = person.id_kind
+    if kind is IdKind.ANONYMOUS:
+        return ANONYMOUS
+    number = person.identifier or ""
+    if kind is IdKind.RESIDENT_ID:
+        return number
+    if kind is IdKind.PASSPORT:
+        return f"{kind.zh}({person.passport_country}) {number}"
+    return f"{kind.zh} {number}"
