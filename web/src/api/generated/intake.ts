@@ -371,7 +371,12 @@ export interface components {
              */
             reason: string;
         };
-        /** PetitionerIn */
+        /**
+         * PetitionerIn
+         * @description 信访人: a person or an organisation, identified by exactly one document (its field names
+         *     the kind), or anonymous (``anonymous: true``, no document, only for accusations by letter
+         *     or online; checked against the category and channel at registration).
+         */
         PetitionerIn: {
             /**
              * Address
@@ -379,10 +384,41 @@ export interface components {
              */
             address?: string | null;
             /**
-             * Name
-             * @description 姓名 name
+             * Anonymous
+             * @description 匿名 anonymous: no name, no document
+             * @default false
              */
-            name: string;
+            anonymous: boolean;
+            /**
+             * Credit Code
+             * @description 统一社会信用代码 unified social credit code
+             */
+            credit_code?: string | null;
+            /**
+             * Hk Macau Permit
+             * @description 港澳居民来往内地通行证 (回乡证) H/M + 8 or 10 digits
+             */
+            hk_macau_permit?: string | null;
+            /**
+             * Name
+             * @description 姓名或单位名称 name (of the organisation, for one)
+             */
+            name?: string | null;
+            /**
+             * Passport
+             * @description 护照号码 passport number (5-20 letters or digits)
+             */
+            passport?: string | null;
+            /**
+             * Passport Country
+             * @description 护照签发国 ISO 3166 alpha-3, e.g. USA
+             */
+            passport_country?: string | null;
+            /**
+             * Permanent Residence Id
+             * @description 外国人永久居留身份证 (2023: 18 characters from 9; older: 3 letters + 12 digits)
+             */
+            permanent_residence_id?: string | null;
             /**
              * Phone
              * @description 联系电话 phone
@@ -392,7 +428,12 @@ export interface components {
              * Resident Id
              * @description 公民身份号码 resident ID number (GB 11643)
              */
-            resident_id: string;
+            resident_id?: string | null;
+            /**
+             * Taiwan Permit
+             * @description 台湾居民来往大陆通行证 (台胞证) 8 digits
+             */
+            taiwan_permit?: string | null;
         };
         /**
          * RegisterSubmission
@@ -467,6 +508,11 @@ export interface components {
              * @description 领导接访场次 the leader reception session, if received at one
              */
             reception_session_id?: string | null;
+            /**
+             * Representatives
+             * @description 集体访推选的代表（不超过5人，《信访工作条例》第二十条） representatives a collective petition chose (at most 5, Art. 20), each identified; counted in head_count
+             */
+            representatives?: components["schemas"]["PetitionerIn"][];
             /**
              * Requests
              * @description 诉求 requests
