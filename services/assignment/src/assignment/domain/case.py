@@ -52,6 +52,7 @@ from petitions.messages.assignment import (
     SupervisionRaised,
     WorkflowOpened,
 )
+from petitions.messages.case_state import CLOSED_STATES, CaseState
 from petitions.messages.intake import CaseRegistered, Channel, SubmissionReceived
 from petitions.scope import CaseFacts, normalise_parties, normalise_party
 
@@ -76,44 +77,31 @@ HEARING_RULE_NOTE = (
     "lengthened is corrected"
 )
 
-# State names (see petitions.messages.assignment).
-REGISTERED = "registered"
-AWAITING_ACCEPTANCE = "awaiting_acceptance"
-HANDLING = "handling"
-HEARING = "hearing"
-COMPLETION_REPORTED = "completion_reported"
-COMPLETION_ACCEPTED = "completion_accepted"
-REPLIED = "replied"
-UNDER_REVIEW = "under_review"
-REVIEWED = "reviewed"
-UNDER_RE_REVIEW = "under_re_review"
-RE_REVIEWED = "re_reviewed"
-TERMINATED = "terminated"
-DECLINED = "declined"
-FORWARDED = "forwarded"
-DIVERTED = "diverted"
-OBJECTED = "objected"
+# The states are the shared contract's (petitions.messages.case_state); the short names read
+# better in the rules below.
+REGISTERED = CaseState.REGISTERED
+AWAITING_ACCEPTANCE = CaseState.AWAITING_ACCEPTANCE
+HANDLING = CaseState.HANDLING
+HEARING = CaseState.HEARING
+COMPLETION_REPORTED = CaseState.COMPLETION_REPORTED
+COMPLETION_ACCEPTED = CaseState.COMPLETION_ACCEPTED
+REPLIED = CaseState.REPLIED
+UNDER_REVIEW = CaseState.UNDER_REVIEW
+REVIEWED = CaseState.REVIEWED
+UNDER_RE_REVIEW = CaseState.UNDER_RE_REVIEW
+RE_REVIEWED = CaseState.RE_REVIEWED
+TERMINATED = CaseState.TERMINATED
+DECLINED = CaseState.DECLINED
+FORWARDED = CaseState.FORWARDED
+DIVERTED = CaseState.DIVERTED
+OBJECTED = CaseState.OBJECTED
 
-STATE_LABELS = {
-    REGISTERED: "已登记，待流转 registered, not yet taken up",
-    AWAITING_ACCEPTANCE: "待受理 awaiting the acceptance decision",
-    HANDLING: "办理中 being handled",
-    HEARING: "听证中 in a hearing (办理期限照常计算，复核期限不计听证时间 the handling deadline "
+STATE_LABELS: dict[str, str] = {state.value: state.label for state in CaseState} | {
+    # What a hearing means for the clocks is this workflow's rule: the label says it.
+    HEARING.value: f"{HEARING.label} (办理期限照常计算，复核期限不计听证时间 the handling deadline "
     "keeps running; hearing time is not counted in re-review)",
-    COMPLETION_REPORTED: "已报办结，待审核 completion reported, awaiting review",
-    COMPLETION_ACCEPTED: "办结报告已通过，待答复 completion accepted, reply due",
-    REPLIED: "已答复 replied",
-    UNDER_REVIEW: "复查中 under review",
-    REVIEWED: "已复查 reviewed",
-    UNDER_RE_REVIEW: "复核中 under re-review",
-    RE_REVIEWED: "已复核 re-reviewed",
-    TERMINATED: "已终结 terminated",
-    DECLINED: "不予受理 declined",
-    FORWARDED: "已转送 forwarded",
-    DIVERTED: "已导入法定程序 diverted to a legal procedure",
-    OBJECTED: "已提出交办异议 returned with an objection",
 }
-CLOSED = frozenset({TERMINATED, DECLINED, FORWARDED, DIVERTED, OBJECTED})
+CLOSED = CLOSED_STATES
 _CURRENT_DEADLINES: dict[str, frozenset[DatedDeadline]] = {
     AWAITING_ACCEPTANCE: frozenset({DatedDeadline.ACCEPTANCE, DatedDeadline.OBJECTION}),
     HANDLING: frozenset({DatedDeadline.HANDLING}),
@@ -1391,7 +1379,7 @@ def current_deadlines(case: Case, deadlines: Deadlines) -> dict[DatedDeadline, t
                 case.objection_due,
                 deadlines.objection(case.received_on),
             )
-    periods = {
+    periods: dict[str, tuple[DatedDeadline, date | None, date | None]] = {
         HANDLING: (DatedDeadline.HANDLING, case.handling_due, case.handling_end),
         COMPLETION_REPORTED: (DatedDeadline.HANDLING, case.handling_due, case.handling_end),
         COMPLETION_ACCEPTED: (DatedDeadline.HANDLING, case.handling_due, case.handling_end),
