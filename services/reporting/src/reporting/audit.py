@@ -193,6 +193,9 @@ class CaseState(_Out):
     accepted_on: date | None = None
     handling_due: date | None = Field(default=None, description="办理期限 (extension included)")
     extended_days: int = 0
+    state_before_hearing: str | None = Field(
+        default=None, description="听证前的状态 the state a hearing interrupted, it returns to"
+    )
     hearing_since: date | None = Field(
         default=None,
         description="听证中 in a hearing since (a re-review's clock paused; handling runs on)",
@@ -357,7 +360,12 @@ def _apply(state: CaseState, data: Event) -> dict[str, Any]:
         case a.ExtensionGranted():
             return {"handling_due": data.handling_due, "extended_days": data.days}
         case a.HearingStarted():
-            return {"hearing_since": data.started_on}
+            # The state the API reports during a hearing, and the one it returns to after.
+            return {
+                "state": S.HEARING,
+                "state_before_hearing": state.state,
+                "hearing_since": data.started_on,
+            }
         case a.HearingEnded():
             due_field = {
                 a.DeadlineKind.ACCEPTANCE: "acceptance_due",
@@ -366,7 +374,12 @@ def _apply(state: CaseState, data: Event) -> dict[str, Any]:
                 a.DeadlineKind.REVIEW: "review_due",
                 a.DeadlineKind.RE_REVIEW: "re_review_due",
             }[data.deadline]
-            return {"hearing_since": None, due_field: data.due}
+            return {
+                "state": state.state_before_hearing or S.HANDLING,
+                "state_before_hearing": None,
+                "hearing_since": None,
+                due_field: data.due,
+            }
         case a.ReplyIssued():
             return {
                 "state": S.REPLIED,
@@ -394,8 +407,9 @@ def _apply(state: CaseState, data: Event) -> dict[str, Any]:
         case a.ReReviewRequested():
             return {"state": S.UNDER_RE_REVIEW, "re_review_due": data.re_review_due}
         case a.ReReviewDecided():
+            # Terminated by the CaseTerminated that follows it, as the workflow has it.
             return {
-                "state": S.TERMINATED,
+                "state": S.RE_REVIEWED,
                 "outcome": str(data.outcome),
                 "justified": data.outcome.justified,
             }

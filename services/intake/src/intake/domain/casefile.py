@@ -44,6 +44,8 @@ class CaseFile:
     version: int
     submissions: tuple[Submission, ...] = ()
     state: str = S.REGISTERED
+    before_hearing: str | None = None
+    """The state a hearing interrupted: the petitioner is shown its phase meanwhile."""
     unit: str | None = None
     officer: str | None = None
     leader_id: str | None = None
@@ -170,12 +172,17 @@ def _changes(state: CaseFile, data: Any) -> dict[str, Any]:
             return {"state": S.HANDLING}
         case a.ExtensionGranted():
             return {"handling_due": data.handling_due, "extended_days": data.days}
-        case a.HearingEnded() if data.deadline is a.DeadlineKind.HANDLING:
-            return {"handling_due": data.due}
-        case a.HearingEnded() if data.deadline is a.DeadlineKind.REVIEW:
-            return {"review_due": data.due}
-        case a.HearingEnded() if data.deadline is a.DeadlineKind.RE_REVIEW:
-            return {"re_review_due": data.due}
+        case a.HearingStarted():
+            return {"state": S.HEARING, "before_hearing": state.state}
+        case a.HearingEnded():
+            due = {
+                a.DeadlineKind.HANDLING: "handling_due",
+                a.DeadlineKind.REVIEW: "review_due",
+                a.DeadlineKind.RE_REVIEW: "re_review_due",
+            }.get(data.deadline)
+            return {"state": state.before_hearing or S.HANDLING, "before_hearing": None} | (
+                {} if due is None else {due: data.due}
+            )
         case a.DeadlinesRecomputed():
             # A changed calendar or corrected rule (a hearing no longer lengthens handling)
             # re-dates what the petitioner is shown, too.
@@ -278,7 +285,9 @@ _PHASE_OF_STATE: Final[dict[str, str]] = {
 
 
 def phase(case: CaseFile) -> str:
-    return _PHASE_OF_STATE.get(case.state, case.state)
+    # A hearing is the bureau's own business: the petitioner sees the period it is held in.
+    state = case.before_hearing or S.HANDLING if case.state == S.HEARING else case.state
+    return _PHASE_OF_STATE.get(state, state)
 
 
 def public_status(case: CaseFile) -> dict[str, Any]:
