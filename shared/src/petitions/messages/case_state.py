@@ -45,6 +45,7 @@ class CaseState(StrEnum):
 
     @property
     def zh(self) -> str:
+        """The short Chinese name (ledgers, lists)."""
         return _LABELS[self][0]
 
     @property
@@ -53,8 +54,13 @@ class CaseState(StrEnum):
 
     @property
     def label(self) -> str:
-        """Chinese, then English: what a person reads beside the name."""
+        """Chinese, then English: what a person reads beside the name (the audit)."""
         return f"{self.zh} {self.en}"
+
+    @property
+    def description(self) -> str:
+        """The longer label the workflow's API gives, saying what the case waits for."""
+        return _LABELS[self][2]
 
     @property
     def closed(self) -> bool:
@@ -62,23 +68,40 @@ class CaseState(StrEnum):
         return self in CLOSED_STATES
 
 
-_LABELS: Final[dict[CaseState, tuple[str, str]]] = {
-    CaseState.REGISTERED: ("已登记，待流转", "registered, not yet taken up"),
-    CaseState.AWAITING_ACCEPTANCE: ("待受理", "awaiting the acceptance decision"),
-    CaseState.HANDLING: ("办理中", "being handled"),
-    CaseState.HEARING: ("听证中", "in a hearing"),
-    CaseState.COMPLETION_REPORTED: ("已报办结，待审核", "completion reported, awaiting review"),
-    CaseState.COMPLETION_ACCEPTED: ("办结报告已通过，待答复", "completion accepted, reply due"),
-    CaseState.REPLIED: ("已答复", "replied"),
-    CaseState.UNDER_REVIEW: ("复查中", "under review"),
-    CaseState.REVIEWED: ("已复查", "reviewed"),
-    CaseState.UNDER_RE_REVIEW: ("复核中", "under re-review"),
-    CaseState.RE_REVIEWED: ("已复核", "re-reviewed"),
-    CaseState.TERMINATED: ("已终结", "terminated"),
-    CaseState.DECLINED: ("不予受理", "declined"),
-    CaseState.FORWARDED: ("已转送", "forwarded"),
-    CaseState.DIVERTED: ("已导入法定程序", "diverted to a legal procedure"),
-    CaseState.OBJECTED: ("已提出交办异议", "returned with an objection"),
+# zh, en, description.
+_LABELS: Final[dict[CaseState, tuple[str, str, str]]] = {
+    CaseState.REGISTERED: ("已登记", "registered", "已登记，待流转 registered, not yet taken up"),
+    CaseState.AWAITING_ACCEPTANCE: (
+        "待受理",
+        "awaiting acceptance",
+        "待受理 awaiting the acceptance decision",
+    ),
+    CaseState.HANDLING: ("办理中", "handling", "办理中 being handled"),
+    CaseState.HEARING: ("听证中", "in a hearing", "听证中 in a hearing"),
+    CaseState.COMPLETION_REPORTED: (
+        "已报办结",
+        "completion reported",
+        "已报办结，待审核 completion reported, awaiting review",
+    ),
+    CaseState.COMPLETION_ACCEPTED: (
+        "办结已审核",
+        "completion accepted",
+        "办结报告已通过，待答复 completion accepted, reply due",
+    ),
+    CaseState.REPLIED: ("已答复", "replied", "已答复 replied"),
+    CaseState.UNDER_REVIEW: ("复查中", "under review", "复查中 under review"),
+    CaseState.REVIEWED: ("已复查", "reviewed", "已复查 reviewed"),
+    CaseState.UNDER_RE_REVIEW: ("复核中", "under re-review", "复核中 under re-review"),
+    CaseState.RE_REVIEWED: ("已复核", "re-reviewed", "已复核 re-reviewed"),
+    CaseState.TERMINATED: ("已终结", "terminated", "已终结 terminated"),
+    CaseState.DECLINED: ("不予受理", "declined", "不予受理 declined"),
+    CaseState.FORWARDED: ("已转送", "forwarded", "已转送 forwarded"),
+    CaseState.DIVERTED: (
+        "已导入法定程序",
+        "diverted",
+        "已导入法定程序 diverted to a legal procedure",
+    ),
+    CaseState.OBJECTED: ("已提出交办异议", "objected", "已提出交办异议 returned with an objection"),
 }
 
 CLOSED_STATES: Final = frozenset(

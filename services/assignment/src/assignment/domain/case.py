@@ -96,10 +96,10 @@ FORWARDED = CaseState.FORWARDED
 DIVERTED = CaseState.DIVERTED
 OBJECTED = CaseState.OBJECTED
 
-STATE_LABELS: dict[str, str] = {state.value: state.label for state in CaseState} | {
+STATE_LABELS: dict[str, str] = {state.value: state.description for state in CaseState} | {
     # What a hearing means for the clocks is this workflow's rule: the label says it.
-    HEARING.value: f"{HEARING.label} (办理期限照常计算，复核期限不计听证时间 the handling deadline "
-    "keeps running; hearing time is not counted in re-review)",
+    HEARING.value: f"{HEARING.description} (办理期限照常计算，复核期限不计听证时间 "
+    "the handling deadline keeps running; hearing time is not counted in re-review)",
 }
 CLOSED = CLOSED_STATES
 _CURRENT_DEADLINES: dict[str, frozenset[DatedDeadline]] = {
