@@ -58,14 +58,13 @@ from petitions.scope import CaseFacts, normalise_parties, normalise_party
 
 from assignment.domain import commands as c
 from assignment.domain.deadlines import Deadlines
+from assignment.domain.periods import (
+    HANDLING_DAYS,
+    REMINDER_WORKING_DAYS,
+    REVIEW_DAYS,
+    REVIEW_REQUEST_DAYS,
+)
 
-ACCEPTANCE_DAYS = 15
-OBJECTION_WORKING_DAYS = 5
-HANDLING_DAYS = 60
-MAX_EXTENSION_DAYS = 30
-REVIEW_REQUEST_DAYS = 30
-REVIEW_DAYS = 30
-REMINDER_WORKING_DAYS = (5, 1)
 DEADLINE_RULES_VERSION = 2
 """The rules deadlines are computed by, beside the calendar: a running case is recomputed once
 per (calendar, rules) pair. 1: a hearing paused the handling period too; 2 (issue 15): hearing
@@ -1129,7 +1128,7 @@ def _record_delivery(case: Case, cmd: Any, ctx: Context) -> list[Event]:
     window = (
         None
         if document is DeliveredDocument.RE_REVIEW_DECISION
-        else (ctx.deadlines.window(delivered_on))
+        else ctx.deadlines.request_window(delivered_on)
     )
     kind = {
         DeliveredDocument.REPLY: DatedDeadline.REVIEW_REQUEST,
