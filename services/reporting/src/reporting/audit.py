@@ -31,6 +31,7 @@ from petitions.messages import Event
 from petitions.messages import assignment as a
 from petitions.messages import intake as i
 from petitions.messages import reception as r
+from petitions.messages.case_state import CaseState as S
 from petitions.messages.personal import PersonalDataErased
 from petitions.messages.reporting import TimelineRead
 from petitions.scope import CaseFacts, Reach
@@ -88,22 +89,10 @@ LABELS: Final[dict[str, str]] = {
     "reporting.AccompanyRosterPublished": "陪同接访名单发布 accompany roster published",
 }
 
-STATES: Final[dict[str, str]] = {
-    "not_registered": "尚未登记 not yet registered",
-    "registered": "已登记 registered",
-    "awaiting_acceptance": "待受理 awaiting acceptance",
-    "handling": "办理中 handling",
-    "completion_reported": "已报办结 completion reported",
-    "completion_accepted": "办结已审核 completion accepted",
-    "replied": "已答复 replied",
-    "under_review": "复查中 under review",
-    "reviewed": "已复查 reviewed",
-    "under_re_review": "复核中 under re-review",
-    "terminated": "已终结 terminated",
-    "declined": "不予受理 declined",
-    "forwarded": "已转送 forwarded",
-    "diverted": "已导入法定程序 diverted",
-    "objected": "已提出交办异议 objected",
+# The workflow's states are the shared contract's; "not registered" is the audit's own, for a
+# moment before the case existed.
+STATES: Final[dict[str, str]] = {"not_registered": "尚未登记 not yet registered"} | {
+    state.value: state.label for state in S
 }
 
 _CHANNELS: Final = {
@@ -204,6 +193,9 @@ class CaseState(_Out):
     accepted_on: date | None = None
     handling_due: date | None = Field(default=None, description="办理期限 (extension included)")
     extended_days: int = 0
+    state_before_hearing: str | None = Field(
+        default=None, description="听证前的状态 the state a hearing interrupted, it returns to"
+    )
     hearing_since: date | None = Field(
         default=None,
         description="听证中 in a hearing since (a re-review's clock paused; handling runs on)",
@@ -300,7 +292,7 @@ def _apply(state: CaseState, data: Event) -> dict[str, Any]:
     match data:
         case i.CaseRegistered():
             return {
-                "state": "registered",
+                "state": S.REGISTERED,
                 "case_id": data.case_id,
                 "case_number": data.case_number,
                 "bureau": data.bureau,
@@ -322,7 +314,7 @@ def _apply(state: CaseState, data: Event) -> dict[str, Any]:
             return changes
         case a.WorkflowOpened():
             return {
-                "state": "awaiting_acceptance",
+                "state": S.AWAITING_ACCEPTANCE,
                 "received_on": data.received_on,
                 "acceptance_due": data.acceptance_due,
                 "objection_due": data.objection_due,
@@ -331,27 +323,27 @@ def _apply(state: CaseState, data: Event) -> dict[str, Any]:
             }
         case a.CaseAccepted():
             return {
-                "state": "handling",
+                "state": S.HANDLING,
                 "accepted_on": data.accepted_on,
                 "handling_due": data.handling_due,
             }
         case a.AcceptanceDeclined():
-            return {"state": "declined", "closed_reason": data.reason, "closed_on": data.decided_on}
+            return {"state": S.DECLINED, "closed_reason": data.reason, "closed_on": data.decided_on}
         case a.CaseForwarded():
             return {
-                "state": "forwarded",
+                "state": S.FORWARDED,
                 "closed_reason": f"{data.organ}: {data.reason}",
                 "closed_on": data.decided_on,
             }
         case a.DivertedToLegalProcedure():
             return {
-                "state": "diverted",
+                "state": S.DIVERTED,
                 "closed_reason": f"{data.procedure}: {data.reason}",
                 "closed_on": data.decided_on,
             }
         case a.AssignmentObjected():
             return {
-                "state": "objected",
+                "state": S.OBJECTED,
                 "closed_reason": data.reason,
                 "closed_on": data.objected_on,
             }
@@ -360,15 +352,20 @@ def _apply(state: CaseState, data: Event) -> dict[str, Any]:
         case a.LeaderOwnershipTaken():
             return {"owning_leader": data.leader_name}
         case a.CompletionReported():
-            return {"state": "completion_reported"}
+            return {"state": S.COMPLETION_REPORTED}
         case a.CompletionAccepted():
-            return {"state": "completion_accepted"}
+            return {"state": S.COMPLETION_ACCEPTED}
         case a.CompletionSentBack():
-            return {"state": "handling"}
+            return {"state": S.HANDLING}
         case a.ExtensionGranted():
             return {"handling_due": data.handling_due, "extended_days": data.days}
         case a.HearingStarted():
-            return {"hearing_since": data.started_on}
+            # The state the API reports during a hearing, and the one it returns to after.
+            return {
+                "state": S.HEARING,
+                "state_before_hearing": state.state,
+                "hearing_since": data.started_on,
+            }
         case a.HearingEnded():
             due_field = {
                 a.DeadlineKind.ACCEPTANCE: "acceptance_due",
@@ -377,10 +374,15 @@ def _apply(state: CaseState, data: Event) -> dict[str, Any]:
                 a.DeadlineKind.REVIEW: "review_due",
                 a.DeadlineKind.RE_REVIEW: "re_review_due",
             }[data.deadline]
-            return {"hearing_since": None, due_field: data.due}
+            return {
+                "state": state.state_before_hearing or S.HANDLING,
+                "state_before_hearing": None,
+                "hearing_since": None,
+                due_field: data.due,
+            }
         case a.ReplyIssued():
             return {
-                "state": "replied",
+                "state": S.REPLIED,
                 "replied_on": data.replied_on,
                 "on_time": data.on_time,
                 "outcome": str(data.outcome),
@@ -394,24 +396,25 @@ def _apply(state: CaseState, data: Event) -> dict[str, Any]:
         case a.DeliveryRecorded() if data.document is a.DeliveredDocument.REVIEW_DECISION:
             return {"re_review_request_until": data.request_until}
         case a.ReviewRequested():
-            return {"state": "under_review", "review_due": data.review_due}
+            return {"state": S.UNDER_REVIEW, "review_due": data.review_due}
         case a.ReviewDecided():
             return {
-                "state": "reviewed",
+                "state": S.REVIEWED,
                 "outcome": str(data.outcome),
                 "justified": data.outcome.justified,
                 "re_review_request_until": data.re_review_request_until,
             }
         case a.ReReviewRequested():
-            return {"state": "under_re_review", "re_review_due": data.re_review_due}
+            return {"state": S.UNDER_RE_REVIEW, "re_review_due": data.re_review_due}
         case a.ReReviewDecided():
+            # Terminated by the CaseTerminated that follows it, as the workflow has it.
             return {
-                "state": "terminated",
+                "state": S.RE_REVIEWED,
                 "outcome": str(data.outcome),
                 "justified": data.outcome.justified,
             }
         case a.CaseTerminated():
-            return {"state": "terminated", "closed_reason": data.reason}
+            return {"state": S.TERMINATED, "closed_reason": data.reason}
         case a.CongressSupervisionStarted():
             return {"congress": True}
         case a.DeadlineReminderSent():

@@ -4,15 +4,7 @@ They go on the case's own stream (``case-<case id>``), after intake's ``CaseRegi
 ``SubmissionReceived``: one stream holds the whole history of a matter. Dates that the law counts
 in days (``*_on``, ``*_due``) are local dates in Asia/Shanghai; instants are UTC.
 
-The workflow, with the state names the API reports::
-
-    registered --(picked up from NATS)--> awaiting_acceptance
-    awaiting_acceptance --accept--> handling
-                        --decline / forward / divert / object--> closed states
-    handling --report completion--> completion_reported --accept--> completion_accepted
-                                                         --send back--> handling
-    completion_accepted --reply--> replied --request review--> under_review --decide--> reviewed
-    reviewed --request re-review--> under_re_review --decide--> terminated
+The workflow's states and their labels: :mod:`petitions.messages.case_state`.
 
 The windows to ask for review and re-review open only when the written reply or review decision
 is recorded as delivered (``DeliveryRecorded``); the state does not change.

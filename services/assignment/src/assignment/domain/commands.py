@@ -21,6 +21,8 @@ from petitions.messages.assignment import (
 )
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from assignment.domain.periods import MAX_EXTENSION_DAYS
+
 MAX_VERSION = 1_000_000
 """Far above any case's history; bounds expected_version below PostgreSQL's bigint."""
 
@@ -135,7 +137,9 @@ class SendBack(Command):
 class GrantExtension(Command):
     name = "grant_extension"
     title = "批准延期 Grant the one extension (unit head)"
-    days: int = Field(ge=1, le=30, description="延长天数，最多30天 days, at most 30")
+    days: int = Field(
+        ge=1, le=MAX_EXTENSION_DAYS, description="延长天数，最多30天 days, at most 30"
+    )
     reason: Text = _text("延期理由（告知信访人）reason, told to the petitioner")
 
 

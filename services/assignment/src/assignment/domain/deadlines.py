@@ -16,6 +16,14 @@ from zoneinfo import ZoneInfo
 from petitions.bureaus import Dated, WorkCalendar
 from petitions.messages.assignment import DatedDeadline
 
+from assignment.domain.periods import (
+    ACCEPTANCE_DAYS,
+    HANDLING_DAYS,
+    OBJECTION_WORKING_DAYS,
+    REVIEW_DAYS,
+    REVIEW_REQUEST_DAYS,
+)
+
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
@@ -28,23 +36,27 @@ class Deadlines:
 
     def acceptance(self, received_on: date) -> Dated:
         """Art. 23: decide on acceptance within 15 days of receipt."""
-        return self.calendar.days_deadline(received_on, 15)
+        return self.calendar.days_deadline(received_on, ACCEPTANCE_DAYS)
 
     def objection(self, received_on: date) -> Dated:
         """Art. 23: a case assigned from above may be objected to within 5 working days."""
-        return self.calendar.working_days_deadline(received_on, 5)
+        return self.calendar.working_days_deadline(received_on, OBJECTION_WORKING_DAYS)
 
     def handling(self, accepted_on: date) -> Dated:
         """Art. 34: handle within 60 days of acceptance."""
-        return self.calendar.days_deadline(accepted_on, 60)
+        return self.calendar.days_deadline(accepted_on, HANDLING_DAYS)
 
     def extended(self, end: date, days: int) -> Dated:
         """A period lengthened by ``days`` calendar days (an extension, or a hearing's pause)."""
         return self.calendar.days_deadline(end, days)
 
     def window(self, start: date) -> Dated:
-        """Arts. 35-36: 30 days to ask for review / re-review, 30 days to decide it."""
-        return self.calendar.days_deadline(start, 30)
+        """Arts. 35-36: 30 days to decide a review / re-review."""
+        return self.calendar.days_deadline(start, REVIEW_DAYS)
+
+    def request_window(self, delivered_on: date) -> Dated:
+        """Arts. 35-36: 30 days from receiving the decision to ask for review / re-review."""
+        return self.calendar.days_deadline(delivered_on, REVIEW_REQUEST_DAYS)
 
     def rolled(self, last_day: date) -> Dated:
         """A period whose own last day is known, moved off a non-working day."""

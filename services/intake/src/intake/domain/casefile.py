@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from petitions.eventstore import RecordedEvent
 from petitions.messages import Event
 from petitions.messages import assignment as a
+from petitions.messages.case_state import CaseState as S
 from petitions.messages.intake import CaseRegistered, PetitionerRecord, SubmissionReceived
 
 
@@ -42,7 +43,9 @@ class CaseFile:
     accused_officers: frozenset[str]
     version: int
     submissions: tuple[Submission, ...] = ()
-    state: str = "registered"
+    state: str = S.REGISTERED
+    before_hearing: str | None = None
+    """The state a hearing interrupted: the petitioner is shown its phase meanwhile."""
     unit: str | None = None
     officer: str | None = None
     leader_id: str | None = None
@@ -139,42 +142,47 @@ def _changes(state: CaseFile, data: Any) -> dict[str, Any]:
             return {"submissions": (*state.submissions, Submission(data.submission_id, data))}
         case a.WorkflowOpened():
             return {
-                "state": "awaiting_acceptance",
+                "state": S.AWAITING_ACCEPTANCE,
                 "received_on": data.received_on,
                 "acceptance_due": data.acceptance_due,
             }
         case a.CaseAccepted():
             return {
-                "state": "handling",
+                "state": S.HANDLING,
                 "accepted_on": data.accepted_on,
                 "handling_due": data.handling_due,
             }
         case a.AcceptanceDeclined():
-            return {"state": "declined", "closed_on": data.decided_on}
+            return {"state": S.DECLINED, "closed_on": data.decided_on}
         case a.CaseForwarded():
-            return {"state": "forwarded", "closed_on": data.decided_on}
+            return {"state": S.FORWARDED, "closed_on": data.decided_on}
         case a.DivertedToLegalProcedure():
-            return {"state": "diverted", "closed_on": data.decided_on}
+            return {"state": S.DIVERTED, "closed_on": data.decided_on}
         case a.AssignmentObjected():
-            return {"state": "objected", "closed_on": data.objected_on}
+            return {"state": S.OBJECTED, "closed_on": data.objected_on}
         case a.CaseAssigned():
             return {"unit": data.unit, "officer": data.officer}
         case a.LeaderOwnershipTaken():
             return {"leader_id": data.leader_id, "leader_name": data.leader_name}
         case a.CompletionReported():
-            return {"state": "completion_reported"}
+            return {"state": S.COMPLETION_REPORTED}
         case a.CompletionAccepted():
-            return {"state": "completion_accepted"}
+            return {"state": S.COMPLETION_ACCEPTED}
         case a.CompletionSentBack():
-            return {"state": "handling"}
+            return {"state": S.HANDLING}
         case a.ExtensionGranted():
             return {"handling_due": data.handling_due, "extended_days": data.days}
-        case a.HearingEnded() if data.deadline is a.DeadlineKind.HANDLING:
-            return {"handling_due": data.due}
-        case a.HearingEnded() if data.deadline is a.DeadlineKind.REVIEW:
-            return {"review_due": data.due}
-        case a.HearingEnded() if data.deadline is a.DeadlineKind.RE_REVIEW:
-            return {"re_review_due": data.due}
+        case a.HearingStarted():
+            return {"state": S.HEARING, "before_hearing": state.state}
+        case a.HearingEnded():
+            due = {
+                a.DeadlineKind.HANDLING: "handling_due",
+                a.DeadlineKind.REVIEW: "review_due",
+                a.DeadlineKind.RE_REVIEW: "re_review_due",
+            }.get(data.deadline)
+            return {"state": state.before_hearing or S.HANDLING, "before_hearing": None} | (
+                {} if due is None else {due: data.due}
+            )
         case a.DeadlinesRecomputed():
             # A changed calendar or corrected rule (a hearing no longer lengthens handling)
             # re-dates what the petitioner is shown, too.
@@ -183,7 +191,7 @@ def _changes(state: CaseFile, data: Any) -> dict[str, Any]:
             }
         case a.ReplyIssued():
             return {
-                "state": "replied",
+                "state": S.REPLIED,
                 "replied_on": data.replied_on,
                 "outcome": str(data.outcome),
                 "review_request_until": data.review_request_until,
@@ -201,13 +209,13 @@ def _changes(state: CaseFile, data: Any) -> dict[str, Any]:
             return done | ({} if window is None else {window: data.request_until})
         case a.ReviewRequested():
             return {
-                "state": "under_review",
+                "state": S.UNDER_REVIEW,
                 "review_requested_on": data.requested_on,
                 "review_due": data.review_due,
             }
         case a.ReviewDecided():
             return {
-                "state": "reviewed",
+                "state": S.REVIEWED,
                 "outcome": str(data.outcome),
                 "review_decided_on": data.decided_on,
                 "re_review_request_until": data.re_review_request_until,
@@ -215,19 +223,19 @@ def _changes(state: CaseFile, data: Any) -> dict[str, Any]:
             }
         case a.ReReviewRequested():
             return {
-                "state": "under_re_review",
+                "state": S.UNDER_RE_REVIEW,
                 "re_review_requested_on": data.requested_on,
                 "re_review_due": data.re_review_due,
             }
         case a.ReReviewDecided():
             return {
-                "state": "re_reviewed",
+                "state": S.RE_REVIEWED,
                 "outcome": str(data.outcome),
                 "re_review_decided_on": data.decided_on,
                 "awaiting_delivery_of": "re_review_decision",
             }
         case a.CaseTerminated():
-            return {"state": "terminated", "terminated": True}
+            return {"state": S.TERMINATED, "terminated": True}
         case _:
             return {}
 
@@ -265,19 +273,21 @@ _REDATED: Final = {
     a.DatedDeadline.RE_REVIEW: "re_review_due",
 }
 
-_PHASE_OF_STATE: Final = {
-    "registered": "received",
-    "awaiting_acceptance": "received",
-    "handling": "handling",
-    "hearing": "handling",
-    "completion_reported": "handling",
-    "completion_accepted": "handling",
-    "objected": "returned",
+_PHASE_OF_STATE: Final[dict[str, str]] = {
+    S.REGISTERED: "received",
+    S.AWAITING_ACCEPTANCE: "received",
+    S.HANDLING: "handling",
+    S.HEARING: "handling",
+    S.COMPLETION_REPORTED: "handling",
+    S.COMPLETION_ACCEPTED: "handling",
+    S.OBJECTED: "returned",
 }
 
 
 def phase(case: CaseFile) -> str:
-    return _PHASE_OF_STATE.get(case.state, case.state)
+    # A hearing is the bureau's own business: the petitioner sees the period it is held in.
+    state = case.before_hearing or S.HANDLING if case.state == S.HEARING else case.state
+    return _PHASE_OF_STATE.get(state, state)
 
 
 def public_status(case: CaseFile) -> dict[str, Any]:

@@ -29,6 +29,7 @@ from petitions.messages import Event, PersonalDataErased
 from petitions.messages import assignment as a
 from petitions.messages import intake as i
 from petitions.messages import reception as r
+from petitions.messages.case_state import CaseState as S
 from petitions.messages.intake import Assessment, Channel, Escalation
 from petitions.personal import ERASED as PERSONAL_ERASED
 
@@ -387,7 +388,7 @@ class Projector:
 
     @staticmethod
     def _state(case: CaseRow, state: str) -> None:
-        case.state = state
+        case.state = str(state)  # the column holds the plain name
         case.state_before_hearing = None
 
     @staticmethod
@@ -428,7 +429,7 @@ class Projector:
             first_received_at=envelope.occurred_at,
             registered_at=envelope.recorded_at,
             first_receiver=e.responsible_officer,
-            state="registered",
+            state=S.REGISTERED.value,
             accused_units=list(e.accused_units),
             accused_officers=list(e.accused_officers),
         )
@@ -532,14 +533,14 @@ class Projector:
 
     def _opened(self, envelope: Envelope, e: a.WorkflowOpened) -> None:
         if (case := self._case(envelope, e.case_id)) is not None:
-            self._state(case, "awaiting_acceptance")
+            self._state(case, S.AWAITING_ACCEPTANCE)
             case.acceptance_due = e.acceptance_due
             case.congress = case.congress or e.congress
             self._mark(case, e, a.DatedDeadline.ACCEPTANCE, a.DatedDeadline.OBJECTION)
 
     def _accepted(self, envelope: Envelope, e: a.CaseAccepted) -> None:
         if (case := self._case(envelope, e.case_id)) is not None:
-            self._state(case, "handling")
+            self._state(case, S.HANDLING)
             case.accepted_on = e.accepted_on
             case.handling_due = e.handling_due
             self._mark(case, e, a.DatedDeadline.HANDLING)
@@ -547,20 +548,20 @@ class Projector:
     def _not_accepted(self, envelope: Envelope, case_id: UUID, how: str, on: date) -> None:
         if (case := self._case(envelope, case_id)) is not None:
             self._state(case, how)
-            case.not_accepted = how
+            case.not_accepted = str(how)
             case.not_accepted_on = on
 
     def _declined(self, envelope: Envelope, e: a.AcceptanceDeclined) -> None:
-        self._not_accepted(envelope, e.case_id, "declined", e.decided_on)
+        self._not_accepted(envelope, e.case_id, S.DECLINED, e.decided_on)
 
     def _forwarded(self, envelope: Envelope, e: a.CaseForwarded) -> None:
-        self._not_accepted(envelope, e.case_id, "forwarded", e.decided_on)
+        self._not_accepted(envelope, e.case_id, S.FORWARDED, e.decided_on)
 
     def _diverted(self, envelope: Envelope, e: a.DivertedToLegalProcedure) -> None:
-        self._not_accepted(envelope, e.case_id, "diverted", e.decided_on)
+        self._not_accepted(envelope, e.case_id, S.DIVERTED, e.decided_on)
 
     def _objected(self, envelope: Envelope, e: a.AssignmentObjected) -> None:
-        self._not_accepted(envelope, e.case_id, "objected", e.objected_on)
+        self._not_accepted(envelope, e.case_id, S.OBJECTED, e.objected_on)
 
     # -- assignment: who handles it -----------------------------------------------------------
 
@@ -590,15 +591,15 @@ class Projector:
 
     def _completion_reported(self, envelope: Envelope, e: a.CompletionReported) -> None:
         if (case := self._case(envelope, e.case_id)) is not None:
-            self._state(case, "completion_reported")
+            self._state(case, S.COMPLETION_REPORTED)
 
     def _completion_accepted(self, envelope: Envelope, e: a.CompletionAccepted) -> None:
         if (case := self._case(envelope, e.case_id)) is not None:
-            self._state(case, "completion_accepted")
+            self._state(case, S.COMPLETION_ACCEPTED)
 
     def _sent_back(self, envelope: Envelope, e: a.CompletionSentBack) -> None:
         if (case := self._case(envelope, e.case_id)) is not None:
-            self._state(case, "handling")
+            self._state(case, S.HANDLING)
 
     def _extended(self, envelope: Envelope, e: a.ExtensionGranted) -> None:
         if (case := self._case(envelope, e.case_id)) is not None:
@@ -607,9 +608,9 @@ class Projector:
             self._mark(case, e, a.DatedDeadline.HANDLING)
 
     def _hearing_started(self, envelope: Envelope, e: a.HearingStarted) -> None:
-        if (case := self._case(envelope, e.case_id)) is not None and case.state != "hearing":
+        if (case := self._case(envelope, e.case_id)) is not None and case.state != S.HEARING:
             case.state_before_hearing = case.state
-            case.state = "hearing"
+            case.state = S.HEARING.value
 
     def _hearing_ended(self, envelope: Envelope, e: a.HearingEnded) -> None:
         if (case := self._case(envelope, e.case_id)) is None:
@@ -624,14 +625,14 @@ class Projector:
         elif kind is a.DeadlineKind.RE_REVIEW:
             case.re_review_due = e.due
         self._mark(case, e, a.DatedDeadline(str(kind)))
-        if case.state == "hearing":
-            self._state(case, case.state_before_hearing or "handling")
+        if case.state == S.HEARING:
+            self._state(case, case.state_before_hearing or S.HANDLING)
 
     # -- assignment: the reply and after ------------------------------------------------------
 
     def _replied(self, envelope: Envelope, e: a.ReplyIssued) -> None:
         if (case := self._case(envelope, e.case_id)) is not None:
-            self._state(case, "replied")
+            self._state(case, S.REPLIED)
             self._outcome(case, e.outcome)
             case.replied_on = e.replied_on
             case.on_time = e.on_time
@@ -646,7 +647,7 @@ class Projector:
 
     def _review_requested(self, envelope: Envelope, e: a.ReviewRequested) -> None:
         if (case := self._case(envelope, e.case_id)) is not None:
-            self._state(case, "under_review")
+            self._state(case, S.UNDER_REVIEW)
             case.review_due = e.review_due
             if case.review_requested_on is None:
                 # The first one is what the first-petition resolution rate asks about.
@@ -655,24 +656,24 @@ class Projector:
 
     def _review_decided(self, envelope: Envelope, e: a.ReviewDecided) -> None:
         if (case := self._case(envelope, e.case_id)) is not None:
-            self._state(case, "reviewed")
+            self._state(case, S.REVIEWED)
             self._outcome(case, e.outcome)
             self._mark(case, e, a.DatedDeadline.RE_REVIEW_REQUEST)
 
     def _re_review_requested(self, envelope: Envelope, e: a.ReReviewRequested) -> None:
         if (case := self._case(envelope, e.case_id)) is not None:
-            self._state(case, "under_re_review")
+            self._state(case, S.UNDER_RE_REVIEW)
             case.re_review_due = e.re_review_due
             self._mark(case, e, a.DatedDeadline.RE_REVIEW)
 
     def _re_review_decided(self, envelope: Envelope, e: a.ReReviewDecided) -> None:
         if (case := self._case(envelope, e.case_id)) is not None:
-            self._state(case, "re_reviewed")
+            self._state(case, S.RE_REVIEWED)
             self._outcome(case, e.outcome)
 
     def _terminated(self, envelope: Envelope, e: a.CaseTerminated) -> None:
         if (case := self._case(envelope, e.case_id)) is not None:
-            self._state(case, "terminated")
+            self._state(case, S.TERMINATED)
             # The event carries no date of its own: the local day it happened.
             case.terminated_on = local_date(envelope.occurred_at)
 

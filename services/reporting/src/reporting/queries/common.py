@@ -7,6 +7,7 @@ from typing import Any, Protocol
 
 from petitions.bureaus import BureauConfig, UnknownCodeError
 from petitions.identity import Principal, Role
+from petitions.messages.case_state import CaseState
 from petitions.scope import Reach, reach
 
 from reporting.queries.models import BureauRef, Rate
@@ -108,25 +109,7 @@ CATEGORY_KIND_ZH = {
     "complaint_demand": "申诉求决",
 }
 
-STATE_ZH = {
-    "registered": "已登记",
-    "awaiting_acceptance": "待受理",
-    "handling": "办理中",
-    "completion_reported": "已报办结",
-    "completion_accepted": "办结已审核",
-    "replied": "已答复",
-    "under_review": "复查中",
-    "reviewed": "已复查",
-    "under_re_review": "复核中",
-    "re_reviewed": "已复核",
-    "hearing": "听证中",
-    "terminated": "已终结",
-    "declined": "不予受理",
-    "acceptance_declined": "不予受理",
-    "forwarded": "已转送",
-    "diverted": "导入法定程序",
-    "objected": "交办异议退回",
-}
+STATE_ZH = {state.value: state.zh for state in CaseState}
 
 NOT_ACCEPTED_ZH = {
     "declined": "不予受理",
