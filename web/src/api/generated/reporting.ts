@@ -727,6 +727,11 @@ export interface components {
              * @description 流程状态 the workflow state name
              */
             state: string;
+            /**
+             * State Before Hearing
+             * @description 听证前的状态 the state a hearing interrupted, it returns to
+             */
+            state_before_hearing?: string | null;
             /** State Label */
             state_label: string;
             /**
