@@ -1911,6 +1911,8 @@ export interface operations {
                 responsible_unit?: string | null;
                 /** @description 案件编号（部分）part of it */
                 case_number?: string | null;
+                /** @description 领导接访场次 visits received at this session */
+                reception_session?: string | null;
             };
             header?: never;
             path?: never;
@@ -1987,6 +1989,8 @@ export interface operations {
                 responsible_unit?: string | null;
                 /** @description 案件编号（部分）part of it */
                 case_number?: string | null;
+                /** @description 领导接访场次 visits received at this session */
+                reception_session?: string | null;
             };
             header?: never;
             path?: never;
@@ -2063,6 +2067,8 @@ export interface operations {
                 responsible_unit?: string | null;
                 /** @description 案件编号（部分）part of it */
                 case_number?: string | null;
+                /** @description 领导接访场次 visits received at this session */
+                reception_session?: string | null;
             };
             header?: never;
             path?: never;
