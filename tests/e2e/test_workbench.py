@@ -31,6 +31,9 @@ CJK_FAMILY = re.compile(r"CJK|Han Sans|Hei|YaHei|PingFang|Song|Ming", re.IGNOREC
 # A resident ID whose check character is right (GB 11643), and the same with it wrong.
 GOOD_ID = "11010519491231002X"
 BAD_ID = "110105194912310021"
+SECOND_ID = "330102198001010018"
+# A working Wednesday (the chief's reception day) in a year with a holiday file, not "today".
+RECEPTION_DAY = "2026-12-09"
 
 if not CHROMIUM.exists() and os.environ.get("CI"):
     # CI installs Chromium first (.ci/run): a missing one there is a broken CI, not a skip.
@@ -48,7 +51,6 @@ if not (DIST / "index.html").is_file():
     )
 
 from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
-
 
 LOGS = ROOT / ".devstack" / "workbench-logs"
 
@@ -355,8 +357,8 @@ def _run(page: Page, base: str) -> None:
 
     # -- the handler works the case: weekly progress, then the completion report ---------------
     first.get_by_role("link", name=case_number).click()
-    _command(page, "记录进展 Record progress", {"本周进展 progress this week": "已约谈物业，协调车位"})
-    _command(page, "报告办结 Report completion", {"办理情况 what was done": "物业已划定临时车位，纠纷化解"})
+    _command(page, "记录进展 Record progress", {"本周进展 progress this week": "已约谈物业"})
+    _command(page, "报告办结 Report completion", {"办理情况 what was done": "已划定临时车位"})
     expect(page.get_by_text("已报办结，待审核").first).to_be_visible()
 
     # -- the petition office accepts the completion report ----------------------------------
@@ -401,11 +403,63 @@ def _run(page: Page, base: str) -> None:
     expect(page.get_by_role("heading", name=re.compile("领导驾驶舱"))).to_be_visible()
     deadline = time.monotonic() + 20
     while _replied(page) != replied_before + 1:  # reporting follows through NATS
-        assert time.monotonic() < deadline, f"the dashboard never counted the reply: {replied_before}"
+        assert time.monotonic() < deadline, f"the reply never counted: still {replied_before}"
         page.wait_for_timeout(500)
         page.reload()
         expect(page.get_by_role("heading", name=re.compile("领导驾驶舱"))).to_be_visible()
     _shot(page, "18-dashboard-replied")
+
+    # -- 接访日: the leader lays out a (fixed) Wednesday, receives, a visit is registered at the
+    # session, and the leader's instruction on it is recorded ------------------------------------
+    page.get_by_role("menuitem", name=re.compile("接访日")).click()
+    expect(page.get_by_role("heading", name=re.compile("接访日"))).to_be_visible()
+    day = page.get_by_label("接访日期 Day")
+    day.fill(RECEPTION_DAY)
+    day.press("Enter")
+    page.get_by_role("button", name="排定当日接访 Schedule the day").click()
+    sessions = page.get_by_label("接访场次 reception sessions")
+    chief = sessions.locator(".el-table__body tr").filter(has_text="局长接访日")
+    expect(chief).to_have_count(1)  # Wednesday: the chief receives
+    leader_name = chief.locator("td").first.inner_text().split()[0]
+    chief.get_by_role("button", name=f"办理 {leader_name} 场次").click()
+    page.get_by_label("实际接访领导 Received by").fill(leader_name)
+    page.get_by_role("button", name="记为已接访 Record as held").click()
+    expect(page.get_by_text("已记为已接访 recorded as held")).to_be_visible()
+    expect(chief).to_contain_text("已接访 held")
+    chief.get_by_role("link", name="登记来访 Register a visit").click()
+    expect(page.get_by_text("领导接访日来访")).to_be_visible()
+    page.get_by_label("姓名 Name").fill("赵六")
+    page.get_by_label("身份证号 Resident ID").fill(SECOND_ID)
+    page.get_by_role("combobox", name="问题分类 Category").click()
+    page.get_by_role("option", name=re.compile("治安案件处理")).click()
+    page.get_by_role("combobox", name="涉及分县局 Sub-bureau").click()
+    page.get_by_role("option", name="江城分局", exact=True).click()
+    page.get_by_label("反映问题 Summary").fill("反映邻里噪音扰民")
+    page.get_by_label("诉求 Requests").fill("请求依法处理")
+    page.get_by_role("button", name="登记 Register").click()
+    number = page.get_by_test_id("case-number")
+    # numbered in the series of the bureau that received it (the city's)
+    expect(number).to_have_text(re.compile(r"^3301-\d{4}-\d{6}$"), timeout=15_000)
+    visit_number = number.inner_text()
+
+    page.get_by_role("menuitem", name=re.compile("接访日")).click()
+    page.get_by_label("接访日期 Day").fill(RECEPTION_DAY)
+    page.get_by_label("接访日期 Day").press("Enter")
+    visits = page.get_by_label("本场次来访 visits at this session")
+    deadline = time.monotonic() + 20
+    while True:  # reporting's ledger follows through NATS
+        chief.get_by_role("button", name=f"办理 {leader_name} 场次").click()
+        if visits.get_by_role("link", name=visit_number).is_visible():
+            break
+        assert time.monotonic() < deadline, f"{visit_number} never listed at its session"
+        page.wait_for_timeout(500)
+    page.get_by_role("combobox", name="批示的来访 Visit").click(force=True)
+    page.get_by_role("option", name=visit_number).click()
+    page.get_by_label("批示 Instruction", exact=True).fill("请江城分局三日内上门核实，依法处理")
+    page.get_by_role("button", name="记录批示 Record instruction").click()
+    expect(page.get_by_text("批示已记录 instruction recorded")).to_be_visible()
+    expect(chief.locator("td").nth(4)).to_have_text("1")
+    _shot(page, "19-reception")
 
     # -- 审计回放: the auditor replays the case, the chain holds, the dossier read is listed ----
     _switch(page, "以审计/纪检督察冯立新登录")
