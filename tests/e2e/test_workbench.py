@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, Servers
 from tests.e2e.test_services_start import _free_port, service_env  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.integration
@@ -31,6 +31,9 @@ CJK_FAMILY = re.compile(r"CJK|Han Sans|Hei|YaHei|PingFang|Song|Ming", re.IGNOREC
 # A resident ID whose check character is right (GB 11643), and the same with it wrong.
 GOOD_ID = "11010519491231002X"
 BAD_ID = "110105194912310021"
+SECOND_ID = "330102198001010018"
+# A working Wednesday (the chief's reception day) in a year with a holiday file, not "today".
+RECEPTION_DAY = "2026-12-09"
 
 if not CHROMIUM.exists() and os.environ.get("CI"):
     # CI installs Chromium first (.ci/run): a missing one there is a broken CI, not a skip.
@@ -49,10 +52,12 @@ if not (DIST / "index.html").is_file():
 
 from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
 
+LOGS = ROOT / ".devstack" / "workbench-logs"
+
 
 def _wait_healthy(url: str, proc: subprocess.Popen[bytes], deadline: float) -> None:
     while True:
-        assert proc.poll() is None, f"{url} exited with {proc.returncode}"
+        assert proc.poll() is None, f"{url} exited with {proc.returncode} (logs in {LOGS})"
         try:
             if httpx.get(f"{url}/health", timeout=2).status_code == 200:
                 return
@@ -63,20 +68,32 @@ def _wait_healthy(url: str, proc: subprocess.Popen[bytes], deadline: float) -> N
 
 
 @pytest.fixture
-def workbench(service_env: dict[str, str]) -> Iterator[str]:  # noqa: F811
-    """The services and the gateway in front of them; yields the workbench's one address."""
+def workbench(
+    service_env: dict[str, str],  # noqa: F811
+    servers: Servers,
+    nats_url: str,
+) -> Iterator[str]:
+    """The services and the gateway in front of them; yields the workbench's one address. Each
+    service has its own NATS identity, on the stream and durables ``nats_url`` provisioned."""
+    del nats_url
     procs: list[subprocess.Popen[bytes]] = []
     urls: dict[str, str] = {}
+    LOGS.mkdir(parents=True, exist_ok=True)
     try:
         for name in ("intake", "assignment", "reporting"):
             port = _free_port()
-            env = {**service_env, "PETITIONS_HTTP_PORT": str(port), "PETITIONS_LOG_FORMAT": "json"}
+            env = {
+                **service_env,
+                **servers.env(name),
+                "PETITIONS_HTTP_PORT": str(port),
+                "PETITIONS_LOG_FORMAT": "json",
+            }
             procs.append(
                 subprocess.Popen(
                     [sys.executable, "-m", name],
                     env=env,
                     stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
+                    stderr=(LOGS / f"{name}.log").open("wb"),
                 )
             )
             urls[name] = f"http://127.0.0.1:{port}"
@@ -137,6 +154,37 @@ def _shot_here(page: Page, name: str) -> None:
 def _sign_in(page: Page, base: str, accessible_name: str) -> None:
     page.goto(f"{base}/login")
     page.get_by_role("button", name=accessible_name).click()
+
+
+def _switch(page: Page, accessible_name: str) -> None:
+    page.get_by_role("button", name="退出 Sign out").click()
+    page.get_by_role("button", name=accessible_name).click()
+
+
+def _command(page: Page, name: str, fields: dict[str, str]) -> None:
+    """Give one of the commands the case page offers, through its form."""
+    page.get_by_role("button", name=name, exact=True).click()
+    for label, value in fields.items():
+        page.get_by_label(label).fill(value)
+    page.get_by_role("button", name=f"提交 {name}").click()
+    expect(page.get_by_text(f"已完成 done：{name}")).to_be_visible()
+
+
+def _replied(page: Page) -> int:
+    """The dashboard's count of replies this month (the on-time card names it)."""
+    card = page.get_by_role("group", name="按期答复率 On time")
+    expect(card).to_contain_text("答复 replied")
+    found = re.search(r"答复 replied (\d+) 件", card.inner_text())
+    assert found, card.inner_text()
+    return int(found.group(1))
+
+
+def _docx_text(path: Path) -> str:
+    import docx  # python-docx, as the notices' own tests read them back
+
+    document = docx.Document(str(path))
+    cells = [c.text for t in document.tables for row in t.rows for c in row.cells]
+    return "\n".join([p.text for p in document.paragraphs] + cells)
 
 
 def test_register_a_visit_and_follow_it(workbench: str) -> None:
@@ -275,6 +323,9 @@ def _run(page: Page, base: str) -> None:
     page.get_by_role("menuitem", name=re.compile("领导驾驶舱")).click()
     expect(page.get_by_role("heading", name=re.compile("领导驾驶舱"))).to_be_visible()
     expect(page.get_by_text("办结率").first).to_be_visible()
+    # The city's replies this month before this case's (the leader's dashboard has the same
+    # scope: both are of the city bureau).
+    replied_before = _replied(page)
     page.wait_for_timeout(500)
     _shot(page, "08-dashboard")
 
@@ -304,9 +355,114 @@ def _run(page: Page, base: str) -> None:
     expect(first).to_contain_text(re.compile(r"剩 \d+ 个工作日"))
     _shot(page, "11-todo")
 
+    # -- the handler works the case: weekly progress, then the completion report ---------------
+    first.get_by_role("link", name=case_number).click()
+    _command(page, "记录进展 Record progress", {"本周进展 progress this week": "已约谈物业"})
+    _command(page, "报告办结 Report completion", {"办理情况 what was done": "已划定临时车位"})
+    expect(page.get_by_text("已报办结，待审核").first).to_be_visible()
+
+    # -- the petition office accepts the completion report ----------------------------------
+    _switch(page, "以信访科周敏登录")
+    page.goto(f"{base}/cases/{case_number}")
+    _command(page, "审核通过 Accept completion", {"审核意见 note": "同意办结"})
+
+    # -- the handler replies (outcome, legal basis) and records the delivery --------------------
+    _switch(page, "以承办人赵明登录")
+    page.goto(f"{base}/cases/{case_number}")
+    page.get_by_role("button", name="答复 Reply", exact=True).click()
+    page.get_by_role("radio", name="支持 support").check(force=True)
+    page.get_by_label("法律依据 legal basis").fill("《信访工作条例》第三十二条")
+    page.get_by_label("处理意见 the decision").fill("支持信访人诉求，已协调解决停车问题。")
+    _shot_here(page, "16-reply")
+    page.get_by_role("button", name="提交 答复 Reply").click()
+    expect(page.get_by_text("已完成 done：答复 Reply")).to_be_visible()
+    # Replied, not yet delivered: the review window has not started.
+    expect(page.get_by_test_id("delivery")).to_contain_text("尚未登记送达")
+    page.get_by_role("button", name="登记送达 Record delivery", exact=True).click()
+    page.get_by_role("radio", name="直接送达 in person").check(force=True)
+    page.get_by_label("送达回证、签收情况 receipt note").fill("信访人当面签收")
+    page.get_by_role("button", name="提交 登记送达 Record delivery").click()
+    expect(page.get_by_text("已完成 done：登记送达 Record delivery")).to_be_visible()
+    delivered = page.get_by_test_id("delivery")
+    expect(delivered).to_contain_text(re.compile(r"已送达 delivered \d{4}-\d{2}-\d{2}"))
+    expect(delivered).to_contain_text(re.compile(r"期限自送达之日起算，至 \d{4}-\d{2}-\d{2}"))
+    expect(page.get_by_text("申请复查截止 review request until")).to_be_visible()
+
+    # -- the written notices whose acts have happened, as DOCX ---------------------------------
+    for label in ("受理告知书 acceptance notice", "答复意见书 reply"):
+        with page.expect_download() as download:
+            page.get_by_role("button", name=f"下载 {label} (DOCX)").click()
+        assert download.value.suggested_filename.endswith(f"-{case_number}.docx")
+        text = _docx_text(Path(download.value.path()))
+        assert case_number in text, f"{label} does not name {case_number}"
+    expect(page.get_by_role("button", name=re.compile("不予受理告知书"))).to_have_count(0)
+    _shot(page, "17-case-delivered")
+
+    # -- the leader's dashboard counts the reply ------------------------------------------------
+    _switch(page, "以局领导陈卫东登录")
+    expect(page.get_by_role("heading", name=re.compile("领导驾驶舱"))).to_be_visible()
+    deadline = time.monotonic() + 20
+    while _replied(page) != replied_before + 1:  # reporting follows through NATS
+        assert time.monotonic() < deadline, f"the reply never counted: still {replied_before}"
+        page.wait_for_timeout(500)
+        page.reload()
+        expect(page.get_by_role("heading", name=re.compile("领导驾驶舱"))).to_be_visible()
+    _shot(page, "18-dashboard-replied")
+
+    # -- 接访日: the leader lays out a (fixed) Wednesday, receives, a visit is registered at the
+    # session, and the leader's instruction on it is recorded ------------------------------------
+    page.get_by_role("menuitem", name=re.compile("接访日")).click()
+    expect(page.get_by_role("heading", name=re.compile("接访日"))).to_be_visible()
+    day = page.get_by_label("接访日期 Day")
+    day.fill(RECEPTION_DAY)
+    day.press("Enter")
+    page.get_by_role("button", name="排定当日接访 Schedule the day").click()
+    sessions = page.get_by_label("接访场次 reception sessions")
+    chief = sessions.locator(".el-table__body tr").filter(has_text="局长接访日")
+    expect(chief).to_have_count(1)  # Wednesday: the chief receives
+    leader_name = chief.locator("td").first.inner_text().split()[0]
+    chief.get_by_role("button", name=f"办理 {leader_name} 场次").click()
+    page.get_by_label("实际接访领导 Received by").fill(leader_name)
+    page.get_by_role("button", name="记为已接访 Record as held").click()
+    expect(page.get_by_text("已记为已接访 recorded as held")).to_be_visible()
+    expect(chief).to_contain_text("已接访 held")
+    chief.get_by_role("link", name="登记来访 Register a visit").click()
+    expect(page.get_by_text("领导接访日来访")).to_be_visible()
+    page.get_by_label("姓名 Name").fill("赵六")
+    page.get_by_label("身份证号 Resident ID").fill(SECOND_ID)
+    page.get_by_role("combobox", name="问题分类 Category").click()
+    page.get_by_role("option", name=re.compile("治安案件处理")).click()
+    page.get_by_role("combobox", name="涉及分县局 Sub-bureau").click()
+    page.get_by_role("option", name="江城分局", exact=True).click()
+    page.get_by_label("反映问题 Summary").fill("反映邻里噪音扰民")
+    page.get_by_label("诉求 Requests").fill("请求依法处理")
+    page.get_by_role("button", name="登记 Register").click()
+    number = page.get_by_test_id("case-number")
+    # numbered in the series of the bureau that received it (the city's)
+    expect(number).to_have_text(re.compile(r"^3301-\d{4}-\d{6}$"), timeout=15_000)
+    visit_number = number.inner_text()
+
+    page.get_by_role("menuitem", name=re.compile("接访日")).click()
+    page.get_by_label("接访日期 Day").fill(RECEPTION_DAY)
+    page.get_by_label("接访日期 Day").press("Enter")
+    visits = page.get_by_label("本场次来访 visits at this session")
+    deadline = time.monotonic() + 20
+    while True:  # reporting's ledger follows through NATS
+        chief.get_by_role("button", name=f"办理 {leader_name} 场次").click()
+        if visits.get_by_role("link", name=visit_number).is_visible():
+            break
+        assert time.monotonic() < deadline, f"{visit_number} never listed at its session"
+        page.wait_for_timeout(500)
+    page.get_by_role("combobox", name="批示的来访 Visit").click(force=True)
+    page.get_by_role("option", name=visit_number).click()
+    page.get_by_label("批示 Instruction", exact=True).fill("请江城分局三日内上门核实，依法处理")
+    page.get_by_role("button", name="记录批示 Record instruction").click()
+    expect(page.get_by_text("批示已记录 instruction recorded")).to_be_visible()
+    expect(chief.locator("td").nth(4)).to_have_text("1")
+    _shot(page, "19-reception")
+
     # -- 审计回放: the auditor replays the case, the chain holds, the dossier read is listed ----
-    page.get_by_role("button", name="退出 Sign out").click()
-    page.get_by_role("button", name="以审计/纪检督察冯立新登录").click()
+    _switch(page, "以审计/纪检督察冯立新登录")
     expect(page.get_by_role("heading", name="审计回放 Audit replay")).to_be_visible()
     page.get_by_label("案号 Case number").fill(case_number)
     page.get_by_role("button", name="回放 Replay").click()
@@ -318,7 +474,7 @@ def _run(page: Page, base: str) -> None:
     expect(read_row).to_contain_text("身份证号")
     entries = page.get_by_label("案件时间线 case timeline").locator(".el-timeline-item")
     total = entries.count()
-    assert total >= 3, f"a registered, accepted and assigned case has {total} timeline entries"
+    assert total >= 8, f"a case followed to its delivery has {total} timeline entries"
     _shot(page, "14-audit")
     reads.scroll_into_view_if_needed()
     _shot_here(page, "15-audit-reads")

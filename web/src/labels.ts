@@ -62,6 +62,7 @@ export const COMMANDS: Record<string, string> = {
   decide_re_review: '复核决定 Decide re-review',
   congress_supervise: '人大督办 Congress supervision',
   congress_report: '书面报告 Congress report',
+  record_delivery: '登记送达 Record delivery',
 }
 
 export const ENUMS: Record<string, Record<string, string>> = {
@@ -72,6 +73,23 @@ export const ENUMS: Record<string, Record<string, string>> = {
     dissatisfied: '不满意 dissatisfied',
   },
   ReviewDecision: { upheld: '维持 upheld', revised: '变更 revised' },
+  DeliveredDocument: {
+    reply: '答复意见书 reply',
+    review_decision: '复查意见书 review decision',
+    re_review_decision: '复核意见书 re-review decision',
+  },
+  DeliveryMethod: { in_person: '直接送达 in person', post: '邮寄送达 by post', electronic: '电子送达 electronic' },
+}
+
+// 书面告知 the written notices intake renders (POST /api/v1/cases/{case}/notices/{kind}).
+export const NOTICES: Record<string, string> = {
+  acceptance: '受理告知书 acceptance notice',
+  declined: '不予受理告知书 refusal notice',
+  forwarded: '转送告知书 forwarding notice',
+  extension: '延期告知书 extension notice',
+  reply: '答复意见书 reply',
+  review: '复查意见书 review decision',
+  re_review: '复核意见书 re-review decision',
 }
 
 export const DEADLINES: [string, string][] = [

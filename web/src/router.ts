@@ -13,6 +13,7 @@ export const router = createRouter({
     { path: '/desk', name: 'desk', component: () => import('./views/DeskView.vue'), meta: { title: '登记台 Registration desk' } },
     { path: '/cases', name: 'cases', component: () => import('./views/CasesView.vue'), meta: { title: '案件 Cases' } },
     { path: '/cases/:id', name: 'case', component: () => import('./views/CaseView.vue'), meta: { title: '案件卷宗 Case' } },
+    { path: '/reception', name: 'reception', component: () => import('./views/ReceptionView.vue'), meta: { title: '接访日 Reception day' } },
     { path: '/ledger', name: 'ledger', component: () => import('./views/LedgerView.vue'), meta: { title: '台帐 Ledger' } },
     { path: '/weekly', name: 'weekly', component: () => import('./views/WeeklyView.vue'), meta: { title: '一周一通报 Weekly bulletin' } },
     { path: '/monthly', name: 'monthly', component: () => import('./views/MonthlyView.vue'), meta: { title: '一月一分析 Monthly analysis' } },

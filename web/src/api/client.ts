@@ -6,6 +6,7 @@ import type { paths as AssignmentPaths } from './generated/assignment'
 import type { paths as ReportingPaths } from './generated/reporting'
 import { session, signOut } from '../auth'
 import { router } from '../router'
+import { problemMessage } from './errors'
 
 const bearer: Middleware = {
   onRequest({ request }) {
@@ -33,9 +34,11 @@ export const intake = client<IntakePaths>('/intake')
 export const assignment = client<AssignmentPaths>('/assignment')
 export const reporting = client<ReportingPaths>('/reporting')
 
-/** A file from an API (an export), fetched with the token and handed to the browser to save. */
-export async function download(path: string, filename: string): Promise<void> {
+/** A file from an API (an export, a written notice), fetched with the token and handed to the
+ * browser to save. A refusal is thrown as an Error whose message is the API's, in plain Chinese. */
+export async function download(path: string, filename: string, method: 'GET' | 'POST' = 'GET'): Promise<void> {
   const response = await fetch(path, {
+    method,
     headers: session.token ? { Authorization: `Bearer ${session.token}` } : {},
   })
   if (response.status === 401) {
@@ -43,7 +46,10 @@ export async function download(path: string, filename: string): Promise<void> {
     await router.push({ name: 'login' })
     return
   }
-  if (!response.ok) throw new Error(`${response.status}`)
+  if (!response.ok) {
+    const problem: unknown = await response.json().catch(() => null)
+    throw new Error(problemMessage(problem, response.status))
+  }
   const url = URL.createObjectURL(await response.blob())
   const link = document.createElement('a')
   link.href = url

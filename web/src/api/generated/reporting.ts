@@ -1940,6 +1940,8 @@ export interface operations {
                 responsible_unit?: string | null;
                 /** @description 案件编号（部分）part of it */
                 case_number?: string | null;
+                /** @description 领导接访场次 visits received at this session */
+                reception_session?: string | null;
             };
             header?: never;
             path?: never;
@@ -2016,6 +2018,8 @@ export interface operations {
                 responsible_unit?: string | null;
                 /** @description 案件编号（部分）part of it */
                 case_number?: string | null;
+                /** @description 领导接访场次 visits received at this session */
+                reception_session?: string | null;
             };
             header?: never;
             path?: never;
@@ -2092,6 +2096,8 @@ export interface operations {
                 responsible_unit?: string | null;
                 /** @description 案件编号（部分）part of it */
                 case_number?: string | null;
+                /** @description 领导接访场次 visits received at this session */
+                reception_session?: string | null;
             };
             header?: never;
             path?: never;

@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from datetime import date
 from typing import Annotated, Any, Literal
+from uuid import UUID
 
 import asyncpg
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
@@ -426,6 +427,9 @@ def router(
         case_number: Annotated[
             str | None, Query(max_length=40, description="案件编号（部分）part of it")
         ] = None,
+        reception_session: Annotated[
+            UUID | None, Query(description="领导接访场次 visits received at this session")
+        ] = None,
     ) -> queries.LedgerFilter:
         received = None
         if received_from is not None or received_to is not None:
@@ -448,6 +452,7 @@ def router(
             supervised=supervised,
             responsible_unit=responsible_unit,
             case_number=case_number,
+            reception_session=reception_session,
         )
 
     Filters = Annotated[queries.LedgerFilter, Depends(ledger_filter)]  # noqa: N806

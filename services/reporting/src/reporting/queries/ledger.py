@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
+from uuid import UUID
 
 from petitions.bureaus import BureauConfig, split_note
 
@@ -57,6 +58,7 @@ class LedgerFilter:
     supervised: bool | None = None
     responsible_unit: str | None = None
     case_number: str | None = None  # any part of it
+    reception_session: UUID | None = None  # a visit of the case was received at it
 
 
 _COLUMNS = f"""
@@ -122,6 +124,11 @@ def case_filter(
         where.add(f"c.responsible_unit = {where.param(filters.responsible_unit)}")
     if filters.case_number:
         where.add(f"strpos(c.case_number, {where.param(filters.case_number)}) > 0")
+    if filters.reception_session is not None:
+        where.add(
+            "EXISTS (SELECT 1 FROM submissions s WHERE s.case_id = c.case_id "
+            f"AND s.reception_session_id = {where.param(filters.reception_session)})"
+        )
     return where
 
 
