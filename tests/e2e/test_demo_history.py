@@ -16,19 +16,31 @@ from devstack.demo import Demo
 from petitions.bureaus import load_config
 from petitions.identity import LocalIssuer
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, Servers
 from tests.e2e.test_services_start import _free_port, service_env  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def services(service_env: dict[str, str]) -> Iterator[dict[str, str]]:  # noqa: F811
+def services(
+    service_env: dict[str, str],  # noqa: F811
+    servers: Servers,
+    nats_url: str,
+) -> Iterator[dict[str, str]]:
+    """Intake and assignment as processes, each with its own NATS identity, on the stream and
+    durables the ``nats_url`` fixture provisioned."""
+    del nats_url
     urls: dict[str, str] = {}
     procs = []
     for name in ("intake", "assignment"):
         port = _free_port()
-        env = {**service_env, "PETITIONS_HTTP_PORT": str(port), "PETITIONS_LOG_FORMAT": "json"}
+        env = {
+            **service_env,
+            **servers.env(name),
+            "PETITIONS_HTTP_PORT": str(port),
+            "PETITIONS_LOG_FORMAT": "json",
+        }
         procs.append(
             subprocess.Popen(
                 [sys.executable, "-m", name],
