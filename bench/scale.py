@@ -10,7 +10,7 @@ under a data key, erasures included. Then:
 * ``read_all_decoded_eps``: the ordered, decoded read (:meth:`EventStore.iter_all`, keyless);
 * ``verify_all_eps``: every stream's hash chain (:meth:`EventStore.verify_all`);
 * ``rebuild_eps`` / ``rebuild_peak_rss_mb``: `python -m reporting.projections rebuild` in a
-  process of its own (its peak resident set from wait4, not this process's, which holds the
+  process of its own (its own peak resident set, VmHWM, not this process's, which holds the
   generated log);
 * p50/p95 of the report endpoints (:func:`bench.reporting._endpoint_figures`) and of the audit
   timeline of a case of 200 events.
@@ -23,6 +23,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -105,26 +106,34 @@ async def _verify_all(store: EventStore, events: int) -> float:
 COMPARE_WITH = os.environ.get("BENCH_SCALE_COMPARE_WITH")
 
 
+# The child reports its own high-water mark (VmHWM of its address space) at exit: the rusage of
+# wait4 would not do, as its ru_maxrss counts the pages the child shared with this process
+# (which holds the whole generated log) between fork and exec.
+_REBUILD = (
+    "import atexit, os, runpy, sys\n"
+    "def peak():\n"
+    "    with open('/proc/self/status') as status:\n"
+    "        line = next(l for l in status if l.startswith('VmHWM:'))\n"
+    "    with open(os.environ['BENCH_PEAK_FILE'], 'w') as out:\n"
+    "        out.write(line.split()[1])\n"
+    "atexit.register(peak)\n"
+    "sys.argv = ['reporting.projections', 'rebuild', '--no-progress']\n"
+    "runpy.run_module('reporting.projections', run_name='__main__')\n"
+)
+
+
 def _rebuild_process(dsn: str, source: str | None = None) -> dict[str, Any]:
-    """`python -m reporting.projections rebuild` as an operator runs it, its peak RSS."""
-    env = {**os.environ, "PETITIONS_DATABASE_URL": dsn}
-    if source:
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [source, env.get("PYTHONPATH")]))
-    env.pop("PETITIONS_REPORTING_DATABASE_URL", None)
-    child = subprocess.Popen(
-        [sys.executable, "-m", "reporting.projections", "rebuild", "--no-progress"],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-    )
-    assert child.stdout is not None
-    out = child.stdout.read()
-    _, status, usage = os.wait4(child.pid, 0)
-    child.returncode = os.waitstatus_to_exitcode(status)
-    if child.returncode != 0:
-        raise RuntimeError(f"rebuild failed ({child.returncode})")
-    result: dict[str, Any] = json.loads(out.decode().strip().splitlines()[-1])
-    result["peak_rss_mb"] = round(usage.ru_maxrss / 1024, 1)  # Linux: KiB
+    """`python -m reporting.projections rebuild` as an operator runs it, and its peak RSS."""
+    with tempfile.NamedTemporaryFile("r", suffix=".peak") as peak:
+        env = {**os.environ, "PETITIONS_DATABASE_URL": dsn, "BENCH_PEAK_FILE": peak.name}
+        env.pop("PETITIONS_REPORTING_DATABASE_URL", None)
+        if source:
+            env["PYTHONPATH"] = os.pathsep.join(filter(None, [source, env.get("PYTHONPATH")]))
+        done = subprocess.run(
+            [sys.executable, "-c", _REBUILD], env=env, cwd=ROOT, stdout=subprocess.PIPE, check=True
+        )
+        result: dict[str, Any] = json.loads(done.stdout.decode().strip().splitlines()[-1])
+        result["peak_rss_mb"] = round(int(peak.read()) / 1024, 1)  # VmHWM is in KiB
     return result
 
 

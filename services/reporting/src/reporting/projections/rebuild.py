@@ -92,6 +92,7 @@ class Fold:
         self._batch = batch_size
         self._flush_every = flush_every
         self._unflushed = 0
+        self._flushed = False  # until the first flush, the sink holds nothing to read back
         self._changed_streams: set[str] = set()
 
     async def catch_up(self, bar: tqdm[Any] | None = None) -> None:
@@ -126,10 +127,12 @@ class Fold:
 
     async def feed(self, raws: Sequence[RawEvent]) -> None:
         applied = self.applied
-        if self.sink is not None:
+        sink = self.sink if self._flushed else None
+        reload = sink is not None
+        if sink is not None:
             forgotten = list({raw.stream_id for raw in raws if raw.stream_id not in applied})
             if forgotten:
-                applied.update(await stored_versions(self.sink.conn, self.sink.schema, forgotten))
+                applied.update(await stored_versions(sink.conn, sink.schema, forgotten))
         ordered: list[RawEvent] = []
         for raw in raws:
             last = applied.get(raw.stream_id, 0)
@@ -144,7 +147,7 @@ class Fold:
             self._changed_streams.add(raw.stream_id)
         handles = Projector.handles
         decoded = [(raw, masked(raw)) for raw in ordered if handles(raw.event_type)]
-        if self.sink is not None:
+        if reload:
             await self._reload(decoded)
         apply = self.projector.apply
         for raw, event in decoded:
@@ -181,6 +184,7 @@ class Fold:
         self.projector.retain(changes)
         self.applied = dict(applied)
         self._unflushed = 0
+        self._flushed = True
 
     def take_applied(self) -> list[tuple[str, int]]:
         """The streams whose applied version moved since the last call."""
