@@ -162,7 +162,18 @@ class Fold:
         cases: set[UUID] = set()
         sessions: set[UUID] = set()
         erase: list[UUID] = []
+        holds_case = projector.holds_case
         for _, event in decoded:
+            # Most events are about a case the fold holds and need nothing else: skip needs()
+            # for them (it cost the bounded fold a tenth of its time). An event naming a
+            # session (a leader's instruction on a case) needs that too.
+            case_id = getattr(event, "case_id", None)
+            if (
+                isinstance(case_id, UUID)
+                and holds_case(case_id)
+                and not hasattr(event, "session_id")
+            ):
+                continue
             need = needs(event)
             if need.case_id is not None and not projector.holds_case(need.case_id):
                 cases.add(need.case_id)
