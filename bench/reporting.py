@@ -606,9 +606,20 @@ def _endpoint_requests(weeks: int = 36, months: int = 9) -> dict[str, list[dict[
     }
 
 
-async def _endpoint_figures(read_pool: asyncpg.Pool) -> dict[str, Any]:
+def _url(path: str) -> str:
+    """A call's URL: a report's path, or an absolute one (the audit API)."""
+    return path if path.startswith("/") else f"/api/v1/reports/{path}"
+
+
+async def _endpoint_figures(
+    read_pool: asyncpg.Pool,
+    plan: dict[str, list[dict[str, Any]]] | None = None,
+    store: EventStore | None = None,
+) -> dict[str, Any]:
     """p50/p95 (ms) and response size of the report endpoints, in process over ASGI (the HTTP
-    stack's routing, validation and JSON included, no socket), city petition office token."""
+    stack's routing, validation and JSON included, no socket), city petition office token.
+    ``plan``: the calls (default :func:`_endpoint_requests`); ``store``: also serve the audit
+    API, reading that (keyless) store."""
     from fastapi import FastAPI
     from petitions.bureaus import load_config, load_work_calendar
     from petitions.identity import (
@@ -620,6 +631,7 @@ async def _endpoint_figures(read_pool: asyncpg.Pool) -> dict[str, Any]:
         authenticate,
         install_auth_errors,
     )
+    from reporting.entrypoints.audit import router as audit_router
     from reporting.entrypoints.http import router
 
     from bench.intake import _quantile
@@ -643,7 +655,17 @@ async def _endpoint_figures(read_pool: asyncpg.Pool) -> dict[str, Any]:
                 clock=lambda: now,
             )
         )
-        plan = _endpoint_requests()
+        if store is not None:
+            audit_store = store
+            app.include_router(
+                audit_router(
+                    lambda: audit_store,
+                    lambda: read_pool,
+                    authenticate(lambda: verifier),
+                    config=config,
+                )
+            )
+        plan = plan if plan is not None else _endpoint_requests()
         token = issuer.mint("office-01", "petition_office", "3301")
         headers = {"Authorization": f"Bearer {token}"}
         transport = httpx.ASGITransport(app=app)
@@ -654,15 +676,13 @@ async def _endpoint_figures(read_pool: asyncpg.Pool) -> dict[str, Any]:
                 print(f"  measuring {name} ...", flush=True)
                 # Warm-up: one call per pooled connection, not timed.
                 for call in calls[:READ_POOL_SIZE]:
-                    await client.get(
-                        f"/api/v1/reports/{call['path']}", params=call["params"], headers=headers
-                    )
+                    await client.get(_url(call["path"]), params=call["params"], headers=headers)
                 times: list[float] = []
                 sizes: list[int] = []
                 for call in calls:
                     started = time.perf_counter()
                     response = await client.get(
-                        f"/api/v1/reports/{call['path']}", params=call["params"], headers=headers
+                        _url(call["path"]), params=call["params"], headers=headers
                     )
                     times.append(time.perf_counter() - started)
                     if response.status_code != 200:

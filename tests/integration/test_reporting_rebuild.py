@@ -16,7 +16,7 @@ from petitions.messaging import NatsAccess, Relay
 from reporting.config import Settings
 from reporting.projections import create_read_pool, migrate, projection_consumer, rebuild
 
-from bench.reporting import histories, write
+from bench.reporting import META, histories, write
 from tests.conftest import Servers, _with_database
 from tests.integration import test_reporting_projections as projections
 from tests.integration.test_relay import wait_for
@@ -131,3 +131,22 @@ async def test_the_read_models_may_live_in_a_database_of_their_own(
         assert await personal_store.pool.fetchval("SELECT to_regnamespace('reporting')") is None
     finally:
         await pool.close()
+
+
+async def test_a_rebuild_in_small_batches_reloads_what_it_forgot_and_equals_the_whole_fold(
+    personal_store: EventStore, read_pool: asyncpg.Pool
+) -> None:
+    """Flushing every few events (cases' events then span many flushes, and erasures reach
+    cases written out long before) gives the very rows of a fold held wholly in memory."""
+    stories, erase = histories(1500, seed=11)
+    await write(personal_store, stories, writers=4)
+    for subject in erase:
+        await personal_store.erase_subject(subject, reason="本人申请删除", metadata=META)
+    keyless = EventStore(personal_store.pool)
+    result = await rebuild(keyless, read_pool, progress=False, batch_size=37, flush_every=101)
+    assert result.events == await personal_store.pool.fetchval(
+        "SELECT count(*) FROM eventstore.events"
+    )
+    assert erase
+    assert await read_pool.fetchval("SELECT count(*) FROM erased_subjects") == len(erase)
+    assert await snapshot(read_pool) == await fold_of_store(keyless)

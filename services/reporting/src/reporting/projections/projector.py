@@ -5,7 +5,9 @@ tables by construction:
 
 * live, per event: the consumer loads the few rows the event touches (:func:`needs` says which)
   into a fresh projector, applies the event, and upserts what changed (:meth:`take_changes`);
-* rebuild: one projector folds the whole log in memory, then its rows are copied out.
+* rebuild: one projector folds the log in store order, its changed rows written out in batches
+  and forgotten (:meth:`retain`), the rows of a later event reloaded as the live path loads
+  them, so memory stays bounded whatever the size of the log.
 
 Events come typed with personal fields masked, the way the store keeps them for keyless
 readers: the ledger shows masked names and ID numbers, never the clear ones.
@@ -354,6 +356,30 @@ class Projector:
     def forget_changes(self) -> None:
         self._dirty.clear()
         self._new_erased.clear()
+
+    def holds_case(self, case_id: UUID) -> bool:
+        return case_id.int in self._case_rows
+
+    def holds_session(self, session_id: UUID) -> bool:
+        return session_id.int in self._session_rows
+
+    def retain(self, changes: Changes) -> None:
+        """Forget every row but those of ``changes`` (a bounded rebuild: the rows of the last
+        :meth:`take_changes`, now written out, are those likely to change again soon; the
+        others are reloaded from the written tables if an event touches them again).
+        Submissions and deadline notices are never changed after they are made, so none is
+        kept. Erased subjects are kept: there are few, and a registration needs them all."""
+        cases = {row.case_id.int: row for row in changes.cases}
+        self._case_rows = cases
+        self._streams = {key: self._streams[key] for key in cases}
+        self._by_subject = {}
+        for row in cases.values():
+            for subject in row.subjects:
+                self._by_subject.setdefault(subject, set()).add(row.case_id)
+        self._submission_rows = {}
+        self._notice_rows = {}
+        self._progress_rows = {(row.case_id.int, row.week): row for row in changes.progress}
+        self._session_rows = {row.session_id.int: row for row in changes.sessions}
 
     def rows(self) -> Changes:
         """Every row it holds, whether changed or not (what a rebuild copies out)."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from importlib import resources
+from uuid import UUID
 
 import asyncpg
 from petitions.log import get_logger
@@ -246,3 +247,99 @@ async def copy_rows(
         await conn.copy_records_to_table(
             "applied", schema_name=schema, columns=["stream_id", "version"], records=applied
         )
+
+
+async def upsert_copied(
+    conn: asyncpg.Connection, schema: str, changes: Changes, applied: Sequence[tuple[str, int]]
+) -> None:
+    """Write changed rows into the tables of ``schema`` in one transaction, new or not: COPY
+    into a temporary table, then one INSERT ... ON CONFLICT DO UPDATE from it (a rebuild's
+    batches; an upsert per row costs a round trip and a parse per statement)."""
+    async with conn.transaction():
+        for cls, rows in changes.by_table():
+            if rows:
+                await _copy_upsert(
+                    conn, schema, cls.TABLE, cls.COLUMNS, cls.KEY, [r.record() for r in rows]
+                )
+        if changes.erased:
+            await _copy_upsert(
+                conn,
+                schema,
+                "erased_subjects",
+                ("subject_id",),
+                ("subject_id",),
+                [(s,) for s in changes.erased],
+            )
+        if applied:
+            await _copy_upsert(
+                conn, schema, "applied", ("stream_id", "version"), ("stream_id",), list(applied)
+            )
+
+
+async def _copy_upsert(
+    conn: asyncpg.Connection,
+    schema: str,
+    table: str,
+    columns: Sequence[str],
+    key: Sequence[str],
+    records: list[tuple[object, ...]],
+) -> None:
+    stage = f"stage_{table}"
+    target = f"{_ident(schema)}.{table}"
+    names = ", ".join(columns)
+    await conn.execute(
+        f"CREATE TEMP TABLE {stage} (LIKE {target} INCLUDING DEFAULTS) ON COMMIT DROP"
+    )
+    await conn.copy_records_to_table(stage, columns=list(columns), records=records)
+    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns if c not in key)
+    conflict = f"DO UPDATE SET {updates}" if updates else "DO NOTHING"
+    await conn.execute(
+        f"INSERT INTO {target} ({names}) SELECT {names} FROM {stage} "
+        f"ON CONFLICT ({', '.join(key)}) {conflict}"
+    )
+    await conn.execute(f"DROP TABLE {stage}")
+
+
+async def load_stored(
+    conn: asyncpg.Connection,
+    schema: str,
+    projector: Projector,
+    case_ids: Sequence[UUID],
+    session_ids: Sequence[UUID],
+    erase: Sequence[UUID],
+) -> None:
+    """Load into ``projector`` the rows of ``schema`` it does not hold (a rebuild's batch: the
+    rows it holds are newer than the stored ones)."""
+    prefix = f"{_ident(schema)}."
+    if case_ids:
+        for row in await conn.fetch(
+            _select(CaseRow).replace(" FROM ", f" FROM {prefix}", 1)
+            + " WHERE case_id = ANY($1::uuid[])",
+            case_ids,
+        ):
+            projector.load_case(CaseRow.from_record(row))
+    if session_ids:
+        for row in await conn.fetch(
+            _select(SessionRow).replace(" FROM ", f" FROM {prefix}", 1)
+            + " WHERE session_id = ANY($1::uuid[])",
+            session_ids,
+        ):
+            projector.load_session(SessionRow.from_record(row))
+    for subject in erase:
+        for row in await conn.fetch(
+            _select(CaseRow).replace(" FROM ", f" FROM {prefix}", 1)
+            + " WHERE subjects @> ARRAY[$1::uuid]",
+            subject,
+        ):
+            if not projector.holds_case(row["case_id"]):
+                projector.load_case(CaseRow.from_record(row))
+
+
+async def stored_versions(
+    conn: asyncpg.Connection, schema: str, streams: Sequence[str]
+) -> dict[str, int]:
+    rows = await conn.fetch(
+        f"SELECT stream_id, version FROM {_ident(schema)}.applied WHERE stream_id = ANY($1)",
+        streams,
+    )
+    return {r["stream_id"]: r["version"] for r in rows}

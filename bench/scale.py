@@ -1,0 +1,231 @@
+"""Scale benchmark (issue 17): the read side and the log at a given number of cases, each figure
+beside the raw PostgreSQL read of the same events table in the same run.
+
+`python -m bench scale [--cases N]` (``BENCH_SCALE_CASES`` in `make bench`). The log is the
+reporting benchmark's (:func:`bench.reporting.histories`), written through the event store's
+ordinary append path by 8 writers, so every event is valid: hash-chained, personal data sealed
+under a data key, erasures included. Then:
+
+* ``raw_read_rows_per_s``: SELECT * of the events table in position order, 5,000 rows a batch;
+* ``read_all_decoded_eps``: the ordered, decoded read (:meth:`EventStore.iter_all`, keyless);
+* ``verify_all_eps``: every stream's hash chain (:meth:`EventStore.verify_all`);
+* ``rebuild_eps`` / ``rebuild_peak_rss_mb``: `python -m reporting.projections rebuild` in a
+  process of its own (its own peak resident set, VmHWM, not this process's, which holds the
+  generated log);
+* p50/p95 of the report endpoints (:func:`bench.reporting._endpoint_figures`) and of the audit
+  timeline of a case of 200 events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from petitions.db import create_pool
+from petitions.eventstore import EventStore, NewEvent, PersonalData
+from petitions.messages import assignment as a
+from petitions.personal import BlindIndex, DataKeys, LocalKeyService
+from petitions.settings import CommonSettings
+
+from bench.reporting import (
+    ENDPOINT_CALLS,
+    META,
+    READ_POOL_SIZE,
+    _endpoint_figures,
+    _endpoint_requests,
+    _fresh_database,
+    _machine_busy,
+    _raw_read,
+    histories,
+    write,
+)
+from bench.servers import ROOT
+
+RESULTS = Path(__file__).resolve().parent / "results" / "scale.json"
+CASES = int(os.environ.get("BENCH_SCALE_CASES", "12000"))
+EVENTS_PER_CASE = 12  # what histories() writes on average (1.2M events for 100k cases)
+AUDIT_EVENTS = 200
+TARGETS = {
+    "rebuild_eps": 60_000,
+    "verify_all_eps": 100_000,
+    "read_all_decoded_eps": 100_000,
+    "rebuild_peak_rss_mb": 500,
+}
+
+
+async def _long_case(store: EventStore, stream_id: str, version: int) -> None:
+    """Weekly progress on one case until its stream holds AUDIT_EVENTS events."""
+    case_id = uuid.UUID(stream_id.removeprefix("case-"))
+    day = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    events = []
+    for k in range(AUDIT_EVENTS - version):
+        on = (day + timedelta(days=7 * k)).date()
+        iso = on.isocalendar()
+        event = a.ProgressRecorded(
+            case_id=case_id,
+            week=f"{iso.year}-W{iso.week:02d}",
+            note="持续跟进，已再次约谈信访人。",
+            recorded_on=on,
+        )
+        events.append(NewEvent(event, bureau="3301", occurred_at=day + timedelta(days=7 * k)))
+    for start in range(0, len(events), 50):
+        batch = events[start : start + 50]
+        await store.append(stream_id, batch, version, metadata=META)
+        version += len(batch)
+
+
+async def _decoded_read(store: EventStore) -> float:
+    started = time.perf_counter()
+    count = 0
+    async for batch in store.iter_all(reveal=False):
+        count += len(batch)
+    return count / (time.perf_counter() - started)
+
+
+async def _verify_all(store: EventStore, events: int) -> float:
+    started = time.perf_counter()
+    results = await store.verify_all()
+    seconds = time.perf_counter() - started
+    if not all(r.ok for r in results):
+        raise RuntimeError("a hash chain failed to verify")
+    return events / seconds
+
+
+# Another reporting source tree (its `src` folder) to run a second rebuild with, on the same log
+# in the same run: before/after comparisons in the same conditions.
+COMPARE_WITH = os.environ.get("BENCH_SCALE_COMPARE_WITH")
+
+
+# The child reports its own high-water mark (VmHWM of its address space) at exit: the rusage of
+# wait4 would not do, as its ru_maxrss counts the pages the child shared with this process
+# (which holds the whole generated log) between fork and exec.
+_REBUILD = (
+    "import atexit, os, runpy, sys\n"
+    "def peak():\n"
+    "    with open('/proc/self/status') as status:\n"
+    "        line = next(l for l in status if l.startswith('VmHWM:'))\n"
+    "    with open(os.environ['BENCH_PEAK_FILE'], 'w') as out:\n"
+    "        out.write(line.split()[1])\n"
+    "atexit.register(peak)\n"
+    "sys.argv = ['reporting.projections', 'rebuild', '--no-progress']\n"
+    "runpy.run_module('reporting.projections', run_name='__main__')\n"
+)
+
+
+def _rebuild_process(dsn: str, source: str | None = None) -> dict[str, Any]:
+    """`python -m reporting.projections rebuild` as an operator runs it, and its peak RSS."""
+    with tempfile.NamedTemporaryFile("r", suffix=".peak") as peak:
+        env = {**os.environ, "PETITIONS_DATABASE_URL": dsn, "BENCH_PEAK_FILE": peak.name}
+        env.pop("PETITIONS_REPORTING_DATABASE_URL", None)
+        if source:
+            env["PYTHONPATH"] = os.pathsep.join(filter(None, [source, env.get("PYTHONPATH")]))
+        done = subprocess.run(
+            [sys.executable, "-c", _REBUILD], env=env, cwd=ROOT, stdout=subprocess.PIPE, check=True
+        )
+        result: dict[str, Any] = json.loads(done.stdout.decode().strip().splitlines()[-1])
+        result["peak_rss_mb"] = round(int(peak.read()) / 1024, 1)  # VmHWM is in KiB
+    return result
+
+
+async def run(admin_url: str, cases: int) -> dict[str, Any]:
+    from reporting.projections import create_read_pool, migrate
+
+    admin = await asyncpg.connect(admin_url)
+    dsn = await _fresh_database(admin, admin_url, "bench_scale")
+    try:
+        pool = await create_pool(CommonSettings(database_url=dsn, db_pool_min=8, db_pool_max=8))
+        keys = PersonalData(
+            DataKeys(pool, LocalKeyService(os.urandom(16))), BlindIndex(os.urandom(32))
+        )
+        store = EventStore(pool, personal=keys)
+        keyless = EventStore(pool)
+        print(f"  writing about {cases:,} cases ({cases * EVENTS_PER_CASE:,} events) ...")
+        stories, erase = histories(cases * EVENTS_PER_CASE)
+        started = time.perf_counter()
+        await write(store, stories)
+        write_seconds = time.perf_counter() - started
+        for subject in erase:
+            await store.erase_subject(subject, reason="本人申请删除", metadata=META)
+        first = next(s for s in stories if s.stream_id.startswith("case-"))
+        await _long_case(store, first.stream_id, first.events)
+        del stories
+        await pool.execute("ANALYZE eventstore.events")
+        events = int(await pool.fetchval("SELECT count(*) FROM eventstore.events"))
+        case_number = await pool.fetchval(
+            "SELECT data->>'case_number' FROM eventstore.events "
+            "WHERE stream_id = $1 AND version = 1",
+            first.stream_id,
+        )
+        figures: dict[str, Any] = {"events": events, "write_seconds": round(write_seconds, 1)}
+        figures["machine_busy_before"] = await _machine_busy()
+        figures["load_average"] = os.getloadavg()
+        print("  measuring raw_read_rows_per_s, read_all_decoded_eps, verify_all_eps ...")
+        figures["raw_read_rows_per_s"] = round(await _raw_read(dsn))
+        figures["read_all_decoded_eps"] = round(await _decoded_read(keyless))
+        figures["verify_all_eps"] = round(await _verify_all(keyless, events))
+        await migrate(dsn, role="petitions_app")
+        print("  measuring the rebuild (a process of its own) ...")
+        rebuilt = await asyncio.to_thread(_rebuild_process, dsn)
+        figures["rebuild_eps"] = rebuilt["eps"]
+        figures["rebuild_seconds"] = rebuilt["seconds"]
+        figures["rebuild_peak_rss_mb"] = rebuilt["peak_rss_mb"]
+        if COMPARE_WITH:
+            other = await asyncio.to_thread(_rebuild_process, dsn, COMPARE_WITH)
+            figures["rebuild_compared"] = {"source": COMPARE_WITH, **other}
+        read_pool = await create_read_pool(dsn, role="petitions_app", max_size=READ_POOL_SIZE)
+        try:
+            figures["cases"] = await read_pool.fetchval("SELECT count(*) FROM cases")
+            plan = _endpoint_requests()
+            plan["audit_timeline_200_events"] = [
+                {"path": f"/api/v1/audit/cases/{case_number}/timeline", "params": {}}
+                for _ in range(ENDPOINT_CALLS)
+            ]
+            figures["machine_busy_before_endpoints"] = await _machine_busy()
+            figures.update(await _endpoint_figures(read_pool, plan, keyless))
+        finally:
+            await read_pool.close()
+            await pool.close()
+        return figures
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{dsn.rpartition("/")[2]}" WITH (FORCE)')
+        await admin.close()
+
+
+def report(figures: dict[str, Any]) -> None:
+    raw = figures["raw_read_rows_per_s"]
+    print(f"\n{figures['cases']:,} cases, {figures['events']:,} events")
+    print(f"{'figure':36} {'measured':>12}  {'target':>10}  raw SELECT {raw:,} rows/s")
+    for name, target in TARGETS.items():
+        value = figures[name]
+        met = value <= target if name.endswith("_mb") else value >= target
+        print(f"{name:36} {value:>12,}  {target:>10,}  {'met' if met else 'MISSED'}")
+    for name, value in figures.items():
+        if isinstance(value, dict) and "p50_ms" in value:
+            print(f"{name + ' p50 / p95 ms':36} {value['p50_ms']:>12} / {value['p95_ms']}")
+    print(
+        f"machine busy before: {figures['machine_busy_before']:.0%}, load {figures['load_average']}"
+    )
+
+
+def main(admin_url: str, _nats_url: str, argv: list[str] | None = None) -> dict[str, Any]:
+    args = argv if argv is not None else []
+    cases = int(args[args.index("--cases") + 1]) if "--cases" in args else CASES
+    print(f"== scale benchmark 规模基准 ({cases:,} cases)")
+    figures = asyncio.run(run(admin_url, cases))
+    figures["measured_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+    report(figures)
+    out = Path(os.environ.get("BENCH_SCALE_RESULTS", RESULTS))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(figures, indent=2, ensure_ascii=False) + "\n")
+    print(f"written to {out}")
+    return figures
