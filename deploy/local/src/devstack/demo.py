@@ -209,13 +209,16 @@ class Demo:
         acts.append((t, "accept", {"notice": "已受理，将于60日内答复"}))
         if rng.random() < 0.05:
             leader = rng.choice(["L01", "L02", "L03", "L04", "L05"])
+            # The sub-bureau joins the team, unless the accusation names it (Art. 30).
+            sub_bureau = plan.body["sub_bureau"]
+            local = [] if sub_bureau in plan.body.get("accused_units", []) else [sub_bureau]
             acts.append(
                 (
                     self._later(t, 1),
                     "take_ownership",
                     {
                         "leader_id": leader,
-                        "team": ["信访科", "法制支队", plan.body["sub_bureau"]],
+                        "team": ["信访科", "法制支队", *local],
                         "plan": "一个问题、一名领导、一个专班、一套方案、一抓到底",
                         "needs_party_committee": rng.random() < 0.3,
                     },
@@ -332,14 +335,18 @@ class Demo:
                 headers=self._headers("importer"),
             )
             opened.raise_for_status()
-            await self._register(http, plans)
-            await self._take_up(http, plans)
-            acts = await self._act(http, plans)
-            closed = await http.post(
-                f"{self._assignment}/api/v1/imports/{opened.json()['batch_id']}/close",
-                headers=self._headers("importer"),
-            )
-            closed.raise_for_status()
+            try:
+                await self._register(http, plans)
+                await self._take_up(http, plans)
+                acts = await self._act(http, plans)
+            finally:
+                # Even a load that failed half-way closes its batch: an open one would keep the
+                # sweep off the imported cases for good.
+                closed = await http.post(
+                    f"{self._assignment}/api/v1/imports/{opened.json()['batch_id']}/close",
+                    headers=self._headers("importer"),
+                )
+                closed.raise_for_status()
             sweep = await http.post(
                 f"{self._assignment}/api/v1/sweep", json={}, headers=self._headers("admin")
             )
