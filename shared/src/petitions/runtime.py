@@ -25,6 +25,7 @@ from petitions.eventstore import EventStore, PersonalData, apply_migrations
 from petitions.log import get_logger
 from petitions.messaging import Relay
 from petitions.messaging.relay import CURSOR_NAME as RELAY_CURSOR
+from petitions.metrics import Counted
 from petitions.migrations import apply_package
 from petitions.personal import BlindIndex, DataKeys, KeyUnavailableError, LocalKeyService
 from petitions.settings import CommonSettings
@@ -56,6 +57,14 @@ class Runtime:
     supervisor: Supervisor = field(default_factory=Supervisor)
     watched: dict[str, Progressing] = field(default_factory=dict)
     """Consumers (and the like) whose progress readiness reports, by name."""
+    stores: list[EventStore] = field(default_factory=list)
+    """The event stores this process appends through (/metrics counts their appends)."""
+    counted: list[Counted] = field(default_factory=list)
+    """A service's own counters for /metrics (sweeps, personal-data reads)."""
+
+    def count(self, name: str, help: str, read: Callable[[], float]) -> None:
+        """Expose a counter the service keeps (``read`` gives its value) on /metrics."""
+        self.counted.append(Counted(name, help, read))
 
     def supervise(
         self,
@@ -101,7 +110,7 @@ class Runtime:
             relay: dict[str, Any] = {"active": self.relay.is_leader}
             if self.relay.is_leader:
                 relay["last_progress_age"] = _age(self.relay.last_progress, now)
-                relay["lag"] = await _relay_lag(self.pool) if checks["postgres"] == "ok" else None
+                relay["lag"] = await relay_lag(self.pool) if checks["postgres"] == "ok" else None
                 if _stalled(self.relay.last_progress, now, stall):
                     reasons.append(
                         f"转发停滞 the relay has published nothing for over {stall:.0f} s "
@@ -149,7 +158,7 @@ def _stalled(last: float | None, now: float, stall: float) -> bool:
     return last is not None and now - last > stall
 
 
-async def _relay_lag(pool: asyncpg.Pool) -> int | None:
+async def relay_lag(pool: asyncpg.Pool) -> int | None:
     """Events stored after the relay's cursor, counted up to LAG_COUNT_LIMIT."""
     try:
         async with asyncio.timeout(2):
@@ -277,6 +286,7 @@ async def open_runtime(
             broker,
             personal=personal,
             supervisor=supervisor,
+            stores=[store],
         )
         if settings.run_relay:
             # Every service process stands ready to relay; one at a time does (advisory lock).

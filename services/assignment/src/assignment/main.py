@@ -30,6 +30,7 @@ from petitions.http import (
 from petitions.identity import authenticate, install_auth_errors, verifier_from_settings
 from petitions.log import configure_logging, get_logger
 from petitions.messaging import Consumer
+from petitions.metrics import install_metrics
 from petitions.migrations import apply_package
 from petitions.runtime import Runtime, open_runtime, tune_gc
 
@@ -84,6 +85,15 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
                 log.warning("calendar.provisional_deadlines", **notes)
             holder["runtime"] = runtime
             holder["workflow"] = workflow
+            runtime.stores.append(store)
+            runtime.count(
+                "petitions_sweep_runs", "Deadline sweeps run to the end", lambda: workflow.sweeps
+            )
+            runtime.count(
+                "petitions_sweep_notices_raised",
+                "Reminders and supervision notices the sweep raised",
+                lambda: workflow.notices_raised,
+            )
             if settings.run_consumer:
                 consumer = Consumer(
                     name=SERVICE,
@@ -132,6 +142,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
     app.include_router(
         router(lambda: _get(holder, "workflow", Workflow), authenticate(lambda: verifier))
     )
+    install_metrics(app, lambda: _get(holder, "runtime", Runtime))
     app.state.holder = holder
     return app
 

@@ -18,6 +18,7 @@ from petitions.http import (
     serve,
 )
 from petitions.identity import authenticate, install_auth_errors, verifier_from_settings
+from petitions.metrics import install_metrics
 from petitions.runtime import Runtime, open_runtime, tune_gc
 
 from intake.application.dossier import Dossier
@@ -58,7 +59,13 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
                 runtime.store, runtime.personal.index, config, clock=clock
             )
             holder["reception"] = Reception(runtime.store, config, calendar)
-            holder["dossier"] = Dossier(runtime.store, config, runtime.personal.index)
+            dossier = Dossier(runtime.store, config, runtime.personal.index)
+            holder["dossier"] = dossier
+            runtime.count(
+                "petitions_personal_data_reads",
+                "Case files read with personal data in the clear (each read is recorded)",
+                lambda: dossier.reads,
+            )
             holder["notices"] = Notices(
                 _get(holder, "dossier", Dossier), settings.templates_dir(), clock=clock
             )
@@ -81,6 +88,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
     install_dependency_errors(app)
     app.include_router(asyncapi_router(spec))
     app.include_router(health_router(lambda: _get(holder, "runtime", Runtime)))
+    install_metrics(app, lambda: _get(holder, "runtime", Runtime))
     app.include_router(
         router(
             lambda: _get(holder, "registrar", Registrar),

@@ -24,6 +24,7 @@ from petitions.http import (
 from petitions.identity import authenticate, install_auth_errors, verifier_from_settings
 from petitions.log import get_logger
 from petitions.messaging import Consumer
+from petitions.metrics import install_metrics
 from petitions.runtime import Runtime, open_runtime, tune_gc
 
 from reporting.asyncapi import spec
@@ -87,6 +88,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
                 base.supervise(
                     "reporting-projection", consumer.run, stop=consumer.stop, progress=consumer
                 )
+            base.stores.append(store)
             holder["runtime"] = ReportingRuntime(
                 base.pool, read_pool, store, config, calendar, base, consumer
             )
@@ -118,6 +120,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
     app.include_router(
         health_router(lambda: current().base, lambda: {"reporting_db": current().read_pool})
     )
+    install_metrics(app, lambda: current().base)
     app.include_router(
         audit.router(
             lambda: current().store,

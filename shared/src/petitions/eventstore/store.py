@@ -196,6 +196,9 @@ class EventStore:
         self._notify_tasks: set[asyncio.Task[None]] = set()
         self.notify_failures = 0
         """Append announcements that failed (readers then find the events on their next poll)."""
+        self.appended = 0
+        """Events this store wrote (/metrics). Those appended in a caller's transaction count
+        when written, whether or not that transaction commits later."""
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -385,6 +388,7 @@ class EventStore:
         if positions:
             self._remember(stream_id, new_version, digest)
             self._announce()
+            self.appended += len(positions)
             return AppendResult(stream_id, new_version, tuple(positions))
         return await self._resolve_conflict(conn, stream_id, ids, expected)
 

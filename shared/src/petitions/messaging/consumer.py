@@ -129,6 +129,8 @@ class Consumer:
         self.applied = 0
         self.rejected = 0
         """Messages the store did not bear out (forged, garbled or altered)."""
+        self.dead_lettered = 0
+        """Dead letters this consumer recorded (/metrics)."""
         # The stream is $1 (and the version $2); the shared table also scopes by consumer, the
         # last parameter.
         if applied_table is None:
@@ -334,6 +336,7 @@ class Consumer:
             error,
             deliveries,
         )
+        self.dead_lettered += 1
 
     async def dead_letters(self, *, include_replayed: bool = False) -> list[DeadLetter]:
         return await list_dead_letters(self._pool, self.name, include_replayed=include_replayed)

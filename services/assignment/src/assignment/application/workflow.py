@@ -139,6 +139,10 @@ class Workflow:
         raises by itself (take-up, notices), the same in every replica and restart."""
         self._store = store
         self._event_id_key = event_id_key
+        self.sweeps = 0
+        """Sweeps run to the end, and the reminders and supervision notices they raised
+        (/metrics)."""
+        self.notices_raised = 0
         self._config = config
         self._calendar = calendar
         self._deadlines = Deadlines(calendar)
@@ -408,6 +412,8 @@ class Workflow:
             events += written
         if cases:
             log.info("sweep.done", today=today.isoformat(), cases=cases, events=events)
+        self.sweeps += 1
+        self.notices_raised += events
         return SweepResult(cases, events)
 
     async def _sweep_case(self, case_id: UUID, today: date) -> int:

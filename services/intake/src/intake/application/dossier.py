@@ -68,6 +68,8 @@ class Dossier:
         self._store = store
         self._config = config
         self._index = index
+        self.reads = 0
+        """Personal data read in the clear (each recorded first), for /metrics."""
 
     @property
     def store(self) -> EventStore:
@@ -177,6 +179,7 @@ class Dossier:
         )
         recorded = await self._record(case, read, correlation_id)
         log.info("dossier.read", case=str(case.case_id), purpose=code)  # never the data
+        self.reads += 1
         return self._dossier_json(clear, principal) | {
             "purpose": {"code": code, "name": name, "name_en": name_en},
             "read": recorded,
