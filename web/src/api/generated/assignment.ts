@@ -553,6 +553,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/my/cases": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * 我的待办 What you must act on: overdue first, then by due date
+         * @description 承办人：分配给本人的在办案件；分县局局长：本单位承办的在办案件；局领导：本人包案的案件；信访部门：可见范围内的全部在办案件。被检举控告人永远看不到相关案件。 Handlers: their own open cases (the token's subject is the officer); unit heads: their unit's; leaders: the cases they own; the petition office: every open case in reach. The accused never see an accusation (Art. 30).
+         */
+        get: operations["my_cases_api_v1_my_cases_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/sweep": {
         parameters: {
             query?: never;
@@ -1095,6 +1115,82 @@ export interface components {
              */
             summary: string;
         };
+        /**
+         * MyCaseOut
+         * @description One row of "my work" (我的待办).
+         */
+        MyCaseOut: {
+            /** Bureau */
+            bureau: string;
+            /** Bureau Name */
+            bureau_name: string | null;
+            /**
+             * Case Id
+             * Format: uuid
+             */
+            case_id: string;
+            /** Case Number */
+            case_number: string;
+            /** Category */
+            category: string;
+            /** Category Kind */
+            category_kind: string;
+            /** Category Kind Name */
+            category_kind_name: string | null;
+            /** Category Name */
+            category_name: string | null;
+            /**
+             * Deadline
+             * @description 正在计时的期限 the running deadline
+             */
+            deadline: string | null;
+            /** Deadline Name */
+            deadline_name: string | null;
+            /**
+             * Due
+             * @description 到期日 its due date
+             */
+            due: string | null;
+            /** Leader Id */
+            leader_id: string | null;
+            /** Leader Name */
+            leader_name: string | null;
+            /** Officer */
+            officer: string | null;
+            /**
+             * Provisional
+             * @description 期限按暂定或未配置的节假日安排计算 a deadline rests on a provisional year
+             */
+            provisional: boolean;
+            /** Provisional Deadlines */
+            provisional_deadlines: string[];
+            /** State */
+            state: string;
+            /** State Label */
+            state_label: string | null;
+            /** Sub Bureau */
+            sub_bureau: string;
+            /** Sub Bureau Name */
+            sub_bureau_name: string | null;
+            /** Unit */
+            unit: string | null;
+            /** Unit Name */
+            unit_name: string | null;
+            /**
+             * Urgency
+             * @description 紧急原因，最紧急的在前 why it is urgent, most urgent first: overdue, supervised, sent_back, due_soon (5 working days), reminded
+             */
+            urgency: components["schemas"]["Urgency"][];
+            /** Urgency Labels */
+            urgency_labels: string[];
+            /** Version */
+            version: number;
+            /**
+             * Working Days Left
+             * @description 剩余工作日（按工作日历计算，负数为已超期的工作日数）working days left on the work calendar; negative: working days overdue; null when a year is not configured
+             */
+            working_days_left: number | null;
+        };
         /** Object */
         Object: {
             /**
@@ -1392,6 +1488,12 @@ export interface components {
              */
             team: string[];
         };
+        /**
+         * Urgency
+         * @description Why a case is urgent, most urgent first (the order the flags are listed in).
+         * @enum {string}
+         */
+        Urgency: "overdue" | "supervised" | "sent_back" | "due_soon" | "reminded";
         /** ValidationError */
         ValidationError: {
             /** Context */
@@ -3246,6 +3348,38 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    my_cases_api_v1_my_cases_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MyCaseOut"][];
                 };
             };
             /** @description Validation Error */

@@ -33,7 +33,7 @@ from petitions.log import get_logger
 from petitions.messages import Event
 from petitions.messages.intake import CaseRegistered, SubmissionReceived
 from petitions.messaging import Delivered
-from petitions.scope import reach
+from petitions.scope import SPACE, normalise_party, reach
 
 from assignment.domain import commands as c
 from assignment.domain.case import (
@@ -56,6 +56,7 @@ from assignment.domain.case import (
     recompute,
 )
 from assignment.domain.deadlines import Deadlines
+from assignment.domain.my_work import urgencies, working_days_left
 
 log = get_logger(__name__)
 
@@ -645,6 +646,61 @@ class Workflow:
         )
         return [dict(r) for r in rows]
 
+    async def my_cases(
+        self, principal: Principal, *, limit: int = 200, offset: int = 0
+    ) -> list[dict[str, Any]]:
+        """What ``principal`` must act on, overdue first, then by due date: a handler their own
+        cases (officer = token subject), a unit head their unit's, a leader the cases they own
+        (包案), the petition office every case in reach; only open ones, and always within the
+        one scope rule, so the accused never see an accusation here either (Art. 30)."""
+        today = self.today()
+        args: list[Any] = []
+
+        def param(value: Any) -> str:
+            args.append(value)
+            return f"${len(args)}"
+
+        where = [
+            reach(principal, self._config).sql(param, alias="c"),
+            f"c.state <> ALL({param(sorted(CLOSED_STATES))}::text[])",
+        ]
+        if principal.role is Role.SUB_BUREAU_HEAD:
+            where.append(f"c.unit = {param(principal.department or principal.bureau)}")
+        elif principal.role is Role.LEADER:
+            where.append(f"c.leader_id = {param(principal.user)}")
+        elif principal.role is not Role.PETITION_OFFICE:
+            # Officers' ids are typed by people: compared as the scope rule compares them.
+            space = param(SPACE)
+            where.append(
+                f"upper(btrim(c.officer, {space}::text)) = {param(normalise_party(principal.user))}"
+            )
+        conditions = " AND ".join(f"({w})" for w in where)
+        rows = await self._store.pool.fetch(
+            "SELECT case_id, case_number, bureau, sub_bureau, category, category_kind, state, "
+            "unit, officer, leader_id, deadline, due, provisional_deadlines, sent_back, "
+            "reminded, supervised, version FROM assignment.cases c "
+            f"WHERE {conditions} "
+            f"ORDER BY c.due < {param(today)} DESC NULLS LAST, c.due NULLS LAST, c.case_number "
+            f"LIMIT {param(limit)} OFFSET {param(offset)}",
+            *args,
+        )
+        out = []
+        for r in rows:
+            row = dict(r)
+            due = row["due"]
+            left = None if due is None else working_days_left(self._calendar, today, due)
+            row["working_days_left"] = left
+            row["urgency"] = urgencies(
+                today=today,
+                due=due,
+                left=left,
+                sent_back=row["sent_back"],
+                reminded=row["reminded"],
+                supervised=row["supervised"],
+            )
+            out.append(row)
+        return out
+
 
 def fold(events: Sequence[RecordedEvent[Any]]) -> Case | None:
     state: Case | None = None
@@ -657,16 +713,21 @@ async def _save_row(
     conn: asyncpg.Connection, case: Case, check: date | None, *, imported: bool = False
 ) -> None:
     running = case.running_deadline()
+    reminded, supervised = case.raised_on_running()
     await conn.execute(
         "INSERT INTO assignment.cases (case_id, case_number, bureau, sub_bureau, category, "
         "category_kind, state, unit, officer, leader_id, congress, deadline, due, next_check, "
-        "accused_units, accused_officers, version, imported, provisional_deadlines) "
-        "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19) "
+        "accused_units, accused_officers, version, imported, provisional_deadlines, "
+        "sent_back, reminded, supervised) "
+        "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,"
+        "$20,$21,$22) "
         "ON CONFLICT (case_id) DO UPDATE SET state = EXCLUDED.state, unit = EXCLUDED.unit, "
         "officer = EXCLUDED.officer, leader_id = EXCLUDED.leader_id, "
         "congress = EXCLUDED.congress, deadline = EXCLUDED.deadline, due = EXCLUDED.due, "
         "next_check = EXCLUDED.next_check, version = EXCLUDED.version, updated_at = now(), "
         "provisional_deadlines = EXCLUDED.provisional_deadlines, "
+        "sent_back = EXCLUDED.sent_back, reminded = EXCLUDED.reminded, "
+        "supervised = EXCLUDED.supervised, "
         "imported = assignment.cases.imported OR EXCLUDED.imported "
         "WHERE assignment.cases.version <= EXCLUDED.version",
         case.case_id,
@@ -688,4 +749,7 @@ async def _save_row(
         case.version,
         imported,
         sorted(str(kind) for kind in case.provisional_now()),
+        case.sent_back,
+        reminded,
+        supervised,
     )

@@ -154,6 +154,9 @@ class Case:
     congress_report_due: date | None = None
     notices: frozenset[tuple[str, str, int]] = field(default_factory=frozenset)
     """(deadline, due ISO date, working days left; 0 = supervision) already raised."""
+    sent_back: bool = False
+    """The latest act on the case sent the completion report back: the officer must act again
+    ("my work"). Notices and recomputations are time's doing, not acts, and leave it as it is."""
 
     @property
     def opened(self) -> bool:
@@ -214,6 +217,16 @@ class Case:
         accused = set(normalise_parties((*self.accused_units, *self.accused_officers)))
         return next((p for p in parties if p and normalise_party(p) in accused), None)
 
+    def raised_on_running(self) -> tuple[bool, bool]:
+        """(a reminder raised, supervision raised) for the statutory deadline running now, at
+        its current due date: a notice for an earlier date or another deadline is spent."""
+        running = self.running_deadline()
+        if running is None:
+            return False, False
+        kind, due = str(running[0]), running[1].isoformat()
+        lefts = {left for k, d, left in self.notices if (k, d) == (kind, due)}
+        return any(left > 0 for left in lefts), 0 in lefts
+
     def provisional_marks(self) -> dict[DatedDeadline, str]:
         return dict(self.provisional)
 
@@ -244,6 +257,8 @@ def evolve(state: Case | None, event: Event, version: int) -> Case | None:
         return None
     change = _CHANGES.get(type(event))
     changes: dict[str, Any] = {"version": version}
+    if type(event) not in _NOT_ACTS:
+        changes["sent_back"] = isinstance(event, CompletionSentBack)
     if change is not None:
         changes |= change(state, event)
     return replace(state, **changes)
@@ -394,6 +409,11 @@ def _delivered(s: Case, e: Any) -> dict[str, Any]:
         }
     return changes | {"re_review_decision_delivered_on": e.delivered_on}
 
+
+# Raised by the passing of time or a changed calendar, not by anyone acting on the case.
+_NOT_ACTS: frozenset[type[Event]] = frozenset(
+    {DeadlineReminderSent, SupervisionRaised, DeadlinesRecomputed}
+)
 
 _CHANGES: dict[type[Event], Callable[[Case, Any], dict[str, Any]]] = {
     SubmissionReceived: _submission,

@@ -32,6 +32,7 @@ from assignment.domain.case import (
     allowed_commands,
 )
 from assignment.domain.commands import COMMANDS, Command
+from assignment.domain.my_work import Urgency
 
 READ_ROLES = tuple(Role)
 _CASE_REF = "案号（如 330102-2026-000009）或案件ID the case number or the case id"
@@ -105,6 +106,45 @@ class CaseOut(BaseModel):
         "arrangement is installed",
     )
     allowed_commands: list[str] = Field(description="您现在可执行的命令 commands you may give now")
+
+
+class MyCaseOut(BaseModel):
+    """One row of "my work" (我的待办)."""
+
+    case_id: uuid.UUID
+    case_number: str
+    version: int
+    state: str
+    state_label: str | None
+    bureau: str
+    bureau_name: str | None
+    sub_bureau: str
+    sub_bureau_name: str | None
+    category: str
+    category_name: str | None
+    category_kind: str
+    category_kind_name: str | None
+    unit: str | None
+    unit_name: str | None
+    officer: str | None
+    leader_id: str | None
+    leader_name: str | None
+    deadline: str | None = Field(description="正在计时的期限 the running deadline")
+    deadline_name: str | None
+    due: date | None = Field(description="到期日 its due date")
+    working_days_left: int | None = Field(
+        description="剩余工作日（按工作日历计算，负数为已超期的工作日数）working days left on the "
+        "work calendar; negative: working days overdue; null when a year is not configured"
+    )
+    urgency: list[Urgency] = Field(
+        description="紧急原因，最紧急的在前 why it is urgent, most urgent first: overdue, "
+        "supervised, sent_back, due_soon (5 working days), reminded"
+    )
+    urgency_labels: list[str]
+    provisional: bool = Field(
+        description="期限按暂定或未配置的节假日安排计算 a deadline rests on a provisional year"
+    )
+    provisional_deadlines: list[str]
 
 
 class DoneOut(BaseModel):
@@ -323,6 +363,36 @@ def router(workflow: Callable[[], Workflow], auth: Authenticator) -> APIRouter:
             offset=offset,
         )
         return [row | names(flow.config, row) for row in rows]
+
+    @api.get(
+        "/my/cases",
+        response_model=list[MyCaseOut],
+        tags=["案件 cases"],
+        summary="我的待办 What you must act on: overdue first, then by due date",
+        description=(
+            "承办人：分配给本人的在办案件；分县局局长：本单位承办的在办案件；局领导：本人包案的"
+            "案件；信访部门：可见范围内的全部在办案件。被检举控告人永远看不到相关案件。 Handlers: "
+            "their own open cases (the token's subject is the officer); unit heads: their unit's; "
+            "leaders: the cases they own; the petition office: every open case in reach. The "
+            "accused never see an accusation (Art. 30)."
+        ),
+    )
+    async def my_cases(
+        principal: Annotated[Principal, Depends(reader)],
+        limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+        offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+    ) -> Any:
+        flow = workflow()
+        rows = await flow.my_cases(principal, limit=limit, offset=offset)
+        return [
+            MyCaseOut(
+                **row,
+                **names(flow.config, row),
+                urgency_labels=[u.label for u in row["urgency"]],
+                provisional=bool(row["provisional_deadlines"]),
+            )
+            for row in rows
+        ]
 
     @api.get(
         "/cases/leader-owned",
