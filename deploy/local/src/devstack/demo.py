@@ -324,7 +324,8 @@ class Demo:
 
     async def run(self) -> dict[str, int]:
         started = time.monotonic()
-        async with httpx.AsyncClient(timeout=60) as http:
+        transport = _RetryUnavailable(httpx.AsyncHTTPTransport())
+        async with httpx.AsyncClient(timeout=60, transport=transport) as http:
             plans = self.plan(self._subs)
             await self._reception(http)
             # The periodic sweep runs meanwhile: an open import batch keeps it off the cases
@@ -476,3 +477,29 @@ class Demo:
 
         await asyncio.gather(*(story(p) for p in plans if p.case_id))
         return done
+
+
+class _RetryUnavailable(httpx.AsyncBaseTransport):
+    """A client that does what a 503 asks: the services answer 503 with Retry-After while
+    PostgreSQL is briefly out of reach (a busy or restarting server), so try again a few times
+    after the time it names instead of abandoning the whole load."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, attempts: int = 5) -> None:
+        self._inner = inner
+        self._attempts = attempts
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        for _ in range(self._attempts - 1):
+            response = await self._inner.handle_async_request(request)
+            if response.status_code != 503:
+                return response
+            await response.aclose()
+            try:
+                delay = float(response.headers.get("Retry-After", "1"))
+            except ValueError:
+                delay = 1.0
+            await asyncio.sleep(min(max(delay, 0.1), 5.0))
+        return await self._inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
