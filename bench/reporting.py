@@ -72,9 +72,21 @@ class Story:
 
     stream_id: str
     appends: list[list[NewEvent[Any]]] = field(default_factory=list)
+    subject: uuid.UUID | None = None
+    """The first petitioner: the workflow's free text is sealed under their key, as in the
+    service (``assignment.domain.decisions.sealed_under``)."""
 
     def add(self, moment: datetime, bureau: str, *events: Event) -> None:
-        self.appends.append([NewEvent(e, bureau=bureau, occurred_at=moment) for e in events])
+        if self.subject is None:
+            self.subject = getattr(events[0], "subject_id", None)
+        self.appends.append(
+            [NewEvent(self._sealed(e), bureau=bureau, occurred_at=moment) for e in events]
+        )
+
+    def _sealed(self, event: Event) -> Event:
+        if "subject_id" in type(event).model_fields and getattr(event, "subject_id", 0) is None:
+            return event.model_copy(update={"subject_id": self.subject})
+        return event
 
     @property
     def events(self) -> int:

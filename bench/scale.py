@@ -66,12 +66,15 @@ TARGETS = {
 async def _long_case(store: EventStore, stream_id: str, version: int) -> None:
     """Weekly progress on one case until its stream holds AUDIT_EVENTS events."""
     case_id = uuid.UUID(stream_id.removeprefix("case-"))
+    # The notes are sealed under the first petitioner's key, as the workflow seals them.
+    subject = (await store.read_stream(stream_id, 1, 1, reveal=False))[0].data.subject_id
     day = datetime(2026, 3, 2, 9, tzinfo=UTC)
     events = []
     for k in range(AUDIT_EVENTS - version):
         on = (day + timedelta(days=7 * k)).date()
         iso = on.isocalendar()
         event = a.ProgressRecorded(
+            subject_id=subject,
             case_id=case_id,
             week=f"{iso.year}-W{iso.week:02d}",
             note="持续跟进，已再次约谈信访人。",

@@ -240,9 +240,21 @@ async def store(pool: asyncpg.Pool) -> EventStore:
     return EventStore(pool)
 
 
+# One key-encryption key for the test session: intake seals petitioners with it and assignment
+# the free text of its acts, so both must hold the same (as in a deployment).
+TEST_KEK = os.urandom(16)
+TEST_KEK_B64 = base64.b64encode(TEST_KEK).decode()
+
+
 @pytest.fixture
 def kek() -> bytes:
-    return os.urandom(16)
+    return TEST_KEK
+
+
+def sealing_store(pool: asyncpg.Pool) -> EventStore:
+    """The store as assignment has it: it seals the free text it writes under the test
+    session's KEK (the one intake's fixtures use) and reads everything masked."""
+    return EventStore(pool, personal=PersonalData(DataKeys(pool, LocalKeyService(TEST_KEK))))
 
 
 @pytest.fixture
@@ -270,7 +282,7 @@ async def client(
         database_url=database_url,
         **servers.settings("intake"),
         run_relay=False,
-        kek=base64.b64encode(os.urandom(16)).decode(),
+        kek=TEST_KEK_B64,
         blind_index_key=base64.b64encode(os.urandom(32)).decode(),
         oidc_issuer=DEV_ISSUER,
         jwks_file=jwks,
@@ -357,6 +369,7 @@ async def assignment(
         **servers.settings("assignment"),
         run_relay=True,
         run_sweep=False,
+        kek=TEST_KEK_B64,
         event_id_key=base64.b64encode(TEST_EVENT_ID_KEY).decode(),
         oidc_issuer=DEV_ISSUER,
         jwks_file=jwks_file,

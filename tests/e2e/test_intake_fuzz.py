@@ -41,7 +41,7 @@ from petitions.identity import DEV_ISSUER, LocalIssuer
 from petitions.messages.assignment import CaseTerminated
 from schemathesis import GenerationMode
 
-from tests.conftest import ROOT, TEST_NOW, Servers
+from tests.conftest import ROOT, TEST_KEK_B64, TEST_NOW, Servers
 from tests.support.events import resident_id
 
 pytestmark = pytest.mark.integration
@@ -66,7 +66,7 @@ def _app(database_url: str, nats: dict[str, Any], issuer: LocalIssuer, directory
             database_url=database_url,
             **nats,
             run_relay=False,
-            kek=base64.b64encode(os.urandom(16)).decode(),
+            kek=TEST_KEK_B64,
             blind_index_key=base64.b64encode(os.urandom(32)).decode(),
             oidc_issuer=DEV_ISSUER,
             jwks_file=jwks,
@@ -138,8 +138,14 @@ def _submission(**changes: Any) -> dict[str, Any]:
 
 @pytest.fixture
 async def service(
-    database_url: str, servers: Servers, issuer: LocalIssuer, store: EventStore, tmp_path: Path
+    database_url: str,
+    servers: Servers,
+    issuer: LocalIssuer,
+    personal_store: EventStore,
+    tmp_path: Path,
 ) -> AsyncIterator[Service]:
+    # The store that writes the terminated case's reason seals it, as assignment does.
+    store = personal_store
     app = _app(database_url, servers.settings("intake"), issuer, tmp_path)
     schema = schemathesis.openapi.from_dict(app.openapi())
     tokens = {role: issuer.mint(f"{role}-01", role, BUREAU) for role in ROLES}
@@ -176,9 +182,13 @@ async def _seed(service: Service, store: EventStore) -> None:
     assert ended.status_code == 201, ended.text
     ended_case = ended.json()["case_id"]
     stream = f"case-{ended_case}"
+    (registered,) = await store.read_stream(stream, 1, 1, reveal=False)
+    terminated = CaseTerminated(
+        subject_id=registered.data.subject_id, case_id=ended_case, reason="复核维持"
+    )
     await store.append(
         stream,
-        [NewEvent(CaseTerminated(case_id=ended_case, reason="复核维持"), bureau=BUREAU)],
+        [NewEvent(terminated, bureau=BUREAU)],
         await store.stream_version(stream),
         metadata=Metadata(actor="legal-01", service="assignment"),
     )

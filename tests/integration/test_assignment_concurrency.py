@@ -15,7 +15,7 @@ import pytest
 from assignment.application.workflow import Workflow
 from petitions.eventstore import EventStore
 
-from tests.conftest import Clock, Token
+from tests.conftest import Clock, Token, sealing_store
 from tests.integration.test_assignment_api import HANDLER, HEAD, register, stream
 from tests.integration.test_assignment_sweep import CALENDAR, CONFIG
 
@@ -99,7 +99,11 @@ async def test_many_racers_on_one_version(
 
 
 async def test_without_expected_version_each_is_decided_on_the_newest_state(
-    client: httpx.AsyncClient, assignment: httpx.AsyncClient, auth: Token, store: EventStore
+    client: httpx.AsyncClient,
+    assignment: httpx.AsyncClient,
+    auth: Token,
+    store: EventStore,
+    personal_store: EventStore,
 ) -> None:
     case = await register(client, assignment, auth, 3)
     case_id = case["case_id"]
@@ -121,8 +125,10 @@ async def test_without_expected_version_each_is_decided_on_the_newest_state(
     assert [a.status_code for a in notes] == [200] * 8, [a.text for a in notes]
     events = await stream(store, case_id)
     assert [e.version for e in events] == list(range(1, len(events) + 1))
+    # The notes are sealed (free text): opened with the key they were sealed under.
+    opened = await personal_store.read_stream(f"case-{case_id}")
     assert sorted(
-        e.data.note for e in events if e.event_type.endswith("ProgressRecorded")
+        e.data.note for e in opened if e.event_type.endswith("ProgressRecorded")
     ) == sorted(f"第{i}条" for i in range(8))
     assert sorted(a.json()["case"]["version"] for a in notes) == [
         e.version for e in events if e.event_type.endswith("ProgressRecorded")
@@ -159,7 +165,7 @@ async def test_a_command_and_a_sweep_at_once(
     cases = [await register(client, assignment, auth, 4 + i) for i in range(4)]
     due = date.fromisoformat(cases[0]["acceptance_due"])
     sweeper = Workflow(
-        EventStore(pool), CONFIG, CALENDAR, event_id_key=b"concurrency tests' key", clock=clock
+        sealing_store(pool), CONFIG, CALENDAR, event_id_key=b"concurrency tests' key", clock=clock
     )
     sweeping = asyncio.ensure_future(sweeper.sweep(CALENDAR.working_days_before(due, 5)))
     answers = await asyncio.gather(

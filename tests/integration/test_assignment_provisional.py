@@ -28,7 +28,7 @@ from petitions.bureaus import load_config, load_work_calendar
 from petitions.eventstore import EventStore
 from petitions.identity import DEV_ISSUER
 
-from tests.conftest import TEST_EVENT_ID_KEY, Clock, Servers, Token
+from tests.conftest import TEST_EVENT_ID_KEY, TEST_KEK_B64, Clock, Servers, Token, sealing_store
 from tests.integration.test_assignment_api import get, register, stream
 from tests.integration.test_assignment_sweep import notices
 from tests.support.assignment import command
@@ -73,6 +73,7 @@ def settings_2027(
         **servers.settings("assignment"),
         run_relay=True,
         run_sweep=False,
+        kek=TEST_KEK_B64,
         event_id_key=base64.b64encode(TEST_EVENT_ID_KEY).decode(),
         oidc_issuer=DEV_ISSUER,
         jwks_file=jwks_file,
@@ -264,7 +265,7 @@ async def test_installing_a_changed_year_file_re_dates_exactly_the_cases_it_affe
     # Thu 1/21 (not 1/25), and the reminder names the new date.
     assert await pool.fetchval(check, moved_id) == date(2027, 1, 21)
     official = Workflow(
-        EventStore(pool),
+        sealing_store(pool),
         config,
         load_work_calendar(config),
         event_id_key=TEST_EVENT_ID_KEY,

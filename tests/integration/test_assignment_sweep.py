@@ -27,7 +27,7 @@ from petitions.bureaus import (
 from petitions.eventstore import EventStore
 from petitions.identity import Principal, Role
 
-from tests.conftest import TEST_EVENT_ID_KEY, Clock, Token
+from tests.conftest import TEST_EVENT_ID_KEY, Clock, Token, sealing_store
 from tests.integration.test_assignment_api import HANDLER, SHANGHAI, register, stream
 from tests.support.assignment import command
 
@@ -42,7 +42,7 @@ NOTICES = ("assignment.DeadlineReminderSent", "assignment.SupervisionRaised")
 
 def process(pool: asyncpg.Pool, clock: Clock) -> Workflow:
     """A fresh assignment process on the same database (its own store, its own caches)."""
-    return Workflow(EventStore(pool), CONFIG, CALENDAR, event_id_key=EVENT_ID_KEY, clock=clock)
+    return Workflow(sealing_store(pool), CONFIG, CALENDAR, event_id_key=EVENT_ID_KEY, clock=clock)
 
 
 def stages(due: date) -> list[tuple[date, int]]:
@@ -268,7 +268,7 @@ async def test_a_missing_holiday_file_stops_no_sweep_and_no_command(
     assert this_year > 2025
     day = CALENDAR.working_days_before(date.fromisoformat(cases[0]["acceptance_due"]), 1)
     unconfigured = Workflow(
-        EventStore(pool),
+        sealing_store(pool),
         CONFIG,
         calendar_without_this_year(),
         event_id_key=EVENT_ID_KEY,

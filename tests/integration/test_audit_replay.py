@@ -164,13 +164,25 @@ async def _build_case(pool: asyncpg.Pool, kek: bytes) -> Case:
     )
     now = utc("2026-02-25T14:00")
     await append(
-        [(a.CaseAssigned(case_id=case_id, unit="330102", officer="handler-7", reason="属地"), now)],
+        [
+            (
+                a.CaseAssigned(
+                    subject_id=subject,
+                    case_id=case_id,
+                    unit="330102",
+                    officer="handler-7",
+                    reason="属地",
+                ),
+                now,
+            )
+        ],
         "2026-02-25T14:00",
         "office-2",
         "assignment",
     )
     replied = utc("2026-03-05T16:00")
     reply = a.ReplyIssued(
+        subject_id=subject,
         case_id=case_id,
         outcome=a.Outcome.SUPPORT,
         legal_basis="信访工作条例第三十二条",
@@ -488,7 +500,9 @@ async def _accusation(
         accused_units=accused_units,
         accused_officers=accused_officers,
     )
-    assigned = a.CaseAssigned(case_id=case_id, unit="jijian", officer=None, reason="第三十条")
+    assigned = a.CaseAssigned(
+        subject_id=subject, case_id=case_id, unit="jijian", officer=None, reason="第三十条"
+    )
     at = utc("2026-11-04T10:00")
     await writer.append(
         f"case-{case_id}",

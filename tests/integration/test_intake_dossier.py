@@ -6,10 +6,14 @@ case's scope and the accused get 404, and a refused read writes nothing."""
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 import httpx
 import pytest
-from petitions.eventstore import EventStore
+from petitions.eventstore import EventStore, Metadata, PersonalData
+from petitions.personal import DataKeys, LocalKeyService
+from petitions.personal.codec import ERASED
+from petitions.personal.masking import mask_free_text
 
 from tests.conftest import Token
 from tests.integration.test_intake_registration import ZHANG, visit
@@ -285,3 +289,54 @@ async def test_the_handling_unit_and_the_owning_leader_follow_the_workflow(
     assert owned.json()["leader"] == {"id": "L05", "name": "邓素芳"}
     assert owned.json()["unit"] == {"code": "330103", "name": "鼓楼分局"}
     assert await reads_recorded(store, case_id) == 2
+
+
+async def test_the_workflows_free_text_is_sealed_read_in_the_dossier_and_erased_with_the_person(
+    client: httpx.AsyncClient,
+    assignment: httpx.AsyncClient,
+    auth: Token,
+    store: EventStore,
+    personal_store: EventStore,
+    kek: bytes,
+) -> None:
+    """A handler's note naming the petitioner is personal data (issue 11, item 7): stored and
+    relayed sealed, masked in the workflow's own view, read in the clear only in the recorded
+    dossier read, and unreadable once the petitioner is erased."""
+    case = await registered(client, auth)
+    case_id = case["case_id"]
+    await wait_taken_up(assignment, auth, case_id)
+    note = "已电话联系张三（13812345678），约定周五面谈"
+    handler = {"role": "handler", "bureau": "330102", "user": "handler-1"}
+    await command(assignment, auth, case_id, "accept", {})
+    done = await command(assignment, auth, case_id, "record_progress", {"note": note}, **handler)
+
+    # Stored sealed: neither the note nor the phone in it is in the event's JSON.
+    raws = await store.read_stream_raw(f"case-{case_id}")
+    progress = next(r for r in raws if r.event_type == "assignment.ProgressRecorded")
+    assert "13812345678" not in progress.data
+    assert "张三" not in progress.data
+    assert "$vault" in progress.data
+    # Readers without the clear (reporting, the relay, audit) get its mask.
+    masked = await store.decode_many([progress], reveal=False)
+    assert masked[0].data.note == mask_free_text(note)
+    assert done["case"]["progress_weeks"]
+
+    body = (await read(client, auth, case_id)).json()
+    (act,) = [a for a in body["acts"] if a["event_type"] == "assignment.ProgressRecorded"]
+    assert act["text"] == {"note": note}
+    assert act["actor"] == "handler-1"
+    (event,) = await store.read_stream(f"reads-{case_id}", reveal=False)
+    assert "acts.text" in event.data.fields
+
+    # Erasing the first petitioner erases what was written about them in the workflow too.
+    subject = body["petitioners"][0]["subject_id"]
+    erased_by = Metadata(actor="admin-02", service="intake")
+    assert await personal_store.erase_subject(UUID(subject), reason="测试", metadata=erased_by)
+    # (Read by a process holding no cached key: intake's cache forgets within its expiry.)
+    fresh = EventStore(
+        store.pool,
+        personal=PersonalData(DataKeys(store.pool, LocalKeyService(kek), cache_seconds=0)),
+    )
+    opened = await fresh.read_stream(f"case-{case_id}")
+    (after,) = [e for e in opened if e.event_type == "assignment.ProgressRecorded"]
+    assert after.data.note == ERASED

@@ -120,14 +120,19 @@ async def test_same_petitioner_same_matter_is_a_repeat_on_the_case(
 
 
 async def test_a_terminated_matter_is_refused(
-    client: httpx.AsyncClient, auth: Token, store: EventStore
+    client: httpx.AsyncClient, auth: Token, personal_store: EventStore
 ) -> None:
+    store = personal_store  # the reason is free text, sealed under the petitioner's key
     first = (await client.post("/api/v1/submissions", json=visit(), headers=auth())).json()
     stream = f"case-{first['case_id']}"
     version = await store.stream_version(stream)
+    (registered,) = await store.read_stream(stream, 1, 1, reveal=False)
+    terminated = CaseTerminated(
+        subject_id=registered.data.subject_id, case_id=first["case_id"], reason="复核维持"
+    )
     await store.append(
         stream,
-        [NewEvent(CaseTerminated(case_id=first["case_id"], reason="复核维持"), bureau="330102")],
+        [NewEvent(terminated, bureau="330102")],
         version,
         metadata=Metadata(actor="legal-01", service="assignment"),
     )

@@ -34,7 +34,7 @@ from intake.main import create_app as create_intake
 from petitions.identity import DEV_ISSUER
 from petitions.runtime import Runtime
 
-from tests.conftest import ROOT, TEST_EVENT_ID_KEY, Clock, Token
+from tests.conftest import ROOT, TEST_EVENT_ID_KEY, TEST_KEK_B64, Clock, Token
 from tests.integration.test_intake_registration import visit
 
 pytestmark = pytest.mark.integration
@@ -128,6 +128,7 @@ async def test_a_task_that_keeps_raising_is_restarted_then_makes_the_process_not
         nats_url=nats_url,
         run_relay=True,
         run_sweep=False,
+        kek=TEST_KEK_B64,
         event_id_key=base64.b64encode(TEST_EVENT_ID_KEY).decode(),
         oidc_issuer=DEV_ISSUER,
         jwks_file=jwks_file,

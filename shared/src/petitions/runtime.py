@@ -207,6 +207,10 @@ def tune_gc() -> None:
     gc.set_threshold(100_000, 50, 100)
 
 
+class StartupError(RuntimeError):
+    """The service cannot start as configured; the message says what to set."""
+
+
 def personal_data(settings: CommonSettings, pool: asyncpg.Pool) -> PersonalData | None:
     """The personal-data keys from settings, or None (personal fields then read masked only and
     cannot be written)."""

@@ -32,7 +32,7 @@ from petitions.log import configure_logging, get_logger
 from petitions.messaging import Consumer
 from petitions.metrics import install_metrics
 from petitions.migrations import apply_package
-from petitions.runtime import Runtime, open_runtime, tune_gc
+from petitions.runtime import Runtime, StartupError, open_runtime, personal_data, tune_gc
 
 from assignment.application.workflow import RecomputeResult, Workflow
 from assignment.asyncapi import spec
@@ -46,6 +46,11 @@ MIGRATIONS = [
 ]
 # Only intake's events start anything here; the toolkit fills the case's other versions in.
 INTAKE_EVENTS = "petitions.events.*.*.intake.>"
+
+NEEDS_KEK = (
+    "办理服务需要个人信息密钥以加密办理意见等文字 assignment needs PETITIONS_KEK (the same as "
+    "intake's) to seal the free text it writes (python -m petitions.personal prints a new one)"
+)
 
 log = get_logger(__name__)
 
@@ -64,12 +69,16 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
             migrations=MIGRATIONS,
             clock=clock,
         ) as runtime:
-            # Assignment needs no personal data: a keyless store reads it masked.
+            # Assignment seals the free text it writes (notes, reasons, summaries: they may name
+            # people) under the petitioner's key, and reads everything masked: it never opens.
+            if runtime.personal is None:
+                raise StartupError(NEEDS_KEK)
             store = EventStore(
                 runtime.pool,
                 hash_algorithm=settings.hash_algorithm,
                 max_event_bytes=settings.max_event_bytes,
                 clock=clock,
+                personal=runtime.personal,
             )
             key = await event_id_key(settings, runtime.pool)
             workflow = Workflow(
@@ -185,11 +194,15 @@ async def recompute_deadlines(settings: Settings, *, clock: Clock = utc_now) -> 
         await conn.close()
     pool = await create_pool(settings)
     try:
+        personal = personal_data(settings, pool)
+        if personal is None:
+            raise StartupError(NEEDS_KEK)
         store = EventStore(
             pool,
             hash_algorithm=settings.hash_algorithm,
             max_event_bytes=settings.max_event_bytes,
             clock=clock,
+            personal=personal,
         )
         key = await event_id_key(settings, pool)
         workflow = Workflow(store, config, calendar, event_id_key=key, clock=clock)

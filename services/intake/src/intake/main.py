@@ -19,7 +19,7 @@ from petitions.http import (
 )
 from petitions.identity import authenticate, install_auth_errors, verifier_from_settings
 from petitions.metrics import install_metrics
-from petitions.runtime import Runtime, open_runtime, tune_gc
+from petitions.runtime import Runtime, StartupError, open_runtime, tune_gc
 
 from intake.application.dossier import Dossier
 from intake.application.notices import Notices
@@ -31,10 +31,6 @@ from intake.config import Settings
 from intake.entrypoints.http import install_errors, router
 
 SERVICE = "intake"
-
-
-class StartupError(RuntimeError):
-    """The service cannot start as configured; the message says what to set."""
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> FastAPI:

@@ -8,17 +8,29 @@ The workflow's states and their labels: :mod:`petitions.messages.case_state`.
 
 The windows to ask for review and re-review open only when the written reply or review decision
 is recorded as delivered (``DeliveryRecorded``); the state does not change.
+
+Free text that people type (reasons, notes, summaries, plans, reports) may name anyone, so it is
+personal data: sealed under the key of the case's first petitioner (``CaseRegistered.subject_id``,
+carried as ``subject_id``), masked for readers without keys (reporting, NATS, audit), read in the
+clear only through intake's recorded dossier read, and erased with that person. Events stored
+before this rule carry no ``subject_id`` and keep their text as it was written.
 """
 
 from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
+from typing import Annotated
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict
 
 from petitions.messages.base import Event
+from petitions.personal.fields import PersonalText, Subject
+
+CaseTextSubject = Annotated[UUID | None, Subject()]
+"""Whose key seals an event's free text: the case's first petitioner. ``None`` only on events
+stored before free text was sealed; the workflow always sets it (``assignment.domain``)."""
 
 
 class Outcome(StrEnum):
@@ -129,43 +141,48 @@ class WorkflowOpened(_Provisional, type="assignment.WorkflowOpened"):
 class CaseAccepted(_Provisional, type="assignment.CaseAccepted"):
     """受理: the petitioner is told in writing; the 60-day handling clock starts."""
 
+    subject_id: CaseTextSubject = None
     case_id: UUID
     accepted_on: date
     handling_due: date
-    notice: str = ""
+    notice: PersonalText = ""
 
 
 class AcceptanceDeclined(Event, type="assignment.AcceptanceDeclined"):
     """不予受理, with the reason told to the petitioner. Not counted in the closure rate."""
 
+    subject_id: CaseTextSubject = None
     case_id: UUID
-    reason: str
+    reason: PersonalText
     decided_on: date
 
 
 class CaseForwarded(Event, type="assignment.CaseForwarded"):
     """转送: the matter belongs to another organ."""
 
+    subject_id: CaseTextSubject = None
     case_id: UUID
     organ: str
-    reason: str
+    reason: PersonalText
     decided_on: date
 
 
 class DivertedToLegalProcedure(Event, type="assignment.DivertedToLegalProcedure"):
     """导入法定程序: the matter goes to litigation, arbitration, administrative review..."""
 
+    subject_id: CaseTextSubject = None
     case_id: UUID
     procedure: str
-    reason: str
+    reason: PersonalText
     decided_on: date
 
 
 class AssignmentObjected(Event, type="assignment.AssignmentObjected"):
     """交办异议: a case assigned from above is returned with the unit's objection."""
 
+    subject_id: CaseTextSubject = None
     case_id: UUID
-    reason: str
+    reason: PersonalText
     objected_on: date
 
 
@@ -175,10 +192,11 @@ class AssignmentObjected(Event, type="assignment.AssignmentObjected"):
 class CaseAssigned(Event, type="assignment.CaseAssigned"):
     """交办: the responsible unit and officer. A reassignment keeps the previous ones."""
 
+    subject_id: CaseTextSubject = None
     case_id: UUID
     unit: str  # a bureau code or a city department code
     officer: str | None
-    reason: str
+    reason: PersonalText
     rule: str | None = None  # the routing rule that chose the unit, if one did
     previous_unit: str | None = None
     previous_officer: str | None = None
@@ -187,49 +205,55 @@ class CaseAssigned(Event, type="assignment.CaseAssigned"):
 class LeaderOwnershipTaken(Event, type="assignment.LeaderOwnershipTaken"):
     """包案 (五个一): one leader, one team, one plan, to the end."""
 
+    subject_id: CaseTextSubject = None
     case_id: UUID
     leader_id: str
     leader_name: str
     team: tuple[str, ...]
-    plan: str
+    plan: PersonalText
     needs_party_committee: bool = False  # 需党委研究
 
 
 class ProgressRecorded(Event, type="assignment.ProgressRecorded"):
     """每周进展: one entry per open case per ISO week (``2026-W48``)."""
 
+    subject_id: CaseTextSubject = None
     case_id: UUID
     week: str
-    note: str
+    note: PersonalText
     recorded_on: date
 
 
 class CompletionReported(Event, type="assignment.CompletionReported"):
     """办结报告 from the responsible unit to the assigning one."""
 
+    subject_id: CaseTextSubject = None
     case_id: UUID
-    summary: str
+    summary: PersonalText
     reported_on: date
 
 
 class CompletionAccepted(Event, type="assignment.CompletionAccepted"):
+    subject_id: CaseTextSubject = None
     case_id: UUID
-    note: str = ""
+    note: PersonalText = ""
 
 
 class CompletionSentBack(Event, type="assignment.CompletionSentBack"):
     """退回重办: the assigning unit is not satisfied with the completion report."""
 
+    subject_id: CaseTextSubject = None
     case_id: UUID
-    reason: str
+    reason: PersonalText
 
 
 class ExtensionGranted(_Provisional, type="assignment.ExtensionGranted"):
     """延期: once, at most 30 days, approved by the unit head; the petitioner is told why."""
 
+    subject_id: CaseTextSubject = None
     case_id: UUID
     days: int
-    reason: str
+    reason: PersonalText
     approved_by: str
     handling_due: date  # the new deadline
 
@@ -238,8 +262,9 @@ class HearingStarted(Event, type="assignment.HearingStarted"):
     """听证. In re-review the clock stops (hearing time is not counted, Art. 36); in handling it
     keeps running (the handling period has no pause, Art. 34)."""
 
+    subject_id: CaseTextSubject = None
     case_id: UUID
-    reason: str
+    reason: PersonalText
     started_on: date
 
 
@@ -263,10 +288,11 @@ class HearingEnded(_Provisional, type="assignment.HearingEnded"):
 class ReplyIssued(_Provisional, type="assignment.ReplyIssued"):
     """信访处理意见书 issued: handling concluded (办结)."""
 
+    subject_id: CaseTextSubject = None
     case_id: UUID
     outcome: Outcome
     legal_basis: str
-    summary: str
+    summary: PersonalText
     replied_on: date
     on_time: bool
     review_request_until: date | None = None
@@ -290,10 +316,11 @@ class ReviewRequested(_Provisional, type="assignment.ReviewRequested"):
 
 
 class ReviewDecided(_Provisional, type="assignment.ReviewDecided"):
+    subject_id: CaseTextSubject = None
     case_id: UUID
     decision: ReviewDecision
     outcome: Outcome
-    summary: str
+    summary: PersonalText
     decided_on: date
     re_review_request_until: date | None = None
     """Set only by events written before delivery was recorded; the window now runs from the
@@ -310,10 +337,11 @@ class ReReviewRequested(_Provisional, type="assignment.ReReviewRequested"):
 
 
 class ReReviewDecided(Event, type="assignment.ReReviewDecided"):
+    subject_id: CaseTextSubject = None
     case_id: UUID
     decision: ReviewDecision
     outcome: Outcome
-    summary: str
+    summary: PersonalText
     decided_on: date
 
 
@@ -350,20 +378,22 @@ class DeliveryRecorded(_Provisional, type="assignment.DeliveryRecorded"):
     ask the next organ (review after the reply, re-review after the review decision) runs from
     that day (自收到之日起, Arts. 35-36), not from the day the decision was signed."""
 
+    subject_id: CaseTextSubject = None
     case_id: UUID
     document: DeliveredDocument
     method: DeliveryMethod
     delivered_on: date
     tracking_number: str | None = None  # post only
-    receipt: str = ""  # 送达回证 / 签收情况
+    receipt: PersonalText = ""  # 送达回证 / 签收情况
     request_until: date | None = None  # the window it starts; none after the re-review
 
 
 class CaseTerminated(Event, type="assignment.CaseTerminated"):
     """No further acceptance on the same facts (信访工作条例 Art. 36, after re-review)."""
 
+    subject_id: CaseTextSubject = None
     case_id: UUID
-    reason: str
+    reason: PersonalText
 
 
 # -- the People's Congress -------------------------------------------------------------------
@@ -380,8 +410,9 @@ class CongressSupervisionStarted(Event, type="assignment.CongressSupervisionStar
 class CongressReportSent(Event, type="assignment.CongressReportSent"):
     """书面报告 back to the People's Congress on a referred or supervised case."""
 
+    subject_id: CaseTextSubject = None
     case_id: UUID
-    report: str
+    report: PersonalText
     sent_on: date
 
 

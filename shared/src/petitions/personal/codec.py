@@ -177,8 +177,8 @@ def _walk_node(
     found: list[Spot],
 ) -> None:
     value = container.get(key) if isinstance(container, dict) else container[key]
-    if value is None:
-        return
+    if value is None or value == "":
+        return  # nothing to seal: an empty note says nothing about anyone
     if isinstance(node, _PersonalNode):
         if subject is None:
             raise PlanError(f"{_dotted(path)}: personal value without a data subject id")

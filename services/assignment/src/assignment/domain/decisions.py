@@ -60,7 +60,19 @@ def decide(case: Case | None, command: c.Command, ctx: Context) -> list[Event]:
         )
     check_unit(case, command, ctx)
     handler = _DECIDERS[type(command)]
-    return handler(case, command, ctx)
+    return sealed_under(case, handler(case, command, ctx))
+
+
+def sealed_under(case: Case, events: list[Event]) -> list[Event]:
+    """The events with their free text's data subject set to the case's first petitioner: the
+    store seals every ``PersonalText`` under that person's key (``petitions.messages.assignment``).
+    One place, so no decider can forget it."""
+    return [
+        e.model_copy(update={"subject_id": case.text_subject})
+        if "subject_id" in type(e).model_fields and getattr(e, "subject_id", None) is None
+        else e
+        for e in events
+    ]
 
 
 def _accept(case: Case, cmd: Any, ctx: Context) -> list[Event]:
@@ -523,7 +535,7 @@ def open_workflow(case: Case | None, config: BureauConfig, deadlines: Deadlines)
             {DatedDeadline.ACCEPTANCE: acceptance, DatedDeadline.OBJECTION: objection}
         ),
     )
-    return [opened, _first_assignment(case, config)]
+    return sealed_under(case, [opened, _first_assignment(case, config)])
 
 
 def _first_assignment(case: Case, config: BureauConfig) -> CaseAssigned:

@@ -97,6 +97,9 @@ class Case:
 
     case_id: UUID
     case_number: str = ""
+    text_subject: UUID | None = None
+    """Whose key seals the free text of this case's acts: its first petitioner (intake's
+    ``CaseRegistered.subject_id``), so that erasing that person erases the notes about them."""
     bureau: str = ""
     sub_bureau: str = ""
     category: str = ""
@@ -244,6 +247,7 @@ def evolve(state: Case | None, event: Event, version: int) -> Case | None:
         return Case(
             case_id=event.case_id,
             case_number=event.case_number,
+            text_subject=event.subject_id,
             bureau=event.bureau,
             sub_bureau=event.sub_bureau,
             category=event.category,

@@ -24,11 +24,18 @@ from zoneinfo import ZoneInfo
 
 from petitions.bureaus import BureauConfig, UnknownCodeError
 from petitions.cases import resolve_case_ref
-from petitions.eventstore import EventStore, Metadata, NewEvent, WrongExpectedVersionError
+from petitions.eventstore import (
+    EventStore,
+    Metadata,
+    NewEvent,
+    RecordedEvent,
+    WrongExpectedVersionError,
+)
 from petitions.identity import ForbiddenError, Principal, Role
 from petitions.log import get_logger
 from petitions.messages.intake import PersonalDataRead
 from petitions.personal import BlindIndex
+from petitions.personal.codec import plan_for
 
 from intake.application.register import InvalidCommand
 from intake.domain.casefile import CaseFile, fold, public_status
@@ -163,9 +170,11 @@ class Dossier:
                 "handlers and heads, the petition office of its receiving or handling bureau (or "
                 "above), the city's leaders and the leader who owns it may",
             )
-        clear = fold(await self._store.decode_many(loaded.raws, reveal=True))
+        events = await self._store.decode_many(loaded.raws, reveal=True)
+        clear = fold(events)
         assert clear is not None
-        fields = _fields_shown(clear)
+        acts = _acts(events)
+        fields = _fields_shown(clear) + (("acts.text",) if acts else ())
         subjects = tuple(dict.fromkeys(p.subject_id for p in clear.petitioners))
         read = PersonalDataRead(
             case_id=case.case_id,
@@ -181,6 +190,7 @@ class Dossier:
         log.info("dossier.read", case=str(case.case_id), purpose=code)  # never the data
         self.reads += 1
         return self._dossier_json(clear, principal) | {
+            "acts": acts,
             "purpose": {"code": code, "name": name, "name_en": name_en},
             "read": recorded,
         }
@@ -413,6 +423,29 @@ def _fields_shown(case: CaseFile) -> tuple[str, ...]:
         if any(getattr(s.data, name) for s in case.submissions):
             shown.append(f"submissions.{name}")
     return tuple(shown)
+
+
+def _acts(events: list[RecordedEvent[Any]]) -> list[dict[str, Any]]:
+    """The workflow's acts that carry free text (notes, reasons, summaries, plans), opened: the
+    other services show them masked, since they may name anyone. Oldest first."""
+    acts: list[dict[str, Any]] = []
+    for event in events:
+        if not event.event_type.startswith("assignment."):
+            continue
+        plan = plan_for(type(event.data))
+        text = {name: getattr(event.data, name) for name in plan.fields}
+        if not any(text.values()):
+            continue
+        acts.append(
+            {
+                "version": event.version,
+                "event_type": event.event_type,
+                "actor": event.actor,
+                "recorded_at": event.recorded_at.astimezone(SHANGHAI),
+                "text": text,
+            }
+        )
+    return acts
 
 
 def _category_name(config: BureauConfig, code: str) -> str | None:
