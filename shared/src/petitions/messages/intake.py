@@ -125,7 +125,7 @@ class SubmissionReceived(Event, type="intake.SubmissionReceived"):
     requests: PersonalText
     preliminary_assessment: Assessment
     is_repeat: bool
-    link_reason: str | None = None
+    link_reason: PersonalText | None = None  # free text: may name people, sealed like the summary
     escalation: Escalation | None = None
     # 集体访 representatives (Art. 20: at most 5), recorded with the submission they came with;
     # apart from head_count, which counts everyone who came.
