@@ -21,7 +21,7 @@ WEB_BUILT := web/dist/.built
 WEB_SOURCES := $(shell find web/src web/openapi -type f 2>/dev/null) web/index.html web/vite.config.ts \
   web/tsconfig.json web/package.json
 
-.PHONY: up test lint fmt bench docs bootstrap clean help web web-types
+.PHONY: up test lint mypy fmt bench docs bootstrap clean help web web-types
 
 help:
 	@echo "make up     启动全部 start PostgreSQL, NATS and the three services (Ctrl-C stops all)"
@@ -58,6 +58,9 @@ web-types: $(WEB_INSTALLED)
 lint: bootstrap
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
+	$(MAKE) --no-print-directory mypy
+
+mypy:
 	$(RUN) mypy shared/src services/intake/src services/assignment/src services/reporting/src deploy/local/src
 
 fmt: bootstrap
