@@ -27,12 +27,16 @@ def services(
     service_env: dict[str, str],  # noqa: F811
     servers: Servers,
     nats_url: str,
+    tmp_path: Path,
 ) -> Iterator[dict[str, str]]:
     """Intake and assignment as processes, each with its own NATS identity, on the stream and
-    durables the ``nats_url`` fixture provisioned."""
+    durables the ``nats_url`` fixture provisioned. Their logs go to files whose warnings and
+    errors are printed at teardown: pytest shows them when the test fails (a 503 says only
+    "database unavailable"; the log says why)."""
     del nats_url
     urls: dict[str, str] = {}
     procs = []
+    logs = {name: tmp_path / f"{name}.log" for name in ("intake", "assignment")}
     for name in ("intake", "assignment"):
         port = _free_port()
         env = {
@@ -45,8 +49,8 @@ def services(
             subprocess.Popen(
                 [sys.executable, "-m", name],
                 env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
+                stdout=logs[name].open("wb"),
+                stderr=subprocess.STDOUT,
             )
         )
         urls[name] = f"http://127.0.0.1:{port}"
@@ -66,6 +70,17 @@ def services(
         for proc in procs:
             proc.terminate()
             proc.wait(timeout=15)
+        for name, log in logs.items():
+            serious = [
+                line
+                for line in log.read_text(errors="replace").splitlines()
+                if '"level": "warning"' in line or '"level": "error"' in line or "Traceback" in line
+            ]
+            print(
+                f"--- {name}: {len(serious)} warnings/errors (last 40) ---",
+                *serious[-40:],
+                sep="\n",
+            )
 
 
 async def test_demo_history_goes_through_the_apis(
