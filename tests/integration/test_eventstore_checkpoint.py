@@ -15,6 +15,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 from petitions.eventstore import EventStore, Metadata, NewEvent, RawEvent, hashing
+from petitions.eventstore.chain import canonical as _canonical  # the store's own form
 from petitions.eventstore.checkpoint import (
     Checkpoint,
     CheckpointError,
@@ -26,7 +27,6 @@ from petitions.eventstore.checkpoint import (
     take_checkpoint,
 )
 from petitions.eventstore.signing import FileSigner, generate_key
-from petitions.eventstore.store import _canonical  # the store's own canonical form
 
 from tests.support.events import NoteAdded
 

@@ -1,4 +1,5 @@
-"""Property tests: a stream replays to the state it was built with, at any moment in time."""
+"""Property tests: a stream replays to the state it was built with, at any moment in time (on
+PostgreSQL and in memory: see conftest.py)."""
 
 from __future__ import annotations
 
@@ -10,13 +11,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from petitions.eventstore import (
-    EventStore,
     Metadata,
     NewEvent,
     RecordedEvent,
     WrongExpectedVersionError,
 )
+from petitions.eventstore.port import EventStorePort
 
+from tests.contract.conftest import StoreFactory
 from tests.support.events import CounterMoved
 
 pytestmark = pytest.mark.integration
@@ -45,7 +47,7 @@ appends = st.lists(
 )
 @given(plan=appends, probe_minutes=st.lists(st.integers(-10, 8000), min_size=1, max_size=5))
 async def test_replay_and_as_of_reproduce_the_state(
-    store: EventStore, plan: list[tuple[int, list[int]]], probe_minutes: list[int]
+    new_store: StoreFactory, plan: list[tuple[int, list[int]]], probe_minutes: list[int]
 ) -> None:
     stream = f"case-prop{next(_streams)}"
     now = START
@@ -55,7 +57,7 @@ async def test_replay_and_as_of_reproduce_the_state(
     def clock() -> datetime:
         return next(times)
 
-    timed = EventStore(store.pool, clock=clock)
+    timed = store = new_store(clock=clock)
     version = 0
     for gap, values in plan:
         now += timedelta(minutes=gap)
@@ -82,7 +84,7 @@ async def test_replay_and_as_of_reproduce_the_state(
 )
 @given(expectations=st.lists(st.integers(0, 6), min_size=1, max_size=15))
 async def test_appends_with_arbitrary_expected_versions_match_a_model(
-    store: EventStore, expectations: list[int]
+    store: EventStorePort, expectations: list[int]
 ) -> None:
     """Only an append at the true version lands; every other one names the true version."""
     stream = f"case-model{next(_streams)}"
