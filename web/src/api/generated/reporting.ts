@@ -886,6 +886,16 @@ export interface components {
             leader_name: string;
             /** Missed */
             missed: number;
+            /**
+             * Missed Reasons
+             * @description 本人缺席原因 this leader's missed sessions by reason, most frequent first
+             */
+            missed_reasons?: components["schemas"]["ReasonCount"][];
+            /**
+             * Missed Sessions
+             * @description 本人缺席的接访日 this leader's missed sessions, by day
+             */
+            missed_sessions?: components["schemas"]["MissedSession"][];
             /** Person Visits */
             person_visits: number;
             /** Sessions */
@@ -1058,6 +1068,27 @@ export interface components {
             supervised: boolean;
             /** Terminated On */
             terminated_on: string | null;
+        };
+        /**
+         * MissedSession
+         * @description A reception session a leader was due to hold and did not (接访缺席), and why.
+         */
+        MissedSession: {
+            /**
+             * Chief Day
+             * @description 局长接访日 the chief's Wednesday
+             */
+            chief_day: boolean;
+            /**
+             * Day
+             * Format: date
+             */
+            day: string;
+            /**
+             * Reason
+             * @description 缺席原因 the reason recorded (or that none was given)
+             */
+            reason: string;
         };
         /** MonthPoint */
         MonthPoint: {

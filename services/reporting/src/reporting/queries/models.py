@@ -119,6 +119,14 @@ class ReasonCount(_Out):
     sessions: int
 
 
+class MissedSession(_Out):
+    """A reception session a leader was due to hold and did not (接访缺席), and why."""
+
+    day: date
+    chief_day: bool = Field(description="局长接访日 the chief's Wednesday")
+    reason: str = Field(description="缺席原因 the reason recorded (or that none was given)")
+
+
 class LeaderReception(_Out):
     bureau: BureauRef
     leader_id: str
@@ -129,6 +137,13 @@ class LeaderReception(_Out):
         description="其中由其他领导代为接访 of the held sessions, those another leader held"
     )
     missed: int
+    missed_reasons: list[ReasonCount] = Field(
+        default_factory=list,
+        description="本人缺席原因 this leader's missed sessions by reason, most frequent first",
+    )
+    missed_sessions: list[MissedSession] = Field(
+        default_factory=list, description="本人缺席的接访日 this leader's missed sessions, by day"
+    )
     chief_days: int
     visits: int
     person_visits: int
