@@ -77,8 +77,18 @@ _RANK_COLUMNS = (
 
 
 def _roster_rows(roster: AccompanyRoster) -> list[list[Cell]]:
-    return [
-        [e.rank, e.sub_bureau.name, e.head, e.justified_to_city, e.submissions_to_city]
+    """The published roster first (binding), then what it would be now."""
+    published: list[list[Cell]] = []
+    if roster.published is not None:
+        p = roster.published
+        which = f"已发布 published {p.published_on} ({p.published_by})"
+        published = [
+            [which, e.rank, e.sub_bureau.name, e.head, e.justified_to_city, e.submissions_to_city]
+            for e in p.roster
+        ]
+    now = "现在计算 as it would be now"
+    return published + [
+        [now, e.rank, e.sub_bureau.name, e.head, e.justified_to_city, e.submissions_to_city]
         for e in roster.roster
     ]
 
@@ -281,6 +291,7 @@ def analysis_report(analysis: MonthlyAnalysis) -> Report:
                 f"{roster.applies_to} 陪同局长接访分县局 Sub-bureaus accompanying the chief "
                 f"(counted in {roster.counted_month})",
                 (
+                    Column("名单", "Roster", 30),
                     Column("顺序", "Rank", 8),
                     Column("分县局", "Sub-bureau", 18),
                     Column("局长", "Head", 12),

@@ -50,7 +50,7 @@ def router(ctx: Context) -> APIRouter:
         code = ctx.scope_of(principal, bureau)
         month = periods.month(month_text)
         async with ctx.snapshot() as db:
-            return await queries.monthly_analysis(
+            answer = await queries.monthly_analysis(
                 db,
                 config,
                 viewer(principal),
@@ -59,6 +59,10 @@ def router(ctx: Context) -> APIRouter:
                 as_of or ctx.today(),
                 page,
             )
+        # The roster the month yields, and the one published for it at the next month's start
+        # (binding: the computed one only says what it would be now).
+        roster = await ctx.with_published(answer.roster, code)
+        return answer.model_copy(update={"roster": roster})
 
     async def analysis_export(
         principal: Reader, month: MonthP, bureau: BureauQ = None, as_of: AsOfQ = None

@@ -29,6 +29,7 @@ from starlette.concurrency import run_in_threadpool
 from reporting import exports, queries
 from reporting.queries import periods
 from reporting.queries.periods import Period, PeriodError
+from reporting.roster import published as published_roster_of
 
 READ_ROLES = (
     Role.PETITION_OFFICE,
@@ -269,6 +270,18 @@ class Context:
 
     def today(self) -> date:
         return periods.local_today(self.clock())
+
+    async def with_published(
+        self, roster: queries.AccompanyRoster, bureau: str
+    ) -> queries.AccompanyRoster:
+        """``roster`` with the one published for its month beside it (none without a store),
+        as ``bureau`` may read it: the ranking behind it only to the city bureau."""
+        if self.store is None:
+            return roster
+        found = await published_roster_of(self.store(), self.config, roster.applies_to)
+        if found is not None and bureau != self.config.city.code:
+            found = found.model_copy(update={"candidates": list(found.roster)})
+        return roster.model_copy(update={"published": found})
 
 
 def viewer(principal: Principal) -> queries.Viewer:

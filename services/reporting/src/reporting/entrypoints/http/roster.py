@@ -12,7 +12,6 @@ from reporting.entrypoints.http.common import Context, MonthQ, ReportError, repo
 from reporting.queries import periods
 from reporting.roster import RosterNotDue
 from reporting.roster import publish as publish_roster_for
-from reporting.roster import published as published_roster_of
 
 
 def router(ctx: Context) -> APIRouter:
@@ -54,11 +53,7 @@ def router(ctx: Context) -> APIRouter:
         )
         async with ctx.snapshot() as db:
             roster = await queries.accompany_roster(db, config, counted)
-        if ctx.store is not None:
-            found = await published_roster_of(ctx.store(), config, roster.applies_to)
-            if found is not None and principal.bureau != config.city.code:
-                found = found.model_copy(update={"candidates": list(found.roster)})
-            roster = roster.model_copy(update={"published": found})
+        roster = await ctx.with_published(roster, principal.bureau)
         # Published as the monthly analysis publishes it: the roster (three heads and their
         # counts, circulated anyway) to all; the full ranking behind it to the city bureau.
         return queries.published_roster(config, principal.bureau, roster)
