@@ -5,6 +5,11 @@ report shows beside the published one. Fixture: ``march_2026`` (hand-computed be
 
 from __future__ import annotations
 
+import asyncio
+import io
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 from typing import Any
@@ -13,6 +18,7 @@ import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
+from openpyxl import load_workbook
 from petitions.eventstore import EventStore
 from petitions.identity import (
     DEV_AUDIENCE,
@@ -24,9 +30,22 @@ from petitions.identity import (
     install_auth_errors,
 )
 from reporting.entrypoints.http import router
+from reporting.roster import SCHEDULER, publish_current, publish_monthly
 
 from tests.conftest import Clock, Token
-from tests.support.reporting_fixtures import CITY, A, B, D, demo_config, march_2026, reporting_pool
+from tests.support.reporting_fixtures import (
+    CITY,
+    ROOT,
+    A,
+    B,
+    D,
+    add_case,
+    add_submission,
+    demo_config,
+    local,
+    march_2026,
+    reporting_pool,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -118,3 +137,138 @@ async def test_the_roster_is_published_once_and_kept_as_outcomes_arrive(
     # A sub-bureau sees the published roster, not the ranking behind it.
     head = (await http.get(ROSTER, params=APRIL, headers=auth(**HEAD_A))).json()
     assert counts(head["published"]["candidates"]) == PUBLISHED
+
+
+async def test_the_monthly_analysis_shows_the_published_roster(
+    api: tuple[httpx.AsyncClient, asyncpg.Pool], auth: Token, clock: Clock
+) -> None:
+    http, pool = api
+    march = await march_2026(pool)
+    clock.now = datetime(2026, 4, 1, 1, tzinfo=UTC)  # 2026-04-01 09:00 Shanghai
+    done = await http.post(f"{ROSTER}/publish", params=APRIL, headers=auth(**OFFICE))
+    assert done.status_code == 200, done.text
+    # In May D's accusation is judged justified: now D would join (see above); March's analysis
+    # shows both, the published roster binding.
+    await pool.execute("UPDATE cases SET justified = true WHERE case_id = $1", march.cases["c7"])
+    clock.now = datetime(2026, 5, 6, 2, tzinfo=UTC)
+    answer = await http.get(
+        "/api/v1/reports/monthly/2026-03", params={"as_of": "2026-05-06"}, headers=auth(**OFFICE)
+    )
+    assert answer.status_code == 200, answer.text
+    roster = answer.json()["roster"]
+    assert roster["applies_to"] == "2026-04"
+    assert counts(roster["roster"]) == [(B, 2, 3), (A, 1, 1), (D, 1, 1)]
+    assert counts(roster["published"]["roster"]) == PUBLISHED
+    assert roster["published"]["published_on"] == "2026-04-01"
+
+    xlsx = await http.get(
+        "/api/v1/reports/monthly/2026-03.xlsx",
+        params={"as_of": "2026-05-06"},
+        headers=auth(**OFFICE),
+    )
+    rows = [
+        r
+        for r in load_workbook(io.BytesIO(xlsx.content))["陪同接访 Roster"].iter_rows(
+            values_only=True
+        )
+        if isinstance(r[1], int)
+    ]
+    published_label = "已发布 published 2026-04-01 (office-01)"
+    now_label = "现在计算 as it would be now"
+    assert [(r[0], r[1], r[2], r[4], r[5]) for r in rows] == [
+        (published_label, 1, "鼓楼分局", 2, 3),
+        (published_label, 2, "江城分局", 1, 1),
+        (now_label, 1, "鼓楼分局", 2, 3),
+        (now_label, 2, "江城分局", 1, 1),
+        (now_label, 3, "望江分局", 1, 1),
+    ]
+
+    # Before anything is published for a month, the analysis says so (null).
+    february = await http.get(
+        "/api/v1/reports/monthly/2026-02", params={"as_of": "2026-05-06"}, headers=auth(**OFFICE)
+    )
+    assert february.json()["roster"]["published"] is None
+
+
+async def test_the_service_publishes_the_month_s_roster_itself(
+    database_url: str, store: EventStore
+) -> None:
+    config, _ = demo_config()
+    async with reporting_pool(database_url) as pool:
+        await march_2026(pool)
+        # 23:59 on Tuesday 31 March in Shanghai (15:59 UTC): April's roster is not due; the
+        # task publishes March's (missing too), never April's early.
+        clock = Clock(datetime(2026, 3, 31, 15, 59, tzinfo=UTC))
+        _, created = await publish_current(store, pool, config, clock)
+        assert created
+        assert await store.read_stream(f"roster-{CITY}-2026-04", reveal=False) == []
+
+        # 00:30 on 1 April in Shanghai is still 31 March in UTC: April's roster is due.
+        clock.now = datetime(2026, 3, 31, 16, 30, tzinfo=UTC)
+        stop = asyncio.Event()
+        task = asyncio.create_task(
+            publish_monthly(store, pool, config, clock, interval=0.01, stop=stop)
+        )
+        try:
+            deadline = asyncio.get_running_loop().time() + 30
+            while not await store.read_stream(f"roster-{CITY}-2026-04", reveal=False):
+                assert asyncio.get_running_loop().time() < deadline, "never published"
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.1)  # further checks ran: they must append nothing
+        finally:
+            stop.set()
+            await task
+        (event,) = await store.read_stream(f"roster-{CITY}-2026-04", reveal=False)
+        assert event.actor == SCHEDULER
+        assert (event.data.applies_to, event.data.counted_month) == ("2026-04", "2026-03")
+        assert event.data.published_on == date(2026, 4, 1)
+        assert [(c.sub_bureau, c.justified_to_city) for c in event.data.roster] == [(B, 2), (A, 1)]
+
+        _, again = await publish_current(store, pool, config, clock)
+        assert not again
+
+
+async def test_the_operator_command_publishes_a_roster_once(
+    database_url: str, store: EventStore
+) -> None:
+    # April 2020 (a month long past whatever day the test runs): one justified petition from
+    # A to the city bureau, so May 2020's roster is A's head alone.
+    async with reporting_pool(database_url) as pool:
+        case = await add_case(
+            pool, sub_bureau=A, received_at=local(date(2020, 4, 8)), justified=True
+        )
+        await add_submission(pool, case, received_at=local(date(2020, 4, 8)), receiving_bureau=CITY)
+        # The command reads as the services' role, as the service's own migration arranges.
+        await pool.execute(
+            "GRANT USAGE ON SCHEMA reporting TO petitions_app; "
+            "GRANT SELECT ON ALL TABLES IN SCHEMA reporting TO petitions_app"
+        )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PETITIONS_")}
+    env["PETITIONS_DATABASE_URL"] = database_url
+    env["PETITIONS_BUREAU_CONFIG"] = str(ROOT / "deploy/config/bureaus.demo.toml")
+
+    def publish(month: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "reporting", "publish-roster", "--for-month", month],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    first = await asyncio.to_thread(publish, "2020-05")
+    assert first.returncode == 0, first.stderr
+    assert "已发布 published now" in first.stdout
+    assert "江城分局 (330102)" in first.stdout
+    second = await asyncio.to_thread(publish, "2020-05")
+    assert second.returncode == 0, second.stderr
+    assert "此前已发布 published before" in second.stdout
+    (event,) = await store.read_stream(f"roster-{CITY}-2020-05", reveal=False)
+    assert [
+        (c.sub_bureau, c.justified_to_city, c.submissions_to_city) for c in event.data.roster
+    ] == [(A, 1, 1)]
+
+    bad = await asyncio.to_thread(publish, "2020-13")
+    assert bad.returncode == 2
+    assert "2020-13" in bad.stderr

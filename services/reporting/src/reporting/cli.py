@@ -3,6 +3,7 @@
     petitions audit CASE-NUMBER [--as-of 2026-03-01T09:00] [--by recorded|occurred] [--verify]
                                 [--json] [--reader NAME] [--purpose TEXT]
     petitions rebuild [--quiet]
+    petitions publish-roster [--for-month YYYY-MM]     (also: python -m reporting publish-roster)
 
 The event store is PETITIONS_DATABASE_URL; the reporting read models are
 PETITIONS_REPORTING_DATABASE_URL (default: the event store's). A time without an offset is
@@ -12,6 +13,10 @@ before it prints anything.
 With --verify and PETITIONS_CHECKPOINT_DIR set, the case is also compared with the latest signed
 checkpoint (see ``python -m petitions.eventstore``), whose SM2 signature is checked with
 PETITIONS_CHECKPOINT_PUBLIC_KEY: that finds a whole case rewritten with a recomputed chain.
+
+``publish-roster`` publishes the accompany roster for a month (default: the current one, Asia/
+Shanghai) unless it is published already, and prints it; the service does the same by itself on
+the month's first day. Publishing twice prints what was published and appends nothing.
 
 Exit codes: 0 done (and, with --verify, the chain verifies and matches the checkpoint); 3 the hash
 chain is broken, the case does not match the checkpoint or the checkpoint's signature fails;
@@ -30,6 +35,8 @@ from datetime import datetime
 from typing import Any, Literal
 
 import asyncpg
+from petitions.bureaus import BureauConfigMissingError, BureauSettings
+from petitions.clock import utc_now
 from petitions.db import CONNECTION_ERRORS, create_pool
 from petitions.eventstore import EventStore
 from petitions.eventstore.checkpoint import (
@@ -54,6 +61,9 @@ from reporting.audit import (
     Verification,
     as_shanghai,
 )
+from reporting.queries import periods
+from reporting.queries.periods import PeriodError
+from reporting.roster import RosterNotDue, month_of, publish
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -61,8 +71,9 @@ EXIT_USAGE = 2
 EXIT_BROKEN = 3
 
 
-class CliSettings(CheckpointSettings):
-    """The shared settings plus where the read models are and the signed checkpoints."""
+class CliSettings(CheckpointSettings, BureauSettings):
+    """The shared settings plus where the read models are, the signed checkpoints and the
+    bureau configuration (publish-roster)."""
 
     reporting_database_url: str | None = Field(
         default=None,
@@ -346,6 +357,53 @@ async def _rebuild(settings: CliSettings, *, progress: bool, source: str) -> int
     return EXIT_OK
 
 
+async def _publish_roster(settings: CliSettings, for_month: str | None, *, source: str) -> int:
+    try:
+        config, _ = settings.load_bureaus()
+    except BureauConfigMissingError as exc:
+        raise UsageError(str(exc)) from None
+    today = periods.local_today(utc_now())
+    month = for_month or month_of(today)
+    store_pool, read_pool = await _pools(settings, source)
+    try:
+        try:
+            async with (
+                read_pool.acquire() as conn,
+                conn.transaction(isolation="repeatable_read", readonly=True),
+            ):
+                found, created = await publish(
+                    EventStore(store_pool), conn, config, month, today, _os_user()
+                )
+        except (RosterNotDue, PeriodError) as exc:
+            print(str(exc), file=sys.stderr)
+            return EXIT_USAGE
+    finally:
+        await read_pool.close()
+        await store_pool.close()
+    state = "已发布 published now" if created else "此前已发布 published before"
+    print(
+        f"{month} 陪同接访名单 accompany roster: {state} on {found.published_on} "
+        f"by {found.published_by}"
+    )
+    for entry in found.roster:
+        print(
+            f"  {entry.rank}. {entry.sub_bureau.name} ({entry.sub_bureau.code}) {entry.head}: "
+            f"到市局有理访 justified {entry.justified_to_city}, "
+            f"件次 submissions {entry.submissions_to_city}"
+        )
+    if not found.roster:
+        print("  无 none: no sub-bureau had a justified petition to the city bureau")
+    return EXIT_OK
+
+
+def _month_arg(text: str) -> str:
+    try:
+        periods.month(text)
+    except PeriodError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="petitions",
@@ -379,6 +437,15 @@ def _parser() -> argparse.ArgumentParser:
         "rebuild", help="从事件库重建统计读模型 rebuild the reporting read models from the store"
     )
     rebuild.add_argument("--quiet", action="store_true", help="不显示进度 no progress bar")
+    roster = commands.add_parser(
+        "publish-roster",
+        help="发布陪同接访名单（已发布则不变）publish a month's accompany roster, once",
+    )
+    roster.add_argument(
+        "--for-month",
+        type=_month_arg,
+        help="适用月份 the month the roster is for, e.g. 2026-04 (default: this month)",
+    )
     return parser
 
 
@@ -408,6 +475,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     source=source,
                 )
             )
+        if args.command == "publish-roster":
+            return asyncio.run(_publish_roster(settings, args.for_month, source=source))
         return asyncio.run(_rebuild(settings, progress=not args.quiet, source=source))
     except UsageError as exc:
         print(str(exc), file=sys.stderr)

@@ -38,6 +38,19 @@ class Settings(CommonSettings, IdentitySettings, BureauSettings):
         ),
     )
 
+    reporting_publish_roster: bool = Field(
+        default=True,
+        description=(
+            "Publish each month's accompany roster on the month's first day (Asia/Shanghai) "
+            "if nobody has (a supervised task in this process; replicas race harmlessly)."
+        ),
+    )
+    roster_check_interval_seconds: float = Field(
+        default=3600.0,
+        gt=0,
+        description="Seconds between the roster task's checks (the first runs at start).",
+    )
+
     @property
     def port(self) -> int:
         return self.http_port or DEFAULT_PORT

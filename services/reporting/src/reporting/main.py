@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ from reporting.config import Settings
 from reporting.entrypoints import audit, http
 from reporting.projections.live import projection_consumer
 from reporting.projections.tables import create_read_pool, migrate
+from reporting.roster import publish_monthly
 
 SERVICE = "reporting"
 log = get_logger(__name__)
@@ -89,6 +91,20 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
                     "reporting-projection", consumer.run, stop=consumer.stop, progress=consumer
                 )
             base.stores.append(store)
+            if settings.reporting_publish_roster:
+                stop_roster = asyncio.Event()
+                base.supervise(
+                    "roster-publication",
+                    lambda: publish_monthly(
+                        store,
+                        read_pool,
+                        config,
+                        clock,
+                        interval=settings.roster_check_interval_seconds,
+                        stop=stop_roster,
+                    ),
+                    stop=stop_roster.set,
+                )
             holder["runtime"] = ReportingRuntime(
                 base.pool, read_pool, store, config, calendar, base, consumer
             )

@@ -2,15 +2,27 @@
 from month M as it stands then, and appended as ``reporting.AccompanyRosterPublished`` to the
 stream ``roster-<city bureau>-<YYYY-MM>``. Later outcomes (a case judged justified in May for a
 March petition) change what the roster would be now, never what was published: the reports
-show both. Publishing is idempotent per month: the stream holds at most one event."""
+show both. Publishing is idempotent per month: the stream holds at most one event.
+
+Three ways publish: the petition office (``POST /api/v1/reports/accompany-roster/publish``), the
+operator (``python -m reporting publish-roster [--for-month YYYY-MM]``), and the reporting
+service itself: a supervised task (:func:`publish_monthly`) checks every
+``roster_check_interval_seconds`` and publishes the current month's roster (Asia/Shanghai) when it
+is not yet published, so on the month's first day, or at the first start after it when no
+replica ran then. Replicas race harmlessly: the first append wins, the others find it."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from datetime import date
 from typing import Any
 
+import asyncpg
 from petitions.bureaus import BureauConfig
+from petitions.clock import Clock
 from petitions.eventstore import EventStore, Metadata, NewEvent, WrongExpectedVersionError
+from petitions.log import get_logger
 from petitions.messages.reporting import AccompanyRosterPublished, RosterCount
 
 from reporting.queries import periods
@@ -19,6 +31,10 @@ from reporting.queries.figures import accompany_roster
 from reporting.queries.models import AccompanyRoster, PublishedRoster, RosterEntry
 
 SERVICE = "reporting"
+SCHEDULER = "reporting.scheduler"
+"""The actor of a roster the service published by itself (``published_by``)."""
+
+log = get_logger(__name__)
 
 
 class RosterNotDue(Exception):
@@ -114,3 +130,52 @@ async def publish(
     found = await published(store, config, applies_to)
     assert found is not None
     return found, created
+
+
+def month_of(day: date) -> str:
+    return f"{day.year:04d}-{day.month:02d}"
+
+
+async def publish_current(
+    store: EventStore,
+    read_pool: asyncpg.Pool,
+    config: BureauConfig,
+    clock: Clock,
+    actor: str = SCHEDULER,
+) -> tuple[PublishedRoster, bool]:
+    """Publish this month's roster (today in Asia/Shanghai on ``clock``) unless it is already;
+    True when this call published it."""
+    today = periods.local_today(clock())
+    async with (
+        read_pool.acquire() as conn,
+        conn.transaction(isolation="repeatable_read", readonly=True),
+    ):
+        return await publish(store, conn, config, month_of(today), today, actor)
+
+
+async def publish_monthly(
+    store: EventStore,
+    read_pool: asyncpg.Pool,
+    config: BureauConfig,
+    clock: Clock,
+    *,
+    interval: float,
+    stop: asyncio.Event,
+) -> None:
+    """The service's own publication: check at start and then every ``interval`` seconds until
+    ``stop``. A failed check (database away) is logged and retried at the next one: a roster a
+    few hours late is better than a service down."""
+    while not stop.is_set():
+        try:
+            found, created = await publish_current(store, read_pool, config, clock)
+            if created:
+                log.info(
+                    "roster.published",
+                    applies_to=month_of(periods.local_today(clock())),
+                    published_on=str(found.published_on),
+                    by=SCHEDULER,
+                )
+        except Exception as exc:
+            log.warning("roster.publication_failed", error=f"{type(exc).__name__}: {exc}")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), interval)

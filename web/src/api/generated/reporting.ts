@@ -502,6 +502,82 @@ export interface components {
             /** @description 及时受理率: matters of the period decided (accepted, declined, forwarded or diverted) by D, the share decided within their acceptance deadline */
             timely_acceptance_rate: components["schemas"]["Rate"];
         };
+        /**
+         * BreakdownRow
+         * @description One line of a breakdown: this month's submissions under a key, beside the month before.
+         */
+        BreakdownRow: {
+            /**
+             * Change
+             * @description 环比增减 this month minus the month before
+             */
+            change: number;
+            /** Code */
+            code: string;
+            /** Label */
+            label: string;
+            /**
+             * Parent
+             * @description 上级分类 the statutory class (sub-categories)
+             * @default
+             */
+            parent: string;
+            /**
+             * Person Visits
+             * @description 人次 person-visits this month
+             */
+            person_visits: number;
+            /**
+             * Previous Submissions
+             * @description 上月件次 submissions the month before
+             */
+            previous_submissions: number;
+            /**
+             * Share
+             * @description 占本月件次 share of the month's submissions
+             */
+            share: number | null;
+            /**
+             * Submissions
+             * @description 件次 submissions this month
+             */
+            submissions: number;
+        };
+        /**
+         * Breakdowns
+         * @description The month's submissions broken down (definitions: reporting.queries.breakdowns).
+         */
+        Breakdowns: {
+            /**
+             * By Category
+             * @description 按问题分类 by statutory class
+             */
+            by_category: components["schemas"]["BreakdownRow"][];
+            /**
+             * By Channel
+             * @description 按信访渠道 by channel
+             */
+            by_channel: components["schemas"]["BreakdownRow"][];
+            /**
+             * By Skip Level
+             * @description 越级访 to the province / Beijing
+             */
+            by_skip_level: components["schemas"]["BreakdownRow"][];
+            /**
+             * By Sub Category
+             * @description 按问题子类 by sub-category
+             */
+            by_sub_category: components["schemas"]["BreakdownRow"][];
+            /**
+             * Hot Issues
+             * @description 热点问题 the sub-categories that grew most
+             */
+            hot_issues: components["schemas"]["HotIssue"][];
+            /** Previous Submissions */
+            previous_submissions: number;
+            /** Submissions */
+            submissions: number;
+        };
         /** BureauRef */
         BureauRef: {
             /**
@@ -866,6 +942,32 @@ export interface components {
             /** Detail */
             detail?: components["schemas"]["ValidationError"][];
         };
+        /**
+         * HotIssue
+         * @description A sub-category whose submissions grew on the month before (热点问题).
+         */
+        HotIssue: {
+            /** Code */
+            code: string;
+            /**
+             * Increase
+             * @description 增加件次 submissions more than the month before
+             */
+            increase: number;
+            /** Label */
+            label: string;
+            /** Parent */
+            parent: string;
+            /** Previous Submissions */
+            previous_submissions: number;
+            /**
+             * Relative
+             * @description 增幅 increase / the month before (null from 0)
+             */
+            relative: number | null;
+            /** Submissions */
+            submissions: number;
+        };
         /** LeaderReception */
         LeaderReception: {
             bureau: components["schemas"]["BureauRef"];
@@ -886,6 +988,16 @@ export interface components {
             leader_name: string;
             /** Missed */
             missed: number;
+            /**
+             * Missed Reasons
+             * @description 本人缺席原因 this leader's missed sessions by reason, most frequent first
+             */
+            missed_reasons?: components["schemas"]["ReasonCount"][];
+            /**
+             * Missed Sessions
+             * @description 本人缺席的接访日 this leader's missed sessions, by day
+             */
+            missed_sessions?: components["schemas"]["MissedSession"][];
             /** Person Visits */
             person_visits: number;
             /** Sessions */
@@ -1059,6 +1171,27 @@ export interface components {
             /** Terminated On */
             terminated_on: string | null;
         };
+        /**
+         * MissedSession
+         * @description A reception session a leader was due to hold and did not (接访缺席), and why.
+         */
+        MissedSession: {
+            /**
+             * Chief Day
+             * @description 局长接访日 the chief's Wednesday
+             */
+            chief_day: boolean;
+            /**
+             * Day
+             * Format: date
+             */
+            day: string;
+            /**
+             * Reason
+             * @description 缺席原因 the reason recorded (or that none was given)
+             */
+            reason: string;
+        };
         /** MonthPoint */
         MonthPoint: {
             /** Justified To City */
@@ -1074,6 +1207,8 @@ export interface components {
         };
         /** MonthlyAnalysis */
         MonthlyAnalysis: {
+            /** @description 分类分析 by category, sub-category, channel, skip-level; hot issues */
+            breakdowns: components["schemas"]["Breakdowns"];
             bureau: components["schemas"]["BureauRef"];
             /** Changes */
             changes: components["schemas"]["FigureChange"][];

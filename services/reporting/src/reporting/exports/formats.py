@@ -14,7 +14,8 @@ XLSX needs no such guard: every text is written as a string cell, which Excel ne
 so text is stored as it is. Numbers are numbers with a number format (counts ``0``, rates
 ``0.0%`` with their numerator and denominator in columns of their own); every table has an
 autofilter, frozen headers and a print setup an office can print as it is: A4 landscape, fit to
-one page wide, the header row repeated on every page.
+one page wide, the header row repeated on every page. A sheet's charts (the analysis's trend,
+rankings and breakdowns) are XLSX's own, drawn from the sheet's cells, beside the table.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ from typing import Any
 import xlsxwriter
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-from reporting.exports.tables import Cell, Percent, Points, Report, Sheet
+from reporting.exports.svg import count_ticks
+from reporting.exports.tables import Cell, Chart, Percent, Points, Report, Sheet
 from reporting.queries.periods import LOCAL
 
 _FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r")
@@ -140,10 +142,51 @@ def to_xlsx(report: Report) -> bytes:
         for number, row in enumerate(sheet.rows, start=header_row + 1):
             for index, value in enumerate(row):
                 _write_cell(ws, number, index, value, formats)
+        if sheet.rows:  # a chart of no rows is an empty frame (and an invalid range)
+            for place, chart in enumerate(sheet.charts):
+                _insert_chart(workbook, ws, name, sheet, header_row, chart, place)
     if not taken:
         workbook.add_worksheet("报表")
     workbook.close()
     return buffer.getvalue()
+
+
+_CHART_WIDTH, _CHART_HEIGHT = 720, 340
+
+
+def _insert_chart(
+    workbook: Any, ws: Any, name: str, sheet: Sheet, header_row: int, chart: Chart, place: int
+) -> None:
+    first, last = header_row + 1, header_row + len(sheet.rows)
+    drawn = workbook.add_chart({"type": chart.kind})
+    for column in chart.values:
+        drawn.add_series(
+            {
+                "name": [name, header_row, column],
+                "categories": [name, first, chart.labels, last, chart.labels],
+                "values": [name, first, column, last, column],
+            }
+        )
+    drawn.set_title({"name": chart.title, "name_font": {"size": 11}})
+    drawn.set_legend({"position": "bottom"} if len(chart.values) > 1 else {"none": True})
+    drawn.set_size({"width": _CHART_WIDTH, "height": _CHART_HEIGHT})
+    if chart.counts:
+        numbers = [
+            float(value)
+            for row in sheet.rows
+            for column in chart.values
+            if isinstance(value := row[column], int | float) and not isinstance(value, bool)
+        ]
+        ticks = count_ticks(max(numbers, default=0.0), 6)
+        axis = {"min": 0, "max": ticks[-1], "major_unit": ticks[1] - ticks[0], "num_format": "0"}
+        # A bar chart's values run along the horizontal axis.
+        (drawn.set_x_axis if chart.kind == "bar" else drawn.set_y_axis)(axis)
+    ws.insert_chart(
+        header_row,
+        len(sheet.columns) + 1,
+        drawn,
+        {"y_offset": place * (_CHART_HEIGHT + 20), "object_position": 3},
+    )
 
 
 def _print_setup(ws: Any, header_row: int) -> None:

@@ -1,4 +1,5 @@
-"""The ledger, the weekly bulletin and the monthly analysis laid out as sheets for export."""
+"""The ledger and the weekly bulletin laid out as sheets for export, and the pieces the monthly
+analysis's layout (``reporting.exports.analysis``) shares with them."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from collections.abc import Sequence
 
 from petitions.messages.assignment import DatedDeadline
 
-from reporting.exports.tables import Cell, Column, Percent, Points, Report, Sheet
+from reporting.exports.tables import Cell, Column, Percent, Report, Sheet
 from reporting.queries.common import (
     ASSESSMENT_ZH,
     CHANNEL_ZH,
@@ -15,15 +16,11 @@ from reporting.queries.common import (
     label,
 )
 from reporting.queries.models import (
-    AccompanyRoster,
     AssessedRates,
     BureauRef,
     CaseBrief,
-    Change,
     Figures,
     LedgerRow,
-    MonthlyAnalysis,
-    RankRow,
     Rate,
     WeeklyBulletin,
 )
@@ -292,211 +289,6 @@ def bulletin_report(bulletin: WeeklyBulletin) -> Report:
                 "缺进展 Missing progress",
                 "本周未报进展的在办案件 Open cases without this week's progress",
                 bulletin.missing_progress.rows,
-                notes,
-            ),
-        ],
-    )
-
-
-def _value_cell(value: float | None, kind: str) -> Cell:
-    """A figure's value as the kind of number it is: a rate (0.0%), days (0.00) or a count,
-    which the analysis carries as a float but Excel should show as a whole number."""
-    if kind == "rate":
-        return Percent(value)
-    if kind == "count" and value is not None and value.is_integer():
-        return int(value)
-    return value
-
-
-def _change_cells(change: Change, kind: str) -> list[Cell]:
-    """The previous value, the change (a rate's in percentage points) and the relative change."""
-    delta: Cell = _value_cell(change.delta, "days" if kind == "days" else "count")
-    if kind == "rate":
-        delta = Points(None if change.delta is None else round(change.delta * 100, 2))
-    return [_value_cell(change.previous, kind), delta, Percent(change.relative)]
-
-
-def _kind(figures: Figures, key: str) -> str:
-    if isinstance(getattr(figures, key, None), Rate):
-        return "rate"
-    return "days" if key == "average_handling_cycle_days" else "count"
-
-
-def _rank_rows(rows: Sequence[RankRow]) -> list[list[Cell]]:
-    return [
-        [
-            r.rank,
-            r.sub_bureau.name,
-            r.value,
-            r.matters,
-            r.submissions,
-            r.person_visits,
-            r.justified_to_city,
-        ]
-        for r in rows
-    ]
-
-
-_RANK_COLUMNS = (
-    Column("名次", "Rank", 8),
-    Column("分县局", "Sub-bureau", 18),
-    Column("排名依据", "Ranked value", 10),
-    Column("件", "Matters", 10),
-    Column("件次", "Submissions", 10),
-    Column("人次", "Person-visits", 10),
-    Column("到市局有理访", "Justified to city", 12),
-)
-
-
-def _roster_rows(roster: AccompanyRoster) -> list[list[Cell]]:
-    return [
-        [e.rank, e.sub_bureau.name, e.head, e.justified_to_city, e.submissions_to_city]
-        for e in roster.roster
-    ]
-
-
-def analysis_report(analysis: MonthlyAnalysis) -> Report:
-    b = analysis.bureau
-    notes = _scope_notes(
-        b, f"月份 Month: {analysis.month}", f"统计截止日 Report date: {analysis.report_date}"
-    )
-    title = f"一月一分析 Monthly analysis · {b.name} · {analysis.month}"
-    f = analysis.figures
-    figure_rows: list[list[Cell]] = []
-    for change in analysis.changes:
-        kind = _kind(f, change.key)
-        current: Rate | None = getattr(f, change.key) if kind == "rate" else None
-        figure_rows.append(
-            [
-                change.label,
-                _value_cell(change.current, kind),
-                current.numerator if current else None,
-                current.denominator if current else None,
-                *_change_cells(change.month_on_month, kind),
-                *_change_cells(change.year_on_year, kind),
-            ]
-        )
-    detail: list[list[Cell]] = [
-        [*_rate_row("办结率 Closure rate", f.closure_rate), None],
-        [*_rate_row("息诉率 Cessation rate", f.cessation_rate), None],
-        [*_rate_row("按期答复率 On-time rate", f.on_time_rate), None],
-        *([*row, None] for row in _assessed_rows(f)),
-        [
-            "零信访分县局 Zero-petition sub-bureaus",
-            len(f.zero_petition_sub_bureaus),
-            None,
-            f.sub_bureaus_in_scope,
-            "、".join(z.name for z in f.zero_petition_sub_bureaus),
-        ],
-        ["重复访件次 Repeat submissions", analysis.repeat_submissions, None, None, None],
-        ["越级访件次 Skip-level submissions", analysis.skip_level_submissions, None, None, None],
-        [
-            "其中到省 of which to the province",
-            analysis.skip_level_by_kind.get("province", 0),
-            None,
-            None,
-            None,
-        ],
-        [
-            "其中进京 of which to Beijing",
-            analysis.skip_level_by_kind.get("beijing", 0),
-            None,
-            None,
-            None,
-        ],
-    ]
-    trend: list[list[Cell]] = [
-        [p.month, p.matters, p.submissions, p.person_visits, p.justified_to_city]
-        for p in analysis.trend
-    ]
-    roster = analysis.roster
-    return Report(
-        title=title,
-        filename=f"一月一分析_{b.name}_{analysis.month}",
-        ascii_filename=f"monthly_analysis_{b.code}_{analysis.month}",
-        sheets=[
-            Sheet(
-                "主要指标 Figures",
-                title,
-                (
-                    Column("指标", "Figure", 34),
-                    Column("本月", "This month", 12),
-                    Column("分子", "Numerator", 10),
-                    Column("分母", "Denominator", 10),
-                    Column("上月", "Previous month", 12),
-                    Column("环比增减（率：百分点）", "Change on the month (rates: pp)", 14),
-                    Column("环比增幅", "Relative change on the month", 12),
-                    Column("去年同月", "Same month last year", 12),
-                    Column("同比增减（率：百分点）", "Change on the year (rates: pp)", 14),
-                    Column("同比增幅", "Relative change on the year", 12),
-                ),
-                figure_rows,
-                notes,
-            ),
-            Sheet(
-                "明细 Details",
-                "指标明细 Details",
-                (*_FIGURE_VALUE_COLUMNS, Column("说明", "Note", 40)),
-                detail,
-                notes,
-            ),
-            Sheet(
-                "件次排名 By submissions",
-                "分县局件次排名 Sub-bureaus by submissions",
-                _RANK_COLUMNS,
-                _rank_rows(analysis.rank_by_submissions),
-                notes,
-            ),
-            Sheet(
-                "有理访排名 By justified",
-                "分县局到市局有理访排名 Sub-bureaus by justified petitions to the city bureau",
-                _RANK_COLUMNS,
-                _rank_rows(analysis.rank_by_justified_to_city),
-                notes,
-            ),
-            Sheet(
-                "陪同接访 Roster",
-                f"{roster.applies_to} 陪同局长接访分县局 Sub-bureaus accompanying the chief "
-                f"(counted in {roster.counted_month})",
-                (
-                    Column("顺序", "Rank", 8),
-                    Column("分县局", "Sub-bureau", 18),
-                    Column("局长", "Head", 12),
-                    Column("到市局有理访", "Justified to city", 12),
-                    Column("到市局件次", "Submissions to city", 12),
-                ),
-                _roster_rows(roster),
-                notes,
-            ),
-            _brief_sheet(
-                "人大 Congress",
-                "人大交办督办案件 People's Congress cases",
-                analysis.congress_cases.rows,
-                notes,
-            ),
-            _brief_sheet(
-                "重复访 Repeats",
-                "本月重复访案件 Cases with repeat submissions",
-                analysis.repeat_cases.rows,
-                notes,
-            ),
-            _brief_sheet(
-                "越级访 Skip-level",
-                "本月越级访案件 Cases with skip-level petitions",
-                analysis.skip_level_cases.rows,
-                notes,
-            ),
-            Sheet(
-                "趋势 Trend",
-                "近十二个月趋势 Twelve-month trend",
-                (
-                    Column("月份", "Month", 10),
-                    Column("件", "Matters", 10),
-                    Column("件次", "Submissions", 10),
-                    Column("人次", "Person-visits", 10),
-                    Column("到市局有理访", "Justified to city", 12),
-                ),
-                trend,
                 notes,
             ),
         ],

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Literal
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,12 +40,27 @@ class Column:
 
 
 @dataclass(frozen=True, slots=True)
+class Chart:
+    """A native chart over its sheet's own table (XLSX only: a CSV has no charts). ``labels``
+    and ``values`` are column indices; each value column is a series, named by its header.
+    Counts get whole-number ticks from 0, the axis ending at the first tick at or above the
+    data (as the SVG charts)."""
+
+    kind: Literal["column", "bar", "line"]
+    title: str
+    labels: int
+    values: Sequence[int]
+    counts: bool = True
+
+
+@dataclass(frozen=True, slots=True)
 class Sheet:
     name: str  # the XLSX tab; Excel allows 31 characters
     title: str
     columns: Sequence[Column]
     rows: Sequence[Sequence[Cell]]
     notes: Sequence[str] = ()  # lines above the table: scope, period, report date
+    charts: Sequence[Chart] = ()  # beside the table, one below the other
 
 
 @dataclass(frozen=True, slots=True)

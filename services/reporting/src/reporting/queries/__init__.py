@@ -8,6 +8,7 @@ from reporting.queries.analysis import (
     monthly_analysis,
     sub_bureau_rankings,
 )
+from reporting.queries.breakdowns import HOT_ISSUES, breakdowns
 from reporting.queries.bulletin import (
     BULLETIN_LISTS,
     DUE_SOON_WORKING_DAYS,
@@ -28,6 +29,7 @@ from reporting.queries.ledger import MAX_EXPORT, MAX_PAGE, LedgerFilter, ledger
 from reporting.queries.lists import DEFAULT_PAGE_SIZE, FIRST_PAGE, MAX_PAGE_SIZE, Page
 from reporting.queries.models import (
     AccompanyRoster,
+    Breakdowns,
     BureauRef,
     CaseBrief,
     CaseList,
@@ -56,11 +58,13 @@ __all__ = [
     "DEFAULT_PAGE_SIZE",
     "DUE_SOON_WORKING_DAYS",
     "FIRST_PAGE",
+    "HOT_ISSUES",
     "LOCAL",
     "MAX_EXPORT",
     "MAX_PAGE",
     "MAX_PAGE_SIZE",
     "AccompanyRoster",
+    "Breakdowns",
     "BureauRef",
     "CaseBrief",
     "CaseList",
@@ -88,6 +92,7 @@ __all__ = [
     "accompany_roster",
     "analysis_list",
     "assessed_rates",
+    "breakdowns",
     "bulletin_list",
     "figures",
     "ledger",

@@ -1,6 +1,7 @@
 """一月一分析 the monthly analysis: the month's figures against the month before and the same
 month a year earlier, sub-bureau rankings, the accompany roster it yields, People's Congress
-cases, repeat and skip-level petitions, and a twelve-month trend.
+cases, repeat and skip-level petitions, a twelve-month trend, and the breakdowns by category,
+sub-category, channel and skip-level with the hot issues (``reporting.queries.breakdowns``).
 
 The comparison months are judged as long after their end as the month itself is (report date
 minus month end), so a closure rate is never compared with one that had a month longer to grow.
@@ -13,6 +14,7 @@ from typing import Any
 
 from petitions.bureaus import BureauConfig
 
+from reporting.queries.breakdowns import breakdowns
 from reporting.queries.common import Db, Viewer, attributed_to, bureau_ref
 from reporting.queries.figures import accompany_roster, figures, monthly_series, published_roster
 from reporting.queries.lists import FIRST_PAGE, Page, briefs, scoped
@@ -130,6 +132,7 @@ async def monthly_analysis(
         skip_level_submissions=counts["skip_level"],
         skip_level_by_kind={"province": counts["province"], "beijing": counts["beijing"]},
         trend=await monthly_series(db, config, bureau, month),
+        breakdowns=await breakdowns(db, config, bureau, month),
     )
 
 

@@ -119,6 +119,14 @@ class ReasonCount(_Out):
     sessions: int
 
 
+class MissedSession(_Out):
+    """A reception session a leader was due to hold and did not (接访缺席), and why."""
+
+    day: date
+    chief_day: bool = Field(description="局长接访日 the chief's Wednesday")
+    reason: str = Field(description="缺席原因 the reason recorded (or that none was given)")
+
+
 class LeaderReception(_Out):
     bureau: BureauRef
     leader_id: str
@@ -129,6 +137,13 @@ class LeaderReception(_Out):
         description="其中由其他领导代为接访 of the held sessions, those another leader held"
     )
     missed: int
+    missed_reasons: list[ReasonCount] = Field(
+        default_factory=list,
+        description="本人缺席原因 this leader's missed sessions by reason, most frequent first",
+    )
+    missed_sessions: list[MissedSession] = Field(
+        default_factory=list, description="本人缺席的接访日 this leader's missed sessions, by day"
+    )
     chief_days: int
     visits: int
     person_visits: int
@@ -344,6 +359,43 @@ class MonthPoint(_Out):
     justified_to_city: int
 
 
+class BreakdownRow(_Out):
+    """One line of a breakdown: this month's submissions under a key, beside the month before."""
+
+    code: str
+    label: str
+    parent: str = Field(default="", description="上级分类 the statutory class (sub-categories)")
+    submissions: int = Field(description="件次 submissions this month")
+    person_visits: int = Field(description="人次 person-visits this month")
+    share: float | None = Field(description="占本月件次 share of the month's submissions")
+    previous_submissions: int = Field(description="上月件次 submissions the month before")
+    change: int = Field(description="环比增减 this month minus the month before")
+
+
+class HotIssue(_Out):
+    """A sub-category whose submissions grew on the month before (热点问题)."""
+
+    code: str
+    label: str
+    parent: str
+    submissions: int
+    previous_submissions: int
+    increase: int = Field(description="增加件次 submissions more than the month before")
+    relative: float | None = Field(description="增幅 increase / the month before (null from 0)")
+
+
+class Breakdowns(_Out):
+    """The month's submissions broken down (definitions: reporting.queries.breakdowns)."""
+
+    submissions: int
+    previous_submissions: int
+    by_category: list[BreakdownRow] = Field(description="按问题分类 by statutory class")
+    by_sub_category: list[BreakdownRow] = Field(description="按问题子类 by sub-category")
+    by_channel: list[BreakdownRow] = Field(description="按信访渠道 by channel")
+    by_skip_level: list[BreakdownRow] = Field(description="越级访 to the province / Beijing")
+    hot_issues: list[HotIssue] = Field(description="热点问题 the sub-categories that grew most")
+
+
 class MonthlyAnalysis(_Out):
     bureau: BureauRef
     month: str
@@ -366,3 +418,6 @@ class MonthlyAnalysis(_Out):
     skip_level_submissions: int
     skip_level_by_kind: dict[str, int]
     trend: list[MonthPoint] = Field(description="the twelve months up to this one")
+    breakdowns: Breakdowns = Field(
+        description="分类分析 by category, sub-category, channel, skip-level; hot issues"
+    )

@@ -1,6 +1,7 @@
-"""Leader reception statistics (领导接访): sessions held and missed (and why), per leader, the
-visits registered at them and the instructions recorded. The seed counts exactly these: the
-chief's reception days, those missed for meetings or illness."""
+"""Leader reception statistics (领导接访): sessions held and missed (and why, per bureau and per
+leader: the days each leader missed and the reasons), the visits registered at them and the
+instructions recorded. The seed counts exactly these: the chief's reception days, those missed
+for meetings or illness."""
 
 from __future__ import annotations
 
@@ -10,7 +11,13 @@ from typing import Any
 from petitions.bureaus import BureauConfig
 
 from reporting.queries.common import Db, bureau_ref
-from reporting.queries.models import LeaderReception, ReasonCount, ReceptionStats, StandIn
+from reporting.queries.models import (
+    LeaderReception,
+    MissedSession,
+    ReasonCount,
+    ReceptionStats,
+    StandIn,
+)
 from reporting.queries.periods import Period
 
 _SESSIONS = """
@@ -40,12 +47,13 @@ async def reception_statistics(
     rows = await db.fetch(_SESSIONS, period.start, period.end, list(config.covered_by(bureau)))
     held = [r for r in rows if r["state"] == "held"]
     missed = [r for r in rows if r["state"] == "missed"]
-    reasons = Counter((r["missed_reason"] or "").strip() or _NO_REASON for r in missed)
+    reasons = Counter(_reason(r) for r in missed)
     leaders: dict[tuple[str, str], list[Any]] = {}
     for row in sorted(rows, key=lambda r: r["day"]):
         leaders.setdefault((row["bureau"], row["leader_id"]), []).append(row)
     by_leader = []
     for (code, leader_id), mine in sorted(leaders.items()):
+        mine_missed = [r for r in mine if r["state"] == "missed"]
         by_leader.append(
             LeaderReception(
                 bureau=bureau_ref(config, code),
@@ -54,7 +62,12 @@ async def reception_statistics(
                 sessions=len(mine),
                 held=sum(r["state"] == "held" for r in mine),
                 held_by_stand_in=sum(_stood_in(r) for r in mine),
-                missed=sum(r["state"] == "missed" for r in mine),
+                missed=len(mine_missed),
+                missed_reasons=_counted(Counter(_reason(r) for r in mine_missed)),
+                missed_sessions=[
+                    MissedSession(day=r["day"], chief_day=bool(r["chief_day"]), reason=_reason(r))
+                    for r in mine_missed
+                ],
                 chief_days=sum(bool(r["chief_day"]) for r in mine),
                 visits=sum(r["visits"] for r in mine),
                 person_visits=sum(int(r["person_visits"]) for r in mine),
@@ -72,10 +85,7 @@ async def reception_statistics(
         scheduled=len(rows) - len(held) - len(missed),
         chief_days_held=sum(bool(r["chief_day"]) for r in held),
         chief_days_missed=sum(bool(r["chief_day"]) for r in missed),
-        missed_reasons=[
-            ReasonCount(reason=reason, sessions=n)
-            for reason, n in sorted(reasons.items(), key=lambda item: (-item[1], item[0]))
-        ],
+        missed_reasons=_counted(reasons),
         visits=sum(r["visits"] for r in rows),
         person_visits=sum(int(r["person_visits"]) for r in rows),
         instructions=sum(r["instructions"] for r in rows),
@@ -91,6 +101,18 @@ async def reception_statistics(
             if _stood_in(r)
         ],
     )
+
+
+def _reason(row: Any) -> str:
+    return (row["missed_reason"] or "").strip() or _NO_REASON
+
+
+def _counted(reasons: Counter[str]) -> list[ReasonCount]:
+    """Reasons with their sessions, most frequent first (ties: by the reason's text)."""
+    return [
+        ReasonCount(reason=reason, sessions=n)
+        for reason, n in sorted(reasons.items(), key=lambda item: (-item[1], item[0]))
+    ]
 
 
 def _stood_in(row: Any) -> bool:
