@@ -68,6 +68,7 @@ class StageBars:
             bar = self._bar
             if stage != self._stage or bar is None:
                 self._close()
+                size = shutil.get_terminal_size((100, 24))
                 self._stage = stage
                 bar = self._bar = tqdm(
                     total=total,
@@ -75,8 +76,9 @@ class StageBars:
                     unit="",
                     mininterval=0.5,
                     leave=True,
-                    # A terminal that reports no size (some ptys) would get an empty bar.
-                    ncols=min(shutil.get_terminal_size((100, 24)).columns, 120),
+                    # A terminal that reports no size (some ptys) would get no bar at all.
+                    ncols=min(size.columns, 120),
+                    nrows=size.lines,
                 )
             bar.total = total
             bar.n = done
