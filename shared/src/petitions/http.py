@@ -30,6 +30,9 @@ from petitions.runtime import Runtime
 from petitions.settings import CommonSettings
 from petitions.supervision import EXIT_CODE, exit_process_on_give_up, exit_requested
 
+STARTUP_FAILURE = 3
+"""Exit code of a server that never started (uvicorn's)."""
+
 log = get_logger(__name__)
 
 CORRELATION_HEADER = "X-Correlation-ID"
@@ -362,14 +365,25 @@ def serve(service: str, build: Callable[[], FastAPI], settings: CommonSettings, 
     """Run a service the same way everywhere: logging first (so start-up is logged too), our
     structlog pipeline for uvicorn's records, no access log."""
     configure_logging(service=service, fmt=settings.log_format, level=settings.log_level)
-    exit_process_on_give_up()
-    uvicorn.run(
-        build(),
-        host=settings.http_host,
-        port=port,
-        log_config=None,  # uvicorn's records go through our structlog handler
-        access_log=False,
+    server = uvicorn.Server(
+        uvicorn.Config(
+            build(),
+            host=settings.http_host,
+            port=port,
+            log_config=None,  # uvicorn's records go through our structlog handler
+            access_log=False,
+        )
     )
+
+    def shut_down() -> None:
+        server.should_exit = True
+
+    exit_process_on_give_up(shut_down)
+    server.run()
+    if not server.started:
+        # What uvicorn.run does too: a server that never started (port taken, lifespan
+        # failed) is a failed start, not a clean exit.
+        raise SystemExit(STARTUP_FAILURE)
     if exit_requested():
         # A background task kept failing: a non-zero exit makes the orchestrator start afresh.
         raise SystemExit(EXIT_CODE)

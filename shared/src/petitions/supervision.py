@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import signal
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -31,14 +29,16 @@ EXIT_CODE = 70
 """What a served process exits with after the supervisor gave up on a task (EX_SOFTWARE)."""
 
 _exit_requested = False
-_exit_on_give_up = False
+_exit_on_give_up: Callable[[], None] | None = None
 
 
-def exit_process_on_give_up() -> None:
-    """Make a supervisor that gives up stop this process (``serve`` calls it). Tests and command
-    line tools leave it off: there, a task given up on only makes the process not live."""
+def exit_process_on_give_up(shut_down: Callable[[], None]) -> None:
+    """Make a supervisor that gives up stop this process: ``shut_down`` starts an orderly
+    shutdown (``serve`` passes uvicorn's), after which ``serve`` exits with EXIT_CODE. Tests
+    and command line tools leave it off: there, a task given up on only makes the process not
+    live."""
     global _exit_on_give_up
-    _exit_on_give_up = True
+    _exit_on_give_up = shut_down
 
 
 def exit_requested() -> bool:
@@ -48,13 +48,15 @@ def exit_requested() -> bool:
 
 def _stop_process(task: str) -> None:
     global _exit_requested
-    if not _exit_on_give_up:
+    if _exit_on_give_up is None:
         return
     _exit_requested = True
-    # SIGTERM rather than an exit here: uvicorn shuts down in order (lifespan, open requests),
-    # then ``serve`` turns the flag into a non-zero exit code.
+    # Not an exit here: the server shuts down in order (lifespan, open requests), then
+    # ``serve`` turns the flag into the exit code. Not SIGTERM either: uvicorn re-raises a
+    # signal it caught once it has shut down, and the process would end by that signal (-15)
+    # instead of with EXIT_CODE.
     log.error("supervisor.stopping_process", task=task, exit_code=EXIT_CODE)
-    os.kill(os.getpid(), signal.SIGTERM)
+    _exit_on_give_up()
 
 
 @dataclass

@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import contextlib
 import fcntl
-import http.client
 import importlib
 import json
 import os
@@ -15,7 +14,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -29,6 +27,7 @@ from petitions.messaging.provision import provision
 from petitions.messaging.security import ADMIN, RELAY, USERS, generate_passwords
 from petitions.messaging.security import SERVICES as SERVICE_IDENTITIES
 
+from devstack.processes import GaveUp, ServiceProcess, StageBars, Supervisor, say
 from devstack.servers import (
     NatsServer,
     PostgresServer,
@@ -64,59 +63,25 @@ def _raise_on_signal(signum: int, frame: FrameType | None) -> None:
 
 
 def _say(message: str) -> None:
-    print(f"devstack: {message}", flush=True)
-
-
-@dataclass
-class _Service:
-    name: str
-    port: int
-    process: subprocess.Popen[bytes]
-    tail: deque[str] = field(default_factory=lambda: deque(maxlen=30))
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def pump_output(self) -> None:
-        """Echo the service's output with a name prefix, keeping the last lines for errors."""
-        assert self.process.stdout is not None
-        for raw in self.process.stdout:
-            line = raw.decode(errors="replace").rstrip()
-            self.tail.append(line)
-            print(f"[{self.name}] {line}", flush=True)
-
-    def healthy(self) -> bool:
-        # http.client, not urllib: urllib honours HTTP_PROXY, and with a proxy set but no
-        # NO_PROXY for 127.0.0.1 the probe would go to the proxy.
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
-        try:
-            conn.request("GET", "/health")
-            return conn.getresponse().status == 200
-        except OSError:
-            return False
-        finally:
-            conn.close()
-
-    def tail_text(self) -> str:
-        return "\n".join(f"    | {line}" for line in self.tail) or "    | (no output)"
+    say(f"devstack: {message}")
 
 
 @dataclass
 class _Stack:
     """Everything this devstack process started, stopped in reverse dependency order."""
 
-    services: list[_Service] = field(default_factory=list)
+    services: list[ServiceProcess] = field(default_factory=list)
     nats: NatsServer | None = None
     postgres: PostgresServer | None = None
+    supervisor: Supervisor = field(default_factory=Supervisor)
 
     def first_dead(self) -> str | None:
-        for service in self.services:
-            if service.process.poll() is not None:
-                return (
-                    f"服务 {service.name} 意外退出 exited unexpectedly "
-                    f"(code {service.process.returncode}); last output:\n{service.tail_text()}"
-                )
+        """Restart a service that died (see devstack.processes); the problem that ends the
+        stack: a service that keeps dying, or PostgreSQL or NATS gone (everything needs them)."""
+        try:
+            self.supervisor.check()
+        except GaveUp as exc:
+            return str(exc)
         for server in (self.nats, self.postgres):
             if server is not None and server.poll() is not None:
                 return (
@@ -127,20 +92,11 @@ class _Stack:
 
     def stop(self) -> None:
         # Services first (they flush to NATS and PostgreSQL on shutdown), then NATS, then PG.
-        running = [s for s in self.services if s.process.poll() is None]
-        for service in running:
-            # The whole group: a service may have started workers or a reloader of its own.
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(service.process.pid, signal.SIGTERM)
+        for service in self.services:
+            service.terminate()
         deadline = time.monotonic() + 10
-        for service in running:
-            try:
-                service.process.wait(max(0.0, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                _say(f"{service.name} 10 秒内未退出，强制结束 did not stop in 10 s, killing it")
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(service.process.pid, signal.SIGKILL)
-                service.process.wait()
+        for service in self.services:
+            service.wait_stopped(deadline)
         if self.nats is not None:
             self.nats.stop()
         if self.postgres is not None:
@@ -297,10 +253,18 @@ def _bureau_config() -> dict[str, str]:
     return {"PETITIONS_BUREAU_CONFIG": str(DEMO_BUREAU_CONFIG)}
 
 
+def _log_folder(data: Path) -> Path:
+    return data / "logs"
+
+
 def _start_service(
-    name: str, port: int, database_url: str, nats_url: str, extra_env: dict[str, str]
-) -> _Service:
-    ensure_port_free(port, name)
+    name: str,
+    port: int,
+    database_url: str,
+    nats_url: str,
+    extra_env: dict[str, str],
+    logs: Path,
+) -> ServiceProcess:
     env = (
         os.environ
         | extra_env
@@ -308,29 +272,42 @@ def _start_service(
             "PETITIONS_DATABASE_URL": database_url,
             "PETITIONS_NATS_URL": nats_url,
             "PETITIONS_HTTP_PORT": str(port),
-            "PYTHONUNBUFFERED": "1",  # so its log lines reach us as they happen
+            "PYTHONUNBUFFERED": "1",  # so its log lines reach the file as they happen
         }
     )
     if sys.stdout.isatty() and "PETITIONS_LOG_FORMAT" not in os.environ:
-        # Its stdout is our pipe, so "auto" would pick JSON; the person at the terminal wants text.
+        # Its stdout is our pipe, so "auto" would pick JSON; the person who follows the log file
+        # from a terminal (tail -f) wants text.
         env["PETITIONS_LOG_FORMAT"] = "console"
-    process = spawn(
-        [sys.executable, "-m", name],
-        death_signal=signal.SIGTERM,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    service = _Service(name, port, process)
-    threading.Thread(target=service.pump_output, name=f"{name}-output", daemon=True).start()
+    return _launched(name, port, [sys.executable, "-m", name], env, logs)
+
+
+def _launched(
+    name: str, port: int, command: list[str], env: dict[str, str], logs: Path
+) -> ServiceProcess:
+    def start() -> subprocess.Popen[bytes]:
+        ensure_port_free(port, name)
+        return spawn(
+            command,
+            death_signal=signal.SIGTERM,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+
+    service = ServiceProcess(name, port, start, logs / f"{name}.log")
+    service.launch()
     return service
 
 
 def _start_workbench(
-    port: int, services: list[_Service], issuer_key: Path | None, extra_env: dict[str, str]
-) -> _Service:
-    ensure_port_free(port, "workbench")
+    port: int,
+    services: list[ServiceProcess],
+    issuer_key: Path | None,
+    extra_env: dict[str, str],
+    logs: Path,
+) -> ServiceProcess:
     env = (
         os.environ
         | extra_env
@@ -340,30 +317,21 @@ def _start_workbench(
     command = [sys.executable, "-m", "devstack.gateway", "--port", str(port)]
     if issuer_key is not None:  # development sign-in only with the development issuer
         command += ["--issuer-key", str(issuer_key)]
-    process = spawn(
-        command,
-        death_signal=signal.SIGTERM,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    service = _Service("workbench", port, process)
-    threading.Thread(target=service.pump_output, name="workbench-output", daemon=True).start()
-    return service
+    return _launched("workbench", port, command, env, logs)
 
 
-def _wait_healthy(services: list[_Service]) -> None:
+def _wait_healthy(services: list[ServiceProcess]) -> None:
     deadline = time.monotonic() + HEALTH_DEADLINE
     waiting = list(services)
     while waiting:
         for service in list(waiting):
-            if service.process.poll() is not None:
+            code = service.poll()
+            if code is not None:
                 raise ServerError(
-                    f"服务 {service.name} 启动时退出 exited during start-up "
-                    f"(code {service.process.returncode}); last output:\n{service.tail_text()}"
+                    f"服务 {service.name} 启动时退出 exited during start-up (code {code}); "
+                    f"log {service.log_path}; last output:\n{service.tail_text()}"
                 )
-            if service.healthy():
+            if service.answers("/health"):
                 _say(f"{service.name} 已就绪 ready at {service.url}")
                 waiting.remove(service)
         if waiting and time.monotonic() > deadline:
@@ -383,7 +351,7 @@ def _shown(path: Path) -> str:
     return str(path)
 
 
-def _try_it(services: list[_Service], issuer_key: Path | None) -> list[str]:
+def _try_it(services: list[ServiceProcess], issuer_key: Path | None) -> list[str]:
     if not services:
         return []
     if issuer_key is None:
@@ -412,9 +380,10 @@ def _try_it(services: list[_Service], issuer_key: Path | None) -> list[str]:
 def _print_summary(
     database_url: str,
     nats_url: str,
-    services: list[_Service],
+    services: list[ServiceProcess],
     data: Path | None,
     issuer_key: Path | None = None,
+    server_logs: list[tuple[str, Path]] | None = None,
 ) -> None:
     rule = "─" * 78
     rows = [("PostgreSQL", database_url), ("NATS", f"{nats_url}  (JetStream)")]
@@ -436,11 +405,52 @@ def _print_summary(
     if data is not None:
         print(f" {'数据 data':<10} {data}")
     print(rule)
+    logs = _log_lines(services, server_logs or [])
+    if logs:
+        print("\n".join(logs))
+        print(rule)
     try_it = _try_it(services, issuer_key)
     if try_it:
         print("\n".join(try_it))
         print(rule)
     print(" 按 Ctrl-C 停止全部  Press Ctrl-C to stop everything.", flush=True)
+
+
+def _log_lines(services: list[ServiceProcess], server_logs: list[tuple[str, Path]]) -> list[str]:
+    """Where each process writes its log, and how to follow them (only warnings and errors are
+    shown on this terminal)."""
+    files = [(s.name, s.log_path) for s in services] + server_logs
+    if not files:
+        return []
+    lines = [" 日志 logs (此处只显示警告和错误 only warnings and errors are shown here):"]
+    lines += [f"   {name:<11} {_shown(path)}" for name, path in files]
+    folders = sorted({path.parent for _, path in files if path.suffix == ".log"}, key=str)
+    pattern = " ".join(_shown(folder / "*.log") for folder in folders)
+    lines.append(f"   跟踪 follow: tail -f {pattern}")
+    return lines
+
+
+def _while_supervised(stack: _Stack, work: Callable[[], None]) -> str | None:
+    """Run ``work`` (on this thread: Ctrl-C must reach it) while another thread keeps the stack
+    supervised; the problem that should end the stack, if one came up."""
+    done = threading.Event()
+    problems: list[str] = []
+
+    def supervise() -> None:
+        while not done.wait(0.5):
+            problem = stack.first_dead()
+            if problem is not None:
+                problems.append(problem)
+                return
+
+    watcher = threading.Thread(target=supervise, name="devstack-supervisor", daemon=True)
+    watcher.start()
+    try:
+        work()
+    finally:
+        done.set()
+        watcher.join()
+    return problems[0] if problems else None
 
 
 def _watch(stack: _Stack) -> int:
@@ -487,19 +497,42 @@ def _up(data: Path, no_services: bool, *, demo: bool = True) -> int:
                     _say(f"启动服务 starting {name} on port {port} ...")
                     identity_env = env | _nats_identity(stack.nats, name)
                     stack.services.append(
-                        _start_service(name, port, database_url, nats_url, identity_env)
+                        _start_service(
+                            name, port, database_url, nats_url, identity_env, _log_folder(data)
+                        )
                     )
                 port = int(os.environ.get("PETITIONS_WORKBENCH_PORT", WORKBENCH_PORT))
                 _say(f"启动工作台 starting the workbench on port {port} ...")
                 stack.services.append(
                     # Only the bureau configuration: the gateway holds no personal-data keys.
-                    _start_workbench(port, list(stack.services), issuer_key, _bureau_config())
+                    _start_workbench(
+                        port, list(stack.services), issuer_key, _bureau_config(), _log_folder(data)
+                    )
                 )
                 _wait_healthy(stack.services)
+                for service in stack.services:
+                    stack.supervisor.watch(service)
                 if demo and issuer_key is not None:
-                    asyncio.run(_load_demo(database_url, issuer_key))
+                    # A service that dies meanwhile is restarted meanwhile (the demo client
+                    # retries what a restart interrupts); one that keeps dying ends the stack.
+                    problem = _while_supervised(
+                        stack, lambda: asyncio.run(_load_demo(database_url, issuer_key))
+                    )
+                    if problem is not None:
+                        _say(problem)
+                        return 1
+            server_logs = [
+                (name, server.log_path)
+                for name, server in (("PostgreSQL", stack.postgres), ("NATS", stack.nats))
+                if server is not None
+            ]
             _print_summary(
-                database_url, nats_url, stack.services, None if external else data, issuer_key
+                database_url,
+                nats_url,
+                stack.services,
+                None if external else data,
+                issuer_key,
+                server_logs,
             )
             return _watch(stack)
         except _Signalled:
@@ -530,6 +563,7 @@ async def _load_demo(database_url: str, issuer_key: Path) -> None:
         return
     _say("空库：载入两年演示数据 empty store: loading demo history (PETITIONS_DEMO=0 skips)")
     issuer = LocalIssuer(issuer_key)
+    bars = StageBars()
     config = load_config(os.environ.get("PETITIONS_BUREAU_CONFIG") or DEMO_BUREAU_CONFIG)
     demo = Demo(
         f"http://127.0.0.1:{_service_port('intake')}",
@@ -537,11 +571,15 @@ async def _load_demo(database_url: str, issuer_key: Path) -> None:
         lambda user, role, bureau: issuer.mint(user, role, bureau),
         [s.code for s in config.sub_bureaus],
         say=_say,
+        progress=bars.update,
     )
     try:
         await demo.run()
     except Exception as exc:  # the stack is still useful without the demo; say what happened
+        bars.close()
         _say(f"演示数据未能载入 demo not loaded: {type(exc).__name__}: {exc}")
+    finally:
+        bars.close()
 
 
 def _write_text(path: Path, text: str) -> None:

@@ -84,6 +84,7 @@ class Demo:
         years: int = 2,
         scale: float = 1.0,
         say: Callable[[str], None] = print,
+        progress: Callable[[str, int, int], None] | None = None,
     ) -> None:
         self._intake = intake
         self._assignment = assignment
@@ -94,6 +95,7 @@ class Demo:
         self._scale = scale
         self._rng = random.Random(SEED)  # noqa: S311  (made-up demo data, reproducible)
         self._say = say
+        self._progress = progress
         self._subs = sub_bureaus
 
     # -- the plan ------------------------------------------------------------------------
@@ -319,6 +321,13 @@ class Demo:
 
     # -- loading -------------------------------------------------------------------------
 
+    def _step(self, stage: str, done: int, total: int, every: int) -> None:
+        """Progress: to the progress callback (a bar) on every step, else a line now and then."""
+        if self._progress is not None:
+            self._progress(stage, done, total)
+        elif done % every == 0:
+            self._say(f"演示 demo: {stage} {done}/{total}")
+
     def _headers(self, role: str, bureau: str = CITY, user: str = "demo-import") -> dict[str, str]:
         return {"Authorization": f"Bearer {self._token(user, role, bureau)}"}
 
@@ -381,8 +390,10 @@ class Demo:
         reasons = iter(_MISSED)
         self._say(f"演示：接访日 demo: {len(sessions)} reception sessions")
         semaphore = asyncio.Semaphore(8)
+        closed = 0
 
         async def close(session: dict[str, Any]) -> None:
+            nonlocal closed
             async with semaphore:
                 sid = session["session_id"]
                 if sid in missed:
@@ -397,6 +408,8 @@ class Demo:
                     headers=headers,
                 )
                 response.raise_for_status()
+                closed += 1
+                self._step("接访日 reception days", closed, len(sessions), every=10**9)
 
         await asyncio.gather(*(close(s) for s in sessions))
 
@@ -422,8 +435,7 @@ class Demo:
             response.raise_for_status()
             if not repeat:
                 plan.case_id = response.json()["case_id"]
-            if n % 200 == 0:
-                self._say(f"演示：登记 demo: {n}/{len(submissions)}")
+            self._step("登记 registering", n, len(submissions), every=200)
 
     async def _take_up(
         self, http: httpx.AsyncClient, plans: list[Plan], limit_s: float = 300
@@ -431,6 +443,7 @@ class Demo:
         """Cases reach assignment through NATS; wait until every one has."""
         headers = self._headers("petition_office")
         waiting = [p for p in plans if p.case_id]
+        total = len(waiting)
         deadline = time.monotonic() + limit_s
         while waiting:
             still = []
@@ -446,10 +459,15 @@ class Demo:
                     raise RuntimeError(
                         f"{len(waiting)} cases did not reach assignment through NATS"
                     )
-                self._say(
-                    f"演示：等待交办 demo: waiting for {len(waiting)} cases to reach assignment"
-                )
+                if self._progress is not None:
+                    self._progress("等待交办 reaching assignment", total - len(waiting), total)
+                else:
+                    self._say(
+                        f"演示：等待交办 demo: waiting for {len(waiting)} cases to reach assignment"
+                    )
                 await asyncio.sleep(2)
+        if self._progress is not None:
+            self._progress("等待交办 reaching assignment", total, total)
 
     async def _act(self, http: httpx.AsyncClient, plans: list[Plan]) -> int:
         headers = self._headers("importer")
@@ -472,8 +490,7 @@ class Demo:
                             f"{name} on {plan.case_id}: {response.status_code} {response.text}"
                         )
                     done += 1
-                    if done % 1000 == 0:
-                        self._say(f"演示：办理 demo: {done}/{total}")
+                    self._step("办理 workflow acts", done, total, every=1000)
 
         await asyncio.gather(*(story(p) for p in plans if p.case_id))
         return done
