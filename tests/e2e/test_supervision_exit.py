@@ -28,7 +28,7 @@ from petitions.messaging.subjects import STREAM
 from petitions.migrations import apply_package
 from petitions.supervision import EXIT_CODE
 
-from tests.conftest import ROOT, TEST_EVENT_ID_KEY, Servers
+from tests.conftest import ROOT, TEST_EVENT_ID_KEY, TEST_KEK_B64, Servers
 
 pytestmark = pytest.mark.integration
 
@@ -88,6 +88,7 @@ async def test_a_task_that_keeps_failing_ends_the_service_with_code_70(
         "PETITIONS_JWKS_FILE": str(jwks),
         "PETITIONS_BUREAU_CONFIG": str(ROOT / "deploy/config/bureaus.demo.toml"),
         "PETITIONS_EVENT_ID_KEY": base64.b64encode(TEST_EVENT_ID_KEY).decode(),
+        "PETITIONS_KEK": TEST_KEK_B64,
         "PETITIONS_HTTP_PORT": str(_free_port()),
         "PETITIONS_LOG_FORMAT": "json",
         "PETITIONS_RUN_SWEEP": "false",
