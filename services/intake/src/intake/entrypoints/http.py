@@ -7,15 +7,28 @@ import urllib.parse
 import uuid
 from collections.abc import Callable
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query, Request, Response
+from fastapi import (
+    APIRouter,
+    Depends,
+    FastAPI,
+    File,
+    Form,
+    Header,
+    Path,
+    Query,
+    Request,
+    Response,
+    UploadFile,
+)
 from fastapi.responses import JSONResponse
 from petitions.http import install_validation_errors, invalid_response
 from petitions.identity import Authenticator, Principal, Role
 from petitions.limits import CODE_MAX, MAX_OFFSET, Code, ShortText, Text
 from pydantic import BaseModel, ConfigDict, Field
 
+from intake.application.attachments import Attachments, Upload, too_large
 from intake.application.dossier import AUDIT_ROLES, Dossier
 from intake.application.notices import KINDS, MEDIA_TYPE, Notices
 from intake.application.reception import Reception
@@ -24,6 +37,7 @@ from intake.application.register import InvalidCommand, Registrar
 from intake.domain.commands import RegisterSubmission
 from intake.domain.registration import Refused
 
+AttachmentKind = Literal["scan", "photo", "audio", "document"]
 REGISTERING_ROLES = (Role.REGISTRAR, Role.PETITION_OFFICE, Role.LEADER, Role.IMPORTER, Role.ADMIN)
 
 
@@ -121,6 +135,7 @@ def router(
     dossier: Callable[[], Dossier],
     reference: Callable[[], Reference],
     notices: Callable[[], Notices],
+    attachments: Callable[[], Attachments],
 ) -> APIRouter:
     api = APIRouter(prefix="/api/v1")
 
@@ -263,6 +278,143 @@ def router(
                 "Cache-Control": "no-store",
                 "X-Document-Number": urllib.parse.quote(notice.document_number),
                 "X-Content-SHA256": notice.sha256,
+            },
+        )
+
+    @api.post(
+        "/cases/{case_ref}/attachments",
+        status_code=201,
+        tags=["附件 attachments"],
+        summary="添加附件 Attach a scanned letter, photo, recording or document",
+        description=(
+            "multipart/form-data：`file` 文件，`kind` 种类（scan 信件扫描件 PDF/JPEG/PNG/TIFF，"
+            "photo 照片 JPEG/PNG/TIFF，audio 录音 MP3/WAV/AMR/M4A，document 文书材料 "
+            "PDF/DOCX/JPEG/PNG/TIFF），可选 `media_type` 声明类型（缺省取文件部分的 "
+            "Content-Type），`submission_id` 或 `act_version`（缺省为最近一次信访）。按文件内容"
+            "（而非文件名）判断类型，与声明不符则 422；超过大小上限则 413（按 Content-Length "
+            "在读取前拒绝）。文件以信访人的个人信息密钥加密保存，擦除该信访人后不可再读；SM3 "
+            "摘要记入 intake.AttachmentAdded 事件（attachments-<案件ID> 流），受哈希链保护。"
+            " The type is judged by the content, not the name; a declared type that differs "
+            "is 422, a file over the limit 413 (refused before reading when Content-Length "
+            "says so). Sealed with the petitioner's data key (unreadable once they are "
+            "erased); its SM3 digest is carried by intake.AttachmentAdded on "
+            "attachments-<case id>, so the hash chain covers it. Who: the receiving bureau's "
+            "desk roles and those who may read the case in the clear; the accused get 404."
+        ),
+        responses={
+            403: {"description": "您的角色不能为本案添加附件 your role may not"},
+            404: {"description": "案件不存在或不在您的范围内 no such case within your scope"},
+            410: {"description": "信访人已擦除 the person was erased"},
+            413: {"description": "文件过大 the file is over the size limit"},
+            422: {"description": "种类、类型或归属有误 kind, type or target wrong, each named"},
+        },
+    )
+    async def add_attachment(
+        case_ref: Annotated[str, Path(max_length=64)],
+        request: Request,
+        principal: Annotated[Principal, Depends(auth)],
+        file: Annotated[UploadFile, File(description="文件 the file")],
+        kind: Annotated[
+            AttachmentKind,
+            Form(description="种类 scan 信件扫描件, photo 照片, audio 录音, document 文书材料"),
+        ],
+        media_type: Annotated[
+            str | None,
+            Form(
+                max_length=100, description="声明的类型 declared media type, e.g. application/pdf"
+            ),
+        ] = None,
+        submission_id: Annotated[
+            uuid.UUID | None, Form(description="所属信访 the submission it came with")
+        ] = None,
+        act_version: Annotated[
+            int | None,
+            Form(ge=1, le=1_000_000, description="所属办理行为（案件事件版本）the act, by version"),
+        ] = None,
+    ) -> Any:
+        service = attachments()
+        if file.size is not None and file.size > service.max_bytes:
+            raise too_large(file.size, service.max_bytes)
+        content = await file.read(service.max_bytes + 1)
+        if len(content) > service.max_bytes:
+            raise too_large(None, service.max_bytes)
+        declared = media_type or file.content_type
+        if declared is not None and declared.split(";")[0].strip().lower() in (
+            "",
+            "application/octet-stream",
+        ):
+            declared = None  # the browser did not know: nothing was declared
+        upload = Upload(
+            content=content,
+            filename=file.filename,
+            kind=kind,
+            declared=declared,
+            submission_id=submission_id,
+            act_version=act_version,
+        )
+        return await service.add(
+            case_ref, upload, principal, correlation_id=uuid.UUID(request.state.correlation_id)
+        )
+
+    @api.get(
+        "/cases/{case_ref}/attachments",
+        tags=["附件 attachments"],
+        summary="附件清单（文件名脱敏）The case's attachments, file names masked",
+        responses={
+            403: {"description": "您的角色不能查看本案附件 your role may not"},
+            404: {"description": "案件不存在或不在您的范围内 no such case within your scope"},
+        },
+    )
+    async def list_attachments(
+        case_ref: Annotated[str, Path(max_length=64)],
+        principal: Annotated[Principal, Depends(auth)],
+    ) -> Any:
+        return await attachments().list(case_ref, principal)
+
+    @api.get(
+        "/cases/{case_ref}/attachments/{attachment_id}",
+        tags=["附件 attachments"],
+        summary="下载附件（查阅个人信息，留痕）Download an attachment; the read is recorded",
+        description=(
+            "与卷宗相同的角色和范围；须说明查阅目的；下载前先记录 intake.PersonalDataRead。"
+            " Same roles and scope as the dossier; a purpose is required; the read is recorded "
+            "before the file is sent. 410 once the person was erased."
+        ),
+        response_class=Response,
+        responses={
+            200: {"content": {"application/octet-stream": {}}, "description": "the file"},
+            403: {"description": "您的角色不能查阅本案个人信息 your role may not"},
+            404: {"description": "案件或附件不存在 no such case (for you) or attachment"},
+            410: {"description": "信访人已擦除，附件不可读 the person was erased"},
+            422: {"description": "查阅目的缺失或不在可选范围 purpose missing or not allowed"},
+        },
+    )
+    async def read_attachment(
+        case_ref: Annotated[str, Path(max_length=64)],
+        attachment_id: uuid.UUID,
+        request: Request,
+        principal: Annotated[Principal, Depends(auth)],
+        purpose: Annotated[
+            str,
+            Query(max_length=40, description="查阅目的 why (see /api/v1/reference/purposes)"),
+        ],
+    ) -> Response:
+        found = await attachments().open(
+            case_ref,
+            attachment_id,
+            principal,
+            purpose,
+            correlation_id=uuid.UUID(request.state.correlation_id),
+        )
+        return Response(
+            content=found.content,
+            media_type=found.media_type,
+            headers={
+                "Content-Disposition": f'attachment; filename="attachment"; '
+                f"filename*=UTF-8''{urllib.parse.quote(found.filename)}",
+                "Cache-Control": "no-store",
+                "X-Content-SM3": found.sm3,
+                "X-Content-Type-Options": "nosniff",
             },
         )
 
