@@ -17,11 +17,13 @@ from uuid import UUID
 
 import httpx
 import pytest
+from docx import Document
 from petitions.eventstore import EventStore, Metadata
 from petitions.messages.intake import AttachmentAdded, PersonalDataRead
 
 from tests.conftest import Token
 from tests.integration.test_intake_dossier import HANDLER, registered
+from tests.integration.test_intake_registration import LI, ZHANG
 
 pytestmark = pytest.mark.integration
 
@@ -302,3 +304,49 @@ async def test_after_the_person_is_erased_the_attachment_cannot_be_read(
     assert refused.status_code == 410, refused.text
     assert (await store.verify(f"attachments-{case['case_id']}")).ok
     assert await store.stream_version(f"reads-{case['case_id']}") == 1  # only the first read
+
+
+async def test_the_receipt_opens_with_the_case_number_and_the_query_code(
+    client: httpx.AsyncClient, auth: Token, store: EventStore
+) -> None:
+    case = await registered(client, auth)
+    number, code = case["case_number"], case["query_code"]
+    response = await client.post(
+        f"/api/v1/cases/{number}/receipt", json={"query_code": code}, headers=auth(*REGISTRAR)
+    )
+    assert response.status_code == 200, response.text
+    assert response.headers["cache-control"] == "no-store"
+    assert urllib.parse.quote("登记回执") in response.headers["content-disposition"]
+    document = Document(io.BytesIO(response.content))
+    text = "\n".join(
+        [p.text for p in document.paragraphs]
+        + [c.text for t in document.tables for row in t.rows for c in row.cells]
+    )
+    for phrase in [number, code, "信访事项登记回执", "江城分局", "2026年11月4日", "来访", "查询码"]:
+        assert phrase in text, phrase
+    assert "{{" not in text
+    # No personal data beyond the masked name: not the name, ID, phone or summary.
+    assert "张*" in text
+    for secret in ["张三", ZHANG, "13812345678", "噪音"]:
+        assert secret not in text, secret
+    assert await store.stream_version(f"reads-{case['case_id']}") == 0  # not a read in the clear
+
+    # Another case's code is refused; a handler is no desk; another sub-bureau's desk: 404.
+    other = await registered(client, auth, petitioners=[{"name": "李四", "resident_id": LI}])
+    wrong = await client.post(
+        f"/api/v1/cases/{number}/receipt",
+        json={"query_code": other["query_code"]},
+        headers=auth(*REGISTRAR),
+    )
+    assert wrong.status_code == 422, wrong.text
+    assert wrong.json()["fields"][0]["field"] == "query_code"
+    denied = await client.post(
+        f"/api/v1/cases/{number}/receipt", json={"query_code": code}, headers=auth(*HANDLER)
+    )
+    assert denied.status_code == 403, denied.text
+    elsewhere = await client.post(
+        f"/api/v1/cases/{number}/receipt",
+        json={"query_code": code},
+        headers=auth("registrar", "330103", "clerk-9"),
+    )
+    assert elsewhere.status_code == 404, elsewhere.text

@@ -23,6 +23,10 @@ class Settings(CommonSettings, IdentitySettings, BureauSettings):
     """The largest attachment taken, in bytes (PETITIONS_ATTACHMENT_MAX_BYTES; 20 MiB: a
     scanned letter of many pages or an hour of phone recording)."""
 
+    receipt_lookup: str | None = None
+    """How a petitioner looks their case up, printed on the receipt after "凭本回执的案号和查询码，"
+    (PETITIONS_RECEIPT_LOOKUP), e.g. "登录 https://xf.example.gov.cn/status 输入查询码查询"."""
+
     def templates_dir(self) -> Path:
         if self.notice_templates is not None:
             return self.notice_templates

@@ -24,6 +24,7 @@ from petitions.runtime import Runtime, open_runtime, tune_gc
 from intake.application.attachments import Attachments, PostgresBlobStore
 from intake.application.dossier import Dossier
 from intake.application.notices import Notices
+from intake.application.receipt import Receipts
 from intake.application.reception import Reception
 from intake.application.reference import Reference
 from intake.application.register import Registrar
@@ -77,6 +78,13 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
                 PostgresBlobStore(runtime.store.pool),
                 max_bytes=settings.attachment_max_bytes,
             )
+            holder["receipts"] = Receipts(
+                dossier,
+                runtime.personal.index,
+                settings.templates_dir() / "receipt.docx",
+                lookup=settings.receipt_lookup,
+                clock=clock,
+            )
             runtime.count(
                 "petitions_attachments_added",
                 "Attachments stored (sealed with the person's key)",
@@ -113,6 +121,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
             lambda: reference,
             lambda: _get(holder, "notices", Notices),
             lambda: _get(holder, "attachments", Attachments),
+            lambda: _get(holder, "receipts", Receipts),
         )
     )
     return app

@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from intake.application.attachments import Attachments, Upload, too_large
 from intake.application.dossier import AUDIT_ROLES, Dossier
 from intake.application.notices import KINDS, MEDIA_TYPE, Notices
+from intake.application.receipt import Receipts
 from intake.application.reception import Reception
 from intake.application.reference import Document, Reference, ReferenceKind
 from intake.application.register import InvalidCommand, Registrar
@@ -75,6 +76,20 @@ class InstructionIn(BaseModel):
     case_id: uuid.UUID
     instruction: Text = Field(min_length=1, description="批示 instruction")
     needs_party_committee: bool = False
+
+
+class ReceiptIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    query_code: str | None = Field(
+        default=None,
+        min_length=6,
+        max_length=20,
+        pattern=r"^[A-Za-z0-9]+$",
+        description="登记时给出的查询码 the query code registration returned (a repeat has none)",
+    )
+    submission_id: uuid.UUID | None = Field(
+        default=None, description="哪一次信访（缺省为最近一次）which submission; the latest if none"
+    )
 
 
 class StatusOut(BaseModel):
@@ -136,6 +151,7 @@ def router(
     reference: Callable[[], Reference],
     notices: Callable[[], Notices],
     attachments: Callable[[], Attachments],
+    receipts: Callable[[], Receipts],
 ) -> APIRouter:
     api = APIRouter(prefix="/api/v1")
 
@@ -415,6 +431,48 @@ def router(
                 "Cache-Control": "no-store",
                 "X-Content-SM3": found.sm3,
                 "X-Content-Type-Options": "nosniff",
+            },
+        )
+
+    @api.post(
+        "/cases/{case_ref}/receipt",
+        tags=["登记 registration"],
+        summary="打印登记回执（DOCX）Print the registration receipt for the petitioner",
+        description=(
+            "案号、查询码、收到时间（北京时间）、接收单位、信访形式、如何查询办理进度；信访人姓名"
+            "脱敏，不含其他个人信息，故不记为查阅。查询码只以密文散列保存，须由登记台传回登记时"
+            "得到的查询码并核对属于本案。模板 deploy/config/templates/receipt.docx 可编辑。"
+            " Case number, query code, when received (Asia/Shanghai), the receiving bureau, the "
+            "channel and how to look the case up; the name masked, no other personal data (so "
+            "it is not a recorded read). The query code is stored only as a keyed hash: the "
+            "desk sends back the code registration returned, and it must be this case's. POST "
+            "so that the code stays out of addresses and logs. Desk roles of the receiving "
+            "bureau."
+        ),
+        response_class=Response,
+        responses={
+            200: {"content": {MEDIA_TYPE: {}}, "description": "the DOCX file"},
+            403: {"description": "不是受理单位的登记人员 not the receiving bureau's desk"},
+            404: {"description": "案件不存在或不在您的范围内 no such case within your scope"},
+            422: {"description": "查询码与本案不符等 the query code is not this case's, ..."},
+        },
+    )
+    async def print_receipt(
+        case_ref: Annotated[str, Path(max_length=64)],
+        body: ReceiptIn,
+        principal: Annotated[Principal, Depends(auth)],
+    ) -> Response:
+        number, content = await receipts().render(
+            case_ref, principal, query_code=body.query_code, submission_id=body.submission_id
+        )
+        quoted = urllib.parse.quote(f"登记回执-{number}.docx")
+        return Response(
+            content=content,
+            media_type=MEDIA_TYPE,
+            headers={
+                "Content-Disposition": f'attachment; filename="receipt.docx"; '
+                f"filename*=UTF-8''{quoted}",
+                "Cache-Control": "no-store",
             },
         )
 
