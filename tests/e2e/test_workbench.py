@@ -32,6 +32,8 @@ CJK_FAMILY = re.compile(r"CJK|Han Sans|Hei|YaHei|PingFang|Song|Ming", re.IGNOREC
 GOOD_ID = "11010519491231002X"
 BAD_ID = "110105194912310021"
 SECOND_ID = "330102198001010018"
+# A letter's "scan": a PDF header and binary bytes, as a scanner writes them.
+SCAN = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\n" + bytes(range(256)) + b"\n%%EOF\n"
 # A working Wednesday (the chief's reception day) in a year with a holiday file, not "today".
 RECEPTION_DAY = "2026-12-09"
 
@@ -296,7 +298,23 @@ def _run(page: Page, base: str) -> None:
     expect(number).to_have_text(re.compile(r"^330102-\d{4}-\d{6}$"), timeout=30_000)
     case_number = number.inner_text()
     expect(page.get_by_test_id("query-code")).not_to_be_empty()
+    query_code = page.get_by_test_id("query-code").inner_text()
     _shot(page, "03-registered")
+
+    # -- the receipt (回执) for the petitioner, and the letter's scan attached ------------------
+    with page.expect_download() as download:
+        page.get_by_test_id("print-receipt").click()
+    assert download.value.suggested_filename == f"登记回执-{case_number}.docx"
+    receipt = _docx_text(Path(download.value.path()))
+    assert case_number in receipt, receipt
+    assert query_code in receipt, receipt
+    assert GOOD_ID not in receipt
+    page.get_by_test_id("attachment-file").set_input_files(
+        files=[{"name": "来信扫描.pdf", "mimeType": "application/pdf", "buffer": SCAN}]
+    )
+    page.get_by_test_id("attachment-upload").click()
+    expect(page.get_by_test_id("attached")).to_contain_text("信件扫描件")
+    _shot(page, "03b-receipt-and-scan")
 
     # -- the petition office finds it in the case list and opens it ------------------------
     page.get_by_role("button", name="退出 Sign out").click()
@@ -351,6 +369,17 @@ def _run(page: Page, base: str) -> None:
     _shot_here(page, "10-dossier")
     page.get_by_role("button", name="收起 Mask again").click()
     expect(page.get_by_role("cell", name="王五")).to_have_count(0)
+
+    # -- 附件: the desk's scan is listed (name masked) and downloaded with a purpose -----------
+    files = page.get_by_test_id("attachments")
+    expect(files).to_contain_text("信件扫描件")
+    page.get_by_role("combobox", name="下载附件的查阅目的 Purpose of reading").click()
+    page.get_by_role("option", name=re.compile("^办理")).click()
+    with page.expect_download() as download:
+        files.get_by_role("button", name="下载 Download").click()
+    assert Path(download.value.path()).read_bytes() == SCAN
+    files.scroll_into_view_if_needed()
+    _shot_here(page, "10b-attachments")
 
     # Assigned to the sub-bureau's handler by name (the officer is the handler's user id).
     page.get_by_role("button", name="交办 Assign", exact=True).click()
@@ -522,7 +551,9 @@ def _run(page: Page, base: str) -> None:
     page.get_by_role("button", name="回放 Replay").click()
     expect(page.get_by_text("哈希链校验通过")).to_be_visible()
     reads = page.get_by_label("个人信息查阅记录 personal data reads")
-    read_row = reads.locator(".el-table__body tr").filter(has_text="office1")
+    read_row = (
+        reads.locator(".el-table__body tr").filter(has_text="office1").filter(has_text="督办")
+    )
     expect(read_row).to_have_count(1)
     expect(read_row).to_contain_text("督办")
     expect(read_row).to_contain_text("身份证号")
