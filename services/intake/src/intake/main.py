@@ -122,6 +122,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
             lambda: _get(holder, "notices", Notices),
             lambda: _get(holder, "attachments", Attachments),
             lambda: _get(holder, "receipts", Receipts),
+            attachment_max_bytes=settings.attachment_max_bytes,
         )
     )
     return app

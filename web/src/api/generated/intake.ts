@@ -385,7 +385,7 @@ export interface components {
             act_version?: number | null;
             /**
              * File
-             * @description 文件 the file
+             * @description 文件 the file, at most 20971520 bytes
              */
             file: string;
             /**

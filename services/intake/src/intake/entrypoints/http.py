@@ -152,6 +152,7 @@ def router(
     notices: Callable[[], Notices],
     attachments: Callable[[], Attachments],
     receipts: Callable[[], Receipts],
+    attachment_max_bytes: int = 20 * 1024 * 1024,
 ) -> APIRouter:
     api = APIRouter(prefix="/api/v1")
 
@@ -329,7 +330,14 @@ def router(
         case_ref: Annotated[str, Path(max_length=64)],
         request: Request,
         principal: Annotated[Principal, Depends(auth)],
-        file: Annotated[UploadFile, File(description="文件 the file")],
+        file: Annotated[
+            UploadFile,
+            File(
+                description=f"文件 the file, at most {attachment_max_bytes} bytes",
+                # The configured limit (PETITIONS_ATTACHMENT_MAX_BYTES), stated for clients.
+                json_schema_extra={"maxLength": attachment_max_bytes},
+            ),
+        ],
         kind: Annotated[
             AttachmentKind,
             Form(description="种类 scan 信件扫描件, photo 照片, audio 录音, document 文书材料"),
