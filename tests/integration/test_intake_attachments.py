@@ -350,3 +350,41 @@ async def test_the_receipt_opens_with_the_case_number_and_the_query_code(
         headers=auth("registrar", "330103", "clerk-9"),
     )
     assert elsewhere.status_code == 404, elsewhere.text
+
+
+async def test_a_file_attaches_to_a_case_act_or_a_submission_never_both(
+    client: httpx.AsyncClient, auth: Token, store: EventStore
+) -> None:
+    case = await registered(client, auth)
+    ref = case["case_number"]
+    on_act = await attach(
+        client, auth, ref, png(), kind="photo", content_type="image/png", act_version=1, who=HANDLER
+    )
+    assert on_act.status_code == 201, on_act.text
+    assert (on_act.json()["act_version"], on_act.json()["act_type"]) == (
+        1,
+        "intake.CaseRegistered",
+    )
+    assert on_act.json()["submission_id"] is None
+    missing = await attach(
+        client, auth, ref, png(), kind="photo", content_type="image/png", act_version=99
+    )
+    assert missing.status_code == 422, missing.text
+    assert missing.json()["fields"][0]["field"] == "act_version"
+    both = await attach(
+        client,
+        auth,
+        ref,
+        png(),
+        kind="photo",
+        content_type="image/png",
+        act_version=1,
+        submission_id=case["submission_id"],
+    )
+    assert both.status_code == 422, both.text
+    stranger = await attach(
+        client, auth, ref, png(), kind="photo", content_type="image/png", submission_id=UUID(int=5)
+    )
+    assert stranger.status_code == 422, stranger.text
+    assert stranger.json()["fields"][0]["field"] == "submission_id"
+    assert await store.stream_version(f"attachments-{case['case_id']}") == 1
