@@ -272,6 +272,27 @@ def _run(page: Page, base: str) -> None:
     families = _font_families(page, "#desk-title")
     assert any(CJK_FAMILY.search(f) for f in families), f"Chinese without a CJK font: {families}"
 
+    # Other documents, each with its own instant check: an organisation's credit code (GB 32100
+    # check character), a passport's issuing state; then back to the resident ID.
+    kind = page.get_by_role("combobox", name="信访人 1 证件类型 Document kind")
+    kind.click(force=True)  # Element Plus lays its selected text over the input
+    page.get_by_role("option", name=re.compile("^统一社会信用代码")).click()
+    credit = page.get_by_label("信用代码 Credit code")
+    credit.fill("91350100M000100Y44")
+    credit.blur()
+    expect(page.get_by_text("统一社会信用代码校验位错误")).to_be_visible()
+    kind.click(force=True)
+    page.get_by_role("option", name=re.compile("^护照")).click()
+    page.get_by_label("护照号码 Passport no.").fill("E12345678")
+    country = page.get_by_label("签发国 Issuing country")
+    country.fill("XYZ")
+    country.blur()
+    expect(page.get_by_text("签发国须为 ISO 3166")).to_be_visible()
+    page.get_by_role("group", name=re.compile("信访人 1")).scroll_into_view_if_needed()
+    _shot_here(page, "02b-desk-passport")
+    kind.click(force=True)
+    page.get_by_role("option", name=re.compile("^居民身份证")).click()
+
     page.get_by_label("姓名 Name").fill("王五")
     resident_id = page.get_by_label("身份证号 Resident ID")
     resident_id.fill(BAD_ID)
@@ -373,7 +394,8 @@ def _run(page: Page, base: str) -> None:
     # -- 附件: the desk's scan is listed (name masked) and downloaded with a purpose -----------
     files = page.get_by_test_id("attachments")
     expect(files).to_contain_text("信件扫描件")
-    page.get_by_role("combobox", name="下载附件的查阅目的 Purpose of reading").click()
+    # Element Plus lays its placeholder over the select's input: click through it.
+    page.get_by_role("combobox", name="下载附件的查阅目的 Purpose of reading").click(force=True)
     page.get_by_role("option", name=re.compile("^办理")).click()
     with page.expect_download() as download:
         files.get_by_role("button", name="下载 Download").click()
