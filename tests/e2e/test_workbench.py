@@ -32,6 +32,8 @@ CJK_FAMILY = re.compile(r"CJK|Han Sans|Hei|YaHei|PingFang|Song|Ming", re.IGNOREC
 GOOD_ID = "11010519491231002X"
 BAD_ID = "110105194912310021"
 SECOND_ID = "330102198001010018"
+# A letter's "scan": a PDF header and binary bytes, as a scanner writes them.
+SCAN = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\n" + bytes(range(256)) + b"\n%%EOF\n"
 # A working Wednesday (the chief's reception day) in a year with a holiday file, not "today".
 RECEPTION_DAY = "2026-12-09"
 
@@ -270,6 +272,27 @@ def _run(page: Page, base: str) -> None:
     families = _font_families(page, "#desk-title")
     assert any(CJK_FAMILY.search(f) for f in families), f"Chinese without a CJK font: {families}"
 
+    # Other documents, each with its own instant check: an organisation's credit code (GB 32100
+    # check character), a passport's issuing state; then back to the resident ID.
+    kind = page.get_by_role("combobox", name="信访人 1 证件类型 Document kind")
+    kind.click(force=True)  # Element Plus lays its selected text over the input
+    page.get_by_role("option", name=re.compile("^统一社会信用代码")).click()
+    credit = page.get_by_label("信用代码 Credit code")
+    credit.fill("91350100M000100Y44")
+    credit.blur()
+    expect(page.get_by_text("统一社会信用代码校验位错误")).to_be_visible()
+    kind.click(force=True)
+    page.get_by_role("option", name=re.compile("^护照")).click()
+    page.get_by_label("护照号码 Passport no.").fill("E12345678")
+    country = page.get_by_label("签发国 Issuing country")
+    country.fill("XYZ")
+    country.blur()
+    expect(page.get_by_text("签发国须为 ISO 3166")).to_be_visible()
+    page.get_by_role("group", name=re.compile("信访人 1")).scroll_into_view_if_needed()
+    _shot_here(page, "02b-desk-passport")
+    kind.click(force=True)
+    page.get_by_role("option", name=re.compile("^居民身份证")).click()
+
     page.get_by_label("姓名 Name").fill("王五")
     resident_id = page.get_by_label("身份证号 Resident ID")
     resident_id.fill(BAD_ID)
@@ -296,7 +319,23 @@ def _run(page: Page, base: str) -> None:
     expect(number).to_have_text(re.compile(r"^330102-\d{4}-\d{6}$"), timeout=30_000)
     case_number = number.inner_text()
     expect(page.get_by_test_id("query-code")).not_to_be_empty()
+    query_code = page.get_by_test_id("query-code").inner_text()
     _shot(page, "03-registered")
+
+    # -- the receipt (回执) for the petitioner, and the letter's scan attached ------------------
+    with page.expect_download() as download:
+        page.get_by_test_id("print-receipt").click()
+    assert download.value.suggested_filename == f"登记回执-{case_number}.docx"
+    receipt = _docx_text(Path(download.value.path()))
+    assert case_number in receipt, receipt
+    assert query_code in receipt, receipt
+    assert GOOD_ID not in receipt
+    page.get_by_test_id("attachment-file").set_input_files(
+        files=[{"name": "来信扫描.pdf", "mimeType": "application/pdf", "buffer": SCAN}]
+    )
+    page.get_by_test_id("attachment-upload").click()
+    expect(page.get_by_test_id("attached")).to_contain_text("信件扫描件")
+    _shot(page, "03b-receipt-and-scan")
 
     # -- the petition office finds it in the case list and opens it ------------------------
     page.get_by_role("button", name="退出 Sign out").click()
@@ -351,6 +390,18 @@ def _run(page: Page, base: str) -> None:
     _shot_here(page, "10-dossier")
     page.get_by_role("button", name="收起 Mask again").click()
     expect(page.get_by_role("cell", name="王五")).to_have_count(0)
+
+    # -- 附件: the desk's scan is listed (name masked) and downloaded with a purpose -----------
+    files = page.get_by_test_id("attachments")
+    expect(files).to_contain_text("信件扫描件")
+    # Element Plus lays its placeholder over the select's input: click through it.
+    page.get_by_role("combobox", name="下载附件的查阅目的 Purpose of reading").click(force=True)
+    page.get_by_role("option", name=re.compile("^办理")).click()
+    with page.expect_download() as download:
+        files.get_by_role("button", name="下载 Download").click()
+    assert Path(download.value.path()).read_bytes() == SCAN
+    files.scroll_into_view_if_needed()
+    _shot_here(page, "10b-attachments")
 
     # Assigned to the sub-bureau's handler by name (the officer is the handler's user id).
     page.get_by_role("button", name="交办 Assign", exact=True).click()
@@ -522,7 +573,9 @@ def _run(page: Page, base: str) -> None:
     page.get_by_role("button", name="回放 Replay").click()
     expect(page.get_by_text("哈希链校验通过")).to_be_visible()
     reads = page.get_by_label("个人信息查阅记录 personal data reads")
-    read_row = reads.locator(".el-table__body tr").filter(has_text="office1")
+    read_row = (
+        reads.locator(".el-table__body tr").filter(has_text="office1").filter(has_text="督办")
+    )
     expect(read_row).to_have_count(1)
     expect(read_row).to_contain_text("督办")
     expect(read_row).to_contain_text("身份证号")

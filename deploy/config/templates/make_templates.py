@@ -8,10 +8,17 @@ find it. Re-running this script overwrites local edits: it is the starting point
 
 Fields every template may use: bureau_name, document_number, case_number, petitioners (names,
 joined), issued_on, received_on; and per kind the ones its body names below.
+
+The receipt (登记回执, ``receipt.docx``) is not a notice: no document number, and it names the
+petitioner only as masked (王*). Its fields: bureau_name, case_number, query_code, received_at,
+channel, petitioners (masked), category, lookup (how to look the case up), issued_on, repeat.
+
+``python make_templates.py receipt`` writes only the named kinds (the others keep their edits).
 """
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from docx import Document
@@ -91,6 +98,47 @@ TEMPLATES: dict[str, tuple[str, list[str]]] = {
 }
 
 
+RECEIPT_TITLE = "信访事项登记回执"
+RECEIPT = [
+    ("案号", "{{ case_number }}"),
+    ("查询码", "{{ query_code }}"),
+    ("收到时间", "{{ received_at }}"),
+    ("信访形式", "{{ channel }}"),
+    ("信访人", "{{ petitioners }}"),
+    ("问题分类", "{{ category }}"),
+    ("接收单位", "{{ bureau_name }}"),
+]
+RECEIPT_BODY = [
+    "{{ repeat }}",
+    "本机关已收到你（们）的信访事项并登记。本机关将自收到之日起十五日内决定是否受理，并书面"
+    "告知（《信访工作条例》第二十三条）。",
+    "查询办理进度：凭本回执的案号和查询码，{{ lookup }}。查询码仅告知信访人本人，请妥善保管，"
+    "不要告诉他人。",
+    "本回执不作为受理凭证。",
+]
+
+
+def write_receipt() -> Path:
+    doc = Document()
+    style = doc.styles["Normal"]
+    style.font.size = Pt(14)  # type: ignore[attr-defined]
+    for text in ("{{ bureau_name }}", RECEIPT_TITLE):
+        doc.add_paragraph(text).alignment = WD_ALIGN_PARAGRAPH.CENTER
+    table = doc.add_table(rows=0, cols=2)
+    table.style = "Table Grid"
+    for label, value in RECEIPT:
+        cells = table.add_row().cells
+        cells[0].text = label
+        cells[1].text = value
+    for text in RECEIPT_BODY:
+        doc.add_paragraph(text)
+    for text in ("{{ bureau_name }}（信访接待）", "{{ issued_on }}"):
+        doc.add_paragraph(text).alignment = WD_ALIGN_PARAGRAPH.RIGHT
+    path = HERE / "receipt.docx"
+    doc.save(str(path))
+    return path
+
+
 def write(kind: str, title: str, body: list[str]) -> Path:
     doc = Document()
     style = doc.styles["Normal"]
@@ -112,10 +160,13 @@ def write(kind: str, title: str, body: list[str]) -> Path:
     return path
 
 
-def main() -> None:
+def main(kinds: list[str]) -> None:
     for kind, (title, body) in TEMPLATES.items():
-        print(write(kind, title, body))
+        if not kinds or kind in kinds:
+            print(write(kind, title, body))
+    if not kinds or "receipt" in kinds:
+        print(write_receipt())
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

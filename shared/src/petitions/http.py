@@ -184,7 +184,8 @@ _NUL_REFUSED = JSONResponse(
 
 
 class _RefuseNul:
-    """Reads the whole body first (requests here are small), then hands it on unchanged."""
+    """Reads the whole body first (requests here are small), then hands it on unchanged; a
+    multipart form (a file upload) passes through unread."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -196,6 +197,12 @@ class _RefuseNul:
         query: bytes = scope.get("query_string", b"")
         if b"%00" in query or b"\x00" in query:
             await _NUL_REFUSED(scope, receive, send)
+            return
+        content_type = Headers(scope=scope).get("content-type", "")
+        if content_type.lower().startswith("multipart/form-data"):
+            # Files (attachments) are binary and hold NULs by nature, and may be large: they
+            # pass unbuffered. The endpoint that takes a form checks its text fields itself.
+            await self.app(scope, receive, send)
             return
         messages: list[Message] = []
         while True:

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from faststream.specification import AsyncAPI
-from petitions.messages.intake import CaseRegistered, PersonalDataRead, SubmissionReceived
+from petitions.messages.intake import (
+    AttachmentAdded,
+    CaseRegistered,
+    PersonalDataRead,
+    SubmissionReceived,
+)
 from petitions.messages.reception import (
     LeaderInstructionRecorded,
     ReceptionSessionHeld,
@@ -26,5 +31,6 @@ def spec() -> AsyncAPI:
             ReceptionSessionMissed,
             LeaderInstructionRecorded,
             PersonalDataRead,
+            AttachmentAdded,
         ],
     )

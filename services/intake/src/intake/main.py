@@ -21,14 +21,17 @@ from petitions.identity import authenticate, install_auth_errors, verifier_from_
 from petitions.metrics import install_metrics
 from petitions.runtime import Runtime, StartupError, open_runtime, tune_gc
 
+from intake.application.attachments import Attachments, PostgresBlobStore
 from intake.application.dossier import Dossier
 from intake.application.notices import Notices
+from intake.application.receipt import Receipts
 from intake.application.reception import Reception
 from intake.application.reference import Reference
 from intake.application.register import Registrar
 from intake.asyncapi import spec
 from intake.config import Settings
 from intake.entrypoints.http import install_errors, router
+from intake.entrypoints.uploads import UploadLimit
 
 SERVICE = "intake"
 
@@ -65,6 +68,24 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
             holder["notices"] = Notices(
                 _get(holder, "dossier", Dossier), settings.templates_dir(), clock=clock
             )
+            holder["attachments"] = Attachments(
+                dossier,
+                runtime.personal.keys,
+                PostgresBlobStore(runtime.store.pool),
+                max_bytes=settings.attachment_max_bytes,
+            )
+            holder["receipts"] = Receipts(
+                dossier,
+                runtime.personal.index,
+                settings.templates_dir() / "receipt.docx",
+                lookup=settings.receipt_lookup,
+                clock=clock,
+            )
+            runtime.count(
+                "petitions_attachments_added",
+                "Attachments stored (sealed with the person's key)",
+                lambda: _get(holder, "attachments", Attachments).added,
+            )
             yield
 
     app = FastAPI(
@@ -78,6 +99,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
     )
     install_correlation_ids(app)
     install_input_guards(app)
+    # Outside the input guards: an oversized upload is refused before anything reads it.
+    app.add_middleware(UploadLimit, max_file_bytes=settings.attachment_max_bytes)
     install_offline_docs(app)
     install_auth_errors(app)
     install_errors(app)
@@ -93,6 +116,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
             lambda: _get(holder, "dossier", Dossier),
             lambda: reference,
             lambda: _get(holder, "notices", Notices),
+            lambda: _get(holder, "attachments", Attachments),
+            lambda: _get(holder, "receipts", Receipts),
+            attachment_max_bytes=settings.attachment_max_bytes,
         )
     )
     return app

@@ -164,3 +164,26 @@ class NoticeIssued(Event, type="intake.NoticeIssued"):
     sha256: str  # of the DOCX returned
     issued_by: str
     case_version: int  # the case version the notice was rendered from
+
+
+class AttachmentAdded(Event, type="intake.AttachmentAdded"):
+    """A file (a scanned letter, a photo, a recording, a document) was attached to a submission
+    or to an act of the case. Appended to ``attachments-<case id>``: the case stream's version
+    stays the workflow's, and this stream is hash-chained on its own, so the chain covers the
+    file through its SM3 digest. The file itself is stored apart (intake's blob store), sealed
+    with the data key of ``subject_id`` (the submission's first petitioner): erasing that person
+    makes it unreadable, as it does their other fields. The file name is theirs too."""
+
+    subject_id: SubjectId
+    case_id: UUID
+    case_number: str
+    attachment_id: UUID
+    kind: str  # scan 信件扫描件, photo 照片, audio 录音, document 材料
+    media_type: str  # as found in the content (magic bytes), e.g. application/pdf
+    size: int  # bytes
+    sm3: str  # hex SM3 digest of the file's bytes: its address in the blob store
+    submission_id: UUID | None = None  # attached to this submission ...
+    act_version: int | None = None  # ... or to the case stream's event of this version
+    act_type: str | None = None  # that event's type, e.g. assignment.ReplyIssued
+    filename: PersonalText
+    added_by: str

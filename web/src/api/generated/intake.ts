@@ -21,6 +21,47 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/cases/{case_ref}/attachments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 附件清单（文件名脱敏）The case's attachments, file names masked */
+        get: operations["list_attachments_api_v1_cases__case_ref__attachments_get"];
+        put?: never;
+        /**
+         * 添加附件 Attach a scanned letter, photo, recording or document
+         * @description multipart/form-data：`file` 文件，`kind` 种类（scan 信件扫描件 PDF/JPEG/PNG/TIFF，photo 照片 JPEG/PNG/TIFF，audio 录音 MP3/WAV/AMR/M4A，document 文书材料 PDF/DOCX/JPEG/PNG/TIFF），可选 `media_type` 声明类型（缺省取文件部分的 Content-Type），`submission_id` 或 `act_version`（缺省为最近一次信访）。按文件内容（而非文件名）判断类型，与声明不符则 422；超过大小上限则 413（按 Content-Length 在读取前拒绝）。文件以信访人的个人信息密钥加密保存，擦除该信访人后不可再读；SM3 摘要记入 intake.AttachmentAdded 事件（attachments-<案件ID> 流），受哈希链保护。 The type is judged by the content, not the name; a declared type that differs is 422, a file over the limit 413 (refused before reading when Content-Length says so). Sealed with the petitioner's data key (unreadable once they are erased); its SM3 digest is carried by intake.AttachmentAdded on attachments-<case id>, so the hash chain covers it. Who: the receiving bureau's desk roles and those who may read the case in the clear; the accused get 404.
+         */
+        post: operations["add_attachment_api_v1_cases__case_ref__attachments_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/cases/{case_ref}/attachments/{attachment_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * 下载附件（查阅个人信息，留痕）Download an attachment; the read is recorded
+         * @description 与卷宗相同的角色和范围；须说明查阅目的；下载前先记录 intake.PersonalDataRead。 Same roles and scope as the dossier; a purpose is required; the read is recorded before the file is sent. 410 once the person was erased.
+         */
+        get: operations["read_attachment_api_v1_cases__case_ref__attachments__attachment_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/cases/{case_ref}/dossier": {
         parameters: {
             query?: never;
@@ -55,6 +96,26 @@ export interface paths {
          * @description kind: `acceptance` 受理告知书、`declined` 不予受理告知书、`forwarded` 转送告知书、`extension` 延期告知书、`reply` 答复意见书、`review` 复查意见书、`re_review` 复核意见书。按本局可编辑的模板（deploy/config/templates/*.docx）生成，文号按出具单位和年度连续编号；出具即查阅信访人个人信息，与 intake.NoticeIssued（文号、种类、sha256）一并记录。 Rendered from the bureau's editable template with a gapless document number per issuing bureau and year; recorded as a personal-data read and as `intake.NoticeIssued` (number, kind, sha256). Same roles as the dossier.
          */
         post: operations["issue_notice_api_v1_cases__case_ref__notices__kind__post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/cases/{case_ref}/receipt": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * 打印登记回执（DOCX）Print the registration receipt for the petitioner
+         * @description 案号、查询码、收到时间（北京时间）、接收单位、信访形式、如何查询办理进度；信访人姓名脱敏，不含其他个人信息，故不记为查阅。查询码只以密文散列保存，须由登记台传回登记时得到的查询码并核对属于本案。模板 deploy/config/templates/receipt.docx 可编辑。 Case number, query code, when received (Asia/Shanghai), the receiving bureau, the channel and how to look the case up; the name masked, no other personal data (so it is not a recorded read). The query code is stored only as a keyed hash: the desk sends back the code registration returned, and it must be this case's. POST so that the code stays out of addresses and logs. Desk roles of the receiving bureau.
+         */
+        post: operations["print_receipt_api_v1_cases__case_ref__receipt_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -315,6 +376,35 @@ export interface components {
          * @enum {string}
          */
         Assessment: "justified" | "not_justified" | "undetermined";
+        /** Body_add_attachment_api_v1_cases__case_ref__attachments_post */
+        Body_add_attachment_api_v1_cases__case_ref__attachments_post: {
+            /**
+             * Act Version
+             * @description 所属办理行为（案件事件版本）the act, by version
+             */
+            act_version?: number | null;
+            /**
+             * File
+             * @description 文件 the file, at most 20971520 bytes
+             */
+            file: string;
+            /**
+             * Kind
+             * @description 种类 scan 信件扫描件, photo 照片, audio 录音, document 文书材料
+             * @enum {string}
+             */
+            kind: "scan" | "photo" | "audio" | "document";
+            /**
+             * Media Type
+             * @description 声明的类型 declared media type, e.g. application/pdf
+             */
+            media_type?: string | null;
+            /**
+             * Submission Id
+             * @description 所属信访 the submission it came with
+             */
+            submission_id?: string | null;
+        };
         /**
          * Channel
          * @enum {string}
@@ -434,6 +524,19 @@ export interface components {
              * @description 台湾居民来往大陆通行证 (台胞证) 8 digits
              */
             taiwan_permit?: string | null;
+        };
+        /** ReceiptIn */
+        ReceiptIn: {
+            /**
+             * Query Code
+             * @description 登记时给出的查询码 the query code registration returned (a repeat has none)
+             */
+            query_code?: string | null;
+            /**
+             * Submission Id
+             * @description 哪一次信访（缺省为最近一次）which submission; the latest if none
+             */
+            submission_id?: string | null;
         };
         /**
          * RegisterSubmission
@@ -714,6 +817,166 @@ export interface operations {
             };
         };
     };
+    list_attachments_api_v1_cases__case_ref__attachments_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                case_ref: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description 您的角色不能查看本案附件 your role may not */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description 案件不存在或不在您的范围内 no such case within your scope */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    add_attachment_api_v1_cases__case_ref__attachments_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                case_ref: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["Body_add_attachment_api_v1_cases__case_ref__attachments_post"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description 您的角色不能为本案添加附件 your role may not */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description 案件不存在或不在您的范围内 no such case within your scope */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description 信访人已擦除 the person was erased */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description 文件过大 the file is over the size limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description 种类、类型或归属有误 kind, type or target wrong, each named */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    read_attachment_api_v1_cases__case_ref__attachments__attachment_id__get: {
+        parameters: {
+            query: {
+                /** @description 查阅目的 why (see /api/v1/reference/purposes) */
+                purpose: string;
+            };
+            header?: never;
+            path: {
+                case_ref: string;
+                attachment_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the file */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": unknown;
+                };
+            };
+            /** @description 您的角色不能查阅本案个人信息 your role may not */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description 案件或附件不存在 no such case (for you) or attachment */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description 信访人已擦除，附件不可读 the person was erased */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description 查阅目的缺失或不在可选范围 purpose missing or not allowed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
     read_dossier_api_v1_cases__case_ref__dossier_get: {
         parameters: {
             query: {
@@ -818,6 +1081,53 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
                 };
+            };
+        };
+    };
+    print_receipt_api_v1_cases__case_ref__receipt_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                case_ref: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReceiptIn"];
+            };
+        };
+        responses: {
+            /** @description the DOCX file */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": unknown;
+                };
+            };
+            /** @description 不是受理单位的登记人员 not the receiving bureau's desk */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description 案件不存在或不在您的范围内 no such case within your scope */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description 查询码与本案不符等 the query code is not this case's, ... */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };

@@ -150,6 +150,18 @@ class Dossier:
             ) from None
         return purpose.code, purpose.name, purpose.name_en
 
+    def purpose_code(self, code: str) -> str:
+        """The configured purpose ``code`` names; 422 naming the choices otherwise."""
+        return self._purpose(code)[0]
+
+    async def record(
+        self, case: CaseFile, read: PersonalDataRead, correlation_id: UUID
+    ) -> dict[str, Any]:
+        """Append a read in the clear to the case's record of reads (before answering it)."""
+        recorded = await self._record(case, read, correlation_id)
+        self.reads += 1
+        return recorded
+
     # -- reading in the clear ----------------------------------------------------------------
 
     async def read(

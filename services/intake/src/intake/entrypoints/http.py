@@ -7,23 +7,38 @@ import urllib.parse
 import uuid
 from collections.abc import Callable
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query, Request, Response
+from fastapi import (
+    APIRouter,
+    Depends,
+    FastAPI,
+    File,
+    Form,
+    Header,
+    Path,
+    Query,
+    Request,
+    Response,
+    UploadFile,
+)
 from fastapi.responses import JSONResponse
 from petitions.http import install_validation_errors, invalid_response
 from petitions.identity import Authenticator, Principal, Role
 from petitions.limits import CODE_MAX, MAX_OFFSET, Code, ShortText, Text
 from pydantic import BaseModel, ConfigDict, Field
 
+from intake.application.attachments import Attachments, Upload, too_large
 from intake.application.dossier import AUDIT_ROLES, Dossier
 from intake.application.notices import KINDS, MEDIA_TYPE, Notices
+from intake.application.receipt import Receipts
 from intake.application.reception import Reception
 from intake.application.reference import Document, Reference, ReferenceKind
 from intake.application.register import InvalidCommand, Registrar
 from intake.domain.commands import RegisterSubmission
 from intake.domain.registration import Refused
 
+AttachmentKind = Literal["scan", "photo", "audio", "document"]
 REGISTERING_ROLES = (Role.REGISTRAR, Role.PETITION_OFFICE, Role.LEADER, Role.IMPORTER, Role.ADMIN)
 
 
@@ -61,6 +76,20 @@ class InstructionIn(BaseModel):
     case_id: uuid.UUID
     instruction: Text = Field(min_length=1, description="批示 instruction")
     needs_party_committee: bool = False
+
+
+class ReceiptIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    query_code: str | None = Field(
+        default=None,
+        min_length=6,
+        max_length=20,
+        pattern=r"^[A-Za-z0-9]+$",
+        description="登记时给出的查询码 the query code registration returned (a repeat has none)",
+    )
+    submission_id: uuid.UUID | None = Field(
+        default=None, description="哪一次信访（缺省为最近一次）which submission; the latest if none"
+    )
 
 
 class StatusOut(BaseModel):
@@ -121,6 +150,9 @@ def router(
     dossier: Callable[[], Dossier],
     reference: Callable[[], Reference],
     notices: Callable[[], Notices],
+    attachments: Callable[[], Attachments],
+    receipts: Callable[[], Receipts],
+    attachment_max_bytes: int = 20 * 1024 * 1024,
 ) -> APIRouter:
     api = APIRouter(prefix="/api/v1")
 
@@ -263,6 +295,192 @@ def router(
                 "Cache-Control": "no-store",
                 "X-Document-Number": urllib.parse.quote(notice.document_number),
                 "X-Content-SHA256": notice.sha256,
+            },
+        )
+
+    @api.post(
+        "/cases/{case_ref}/attachments",
+        status_code=201,
+        tags=["附件 attachments"],
+        summary="添加附件 Attach a scanned letter, photo, recording or document",
+        description=(
+            "multipart/form-data：`file` 文件，`kind` 种类（scan 信件扫描件 PDF/JPEG/PNG/TIFF，"
+            "photo 照片 JPEG/PNG/TIFF，audio 录音 MP3/WAV/AMR/M4A，document 文书材料 "
+            "PDF/DOCX/JPEG/PNG/TIFF），可选 `media_type` 声明类型（缺省取文件部分的 "
+            "Content-Type），`submission_id` 或 `act_version`（缺省为最近一次信访）。按文件内容"
+            "（而非文件名）判断类型，与声明不符则 422；超过大小上限则 413（按 Content-Length "
+            "在读取前拒绝）。文件以信访人的个人信息密钥加密保存，擦除该信访人后不可再读；SM3 "
+            "摘要记入 intake.AttachmentAdded 事件（attachments-<案件ID> 流），受哈希链保护。"
+            " The type is judged by the content, not the name; a declared type that differs "
+            "is 422, a file over the limit 413 (refused before reading when Content-Length "
+            "says so). Sealed with the petitioner's data key (unreadable once they are "
+            "erased); its SM3 digest is carried by intake.AttachmentAdded on "
+            "attachments-<case id>, so the hash chain covers it. Who: the receiving bureau's "
+            "desk roles and those who may read the case in the clear; the accused get 404."
+        ),
+        responses={
+            403: {"description": "您的角色不能为本案添加附件 your role may not"},
+            404: {"description": "案件不存在或不在您的范围内 no such case within your scope"},
+            410: {"description": "信访人已擦除 the person was erased"},
+            413: {"description": "文件过大 the file is over the size limit"},
+            422: {"description": "种类、类型或归属有误 kind, type or target wrong, each named"},
+        },
+    )
+    async def add_attachment(
+        case_ref: Annotated[str, Path(max_length=64)],
+        request: Request,
+        principal: Annotated[Principal, Depends(auth)],
+        file: Annotated[
+            UploadFile,
+            File(
+                description=f"文件 the file, at most {attachment_max_bytes} bytes",
+                # The configured limit (PETITIONS_ATTACHMENT_MAX_BYTES), stated for clients.
+                json_schema_extra={"maxLength": attachment_max_bytes},
+            ),
+        ],
+        kind: Annotated[
+            AttachmentKind,
+            Form(description="种类 scan 信件扫描件, photo 照片, audio 录音, document 文书材料"),
+        ],
+        media_type: Annotated[
+            str | None,
+            Form(
+                max_length=100, description="声明的类型 declared media type, e.g. application/pdf"
+            ),
+        ] = None,
+        submission_id: Annotated[
+            uuid.UUID | None, Form(description="所属信访 the submission it came with")
+        ] = None,
+        act_version: Annotated[
+            int | None,
+            Form(ge=1, le=1_000_000, description="所属办理行为（案件事件版本）the act, by version"),
+        ] = None,
+    ) -> Any:
+        service = attachments()
+        if file.size is not None and file.size > service.max_bytes:
+            raise too_large(file.size, service.max_bytes)
+        content = await file.read(service.max_bytes + 1)
+        if len(content) > service.max_bytes:
+            raise too_large(None, service.max_bytes)
+        declared = media_type or file.content_type
+        if declared is not None and declared.split(";")[0].strip().lower() in (
+            "",
+            "application/octet-stream",
+        ):
+            declared = None  # the browser did not know: nothing was declared
+        upload = Upload(
+            content=content,
+            filename=file.filename,
+            kind=kind,
+            declared=declared,
+            submission_id=submission_id,
+            act_version=act_version,
+        )
+        return await service.add(
+            case_ref, upload, principal, correlation_id=uuid.UUID(request.state.correlation_id)
+        )
+
+    @api.get(
+        "/cases/{case_ref}/attachments",
+        tags=["附件 attachments"],
+        summary="附件清单（文件名脱敏）The case's attachments, file names masked",
+        responses={
+            403: {"description": "您的角色不能查看本案附件 your role may not"},
+            404: {"description": "案件不存在或不在您的范围内 no such case within your scope"},
+        },
+    )
+    async def list_attachments(
+        case_ref: Annotated[str, Path(max_length=64)],
+        principal: Annotated[Principal, Depends(auth)],
+    ) -> Any:
+        return await attachments().list(case_ref, principal)
+
+    @api.get(
+        "/cases/{case_ref}/attachments/{attachment_id}",
+        tags=["附件 attachments"],
+        summary="下载附件（查阅个人信息，留痕）Download an attachment; the read is recorded",
+        description=(
+            "与卷宗相同的角色和范围；须说明查阅目的；下载前先记录 intake.PersonalDataRead。"
+            " Same roles and scope as the dossier; a purpose is required; the read is recorded "
+            "before the file is sent. 410 once the person was erased."
+        ),
+        response_class=Response,
+        responses={
+            200: {"content": {"application/octet-stream": {}}, "description": "the file"},
+            403: {"description": "您的角色不能查阅本案个人信息 your role may not"},
+            404: {"description": "案件或附件不存在 no such case (for you) or attachment"},
+            410: {"description": "信访人已擦除，附件不可读 the person was erased"},
+            422: {"description": "查阅目的缺失或不在可选范围 purpose missing or not allowed"},
+        },
+    )
+    async def read_attachment(
+        case_ref: Annotated[str, Path(max_length=64)],
+        attachment_id: uuid.UUID,
+        request: Request,
+        principal: Annotated[Principal, Depends(auth)],
+        purpose: Annotated[
+            str,
+            Query(max_length=40, description="查阅目的 why (see /api/v1/reference/purposes)"),
+        ],
+    ) -> Response:
+        found = await attachments().open(
+            case_ref,
+            attachment_id,
+            principal,
+            purpose,
+            correlation_id=uuid.UUID(request.state.correlation_id),
+        )
+        return Response(
+            content=found.content,
+            media_type=found.media_type,
+            headers={
+                "Content-Disposition": f'attachment; filename="attachment"; '
+                f"filename*=UTF-8''{urllib.parse.quote(found.filename)}",
+                "Cache-Control": "no-store",
+                "X-Content-SM3": found.sm3,
+                "X-Content-Type-Options": "nosniff",
+            },
+        )
+
+    @api.post(
+        "/cases/{case_ref}/receipt",
+        tags=["登记 registration"],
+        summary="打印登记回执（DOCX）Print the registration receipt for the petitioner",
+        description=(
+            "案号、查询码、收到时间（北京时间）、接收单位、信访形式、如何查询办理进度；信访人姓名"
+            "脱敏，不含其他个人信息，故不记为查阅。查询码只以密文散列保存，须由登记台传回登记时"
+            "得到的查询码并核对属于本案。模板 deploy/config/templates/receipt.docx 可编辑。"
+            " Case number, query code, when received (Asia/Shanghai), the receiving bureau, the "
+            "channel and how to look the case up; the name masked, no other personal data (so "
+            "it is not a recorded read). The query code is stored only as a keyed hash: the "
+            "desk sends back the code registration returned, and it must be this case's. POST "
+            "so that the code stays out of addresses and logs. Desk roles of the receiving "
+            "bureau."
+        ),
+        response_class=Response,
+        responses={
+            200: {"content": {MEDIA_TYPE: {}}, "description": "the DOCX file"},
+            403: {"description": "不是受理单位的登记人员 not the receiving bureau's desk"},
+            404: {"description": "案件不存在或不在您的范围内 no such case within your scope"},
+            422: {"description": "查询码与本案不符等 the query code is not this case's, ..."},
+        },
+    )
+    async def print_receipt(
+        case_ref: Annotated[str, Path(max_length=64)],
+        body: ReceiptIn,
+        principal: Annotated[Principal, Depends(auth)],
+    ) -> Response:
+        number, content = await receipts().render(
+            case_ref, principal, query_code=body.query_code, submission_id=body.submission_id
+        )
+        quoted = urllib.parse.quote(f"登记回执-{number}.docx")
+        return Response(
+            content=content,
+            media_type=MEDIA_TYPE,
+            headers={
+                "Content-Disposition": f'attachment; filename="receipt.docx"; '
+                f"filename*=UTF-8''{quoted}",
+                "Cache-Control": "no-store",
             },
         )
 

@@ -48,6 +48,7 @@ LABELS: Final[dict[str, str]] = {
     "assignment.ReReviewDecided": "复核决定 re-review decided",
     "assignment.DeliveryRecorded": "送达 written decision delivered",
     "intake.NoticeIssued": "出具书面告知 written notice issued",
+    "intake.AttachmentAdded": "添加附件 attachment added",
     "assignment.CaseTerminated": "终结 case terminated",
     "assignment.CongressSupervisionStarted": "人大督办 People's Congress supervision",
     "assignment.CongressReportSent": "向人大书面报告 report sent to the People's Congress",
