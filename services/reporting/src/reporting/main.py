@@ -153,6 +153,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
             auth,
             clock=clock,
             store=lambda: current().store,
+            practices_since=settings.practices_since,
         )
     )
     return app
