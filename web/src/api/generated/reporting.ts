@@ -2256,6 +2256,12 @@ export interface operations {
                 case_number?: string | null;
                 /** @description 领导接访场次 visits received at this session */
                 reception_session?: string | null;
+                /** @description 及时受理：true 计入及时受理率分子的案件，false 分母中其余的（按报告日）timely acceptance: true, the cases the rate counts in time; false, the rest of its denominator (judged by as_of) */
+                timely_accepted?: boolean | null;
+                /** @description 满意（按报告日最新评价）satisfied or basically, latest rating by as_of */
+                satisfied?: boolean | null;
+                /** @description 初信初访化解：已答复且答复后无重复访、无复查申请（按报告日）replied, with no repeat and no review request after the reply (by as_of) */
+                first_petition_resolved?: boolean | null;
             };
             header?: never;
             path?: never;
@@ -2334,6 +2340,12 @@ export interface operations {
                 case_number?: string | null;
                 /** @description 领导接访场次 visits received at this session */
                 reception_session?: string | null;
+                /** @description 及时受理：true 计入及时受理率分子的案件，false 分母中其余的（按报告日）timely acceptance: true, the cases the rate counts in time; false, the rest of its denominator (judged by as_of) */
+                timely_accepted?: boolean | null;
+                /** @description 满意（按报告日最新评价）satisfied or basically, latest rating by as_of */
+                satisfied?: boolean | null;
+                /** @description 初信初访化解：已答复且答复后无重复访、无复查申请（按报告日）replied, with no repeat and no review request after the reply (by as_of) */
+                first_petition_resolved?: boolean | null;
             };
             header?: never;
             path?: never;
@@ -2412,6 +2424,12 @@ export interface operations {
                 case_number?: string | null;
                 /** @description 领导接访场次 visits received at this session */
                 reception_session?: string | null;
+                /** @description 及时受理：true 计入及时受理率分子的案件，false 分母中其余的（按报告日）timely acceptance: true, the cases the rate counts in time; false, the rest of its denominator (judged by as_of) */
+                timely_accepted?: boolean | null;
+                /** @description 满意（按报告日最新评价）satisfied or basically, latest rating by as_of */
+                satisfied?: boolean | null;
+                /** @description 初信初访化解：已答复且答复后无重复访、无复查申请（按报告日）replied, with no repeat and no review request after the reply (by as_of) */
+                first_petition_resolved?: boolean | null;
             };
             header?: never;
             path?: never;
