@@ -8,13 +8,15 @@ Three ways publish: the petition office (``POST /api/v1/reports/accompany-roster
 operator (``python -m reporting publish-roster [--for-month YYYY-MM]``), and the reporting
 service itself: a supervised task (:func:`publish_monthly`) checks every
 ``roster_check_interval_seconds`` and publishes the current month's roster (Asia/Shanghai) when it
-is not yet published, so on the month's first day, or at the first start after it when no
-replica ran then. Replicas race harmlessly: the first append wins, the others find it."""
+is not yet published and the read models are current (its projection has nothing pending),
+so on the month's first day, or at the first start after it when no replica ran then.
+Replicas race harmlessly: the first append wins, the others find it."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -161,21 +163,29 @@ async def publish_monthly(
     *,
     interval: float,
     stop: asyncio.Event,
+    ready: Callable[[], bool] = lambda: True,
 ) -> None:
     """The service's own publication: check at start and then every ``interval`` seconds until
-    ``stop``. A failed check (database away) is logged and retried at the next one: a roster a
-    few hours late is better than a service down."""
+    ``stop``. ``ready`` says whether the read models are current (the projection has nothing
+    pending): a roster is published once and for good, so one counted on read models still
+    catching up (a fresh start, a rebuild) would freeze a wrong roster; until ready, look again
+    within a minute. A failed check (database away) is logged and retried at the next one."""
     while not stop.is_set():
+        wait = interval
         try:
-            found, created = await publish_current(store, read_pool, config, clock)
-            if created:
-                log.info(
-                    "roster.published",
-                    applies_to=month_of(periods.local_today(clock())),
-                    published_on=str(found.published_on),
-                    by=SCHEDULER,
-                )
+            if not ready():
+                wait = min(interval, 60.0)
+                log.info("roster.waiting_for_projection")
+            else:
+                found, created = await publish_current(store, read_pool, config, clock)
+                if created:
+                    log.info(
+                        "roster.published",
+                        applies_to=month_of(periods.local_today(clock())),
+                        published_on=str(found.published_on),
+                        by=SCHEDULER,
+                    )
         except Exception as exc:
             log.warning("roster.publication_failed", error=f"{type(exc).__name__}: {exc}")
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), interval)
+            await asyncio.wait_for(stop.wait(), wait)
