@@ -144,15 +144,29 @@ async def publish_current(
     config: BureauConfig,
     clock: Clock,
     actor: str = SCHEDULER,
-) -> tuple[PublishedRoster, bool]:
+) -> tuple[PublishedRoster | None, bool]:
     """Publish this month's roster (today in Asia/Shanghai on ``clock``) unless it is already;
-    True when this call published it."""
+    True when this call published it. None, and nothing appended, while the read models hold no
+    submission at all in the month counted: an office without a single petition in a month is
+    far less likely than read models not yet loaded (a new installation, the demo importing its
+    history), and a roster is published for good (the office or the operator can still publish
+    an empty one on purpose)."""
     today = periods.local_today(clock())
+    applies_to = month_of(today)
+    counted = periods.shift_months(periods.month(applies_to), -1)
     async with (
         read_pool.acquire() as conn,
         conn.transaction(isolation="repeatable_read", readonly=True),
     ):
-        return await publish(store, conn, config, month_of(today), today, actor)
+        found = await published(store, config, applies_to)
+        if found is not None:
+            return found, False
+        if not await conn.fetchval(_ANY_SUBMISSION, counted.start, counted.end):
+            return None, False
+        return await publish(store, conn, config, applies_to, today, actor)
+
+
+_ANY_SUBMISSION = "SELECT EXISTS (SELECT 1 FROM submissions WHERE received_on BETWEEN $1 AND $2)"
 
 
 async def publish_monthly(
@@ -178,7 +192,9 @@ async def publish_monthly(
                 log.info("roster.waiting_for_projection")
             else:
                 found, created = await publish_current(store, read_pool, config, clock)
-                if created:
+                if found is None:
+                    log.info("roster.no_data_yet")
+                elif created:
                     log.info(
                         "roster.published",
                         applies_to=month_of(periods.local_today(clock())),
