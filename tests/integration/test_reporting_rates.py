@@ -339,3 +339,53 @@ async def test_the_workbooks_hold_the_rates_as_numbers_an_office_can_use(
         if isinstance(c.value, str)
     ]
     assert not [t for t in texts if "%" in t and "/" in t]
+
+
+async def test_the_ledger_filters_the_cases_behind_each_rate(
+    db: asyncpg.Pool, bureaus: tuple[BureauConfig, WorkCalendar]
+) -> None:
+    """True gives the cases a rate counts in its numerator, False the rest of its denominator,
+    judged by D (7-31); cases outside the denominator match neither."""
+    config, _ = bureaus
+    c = await june_2026(db)
+    names = {case_id: name for name, case_id in c.items()}
+    office = queries.Viewer(bureau=CITY, user="office-01")
+
+    async def cases(**wanted: Any) -> set[str]:
+        page = await queries.ledger(
+            db,
+            config,
+            office,
+            CITY,
+            queries.LedgerFilter(**wanted),
+            as_of=D_DAY,
+            limit=100,
+            offset=0,
+        )
+        return {names[row.case_id] for row in page.rows}
+
+    june = {"received": JUNE}
+    # Decided by D: r1 r2 r3 r4 r6 r7 r10 r12 (r5's objection is no decision, r8's acceptance
+    # comes after D); late: r2 (6-18 > 6-16) and r12 (diverted 6-30 > 6-25). 6/8 as figured.
+    assert await cases(timely_accepted=True, **june) == {"r1", "r3", "r4", "r6", "r7", "r10"}
+    assert await cases(timely_accepted=False, **june) == {"r2", "r12"}
+    # Replied by D: r1 r2 r6 r7 r10; r2's review request (7-03) and r7's repeat (7-10) came
+    # after the reply; r6's repeat on the reply day does not count. 3/5 as figured.
+    assert await cases(first_petition_resolved=True, **june) == {"r1", "r6", "r10"}
+    assert await cases(first_petition_resolved=False, **june) == {"r2", "r7"}
+    # Latest rating by D: r1 satisfied, r2 basically satisfied (7-05), r7 satisfied, r9
+    # dissatisfied (the later record of 6-06); r10's rating (8-02) is after D: neither.
+    assert await cases(satisfied=True) == {"r1", "r2", "r7"}
+    assert await cases(satisfied=False) == {"r9"}
+    # Judged by another report date: on 6-30 r2's latest rating is still dissatisfied.
+    page = await queries.ledger(
+        db,
+        config,
+        office,
+        CITY,
+        queries.LedgerFilter(satisfied=False),
+        as_of=d(6, 30),
+        limit=100,
+        offset=0,
+    )
+    assert {names[row.case_id] for row in page.rows} == {"r2", "r9"}

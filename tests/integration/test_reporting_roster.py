@@ -195,16 +195,38 @@ async def test_the_service_publishes_the_month_s_roster_itself(
 ) -> None:
     config, _ = demo_config()
     async with reporting_pool(database_url) as pool:
+        # Read models without a single submission in February (not loaded yet): March's roster
+        # is not published automatically, empty and for good.
+        clock = Clock(datetime(2026, 3, 2, 1, tzinfo=UTC))
+        assert await publish_current(store, pool, config, clock) == (None, False)
+        assert await store.read_stream(f"roster-{CITY}-2026-03", reveal=False) == []
         await march_2026(pool)
         # 23:59 on Tuesday 31 March in Shanghai (15:59 UTC): April's roster is not due; the
         # task publishes March's (missing too), never April's early.
-        clock = Clock(datetime(2026, 3, 31, 15, 59, tzinfo=UTC))
+        clock.now = datetime(2026, 3, 31, 15, 59, tzinfo=UTC)
         _, created = await publish_current(store, pool, config, clock)
         assert created
         assert await store.read_stream(f"roster-{CITY}-2026-04", reveal=False) == []
 
-        # 00:30 on 1 April in Shanghai is still 31 March in UTC: April's roster is due.
+        # 00:30 on 1 April in Shanghai is still 31 March in UTC: April's roster is due. While
+        # the projection has events pending, the task waits: nothing is published.
         clock.now = datetime(2026, 3, 31, 16, 30, tzinfo=UTC)
+        looks = 0
+        waiting = asyncio.Event()
+
+        def catching_up() -> bool:
+            nonlocal looks
+            looks += 1
+            if looks == 3:
+                waiting.set()  # three rounds not ready: enough
+            return False
+
+        await publish_monthly(
+            store, pool, config, clock, interval=0.01, stop=waiting, ready=catching_up
+        )
+        assert looks == 3
+        assert await store.read_stream(f"roster-{CITY}-2026-04", reveal=False) == []
+
         stop = asyncio.Event()
         task = asyncio.create_task(
             publish_monthly(store, pool, config, clock, interval=0.01, stop=stop)

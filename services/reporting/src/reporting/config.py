@@ -3,6 +3,8 @@ models live (environment prefix PETITIONS_)."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from petitions.bureaus import BureauSettings
 from petitions.identity import IdentitySettings
 from petitions.settings import CommonSettings
@@ -49,6 +51,15 @@ class Settings(CommonSettings, IdentitySettings, BureauSettings):
         default=3600.0,
         gt=0,
         description="Seconds between the roster task's checks (the first runs at start).",
+    )
+
+    practices_since: dict[str, date] = Field(
+        default_factory=dict,
+        description=(
+            "Per bureau code, the day it began the seed's practices, as JSON, e.g. "
+            '{"3301": "2025-01-01", "330102": "2025-03-01"}: the default start of the '
+            "practices report (a sub-bureau without its own takes the city's)."
+        ),
     )
 
     @property

@@ -102,6 +102,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
                         clock,
                         interval=settings.roster_check_interval_seconds,
                         stop=stop_roster,
+                        # Without a projection in this process another replica keeps the read
+                        # models current: nothing here can tell how far it is.
+                        ready=lambda: consumer is None or consumer.pending == 0,
                     ),
                     stop=stop_roster.set,
                 )
@@ -153,6 +156,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
             auth,
             clock=clock,
             store=lambda: current().store,
+            practices_since=settings.practices_since,
         )
     )
     return app

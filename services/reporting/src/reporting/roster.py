@@ -8,13 +8,15 @@ Three ways publish: the petition office (``POST /api/v1/reports/accompany-roster
 operator (``python -m reporting publish-roster [--for-month YYYY-MM]``), and the reporting
 service itself: a supervised task (:func:`publish_monthly`) checks every
 ``roster_check_interval_seconds`` and publishes the current month's roster (Asia/Shanghai) when it
-is not yet published, so on the month's first day, or at the first start after it when no
-replica ran then. Replicas race harmlessly: the first append wins, the others find it."""
+is not yet published and the read models are current (its projection has nothing pending),
+so on the month's first day, or at the first start after it when no replica ran then.
+Replicas race harmlessly: the first append wins, the others find it."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -142,15 +144,29 @@ async def publish_current(
     config: BureauConfig,
     clock: Clock,
     actor: str = SCHEDULER,
-) -> tuple[PublishedRoster, bool]:
+) -> tuple[PublishedRoster | None, bool]:
     """Publish this month's roster (today in Asia/Shanghai on ``clock``) unless it is already;
-    True when this call published it."""
+    True when this call published it. None, and nothing appended, while the read models hold no
+    submission at all in the month counted: an office without a single petition in a month is
+    far less likely than read models not yet loaded (a new installation, the demo importing its
+    history), and a roster is published for good (the office or the operator can still publish
+    an empty one on purpose)."""
     today = periods.local_today(clock())
+    applies_to = month_of(today)
+    counted = periods.shift_months(periods.month(applies_to), -1)
     async with (
         read_pool.acquire() as conn,
         conn.transaction(isolation="repeatable_read", readonly=True),
     ):
-        return await publish(store, conn, config, month_of(today), today, actor)
+        found = await published(store, config, applies_to)
+        if found is not None:
+            return found, False
+        if not await conn.fetchval(_ANY_SUBMISSION, counted.start, counted.end):
+            return None, False
+        return await publish(store, conn, config, applies_to, today, actor)
+
+
+_ANY_SUBMISSION = "SELECT EXISTS (SELECT 1 FROM submissions WHERE received_on BETWEEN $1 AND $2)"
 
 
 async def publish_monthly(
@@ -161,21 +177,31 @@ async def publish_monthly(
     *,
     interval: float,
     stop: asyncio.Event,
+    ready: Callable[[], bool] = lambda: True,
 ) -> None:
     """The service's own publication: check at start and then every ``interval`` seconds until
-    ``stop``. A failed check (database away) is logged and retried at the next one: a roster a
-    few hours late is better than a service down."""
+    ``stop``. ``ready`` says whether the read models are current (the projection has nothing
+    pending): a roster is published once and for good, so one counted on read models still
+    catching up (a fresh start, a rebuild) would freeze a wrong roster; until ready, look again
+    within a minute. A failed check (database away) is logged and retried at the next one."""
     while not stop.is_set():
+        wait = interval
         try:
-            found, created = await publish_current(store, read_pool, config, clock)
-            if created:
-                log.info(
-                    "roster.published",
-                    applies_to=month_of(periods.local_today(clock())),
-                    published_on=str(found.published_on),
-                    by=SCHEDULER,
-                )
+            if not ready():
+                wait = min(interval, 60.0)
+                log.info("roster.waiting_for_projection")
+            else:
+                found, created = await publish_current(store, read_pool, config, clock)
+                if found is None:
+                    log.info("roster.no_data_yet")
+                elif created:
+                    log.info(
+                        "roster.published",
+                        applies_to=month_of(periods.local_today(clock())),
+                        published_on=str(found.published_on),
+                        by=SCHEDULER,
+                    )
         except Exception as exc:
             log.warning("roster.publication_failed", error=f"{type(exc).__name__}: {exc}")
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), interval)
+            await asyncio.wait_for(stop.wait(), wait)

@@ -266,6 +266,60 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/reports/practices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * 实践成效 The seed's practices measured: before and after the start date
+         * @description Accompanied sub-bureaus' monthly petitions to the city bureau before and after they first accompanied; the chiefs' monthly reception volume and the first-petition resolution rate before and after the start date. Definitions: reporting.queries.practices (README, reports).
+         */
+        get: operations["get_practices_api_v1_reports_practices_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reports/practices.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 导出实践成效 (CSV) Export the practices measured as CSV */
+        get: operations["practices_csv_api_v1_reports_practices_csv_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reports/practices.xlsx": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 导出实践成效 (XLSX) Export the practices measured as Excel */
+        get: operations["practices_xlsx_api_v1_reports_practices_xlsx_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/reports/reception": {
         parameters: {
             query?: never;
@@ -463,6 +517,58 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** AccompaniedSubBureau */
+        AccompaniedSubBureau: {
+            /**
+             * After Average
+             * @description 陪同后月均 monthly average after (null: none)
+             */
+            after_average: number | null;
+            /** After Months */
+            after_months: number;
+            /**
+             * After Submissions
+             * @description 陪同后到市局件次 to the city, months after
+             */
+            after_submissions: number;
+            /**
+             * Before Average
+             * @description 陪同前月均 monthly average before
+             */
+            before_average: number | null;
+            /** Before Months */
+            before_months: number;
+            /**
+             * Before Submissions
+             * @description 陪同前到市局件次 to the city, months before
+             */
+            before_submissions: number;
+            /**
+             * Change
+             * @description 变化 (after - before) / before
+             */
+            change: number | null;
+            /**
+             * First Accompanied
+             * @description 首次陪同月份 the month it first accompanied
+             */
+            first_accompanied: string;
+            sub_bureau: components["schemas"]["BureauRef"];
+        };
+        /** AccompanyEffect */
+        AccompanyEffect: {
+            /** After Average */
+            after_average: number | null;
+            /**
+             * Before Average
+             * @description 陪同前月均合计 the sum of the monthly averages before (those with an after)
+             */
+            before_average: number | null;
+            /** Change */
+            change: number | null;
+            /** Sub Bureaus */
+            sub_bureaus: components["schemas"]["AccompaniedSubBureau"][];
+        };
         /** AccompanyRoster */
         AccompanyRoster: {
             /**
@@ -1205,6 +1311,18 @@ export interface components {
             /** Submissions */
             submissions: number;
         };
+        /** MonthVolume */
+        MonthVolume: {
+            /** Month */
+            month: string;
+            /** Person Visits */
+            person_visits: number;
+            /**
+             * Visits
+             * @description 局长接访登记件次 submissions at chiefs' sessions
+             */
+            visits: number;
+        };
         /** MonthlyAnalysis */
         MonthlyAnalysis: {
             /** @description 分类分析 by category, sub-category, channel, skip-level; hot issues */
@@ -1246,6 +1364,29 @@ export interface components {
              * @description the twelve months up to this one
              */
             trend: components["schemas"]["MonthPoint"][];
+        };
+        /**
+         * PracticesEffect
+         * @description The seed's practices measured (definitions: reporting.queries.practices).
+         */
+        PracticesEffect: {
+            accompany: components["schemas"]["AccompanyEffect"];
+            bureau: components["schemas"]["BureauRef"];
+            chief_reception: components["schemas"]["ReceptionEffect"];
+            /**
+             * Report Date
+             * Format: date
+             */
+            report_date: string;
+            resolution: components["schemas"]["ResolutionEffect"];
+            /**
+             * Since
+             * Format: date
+             * @description 实践起始日 S, as the bureau configured it (or asked)
+             */
+            since: string;
+            /** Window Months */
+            window_months: number;
         };
         /** PublishedRoster */
         PublishedRoster: {
@@ -1360,6 +1501,19 @@ export interface components {
             /** Sessions */
             sessions: number;
         };
+        /** ReceptionEffect */
+        ReceptionEffect: {
+            /** After */
+            after: components["schemas"]["MonthVolume"][];
+            /** After Average */
+            after_average: number | null;
+            /** Before */
+            before: components["schemas"]["MonthVolume"][];
+            /** Before Average */
+            before_average: number | null;
+            /** Change */
+            change: number | null;
+        };
         /** ReceptionStats */
         ReceptionStats: {
             bureau: components["schemas"]["BureauRef"];
@@ -1411,6 +1565,31 @@ export interface components {
              * @description submissions registered at the sessions
              */
             visits: number;
+        };
+        /** ResolutionEffect */
+        ResolutionEffect: {
+            after: components["schemas"]["Rate"] | null;
+            /** After From */
+            after_from: string | null;
+            /** After To */
+            after_to: string | null;
+            /** @description 初信初访化解率 first-petition resolution, before */
+            before: components["schemas"]["Rate"] | null;
+            /**
+             * Before From
+             * Format: date
+             */
+            before_from: string;
+            /**
+             * Before To
+             * Format: date
+             */
+            before_to: string;
+            /**
+             * Change
+             * @description 化解率变化 the ratio's relative change
+             */
+            change: number | null;
         };
         /** RosterEntry */
         RosterEntry: {
@@ -2077,6 +2256,12 @@ export interface operations {
                 case_number?: string | null;
                 /** @description 领导接访场次 visits received at this session */
                 reception_session?: string | null;
+                /** @description 及时受理：true 计入及时受理率分子的案件，false 分母中其余的（按报告日）timely acceptance: true, the cases the rate counts in time; false, the rest of its denominator (judged by as_of) */
+                timely_accepted?: boolean | null;
+                /** @description 满意（按报告日最新评价）satisfied or basically, latest rating by as_of */
+                satisfied?: boolean | null;
+                /** @description 初信初访化解：已答复且答复后无重复访、无复查申请（按报告日）replied, with no repeat and no review request after the reply (by as_of) */
+                first_petition_resolved?: boolean | null;
             };
             header?: never;
             path?: never;
@@ -2155,6 +2340,12 @@ export interface operations {
                 case_number?: string | null;
                 /** @description 领导接访场次 visits received at this session */
                 reception_session?: string | null;
+                /** @description 及时受理：true 计入及时受理率分子的案件，false 分母中其余的（按报告日）timely acceptance: true, the cases the rate counts in time; false, the rest of its denominator (judged by as_of) */
+                timely_accepted?: boolean | null;
+                /** @description 满意（按报告日最新评价）satisfied or basically, latest rating by as_of */
+                satisfied?: boolean | null;
+                /** @description 初信初访化解：已答复且答复后无重复访、无复查申请（按报告日）replied, with no repeat and no review request after the reply (by as_of) */
+                first_petition_resolved?: boolean | null;
             };
             header?: never;
             path?: never;
@@ -2233,6 +2424,12 @@ export interface operations {
                 case_number?: string | null;
                 /** @description 领导接访场次 visits received at this session */
                 reception_session?: string | null;
+                /** @description 及时受理：true 计入及时受理率分子的案件，false 分母中其余的（按报告日）timely acceptance: true, the cases the rate counts in time; false, the rest of its denominator (judged by as_of) */
+                timely_accepted?: boolean | null;
+                /** @description 满意（按报告日最新评价）satisfied or basically, latest rating by as_of */
+                satisfied?: boolean | null;
+                /** @description 初信初访化解：已答复且答复后无重复访、无复查申请（按报告日）replied, with no repeat and no review request after the reply (by as_of) */
+                first_petition_resolved?: boolean | null;
             };
             header?: never;
             path?: never;
@@ -2498,6 +2695,150 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["CaseList"];
+                };
+            };
+            /** @description 缺少或无效的令牌 missing or bad bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description 角色或单位范围不允许 role or bureau scope does not allow it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description 参数有误 invalid parameters, with what to write instead */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    get_practices_api_v1_reports_practices_get: {
+        parameters: {
+            query?: {
+                /** @description 单位代码，默认为令牌所属单位 bureau code; default: the caller's own */
+                bureau?: string | null;
+                /** @description 实践起始日 S（默认：配置 PETITIONS_PRACTICES_SINCE 中本单位的，无则市局的）the day the practices began; default: the bureau's configured date, else the city's */
+                since?: string | null;
+                /** @description 报告日 D（默认今天，北京时间）report date; default: today */
+                as_of?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PracticesEffect"];
+                };
+            };
+            /** @description 缺少或无效的令牌 missing or bad bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description 角色或单位范围不允许 role or bureau scope does not allow it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description 参数有误 invalid parameters, with what to write instead */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    practices_csv_api_v1_reports_practices_csv_get: {
+        parameters: {
+            query?: {
+                /** @description 单位代码，默认为令牌所属单位 bureau code; default: the caller's own */
+                bureau?: string | null;
+                /** @description 实践起始日 S（默认：配置 PETITIONS_PRACTICES_SINCE 中本单位的，无则市局的）the day the practices began; default: the bureau's configured date, else the city's */
+                since?: string | null;
+                /** @description 报告日 D（默认今天，北京时间）report date; default: today */
+                as_of?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 实践成效 CSV（UTF-8 带 BOM）the practices measured as CSV */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv; charset=utf-8": unknown;
+                };
+            };
+            /** @description 缺少或无效的令牌 missing or bad bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description 角色或单位范围不允许 role or bureau scope does not allow it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description 参数有误 invalid parameters, with what to write instead */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    practices_xlsx_api_v1_reports_practices_xlsx_get: {
+        parameters: {
+            query?: {
+                /** @description 单位代码，默认为令牌所属单位 bureau code; default: the caller's own */
+                bureau?: string | null;
+                /** @description 实践起始日 S（默认：配置 PETITIONS_PRACTICES_SINCE 中本单位的，无则市局的）the day the practices began; default: the bureau's configured date, else the city's */
+                since?: string | null;
+                /** @description 报告日 D（默认今天，北京时间）report date; default: today */
+                as_of?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 实践成效 Excel 工作簿（含图表）the practices measured, with charts */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": unknown;
                 };
             };
             /** @description 缺少或无效的令牌 missing or bad bearer token */

@@ -40,6 +40,7 @@ from reporting.queries.models import (
     LedgerRow,
     MonthlyAnalysis,
     MonthPoint,
+    PracticesEffect,
     PublishedRoster,
     RankRow,
     Rate,
@@ -50,6 +51,7 @@ from reporting.queries.models import (
     ZeroPetition,
 )
 from reporting.queries.periods import LOCAL, Period, PeriodError
+from reporting.queries.practices import WINDOW_MONTHS, practices_effect
 from reporting.queries.reception import reception_statistics
 
 __all__ = [
@@ -63,6 +65,7 @@ __all__ = [
     "MAX_EXPORT",
     "MAX_PAGE",
     "MAX_PAGE_SIZE",
+    "WINDOW_MONTHS",
     "AccompanyRoster",
     "Breakdowns",
     "BureauRef",
@@ -80,6 +83,7 @@ __all__ = [
     "Page",
     "Period",
     "PeriodError",
+    "PracticesEffect",
     "PublishedRoster",
     "RankRow",
     "Rate",
@@ -98,6 +102,7 @@ __all__ = [
     "ledger",
     "monthly_analysis",
     "monthly_series",
+    "practices_effect",
     "published_roster",
     "reception_statistics",
     "sub_bureau_rankings",

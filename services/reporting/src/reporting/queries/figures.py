@@ -73,7 +73,7 @@ _REPLIED = """
 
 # The acceptance decision's date: accepted, declined, forwarded or diverted. An assignment
 # objection (交办异议) sends the case back to whoever assigned it: no decision on acceptance.
-_DECIDED_ON = """
+DECIDED_ON = """
     coalesce(c.accepted_on, CASE WHEN c.not_accepted IN ('declined', 'forwarded', 'diverted')
                                  THEN c.not_accepted_on END)
 """
@@ -85,7 +85,7 @@ _DECIDED_ON = """
 _ASSESSED_MATTERS = f"""
     WITH m AS (
         SELECT c.case_id, c.replied_on, c.review_requested_on, c.acceptance_due,
-               {_DECIDED_ON} AS decided_on
+               {DECIDED_ON} AS decided_on
         FROM cases c
         WHERE c.first_received_at >= $1 AND c.first_received_at < $2
           AND ($3::text IS NULL OR c.sub_bureau = $3)

@@ -32,6 +32,7 @@ from reporting.queries.common import (
     running_due,
     unit_name,
 )
+from reporting.queries.figures import DECIDED_ON
 from reporting.queries.models import LedgerPage, LedgerRow
 from reporting.queries.periods import Period, local, to_local
 
@@ -59,6 +60,12 @@ class LedgerFilter:
     responsible_unit: str | None = None
     case_number: str | None = None  # any part of it
     reception_session: UUID | None = None  # a visit of the case was received at it
+    # The assessed rates' cases, judged by the report date as domain.md defines the rates: True
+    # gives the cases a rate counts as its numerator, False the rest of its denominator; cases
+    # outside the denominator (not yet decided, rated or replied) match neither.
+    timely_accepted: bool | None = None  # decided within the acceptance deadline
+    satisfied: bool | None = None  # latest rating satisfied or basically satisfied
+    first_petition_resolved: bool | None = None  # no repeat, no review request after the reply
 
 
 _COLUMNS = f"""
@@ -124,6 +131,35 @@ def case_filter(
         where.add(f"c.responsible_unit = {where.param(filters.responsible_unit)}")
     if filters.case_number:
         where.add(f"strpos(c.case_number, {where.param(filters.case_number)}) > 0")
+    judged: str | None = None
+    if filters.timely_accepted is not None:
+        judged = where.param(as_of)
+        where.add(f"({DECIDED_ON}) <= {judged}::date")
+        where.add(
+            f"coalesce(({DECIDED_ON}) <= c.acceptance_due, false) = "
+            f"{where.param(filters.timely_accepted)}"
+        )
+    if filters.satisfied is not None:
+        judged = judged or where.param(as_of)
+        latest = (
+            "(SELECT r.rating FROM unnest(c.rated_on, c.ratings) WITH ORDINALITY "
+            f"AS r(rated_on, rating, n) WHERE r.rated_on <= {judged}::date "
+            "ORDER BY r.rated_on DESC, r.n DESC LIMIT 1)"
+        )
+        where.add(f"{latest} IS NOT NULL")
+        where.add(
+            f"({latest} IN ('satisfied', 'basically_satisfied')) = {where.param(filters.satisfied)}"
+        )
+    if filters.first_petition_resolved is not None:
+        judged = judged or where.param(as_of)
+        where.add(f"c.replied_on <= {judged}::date")
+        unresolved = (
+            "(EXISTS (SELECT 1 FROM submissions s WHERE s.case_id = c.case_id AND s.is_repeat "
+            f"AND s.received_on > c.replied_on AND s.received_on <= {judged}::date) "
+            f"OR coalesce(c.review_requested_on > c.replied_on "
+            f"AND c.review_requested_on <= {judged}::date, false))"
+        )
+        where.add(f"(NOT {unresolved}) = {where.param(filters.first_petition_resolved)}")
     if filters.reception_session is not None:
         where.add(
             "EXISTS (SELECT 1 FROM submissions s WHERE s.case_id = c.case_id "

@@ -10,7 +10,8 @@ Errors answer ``{"error": code, "message": "中文 / English"}``; identity error
 through the app's ``petitions.identity.install_auth_errors``.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from datetime import date
 
 import asyncpg
 from fastapi import APIRouter
@@ -19,7 +20,15 @@ from petitions.clock import Clock, utc_now
 from petitions.eventstore import EventStore
 from petitions.identity import Authenticator
 
-from reporting.entrypoints.http import analysis, bulletin, figures, ledger, reception, roster
+from reporting.entrypoints.http import (
+    analysis,
+    bulletin,
+    figures,
+    ledger,
+    practices,
+    reception,
+    roster,
+)
 from reporting.entrypoints.http.common import ERRORS, READ_ROLES, Context, ReportError, ReportRoute
 
 
@@ -31,13 +40,15 @@ def router(
     *,
     clock: Clock = utc_now,
     store: Callable[[], EventStore] | None = None,
+    practices_since: Mapping[str, date] | None = None,
 ) -> APIRouter:
     """``store``: the event store, where published rosters live (without it, none is shown and
-    none can be published)."""
-    ctx = Context(read_pool, config, calendar, auth, clock, store)
+    none can be published); ``practices_since``: per bureau, the day it began the seed's
+    practices (the default start of the practices report)."""
+    ctx = Context(read_pool, config, calendar, auth, clock, store, dict(practices_since or {}))
     api = APIRouter(prefix="/api/v1/reports", route_class=ReportRoute, responses=ERRORS)
     # In this order: the OpenAPI document lists the reports as before the split.
-    for report in (figures, roster, reception, ledger, bulletin, analysis):
+    for report in (figures, roster, reception, ledger, bulletin, analysis, practices):
         api.include_router(report.router(ctx))
     return api
 

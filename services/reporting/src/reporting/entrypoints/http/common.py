@@ -7,7 +7,7 @@ report's JSON, XLSX and CSV variants side by side."""
 # time, and some name attributes of a Context built at run time.
 
 import inspect
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date
@@ -222,6 +222,8 @@ class Context:
     auth: Authenticator
     clock: Clock
     store: Callable[[], EventStore] | None = None
+    practices_since: Mapping[str, date] = field(default_factory=dict)
+    """Per bureau code, the day it began the seed's practices (PETITIONS_PRACTICES_SINCE)."""
     reader: Callable[..., Awaitable[Principal]] = field(init=False)
 
     def __post_init__(self) -> None:

@@ -54,6 +54,25 @@ def ledger_filter(
     reception_session: Annotated[
         UUID | None, Query(description="领导接访场次 visits received at this session")
     ] = None,
+    timely_accepted: Annotated[
+        bool | None,
+        Query(
+            description="及时受理：true 计入及时受理率分子的案件，false 分母中其余的（按报告日）"
+            "timely acceptance: true, the cases the rate counts in time; false, the rest of "
+            "its denominator (judged by as_of)"
+        ),
+    ] = None,
+    satisfied: Annotated[
+        bool | None,
+        Query(description="满意（按报告日最新评价）satisfied or basically, latest rating by as_of"),
+    ] = None,
+    first_petition_resolved: Annotated[
+        bool | None,
+        Query(
+            description="初信初访化解：已答复且答复后无重复访、无复查申请（按报告日）"
+            "replied, with no repeat and no review request after the reply (by as_of)"
+        ),
+    ] = None,
 ) -> queries.LedgerFilter:
     """A dependency: the ledger's filters, from the query."""
     received = None
@@ -78,6 +97,9 @@ def ledger_filter(
         responsible_unit=responsible_unit,
         case_number=case_number,
         reception_session=reception_session,
+        timely_accepted=timely_accepted,
+        satisfied=satisfied,
+        first_petition_resolved=first_petition_resolved,
     )
 
 
