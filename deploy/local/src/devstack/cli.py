@@ -29,6 +29,7 @@ from petitions.messaging.security import SERVICES as SERVICE_IDENTITIES
 
 from devstack.processes import GaveUp, ServiceProcess, StageBars, Supervisor, say
 from devstack.servers import (
+    NatsCluster,
     NatsServer,
     PostgresServer,
     ServerError,
@@ -37,6 +38,7 @@ from devstack.servers import (
     set_parent_death_signal,
     spawn,
     start_nats,
+    start_nats_cluster,
     start_postgres,
 )
 
@@ -71,7 +73,7 @@ class _Stack:
     """Everything this devstack process started, stopped in reverse dependency order."""
 
     services: list[ServiceProcess] = field(default_factory=list)
-    nats: NatsServer | None = None
+    nats: NatsServer | NatsCluster | None = None
     postgres: PostgresServer | None = None
     supervisor: Supervisor = field(default_factory=Supervisor)
 
@@ -125,22 +127,43 @@ def _data_dir_lock(data: Path) -> Iterator[None]:
         yield
 
 
+def _cluster_size() -> int:
+    try:
+        size = int(os.environ.get("PETITIONS_NATS_CLUSTER", "1") or "1")
+    except ValueError:
+        size = 0
+    if size < 1:
+        raise ServerError(
+            "PETITIONS_NATS_CLUSTER 须为正整数 must be a node count: 1 (one server) or 3"
+        )
+    return size
+
+
 def _start_servers(
     stack: _Stack, data: Path, pg_port: int | None, nats_port: int | None
-) -> tuple[PostgresServer, NatsServer]:
+) -> tuple[PostgresServer, NatsServer | NatsCluster]:
     _say(f"启动 PostgreSQL starting PostgreSQL (data {data / 'postgres'}) ...")
     postgres = stack.postgres = start_postgres(data / "postgres", pg_port)
     _say(f"PostgreSQL 已就绪 ready at {postgres.url}")
-    _say(f"启动 NATS starting NATS JetStream (store {data / 'nats'}) ...")
     # Fresh passwords at every start: the server config is rendered anew each time, and the
     # services get theirs from us, so nothing needs to keep them.
-    nats = stack.nats = start_nats(data / "nats", nats_port, passwords=generate_passwords())
-    asyncio.run(provision(nats.access(ADMIN)))
+    size = _cluster_size()
+    nats: NatsServer | NatsCluster
+    if size == 1:
+        _say(f"启动 NATS starting NATS JetStream (store {data / 'nats'}) ...")
+        nats = stack.nats = start_nats(data / "nats", nats_port, passwords=generate_passwords())
+    else:
+        folder = data / f"nats-cluster-{size}"
+        _say(f"启动 NATS 集群 starting a {size}-node NATS JetStream cluster (store {folder}) ...")
+        ports = None if nats_port is None else [nats_port + i for i in range(size)]
+        nats = stack.nats = start_nats_cluster(folder, size, ports, passwords=generate_passwords())
+    # Every message on up to three nodes: a cluster then loses nothing with one node gone.
+    asyncio.run(provision(nats.access(ADMIN), replicas=min(size, 3)))
     _say(f"NATS JetStream 已就绪 ready at {nats.url} (identities: {', '.join(USERS)})")
     return postgres, nats
 
 
-def _nats_identity(nats: NatsServer | None, service: str) -> dict[str, str]:
+def _nats_identity(nats: NatsServer | NatsCluster | None, service: str) -> dict[str, str]:
     """A service's NATS identity (its own user, and the relay's, which every service process
     may run), as environment variables; none with existing servers (the environment's own)."""
     if nats is None or nats.passwords is None:
@@ -521,11 +544,14 @@ def _up(data: Path, no_services: bool, *, demo: bool = True) -> int:
                     if problem is not None:
                         _say(problem)
                         return 1
-            server_logs = [
-                (name, server.log_path)
-                for name, server in (("PostgreSQL", stack.postgres), ("NATS", stack.nats))
-                if server is not None
-            ]
+            server_logs = [("PostgreSQL", stack.postgres.log_path)] if stack.postgres else []
+            if isinstance(stack.nats, NatsCluster):
+                server_logs += [
+                    (f"NATS {node.cluster.name if node.cluster else ''}", node.log_path)
+                    for node in stack.nats.nodes
+                ]
+            elif stack.nats is not None:
+                server_logs.append(("NATS", stack.nats.log_path))
             _print_summary(
                 database_url,
                 nats_url,
@@ -643,7 +669,9 @@ def _parser() -> argparse.ArgumentParser:
         "otherwise starts PostgreSQL on $PETITIONS_PG_PORT (54329) and NATS on "
         "$PETITIONS_NATS_PORT (42229). Service ports: $PETITIONS_INTAKE_PORT (8001), "
         "$PETITIONS_ASSIGNMENT_PORT (8002), $PETITIONS_REPORTING_PORT (8003); the workbench "
-        "(工作台, the web front end with the APIs behind it): $PETITIONS_WORKBENCH_PORT (8000).",
+        "(工作台, the web front end with the APIs behind it): $PETITIONS_WORKBENCH_PORT (8000). "
+        "PETITIONS_NATS_CLUSTER=3: a 3-node JetStream cluster (ports from $PETITIONS_NATS_PORT "
+        "on), the stream replicated 3 times.",
     )
     up.add_argument("--data", type=Path, default=Path(".devstack/data"), help="data folder")
     up.add_argument("--no-services", action="store_true", help="only PostgreSQL and NATS")

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import ctypes
 import importlib.util
+import json
 import os
 import pwd
 import shutil
@@ -35,6 +36,7 @@ from pydantic import SecretStr
 
 __all__ = [
     "POSTGRES_BIN_PATH",
+    "NatsCluster",
     "NatsServer",
     "PostgresServer",
     "ServerError",
@@ -44,6 +46,7 @@ __all__ = [
     "set_parent_death_signal",
     "spawn",
     "start_nats",
+    "start_nats_cluster",
     "start_postgres",
 ]
 
@@ -507,7 +510,9 @@ class NatsServer:
         max_payload: int | None = None,
         passwords: Mapping[str, str] | None = None,
         binary: Path | None = None,
+        cluster: ClusterNode | None = None,
     ) -> None:
+        self.cluster = cluster
         self.store_dir = store_dir.resolve()
         self.port = port
         self.monitor_port = monitor_port
@@ -540,15 +545,18 @@ class NatsServer:
         """None while running, else the exit code (like Popen.poll)."""
         return self._process.poll() if self._process else -1
 
-    def _start(self) -> None:
+    def _start(self, *, wait: bool = True) -> None:
         self.store_dir.mkdir(parents=True, exist_ok=True)
         ensure_port_free(self.port, "NATS")
         args = [str(self.binary or _nats_binary()), "-a", "127.0.0.1", "-p", str(self.port)]
-        args += ["-js", "-sd", str(self.store_dir)]
+        if self.cluster is None:
+            args += ["-js", "-sd", str(self.store_dir)]
         if self.monitor_port is not None:
             args += ["-m", str(self.monitor_port)]
         # Only a configuration file sets these; the command line's options still win.
         lines = [] if self.max_payload is None else [f"max_payload: {self.max_payload}"]
+        if self.cluster is not None:
+            lines.append(self.cluster.render(self.store_dir))
         if self.passwords is not None:
             lines.append(render_config(self.passwords))
         if lines:
@@ -566,6 +574,8 @@ class NatsServer:
                 stderr=subprocess.STDOUT,
                 death_signal=signal.SIGTERM,
             )
+        if not wait:  # a cluster's node: JetStream answers once enough nodes are up
+            return
         try:
             self._wait_ready(deadline=time.monotonic() + 15)
         except BaseException:
@@ -633,7 +643,7 @@ class NatsServer:
     def restart(self) -> None:
         """(Stop if running, then) start again on the same port and store dir."""
         self.stop()
-        self._start()
+        self._start(wait=self.cluster is None)
 
     def __enter__(self) -> Self:
         return self
@@ -669,3 +679,120 @@ def start_nats(
     )
     server._start()
     return server
+
+
+# ---------------------------------------------------------------------------------------------
+# A NATS JetStream cluster (PETITIONS_NATS_CLUSTER=3)
+# ---------------------------------------------------------------------------------------------
+
+
+class ClusterNode:
+    """One node's part of a cluster's configuration: its name, its route port, the others'."""
+
+    def __init__(self, name: str, cluster_port: int, routes: list[int]) -> None:
+        self.name = name
+        self.cluster_port = cluster_port
+        self.routes = routes
+
+    def render(self, store_dir: Path) -> str:
+        routes = ", ".join(f"nats-route://127.0.0.1:{port}" for port in self.routes)
+        return "\n".join(
+            [
+                f"server_name: {self.name}",
+                # sync_interval: always — every message is on disk (fsync) before the ack, on
+                # each replica; with R3 a node's power cut loses nothing acked either.
+                f"jetstream {{ store_dir: {json.dumps(str(store_dir))}, sync_interval: always }}",
+                "cluster {",
+                "  name: petitions",
+                f"  listen: 127.0.0.1:{self.cluster_port}",
+                f"  routes: [{routes}]",
+                "}",
+            ]
+        )
+
+
+class NatsCluster:
+    """``size`` nats-servers forming one JetStream cluster on 127.0.0.1, as our children.
+    ``url`` lists every node (comma-separated: clients connect to whichever answers)."""
+
+    def __init__(self, nodes: list[NatsServer]) -> None:
+        self.nodes = nodes
+
+    @property
+    def url(self) -> str:
+        return ",".join(node.url for node in self.nodes)
+
+    @property
+    def passwords(self) -> dict[str, str] | None:
+        return self.nodes[0].passwords
+
+    def access(self, user: str) -> NatsAccess:
+        one = self.nodes[0].access(user)
+        return NatsAccess(self.url, one.user, one.password)
+
+    @property
+    def log_path(self) -> Path:
+        return self.nodes[0].log_path.parent
+
+    @property
+    def log(self) -> _LogFile:
+        return self.nodes[0].log
+
+    def poll(self) -> int | None:
+        """None while a majority of the nodes runs (the cluster still works), else an exit code."""
+        codes = [node.poll() for node in self.nodes]
+        down = [code for code in codes if code is not None]
+        return down[-1] if len(down) > len(self.nodes) // 2 else None
+
+    def wait_ready(self, deadline: float) -> None:
+        """Until JetStream answers on every node (the cluster has elected its leader)."""
+        for node in self.nodes:
+            node._wait_ready(deadline)
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.stop()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def start_nats_cluster(
+    base_dir: Path,
+    size: int = 3,
+    ports: list[int] | None = None,
+    *,
+    passwords: Mapping[str, str] | None = None,
+) -> NatsCluster:
+    """Start ``size`` JetStream nodes as one cluster, node i storing in ``base_dir/node-i``;
+    returns once JetStream answers on all of them. ``ports``: client ports (free ones if None)."""
+    client_ports = ports or [free_port() for _ in range(size)]
+    route_ports = [free_port() for _ in range(size)]
+    nodes = [
+        NatsServer(
+            Path(base_dir) / f"node-{i + 1}",
+            client_ports[i],
+            passwords=passwords,
+            cluster=ClusterNode(
+                f"n{i + 1}", route_ports[i], [p for j, p in enumerate(route_ports) if j != i]
+            ),
+        )
+        for i in range(size)
+    ]
+    cluster = NatsCluster(nodes)
+    try:
+        for node in nodes:
+            node._start(wait=False)
+        cluster.wait_ready(time.monotonic() + 60)
+    except BaseException:
+        cluster.stop()
+        raise
+    return cluster

@@ -181,6 +181,13 @@ def main(argv: list[str] | None = None) -> int:
         metavar="NAME=SECONDS",
         help="a durable's ack wait, where not 30 s (reporting: PETITIONS_REPORTING_ACK_WAIT)",
     )
+    prov.add_argument(
+        "--replicas",
+        type=int,
+        default=1,
+        choices=(1, 3, 5),
+        help="copies of each message on a JetStream cluster (3 on a 3-node cluster)",
+    )
     commands.add_parser("nats-config", help="print the NATS identities' server config")
     args = parser.parse_args(argv)
     if args.command == "nats-config":
@@ -192,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError:
             print("--ack-wait 应为 NAME=SECONDS, e.g. reporting=30")
             return 2
-        asyncio.run(provision(CommonSettings().nats(), ack_wait=waits))
+        asyncio.run(provision(CommonSettings().nats(), ack_wait=waits, replicas=args.replicas))
         print("已创建 stream and durable consumers provisioned")
         return 0
     if args.database:

@@ -24,9 +24,10 @@ log = get_logger(__name__)
 DEFAULT_ACK_WAIT = 30.0
 
 
-async def declare_stream(js: JetStreamContext) -> None:
-    """Create the stream, or bring an existing one's settings up to date."""
-    config = stream_config()
+async def declare_stream(js: JetStreamContext, replicas: int = 1) -> None:
+    """Create the stream, or bring an existing one's settings up to date. ``replicas``: copies
+    of every message on a JetStream cluster (3 on 3 nodes; 1 on a single server)."""
+    config = stream_config(replicas=replicas)
     try:
         await js.add_stream(config)
     except BadRequestError:
@@ -69,13 +70,15 @@ async def provision(
     durables: Iterable[Durable] | None = None,
     *,
     ack_wait: Mapping[str, float] | None = None,
+    replicas: int = 1,
 ) -> None:
     """Declare the stream and the durables (every service's by default), as the operator.
-    ``ack_wait``: seconds by durable name, where not the default."""
+    ``ack_wait``: seconds by durable name, where not the default. ``replicas``: the stream's
+    (its durables follow it)."""
     client = await nats.connect(**admin.options(), name="petitions-provision")
     try:
         js = client.jetstream()
-        await declare_stream(js)
+        await declare_stream(js, replicas)
         for d in all_durables() if durables is None else durables:
             wait = (ack_wait or {}).get(d.name, DEFAULT_ACK_WAIT)
             await declare_consumer(js, d.name, d.filter_subject, ack_wait=wait)

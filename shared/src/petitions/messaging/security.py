@@ -153,12 +153,18 @@ class NatsAccess:
     user: str | None = None
     password: SecretStr | None = field(default=None, repr=False)
 
+    @property
+    def servers(self) -> list[str]:
+        """The server URLs: ``url`` may list several, comma-separated (the nodes of a cluster),
+        so that a client whose server died connects to another."""
+        return [part.strip() for part in self.url.split(",") if part.strip()]
+
     def options(self) -> dict[str, Any]:
         """Keyword arguments for ``nats.connect`` (and FastStream's ``NatsBroker``)."""
         if self.user is None:
-            return {"servers": [self.url]}
+            return {"servers": self.servers}
         return {
-            "servers": [self.url],
+            "servers": self.servers,
             "user": self.user,
             "password": self.password.get_secret_value() if self.password else "",
             "inbox_prefix": inbox_prefix(self.user),
@@ -171,8 +177,10 @@ def access(nats: str | NatsAccess) -> NatsAccess:
     logs."""
     if isinstance(nats, NatsAccess):
         return nats
-    parts = urlsplit(nats)
+    urls = [urlsplit(part.strip()) for part in nats.split(",") if part.strip()]
+    parts = urls[0]
     if parts.username is None:
         return NatsAccess(nats)
-    bare = urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+    # Several URLs (a cluster's nodes) share the user of the first.
+    bare = ",".join(urlunsplit(u._replace(netloc=u.netloc.rpartition("@")[2])) for u in urls)
     return NatsAccess(bare, unquote(parts.username), SecretStr(unquote(parts.password or "")))

@@ -46,7 +46,7 @@ def partition_filter(partition: int) -> str:
     return f"{PREFIX}.*.p{partition:02d}.>"
 
 
-def stream_config(max_age: timedelta = timedelta(days=30)) -> StreamConfig:
+def stream_config(max_age: timedelta = timedelta(days=30), replicas: int = 1) -> StreamConfig:
     """The store is the source of truth, so the stream only needs to outlive any consumer's
     downtime; a consumer further behind is re-driven from the store."""
     return StreamConfig(
@@ -58,4 +58,7 @@ def stream_config(max_age: timedelta = timedelta(days=30)) -> StreamConfig:
         discard=DiscardPolicy.OLD,
         max_age=max_age.total_seconds(),
         duplicate_window=DUPLICATE_WINDOW.total_seconds(),
+        # 3 on a 3-node cluster: every message on a majority of the nodes before it is acked,
+        # so losing one node loses nothing.
+        num_replicas=replicas,
     )
