@@ -334,15 +334,28 @@ def _run(page: Page, base: str) -> None:
 
     # -- 卷宗: petitioners masked until opened with a purpose, and the read is recorded -------
     expect(page.get_by_role("cell", name="王五")).to_have_count(0)
-    page.get_by_role("button", name="查阅个人信息 Open personal data").click()
+    opener = page.get_by_role("button", name="查阅个人信息 Open personal data")
     dialog = page.get_by_role("dialog", name=re.compile("查阅信访人个人信息"))
+    # By keyboard: the dialog holds the focus while open and gives it back when closed.
+    opener.focus()
+    page.keyboard.press("Enter")
+    expect(dialog.get_by_text("本次查阅将被记录")).to_be_visible()
+    inside = "el => el.contains(document.activeElement)"
+    for _ in range(8):
+        page.keyboard.press("Tab")
+        assert dialog.evaluate(inside), "Tab left the open dialog"
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    expect(opener).to_be_focused()
+    opener.click()
     expect(dialog.get_by_text("本次查阅将被记录")).to_be_visible()
     dialog.get_by_role("button", name="查阅并记录 Open and record").click()
     expect(dialog.get_by_text("请选择查阅目的")).to_be_visible()  # no purpose, no read
     _shot_here(page, "09-dossier-purpose")
-    # Element Plus draws its own circle over the native radio: check the radio itself.
-    dialog.get_by_role("radio", name=re.compile("^督办")).check(force=True)
-    dialog.get_by_role("button", name="查阅并记录 Open and record").click()
+    # The purpose by keyboard (Space on the radio Element Plus draws over), Enter opens.
+    dialog.get_by_role("radio", name=re.compile("^督办")).focus()
+    page.keyboard.press("Space")
+    page.keyboard.press("Enter")
     expect(page.get_by_role("cell", name="王五")).to_be_visible()
     expect(page.get_by_role("cell", name=GOOD_ID)).to_be_visible()
     expect(page.get_by_role("cell", name="13900001111")).to_be_visible()
