@@ -27,6 +27,7 @@ from tests.e2e.test_workbench import (
     LOGS,
     NO_NETWORK,
     _shot,
+    _shot_here,
     _wait_healthy,
 )
 from tests.support.oidc_provider import KEYCLOAK_CLAIMS, OidcProvider
@@ -236,6 +237,7 @@ def _run(page: Page, deployment: Deployment) -> None:
         if page.get_by_label("联系电话 Phone").evaluate("el => el === document.activeElement"):
             break
         page.keyboard.press("Shift+Tab")
+    _shot_here(page, "22-desk-focus")  # the focus ring on the phone field
     page.keyboard.press("Enter")
     number = page.get_by_test_id("case-number")
     expect(number).to_have_text(re.compile(r"^330102-\d{4}-\d{6}$"), timeout=30_000)
@@ -255,3 +257,16 @@ def _run(page: Page, deployment: Deployment) -> None:
         page.wait_for_timeout(250)
     page.get_by_role("button", name="继续登记 Register another").press("Enter")
     expect(page.get_by_label("姓名 Name")).to_be_visible()
+
+    # -- the navigation by keyboard: Tab reaches each screen's link, Enter opens it -----------
+    nav = page.get_by_role("navigation", name="导航 navigation")
+    # From the header's sign-out button (Tab goes on from wherever the focus last was).
+    page.get_by_role("button", name="退出 Sign out").focus()
+    _tab_to(page, nav.get_by_role("link", name=re.compile("登记台")), unseen, limit=1)
+    expect(nav.get_by_role("link", name=re.compile("登记台"))).to_have_attribute(
+        "aria-current", "page"
+    )
+    _tab_to(page, nav.get_by_role("link", name=re.compile("案件")), unseen, limit=1)
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="案件 Cases")).to_be_visible()
+    assert not unseen, "focus not visible on:\n" + "\n".join(unseen)
