@@ -4,9 +4,9 @@ import Components from 'unplugin-vue-components/vite'
 import { ElementPlusResolver } from 'unplugin-vue-components/resolvers'
 
 // Where `npm run dev` finds the APIs: the devstack gateway (`make up`), which also serves
-// /reference.json and the development sign-in.
+// /reference.json, /auth-config.json and the development sign-in.
 const gateway = process.env.WORKBENCH_GATEWAY ?? 'http://127.0.0.1:8000'
-const proxied = ['/intake', '/assignment', '/reporting', '/dev', '/reference.json']
+const proxied = ['/intake', '/assignment', '/reporting', '/dev', '/reference.json', '/auth-config.json']
 
 export default defineConfig({
   plugins: [
