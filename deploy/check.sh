@@ -10,11 +10,14 @@ COMPOSE_FILE=docker-compose.yml
 DOCKERFILE=deploy/Dockerfile
 NATS_CONF=deploy/nats/nats.conf
 DOCKERIGNORE=.dockerignore
-EXPECTED_SERVICES="assignment intake nats nats-provision postgres reporting reporting-db"
+EXPECTED_SERVICES="assignment intake nats nats-provision postgres reporting reporting-db web"
+WEB_DOCKERFILE=deploy/web/Dockerfile
 APP_SERVICES="intake assignment reporting"
 # Intake refuses to start without these; compose must hand them over from the host (shell/.env).
 PASSED_VARIABLES="PETITIONS_KEK PETITIONS_BLIND_INDEX_KEY PETITIONS_OIDC_ISSUER"
 PASSED_VARIABLES+=" PETITIONS_JWKS_URL PETITIONS_JWKS_FILE"
+PASSED_VARIABLES+=" PETITIONS_OIDC_ROLE_CLAIM PETITIONS_OIDC_BUREAU_CLAIM"
+PASSED_VARIABLES+=" PETITIONS_OIDC_DEPARTMENT_CLAIM PETITIONS_OIDC_NAME_CLAIM"
 DEMO_BUREAU_CONFIG=deploy/config/bureaus.demo.toml
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
@@ -167,7 +170,9 @@ fi
 
 # Minimal parse: after joining '\' continuations and dropping comments, every
 # line must start with a Dockerfile instruction.
-bad=$(awk '
+instructions_ok() {  # instructions_ok DOCKERFILE
+  local bad
+  bad=$(awk '
   /^[[:space:]]*#/ { next }   # Docker drops comments even inside continuations
   {
     line = cont ? line " " $0 : $0
@@ -179,10 +184,12 @@ bad=$(awk '
       printf "line %d: %s\n", NR, line
   }
   END { if (cont) print "file ends inside a line continuation" }
-' "$DOCKERFILE")
-[ -z "$bad" ] || fail "$DOCKERFILE has lines that are not instructions:
+' "$1")
+  [ -z "$bad" ] || fail "$1 has lines that are not instructions:
 $bad"
-ok "$DOCKERFILE: every line is a known instruction"
+  ok "$1: every line is a known instruction"
+}
+instructions_ok "$DOCKERFILE"
 
 # The properties other files rely on.
 grep -Eq '^ARG SERVICE$' "$DOCKERFILE" || fail "$DOCKERFILE lacks ARG SERVICE"
@@ -207,7 +214,8 @@ ok "$DOCKERFILE copies all workspace member manifests"
 
 # Every COPY source must exist and survive .dockerignore, for each SERVICE: otherwise the build
 # fails (or, for a folder, silently loses files) only when someone runs it.
-python3 - "$DOCKERFILE" "$DOCKERIGNORE" "$APP_SERVICES" <<'PY' || fail "$DOCKERFILE copies what the build context lacks"
+copy_sources_ok() {  # copy_sources_ok DOCKERFILE SERVICES
+python3 - "$1" "$DOCKERIGNORE" "$2" <<'PY' || fail "$1 copies what the build context lacks"
 import os, re, subprocess, sys
 
 dockerfile, ignore_file, services = sys.argv[1], sys.argv[2], sys.argv[3].split()
@@ -263,7 +271,26 @@ for line in text.splitlines():
 if problems:
     sys.exit("\n".join(sorted(set(problems))))
 PY
-ok "every COPY source exists and is not excluded by $DOCKERIGNORE"
+ok "$1: every COPY source exists and is not excluded by $DOCKERIGNORE"
+}
+copy_sources_ok "$DOCKERFILE" "$APP_SERVICES"
+
+# --- deploy/web: the workbench behind nginx ----------------------------------
+# No Docker engine and no nginx binary here, so `nginx -t` cannot run: deploy/web/check_web.py
+# parses the template (blocks, directives, variables), renders /auth-config.json and compares
+# the proxied paths with devstack's gateway (what it checks is listed in the file).
+instructions_ok "$WEB_DOCKERFILE"
+copy_sources_ok "$WEB_DOCKERFILE" "web"
+if command -v nginx >/dev/null 2>&1; then
+  echo "note: an nginx binary exists, but the template needs the compose network's names; not run"
+fi
+py=$(yaml_python) || fail "no python with PyYAML to check deploy/web"
+"$py" deploy/web/check_web.py "$COMPOSE_FILE" || fail "deploy/web (nginx template, compose service web)"
+if [ -x .venv/bin/python ] && .venv/bin/python -c 'import devstack.gateway' 2>/dev/null; then
+  .venv/bin/python deploy/web/check_web.py --reference || fail "deploy/web/reference.json"
+else
+  echo "skip: no .venv with devstack to compare deploy/web/reference.json with the configuration"
+fi
 
 # --- bureau configuration (deploy/config) ------------------------------------
 # intake needs PETITIONS_BUREAU_CONFIG: the image sets it to the demo copied into it, unless

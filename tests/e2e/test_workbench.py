@@ -52,7 +52,7 @@ if not (DIST / "index.html").is_file():
         allow_module_level=True,
     )
 
-from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import Locator, Page, expect, sync_playwright  # noqa: E402
 
 LOGS = ROOT / ".devstack" / "workbench-logs"
 # The accessibility check (issue 14): axe-core from web/node_modules (npm, no CDN) on every screen
@@ -192,6 +192,11 @@ def _sign_in(page: Page, base: str, accessible_name: str) -> None:
     page.goto(f"{base}/login")
     page.get_by_role("button", name=accessible_name).click()
     _signed_in(page)
+
+
+def _menu(page: Page) -> Locator:
+    """The screens' navigation (links: reachable with Tab, opened with Enter)."""
+    return page.get_by_role("navigation", name="导航 navigation")
 
 
 def _switch(page: Page, accessible_name: str) -> None:
@@ -352,7 +357,7 @@ def _run(page: Page, base: str) -> None:
     expect(todo_row).to_contain_text("受理告知")
     expect(todo_row).to_contain_text(re.compile(r"剩 \d+ 个工作日|今日到期|超期 \d+ 个工作日"))
 
-    page.get_by_role("menuitem", name=re.compile("案件")).click()
+    _menu(page).get_by_role("link", name=re.compile("案件")).click()
     expect(page.get_by_role("heading", name="案件 Cases")).to_be_visible()
     link = page.get_by_role("link", name=case_number)
     expect(link).to_be_visible()
@@ -373,15 +378,28 @@ def _run(page: Page, base: str) -> None:
 
     # -- 卷宗: petitioners masked until opened with a purpose, and the read is recorded -------
     expect(page.get_by_role("cell", name="王五")).to_have_count(0)
-    page.get_by_role("button", name="查阅个人信息 Open personal data").click()
+    opener = page.get_by_role("button", name="查阅个人信息 Open personal data")
     dialog = page.get_by_role("dialog", name=re.compile("查阅信访人个人信息"))
+    # By keyboard: the dialog holds the focus while open and gives it back when closed.
+    opener.focus()
+    page.keyboard.press("Enter")
+    expect(dialog.get_by_text("本次查阅将被记录")).to_be_visible()
+    inside = "el => el.contains(document.activeElement)"
+    for _ in range(8):
+        page.keyboard.press("Tab")
+        assert dialog.evaluate(inside), "Tab left the open dialog"
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    expect(opener).to_be_focused()
+    opener.click()
     expect(dialog.get_by_text("本次查阅将被记录")).to_be_visible()
     dialog.get_by_role("button", name="查阅并记录 Open and record").click()
     expect(dialog.get_by_text("请选择查阅目的")).to_be_visible()  # no purpose, no read
     _shot_here(page, "09-dossier-purpose")
-    # Element Plus draws its own circle over the native radio: check the radio itself.
-    dialog.get_by_role("radio", name=re.compile("^督办")).check(force=True)
-    dialog.get_by_role("button", name="查阅并记录 Open and record").click()
+    # The purpose by keyboard (Space on the radio Element Plus draws over), Enter opens.
+    dialog.get_by_role("radio", name=re.compile("^督办")).focus()
+    page.keyboard.press("Space")
+    page.keyboard.press("Enter")
     expect(page.get_by_role("cell", name="王五")).to_be_visible()
     expect(page.get_by_role("cell", name=GOOD_ID)).to_be_visible()
     expect(page.get_by_role("cell", name="13900001111")).to_be_visible()
@@ -413,7 +431,7 @@ def _run(page: Page, base: str) -> None:
     expect(page.get_by_text("已完成 done：交办 Assign")).to_be_visible()
 
     # -- 台帐: the ledger has it, paged on the server --------------------------------------
-    page.get_by_role("menuitem", name=re.compile("台帐")).click()
+    _menu(page).get_by_role("link", name=re.compile("台帐")).click()
     expect(page.get_by_role("heading", name="台帐 Ledger")).to_be_visible()
     row_link = page.get_by_role("link", name=case_number)
     deadline = time.monotonic() + 60
@@ -425,7 +443,7 @@ def _run(page: Page, base: str) -> None:
     _shot(page, "07-ledger")
 
     # -- 领导驾驶舱: the month's figures and charts ----------------------------------------
-    page.get_by_role("menuitem", name=re.compile("领导驾驶舱")).click()
+    _menu(page).get_by_role("link", name=re.compile("领导驾驶舱")).click()
     expect(page.get_by_role("heading", name=re.compile("领导驾驶舱"))).to_be_visible()
     expect(page.get_by_text("办结率").first).to_be_visible()
     # The city's replies this month before this case's (the leader's dashboard has the same
@@ -435,13 +453,13 @@ def _run(page: Page, base: str) -> None:
     _shot(page, "08-dashboard")
 
     # -- 一周一通报 and 一月一分析: figures, charts per sub-bureau, the accompany roster ------
-    page.get_by_role("menuitem", name=re.compile("一周一通报")).click()
+    _menu(page).get_by_role("link", name=re.compile("一周一通报")).click()
     expect(page.get_by_role("heading", name=re.compile("一周一通报"))).to_be_visible()
     expect(page.get_by_text("缺本周进展").first).to_be_visible()
     expect(page.get_by_label("分县局本周情况图 sub-bureaus this week")).to_be_visible()
     page.wait_for_timeout(500)
     _shot(page, "12-weekly")
-    page.get_by_role("menuitem", name=re.compile("一月一分析")).click()
+    _menu(page).get_by_role("link", name=re.compile("一月一分析")).click()
     expect(page.get_by_role("heading", name=re.compile("一月一分析"))).to_be_visible()
     expect(page.get_by_text("陪同接访").first).to_be_visible()
     expect(page.get_by_label("陪同接访名单 accompany roster")).to_be_visible()
@@ -516,7 +534,7 @@ def _run(page: Page, base: str) -> None:
 
     # -- 接访日: the leader lays out a (fixed) Wednesday, receives, a visit is registered at the
     # session, and the leader's instruction on it is recorded ------------------------------------
-    page.get_by_role("menuitem", name=re.compile("接访日")).click()
+    _menu(page).get_by_role("link", name=re.compile("接访日")).click()
     expect(page.get_by_role("heading", name=re.compile("接访日"))).to_be_visible()
     day = page.get_by_label("接访日期 Day")
     day.fill(RECEPTION_DAY)
@@ -547,7 +565,7 @@ def _run(page: Page, base: str) -> None:
     expect(number).to_have_text(re.compile(r"^3301-\d{4}-\d{6}$"), timeout=30_000)
     visit_number = number.inner_text()
 
-    page.get_by_role("menuitem", name=re.compile("接访日")).click()
+    _menu(page).get_by_role("link", name=re.compile("接访日")).click()
     page.get_by_label("接访日期 Day").fill(RECEPTION_DAY)
     page.get_by_label("接访日期 Day").press("Enter")
     visits = page.get_by_label("本场次来访 visits at this session")

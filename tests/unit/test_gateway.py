@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import httpx
 import jwt
 import pytest
-from devstack.gateway import create_app
+from devstack.gateway import create_app, web_oidc_from_env
 from petitions.bureaus import load_config
 from petitions.identity import LocalIssuer
 from starlette.applications import Starlette
@@ -50,9 +51,11 @@ async def _echo(request: Request) -> JSONResponse:
 ECHO = Starlette(routes=[Route("/{path:path}", _echo, methods=["GET", "POST"])])
 
 
-def _client(dist: Path, issuer_key: Path | None = None) -> TestClient:
+def _client(
+    dist: Path, issuer_key: Path | None = None, web_oidc: dict[str, Any] | None = None
+) -> TestClient:
     upstreams = {n: f"http://{n}.test" for n in ("intake", "assignment", "reporting")}
-    app = create_app(upstreams, dist, CONFIG, issuer_key)
+    app = create_app(upstreams, dist, CONFIG, issuer_key, web_oidc=web_oidc)
     return TestClient(app)
 
 
@@ -99,6 +102,37 @@ def test_no_sign_in_without_the_development_key(dist: Path) -> None:
     with _client(dist) as client:
         assert client.get("/dev/users").status_code == 404
         assert client.post("/dev/token", json={"user": "registrar1"}).status_code == 404
+        assert client.get("/auth-config.json").json()["mode"] == "none"
+
+
+def test_an_identity_provider_switches_development_sign_in_off(dist: Path, tmp_path: Path) -> None:
+    LocalIssuer(tmp_path / "issuer.pem", create=True)
+    web_oidc = web_oidc_from_env(
+        {
+            "PETITIONS_OIDC_ISSUER": "https://idp.example/realms/petitions",
+            "PETITIONS_WEB_OIDC_CLIENT_ID": "petitions-workbench",
+            "PETITIONS_OIDC_ROLE_CLAIM": "realm_access.roles",
+        }
+    )
+    # Even with the development key given, a configured provider means no /dev sign-in.
+    with _client(dist, tmp_path / "issuer.pem", web_oidc) as client:
+        assert client.get("/dev/users").status_code == 404
+        assert client.post("/dev/token", json={"user": "registrar1"}).status_code == 404
+        assert client.get("/auth-config.json").json() == {
+            "mode": "oidc",
+            "issuer": "https://idp.example/realms/petitions",
+            "client_id": "petitions-workbench",
+            "scope": "openid profile",
+            "claims": {
+                "role": "realm_access.roles",
+                "bureau": "bureau",
+                "department": "department",
+                "name": "name",
+            },
+        }
+    assert web_oidc_from_env({"PETITIONS_OIDC_ISSUER": "https://idp.example"}) is None
+    with pytest.raises(SystemExit, match="PETITIONS_OIDC_ISSUER"):
+        web_oidc_from_env({"PETITIONS_WEB_OIDC_CLIENT_ID": "petitions-workbench"})
 
 
 def test_development_sign_in(dist: Path, tmp_path: Path) -> None:
@@ -123,4 +157,5 @@ def test_development_sign_in(dist: Path, tmp_path: Path) -> None:
         assert client.post("/dev/token", json={"user": "nobody"}).status_code == 422
         reference = client.get("/reference.json").json()
         assert reference["city"]["code"] == "3301"
+        assert client.get("/auth-config.json").json() == {"mode": "dev"}
         assert "resident_id" not in json.dumps(reference)

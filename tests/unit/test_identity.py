@@ -244,7 +244,9 @@ def test_garbage_is_rejected(verifier: TokenVerifier, token: str) -> None:
     [
         ({"role": "superuser"}, "role_unknown"),
         ({"role": None}, "role_unknown"),
-        ({"role": ["admin"]}, "role_unknown"),
+        # A role list (Keycloak) must hold exactly one role of this system.
+        ({"role": ["offline_access"]}, "role_unknown"),
+        ({"role": ["admin", "auditor"]}, "role_ambiguous"),
         ({"bureau": None}, "token_claims"),
         ({"bureau": ""}, "token_claims"),
         ({"bureau": 330102}, "token_claims"),
@@ -453,7 +455,7 @@ def test_the_command_runs_as_a_module(issuer: LocalIssuer, tmp_path: Path) -> No
 
 @pytest.fixture
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
-    for name in ("OIDC_ISSUER", "OIDC_AUDIENCE", "JWKS_URL", "JWKS_FILE"):
+    for name in ("OIDC_ISSUER", "OIDC_AUDIENCE", "JWKS_URL", "JWKS_FILE", "OIDC_ROLE_CLAIM"):
         monkeypatch.delenv(f"PETITIONS_{name}", raising=False)
     return monkeypatch
 
@@ -482,7 +484,8 @@ def test_settings_with_a_jwks_url_fetch_remotely(clean_env: pytest.MonkeyPatch) 
     ("given", "named"),
     [
         ({"jwks_url": "https://idp.example/k"}, "PETITIONS_OIDC_ISSUER"),
-        ({"oidc_issuer": DEV_ISSUER}, "PETITIONS_JWKS_URL"),
+        # Without keys configured they are discovered from the issuer, which must be a URL.
+        ({"oidc_issuer": "petitions-dev"}, "PETITIONS_JWKS_URL"),
         ({"oidc_issuer": DEV_ISSUER, "jwks_file": "/nonexistent/jwks.json"}, "PETITIONS_JWKS_FILE"),
         ({"oidc_issuer": DEV_ISSUER, "jwks_url": "file:///etc/passwd"}, "PETITIONS_JWKS_URL"),
     ],

@@ -4,7 +4,7 @@ import createClient, { type Middleware } from 'openapi-fetch'
 import type { paths as IntakePaths } from './generated/intake'
 import type { paths as AssignmentPaths } from './generated/assignment'
 import type { paths as ReportingPaths } from './generated/reporting'
-import { session, signOut } from '../auth'
+import { reauthenticate, session } from '../auth'
 import { router } from '../router'
 import { problemMessage } from './errors'
 
@@ -16,9 +16,8 @@ const bearer: Middleware = {
   onResponse({ response }) {
     // An expired or refused token: back to sign-in, then to where the user was.
     if (response.status === 401) {
-      signOut()
       const here = router.currentRoute.value.fullPath
-      void router.push({ name: 'login', query: { next: here } })
+      void reauthenticate(here, () => router.push({ name: 'login', query: { next: here } }))
     }
     return response
   },
@@ -42,8 +41,8 @@ export async function download(path: string, filename: string, method: 'GET' | '
     headers: session.token ? { Authorization: `Bearer ${session.token}` } : {},
   })
   if (response.status === 401) {
-    signOut()
-    await router.push({ name: 'login' })
+    const here = router.currentRoute.value.fullPath
+    await reauthenticate(here, () => router.push({ name: 'login', query: { next: here } }))
     return
   }
   if (!response.ok) {

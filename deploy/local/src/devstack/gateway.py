@@ -5,7 +5,10 @@ APIs behind it on the same origin, so the browser needs no CORS and the intranet
     /assignment/...  -> assignment
     /reporting/...   -> reporting
     /reference.json  -> bureaus, categories, leaders from the bureau configuration (public)
+    /auth-config.json -> how the workbench signs people in: "dev" (development sign-in) or
+                         "oidc" (an identity provider, when PETITIONS_WEB_OIDC_CLIENT_ID is set)
     /dev/users, /dev/token  -> development sign-in, only when given the development issuer's key
+                               and no identity provider is configured
     anything else    -> a file of web/dist, or index.html (the front end's own routes: deep links)
 
 A deployment does the same with a real reverse proxy (nginx or Caddy) and signs people in at the
@@ -15,9 +18,10 @@ bureau's identity provider; this process is for one machine and is never part of
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import tomllib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -97,14 +101,41 @@ def reference(config: BureauConfig) -> dict[str, Any]:
     }
 
 
+def web_oidc_from_env(environ: Mapping[str, str]) -> dict[str, Any] | None:
+    """The workbench's identity-provider settings (the same variables the deployment's proxy
+    renders into /auth-config.json), or None when no web client is configured."""
+    client_id = environ.get("PETITIONS_WEB_OIDC_CLIENT_ID")
+    if not client_id:
+        return None
+    issuer = environ.get("PETITIONS_WEB_OIDC_ISSUER") or environ.get("PETITIONS_OIDC_ISSUER")
+    if not issuer:
+        raise SystemExit(
+            "PETITIONS_WEB_OIDC_CLIENT_ID is set but no issuer: set PETITIONS_OIDC_ISSUER"
+        )
+    return {
+        "mode": "oidc",
+        "issuer": issuer,
+        "client_id": client_id,
+        "scope": environ.get("PETITIONS_WEB_OIDC_SCOPE", "openid profile"),
+        "claims": {
+            name: environ.get(f"PETITIONS_OIDC_{name.upper()}_CLAIM", name)
+            for name in ("role", "bureau", "department", "name")
+        },
+    }
+
+
 def create_app(
     upstreams: dict[str, str],
     dist: Path,
     config: BureauConfig,
     issuer_key: Path | None = None,
     users_file: Path = DEMO_USERS,
+    web_oidc: dict[str, Any] | None = None,
 ) -> Starlette:
-    issuer = LocalIssuer(issuer_key) if issuer_key is not None else None
+    # An identity provider switches the development sign-in off, whatever else is given: a
+    # configuration that names a provider is a production-like one.
+    issuer = LocalIssuer(issuer_key) if issuer_key is not None and web_oidc is None else None
+    auth_config = web_oidc or ({"mode": "dev"} if issuer is not None else None)
     users = demo_users(users_file, config) if issuer is not None else []
     by_id = {u["user"]: u for u in users}
     reference_data = reference(config)
@@ -169,6 +200,13 @@ def create_app(
     async def reference_json(_: Request) -> Response:
         return JSONResponse(reference_data)
 
+    async def auth_config_json(_: Request) -> Response:
+        if auth_config is None:
+            return JSONResponse(
+                {"mode": "none", "problem": "neither an identity provider nor development sign-in"}
+            )
+        return JSONResponse(auth_config, headers={"Cache-Control": "no-cache"})
+
     async def health(_: Request) -> Response:
         return JSONResponse(
             {"service": "gateway", "ok": True, "dist": (dist / "index.html").is_file()}
@@ -202,6 +240,7 @@ def create_app(
     routes = [
         Route("/health", health),
         Route("/reference.json", reference_json),
+        Route("/auth-config.json", auth_config_json),
         Route("/dev/users", list_users),
         Route("/dev/token", mint, methods=["POST"]),
         # Only the three services are proxied; any other first segment is the front end's.
@@ -220,6 +259,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--dist", type=Path, default=DEFAULT_DIST)
     parser.add_argument("--issuer-key", type=Path, default=None, help="enables development sign-in")
+    parser.add_argument(
+        "--print-reference",
+        action="store_true",
+        help="print /reference.json for the bureau configuration and exit (the deployment's "
+        "reverse proxy serves it as a file: deploy/web/reference.json)",
+    )
     args = parser.parse_args(argv)
     upstreams = {
         name: os.environ.get(f"PETITIONS_{name.upper()}_URL", f"http://127.0.0.1:{port}")
@@ -229,7 +274,12 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.get("PETITIONS_BUREAU_CONFIG")
         or REPO_ROOT / "deploy" / "config" / "bureaus.demo.toml"
     )
-    app = create_app(upstreams, args.dist, config, args.issuer_key)
+    if args.print_reference:
+        print(json.dumps(reference(config), ensure_ascii=False, indent=1))
+        return 0
+    app = create_app(
+        upstreams, args.dist, config, args.issuer_key, web_oidc=web_oidc_from_env(os.environ)
+    )
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning")
     return 0
 

@@ -28,6 +28,8 @@ from petitions.identity.settings import (
 )
 from petitions.identity.verify import (
     ALLOWED_ALGORITHMS,
+    ClaimNames,
+    DiscoveredJwks,
     JwksSource,
     RemoteJwks,
     StaticJwks,
@@ -40,7 +42,9 @@ __all__ = [
     "DEV_ISSUER",
     "AuthenticationError",
     "Authenticator",
+    "ClaimNames",
     "Covers",
+    "DiscoveredJwks",
     "ForbiddenError",
     "IdentityConfigurationError",
     "IdentityError",
