@@ -1,5 +1,6 @@
-"""Reporting's events: reads of a case's audit timeline (审计查阅记录), and the accompany
-roster published for a month (陪同接访名单).
+"""Reporting's events: reads of a case's audit timeline (审计查阅记录), lists of cases taken
+away (the ledger read or any report exported), and the accompany roster published for a month
+(陪同接访名单).
 
 Reads go on the stream ``audit-<case id>`` in the event store, not into a table: they are then
 hash-chained like the case itself, so nobody can quietly drop the record of having looked.
@@ -32,6 +33,21 @@ class TimelineRead(Event, type="reporting.TimelineRead"):
     # The reader's bureau as their token named it (None: the operator command, or a read
     # recorded before the bureau was). Optional, so older reads still decode as they are.
     reader_bureau: str | None = None
+
+
+class ReportExported(Event, type="reporting.ReportExported"):
+    """Someone read a page of the ledger or downloaded a report as a file. Both hand over case
+    numbers with masked petitioners and handling details, so who took which list away is
+    recorded like any other read of personal data (who, role, bureau, what, when), before the
+    answer. Appended to ``exports-<reader's bureau>-<YYYY-MM>`` (the Asia/Shanghai month)."""
+
+    report: str  # ledger, weekly, monthly, practices
+    format: Literal["json", "xlsx", "csv"]
+    reader: str
+    role: str
+    reader_bureau: str
+    parameters: dict[str, str]  # the query as asked: codes, dates, filters (never personal data)
+    rows: int  # the rows handed over, all sheets together
 
 
 class RosterCount(BaseModel):

@@ -61,6 +61,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/audit/exports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * 台帐与报表导出记录 Who read the ledger or exported a report, in a month
+         * @description 按读者所在单位和月份（上海时间）列出，附哈希链校验 listed per reader's bureau and month (Asia/Shanghai), with the check of the record's hash chain
+         */
+        get: operations["exports_taken_api_v1_audit_exports_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/reports/accompany-roster": {
         parameters: {
             query?: never;
@@ -959,6 +979,39 @@ export interface components {
             error: string;
             /** Message */
             message: string;
+        };
+        /** ExportRead */
+        ExportRead: {
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /** Format */
+            format: string;
+            /** Parameters */
+            parameters: {
+                [key: string]: string;
+            };
+            /** Reader */
+            reader: string;
+            /** Report */
+            report: string;
+            /** Role */
+            role: string;
+            /** Rows */
+            rows: number;
+        };
+        /** Exports */
+        Exports: {
+            /** Bureau */
+            bureau: string;
+            /** Exports */
+            exports: components["schemas"]["ExportRead"][];
+            /** Month */
+            month: string;
+            /** Verified */
+            verified: boolean | null;
         };
         /** FigureChange */
         FigureChange: {
@@ -2029,6 +2082,67 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Timeline"];
+                };
+            };
+            /** @description 缺少或无效的令牌 missing or bad bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description 仅审计、管理员或市局信访科可查阅；令牌单位未配置 only auditors, administrators or the city bureau's petition office may read; or the token's bureau is not configured */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description 案号不存在或不在您的范围内 no case has this number within your scope */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    exports_taken_api_v1_audit_exports_get: {
+        parameters: {
+            query: {
+                /** @description 月份 e.g. 2026-12 */
+                month: string;
+                /** @description 读者单位，默认本单位 the readers' bureau */
+                bureau?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Exports"];
                 };
             };
             /** @description 缺少或无效的令牌 missing or bad bearer token */

@@ -59,6 +59,7 @@ LABELS: Final[dict[str, str]] = {
     "personal.PersonalDataErased": "个人信息擦除 personal data erased",
     "reporting.TimelineRead": "查阅审计记录 audit timeline read",
     "reporting.AccompanyRosterPublished": "陪同接访名单发布 accompany roster published",
+    "reporting.ReportExported": "台帐查阅或报表导出 ledger read or report exported",
 }
 
 # The workflow's states are the shared contract's; "not registered" is the audit's own, for a

@@ -22,7 +22,7 @@ from fastapi.responses import JSONResponse
 from petitions.bureaus import BureauConfig
 from petitions.eventstore import EventStore
 from petitions.identity import Authenticator, ForbiddenError, Principal, Role
-from petitions.scope import reach
+from petitions.scope import ensure_acts_for, reach
 from pydantic import BaseModel
 
 from reporting.audit import Audit, Reader, Reads, StateAsOf, Timeline, UnknownCaseError
@@ -181,7 +181,67 @@ def router(
         except UnknownCaseError as exc:
             return _not_found(exc)
 
+    @api.get(
+        "/exports",
+        response_model=Exports,
+        summary="台帐与报表导出记录 Who read the ledger or exported a report, in a month",
+        description="按读者所在单位和月份（上海时间）列出，附哈希链校验 listed per reader's "
+        "bureau and month (Asia/Shanghai), with the check of the record's hash chain",
+        responses=_ERRORS,
+    )
+    async def exports_taken(
+        principal: Annotated[Principal, Depends(auditor)],
+        month: Annotated[
+            str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="月份 e.g. 2026-12")
+        ],
+        bureau: Annotated[
+            str | None,
+            Query(max_length=32, description="读者单位，默认本单位 the readers' bureau"),
+        ] = None,
+    ) -> Any:
+        code = bureau or principal.bureau
+        if not config.is_bureau(code):
+            raise ForbiddenError("unknown_bureau", f"未知单位 unknown bureau {code:.32}")
+        ensure_acts_for(principal, config, code)
+        stream = f"exports-{code}-{month}"
+        events = await store().read_stream(stream, reveal=False)
+        verification = await store().verify(stream) if events else None
+        return Exports(
+            bureau=code,
+            month=month,
+            verified=None if verification is None else verification.ok,
+            exports=[
+                ExportRead(
+                    at=e.recorded_at,
+                    reader=e.data.reader,
+                    role=e.data.role,
+                    report=e.data.report,
+                    format=e.data.format,
+                    parameters=e.data.parameters,
+                    rows=e.data.rows,
+                )
+                for e in events
+            ],
+        )
+
     return api
+
+
+class ExportRead(BaseModel):
+    at: datetime
+    reader: str
+    role: str
+    report: str
+    format: str
+    parameters: dict[str, str]
+    rows: int
+
+
+class Exports(BaseModel):
+    bureau: str
+    month: str
+    verified: bool | None  # None: nothing recorded that month
+    exports: list[ExportRead]
 
 
 def _uuid(text: object) -> UUID | None:

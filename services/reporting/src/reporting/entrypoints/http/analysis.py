@@ -152,6 +152,7 @@ def router(ctx: Context) -> APIRouter:
 
     register_report(
         api,
+        ctx,
         "/monthly/{month}",
         name="monthly",
         tags=TAGS,

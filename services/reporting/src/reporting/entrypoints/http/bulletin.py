@@ -86,6 +86,7 @@ def router(ctx: Context) -> APIRouter:
 
     register_report(
         api,
+        ctx,
         "/weekly/{week}",
         name="weekly",
         tags=TAGS,

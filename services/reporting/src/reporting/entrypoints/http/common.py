@@ -6,13 +6,14 @@ report's JSON, XLSX and CSV variants side by side."""
 # No `from __future__ import annotations`: FastAPI evaluates the endpoints' annotations at run
 # time, and some name attributes of a Context built at run time.
 
+import dataclasses
 import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from enum import Enum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import asyncpg
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -20,10 +21,12 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from petitions.bureaus import BureauConfig, UnknownCodeError, WorkCalendar, YearNotConfiguredError
 from petitions.clock import Clock
-from petitions.eventstore import EventStore
+from petitions.eventstore import ANY, EventStore, Metadata, NewEvent
 from petitions.identity import Authenticator, Principal, Role
 from petitions.limits import MAX_OFFSET
+from petitions.messages.reporting import ReportExported
 from petitions.scope import ensure_acts_for
+from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from reporting import exports, queries
@@ -273,6 +276,37 @@ class Context:
     def today(self) -> date:
         return periods.local_today(self.clock())
 
+    async def record_export(
+        self,
+        principal: Principal,
+        report: str,
+        fmt: Literal["json", "xlsx", "csv"],
+        parameters: Mapping[str, Any],
+        rows: int,
+    ) -> None:
+        """Record that ``principal`` took ``rows`` rows of ``report`` away, before they get them
+        (no record, no list). Without a store (a read-only replica's tests) nothing is recorded
+        and nothing is refused: the service itself always has one."""
+        if self.store is None:
+            return
+        now = self.clock()
+        event = ReportExported(
+            report=report,
+            format=fmt,
+            reader=principal.user,
+            role=str(principal.role),
+            reader_bureau=principal.bureau,
+            parameters=_parameters(parameters),
+            rows=rows,
+        )
+        month = periods.local_today(now).strftime("%Y-%m")
+        await self.store().append(
+            f"exports-{principal.bureau}-{month}",
+            [NewEvent(event, bureau=principal.bureau)],
+            ANY,
+            metadata=Metadata(actor=principal.user, service="reporting"),
+        )
+
     async def with_published(
         self, roster: queries.AccompanyRoster, bureau: str
     ) -> queries.AccompanyRoster:
@@ -325,8 +359,30 @@ class Export:
     what: str
 
 
+def _parameters(parameters: Mapping[str, Any]) -> dict[str, str]:
+    """The query of a list as text: filters flattened, unset ones left out, the reader out."""
+    flat: dict[str, str] = {}
+    for key, value in parameters.items():
+        if value is None or isinstance(value, Principal):
+            continue
+        if isinstance(value, BaseModel):
+            fields = value.model_dump(mode="json", exclude_none=True)
+            flat |= {f"{key}.{k}": str(v) for k, v in fields.items()}
+        elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+            fields = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+            flat |= {f"{key}.{k}": str(v) for k, v in fields.items() if v is not None}
+        else:
+            flat[key] = str(value)
+    return flat
+
+
+def rows_of(report: exports.Report) -> int:
+    return sum(len(sheet.rows) for sheet in report.sheets)
+
+
 def register_report(
     api: APIRouter,
+    ctx: Context,
     path: str,
     *,
     name: str,
@@ -344,18 +400,24 @@ def register_report(
     the report every file variant renders; ``json`` is the JSON endpoint itself, with its own
     parameters (paging) and ``json_route`` (response_model, summary, description)."""
     signature = inspect.signature(build).replace(return_annotation=Response)
-    for extension, media_type, render, texts in (
+    variants: tuple[
+        tuple[Literal["xlsx", "csv"], str, Callable[[exports.Report], bytes], Export], ...
+    ] = (
         ("xlsx", XLSX, exports.to_xlsx, xlsx),
         ("csv", CSV, exports.to_csv, csv),
-    ):
+    )
+    for extension, media_type, render, texts in variants:
 
         def endpoint(
             render: Callable[[exports.Report], bytes] = render,
             media_type: str = media_type,
-            extension: str = extension,
+            extension: Literal["xlsx", "csv"] = extension,
         ) -> Callable[..., Awaitable[Response]]:
             async def variant(**params: Any) -> Response:
-                return await download(render, media_type, await build(**params), extension)
+                report = await build(**params)
+                principal = next(v for v in params.values() if isinstance(v, Principal))
+                await ctx.record_export(principal, name, extension, params, rows_of(report))
+                return await download(render, media_type, report, extension)
 
             variant.__signature__ = signature  # type: ignore[attr-defined]
             variant.__name__ = f"{name}_{extension}"

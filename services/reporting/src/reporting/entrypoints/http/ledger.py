@@ -151,10 +151,14 @@ def router(ctx: Context) -> APIRouter:
         limit: Annotated[int, Query(ge=1, le=queries.MAX_PAGE)] = 50,
         offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     ) -> Any:
-        return await ledger_page(principal, bureau, filters, as_of, limit, offset)
+        page = await ledger_page(principal, bureau, filters, as_of, limit, offset)
+        asked = {"filters": filters, "bureau": bureau, "as_of": as_of, "offset": offset}
+        await ctx.record_export(principal, "ledger", "json", asked, len(page.rows))
+        return page
 
     register_report(
         api,
+        ctx,
         "/ledger",
         name="ledger",
         tags=TAGS,

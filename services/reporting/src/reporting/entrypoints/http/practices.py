@@ -85,6 +85,7 @@ def router(ctx: Context) -> APIRouter:
 
     register_report(
         api,
+        ctx,
         "/practices",
         name="practices",
         tags=TAGS,
