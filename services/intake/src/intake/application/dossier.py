@@ -36,6 +36,7 @@ from petitions.log import get_logger
 from petitions.messages.intake import PersonalDataRead
 from petitions.personal import BlindIndex
 from petitions.personal.codec import plan_for
+from petitions.scope import reach
 
 from intake.application.register import InvalidCommand
 from intake.domain.casefile import CaseFile, fold, public_status
@@ -116,12 +117,17 @@ class Dossier:
         return config.is_bureau(mine) and config.is_bureau(other) and config.covers(mine, other)
 
     def in_scope(self, case: CaseFile, principal: Principal) -> bool:
-        """May ``principal`` know the case exists at all? (Otherwise: 404.)"""
-        if case.accuses(principal.bureau, principal.user):
+        """May ``principal`` know the case exists at all? (Otherwise: 404.) The one scope rule
+        of every service (``petitions.scope``: within the reader's reach, and never the accused,
+        matched by normalised codes and the token's department), and the leader who owns the
+        case (包案) wherever they sit."""
+        mine = reach(principal, self._config)
+        facts = case.facts
+        if mine.accused(facts):
             return False
         if principal.role is Role.LEADER and principal.user == case.leader_id:
             return True
-        return any(self._covers(principal.bureau, b) for b in self.case_bureaus(case))
+        return mine.in_reach(facts)
 
     def may_read_in_clear(self, case: CaseFile, principal: Principal) -> bool:
         role, mine = principal.role, principal.bureau

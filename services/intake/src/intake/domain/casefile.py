@@ -19,6 +19,7 @@ from petitions.messages import Event
 from petitions.messages import assignment as a
 from petitions.messages.case_state import CaseState as S
 from petitions.messages.intake import CaseRegistered, PetitionerRecord, SubmissionReceived
+from petitions.scope import CaseFacts
 
 
 @dataclass(frozen=True)
@@ -84,9 +85,16 @@ class CaseFile:
         (assignment's own rule before its first assignment)."""
         return self.unit or self.bureau
 
-    def accuses(self, bureau: str, user: str) -> bool:
-        """Art. 30: an accusation is never visible to the unit or the person it accuses."""
-        return bureau in self.accused_units or user in self.accused_officers
+    @property
+    def facts(self) -> CaseFacts:
+        """What the one scope rule (``petitions.scope``) decides on, Art. 30 included."""
+        return CaseFacts(
+            bureau=self.bureau,
+            sub_bureau=self.sub_bureau,
+            unit=self.unit,
+            accused_units=tuple(self.accused_units),
+            accused_officers=tuple(self.accused_officers),
+        )
 
 
 def evolve(state: CaseFile | None, event: RecordedEvent[Any]) -> CaseFile | None:
