@@ -30,6 +30,7 @@ from petitions.http import (
 from petitions.identity import authenticate, install_auth_errors, verifier_from_settings
 from petitions.log import configure_logging, get_logger
 from petitions.messaging import Consumer
+from petitions.messaging.security import durable
 from petitions.metrics import install_metrics
 from petitions.migrations import apply_package
 from petitions.runtime import Runtime, open_runtime, tune_gc
@@ -44,8 +45,9 @@ MIGRATIONS = [
     ("messaging", "petitions.messaging.migrations"),
     ("assignment", "assignment.migrations"),
 ]
-# Only intake's events start anything here; the toolkit fills the case's other versions in.
-INTAKE_EVENTS = "petitions.events.*.*.intake.>"
+# The durable the deployment provisions for this service (only intake's events start anything
+# here; the toolkit fills the case's other versions in). Its AsyncAPI document shows the same.
+DURABLE = durable(SERVICE)
 
 log = get_logger(__name__)
 
@@ -96,12 +98,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
             )
             if settings.run_consumer:
                 consumer = Consumer(
-                    name=SERVICE,
+                    name=DURABLE.name,
                     handler=workflow.take_up,
                     pool=runtime.pool,
                     store=store,
                     nats_url=settings.nats(),
-                    filter_subject=INTAKE_EVENTS,
+                    filter_subject=DURABLE.filter_subject,
                 )
                 holder["consumer"] = consumer
                 runtime.supervise("consumer", consumer.run, stop=consumer.stop, progress=consumer)
