@@ -126,6 +126,12 @@ class Consumer:
         self._begin = begin
         self._serial = asyncio.Lock()
         self._busy_since: float | None = None
+        self._waiting: list[tuple[Msg, _Claim]] = []
+        """Delivered messages not yet handled (all of a fetched batch, as FastStream starts
+        them), in delivery order."""
+        self._known: dict[UUID, RawEvent] = {}
+        self._looked_up: set[UUID] = set()
+        """Event ids whose store copies were read ahead (found ones are in ``_known``)."""
         self.subscriber: LogicSubscriber[Any] | None = None
         """The FastStream subscriber while bound (None before and between connections)."""
         self.last_progress: float | None = None
@@ -256,27 +262,63 @@ class Consumer:
             await asyncio.wait_for(self._stopping.wait(), seconds)
 
     async def on_message(self, msg: Msg) -> None:
-        """The subscriber's handler. FastStream runs a fetched batch's messages concurrently:
+        """The subscriber's handler. FastStream starts all of a fetched batch's messages at once:
         they are taken one at a time, in delivery order (an asyncio lock is first come, first
         served), as the consumer always did: a case's versions in order, and no pile of
-        transactions waiting on one case's row lock while holding every pool connection."""
-        async with self._serial:
-            self._busy_since = time.monotonic()
-            try:
-                await self.handle(msg)
-            except Exception as exc:  # e.g. PostgreSQL down while dead-lettering
-                # Not acked: JetStream redelivers it after the ack wait.
-                log.warning("consumer.handle_failed", consumer=self.name, error=repr(exc))
-            finally:
-                self._busy_since = None
-                self.last_progress = time.monotonic()
+        transactions waiting on one case's row lock while holding every pool connection. The
+        store copies of the messages waiting are read in one query (see _read_ahead)."""
+        claim = _claim(msg)
+        waiting = (msg, claim)
+        self._waiting.append(waiting)
+        try:
+            async with self._serial:
+                self._busy_since = time.monotonic()
+                try:
+                    if claim.event_id is not None and claim.event_id not in self._looked_up:
+                        await self._read_ahead()
+                    await self.handle(msg, self._known, claim=claim)
+                    if claim.event_id is not None:
+                        self._known.pop(claim.event_id, None)
+                        self._looked_up.discard(claim.event_id)
+                except Exception as exc:  # e.g. PostgreSQL down while dead-lettering
+                    # Not acked: JetStream redelivers it after the ack wait.
+                    log.warning("consumer.handle_failed", consumer=self.name, error=repr(exc))
+                finally:
+                    self._busy_since = None
+                    self.last_progress = time.monotonic()
+        finally:
+            self._waiting.remove(waiting)
+            if not self._waiting:  # nothing in hand: forget what a dropped batch left behind
+                self._known.clear()
+                self._looked_up.clear()
 
-    async def handle(self, msg: Msg, known: Mapping[UUID, RawEvent] | None = None) -> None:
+    async def _read_ahead(self) -> None:
+        """Read the store copies of every message waiting to be handled in one query, rather
+        than one query a message."""
+        ids = [
+            c.event_id
+            for _, c in self._waiting
+            if c.event_id is not None and c.event_id not in self._looked_up
+        ]
+        try:
+            self._known.update(await self._store.read_events_raw(ids))
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            return  # each message then reads (and fails, and is retried) on its own
+        self._looked_up.update(ids)
+
+    async def handle(
+        self,
+        msg: Msg,
+        known: Mapping[UUID, RawEvent] | None = None,
+        *,
+        claim: _Claim | None = None,
+    ) -> None:
         """Apply the store's copy of the event the message names (and any versions of its case
         found missing), then ack; on failure nak with a delay, or dead-letter it after
         ``max_deliver`` deliveries. ``known``: store copies already read, by event id (a
-        caller handling several messages may read them in one query)."""
-        claim = _claim(msg)
+        caller handling several messages may read them in one query); ``claim``: the message
+        already read for what it claims to be."""
+        claim = claim or _claim(msg)
         bind_context(consumer=self.name, case=claim.stream_id, event_id=str(claim.event_id))
         try:
             await self._believe(msg, claim, known)
