@@ -6,6 +6,7 @@ document at ``/asyncapi.json`` and ``/asyncapi.yaml``, and ``make docs`` writes 
 
 # No `from __future__ import annotations`: pydantic builds the generic envelopes at run time.
 
+import functools
 import json
 from collections.abc import Iterable
 from datetime import datetime
@@ -61,6 +62,7 @@ def _envelope(event: type[Event]) -> type[BaseModel]:
     return model
 
 
+@functools.cache  # built once a process (a consumer registers it again on every reconnect)
 def consumed_message(name: str, pattern: str) -> type[BaseModel]:
     """The message a subscription on ``pattern`` receives, as documented: the envelope with the
     data of any event type the pattern matches (one of them)."""
