@@ -43,13 +43,14 @@ EXPECTED_CHANNELS = {
         "petitions.events.*.*.intake.SubmissionReceived",
         "petitions.events.*.*.intake.ReceptionSessionMissed",
     },
+    # What each consumer subscribes to (its durable's filter) and something it publishes.
     "assignment": {
-        "petitions.events.*.*.intake.SubmissionReceived",
+        "petitions.events.*.*.intake.>",
         "petitions.events.*.*.assignment.CaseTerminated",
     },
     "reporting": {
-        "petitions.events.*.*.intake.SubmissionReceived",
-        "petitions.events.*.*.personal.PersonalDataErased",
+        "petitions.events.>",
+        "petitions.events.*.*.reporting.TimelineRead",
     },
 }
 

@@ -23,6 +23,7 @@ from petitions.messaging import (
     list_dead_letters,
     subject_for,
 )
+from petitions.messaging.relay import Outlet
 from petitions.messaging.security import access
 
 from tests.conftest import ROOT
@@ -59,13 +60,12 @@ async def record(conn: asyncpg.Connection, event: Delivered) -> None:
 
 async def relay_all(store: EventStore, database_url: str, url: str) -> None:
     relay = Relay(store, dsn=database_url, nats_url=url)
-    client = await nats.connect(**access(url).options())
+    outlet = await Outlet.open(url)
     try:
-        js = client.jetstream()
-        while await relay.pump(js):
+        while await relay.pump(outlet):
             pass
     finally:
-        await client.close()
+        await outlet.close()
 
 
 async def effect_rows(pool: asyncpg.Pool) -> list[tuple[str, int, int]]:

@@ -34,7 +34,7 @@ from intake.main import create_app as create_intake
 from petitions.identity import DEV_ISSUER
 from petitions.runtime import Runtime
 
-from tests.conftest import ROOT, TEST_EVENT_ID_KEY, TEST_KEK_B64, Clock, Token
+from tests.conftest import ROOT, TEST_EVENT_ID_KEY, TEST_KEK_B64, Clock, Servers, Token
 from tests.integration.test_intake_registration import visit
 
 pytestmark = pytest.mark.integration
@@ -217,3 +217,49 @@ async def test_requests_while_postgres_is_down_are_503_with_retry_after(
             assert lookup.status_code == 404, lookup.text
     finally:
         pg.stop()
+
+
+async def test_an_idle_consumer_is_ready_and_a_stopped_one_is_not(
+    database_url: str, nats_url: str, servers: Servers, jwks_file: Path, clock: Clock
+) -> None:
+    """The FastStream subscriber pulling and finding nothing is progress (readiness stays
+    green past the stall threshold); a consumer whose pull loop is gone is a stall."""
+    settings = AssignmentSettings(
+        database_url=database_url,
+        **servers.settings("assignment"),  # its own identity, bound to its provisioned durable
+        run_relay=False,
+        run_sweep=False,
+        stall_seconds=3,
+        kek=TEST_KEK_B64,
+        event_id_key=base64.b64encode(TEST_EVENT_ID_KEY).decode(),
+        oidc_issuer=DEV_ISSUER,
+        jwks_file=jwks_file,
+        bureau_config=ROOT / "deploy/config/bureaus.demo.toml",
+    )
+    app = create_assignment(settings, clock=clock)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://assignment") as http:
+            consumer = app.state.holder["consumer"]
+
+            async def bound() -> bool:
+                return consumer.subscriber is not None and consumer.pending is not None
+
+            await eventually(bound, "the consumer bound to its durable")
+            await asyncio.sleep(4)  # past the stall threshold, with nothing to consume
+            ready = await http.get("/health/ready")
+            assert ready.status_code == 200, ready.text
+            progress = ready.json()["progress"]["consumer"]
+            assert progress["lag"] == 0
+            assert progress["last_progress_age"] is not None  # it has pulled, with nothing to do
+            assert progress["last_progress_age"] < 3
+
+            # The pull loop ends (as if it had died): no progress from then on.
+            await consumer.subscriber.stop()
+
+            async def stalled() -> httpx.Response | None:
+                response = await http.get("/health/ready")
+                return response if response.status_code == 503 else None
+
+            body = (await eventually(stalled, "a stall reported")).json()
+            assert any("consumer" in reason for reason in body["reasons"]), body["reasons"]

@@ -5,7 +5,6 @@ from __future__ import annotations
 from faststream.specification import AsyncAPI
 from petitions.messages import assignment as events
 from petitions.messages.base import Event
-from petitions.messages.intake import CaseRegistered, SubmissionReceived
 from petitions.messaging.asyncapi import specification
 
 
@@ -23,9 +22,9 @@ def spec() -> AsyncAPI:
         service="assignment",
         title="交办督办 Assignment — events",
         description=(
-            "Consumes intake's registrations (a new case is taken up: acceptance clock, first "
-            "assignment) and publishes the whole workflow of each case on its stream."
+            "Consumes intake's events (a registration takes a new case up: acceptance clock, "
+            "first assignment; the others are skipped) and publishes the whole workflow of each "
+            "case on its stream."
         ),
         publishes=published(),
-        consumes=[CaseRegistered, SubmissionReceived],
     )

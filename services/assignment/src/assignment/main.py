@@ -30,6 +30,7 @@ from petitions.http import (
 from petitions.identity import authenticate, install_auth_errors, verifier_from_settings
 from petitions.log import configure_logging, get_logger
 from petitions.messaging import Consumer
+from petitions.messaging.security import durable
 from petitions.metrics import install_metrics
 from petitions.migrations import apply_package
 from petitions.runtime import Runtime, StartupError, open_runtime, personal_data, tune_gc
@@ -44,8 +45,9 @@ MIGRATIONS = [
     ("messaging", "petitions.messaging.migrations"),
     ("assignment", "assignment.migrations"),
 ]
-# Only intake's events start anything here; the toolkit fills the case's other versions in.
-INTAKE_EVENTS = "petitions.events.*.*.intake.>"
+# The durable the deployment provisions for this service (only intake's events start anything
+# here; the toolkit fills the case's other versions in). Its AsyncAPI document shows the same.
+DURABLE = durable(SERVICE)
 
 NEEDS_KEK = (
     "办理服务需要个人信息密钥以加密办理意见等文字 assignment needs PETITIONS_KEK (the same as "
@@ -105,12 +107,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
             )
             if settings.run_consumer:
                 consumer = Consumer(
-                    name=SERVICE,
+                    name=DURABLE.name,
                     handler=workflow.take_up,
                     pool=runtime.pool,
                     store=store,
                     nats_url=settings.nats(),
-                    filter_subject=INTAKE_EVENTS,
+                    filter_subject=DURABLE.filter_subject,
                 )
                 holder["consumer"] = consumer
                 runtime.supervise("consumer", consumer.run, stop=consumer.stop, progress=consumer)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from faststream.specification import AsyncAPI
-from petitions.messages import registry
 from petitions.messages.reporting import TimelineRead
 from petitions.messaging.asyncapi import specification
 
@@ -18,7 +17,4 @@ def spec() -> AsyncAPI:
             "(reporting.TimelineRead, on the stream audit-<case id>)."
         ),
         publishes=[TimelineRead],
-        consumes=[
-            cls for cls in registry.all_classes() if cls.__module__.startswith("petitions.messages")
-        ],
     )

@@ -1,8 +1,9 @@
 """The consumer toolkit: how assignment and reporting take in relayed events, exactly once in
 effect and in per-case order.
 
-* A durable JetStream pull consumer with explicit acks. Several replicas may share one durable
-  name: JetStream spreads the messages over them.
+* A FastStream JetStream pull subscriber bound to a durable the deployment provisioned, with
+  manual acks (brokers.py has the wiring). Several replicas may share one durable name:
+  JetStream spreads the messages over them.
 * Each event's effect runs in one PostgreSQL transaction with the consumer's bookkeeping row for
   the event's case (``messaging.applied``), taken FOR UPDATE: it is committed before the ack, so a
   redelivery finds the version applied and only acks. The row lock also serialises replicas on
@@ -40,14 +41,17 @@ from uuid import UUID
 
 import asyncpg
 import nats
+from faststream.nats import NatsBroker
+from faststream.nats.subscriber.usecases.basic import LogicSubscriber
 from nats.aio.msg import Msg
 from nats.js.errors import NotFoundError
 
 from petitions.eventstore import EventStore, RawEvent
 from petitions.log import bind_context, get_logger
 from petitions.messaging import envelope
+from petitions.messaging.brokers import nats_broker, subscribe
 from petitions.messaging.envelope import Delivered
-from petitions.messaging.security import NatsAccess, access
+from petitions.messaging.security import Durable, NatsAccess, access
 from petitions.messaging.subjects import PREFIX, STREAM, subject_for
 from petitions.migrations import apply_package
 
@@ -120,9 +124,19 @@ class Consumer:
         self._batch = batch_size
         self._stopping = asyncio.Event()
         self._begin = begin
+        self._serial = asyncio.Lock()
+        self._busy_since: float | None = None
+        self._waiting: list[tuple[Msg, _Claim]] = []
+        """Delivered messages not yet handled (all of a fetched batch, as FastStream starts
+        them), in delivery order."""
+        self._known: dict[UUID, RawEvent] = {}
+        self._looked_up: set[UUID] = set()
+        """Event ids whose store copies were read ahead (found ones are in ``_known``)."""
+        self.subscriber: LogicSubscriber[Any] | None = None
+        """The FastStream subscriber while bound (None before and between connections)."""
         self.last_progress: float | None = None
-        """``time.monotonic()`` when a fetch last came back (with messages, handled, or with
-        none): readiness reports its age."""
+        """``time.monotonic()`` when a message was last handled, or last seen pulling with no
+        message in hand: readiness reports its age."""
         self.pending: int | None = None
         """Messages JetStream holds for this consumer not yet delivered (its lag), as of the
         last look (every few seconds while running)."""
@@ -159,19 +173,42 @@ class Consumer:
     def stop(self) -> None:
         self._stopping.set()
 
+    @property
+    def durable(self) -> Durable:
+        """The provisioned durable this consumer binds to (its name and filter)."""
+        return Durable(self.name, self._filter)
+
+    def subscribe(self, broker: NatsBroker) -> LogicSubscriber[Any]:
+        """Register this consumer's FastStream pull subscriber on ``broker`` (see brokers.py)."""
+        from petitions.messaging.asyncapi import consumed_message
+
+        return subscribe(
+            broker,
+            self.durable,
+            self.on_message,
+            user=self._nats.user,
+            documented=consumed_message(self.name, self._filter),
+            batch_size=self._batch,
+        )
+
     async def run(self) -> None:
-        """Pull and handle messages until stopped; reconnect to NATS when it goes away."""
+        """Bind a FastStream JetStream pull subscriber to the durable and keep it running until
+        stopped; start over on a new connection when NATS goes away."""
         while not self._stopping.is_set():
+            broker = nats_broker(self._nats, name=f"petitions-{self.name}")
             try:
-                client = await nats.connect(**self._nats.options(), name=f"petitions-{self.name}")
+                await broker.connect()
             except (nats.errors.Error, OSError) as exc:
                 log.warning("consumer.nats_unavailable", consumer=self.name, error=str(exc))
+                await _stop(broker)
                 await self._pause(1.0)
                 continue
             try:
-                js = client.jetstream()
+                js = broker.connection.jetstream()
                 # Bind only: the durable is the deployment's (petitions.messaging.provision);
-                # a service's identity may read its INFO, never create or change it.
+                # a service's identity may read its INFO, never create or change it. Looked up
+                # here first because nats-py (under FastStream) would try to create a missing
+                # one, which the identity may not.
                 try:
                     info = await js.consumer_info(STREAM, self.name)
                 except NotFoundError:
@@ -190,50 +227,98 @@ class Consumer:
                         expected=self._ack_wait,
                         provisioned=info.config.ack_wait,
                     )
-                sub = await js.pull_subscribe_bind(durable=self.name, stream=STREAM)
-                looked = 0.0
-                while not self._stopping.is_set():
-                    if time.monotonic() - looked > _LAG_EVERY:
-                        looked = time.monotonic()
-                        info = await sub.consumer_info()
-                        self.pending = info.num_pending
-                    try:
-                        messages = await sub.fetch(self._batch, timeout=1)
-                    except TimeoutError:
-                        # Nothing to fetch. nats-py raises its own TimeoutError or, on some
-                        # paths, asyncio's (the builtin): both mean "try again", and neither may
-                        # fall through to the reconnect below (an OSError to Python).
-                        self.last_progress = time.monotonic()
-                        continue
-                    await self.handle_batch(messages)
-                    self.last_progress = time.monotonic()
+                self.subscriber = self.subscribe(broker)
+                await broker.start()
+                await self._watch(broker, self.subscriber)
             except (nats.errors.Error, OSError) as exc:
                 log.warning("consumer.interrupted", consumer=self.name, error=repr(exc))
                 await self._pause(1.0)
             finally:
-                with contextlib.suppress(Exception):
-                    await client.close()
+                self.subscriber = None
+                await _stop(broker)
+
+    async def _watch(self, broker: NatsBroker, subscriber: LogicSubscriber[Any]) -> None:
+        """While the subscriber runs: note progress for readiness (its pull loop is alive and
+        no message has been in hand too long), and look at the lag every few seconds."""
+        client = broker.connection
+        js = client.jetstream()
+        looked = 0.0
+        while not self._stopping.is_set():
+            if client.is_closed:
+                raise nats.errors.ConnectionClosedError
+            pulling = bool(getattr(subscriber, "tasks", None)) and not all(
+                task.done() for task in getattr(subscriber, "tasks", ())
+            )
+            if pulling and client.is_connected and self._busy_since is None:
+                self.last_progress = time.monotonic()
+            if time.monotonic() - looked > _LAG_EVERY and client.is_connected:
+                looked = time.monotonic()
+                with contextlib.suppress(nats.errors.Error, TimeoutError):
+                    self.pending = (await js.consumer_info(STREAM, self.name)).num_pending
+            await self._pause(0.5)
 
     async def _pause(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopping.wait(), seconds)
 
-    async def handle_batch(self, messages: Sequence[Msg]) -> None:
-        """Handle fetched messages in order, with their store copies read in one query."""
-        ids = [c.event_id for c in map(_claim, messages) if c.event_id is not None]
-        known: Mapping[UUID, RawEvent] | None
+    async def on_message(self, msg: Msg) -> None:
+        """The subscriber's handler. FastStream starts all of a fetched batch's messages at once:
+        they are taken one at a time, in delivery order (an asyncio lock is first come, first
+        served), as the consumer always did: a case's versions in order, and no pile of
+        transactions waiting on one case's row lock while holding every pool connection. The
+        store copies of the messages waiting are read in one query (see _read_ahead)."""
+        claim = _claim(msg)
+        waiting = (msg, claim)
+        self._waiting.append(waiting)
         try:
-            known = await self._store.read_events_raw(ids)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
-            known = None  # each message then reads (and fails, and is retried) on its own
-        for msg in messages:
-            await self.handle(msg, known)
+            async with self._serial:
+                self._busy_since = time.monotonic()
+                try:
+                    if claim.event_id is not None and claim.event_id not in self._looked_up:
+                        await self._read_ahead()
+                    await self.handle(msg, self._known, claim=claim)
+                    if claim.event_id is not None:
+                        self._known.pop(claim.event_id, None)
+                        self._looked_up.discard(claim.event_id)
+                except Exception as exc:  # e.g. PostgreSQL down while dead-lettering
+                    # Not acked: JetStream redelivers it after the ack wait.
+                    log.warning("consumer.handle_failed", consumer=self.name, error=repr(exc))
+                finally:
+                    self._busy_since = None
+                    self.last_progress = time.monotonic()
+        finally:
+            self._waiting.remove(waiting)
+            if not self._waiting:  # nothing in hand: forget what a dropped batch left behind
+                self._known.clear()
+                self._looked_up.clear()
 
-    async def handle(self, msg: Msg, known: Mapping[UUID, RawEvent] | None = None) -> None:
+    async def _read_ahead(self) -> None:
+        """Read the store copies of every message waiting to be handled in one query, rather
+        than one query a message."""
+        ids = [
+            c.event_id
+            for _, c in self._waiting
+            if c.event_id is not None and c.event_id not in self._looked_up
+        ]
+        try:
+            self._known.update(await self._store.read_events_raw(ids))
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            return  # each message then reads (and fails, and is retried) on its own
+        self._looked_up.update(ids)
+
+    async def handle(
+        self,
+        msg: Msg,
+        known: Mapping[UUID, RawEvent] | None = None,
+        *,
+        claim: _Claim | None = None,
+    ) -> None:
         """Apply the store's copy of the event the message names (and any versions of its case
         found missing), then ack; on failure nak with a delay, or dead-letter it after
-        ``max_deliver`` deliveries. ``known``: store copies already read, by event id."""
-        claim = _claim(msg)
+        ``max_deliver`` deliveries. ``known``: store copies already read, by event id (a
+        caller handling several messages may read them in one query); ``claim``: the message
+        already read for what it claims to be."""
+        claim = claim or _claim(msg)
         bind_context(consumer=self.name, case=claim.stream_id, event_id=str(claim.event_id))
         try:
             await self._believe(msg, claim, known)
@@ -421,6 +506,13 @@ def _claim(msg: Msg) -> _Claim:
         )
     except (ValueError, TypeError, KeyError, AttributeError):
         return _Claim(None)
+
+
+async def _stop(broker: NatsBroker) -> None:
+    # Stopping drains the connection: bounded, so a frozen server cannot hold a restart.
+    with contextlib.suppress(Exception):
+        async with asyncio.timeout(5):
+            await broker.stop()
 
 
 def _garbage_id(data: bytes) -> UUID:

@@ -1,8 +1,9 @@
 """The relay: every stored event onto JetStream, in store order, exactly once in effect.
 
 * It reads the store with the ordered reader (never skipping a late commit) from its durable
-  cursor, publishes a batch with every publish in flight at once, and advances the cursor only
-  after every publish of the batch is acknowledged. A crash in between re-publishes the batch;
+  cursor, publishes a batch through FastStream's NATS publishers (one per event type, see
+  brokers.py) with every publish in flight at once, and advances the cursor only after every
+  publish of the batch is acknowledged. A crash in between re-publishes the batch;
   JetStream drops the repeats by ``Nats-Msg-Id`` (the event id) within its duplicate window.
 * One relay is active at a time: it holds a PostgreSQL advisory lock on a connection of its
   own. A standby polls for the lock every ``standby_poll`` seconds, so it takes over within that
@@ -32,8 +33,8 @@ from datetime import datetime
 
 import asyncpg
 import nats
-from nats.aio.client import Client as NatsClient
-from nats.js import JetStreamContext
+from faststream.nats import NatsBroker
+from faststream.nats.publisher.usecase import LogicPublisher
 from nats.js.api import PubAck
 from nats.js.errors import APIError
 
@@ -41,6 +42,7 @@ from petitions.eventstore import Cursor, EventStore, RawEvent, load_cursor, save
 from petitions.eventstore.subscription import Wakeup
 from petitions.log import get_logger
 from petitions.messaging import envelope
+from petitions.messaging.brokers import event_publisher, nats_broker
 from petitions.messaging.security import NatsAccess, access
 from petitions.messaging.subjects import STREAM, subject_for
 
@@ -168,7 +170,7 @@ class Relay:
 
     async def _lead(self, lock: asyncpg.Connection) -> None:
         backoff = 0.2
-        client: NatsClient | None = None
+        outlet: Outlet | None = None
         try:
             while not self._stopping.is_set():
                 if lock.is_closed():
@@ -176,9 +178,11 @@ class Relay:
                     return
                 try:
                     await lock.fetchval("SELECT 1")  # notices a dead lock connection early
-                    if client is None or not client.is_connected:
-                        client = await self._connect()
-                    moved = await self.pump(client.jetstream())
+                    if outlet is None or not outlet.connected:
+                        if outlet is not None:
+                            await outlet.close()
+                        outlet = await Outlet.open(self._nats)
+                    moved = await self.pump(outlet)
                     self.last_progress = time.monotonic()
                     backoff = 0.2
                 except (asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
@@ -194,25 +198,14 @@ class Relay:
                 if moved < self._batch:
                     await self._wakeup.wait(self._poll)
         finally:
-            if client is not None:
-                with contextlib.suppress(Exception):
-                    await client.close()
-
-    async def _connect(self) -> NatsClient:
-        # The stream is the deployment's (petitions.messaging.provision): the relay's identity
-        # may not create it. Until it exists publishes fail and the relay retries, cursor unmoved.
-        return await nats.connect(
-            **self._nats.options(),
-            name="petitions-relay",
-            allow_reconnect=False,  # we reconnect ourselves, with the cursor as the truth
-            connect_timeout=2,
-        )
+            if outlet is not None:
+                await outlet.close()
 
     async def _pause(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopping.wait(), seconds)
 
-    async def pump(self, js: JetStreamContext) -> int:
+    async def pump(self, outlet: Outlet) -> int:
         """Publish the next batch after the cursor; return how many events it held."""
         cursor: Cursor = await load_cursor(self._store.pool, CURSOR_NAME)
         batch = await self._store.read_all_raw(cursor, self._batch)
@@ -220,7 +213,7 @@ class Relay:
             return 0
         messages = [_Message(raw, *envelope.encode(raw)) for raw in batch]
         acks = await asyncio.gather(
-            *(self._publish(js, m, m.headers) for m in messages), return_exceptions=True
+            *(outlet.publish(m, m.headers) for m in messages), return_exceptions=True
         )
         for ack in acks:
             if isinstance(ack, BaseException) and not permanent(ack):
@@ -232,7 +225,7 @@ class Relay:
             if isinstance(ack, BaseException):
                 await self._dead_letter(message, ack)
             elif ack.duplicate:
-                await self._investigate(js, message, ack)
+                await self._investigate(outlet, message, ack)
             else:
                 self.published += 1
         if self._after_publish is not None:
@@ -243,21 +236,14 @@ class Relay:
         log.debug("relay.batch", events=len(batch), cursor=str(batch[-1].cursor))
         return len(batch)
 
-    async def _publish(
-        self, js: JetStreamContext, message: _Message, headers: dict[str, str]
-    ) -> PubAck:
-        return await js.publish(
-            message.subject, message.body, stream=STREAM, headers=headers, timeout=5
-        )
-
-    async def _investigate(self, js: JetStreamContext, message: _Message, ack: PubAck) -> None:
+    async def _investigate(self, outlet: Outlet, message: _Message, ack: PubAck) -> None:
         """A duplicate ack: find out whether the stream holds this very event under its id, and
         if not, make sure the genuine one still goes out."""
         raw = message.raw
         try:
             # STREAM.MSG.GET is allowed to the relay's identity alone (security.py): it reads
             # only what it publishes itself.
-            kept = await js.get_msg(STREAM, seq=ack.seq)
+            kept = await outlet.broker.connection.jetstream().get_msg(STREAM, seq=ack.seq)
             same: bool | None = kept.data == message.body and kept.subject == message.subject
         except (nats.errors.Error, TimeoutError):
             same = None  # not allowed to read it, or gone: it cannot be vouched for
@@ -289,7 +275,7 @@ class Relay:
             )
             await self._record(message, "preempted", reason)
         fresh = {**message.headers, envelope.MSG_ID: str(uuid.uuid4())}
-        await self._publish(js, message, fresh)
+        await outlet.publish(message, fresh)
 
     async def _dead_letter(self, message: _Message, exc: BaseException) -> None:
         raw = message.raw
@@ -332,3 +318,60 @@ class _Message:
     @property
     def subject(self) -> str:
         return subject_for(self.raw.bureau, self.raw.stream_id, self.raw.event_type)
+
+
+class Outlet:
+    """The relay's connection to NATS: a FastStream broker with the relay's identity and its
+    publishers, one per event type (brokers.event_publisher), made as types come up."""
+
+    def __init__(self, broker: NatsBroker) -> None:
+        self.broker = broker
+        self._publishers: dict[str, LogicPublisher] = {}
+
+    @classmethod
+    async def open(cls, nats_access: str | NatsAccess) -> Outlet:
+        # The stream is the deployment's (petitions.messaging.provision): the relay's identity
+        # may not create it. Until it exists publishes fail and the relay retries, cursor unmoved.
+        broker = nats_broker(
+            nats_access,
+            name="petitions-relay",
+            allow_reconnect=False,  # we reconnect ourselves, with the cursor as the truth
+            connect_timeout=2,
+        )
+        try:
+            await broker.connect()
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await broker.stop()
+            raise
+        return cls(broker)
+
+    @property
+    def connected(self) -> bool:
+        try:
+            return bool(self.broker.connection.is_connected)
+        except Exception:  # FastStream raises its own kinds when never connected
+            return False
+
+    async def publish(self, message: _Message, headers: dict[str, str]) -> PubAck:
+        raw = message.raw
+        publisher = self._publishers.get(raw.event_type)
+        if publisher is None:
+            publisher = self._publishers[raw.event_type] = event_publisher(
+                self.broker, raw.event_type
+            )
+        ack: PubAck = await publisher.publish(
+            message.body,
+            subject=message.subject,
+            headers=headers,
+            correlation_id=str(raw.correlation_id),
+            stream=STREAM,
+            timeout=5,
+        )
+        return ack
+
+    async def close(self) -> None:
+        # Stopping drains the connection: bounded, a frozen server must not hold the relay.
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(5):
+                await self.broker.stop()

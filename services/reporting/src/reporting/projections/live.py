@@ -9,6 +9,7 @@ from typing import Any
 import asyncpg
 from petitions.eventstore import EventStore
 from petitions.messaging import Consumer, Delivered, NatsAccess
+from petitions.messaging.security import durable
 
 from reporting.projections.projector import Projector, needs
 from reporting.projections.tables import PROJECTION_LOCK, load, write
@@ -45,6 +46,8 @@ def projection_consumer(
         pool=read_pool,
         store=store,
         nats_url=nats_url,
+        # The durable the deployment provisions (its AsyncAPI document shows the same filter).
+        filter_subject=durable(CONSUMER).filter_subject,
         applied_table="applied",
         begin=begin,
         **options,
