@@ -74,3 +74,24 @@ def test_configured_pipeline_masks_structlog_stdlib_and_exceptions(
     finally:
         structlog.contextvars.clear_contextvars()
         structlog.reset_defaults()
+
+
+def test_row_values_postgresql_quotes_in_its_errors_are_withheld() -> None:
+    """A refused row's values (a dead letter's payload, a note naming someone) reach the text of
+    asyncpg's exception through DETAIL; the log keeps the message and drops the values."""
+    error = (
+        'new row for relation "dead_letters" violates check constraint "refuse_everything"\n'
+        'DETAIL:  Failing row contains (7, 张三反映邻居噪音, {"note": "王五"}).\n'
+        "HINT:  nothing"
+    )
+    masked = mask_text(error)
+    assert "张三" not in masked
+    assert "王五" not in masked
+    assert "violates check constraint" in masked
+    assert "HINT:  nothing" in masked
+    unique = (
+        'duplicate key value violates unique constraint "k"\n'
+        "DETAIL:  Key (name)=(李四) already exists."
+    )
+    assert "李四" not in mask_text(unique)
+    assert "Key (name)=" in mask_text(unique)

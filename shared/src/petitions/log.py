@@ -29,8 +29,18 @@ _MOBILE = re.compile(r"(?<!\d)((?:\+?86[- ]?)?1[3-9]\d)[- ]?(\d{4})[- ]?(\d{4})(
 _LANDLINE = re.compile(r"(?<!\d)(0\d{2,3})-(\d{7,8})(?!\d)")
 
 
+# PostgreSQL quotes the values of a refused row or key in an error's DETAIL (asyncpg puts it in
+# the exception's text): a dead letter's payload, a name, a note. Withheld whatever they hold.
+_PG_ROW = re.compile(r"(Failing row contains ).*")
+_PG_KEY = re.compile(r"(Key \([^)\n]*\)=).*")
+WITHHELD = "〔值已略去 values withheld〕"
+
+
 def mask_text(text: str) -> str:
-    """Mask resident ID and phone numbers in free text, keeping enough to tell them apart."""
+    """Mask resident ID and phone numbers in free text, keeping enough to tell them apart, and
+    withhold the row values PostgreSQL quotes in its errors."""
+    text = _PG_ROW.sub(lambda m: m[1] + WITHHELD, text)
+    text = _PG_KEY.sub(lambda m: m[1] + WITHHELD, text)
     text = _RESIDENT_ID.sub(lambda m: f"{m[1]}********{m[3]}", text)
     text = _RESIDENT_ID_15.sub(lambda m: f"{m[1]}******{m[3]}", text)
     text = _MOBILE.sub(lambda m: f"{m[1]}****{m[3]}", text)
