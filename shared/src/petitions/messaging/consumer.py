@@ -60,6 +60,16 @@ log = get_logger(__name__)
 _LAG_EVERY = 5.0
 """Seconds between looks at the consumer's pending count (one JetStream API call each)."""
 
+FAILURES_BEFORE_RESTART = 3
+"""Messages in a row whose handling failed (not acked, redelivered after the ack wait) before
+the consumer gives up and raises: its supervisor restarts it, and a consumer that keeps failing
+ends the process (exit 70) instead of looking alive while nothing is applied."""
+
+
+class ConsumerFailingError(RuntimeError):
+    """Handling keeps failing (e.g. a dead letter that cannot be written)."""
+
+
 Handler = Callable[[asyncpg.Connection, Delivered], Awaitable[None]]
 """Applies one event's effect with the given connection, inside the consumer's transaction."""
 
@@ -126,6 +136,8 @@ class Consumer:
         self._begin = begin
         self._serial = asyncio.Lock()
         self._busy_since: float | None = None
+        self._failures = 0
+        self._last_failure = ""
         self._waiting: list[tuple[Msg, _Claim]] = []
         """Delivered messages not yet handled (all of a fetched batch, as FastStream starts
         them), in delivery order."""
@@ -246,6 +258,11 @@ class Consumer:
         while not self._stopping.is_set():
             if client.is_closed:
                 raise nats.errors.ConnectionClosedError
+            if self._failures >= FAILURES_BEFORE_RESTART:
+                failures, self._failures = self._failures, 0
+                raise ConsumerFailingError(
+                    f"{failures} messages in a row failed; the last: {self._last_failure}"
+                )
             pulling = bool(getattr(subscriber, "tasks", None)) and not all(
                 task.done() for task in getattr(subscriber, "tasks", ())
             )
@@ -280,12 +297,16 @@ class Consumer:
                     if claim.event_id is not None:
                         self._known.pop(claim.event_id, None)
                         self._looked_up.discard(claim.event_id)
+                    self._failures = 0
+                    self.last_progress = time.monotonic()
                 except Exception as exc:  # e.g. PostgreSQL down while dead-lettering
-                    # Not acked: JetStream redelivers it after the ack wait.
+                    # Not acked: JetStream redelivers it after the ack wait. Not progress either:
+                    # _watch gives up after FAILURES_BEFORE_RESTART of these in a row.
+                    self._failures += 1
+                    self._last_failure = f"{type(exc).__name__}: {exc}"
                     log.warning("consumer.handle_failed", consumer=self.name, error=repr(exc))
                 finally:
                     self._busy_since = None
-                    self.last_progress = time.monotonic()
         finally:
             self._waiting.remove(waiting)
             if not self._waiting:  # nothing in hand: forget what a dropped batch left behind
