@@ -53,7 +53,7 @@ def nats_broker(nats: str | NatsAccess, *, name: str, **connect: Any) -> NatsBro
     identity = access(nats)
     options = identity.options()
     return NatsBroker(
-        identity.url,
+        identity.servers,
         name=name,
         security=(
             SASLPlaintext(username=identity.user, password=options["password"])
