@@ -18,7 +18,7 @@ from petitions.messaging import STREAM, Consumer
 from petitions.messaging.security import SERVICES
 from reporting.asyncapi import spec as reporting_spec
 
-from tests.conftest import ROOT, TEST_EVENT_ID_KEY, Clock, Servers
+from tests.conftest import ROOT, TEST_EVENT_ID_KEY, TEST_KEK_B64, Clock, Servers
 from tests.integration.test_relay import wait_for
 
 pytestmark = pytest.mark.integration
@@ -52,6 +52,7 @@ async def test_assignment_subscribes_to_what_its_document_says(
         **servers.settings("assignment"),  # its own identity, as deployed
         run_relay=False,
         run_sweep=False,
+        kek=TEST_KEK_B64,
         event_id_key=base64.b64encode(TEST_EVENT_ID_KEY).decode(),
         oidc_issuer=DEV_ISSUER,
         jwks_file=jwks_file,

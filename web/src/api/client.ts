@@ -13,9 +13,12 @@ const bearer: Middleware = {
     if (session.token) request.headers.set('Authorization', `Bearer ${session.token}`)
     return request
   },
-  onResponse({ response }) {
-    // An expired or refused token: back to sign-in, then to where the user was.
-    if (response.status === 401) {
+  onResponse({ request, response }) {
+    // An expired or refused token: back to sign-in, then to where the user was. Only for the
+    // token in use now: a request still in flight when the user signed out (or when the token
+    // was renewed) must not send a signed-out user back to the identity provider.
+    const current = session.token ? `Bearer ${session.token}` : null
+    if (response.status === 401 && current !== null && request.headers.get('Authorization') === current) {
       const here = router.currentRoute.value.fullPath
       void reauthenticate(here, () => router.push({ name: 'login', query: { next: here } }))
     }
@@ -40,7 +43,7 @@ export async function download(path: string, filename: string, method: 'GET' | '
     method,
     headers: session.token ? { Authorization: `Bearer ${session.token}` } : {},
   })
-  if (response.status === 401) {
+  if (response.status === 401 && session.token) {
     const here = router.currentRoute.value.fullPath
     await reauthenticate(here, () => router.push({ name: 'login', query: { next: here } }))
     return

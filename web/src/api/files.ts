@@ -9,8 +9,8 @@ function authHeaders(): Record<string, string> {
 }
 
 async function refused(response: Response): Promise<ApiProblem | null> {
-  if (response.status === 401) {
-    signOut()
+  if (response.status === 401 && session.token) {
+    await signOut()
     await router.push({ name: 'login', query: { next: router.currentRoute.value.fullPath } })
   }
   return (await response.json().catch(() => null)) as ApiProblem | null
