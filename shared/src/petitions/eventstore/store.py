@@ -361,22 +361,23 @@ class EventStore:
             yield [sql.raw(r) for r in rows]
 
     async def _read_ahead(self, after: Cursor, batch_size: int) -> AsyncIterator[list[Any]]:
-        """Batches of event rows after ``after`` until caught up, the next one fetched (on a
-        connection of its own) while the caller works on this one."""
+        """Batches of event rows after ``after`` until caught up, the next one fetched while
+        the caller works on this one."""
         batches: asyncio.Queue[list[Any]] = asyncio.Queue(maxsize=1)
 
         async def fetch() -> None:
+            # A pooled connection per batch, not one held throughout: a caller may use the
+            # pool between batches, and a pool of one would then wait for ever.
             cursor = after
-            async with self._pool.acquire() as conn:
-                while True:
-                    rows = await conn.fetch(
-                        sql.READ_ALL, str(cursor.tx_id), cursor.position, batch_size
-                    )
-                    await batches.put(rows)
-                    if not rows:
-                        return
-                    last = rows[-1]
-                    cursor = Cursor(last[_TX], last[_POSITION])
+            while True:
+                rows = await self._pool.fetch(
+                    sql.READ_ALL, str(cursor.tx_id), cursor.position, batch_size
+                )
+                await batches.put(rows)
+                if not rows:
+                    return
+                last = rows[-1]
+                cursor = Cursor(last[_TX], last[_POSITION])
 
         task = asyncio.ensure_future(fetch())
         getting: asyncio.Future[list[Any]] | None = None
