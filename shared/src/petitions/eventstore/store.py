@@ -22,8 +22,8 @@ from uuid import UUID, uuid5
 
 import asyncpg
 
-from petitions.eventstore import hashing, sql
-from petitions.eventstore.chain import ChainChecker, chain_append
+from petitions.eventstore import hashing, sql, verification
+from petitions.eventstore.chain import chain_append
 from petitions.eventstore.decoding import Decoder
 from petitions.eventstore.model import (
     ANY,
@@ -447,44 +447,11 @@ class EventStore:
 
     async def verify(self, stream_id: str) -> VerificationResult:
         """Recompute the stream's hash chain; report the first event that does not match."""
-        async with self._pool.acquire() as conn:
-            head = await conn.fetchrow(sql.STREAM_HEAD, stream_id)
-            rows = await conn.fetch(sql.CHECK_ONE_STREAM, stream_id)
-        checker = ChainChecker(stream_id)
-        for row in rows:
-            if not checker.feed_canonical(row[1], row[2], row[3], row[4], row[5]):
-                break
-        return checker.finish(None if head is None else (head[0], head[1]))
+        return await verification.verify_stream(self._pool, stream_id)
 
     async def verify_all(self) -> list[VerificationResult]:
-        """Verify every stream; return one result per stream (failures and successes).
-
-        PostgreSQL formats each event's canonical bytes (:data:`sql.CANONICAL`) and streams
-        them through a cursor while this process hashes: the two work on different cores."""
-        results: list[VerificationResult] = []
-        async with self._pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
-            heads: dict[str, tuple[int, bytes]] = {
-                r[0]: (r[1], r[2]) for r in await conn.fetch(sql.STREAM_HEADS)
-            }
-            checker: ChainChecker | None = None
-            feed = None
-            failed = False
-            async for row in conn.cursor(sql.CHECK_EVERY_STREAM, prefetch=5000):
-                stream_id = row[0]
-                if checker is None or checker.stream_id != stream_id:
-                    if checker is not None:
-                        results.append(checker.finish(heads.pop(checker.stream_id, None)))
-                    checker, failed = ChainChecker(stream_id), False
-                    feed = checker.feed_canonical
-                if not failed:
-                    assert feed is not None
-                    failed = not feed(row[1], row[2], row[3], row[4], row[5])
-            if checker is not None:
-                results.append(checker.finish(heads.pop(checker.stream_id, None)))
-        # A stream row whose events are all gone.
-        for stream_id, head in heads.items():
-            results.append(ChainChecker(stream_id).finish(head))
-        return results
+        """Verify every stream; return one result per stream (failures and successes)."""
+        return await verification.verify_every_stream(self._pool)
 
     # ------------------------------------------------------------------ read by id
 
