@@ -37,11 +37,10 @@ from reporting.projections.projector import Projector, needs
 from reporting.projections.tables import (
     PROJECTION_LOCK,
     SCHEMA,
-    copied_records,
     create_tables,
     load_stored,
     stored_versions,
-    write_copied,
+    upsert_copied,
 )
 
 NEXT = "reporting_next"
@@ -62,9 +61,6 @@ class Sink:
 
     conn: asyncpg.Connection
     schema: str
-    writer: asyncpg.Connection | None = None
-    """A second connection on which the fold's batches are written while it folds on (None:
-    written on ``conn``, the fold waiting)."""
 
 
 class Fold:
@@ -98,7 +94,6 @@ class Fold:
         self._unflushed = 0
         self._flushed = False  # until the first flush, the sink holds nothing to read back
         self._changed_streams: set[str] = set()
-        self._writing: asyncio.Future[None] | None = None
 
     async def catch_up(self, bar: tqdm[Any] | None = None) -> None:
         """Fold every event committed after the cursor, flushing to the sink as it goes."""
@@ -111,19 +106,11 @@ class Fold:
                     return
                 self.cursor = raws[-1].cursor
                 pending = asyncio.ensure_future(self.store.read_all_raw(self.cursor, self._batch))
-                await asyncio.sleep(0)  # the read is sent now, not when folding next awaits
                 await self.feed(raws)
                 if self.sink is not None and self._unflushed >= self._flush_every:
-                    await self.flush(overlap=True)
+                    await self.flush()
                 if bar is not None:
                     bar.update(len(raws))
-        except BaseException:
-            if self._writing is not None:  # failing anyway: the write under way is moot
-                self._writing.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await self._writing
-                self._writing = None
-            raise
         finally:
             pending.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -199,35 +186,16 @@ class Fold:
                 self.sink.conn, self.sink.schema, projector, list(cases), list(sessions), erase
             )
 
-    async def flush(self, *, overlap: bool = False) -> None:
-        """Write the changed rows and versions to the sink; keep only those in memory.
-
-        ``overlap`` (and a sink with a writer): the write goes on while the fold folds on. Safe,
-        because what the fold may read back from the sink (cases, sessions, applied versions it
-        no longer holds) was written by an earlier flush, which has finished by now (each
-        flush first waits for the one before), while the rows of this write stay in memory
-        until the next flush. Measured: flushing took a fifth of a rebuild's time."""
+    async def flush(self) -> None:
+        """Write the changed rows and versions to the sink; keep only those in memory."""
         assert self.sink is not None
         changes = self.projector.take_changes()
         applied = self.take_applied()
-        tables = copied_records(changes, applied)
-        await self.wait_written()
+        await upsert_copied(self.sink.conn, self.sink.schema, changes, applied)
         self.projector.retain(changes)
         self.applied = dict(applied)
-        if overlap and self.sink.writer is not None:
-            self._writing = asyncio.ensure_future(
-                write_copied(self.sink.writer, self.sink.schema, tables)
-            )
-        else:
-            await write_copied(self.sink.conn, self.sink.schema, tables)
         self._unflushed = 0
         self._flushed = True
-
-    async def wait_written(self) -> None:
-        """Wait for the write under way (raising its error, if it failed)."""
-        writing, self._writing = self._writing, None
-        if writing is not None:
-            await writing
 
     def take_applied(self) -> list[tuple[str, int]]:
         """The streams whose applied version moved since the last call."""
@@ -279,17 +247,11 @@ async def rebuild(
         file=sys.stderr,
         disable=not progress,
     ) as bar:
-        async with read_pool.acquire() as conn, contextlib.AsyncExitStack() as stack:
+        async with read_pool.acquire() as conn:
             # A rebuild that died before its swap leaves its schema behind.
             await conn.execute(f"DROP SCHEMA IF EXISTS {NEXT} CASCADE")
             await create_tables(conn, NEXT)
-            # Batches are written on a second connection while the fold goes on, where the
-            # pool has one to spare.
-            writer = None
-            if read_pool.get_max_size() > 1:
-                writer = await stack.enter_async_context(read_pool.acquire())
-            sink = Sink(conn, NEXT, writer)
-            fold = Fold(store, batch_size, sink=sink, flush_every=flush_every)
+            fold = Fold(store, batch_size, sink=Sink(conn, NEXT), flush_every=flush_every)
             await fold.catch_up(bar)
             await fold.flush()
             # Statistics for the tables reports filter and join on, before any query plans.

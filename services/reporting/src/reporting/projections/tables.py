@@ -249,41 +249,31 @@ async def copy_rows(
         )
 
 
-CopiedTable = tuple[str, Sequence[str], Sequence[str], list[tuple[object, ...]]]
-"""A table's name, columns, key and the records to upsert into it."""
-
-
-def copied_records(changes: Changes, applied: Sequence[tuple[str, int]]) -> list[CopiedTable]:
-    """What :func:`write_copied` writes, taken now: the rows' values at this moment, however
-    the rows change while the write is under way."""
-    tables: list[CopiedTable] = [
-        (cls.TABLE, cls.COLUMNS, cls.KEY, [r.record() for r in rows])
-        for cls, rows in changes.by_table()
-        if rows
-    ]
-    if changes.erased:
-        tables.append(
-            ("erased_subjects", ("subject_id",), ("subject_id",), [(s,) for s in changes.erased])
-        )
-    if applied:
-        tables.append(("applied", ("stream_id", "version"), ("stream_id",), list(applied)))
-    return tables
-
-
-async def write_copied(conn: asyncpg.Connection, schema: str, tables: list[CopiedTable]) -> None:
-    """Upsert the records of :func:`copied_records` into ``schema`` in one transaction: COPY
-    into a temporary table, then one INSERT ... ON CONFLICT DO UPDATE from it (a rebuild's
-    batches; an upsert per row costs a round trip and a parse per statement)."""
-    async with conn.transaction():
-        for table, columns, key, records in tables:
-            await _copy_upsert(conn, schema, table, columns, key, records)
-
-
 async def upsert_copied(
     conn: asyncpg.Connection, schema: str, changes: Changes, applied: Sequence[tuple[str, int]]
 ) -> None:
-    """Write changed rows into the tables of ``schema`` in one transaction, new or not."""
-    await write_copied(conn, schema, copied_records(changes, applied))
+    """Write changed rows into the tables of ``schema`` in one transaction, new or not: COPY
+    into a temporary table, then one INSERT ... ON CONFLICT DO UPDATE from it (a rebuild's
+    batches; an upsert per row costs a round trip and a parse per statement)."""
+    async with conn.transaction():
+        for cls, rows in changes.by_table():
+            if rows:
+                await _copy_upsert(
+                    conn, schema, cls.TABLE, cls.COLUMNS, cls.KEY, [r.record() for r in rows]
+                )
+        if changes.erased:
+            await _copy_upsert(
+                conn,
+                schema,
+                "erased_subjects",
+                ("subject_id",),
+                ("subject_id",),
+                [(s,) for s in changes.erased],
+            )
+        if applied:
+            await _copy_upsert(
+                conn, schema, "applied", ("stream_id", "version"), ("stream_id",), list(applied)
+            )
 
 
 async def _copy_upsert(
