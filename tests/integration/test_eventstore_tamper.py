@@ -114,3 +114,37 @@ async def test_deleted_last_event_is_found(store: EventStore, database_url: str)
     assert (result.ok, result.first_bad_version) == (False, 3)
     by_stream = {r.stream_id: r for r in await store.verify_all()}
     assert not by_stream["case-t"].ok
+
+
+AWKWARD = [
+    '引号"反斜杠\\ and a tab\there',
+    "control \x01\x1f, DEL \x7f, line\nbreaks\r, form\x0cfeed\x08, separators \u2028\u2029",
+    "emoji 🐉 and </script> and 'single' quotes",
+    "",
+]
+
+
+async def test_the_servers_canonical_bytes_are_pythons(store: EventStore) -> None:
+    """verify/verify_all hash canonical bytes PostgreSQL makes (sql.CANONICAL); they must be
+    the very bytes the append hashed (hashing.canonical_bytes), whatever the texts hold."""
+    from datetime import UTC, datetime
+    from uuid import uuid4
+
+    from petitions.eventstore import sql
+    from petitions.eventstore.chain import canonical
+
+    caused = Metadata(actor='警官 "7"\\', service="tests\n", causation_id=uuid4())
+    old = datetime(1999, 12, 31, 23, 59, 59, 1, tzinfo=UTC)
+    for i, body in enumerate(AWKWARD):
+        new = NewEvent(NoteAdded(body=body, words=i), bureau="33\t01", occurred_at=old)
+        await store.append(f"case-awk{i}", [new], 0, metadata=caused if i % 2 else META)
+
+    raws = [r for i in range(len(AWKWARD)) for r in await store.read_stream_raw(f"case-awk{i}")]
+    made = {
+        r["position"]: r["canonical"]
+        for r in await store.pool.fetch(
+            f"SELECT position, {sql.CANONICAL} AS canonical FROM eventstore.events"
+        )
+    }
+    assert [made[r.position] for r in raws] == [canonical(r) for r in raws]
+    assert all(r.ok for r in await store.verify_all())

@@ -120,6 +120,13 @@ async def test_masked_view_needs_no_clear_values(personal_store: EventStore) -> 
     assert plain.data.petitioners[0].resident_id == mask_resident_id(ZHANG_ID)
     with pytest.raises(PersonalDataError, match="key service"):
         await keyless.read_stream("case-p3")
+    # The ordered read of the whole log alike (keyless, it decodes straight from the rows).
+    [[ordered]] = [batch async for batch in keyless.iter_all(reveal=False)]
+    assert ordered == plain
+    with pytest.raises(PersonalDataError, match="key service"):
+        [batch async for batch in keyless.iter_all()]
+    [[opened]] = [batch async for batch in personal_store.iter_all()]
+    assert opened.data.petitioners[0].resident_id == ZHANG_ID
 
 
 async def test_erasure_keeps_the_chain_and_makes_fields_unreadable(

@@ -134,20 +134,27 @@ class ChainChecker:
 
     def feed(self, raw: RawEvent) -> bool:
         """Check the next stored event; False (and :attr:`failure`) at the first bad one."""
-        if raw.version != self.expected_version:
+        return self.feed_canonical(
+            raw.version, raw.position, raw.hash_alg, raw.hash, canonical(raw)
+        )
+
+    def feed_canonical(
+        self, version: int, position: int, algorithm: str, stored: bytes, canonical: bytes
+    ) -> bool:
+        """:meth:`feed` given the event's canonical bytes (and what else the check needs)."""
+        if version != self.expected_version:
             return self._fail(
                 self.expected_version,
-                raw.position,
-                f"缺失事件 version {self.expected_version} is missing (next stored is "
-                f"{raw.version})",
+                position,
+                f"缺失事件 version {self.expected_version} is missing (next stored is {version})",
             )
         try:
-            digest = hashing.link(raw.hash_alg, self.previous, canonical(raw))
+            digest = hashing.link(algorithm, self.previous, canonical)
         except hashing.UnsupportedHashAlgorithmError as exc:
-            return self._fail(raw.version, raw.position, str(exc))
-        if digest != raw.hash:
+            return self._fail(version, position, str(exc))
+        if digest != stored:
             return self._fail(
-                raw.version, raw.position, f"哈希不符 hash of version {raw.version} does not match"
+                version, position, f"哈希不符 hash of version {version} does not match"
             )
         self.previous = digest
         self.expected_version += 1

@@ -7,10 +7,15 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from petitions.eventstore.model import RawEvent, RecordedEvent
+from petitions.eventstore.model import RawEvent, RecordedEvent, recorded_event
 from petitions.eventstore.sealing import PersonalData
 from petitions.messages import EventRegistry
-from petitions.personal.codec import might_be_sealed, open_event, vault_subjects, without_vault
+from petitions.personal.codec import (
+    might_be_sealed,
+    open_event,
+    vault_subjects,
+    without_vault,
+)
 from petitions.personal.keys import PersonalDataError
 
 
@@ -52,6 +57,41 @@ class Decoder:
             if tree is not None:
                 open_event(tree, keys, raw.stream_id, raw.version, reveal=reveal)
             out.append(self.decode(raw, raw.data, tree))
+        return out
+
+    def decode_rows(self, rows: Sequence[Any], *, reveal: bool) -> list[RecordedEvent[Any]]:
+        """Typed events straight from rows selected with ``sql.COLUMNS``, for a store without
+        keys: no :class:`RawEvent` in between (building one per row cost the ordered read a
+        sixth of its time)."""
+        if self._personal is not None:
+            raise ValueError("decode_rows is for a store without keys: use decode_many")
+        class_for = self._registry.class_for
+        out: list[RecordedEvent[Any]] = []
+        append = out.append
+        for row in rows:
+            (position, stream_id, version, event_id, event_type, schema_version, bureau, text,
+             actor, service, correlation_id, causation_id, occurred_at, recorded_at, tx_id,
+             _alg, digest) = row  # fmt: skip
+            if might_be_sealed(text):
+                if reveal:
+                    raise PersonalDataError(
+                        "读取个人信息需要密钥服务 reading personal data needs a key service; "
+                        "read with reveal=False for the masked forms"
+                    )
+                text = without_vault(text)
+            cls = class_for(event_type)
+            if schema_version < cls.schema_version:
+                data = cls.model_validate(
+                    self._registry.upcast(event_type, schema_version, json.loads(text))
+                )
+            else:
+                data = cls.__pydantic_validator__.validate_json(text)
+            event = recorded_event(
+                position, stream_id, version, event_id, event_type, schema_version, bureau,
+                data, actor, service, correlation_id, causation_id, occurred_at, recorded_at,
+                tx_id, digest,
+            )  # fmt: skip
+            append(event)
         return out
 
     def decode(self, raw: RawEvent, text: str, tree: dict[str, Any] | None) -> RecordedEvent[Any]:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields, make_dataclass
 from datetime import datetime
-from typing import Final, Generic, TypeVar
+from typing import Any, Final, Generic, TypeVar
 from uuid import UUID, uuid4
 
 from petitions.messages import Event
 
 E = TypeVar("E", bound=Event)
+T = TypeVar("T")
 
 
 class _Any:
@@ -110,6 +112,42 @@ class RecordedEvent(Generic[E]):
     @property
     def cursor(self) -> Cursor:
         return Cursor(self.tx_id, self.position)
+
+
+def _fast_builder(cls: type[T]) -> Callable[..., T]:
+    """A constructor of ``cls`` (a frozen, slotted dataclass) by position at the cost of a plain
+    one: a frozen dataclass's ``__init__`` sets each field through ``object.__setattr__``,
+    which for 16 fields cost a decoded read more than validating the event's JSON. The
+    builder fills a mutable twin with the same slots and then gives it ``cls`` as its class
+    (CPython allows that between classes of identical layout); the result is an ordinary,
+    frozen ``cls``. Where the assignment is refused, the builder is ``cls`` itself."""
+    twin: Any = make_dataclass(
+        f"_{cls.__name__}Builder",
+        [(f.name, f.type) for f in fields(cls)],  # type: ignore[arg-type]
+        bases=getattr(cls, "__orig_bases__", ()),
+        slots=True,
+        eq=False,
+        repr=False,
+    )
+
+    def build(*values: Any) -> T:
+        built = twin(*values)
+        built.__class__ = cls
+        return built  # type: ignore[no-any-return]
+
+    sample = tuple(range(len(fields(cls))))  # type: ignore[arg-type]
+    try:
+        if build(*sample) == cls(*sample):
+            return build
+    except TypeError:
+        pass
+    return cls
+
+
+raw_event: Callable[..., RawEvent] = _fast_builder(RawEvent)
+"""``RawEvent(*fields)``, faster (see :func:`_fast_builder`)."""
+recorded_event: Callable[..., RecordedEvent[Any]] = _fast_builder(RecordedEvent)
+"""``RecordedEvent(*fields)``, faster (see :func:`_fast_builder`)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from petitions.eventstore.model import RawEvent
+from petitions.eventstore.model import RawEvent, raw_event
 
 COLUMNS = (
     "position, stream_id, version, event_id, event_type, schema_version, bureau, data, actor, "
@@ -119,10 +119,29 @@ READ_ALL = (
 transactions older than every one still running ($3 limit)."""
 
 READ_BY_IDS = f"SELECT {COLUMNS} FROM eventstore.events WHERE event_id = ANY($1::uuid[])"
-EVERY_STREAM_IN_ORDER = f"SELECT {COLUMNS} FROM eventstore.events ORDER BY stream_id, version"
-ONE_STREAM_IN_ORDER = (
-    f"SELECT {COLUMNS} FROM eventstore.events WHERE stream_id = $1 ORDER BY version"
+
+
+def _utc_text(column: str) -> str:
+    return f"""to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') || '+00:00'"""
+
+
+CANONICAL = (
+    "convert_to('[' || to_json(stream_id)::text || ',' || version::text || ',\"' || "
+    "event_id::text || '\",' || to_json(event_type)::text || ',' || schema_version::text || "
+    "',' || to_json(bureau)::text || ',' || to_json(data::text)::text || ',' || "
+    "to_json(actor)::text || ',' || to_json(service)::text || ',\"' || correlation_id::text || "
+    "'\",' || COALESCE('\"' || causation_id::text || '\"', 'null') || ',\"' || "
+    f"{_utc_text('occurred_at')} || '\",\"' || {_utc_text('recorded_at')} || '\"]', 'UTF8')"
 )
+"""An event's canonical bytes (:func:`hashing.canonical_bytes`) made by PostgreSQL: verifying
+the log then formats on the server's core while Python hashes. The same text as Python's (JSON
+strings escaped alike: quote, backslash, controls below U+0020, nothing else), and
+tests/integration/test_eventstore_tamper.py holds the two to it on awkward contents; if they
+ever differed, verification would report a mismatch, never pass a forgery."""
+
+_CHECKED = f"stream_id, version, position, hash_alg, hash, {CANONICAL} AS canonical"
+CHECK_EVERY_STREAM = f"SELECT {_CHECKED} FROM eventstore.events ORDER BY stream_id, version"
+CHECK_ONE_STREAM = f"SELECT {_CHECKED} FROM eventstore.events WHERE stream_id = $1 ORDER BY version"
 
 FIND_BY_INDEX = (
     "SELECT stream_id, subject_id FROM personal.blind_index "
@@ -145,7 +164,7 @@ def read_stream(*, as_of_column: str | None) -> str:
 def raw(row: Any) -> RawEvent:
     """An event row (selected with :data:`COLUMNS`) as a :class:`RawEvent`; asyncpg gives bytea
     as bytes."""
-    return RawEvent(*row)
+    return raw_event(*row)
 
 
 def category_of(stream_id: str) -> str:

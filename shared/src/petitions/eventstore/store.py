@@ -22,8 +22,8 @@ from uuid import UUID, uuid5
 
 import asyncpg
 
-from petitions.eventstore import hashing, sql
-from petitions.eventstore.chain import ChainChecker, chain_append
+from petitions.eventstore import hashing, sql, verification
+from petitions.eventstore.chain import chain_append
 from petitions.eventstore.decoding import Decoder
 from petitions.eventstore.model import (
     ANY,
@@ -51,6 +51,8 @@ START = Cursor()
 """The cursor before the first event."""
 
 _HEAD_CACHE_SIZE = 100_000
+_DECODE_SLICE = 500
+_POSITION, _TX = 0, 14  # of a row selected with sql.COLUMNS
 
 DEFAULT_MAX_EVENT_BYTES = 512 * 1024
 """Half of NATS's default max_payload (1 MiB): the relay's message adds the envelope (under 1 kB)
@@ -337,21 +339,64 @@ class EventStore:
     ) -> AsyncIterator[list[RecordedEvent[Any]]]:
         """Every committed event after ``after``, decoded, in batches, until caught up.
 
-        The next batch is fetched while this one is decoded: PostgreSQL and the decoding then run
-        on different cores instead of taking turns.
+        The rows are fetched by a task of their own while the batch before is decoded, and the
+        decoding lets that task run every few hundred rows: PostgreSQL then reads and sends on
+        another core instead of waiting for the decoding to finish (a fetch merely started
+        before a decoding that never awaits is sent only when the decoding is done).
         """
-        pending = asyncio.ensure_future(self.read_all_raw(after, batch_size))
+        if self._personal is not None:
+            async for raws in self._iter_all_raw(after, batch_size):
+                yield await self.decode_many(raws, reveal=reveal)
+            return
+        decode = self._decoder.decode_rows
+        async for rows in self._read_ahead(after, batch_size):
+            out: list[RecordedEvent[Any]] = []
+            for start in range(0, len(rows), _DECODE_SLICE):
+                out += decode(rows[start : start + _DECODE_SLICE], reveal=reveal)
+                await asyncio.sleep(0)  # let the fetch task take in what has arrived
+            yield out
+
+    async def _iter_all_raw(self, after: Cursor, batch_size: int) -> AsyncIterator[list[RawEvent]]:
+        async for rows in self._read_ahead(after, batch_size):
+            yield [sql.raw(r) for r in rows]
+
+    async def _read_ahead(self, after: Cursor, batch_size: int) -> AsyncIterator[list[Any]]:
+        """Batches of event rows after ``after`` until caught up, the next one fetched while
+        the caller works on this one."""
+        batches: asyncio.Queue[list[Any]] = asyncio.Queue(maxsize=1)
+
+        async def fetch() -> None:
+            # A pooled connection per batch, not one held throughout: a caller may use the
+            # pool between batches, and a pool of one would then wait for ever.
+            cursor = after
+            while True:
+                rows = await self._pool.fetch(
+                    sql.READ_ALL, str(cursor.tx_id), cursor.position, batch_size
+                )
+                await batches.put(rows)
+                if not rows:
+                    return
+                last = rows[-1]
+                cursor = Cursor(last[_TX], last[_POSITION])
+
+        task = asyncio.ensure_future(fetch())
+        getting: asyncio.Future[list[Any]] | None = None
         try:
             while True:
-                raws = await pending
-                if not raws:
+                getting = asyncio.ensure_future(batches.get())
+                await asyncio.wait({getting, task}, return_when=asyncio.FIRST_COMPLETED)
+                if not getting.done():
+                    await task  # the fetch ended without a last, empty batch: it failed
+                rows = getting.result()
+                if not rows:
                     return
-                pending = asyncio.ensure_future(self.read_all_raw(raws[-1].cursor, batch_size))
-                yield await self.decode_many(raws, reveal=reveal)
+                yield rows
         finally:
-            pending.cancel()
+            for future in (getting, task):
+                if future is not None:
+                    future.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
-                await pending
+                await task
 
     # ------------------------------------------------------------------ decode
 
@@ -402,38 +447,11 @@ class EventStore:
 
     async def verify(self, stream_id: str) -> VerificationResult:
         """Recompute the stream's hash chain; report the first event that does not match."""
-        async with self._pool.acquire() as conn:
-            head = await conn.fetchrow(sql.STREAM_HEAD, stream_id)
-            rows = await conn.fetch(sql.ONE_STREAM_IN_ORDER, stream_id)
-        checker = ChainChecker(stream_id)
-        for row in rows:
-            if not checker.feed(sql.raw(row)):
-                break
-        return checker.finish(None if head is None else (head[0], head[1]))
+        return await verification.verify_stream(self._pool, stream_id)
 
     async def verify_all(self) -> list[VerificationResult]:
         """Verify every stream; return one result per stream (failures and successes)."""
-        results: list[VerificationResult] = []
-        async with self._pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
-            heads: dict[str, tuple[int, bytes]] = {
-                r[0]: (r[1], r[2]) for r in await conn.fetch(sql.STREAM_HEADS)
-            }
-            checker: ChainChecker | None = None
-            failed = False
-            async for row in conn.cursor(sql.EVERY_STREAM_IN_ORDER, prefetch=5000):
-                raw = sql.raw(row)
-                if checker is None or checker.stream_id != raw.stream_id:
-                    if checker is not None:
-                        results.append(checker.finish(heads.pop(checker.stream_id, None)))
-                    checker, failed = ChainChecker(raw.stream_id), False
-                if not failed:
-                    failed = not checker.feed(raw)
-            if checker is not None:
-                results.append(checker.finish(heads.pop(checker.stream_id, None)))
-        # A stream row whose events are all gone.
-        for stream_id, head in heads.items():
-            results.append(ChainChecker(stream_id).finish(head))
-        return results
+        return await verification.verify_every_stream(self._pool)
 
     # ------------------------------------------------------------------ read by id
 
