@@ -61,7 +61,7 @@ lint: bootstrap
 	$(MAKE) --no-print-directory mypy
 
 mypy:
-	$(RUN) mypy shared/src services/intake/src services/assignment/src services/reporting/src deploy/local/src
+	$(RUN) mypy shared/src services/intake/src services/assignment/src services/reporting/src deploy/local/src tests bench
 
 fmt: bootstrap
 	$(RUN) ruff format .

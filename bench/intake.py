@@ -137,6 +137,7 @@ def _quiet_httpcore() -> None:
     sys.path, about a quarter of this client's CPU. A None in sys.modules fails it at once, and
     httpcore then assumes asyncio, which is what runs here."""
     if importlib.util.find_spec("sniffio") is None:
+        # typeshed types sys.modules without None, though a None there is what blocks an import.
         sys.modules["sniffio"] = None  # type: ignore[assignment]
 
 

@@ -16,6 +16,7 @@ from petitions.eventstore import (
     Metadata,
     NewEvent,
     PartialDuplicateError,
+    RecordedEvent,
     WrongExpectedVersionError,
 )
 from petitions.eventstore.port import EventStorePort
@@ -152,8 +153,8 @@ async def test_state_as_of_a_timestamp(new_store: StoreFactory) -> None:
             "case-i", [NewEvent(CounterMoved(by=by), bureau="3301")], v, metadata=META
         )
 
-    def total(state: int, event: object) -> int:
-        return state + event.data.by  # type: ignore[attr-defined]
+    def total(state: int, event: RecordedEvent[CounterMoved]) -> int:
+        return state + event.data.by
 
     as_of = datetime(2026, 1, 12, tzinfo=UTC)
     assert await timed.load("case-i", 0, total, as_of=as_of) == (11, 2)

@@ -4,8 +4,8 @@ PostgreSQL and in memory: see conftest.py)."""
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -26,9 +26,11 @@ pytestmark = pytest.mark.integration
 META = Metadata(actor="prop", service="tests")
 START = datetime(2026, 1, 1, tzinfo=UTC)
 _streams = itertools.count()
+# The state before the first event, typed: a bare () would make ``load`` fold into tuple[()].
+NOTHING: tuple[int, ...] = ()
 
 
-def evolve(state: tuple[int, ...], event: RecordedEvent[Any]) -> tuple[int, ...]:
+def evolve(state: tuple[int, ...], event: RecordedEvent[CounterMoved]) -> tuple[int, ...]:
     return (*state, event.data.by)
 
 
@@ -52,7 +54,7 @@ async def test_replay_and_as_of_reproduce_the_state(
     stream = f"case-prop{next(_streams)}"
     now = START
     timeline: list[tuple[datetime, int]] = []
-    times = iter([])
+    times: Iterator[datetime] = iter([])
 
     def clock() -> datetime:
         return next(times)
@@ -67,14 +69,14 @@ async def test_replay_and_as_of_reproduce_the_state(
         version += len(values)
         timeline.extend((now, v) for v in values)
 
-    state, at = await store.load(stream, (), evolve)
+    state, at = await store.load(stream, NOTHING, evolve)
     assert state == tuple(v for _, v in timeline)
     assert at == version
 
     for minutes in probe_minutes:
         moment = START + timedelta(minutes=minutes)
         expected = tuple(v for t, v in timeline if t <= moment)
-        assert (await store.load(stream, (), evolve, as_of=moment))[0] == expected
+        assert (await store.load(stream, NOTHING, evolve, as_of=moment))[0] == expected
 
     assert (await store.verify(stream)).ok
 

@@ -65,10 +65,9 @@ async def stream_ids(url: str) -> list[str]:
         sub = await js.pull_subscribe("petitions.events.>", stream=STREAM)
         ids: list[str] = []
         while len(ids) < total:
-            ids += [
-                m.headers["Nats-Msg-Id"]
-                for m in await sub.fetch(min(500, total - len(ids)), timeout=5)
-            ]
+            for m in await sub.fetch(min(500, total - len(ids)), timeout=5):
+                assert m.headers is not None  # the relay sends every message with its id
+                ids.append(m.headers["Nats-Msg-Id"])
         return ids
     finally:
         await client.close()

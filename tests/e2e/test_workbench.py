@@ -52,7 +52,7 @@ if not (DIST / "index.html").is_file():
         allow_module_level=True,
     )
 
-from playwright.sync_api import Locator, Page, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import FilePayload, Locator, Page, expect, sync_playwright  # noqa: E402
 
 LOGS = ROOT / ".devstack" / "workbench-logs"
 # The accessibility check (issue 14): axe-core from web/node_modules (npm, no CDN) on every screen
@@ -336,7 +336,7 @@ def _run(page: Page, base: str) -> None:
     assert query_code in receipt, receipt
     assert GOOD_ID not in receipt
     page.get_by_test_id("attachment-file").set_input_files(
-        files=[{"name": "来信扫描.pdf", "mimeType": "application/pdf", "buffer": SCAN}]
+        files=[FilePayload(name="来信扫描.pdf", mimeType="application/pdf", buffer=SCAN)]
     )
     page.get_by_test_id("attachment-upload").click()
     expect(page.get_by_test_id("attached")).to_contain_text("信件扫描件")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -18,7 +18,7 @@ from petitions.eventstore import EventStore, RecordedEvent
 
 from tests.conftest import Clock, Token
 from tests.integration.test_intake_registration import ago, visit
-from tests.support.assignment import command, wait_taken_up
+from tests.support.assignment import Who, command, wait_taken_up
 from tests.support.events import resident_id
 
 pytestmark = pytest.mark.integration
@@ -26,14 +26,6 @@ pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 CALENDAR: WorkCalendar = load_work_calendar(load_config(ROOT / "deploy/config/bureaus.demo.toml"))
-
-
-class Who(TypedDict):
-    """Who gives a command (the keyword arguments of ``command``)."""
-
-    role: str
-    bureau: str
-    user: str
 
 
 OFFICE: Who = {"role": "petition_office", "bureau": "3301", "user": "office-01"}

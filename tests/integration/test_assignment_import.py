@@ -14,11 +14,11 @@ from petitions.eventstore import EventStore
 from tests.conftest import Token
 from tests.integration.test_assignment_api import REPLY, register
 from tests.integration.test_assignment_sweep import notices
-from tests.support.assignment import command
+from tests.support.assignment import Who, command
 
 pytestmark = pytest.mark.integration
 
-IMPORTER = {"role": "importer", "bureau": "3301", "user": "importer-01"}
+IMPORTER: Who = {"role": "importer", "bureau": "3301", "user": "importer-01"}
 
 
 async def imported(

@@ -31,14 +31,14 @@ from petitions.identity import DEV_ISSUER
 from tests.conftest import TEST_EVENT_ID_KEY, TEST_KEK_B64, Clock, Servers, Token, sealing_store
 from tests.integration.test_assignment_api import get, register, stream
 from tests.integration.test_assignment_sweep import notices
-from tests.support.assignment import command
+from tests.support.assignment import Who, command
 
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "deploy/config"
-IMPORTER = {"role": "importer", "bureau": "3301", "user": "import-01"}
-ADMIN = {"role": "admin", "bureau": "3301", "user": "admin-01"}
+IMPORTER: Who = {"role": "importer", "bureau": "3301", "user": "import-01"}
+ADMIN: Who = {"role": "admin", "bureau": "3301", "user": "admin-01"}
 # A fictional "official" 2027: 元旦 1/1-3 and 春节 1/28-2/3 (the demo guess has 1/1 and 2/5-8).
 OFFICIAL_2027 = """year = 2027
 source = "国务院办公厅关于2027年部分节假日安排的通知（测试用虚构 fictional, for the test）"

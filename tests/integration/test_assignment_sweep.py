@@ -26,6 +26,7 @@ from petitions.bureaus import (
 )
 from petitions.eventstore import EventStore
 from petitions.identity import Principal, Role
+from petitions.messages.assignment import DatedDeadline
 
 from tests.conftest import TEST_EVENT_ID_KEY, Clock, Token, sealing_store
 from tests.integration.test_assignment_api import HANDLER, SHANGHAI, register, stream
@@ -288,4 +289,4 @@ async def test_a_missing_holiday_file_stops_no_sweep_and_no_command(
     assert done.case.provisional_now() == ["handling"]
     assert done.case.handling_due is not None
     due_year = done.case.handling_due.year
-    assert f"{due_year} 年节假日安排未配置" in done.case.provisional_marks()["handling"]
+    assert f"{due_year} 年节假日安排未配置" in done.case.provisional_marks()[DatedDeadline.HANDLING]

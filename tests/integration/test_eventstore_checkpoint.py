@@ -225,7 +225,7 @@ async def test_files_are_named_by_time_and_position_and_never_overwritten(
     assert sorted(p.name for p in sink.folder.iterdir()) == sink.names()  # no temporary left
 
 
-def _private_key_forms(key: Path) -> list[str]:
+def _private_key_forms(key: Path) -> list[str | bytes]:
     """The private key as PEM body, DER hex and the bare scalar: none may be in a checkpoint."""
     pem = key.read_text()
     body = "".join(line for line in pem.splitlines() if not line.startswith("-----"))

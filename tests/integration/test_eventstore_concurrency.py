@@ -12,6 +12,7 @@ from petitions.eventstore import (
     EventStore,
     Metadata,
     NewEvent,
+    RawEvent,
     WrongExpectedVersionError,
 )
 from petitions.eventstore.subscription import CatchUpSubscription, load_cursor
@@ -152,7 +153,7 @@ async def test_subscription_wakes_on_notify_and_keeps_its_cursor(
     seen: list[int] = []
     got = asyncio.Event()
 
-    async def handle(batch: list) -> None:  # type: ignore[type-arg]
+    async def handle(batch: list[RawEvent]) -> None:
         seen.extend(e.version for e in batch)
         if len(seen) >= 3:
             got.set()

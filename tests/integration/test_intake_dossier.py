@@ -17,7 +17,7 @@ from petitions.personal.masking import mask_free_text
 
 from tests.conftest import Token
 from tests.integration.test_intake_registration import ZHANG, visit
-from tests.support.assignment import command, wait_taken_up
+from tests.support.assignment import Who, command, wait_taken_up
 
 pytestmark = pytest.mark.integration
 
@@ -306,7 +306,7 @@ async def test_the_workflows_free_text_is_sealed_read_in_the_dossier_and_erased_
     case_id = case["case_id"]
     await wait_taken_up(assignment, auth, case_id)
     note = "已电话联系张三（13812345678），约定周五面谈"
-    handler = {"role": "handler", "bureau": "330102", "user": "handler-1"}
+    handler: Who = {"role": "handler", "bureau": "330102", "user": "handler-1"}
     await command(assignment, auth, case_id, "accept", {})
     done = await command(assignment, auth, case_id, "record_progress", {"note": note}, **handler)
 

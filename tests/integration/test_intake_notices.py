@@ -20,13 +20,13 @@ from petitions.messages.intake import NoticeIssued, PersonalDataRead
 
 from tests.conftest import Token
 from tests.integration.test_assignment_api import submission
-from tests.support.assignment import command, wait_taken_up
+from tests.support.assignment import Who, command, wait_taken_up
 
 pytestmark = pytest.mark.integration
 
-HANDLER = {"role": "handler", "bureau": "330102", "user": "王警官"}
-HEAD = {"role": "sub_bureau_head", "bureau": "330102", "user": "head-330102"}
-LEADER = {"role": "leader", "bureau": "3301", "user": "L01"}
+HANDLER: Who = {"role": "handler", "bureau": "330102", "user": "王警官"}
+HEAD: Who = {"role": "sub_bureau_head", "bureau": "330102", "user": "head-330102"}
+LEADER: Who = {"role": "leader", "bureau": "3301", "user": "L01"}
 OFFICE = ("petition_office", "3301", "office-01")
 NUMBER = re.compile(r"临公(江)?信告〔2026〕(\d+)号")
 

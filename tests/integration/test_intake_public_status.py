@@ -13,13 +13,13 @@ import pytest
 
 from tests.conftest import Token
 from tests.integration.test_intake_registration import ZHANG, visit
-from tests.support.assignment import command, wait_taken_up
+from tests.support.assignment import Who, command, wait_taken_up
 
 pytestmark = pytest.mark.integration
 
-HANDLER = {"role": "handler", "bureau": "330102", "user": "王警官"}
-HEAD = {"role": "sub_bureau_head", "bureau": "330102", "user": "head-330102"}
-LEADER = {"role": "leader", "bureau": "3301", "user": "L01"}
+HANDLER: Who = {"role": "handler", "bureau": "330102", "user": "王警官"}
+HEAD: Who = {"role": "sub_bureau_head", "bureau": "330102", "user": "head-330102"}
+LEADER: Who = {"role": "leader", "bureau": "3301", "user": "L01"}
 # Internal names and personal data a petitioner's lookup must never show.
 NEVER_SHOWN = ["张三", ZHANG, "13812345678", "解放路", "王警官", "王建军", "噪音", "L01", "330102"]
 

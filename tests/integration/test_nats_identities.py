@@ -11,6 +11,7 @@ import json
 import nats
 import nats.errors
 import pytest
+from nats.aio.client import Client as NatsClient
 from nats.js.api import ConsumerConfig
 from petitions.messaging import STREAM, NatsAccess
 from petitions.messaging.security import ADMIN, RELAY, SERVICES
@@ -22,7 +23,7 @@ pytestmark = pytest.mark.integration
 SUBJECT = "petitions.events.330102.p01.intake.CaseRegistered"
 
 
-async def _connect(who: NatsAccess) -> nats.NATS:
+async def _connect(who: NatsAccess) -> NatsClient:
     return await nats.connect(**who.options(), allow_reconnect=False, connect_timeout=2)
 
 

@@ -14,6 +14,8 @@ from pathlib import Path
 import nats
 import pytest
 from devstack.servers import start_nats
+from nats.aio.client import Client as NatsClient
+from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from petitions.eventstore import EventStore, Metadata, NewEvent, RawEvent
 from petitions.messaging import STREAM, Relay, decode, partition_of, provision, subject_for
@@ -27,9 +29,15 @@ pytestmark = pytest.mark.integration
 META = Metadata(actor="registrar", service="intake")
 
 
-async def _js(url: str) -> tuple[nats.aio.client.Client, JetStreamContext]:
+async def _js(url: str) -> tuple[NatsClient, JetStreamContext]:
     client = await nats.connect(**access(url).options())
     return client, client.jetstream()
+
+
+def _msg_id(message: Msg) -> str:
+    """The message's deduplication id (the event id): the relay sends every message with one."""
+    assert message.headers is not None
+    return message.headers["Nats-Msg-Id"]
 
 
 @pytest.fixture
@@ -38,12 +46,12 @@ def clean_stream(nats_url: str) -> str:
     return nats_url
 
 
-async def stored_messages(url: str) -> list[nats.aio.msg.Msg]:
+async def stored_messages(url: str) -> list[Msg]:
     client, js = await _js(url)
     try:
         info = await js.stream_info(STREAM)
         sub = await js.pull_subscribe("petitions.events.>", stream=STREAM)
-        out: list[nats.aio.msg.Msg] = []
+        out: list[Msg] = []
         while len(out) < info.state.messages:
             out += await sub.fetch(min(500, info.state.messages - len(out)), timeout=5)
         return out
@@ -99,7 +107,7 @@ async def test_every_event_reaches_nats_once_in_store_order(
 
     messages = await stored_messages(clean_stream)
     expected = await store.read_all_raw(limit=100)
-    assert [m.headers["Nats-Msg-Id"] for m in messages] == [str(e.event_id) for e in expected]
+    assert [_msg_id(m) for m in messages] == [str(e.event_id) for e in expected]
     first = decode(messages[0].data)
     assert (first.stream_id, first.version, first.data) == ("case-r0", 1, {"by": 0})
     assert (
@@ -144,7 +152,7 @@ async def test_killed_between_publish_and_checkpoint_publishes_nothing_twice(
     survivor.stop()
     await task
 
-    ids = [m.headers["Nats-Msg-Id"] for m in await stored_messages(clean_stream)]
+    ids = [_msg_id(m) for m in await stored_messages(clean_stream)]
     assert len(ids) == len(set(ids)) == 50
     assert survivor.published == 10  # the 40 re-published were dropped as duplicates
     # ... and recognised as its own: the stream holds exactly those events under those ids.
@@ -203,7 +211,7 @@ async def test_nats_down_for_30_seconds_during_a_burst_loses_nothing(
             await wait_for(lambda: _eq(message_count(server.url), 1000), 60, "all 1000 messages")
             relay.stop()
             await task
-            ids = [m.headers["Nats-Msg-Id"] for m in await stored_messages(server.url)]
+            ids = [_msg_id(m) for m in await stored_messages(server.url)]
             assert len(ids) == len(set(ids)) == 1000
     finally:
         shutil.rmtree(folder, ignore_errors=True)

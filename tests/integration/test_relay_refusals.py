@@ -137,7 +137,8 @@ async def test_an_event_too_large_for_nats_is_dead_lettered_and_relaying_goes_on
 
 
 async def _rows(pool: asyncpg.Pool, n: int) -> bool:
-    return await pool.fetchval("SELECT count(*) FROM test_effects") == n
+    count: int = await pool.fetchval("SELECT count(*) FROM test_effects")
+    return count == n
 
 
 async def test_an_id_published_first_by_someone_else_is_alerted_and_the_genuine_event_arrives(

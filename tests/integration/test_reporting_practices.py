@@ -8,9 +8,11 @@ defines them)."""
 from __future__ import annotations
 
 import io
+import uuid
 import zipfile
 from collections.abc import AsyncIterator
 from datetime import date
+from typing import Any
 
 import asyncpg
 import httpx
@@ -86,7 +88,7 @@ async def seed(db: asyncpg.Pool) -> None:
     repeat at D on 04-02: not resolved), 2026-03-04 2 visits; a Monday session 2026-02-02 with 1
     visit (not the chief's) and a chief's Wednesday 2026-04-01 missed."""
 
-    async def to_city(case: object, day: date, **columns: object) -> None:
+    async def to_city(case: uuid.UUID, day: date, **columns: Any) -> None:
         await add_submission(db, case, received_at=local(day), receiving_bureau=CITY, **columns)
 
     b0 = await add_case(
@@ -129,7 +131,8 @@ async def seed(db: asyncpg.Pool) -> None:
             chief_day=chief,
         )
         for n, people in enumerate(visits):
-            columns = (
+            # Any: other columns of the row, not add_case's named parameters (bureau, category).
+            columns: dict[str, Any] = (
                 {"replied_on": date(2026, 1, 20)} if day == date(2026, 1, 7) and n == 0 else {}
             )
             case = await add_case(db, sub_bureau=D, received_at=local(day), **columns)

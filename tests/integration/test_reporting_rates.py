@@ -303,6 +303,7 @@ async def test_the_workbooks_hold_the_rates_as_numbers_an_office_can_use(
     figures = book["主要指标 Figures"]
     rows = {row[0].value: row for row in figures.iter_rows(min_row=2) if row[0].value}
     header = next(r for r in figures.iter_rows() if r[0].value == "指标 Figure")[0].row
+    assert header is not None  # a merged cell's row may be None in openpyxl's types
     satisfaction = rows["满意率 satisfaction rate"]
     # This month 3/4, May nothing rated (empty, not "—"), so no change either.
     assert [c.value for c in satisfaction[1:5]] == [0.75, 3, 4, None]
@@ -329,7 +330,9 @@ async def test_the_workbooks_hold_the_rates_as_numbers_an_office_can_use(
     assert values["新增件 New matters"] == (4, None, None)
     for sheet in (figures, summary):
         assert sheet.page_setup.orientation == "landscape"
-        assert sheet.sheet_properties.pageSetUpPr.fitToPage
+        page_setup = sheet.sheet_properties.pageSetUpPr
+        assert page_setup is not None
+        assert page_setup.fitToPage
     # No cell anywhere holds a rate as text ("72.5% (29/40)").
     texts = [
         c.value

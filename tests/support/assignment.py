@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, TypedDict
 
 import httpx
 
 from tests.conftest import Token
+
+
+class Who(TypedDict):
+    """Who gives a command (the keyword arguments of ``command``): typed so that ``**who`` is
+    checked against them instead of against every keyword of ``command``."""
+
+    role: str
+    bureau: str
+    user: str
 
 
 async def wait_taken_up(

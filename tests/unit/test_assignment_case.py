@@ -1033,6 +1033,7 @@ def test_notice_ids_cannot_be_told_without_the_key() -> None:
     """Anyone who can publish on NATS could otherwise publish first under a coming notice's id
     and have JetStream drop the genuine one as a duplicate."""
     (reminder,) = due_notices(opened(), D(2026, 3, 10), CALENDAR)
+    assert isinstance(reminder, DeadlineReminderSent)
     assert notice_id(KEY, reminder) != notice_id(b"another deployment's key", reminder)
     # Not the unkeyed uuid5 the ids used to be, which anyone could compute.
     unkeyed = uuid.uuid5(

@@ -259,6 +259,7 @@ def test_collective_threshold(demo: BureauConfig) -> None:
 
 def test_the_configuration_is_frozen(demo: BureauConfig) -> None:
     with pytest.raises(ValidationError):
+        # The assignment mypy refuses (a frozen model) is what this test makes at run time.
         demo.collective_threshold = 3  # type: ignore[misc]
 
 

@@ -110,8 +110,13 @@ def test_supervisor_gives_up_on_a_process_that_keeps_exiting(tmp_path: Path) -> 
     service.launch()
     supervisor = Supervisor(lambda: RestartPolicy(max_failures=3, initial_backoff=0.05))
     supervisor.watch(service)
+
+    def checked_never_done() -> bool:
+        supervisor.check()  # raises GaveUp once the process has exited too often
+        return False
+
     with pytest.raises(GaveUp) as raised:
-        _until(lambda: supervisor.check() and False, seconds=20)
+        _until(checked_never_done, seconds=20)
     message = str(raised.value)
     assert "crasher" in message
     assert "keeps exiting (3 times" in message

@@ -12,6 +12,7 @@ from tests.support.events import NoteAdded
 def test_events_are_frozen_and_strict() -> None:
     note = NoteAdded(body="a", words=1)
     with pytest.raises(ValidationError):
+        # What mypy refuses (frozen, no such field) is what this test tries at run time.
         note.body = "b"  # type: ignore[misc]
     with pytest.raises(ValidationError, match="extra"):
         NoteAdded(body="a", words=1, smuggled=True)  # type: ignore[call-arg]

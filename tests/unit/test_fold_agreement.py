@@ -150,6 +150,7 @@ class Folds:
             at = datetime.combine(self.today, time(2, 0), tzinfo=UTC)
             stored: RecordedEvent[Any] = RecordedEvent(
                 position=self.version,
+                # Every event folded here is a case event; the base Event has no case_id.
                 stream_id=f"case-{data.case_id}",  # type: ignore[attr-defined]
                 version=self.version,
                 event_id=uuid.uuid4(),

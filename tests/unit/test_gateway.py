@@ -77,8 +77,8 @@ def test_apis_keep_their_own_paths(dist: Path, monkeypatch: pytest.MonkeyPatch) 
     transport = httpx.ASGITransport(app=ECHO)
     original = httpx.AsyncClient.__init__
 
-    def with_mock(self: httpx.AsyncClient, **kwargs: object) -> None:
-        original(self, transport=transport, **kwargs)  # type: ignore[arg-type]
+    def with_mock(self: httpx.AsyncClient, **kwargs: Any) -> None:
+        original(self, transport=transport, **kwargs)
 
     monkeypatch.setattr(httpx.AsyncClient, "__init__", with_mock)
     with _client(dist) as client:

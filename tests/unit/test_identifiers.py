@@ -18,7 +18,7 @@ from petitions.identifiers import (
 )
 from petitions.messages.intake import PetitionerRecord, SubmissionReceived
 from petitions.personal.blind_index import normalise
-from petitions.personal.masking import mask
+from petitions.personal.masking import MaskKind, mask
 from pydantic import ValidationError
 from reporting.projections.projector import _identifier as ledger_identifier
 
@@ -97,8 +97,8 @@ def test_document_shapes() -> None:
         ("permanent_residence_id", "USA330000123456", "USA****3456"),
     ],
 )
-def test_each_kind_has_its_own_mask(kind: str, value: str, masked: str) -> None:
-    assert mask(kind, value) == masked  # type: ignore[arg-type]
+def test_each_kind_has_its_own_mask(kind: MaskKind, value: str, masked: str) -> None:
+    assert mask(kind, value) == masked
 
 
 def test_documents_are_indexed_as_written_on_them() -> None:

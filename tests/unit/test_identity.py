@@ -537,6 +537,7 @@ def test_ensure_scope_forbids_another_bureau() -> None:
 def test_a_principal_is_frozen_and_needs_a_bureau_code() -> None:
     principal = Principal(user="u1", role=Role.REGISTRAR, bureau="330102")
     with pytest.raises(FrozenInstanceError):
+        # The assignment mypy refuses (a frozen dataclass) is what this test makes at run time.
         principal.bureau = "3301"  # type: ignore[misc]
     with pytest.raises(ValueError, match="bureau"):
         Principal(user="u1", role=Role.ADMIN, bureau="")

@@ -22,6 +22,8 @@ from petitions.log import configure_logging, get_logger, timestamper
 )
 def test_timestamp_is_shanghai_time_with_its_offset(instant: datetime, shown: str) -> None:
     stamped = timestamper(lambda: instant)(None, "info", {"event": "x"})
+    # structlog's Processor may return a str or bytes (a renderer); this one returns the dict.
+    assert isinstance(stamped, dict)
     assert stamped["timestamp"] == shown
     assert datetime.fromisoformat(stamped["timestamp"]) == instant.replace(
         microsecond=instant.microsecond // 1000 * 1000

@@ -266,7 +266,9 @@ def test_xlsx_stores_numbers_and_rates_as_numbers_and_prints_as_it_is() -> None:
     assert sheet.freeze_panes == "A5"
     assert sheet.page_setup.orientation == "landscape"
     assert sheet.page_setup.paperSize == 9  # A4
-    assert sheet.sheet_properties.pageSetUpPr.fitToPage
+    page_setup = sheet.sheet_properties.pageSetUpPr
+    assert page_setup is not None
+    assert page_setup.fitToPage
     # One page wide (an absent fitToWidth is OOXML's default, 1), as many long as needed (0).
     assert (sheet.page_setup.fitToWidth or 1, sheet.page_setup.fitToHeight) == (1, 0)
     assert sheet.print_title_rows == "$4:$4"
