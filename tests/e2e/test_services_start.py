@@ -90,11 +90,12 @@ def test_service_answers_health(
     )
     try:
         deadline = time.monotonic() + 30
-        status, body = 0, {}
+        status = 0
+        body: dict[str, Any] = {}
         while time.monotonic() < deadline:
             if proc.poll() is not None:
-                out = proc.stdout.read().decode() if proc.stdout else ""
-                pytest.fail(f"{service} exited with {proc.returncode}:\n{out}")
+                early = proc.stdout.read().decode() if proc.stdout else ""
+                pytest.fail(f"{service} exited with {proc.returncode}:\n{early}")
             try:
                 status, body = _get(f"http://127.0.0.1:{port}/health")
                 break

@@ -40,8 +40,9 @@ async def provisioned_filter(admin_url: str, durable: str) -> str:
         info = await client.jetstream().consumer_info(STREAM, durable)
     finally:
         await client.close()
-    assert info.config.filter_subject is not None
-    return info.config.filter_subject
+    subject: str | None = info.config.filter_subject
+    assert subject is not None
+    return subject
 
 
 async def test_assignment_subscribes_to_what_its_document_says(

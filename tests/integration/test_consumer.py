@@ -126,7 +126,8 @@ async def test_redelivered_events_apply_once(
 
 
 async def _count(pool: asyncpg.Pool, n: int) -> bool:
-    return await pool.fetchval("SELECT count(*) FROM test_effects") == n
+    count: int = await pool.fetchval("SELECT count(*) FROM test_effects")
+    return count == n
 
 
 async def test_a_case_applies_in_version_order_even_if_delivered_out_of_order(

@@ -118,7 +118,7 @@ async def test_the_assignment_subscriber_receives_intake_events_only() -> None:
     consumer = Consumer(
         name=durable.name,
         handler=None,  # type: ignore[arg-type]
-        pool=None,  # type: ignore[arg-type]
+        pool=None,
         store=None,  # type: ignore[arg-type]
         nats_url="nats://127.0.0.1:4222",
         filter_subject=durable.filter_subject,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from petitions.eventstore import RawEvent, RecordedEvent
@@ -34,7 +35,7 @@ def test_a_built_raw_event_is_the_frozen_dataclass() -> None:
 
 
 def test_a_built_recorded_event_is_the_frozen_dataclass() -> None:
-    values = list(_raw_fields())
+    values: list[Any] = list(_raw_fields())
     del values[15]  # RecordedEvent has no hash_alg
     values[7] = NoteAdded(body="x", words=1)
     built = recorded_event(*values)
