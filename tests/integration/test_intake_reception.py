@@ -3,16 +3,32 @@ the leader's instruction on a visit."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from datetime import date
+
+import asyncpg
 import httpx
 import pytest
+from petitions.bureaus import load_config
 from petitions.eventstore import EventStore
+from reporting.projections import create_read_pool, migrate, rebuild
+from reporting.queries.figures import accompany_roster
+from reporting.queries.periods import month as month_period
 
-from tests.conftest import TEST_NOW, Token
+from tests.conftest import ROOT, TEST_NOW, Token
 from tests.support.events import resident_id
 
 pytestmark = pytest.mark.integration
 
 OFFICE = {"role": "petition_office", "bureau": "3301", "user": "office-01"}
+
+
+@pytest.fixture
+async def read_pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    await migrate(database_url, role="petitions_app")
+    pool = await create_read_pool(database_url, role="petitions_app", max_size=4)
+    yield pool
+    await pool.close()
 
 
 async def schedule(client: httpx.AsyncClient, auth: Token, **body: str) -> httpx.Response:
@@ -164,3 +180,51 @@ async def test_found_by_fuzzing_are_clear_refusals_that_write_nothing(
     assert nul.status_code == 422
     assert "NUL" in nul.json()["message"]
     assert await store.read_all_raw() == []  # the 2026 part of the period was not written either
+
+
+async def test_the_heads_who_accompany_the_chief_are_recorded_and_reported(
+    client: httpx.AsyncClient, auth: Token, store: EventStore, read_pool: asyncpg.Pool
+) -> None:
+    """陪同接访 (issue 15): at the city chief's Wednesday session the office records which
+    sub-bureau heads came; the roster report lists them per session of its month."""
+    office = auth(**OFFICE)
+    city = (await schedule(client, auth, first="2026-11-25", last="2026-11-25")).json()
+    (chief,) = [s for s in city if s["chief_day"]]
+    sub = await schedule(client, auth, bureau="330102", first="2026-11-25", last="2026-11-25")
+    (own,) = sub.json()
+    url = "/api/v1/reception/sessions/{}/held"
+
+    unknown = await client.post(
+        url.format(chief["session_id"]),
+        json={"held_by": "L01", "accompanied_by": ["330102", "9999"]},
+        headers=office,
+    )
+    assert unknown.status_code == 422, unknown.text
+    assert "9999" in unknown.json()["message"]
+    at_a_sub_bureau = await client.post(
+        url.format(own["session_id"]),
+        json={"held_by": "head-330102", "accompanied_by": ["330105"]},
+        headers=office,
+    )
+    assert at_a_sub_bureau.status_code == 422, at_a_sub_bureau.text
+    assert at_a_sub_bureau.json()["error"] == "accompany_city_only"
+    assert len(await store.read_stream(f"reception-{chief['session_id']}")) == 1  # nothing written
+
+    held = await client.post(
+        url.format(chief["session_id"]),
+        json={"held_by": "L01", "accompanied_by": ["330105", "330102", "330105"]},
+        headers=office,
+    )
+    assert held.status_code == 204, held.text
+    (_, recorded) = await store.read_stream(f"reception-{chief['session_id']}")
+    assert recorded.data.accompanied_by == ("330105", "330102")
+
+    # Reporting folds it and the roster for November lists the session with its heads.
+    await rebuild(store, read_pool, progress=False)
+    config = load_config(ROOT / "deploy/config/bureaus.demo.toml")
+    async with read_pool.acquire() as db:
+        roster = await accompany_roster(db, config, month_period("2026-10"))
+    sessions = [s for s in roster.sessions if s.day == date(2026, 11, 25)]
+    assert [(s.state, [b.code for b in s.accompanied_by]) for s in sessions] == [
+        ("held", ["330105", "330102"])
+    ]

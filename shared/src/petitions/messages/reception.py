@@ -26,6 +26,9 @@ class ReceptionSessionHeld(Event, type="intake.ReceptionSessionHeld"):
     session_id: UUID
     held_by: str  # the leader who actually received (may stand in for the scheduled one)
     note: str = ""
+    # 陪同接访: the sub-bureaus whose heads sat beside the city's chief at this session (codes;
+    # only on the city bureau's sessions). Empty on sessions recorded before it was asked.
+    accompanied_by: tuple[str, ...] = ()
 
 
 class ReceptionSessionMissed(Event, type="intake.ReceptionSessionMissed"):

@@ -424,6 +424,11 @@ export interface components {
         /** HeldIn */
         HeldIn: {
             /**
+             * Accompanied By
+             * @description 陪同接访的分县局（其局长到场）sub-bureaus whose heads accompanied the city's chief (city bureau's sessions only)
+             */
+            accompanied_by?: string[];
+            /**
              * Held By
              * @description 实际接访领导 the leader who received
              */

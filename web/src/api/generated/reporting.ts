@@ -613,6 +613,35 @@ export interface components {
              * @description up to three sub-bureaus, in order, as computed now (现在计算的结果)
              */
             roster: components["schemas"]["RosterEntry"][];
+            /**
+             * Sessions
+             * @description 陪同月份的市局局长接访日及到场陪同的分县局局长 the city chief's sessions in the roster's month and who accompanied at each
+             */
+            sessions?: components["schemas"]["AccompanySession"][];
+        };
+        /**
+         * AccompanySession
+         * @description One of the city chief's Wednesday sessions in the roster's month, and which sub-bureau
+         *     heads sat beside the chief (陪同接访, recorded when the session was recorded as held).
+         */
+        AccompanySession: {
+            /**
+             * Accompanied By
+             * @description 到场陪同的分县局 the heads who came
+             */
+            accompanied_by: components["schemas"]["BureauRef"][];
+            /**
+             * Day
+             * Format: date
+             */
+            day: string;
+            /** Leader Name */
+            leader_name: string;
+            /**
+             * State
+             * @description scheduled | held | missed
+             */
+            state: string;
         };
         /**
          * AssessedRates

@@ -142,11 +142,39 @@ class Reception:
             raise Refused("session_not_found", "接访场次不存在 / no such reception session", 404)
         return row
 
-    async def held(self, principal: Principal, sid: UUID, held_by: str, note: str) -> None:
+    async def held(
+        self,
+        principal: Principal,
+        sid: UUID,
+        held_by: str,
+        note: str,
+        accompanied_by: tuple[str, ...] = (),
+    ) -> None:
+        """Record the session as held; ``accompanied_by``: the sub-bureaus whose heads sat beside
+        the city's chief (陪同接访), checked against the configuration."""
+        heads = tuple(dict.fromkeys(code.strip() for code in accompanied_by))
+        if heads:
+            unknown = [c for c in heads if c not in {s.code for s in self._config.sub_bureaus}]
+            if unknown:
+                raise Refused(
+                    "unknown_sub_bureau",
+                    f"陪同接访须为分县局代码，未知：{'、'.join(unknown)} / accompanied_by lists "
+                    f"sub-bureau codes; unknown: {', '.join(unknown)}",
+                    422,
+                )
+            async with self._store.pool.acquire() as conn:
+                row = await self._session(conn, sid)
+            if row["bureau"] != self._config.city.code:
+                raise Refused(
+                    "accompany_city_only",
+                    "陪同接访只在市局领导接访场次记录 / heads accompany only at the city bureau's "
+                    "sessions",
+                    422,
+                )
         await self._record(
             principal,
             sid,
-            ReceptionSessionHeld(session_id=sid, held_by=held_by, note=note),
+            ReceptionSessionHeld(session_id=sid, held_by=held_by, note=note, accompanied_by=heads),
             requires="scheduled",
             refuse=_already_recorded,
             update="state = 'held', held_by = $2",

@@ -64,6 +64,12 @@ class HeldIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     held_by: ShortText = Field(min_length=1, description="实际接访领导 the leader who received")
     note: Text = Field(default="", description="备注 note")
+    accompanied_by: list[Code] = Field(
+        default_factory=list,
+        max_length=24,
+        description="陪同接访的分县局（其局长到场）sub-bureaus whose heads accompanied the city's "
+        "chief (city bureau's sessions only)",
+    )
 
 
 class MissedIn(BaseModel):
@@ -595,7 +601,9 @@ def router(
         body: HeldIn,
         principal: Annotated[Principal, Depends(reception_roles)],
     ) -> None:
-        await reception().held(principal, session_id, body.held_by, body.note)
+        await reception().held(
+            principal, session_id, body.held_by, body.note, tuple(body.accompanied_by)
+        )
 
     @api.post(
         "/reception/sessions/{session_id}/missed",

@@ -206,6 +206,7 @@ class SessionRow(_Row):
     held_by: str | None = None
     missed_reason: str | None = None
     instructions: int = 0
+    accompanied_by: list[str] = field(default_factory=list)
 
 
 @_columns
@@ -533,6 +534,7 @@ class Projector:
         if (session := self._session(e.session_id)) is not None:
             session.state = "held"
             session.held_by = e.held_by
+            session.accompanied_by = list(e.accompanied_by)
 
     def _missed(self, _: Envelope, e: r.ReceptionSessionMissed) -> None:
         if (session := self._session(e.session_id)) is not None:

@@ -114,7 +114,8 @@ CREATE TABLE reception_sessions (
     state                 text NOT NULL,            -- scheduled | held | missed
     held_by               text,
     missed_reason         text,
-    instructions          integer NOT NULL DEFAULT 0
+    instructions          integer NOT NULL DEFAULT 0,
+    accompanied_by        text[] NOT NULL DEFAULT '{}'   -- sub-bureaus whose heads accompanied
 );
 CREATE INDEX reception_sessions_day ON reception_sessions (day);
 

@@ -15,6 +15,7 @@ from petitions.bureaus import BureauConfig
 from reporting.queries.common import Db, attributed_to, bureau_ref, rate
 from reporting.queries.models import (
     AccompanyRoster,
+    AccompanySession,
     AssessedRates,
     Figures,
     MonthPoint,
@@ -256,12 +257,35 @@ async def accompany_roster(db: Db, config: BureauConfig, counted_month: Period) 
         )
         for index, (code, justified, total) in enumerate(ranked, start=1)
     ]
+    applies_to = shift_months(counted_month, 1)
     return AccompanyRoster(
         counted_month=counted_month.label,
-        applies_to=shift_months(counted_month, 1).label,
+        applies_to=applies_to.label,
         roster=candidates[:3],
         candidates=candidates,
+        sessions=await _accompanied_sessions(db, config, applies_to),
     )
+
+
+async def _accompanied_sessions(
+    db: Db, config: BureauConfig, month: Period
+) -> list[AccompanySession]:
+    rows = await db.fetch(
+        "SELECT day, leader_name, state, accompanied_by FROM reception_sessions "
+        "WHERE bureau = $1 AND chief_day AND day BETWEEN $2 AND $3 ORDER BY day, leader_name",
+        config.city.code,
+        month.start,
+        month.end,
+    )
+    return [
+        AccompanySession(
+            day=r["day"],
+            leader_name=r["leader_name"],
+            state=r["state"],
+            accompanied_by=[bureau_ref(config, code) for code in r["accompanied_by"]],
+        )
+        for r in rows
+    ]
 
 
 def published_roster(config: BureauConfig, bureau: str, roster: AccompanyRoster) -> AccompanyRoster:

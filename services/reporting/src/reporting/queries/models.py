@@ -97,6 +97,16 @@ class PublishedRoster(_Out):
     candidates: list[RosterEntry] = Field(description="the ranking it was based on")
 
 
+class AccompanySession(_Out):
+    """One of the city chief's Wednesday sessions in the roster's month, and which sub-bureau
+    heads sat beside the chief (陪同接访, recorded when the session was recorded as held)."""
+
+    day: date
+    leader_name: str
+    state: str = Field(description="scheduled | held | missed")
+    accompanied_by: list[BureauRef] = Field(description="到场陪同的分县局 the heads who came")
+
+
 class AccompanyRoster(_Out):
     counted_month: str = Field(description="计数月份 the month whose petitions are counted")
     applies_to: str = Field(description="陪同月份 the month the roster is for (the next one)")
@@ -111,6 +121,11 @@ class AccompanyRoster(_Out):
         description="已发布名单 the roster as published at the start of the month, with the "
         "counts it was based on; null until published. Binding: the lists above only say what "
         "it would be now, as outcomes arrive",
+    )
+    sessions: list[AccompanySession] = Field(
+        default_factory=list,
+        description="陪同月份的市局局长接访日及到场陪同的分县局局长 the city chief's sessions in "
+        "the roster's month and who accompanied at each",
     )
 
 
