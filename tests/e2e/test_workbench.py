@@ -571,11 +571,14 @@ def _run(page: Page, base: str) -> None:
     visits = page.get_by_label("本场次来访 visits at this session")
     deadline = time.monotonic() + 60
     while True:  # reporting's ledger follows through NATS
+        # Each click reloads the session's visits (the list empties until the answer comes):
+        # wait for the answer, not a glance right after the click.
         chief.get_by_role("button", name=f"办理 {leader_name} 场次").click()
-        if visits.get_by_role("link", name=visit_number).is_visible():
+        try:
+            expect(visits.get_by_role("link", name=visit_number)).to_be_visible(timeout=5_000)
             break
-        assert time.monotonic() < deadline, f"{visit_number} never listed at its session"
-        page.wait_for_timeout(500)
+        except AssertionError:
+            assert time.monotonic() < deadline, f"{visit_number} never listed at its session"
     page.get_by_role("combobox", name="批示的来访 Visit").click(force=True)
     page.get_by_role("option", name=visit_number).click()
     page.get_by_label("批示 Instruction", exact=True).fill("请江城分局三日内上门核实，依法处理")
