@@ -225,7 +225,7 @@ async def test_files_are_named_by_time_and_position_and_never_overwritten(
     assert sorted(p.name for p in sink.folder.iterdir()) == sink.names()  # no temporary left
 
 
-def _private_key_forms(key: Path) -> list[str | bytes]:
+def _private_key_forms(key: Path) -> list[str]:
     """The private key as PEM body, DER hex and the bare scalar: none may be in a checkpoint."""
     pem = key.read_text()
     body = "".join(line for line in pem.splitlines() if not line.startswith("-----"))
@@ -239,7 +239,8 @@ def _private_key_forms(key: Path) -> list[str | bytes]:
     scalar = text.split("priv:")[1].split("pub:")[0]
     scalar_hex = "".join(c for c in scalar if c in "0123456789abcdef")
     assert len(scalar_hex) >= 62  # the parse found the 32-byte scalar
-    return [body, body[20:60], der.hex(), scalar_hex, base64.b64encode(bytes.fromhex(scalar_hex))]
+    scalar_b64 = base64.b64encode(bytes.fromhex(scalar_hex)).decode()
+    return [body, body[20:60], der.hex(), scalar_hex, scalar_b64]
 
 
 async def test_the_command_writes_and_verifies_and_never_writes_the_key(
@@ -280,7 +281,7 @@ async def test_the_command_writes_and_verifies_and_never_writes_the_key(
     assert files[0].stat().st_mode & 0o222 == 0  # read-only once written
     written = files[0].read_text() + done.stdout + done.stderr
     for form in _private_key_forms(key):
-        assert str(form) not in written
+        assert form not in written
 
     await _rewrite_consistently(store, database_url, "case-t")
     done = run("verify-checkpoint")

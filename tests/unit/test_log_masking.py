@@ -95,3 +95,32 @@ def test_row_values_postgresql_quotes_in_its_errors_are_withheld() -> None:
     )
     assert "李四" not in mask_text(unique)
     assert "Key (name)=" in mask_text(unique)
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("护照 E12345678", "护照 E1****78"),
+        ("passport EA1234567.", "passport EA****67."),
+        ("回乡证 H12345678", "回乡证 H1****78"),
+        ("permit M1234567890", "permit M1****90"),
+        ("old card ABC123456789012", "old card ABC****012"),
+        ("机构 9144030071526726XG", "机构 9144****26XG"),  # a published code, check valid
+    ],
+)
+def test_the_other_identity_documents_are_masked(text: str, masked: str) -> None:
+    assert mask_text(text) == masked
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "officer P330102007",  # officers' ids are not passports
+        "case 330102-2026-000009",
+        "on 20261206 at 2026-12-06",  # Taiwan permits look like this: left to the event masks
+        "token 91440300MA5G7PKX3L",  # 18 characters but a wrong check character
+        "id 3f2a9c1e-1b2c-4d5e-8f90-123456789abc",
+    ],
+)
+def test_ordinary_tokens_are_not_taken_for_documents(text: str) -> None:
+    assert mask_text(text) == text

@@ -20,6 +20,8 @@ from zoneinfo import ZoneInfo
 import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
 
+from petitions.identifiers import credit_code_check
+
 # 18-digit resident ID (GB 11643: 17 digits + digit or X) and the old 15-digit form. The
 # look-arounds keep us from cutting through longer digit runs such as event positions.
 _RESIDENT_ID = re.compile(r"(?<![0-9A-Za-z])(\d{6})(\d{8})(\d{3}[0-9Xx])(?![0-9A-Za-z])")
@@ -27,6 +29,26 @@ _RESIDENT_ID_15 = re.compile(r"(?<![0-9A-Za-z])(\d{6})(\d{6})(\d{3})(?![0-9A-Za-
 # Mainland mobile numbers, optionally with +86 and separators; landlines with an area code.
 _MOBILE = re.compile(r"(?<!\d)((?:\+?86[- ]?)?1[3-9]\d)[- ]?(\d{4})[- ]?(\d{4})(?!\d)")
 _LANDLINE = re.compile(r"(?<!\d)(0\d{2,3})-(\d{7,8})(?!\d)")
+# The other identity documents a petitioner may give (petitions.identifiers), where their shape
+# is distinctive enough not to hide ordinary numbers: Hong Kong/Macau permits (H or M and 8 or 10
+# digits), ordinary Chinese passports (E or G and 8 digits, or E, a letter and 7 digits), the older
+# permanent residence card (3 letters, 12 digits), and unified social credit codes (checked by
+# their check character, so that other 18-character tokens stay). Taiwan permits (8 digits) look
+# like dates and counts: the masked event fields keep those out of logs instead.
+_PERMIT = re.compile(r"(?<![0-9A-Za-z])([HM]\d)(\d{5,7})(\d{2})(?![0-9A-Za-z])")
+_PASSPORT = re.compile(r"(?<![0-9A-Za-z])([EG]\d|E[A-HJ-NP-Z])(\d{5})(\d{2})(?![0-9A-Za-z])")
+_OLD_RESIDENCE = re.compile(r"(?<![0-9A-Za-z])([A-Z]{3})(\d{9})(\d{3})(?![0-9A-Za-z])")
+_CREDIT_CODE = re.compile(
+    r"(?<![0-9A-Za-z])([0-9A-HJ-NPQRTUWXY]{4})([0-9A-HJ-NPQRTUWXY]{10})([0-9A-HJ-NPQRTUWXY]{4})"
+    r"(?![0-9A-Za-z])"
+)
+
+
+def _credit_code(match: re.Match[str]) -> str:
+    code = match[0]
+    if any(ch.isalpha() for ch in code) and credit_code_check(code[:17]) == code[17]:
+        return f"{match[1]}****{match[3]}"
+    return code
 
 
 # PostgreSQL quotes the values of a refused row or key in an error's DETAIL (asyncpg puts it in
@@ -43,6 +65,10 @@ def mask_text(text: str) -> str:
     text = _PG_KEY.sub(lambda m: m[1] + WITHHELD, text)
     text = _RESIDENT_ID.sub(lambda m: f"{m[1]}********{m[3]}", text)
     text = _RESIDENT_ID_15.sub(lambda m: f"{m[1]}******{m[3]}", text)
+    text = _CREDIT_CODE.sub(_credit_code, text)
+    text = _PERMIT.sub(lambda m: f"{m[1]}****{m[3]}", text)
+    text = _PASSPORT.sub(lambda m: f"{m[1]}****{m[3]}", text)
+    text = _OLD_RESIDENCE.sub(lambda m: f"{m[1]}****{m[3]}", text)
     text = _MOBILE.sub(lambda m: f"{m[1]}****{m[3]}", text)
     return _LANDLINE.sub(lambda m: f"{m[1]}-****{m[2][-4:]}", text)
 
