@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import json
 from pathlib import Path
+from typing import Any
 
 import httpx
 import nats
@@ -24,7 +25,7 @@ from tests.integration.test_relay import wait_for
 pytestmark = pytest.mark.integration
 
 
-def received(document: dict) -> list[str]:  # type: ignore[type-arg]
+def received(document: dict[str, Any]) -> list[str]:
     """The addresses of the document's receive operations."""
     channels = document["channels"]
     return sorted(

@@ -246,7 +246,12 @@ async def test_an_idle_consumer_is_ready_and_a_stopped_one_is_not(
                 return consumer.subscriber is not None and consumer.pending is not None
 
             await eventually(bound, "the consumer bound to its durable")
-            await asyncio.sleep(4)  # past the stall threshold, with nothing to consume
+            # Idle past the stall threshold (3 s), nothing to consume: ready all along.
+            idle_until = asyncio.get_running_loop().time() + 4
+            while asyncio.get_running_loop().time() < idle_until:
+                ready = await http.get("/health/ready")
+                assert ready.status_code == 200, ready.text
+                await asyncio.sleep(0.5)
             ready = await http.get("/health/ready")
             assert ready.status_code == 200, ready.text
             progress = ready.json()["progress"]["consumer"]

@@ -228,15 +228,26 @@ async def test_the_service_publishes_the_month_s_roster_itself(
         assert await store.read_stream(f"roster-{CITY}-2026-04", reveal=False) == []
 
         stop = asyncio.Event()
+        checks = 0
+
+        def counted() -> bool:
+            nonlocal checks
+            checks += 1
+            return True
+
         task = asyncio.create_task(
-            publish_monthly(store, pool, config, clock, interval=0.01, stop=stop)
+            publish_monthly(store, pool, config, clock, interval=0.01, stop=stop, ready=counted)
         )
         try:
             deadline = asyncio.get_running_loop().time() + 30
             while not await store.read_stream(f"roster-{CITY}-2026-04", reveal=False):
                 assert asyncio.get_running_loop().time() < deadline, "never published"
                 await asyncio.sleep(0.05)
-            await asyncio.sleep(0.1)  # further checks ran: they must append nothing
+            # Three further checks after the publication: they must append nothing.
+            published_at = checks
+            while checks < published_at + 3:
+                assert asyncio.get_running_loop().time() < deadline, "no further checks"
+                await asyncio.sleep(0.01)
         finally:
             stop.set()
             await task
