@@ -6,7 +6,6 @@ import asyncio
 import base64
 import binascii
 import contextlib
-import os
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -35,6 +34,8 @@ from petitions.metrics import install_metrics
 from petitions.migrations import apply_package
 from petitions.runtime import Runtime, StartupError, open_runtime, personal_data, tune_gc
 
+from assignment.adapters.postgres import PostgresStorage
+from assignment.adapters.postgres import event_id_key as stored_event_id_key
 from assignment.application.workflow import RecomputeResult, Workflow
 from assignment.asyncapi import spec
 from assignment.config import Settings
@@ -83,8 +84,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
                 personal=runtime.personal,
             )
             key = await event_id_key(settings, runtime.pool)
+            storage = PostgresStorage(store)
             workflow = Workflow(
-                store,
+                storage,
                 config,
                 calendar,
                 event_id_key=key,
@@ -108,7 +110,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
             if settings.run_consumer:
                 consumer = Consumer(
                     name=DURABLE.name,
-                    handler=workflow.take_up,
+                    # Taking a case up writes in the consumer's transaction, which also
+                    # records the event as handled.
+                    handler=lambda conn, delivered: workflow.take_up(
+                        delivered, writer=storage.cases.within(conn)
+                    ),
                     pool=runtime.pool,
                     store=store,
                     nats_url=settings.nats(),
@@ -207,7 +213,7 @@ async def recompute_deadlines(settings: Settings, *, clock: Clock = utc_now) -> 
             personal=personal,
         )
         key = await event_id_key(settings, pool)
-        workflow = Workflow(store, config, calendar, event_id_key=key, clock=clock)
+        workflow = Workflow(PostgresStorage(store), config, calendar, event_id_key=key, clock=clock)
         result = await workflow.recompute_deadlines()
         await store.flush()
         return result
@@ -251,8 +257,4 @@ async def event_id_key(settings: Settings, pool: asyncpg.Pool) -> bytes:
         if len(key) < 16:
             raise ValueError("PETITIONS_EVENT_ID_KEY must hold at least 16 bytes")
         return key
-    await pool.execute(
-        "INSERT INTO assignment.event_id_key (key) VALUES ($1) ON CONFLICT DO NOTHING",
-        os.urandom(32),
-    )
-    return bytes(await pool.fetchval("SELECT key FROM assignment.event_id_key"))
+    return await stored_event_id_key(pool)
