@@ -21,6 +21,7 @@ from petitions.identity import authenticate, install_auth_errors, verifier_from_
 from petitions.metrics import install_metrics
 from petitions.runtime import Runtime, StartupError, open_runtime, tune_gc
 
+from intake.adapters.postgres import PostgresRegistrationStorage
 from intake.application.attachments import Attachments, PostgresBlobStore
 from intake.application.dossier import Dossier
 from intake.application.notices import Notices
@@ -55,7 +56,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
                 )
             holder["runtime"] = runtime
             holder["registrar"] = Registrar(
-                runtime.store, runtime.personal.index, config, clock=clock
+                PostgresRegistrationStorage(runtime.store),
+                runtime.personal.index,
+                config,
+                clock=clock,
             )
             holder["reception"] = Reception(runtime.store, config, calendar)
             dossier = Dossier(runtime.store, config, runtime.personal.index)

@@ -1,0 +1,101 @@
+"""What registration needs of storage, as ports: the case streams (the event store port, with
+its blind index), and three small side tables written in the same transaction as the events:
+gapless case numbers, query codes and idempotency keys; and the reception sessions a visit may
+name.
+
+:mod:`intake.adapters.postgres` implements them on PostgreSQL (the service),
+:mod:`intake.adapters.memory` on :class:`~petitions.eventstore.memory.InMemoryEventStore`
+(fast tests of the registrar and of repeat matching).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from typing import Any, Protocol
+from uuid import UUID
+
+from petitions.eventstore import AppendResult, Metadata, NewEvent
+from petitions.eventstore.port import EventStorePort
+
+
+class IdempotencyKeyTaken(Exception):
+    """Another request stored its answer under this principal's key first."""
+
+
+@dataclass(frozen=True)
+class Remembered:
+    """What was answered to an earlier request with the same idempotency key."""
+
+    request_hash: bytes
+    response: dict[str, Any]
+
+
+class CaseNumbers(Protocol):
+    async def next(self, bureau: str, year: int) -> int:
+        """The next serial of ``bureau`` in ``year`` (1, 2, ...), without gaps: a transaction
+        that rolls back gives its number back."""
+        ...
+
+
+class QueryCodes(Protocol):
+    async def add(self, token: bytes, case_id: UUID) -> None:
+        """Keep a query code's blind-index token for the case (never the code itself)."""
+        ...
+
+
+class IdempotencyKeys(Protocol):
+    async def find(self, principal: str, key: str) -> Remembered | None: ...
+
+    async def remember(
+        self, principal: str, key: str, request_hash: bytes, response: dict[str, Any]
+    ) -> None:
+        """Keep the answer; :class:`IdempotencyKeyTaken` if the key is stored already."""
+        ...
+
+
+class RegistrationWriter(Protocol):
+    """One transaction: the case events and the side-table rows commit together."""
+
+    @property
+    def case_numbers(self) -> CaseNumbers: ...
+
+    @property
+    def query_codes(self) -> QueryCodes: ...
+
+    @property
+    def idempotency_keys(self) -> IdempotencyKeys: ...
+
+    async def append(
+        self,
+        stream_id: str,
+        events: Sequence[NewEvent[Any]],
+        expected_version: int,
+        *,
+        metadata: Metadata,
+    ) -> AppendResult: ...
+
+
+class RegistrationStorage(Protocol):
+    @property
+    def events(self) -> EventStorePort: ...
+
+    def transaction(self) -> AbstractAsyncContextManager[RegistrationWriter]:
+        """A writer whose appends and rows commit together when the block ends without an
+        exception, and not at all otherwise."""
+        ...
+
+    @property
+    def idempotency_keys(self) -> IdempotencyKeys:
+        """Reading earlier answers outside a transaction."""
+        ...
+
+    async def streams_with(self, kind: str, value: str) -> list[str]:
+        """Streams whose events carry ``value`` in a personal field indexed as ``kind`` (the
+        blind index: the value itself is never stored)."""
+        ...
+
+    async def session_bureau(self, session_id: UUID) -> str | None:
+        """The bureau of a scheduled reception session, or None if there is no such session."""
+        ...
