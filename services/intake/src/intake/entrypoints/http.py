@@ -23,7 +23,7 @@ from fastapi import (
     UploadFile,
 )
 from fastapi.responses import JSONResponse
-from petitions.http import install_validation_errors, invalid_response
+from petitions.http import install_refusals, install_validation_errors, invalid_response
 from petitions.identity import Authenticator, Principal, Role
 from petitions.limits import CODE_MAX, MAX_OFFSET, Code, ShortText, Text
 from pydantic import BaseModel, ConfigDict, Field
@@ -36,7 +36,6 @@ from intake.application.reception import Reception
 from intake.application.reference import Document, Reference, ReferenceKind
 from intake.application.register import InvalidCommand, Registrar
 from intake.domain.commands import RegisterSubmission
-from intake.domain.registration import Refused
 
 AttachmentKind = Literal["scan", "photo", "audio", "document"]
 REGISTERING_ROLES = (Role.REGISTRAR, Role.PETITION_OFFICE, Role.LEADER, Role.IMPORTER, Role.ADMIN)
@@ -137,16 +136,11 @@ def _conditional(document: Document, if_none_match: str | None) -> Response:
 
 def install_errors(app: FastAPI) -> None:
     install_validation_errors(app)
+    install_refusals(app)  # Refused and the others: {"error", "message"}
 
     @app.exception_handler(InvalidCommand)
     async def on_invalid_command(_: Request, exc: InvalidCommand) -> JSONResponse:
         return invalid_response([{"field": f, "message": m} for f, m in exc.problems])
-
-    @app.exception_handler(Refused)
-    async def on_refused(_: Request, exc: Refused) -> JSONResponse:
-        return JSONResponse(
-            status_code=exc.status, content={"error": exc.code, "message": exc.message}
-        )
 
 
 def router(
