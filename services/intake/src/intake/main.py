@@ -21,7 +21,7 @@ from petitions.identity import authenticate, install_auth_errors, verifier_from_
 from petitions.metrics import install_metrics
 from petitions.runtime import Runtime, StartupError, open_runtime, tune_gc
 
-from intake.adapters.postgres import PostgresRegistrationStorage
+from intake.adapters.postgres import PostgresReceptionStorage, PostgresRegistrationStorage
 from intake.application.attachments import Attachments, PostgresBlobStore
 from intake.application.dossier import Dossier
 from intake.application.notices import Notices
@@ -61,7 +61,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
                 config,
                 clock=clock,
             )
-            holder["reception"] = Reception(runtime.store, config, calendar)
+            holder["reception"] = Reception(
+                PostgresReceptionStorage(runtime.store), config, calendar
+            )
             dossier = Dossier(runtime.store, config, runtime.personal.index)
             holder["dossier"] = dossier
             runtime.count(

@@ -1,6 +1,7 @@
-"""Registration's storage ports in memory, on :class:`InMemoryEventStore` (which needs
-``PersonalData(MemoryDataKeys(), BlindIndex(...))`` for registrations carry personal data):
-fast tests of the registrar and of repeat matching, without a database.
+"""Intake's storage ports (registration, reception days) in memory, on
+:class:`InMemoryEventStore` (which needs ``PersonalData(MemoryDataKeys(), BlindIndex(...))``,
+for registrations carry personal data): fast tests of the registrar, of repeat matching and of
+reception days, without a database.
 
 A transaction's side-table rows are kept only when its block ends without an exception (so a
 refused or failed registration gives its case number back, as on PostgreSQL); appends commit at
@@ -12,13 +13,21 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import replace
+from datetime import date
 from typing import Any
 from uuid import UUID
 
 from petitions.eventstore import AppendResult, Metadata, NewEvent
 from petitions.eventstore.memory import InMemoryEventStore
 
-from intake.application.ports import IdempotencyKeyTaken, Remembered
+from intake.application.ports import (
+    SESSION_COLUMNS,
+    IdempotencyKeyTaken,
+    Remembered,
+    SessionChange,
+    SessionRow,
+)
 
 
 class MemoryTables:
@@ -115,3 +124,73 @@ class MemoryRegistrationStorage:
 
     async def session_bureau(self, session_id: UUID) -> str | None:
         return self.tables.reception_sessions.get(session_id)
+
+
+# -- leader reception days ---------------------------------------------------------------------
+
+
+class MemorySessionWriter:
+    def __init__(self, events: InMemoryEventStore, rows: dict[UUID, SessionRow]) -> None:
+        self._events = events
+        self._rows = rows
+
+    async def add(self, session: SessionRow) -> bool:
+        if session.session_id in self._rows:
+            return False
+        self._rows[session.session_id] = session
+        return True
+
+    async def lock(self, session_id: UUID) -> SessionRow | None:
+        return self._rows.get(session_id)
+
+    async def change(self, session_id: UUID, change: SessionChange) -> None:
+        row = self._rows[session_id]
+        self._rows[session_id] = replace(
+            row,
+            state=change.state or row.state,
+            held_by=change.held_by or row.held_by,
+            missed_reason=change.missed_reason or row.missed_reason,
+            instructions=row.instructions + int(change.instruction),
+            version=row.version + 1,
+        )
+
+    async def append(
+        self,
+        stream_id: str,
+        events: Sequence[NewEvent[Any]],
+        expected_version: int,
+        *,
+        metadata: Metadata,
+    ) -> AppendResult:
+        return await self._events.append(stream_id, events, expected_version, metadata=metadata)
+
+
+class MemoryReceptionStorage:
+    """Sessions in a dict; a transaction's rows are kept only when its block ends without an
+    exception (appends commit at once, as in :class:`MemoryRegistrationStorage`)."""
+
+    def __init__(self, events: InMemoryEventStore) -> None:
+        self._events = events
+        self.rows: dict[UUID, SessionRow] = {}
+        self._lock = asyncio.Lock()
+
+    @property
+    def events(self) -> InMemoryEventStore:
+        return self._events
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[MemorySessionWriter]:
+        async with self._lock:
+            draft = dict(self.rows)
+            yield MemorySessionWriter(self._events, draft)
+            self.rows = draft
+
+    async def session(self, session_id: UUID) -> SessionRow | None:
+        return self.rows.get(session_id)
+
+    async def sessions(self, bureau: str, first: date, last: date) -> list[dict[str, Any]]:
+        found = sorted(
+            (r for r in self.rows.values() if r.bureau == bureau and first <= r.day <= last),
+            key=lambda r: (r.day, r.leader_id),
+        )
+        return [{c: getattr(r, c) for c in SESSION_COLUMNS} for r in found]

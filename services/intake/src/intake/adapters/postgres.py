@@ -7,13 +7,20 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from datetime import date
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 from petitions.eventstore import AppendResult, EventStore, Metadata, NewEvent
 
-from intake.application.ports import IdempotencyKeyTaken, Remembered
+from intake.application.ports import (
+    SESSION_COLUMNS,
+    IdempotencyKeyTaken,
+    Remembered,
+    SessionChange,
+    SessionRow,
+)
 
 
 class PostgresCaseNumbers:
@@ -120,3 +127,93 @@ class PostgresRegistrationStorage:
             "SELECT bureau FROM intake.reception_sessions WHERE session_id = $1", session_id
         )
         return None if bureau is None else str(bureau)
+
+
+# -- leader reception days ---------------------------------------------------------------------
+
+
+def _session(row: asyncpg.Record) -> SessionRow:
+    return SessionRow(**{f: row[f] for f in SessionRow.__dataclass_fields__})
+
+
+class PostgresSessionWriter:
+    def __init__(self, store: EventStore, conn: asyncpg.Connection) -> None:
+        self._store = store
+        self._conn = conn
+
+    async def add(self, session: SessionRow) -> bool:
+        inserted = await self._conn.fetchval(
+            "INSERT INTO intake.reception_sessions (session_id, bureau, day, leader_id, "
+            "leader_name, chief_day, place, version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
+            "ON CONFLICT (session_id) DO NOTHING RETURNING true",
+            session.session_id,
+            session.bureau,
+            session.day,
+            session.leader_id,
+            session.leader_name,
+            session.chief_day,
+            session.place,
+            session.version,
+        )
+        return bool(inserted)
+
+    async def lock(self, session_id: UUID) -> SessionRow | None:
+        row = await self._conn.fetchrow(
+            "SELECT * FROM intake.reception_sessions WHERE session_id = $1 FOR UPDATE", session_id
+        )
+        return None if row is None else _session(row)
+
+    async def change(self, session_id: UUID, change: SessionChange) -> None:
+        await self._conn.execute(
+            "UPDATE intake.reception_sessions SET state = coalesce($2, state), "
+            "held_by = coalesce($3, held_by), missed_reason = coalesce($4, missed_reason), "
+            "instructions = instructions + $5::int, version = version + 1 "
+            "WHERE session_id = $1",
+            session_id,
+            change.state,
+            change.held_by,
+            change.missed_reason,
+            int(change.instruction),
+        )
+
+    async def append(
+        self,
+        stream_id: str,
+        events: Sequence[NewEvent[Any]],
+        expected_version: int,
+        *,
+        metadata: Metadata,
+    ) -> AppendResult:
+        return await self._store.append(
+            stream_id, events, expected_version, metadata=metadata, connection=self._conn
+        )
+
+
+class PostgresReceptionStorage:
+    def __init__(self, store: EventStore) -> None:
+        self._store = store
+
+    @property
+    def events(self) -> EventStore:
+        return self._store
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[PostgresSessionWriter]:
+        async with self._store.pool.acquire() as conn, conn.transaction():
+            yield PostgresSessionWriter(self._store, conn)
+
+    async def session(self, session_id: UUID) -> SessionRow | None:
+        row = await self._store.pool.fetchrow(
+            "SELECT * FROM intake.reception_sessions WHERE session_id = $1", session_id
+        )
+        return None if row is None else _session(row)
+
+    async def sessions(self, bureau: str, first: date, last: date) -> list[dict[str, Any]]:
+        rows = await self._store.pool.fetch(
+            f"SELECT {', '.join(SESSION_COLUMNS)} FROM intake.reception_sessions "
+            "WHERE bureau = $1 AND day BETWEEN $2 AND $3 ORDER BY day, leader_id",
+            bureau,
+            first,
+            last,
+        )
+        return [dict(r) for r in rows]

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -98,4 +99,80 @@ class RegistrationStorage(Protocol):
 
     async def session_bureau(self, session_id: UUID) -> str | None:
         """The bureau of a scheduled reception session, or None if there is no such session."""
+        ...
+
+
+# -- leader reception days ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    """A reception session at a glance (``intake.reception_sessions``; its stream is the truth)."""
+
+    session_id: UUID
+    bureau: str
+    day: date
+    leader_id: str
+    leader_name: str
+    chief_day: bool
+    place: str
+    state: str
+    held_by: str | None
+    missed_reason: str | None
+    instructions: int
+    version: int
+
+
+SESSION_COLUMNS = (
+    "session_id", "bureau", "day", "leader_id", "leader_name", "chief_day", "place", "state",
+    "held_by", "missed_reason", "instructions",
+)  # fmt: skip
+"""The columns of :meth:`ReceptionStorage.sessions` rows, in the API's order."""
+
+
+@dataclass(frozen=True)
+class SessionChange:
+    """What an event recorded on a session changes in its row (its version always moves on)."""
+
+    state: str | None = None
+    held_by: str | None = None
+    missed_reason: str | None = None
+    instruction: bool = False
+    """One more instruction recorded."""
+
+
+class SessionWriter(Protocol):
+    """One transaction: the session's events and its row commit together."""
+
+    async def add(self, session: SessionRow) -> bool:
+        """Keep a newly scheduled session; False (nothing kept) if it is scheduled already."""
+        ...
+
+    async def lock(self, session_id: UUID) -> SessionRow | None:
+        """The session's row, held against other writers until the transaction ends."""
+        ...
+
+    async def change(self, session_id: UUID, change: SessionChange) -> None: ...
+
+    async def append(
+        self,
+        stream_id: str,
+        events: Sequence[NewEvent[Any]],
+        expected_version: int,
+        *,
+        metadata: Metadata,
+    ) -> AppendResult: ...
+
+
+class ReceptionStorage(Protocol):
+    @property
+    def events(self) -> EventStorePort: ...
+
+    def transaction(self) -> AbstractAsyncContextManager[SessionWriter]: ...
+
+    async def session(self, session_id: UUID) -> SessionRow | None: ...
+
+    async def sessions(self, bureau: str, first: date, last: date) -> list[dict[str, Any]]:
+        """A bureau's sessions from ``first`` to ``last``, by day and leader, with
+        :data:`SESSION_COLUMNS`."""
         ...

@@ -13,10 +13,9 @@ from datetime import date, timedelta
 from typing import Any
 from uuid import UUID
 
-import asyncpg
 from petitions.bureaus import BureauConfig, WorkCalendar, YearNotConfiguredError
 from petitions.bureaus.config import DepartmentRole, Weekday
-from petitions.eventstore import EventStore, Metadata, NewEvent
+from petitions.eventstore import Metadata, NewEvent
 from petitions.identity import Principal
 from petitions.messages.reception import (
     LeaderInstructionRecorded,
@@ -26,6 +25,7 @@ from petitions.messages.reception import (
 )
 from petitions.scope import ensure_acts_for, reach
 
+from intake.application.ports import ReceptionStorage, SessionChange, SessionRow, SessionWriter
 from intake.application.register import ensure_configured
 from intake.domain.registration import Refused, evolve
 
@@ -39,8 +39,10 @@ def session_id(bureau: str, day: date, leader_id: str) -> UUID:
 
 
 class Reception:
-    def __init__(self, store: EventStore, config: BureauConfig, calendar: WorkCalendar) -> None:
-        self._store = store
+    def __init__(
+        self, storage: ReceptionStorage, config: BureauConfig, calendar: WorkCalendar
+    ) -> None:
+        self._storage = storage
         self._config = config
         self._calendar = calendar
 
@@ -102,45 +104,24 @@ class Reception:
         except YearNotConfiguredError as exc:
             raise Refused("year_not_configured", str(exc), 422) from None
         created: list[dict[str, Any]] = []
-        async with self._store.pool.acquire() as conn, conn.transaction():
+        async with self._storage.transaction() as tx:
             for event in planned:
-                if await self._scheduled(conn, principal, event):
+                if await self._scheduled(tx, principal, event):
                     created.append(_view_of(event))
         return created
 
     async def _scheduled(
-        self, conn: asyncpg.Connection, principal: Principal, event: ReceptionSessionScheduled
+        self, tx: SessionWriter, principal: Principal, event: ReceptionSessionScheduled
     ) -> bool:
-        inserted = await conn.fetchval(
-            "INSERT INTO intake.reception_sessions (session_id, bureau, day, leader_id, "
-            "leader_name, chief_day, place, version) VALUES ($1, $2, $3, $4, $5, $6, $7, 1) "
-            "ON CONFLICT (session_id) DO NOTHING RETURNING true",
-            event.session_id,
-            event.bureau,
-            event.day,
-            event.leader_id,
-            event.leader_name,
-            event.chief_day,
-            event.place,
-        )
-        if not inserted:
+        if not await tx.add(_row_of(event)):
             return False  # already scheduled
-        await self._store.append(
+        await tx.append(
             f"reception-{event.session_id}",
             [NewEvent(event, bureau=event.bureau, event_id=event.session_id)],
             0,
             metadata=Metadata(actor=principal.user, service="intake"),
-            connection=conn,
         )
         return True
-
-    async def _session(self, conn: asyncpg.Connection, sid: UUID) -> asyncpg.Record:
-        row = await conn.fetchrow(
-            "SELECT * FROM intake.reception_sessions WHERE session_id = $1 FOR UPDATE", sid
-        )
-        if row is None:
-            raise Refused("session_not_found", "接访场次不存在 / no such reception session", 404)
-        return row
 
     async def held(
         self,
@@ -162,9 +143,10 @@ class Reception:
                     f"sub-bureau codes; unknown: {', '.join(unknown)}",
                     422,
                 )
-            async with self._store.pool.acquire() as conn:
-                row = await self._session(conn, sid)
-            if row["bureau"] != self._config.city.code:
+            row = await self._storage.session(sid)
+            if row is None:
+                raise _no_session()
+            if row.bureau != self._config.city.code:
                 raise Refused(
                     "accompany_city_only",
                     "陪同接访只在市局领导接访场次记录 / heads accompany only at the city bureau's "
@@ -177,8 +159,7 @@ class Reception:
             ReceptionSessionHeld(session_id=sid, held_by=held_by, note=note, accompanied_by=heads),
             requires="scheduled",
             refuse=_already_recorded,
-            update="state = 'held', held_by = $2",
-            values=(held_by,),
+            change=SessionChange(state="held", held_by=held_by),
         )
 
     async def missed(self, principal: Principal, sid: UUID, reason: str) -> None:
@@ -192,8 +173,7 @@ class Reception:
             ReceptionSessionMissed(session_id=sid, reason=reason),
             requires="scheduled",
             refuse=_already_recorded,
-            update="state = 'missed', missed_reason = $2",
-            values=(reason,),
+            change=SessionChange(state="missed", missed_reason=reason),
         )
 
     async def instruct(
@@ -213,7 +193,7 @@ class Reception:
         # exist, so the answer never tells which case ids exist elsewhere (nor that an
         # accusation against them does, Art. 30).
         mine = reach(principal, self._config)
-        case, _ = await self._store.load(f"case-{case_id}", None, evolve)
+        case, _ = await self._storage.events.load(f"case-{case_id}", None, evolve)
         if case is None or not mine.sees(case.facts):
             raise Refused(
                 "case_not_found", "案件不存在或不在您的范围内 / no such case within your scope", 404
@@ -232,8 +212,7 @@ class Reception:
                 "session_not_held",
                 "场次未记为已接访，不能记录批示 / record the session as held first",
             ),
-            update="instructions = instructions + 1",
-            values=(),
+            change=SessionChange(instruction=True),
         )
 
     async def _record(
@@ -244,30 +223,25 @@ class Reception:
         *,
         requires: str,
         refuse: Callable[[str], Refused],
-        update: str,
-        values: tuple[Any, ...],
+        change: SessionChange,
     ) -> None:
         """Append ``event`` to the session's stream if the session is in state ``requires``,
         and update intake's list of sessions in the same transaction."""
-        async with self._store.pool.acquire() as conn, conn.transaction():
+        async with self._storage.transaction() as tx:
             ensure_configured(self._config, principal)
-            row = await self._session(conn, sid)
-            ensure_acts_for(principal, self._config, row["bureau"])
-            if row["state"] != requires:
-                raise refuse(row["state"])
-            await self._store.append(
+            row = await tx.lock(sid)
+            if row is None:
+                raise _no_session()
+            ensure_acts_for(principal, self._config, row.bureau)
+            if row.state != requires:
+                raise refuse(row.state)
+            await tx.append(
                 f"reception-{sid}",
-                [NewEvent(event, bureau=row["bureau"])],
-                row["version"],
+                [NewEvent(event, bureau=row.bureau)],
+                row.version,
                 metadata=Metadata(actor=principal.user, service="intake"),
-                connection=conn,
             )
-            await conn.execute(
-                f"UPDATE intake.reception_sessions SET {update}, version = version + 1 "
-                "WHERE session_id = $1",
-                sid,
-                *values,
-            )
+            await tx.change(sid, change)
 
     async def list(
         self, principal: Principal, bureau: str, first: date, last: date
@@ -276,15 +250,28 @@ class Reception:
         if not self._config.is_bureau(bureau):
             raise Refused("unknown_bureau", "未知单位代码 / unknown bureau code", 422)
         ensure_acts_for(principal, self._config, bureau)
-        rows = await self._store.pool.fetch(
-            "SELECT session_id, bureau, day, leader_id, leader_name, chief_day, place, state, "
-            "held_by, missed_reason, instructions FROM intake.reception_sessions "
-            "WHERE bureau = $1 AND day BETWEEN $2 AND $3 ORDER BY day, leader_id",
-            bureau,
-            first,
-            last,
-        )
-        return [dict(r) for r in rows]
+        return await self._storage.sessions(bureau, first, last)
+
+
+def _no_session() -> Refused:
+    return Refused("session_not_found", "接访场次不存在 / no such reception session", 404)
+
+
+def _row_of(event: ReceptionSessionScheduled) -> SessionRow:
+    return SessionRow(
+        session_id=event.session_id,
+        bureau=event.bureau,
+        day=event.day,
+        leader_id=event.leader_id,
+        leader_name=event.leader_name,
+        chief_day=event.chief_day,
+        place=event.place,
+        state="scheduled",
+        held_by=None,
+        missed_reason=None,
+        instructions=0,
+        version=1,
+    )
 
 
 def _already_recorded(state: str) -> Refused:
