@@ -124,7 +124,7 @@ async def test_redelivered_events_apply_once(
 
         async def settled() -> bool:
             info = await js.consumer_info(STREAM, "test-projection")
-            return info.num_pending == 0 and info.num_ack_pending == 0
+            return bool(info.num_pending == 0 and info.num_ack_pending == 0)
 
         await wait_for(settled, 20, "every message acknowledged")
     finally:
