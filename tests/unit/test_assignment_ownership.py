@@ -43,7 +43,7 @@ def own(leader_id: str) -> c.TakeOwnership:
 MEETING = D(2026, 3, 12)
 
 
-def decision(on: date = MEETING, **changes: object) -> c.RecordPartyCommitteeDecision:
+def decision(on: date | None = MEETING, **changes: object) -> c.RecordPartyCommitteeDecision:
     fields: dict[str, object] = {
         "decided_on": on,
         "body": CommitteeBody.SUB_BUREAU_COMMITTEE,
@@ -162,6 +162,9 @@ def test_the_decision_date_is_checked() -> None:
     with pytest.raises(Invalid) as early:
         decide(case, decision(D(2026, 3, 1)), ctx(OFFICE, D(2026, 3, 12)))
     assert early.value.code == "decided_before_receipt"
+    (today,) = decide(case, decision(None), ctx(OFFICE, D(2026, 3, 12)))
+    assert isinstance(today, PartyCommitteeDecisionRecorded)
+    assert today.decided_on == D(2026, 3, 12)  # no date given: today
     with pytest.raises(ValueError, match="body"):
         decision(body="town_meeting")
 

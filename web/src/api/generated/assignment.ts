@@ -1323,10 +1323,9 @@ export interface components {
             content: string;
             /**
              * Decided On
-             * Format: date
-             * @description 党委研究日期 the day the committee decided
+             * @description 党委研究日期（默认为今天）the day the committee decided (default today)
              */
-            decided_on: string;
+            decided_on?: string | null;
             /**
              * Expected Version
              * @description 调用方所见的案件版本 the case version you last saw

@@ -126,7 +126,10 @@ class RecordPartyCommitteeDecision(Command):
 
     name = "record_committee_decision"
     title = "登记党委研究决定 Record the party committee's decision"
-    decided_on: date = Field(description="党委研究日期 the day the committee decided")
+    decided_on: date | None = Field(
+        default=None,
+        description="党委研究日期（默认为今天）the day the committee decided (default today)",
+    )
     body: CommitteeBody = Field(
         description="决定机关 party_committee_meeting 党委会 / city_bureau_committee 市局党委 / "
         "sub_bureau_committee 分局党委 / political_legal_committee 政法委"

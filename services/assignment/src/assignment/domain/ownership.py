@@ -110,18 +110,19 @@ def record_committee_decision(case: Case, cmd: Any, ctx: Context) -> list[Event]
             state=case.state,
             allowed=allowed_commands(case),
         )
-    if cmd.decided_on > ctx.today:
+    decided_on = cmd.decided_on or ctx.today
+    if decided_on > ctx.today:
         raise Invalid(
             "decided_in_future",
-            f"党委研究日期 {cmd.decided_on} 在将来（今天是 {ctx.today}）/ decided_on "
-            f"{cmd.decided_on} is after today {ctx.today}",
+            f"党委研究日期 {decided_on} 在将来（今天是 {ctx.today}）/ decided_on "
+            f"{decided_on} is after today {ctx.today}",
             field="decided_on",
         )
-    if case.received_on is not None and cmd.decided_on < case.received_on:
+    if case.received_on is not None and decided_on < case.received_on:
         raise Invalid(
             "decided_before_receipt",
-            f"党委研究日期 {cmd.decided_on} 早于收到信访的日期 {case.received_on} / decided_on "
-            f"{cmd.decided_on} is before the petition was received on {case.received_on}",
+            f"党委研究日期 {decided_on} 早于收到信访的日期 {case.received_on} / decided_on "
+            f"{decided_on} is before the petition was received on {case.received_on}",
             field="decided_on",
         )
     try:
@@ -132,7 +133,7 @@ def record_committee_decision(case: Case, cmd: Any, ctx: Context) -> list[Event]
     return [
         PartyCommitteeDecisionRecorded(
             case_id=case.case_id,
-            decided_on=cmd.decided_on,
+            decided_on=decided_on,
             body=cmd.body,
             content=cmd.content,
             leader_id=case.leader_id,
