@@ -869,6 +869,12 @@ export interface components {
              */
             closed_reason?: string | null;
             /**
+             * Committee Decisions
+             * @description 党委研究决定 decisions recorded
+             * @default 0
+             */
+            committee_decisions: number;
+            /**
              * Congress
              * @default false
              */
