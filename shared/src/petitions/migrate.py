@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -77,6 +78,12 @@ async def ensure_service_login(dsn: str, login: str, password: str, *, role: str
         raise MigrateError(
             "服务登录密码为空 PETITIONS_SERVICE_DB_PASSWORD is empty: set a password for "
             f"{login} (or leave it unset to keep the login as it is)"
+        )
+    if not re.fullmatch(r"[A-Za-z0-9._~-]+", password):
+        raise MigrateError(
+            "服务登录密码含特殊字符 PETITIONS_SERVICE_DB_PASSWORD may hold letters, digits and "
+            "- _ . ~ only: it is written into the services' database URL "
+            "(e.g. `openssl rand -hex 24`)"
         )
     conn = await asyncpg.connect(dsn)
     try:
