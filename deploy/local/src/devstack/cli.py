@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import FrameType
+from typing import Any
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
@@ -28,7 +29,14 @@ from petitions.messaging.security import ADMIN, RELAY, USERS, generate_passwords
 from petitions.messaging.security import SERVICES as SERVICE_IDENTITIES
 from petitions.migrate import SERVICE_LOGIN, migrate_all
 
-from devstack.processes import GaveUp, ServiceProcess, StageBars, Supervisor, say
+from devstack.processes import (
+    ClusterWatch,
+    GaveUp,
+    ServiceProcess,
+    StageBars,
+    Supervisor,
+    say,
+)
 from devstack.servers import (
     NatsCluster,
     NatsServer,
@@ -77,14 +85,19 @@ class _Stack:
     nats: NatsServer | NatsCluster | None = None
     postgres: PostgresServer | None = None
     supervisor: Supervisor = field(default_factory=Supervisor)
+    nats_nodes: ClusterWatch | None = None
+    """With a NATS cluster: its nodes, each restarted when it dies alone."""
 
     def first_dead(self) -> str | None:
-        """Restart a service that died (see devstack.processes); the problem that ends the
-        stack: a service that keeps dying, or PostgreSQL or NATS gone (everything needs them)."""
+        """Restart a service or a NATS cluster's node that died (see devstack.processes); the
+        problem that ends the stack: a service that keeps dying, or PostgreSQL or NATS gone
+        (everything needs them; a cluster is gone when most of its nodes are)."""
         try:
             self.supervisor.check()
         except GaveUp as exc:
             return str(exc)
+        if self.nats_nodes is not None:
+            self.nats_nodes.check()
         for server in (self.nats, self.postgres):
             if server is not None and server.poll() is not None:
                 return (
@@ -140,6 +153,12 @@ def _cluster_size() -> int:
     return size
 
 
+def cluster_watch(cluster: NatsCluster, **options: Any) -> ClusterWatch:
+    """The watch over a cluster's nodes, by their names (n1, n2 ...)."""
+    names = [node.cluster.name if node.cluster else str(i) for i, node in enumerate(cluster.nodes)]
+    return ClusterWatch(dict(zip(names, cluster.nodes, strict=True)), **options)
+
+
 def _start_servers(
     stack: _Stack, data: Path, pg_port: int | None, nats_port: int | None
 ) -> tuple[PostgresServer, NatsServer | NatsCluster]:
@@ -158,6 +177,7 @@ def _start_servers(
         _say(f"启动 NATS 集群 starting a {size}-node NATS JetStream cluster (store {folder}) ...")
         ports = None if nats_port is None else [nats_port + i for i in range(size)]
         nats = stack.nats = start_nats_cluster(folder, size, ports, passwords=generate_passwords())
+        stack.nats_nodes = cluster_watch(nats)
     # Every message on up to three nodes: a cluster then loses nothing with one node gone.
     asyncio.run(provision(nats.access(ADMIN), replicas=min(size, 3)))
     _say(f"NATS JetStream 已就绪 ready at {nats.url} (identities: {', '.join(USERS)})")
