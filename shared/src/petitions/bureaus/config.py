@@ -84,12 +84,18 @@ class BureauConfig(FrozenModel):
     _subs: dict[str, SubBureau] = PrivateAttr(default_factory=dict)
     _departments: dict[str, Department] = PrivateAttr(default_factory=dict)
     _leaders: dict[str, Leader] = PrivateAttr(default_factory=dict)
+    _leader_bureaus: dict[str, str] = PrivateAttr(default_factory=dict)
     _categories: dict[str, tuple[Category, ...]] = PrivateAttr(default_factory=dict)
 
     def model_post_init(self, context: Any, /) -> None:
         self._subs = {s.code: s for s in self.sub_bureaus}
         self._departments = {d.code: d for d in self.departments}
-        self._leaders = {leader.id: leader for leader in self.leaders}
+        self._leader_bureaus = {leader.id: self.city.code for leader in self.leaders} | {
+            leader.id: sub.code for sub in self.sub_bureaus for leader in sub.leaders
+        }
+        self._leaders = {leader.id: leader for leader in self.leaders} | {
+            leader.id: leader for sub in self.sub_bureaus for leader in sub.leaders
+        }
         self._categories = {c.code: path for c, path in walk_categories(self.categories)}
 
     @model_validator(mode="after")
@@ -158,10 +164,24 @@ class BureauConfig(FrozenModel):
         raise UnknownCodeError("部门职能", "department role", role.value)
 
     def leader(self, leader_id: str) -> Leader:
+        """A leader of the city bureau or of any sub-bureau, by id."""
         try:
             return self._leaders[leader_id]
         except KeyError:
             raise UnknownCodeError("局领导编号", "leader id", leader_id) from None
+
+    def leader_bureau(self, leader_id: str) -> str:
+        """The bureau a leader belongs to: the city's code, or their sub-bureau's."""
+        try:
+            return self._leader_bureaus[leader_id]
+        except KeyError:
+            raise UnknownCodeError("局领导编号", "leader id", leader_id) from None
+
+    def leaders_of(self, bureau: str) -> tuple[Leader, ...]:
+        """A bureau's own leaders: the city's (``leaders``) or a sub-bureau's."""
+        if bureau == self.city.code:
+            return self.leaders
+        return self.sub_bureau(bureau).leaders
 
     @property
     def chief(self) -> Leader:

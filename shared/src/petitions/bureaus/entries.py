@@ -159,6 +159,19 @@ class City(FrozenModel):
     name_en: Text
 
 
+class Leader(FrozenModel):
+    """A bureau leader (局领导), of the city bureau or of a sub-bureau (then listed under it),
+    and the weekday they receive petitioners."""
+
+    id: Code
+    name: Text
+    title: Text
+    is_chief: bool = False
+    duty_weekday: DutyWeekday | None = Field(
+        default=None, description="Reception day; none for a leader not on the weekly roster."
+    )
+
+
 class SubBureau(FrozenModel):
     """A district/county sub-bureau (分县局) and its head (局长)."""
 
@@ -167,6 +180,11 @@ class SubBureau(FrozenModel):
     name_en: Text = Field(description="English or pinyin name.")
     kind: SubBureauKind
     head: Text = Field(description="The head's (局长) name: a public official, not personal data.")
+    leaders: tuple[Leader, ...] = Field(
+        default=(),
+        description="The sub-bureau's leaders (局领导), its head (is_chief) among them: they own "
+        "(包案) the sub-bureau's cases. Leader ids are unique over the whole configuration.",
+    )
 
 
 class Department(FrozenModel):
@@ -176,18 +194,6 @@ class Department(FrozenModel):
     name: Text
     name_en: Text
     role: DepartmentRole = DepartmentRole.OTHER
-
-
-class Leader(FrozenModel):
-    """A bureau leader (局领导) and the weekday they receive petitioners."""
-
-    id: Code
-    name: Text
-    title: Text
-    is_chief: bool = False
-    duty_weekday: DutyWeekday | None = Field(
-        default=None, description="Reception day; none for a leader not on the weekly roster."
-    )
 
 
 class Category(FrozenModel):

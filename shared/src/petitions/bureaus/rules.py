@@ -88,6 +88,7 @@ def cross_check(
     for value in duplicates(leader.id for _, leader in leaders):
         holders = ", ".join(leader_label(i, x) for i, x in leaders if x.id == value)
         problems.append(f"leaders: 局领导编号重复 duplicate leader id {value!r}: {holders}")
+    problems.extend(check_sub_bureau_leaders(subs, leaders))
     chiefs = [(i, x) for i, x in leaders if x.is_chief]
     if not chiefs and "leaders" not in incomplete:
         problems.append("leaders: 须指定一名一把手 exactly one leader must have is_chief = true")
@@ -145,4 +146,45 @@ def cross_check(
             " > ".join(p.name for p in path) for c, path in paths if c.code == value
         )
         problems.append(f"categories: 分类代码重复 duplicate category code {value!r}: {holders}")
+    return problems
+
+
+def check_sub_bureau_leaders(
+    subs: Sequence[tuple[int, SubBureau]], city_leaders: Sequence[tuple[int, Leader]]
+) -> list[str]:
+    """A sub-bureau's leaders: ids unique over the whole file (events store them, and a leader
+    owns cases by id), one head (is_chief) named as the sub-bureau's ``head``, who receives on
+    Wednesday like every chief."""
+    problems: list[str] = []
+    where: dict[str, list[str]] = {}
+    for index, leader in city_leaders:
+        where.setdefault(leader.id, []).append(f"leaders[{index}]")
+    for index, sub in subs:
+        label = f"sub_bureaus[{index}] ({sub.code} {sub.name})"
+        for position, leader in enumerate(sub.leaders):
+            where.setdefault(leader.id, []).append(f"{label}.leaders[{position}]")
+        if not sub.leaders:
+            continue
+        chiefs = [leader for leader in sub.leaders if leader.is_chief]
+        if len(chiefs) != 1:
+            problems.append(
+                f"{label}.leaders: 须指定一名局长 exactly one leader must have is_chief = true "
+                f"(got {len(chiefs)})"
+            )
+        for chief in chiefs:
+            if chief.name != sub.head:
+                problems.append(
+                    f"{label}.leaders: 局长 {chief.name} 与 head {sub.head} 不一致 the chief's "
+                    "name must be the sub-bureau's head"
+                )
+            if chief.duty_weekday not in (None, Weekday.WED):
+                problems.append(
+                    f"{label}.leaders: 周三是局长接访日 the head receives on Wednesdays: "
+                    "duty_weekday must be 'wed'"
+                )
+    for leader_id, places in where.items():
+        if len(places) > 1 and any(".leaders[" in p for p in places):
+            problems.append(
+                f"局领导编号重复 duplicate leader id {leader_id!r}: {', '.join(places)}"
+            )
     return problems

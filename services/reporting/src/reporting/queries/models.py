@@ -8,6 +8,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from reporting.queries.ownership import Ownership
+
 
 class _Out(BaseModel):
     model_config = ConfigDict(frozen=True)
@@ -193,7 +195,7 @@ class ReceptionStats(_Out):
     stand_ins: list[StandIn] = Field(description="代为接访 sessions held by another leader")
 
 
-class LedgerRow(_Out):
+class LedgerRow(Ownership, _Out):
     case_id: UUID
     case_number: str
     bureau: str
