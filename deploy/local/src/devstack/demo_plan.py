@@ -471,9 +471,9 @@ class Planner:
         if rng.random() < 0.12 and (replied - received).days > 6:
             before = received + timedelta(days=rng.randint(5, (replied - received).days - 1))
             plan.repeats.append(self._at(self._working(before)))
-        if rng.random() < (0.04 if practised else 0.22):
+        if rng.random() < (0.04 if practised else 0.2):
             plan.repeats.append(self._at(self._after(replied, rng.uniform(3, 40))))
-        if rng.random() < (0.02 if practised else 0.14):
+        if rng.random() < (0.02 if practised else 0.12):
             self._reviews(plan, outcome, delivered)
 
     def _reviews(self, plan: Plan, outcome: str, delivered: date) -> None:
