@@ -5,7 +5,7 @@ moment the demo is loaded), so a test that pins now gets the same history every 
 
 What a functioning office looks like, as the seed report and the 信访工作条例 describe it:
 
-* Acceptance is decided within the 15 days of Art. 23 (a few a day or two late); handling ends
+* Acceptance is decided within the 15 days of Art. 23 (a few some days late); handling ends
   with the reply within the 60 days of Art. 34, a long case with its one extension of 30 days;
   a few replies come days or weeks late. No case is left open for good: the cases still open on
   the day of loading are the recent ones, and the few of them past their deadline are late by
@@ -16,8 +16,9 @@ What a functioning office looks like, as the seed report and the 信访工作条
   most justified petitions to the city bureau in a month accompany the chief the month after
   (the roster is worked out here exactly as domain.md defines it), and a sub-bureau's
   petitions to the city bureau fall by about two thirds from the month it first accompanies;
-  more city visitors reach the chief's Wednesday reception; fewer petitioners come back after
-  the reply or ask for review (the first-petition resolution rate rises by about a third).
+  the chiefs' Wednesday receptions (the city's and the sub-bureau heads') see about half as
+  many visitors again (the seed: +56%); fewer petitioners come back after the reply or ask for
+  review (the first-petition resolution rate rises by about a third).
 """
 
 from __future__ import annotations
@@ -107,7 +108,8 @@ class Plan:
     repeats: list[datetime] = field(default_factory=list)
     acts: list[Act] = field(default_factory=list)
     at_reception: bool = False
-    """The first submission was received at the city bureau's leader reception that day."""
+    """The first submission was received at the receiving bureau's leader reception that day
+    (the session held then, if one was)."""
     case_id: str | None = None
 
     @property
@@ -122,7 +124,7 @@ class Plan:
         return [self.received_at, *self.repeats]
 
     def outcome(self) -> str | None:
-        return next((b["outcome"] for _, name, b in reversed(self.acts) if "outcome" in b), None)
+        return next((b["outcome"] for _, _, b in reversed(self.acts) if "outcome" in b), None)
 
     @property
     def justified(self) -> bool:
