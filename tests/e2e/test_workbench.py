@@ -123,7 +123,9 @@ def workbench(
             )
         )
         urls["gateway"] = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 40
+        # Generous: on a loaded 2-core machine the four processes took over 40 s to import and
+        # migrate; a process that died is reported at once by _wait_healthy anyway.
+        deadline = time.monotonic() + 180
         for url, proc in zip(urls.values(), procs, strict=True):
             _wait_healthy(url, proc, deadline)
         yield urls["gateway"]
