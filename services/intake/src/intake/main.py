@@ -57,7 +57,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
             holder["registrar"] = Registrar(
                 runtime.store, runtime.personal.index, config, clock=clock
             )
-            holder["reception"] = Reception(runtime.store, config, calendar)
+            holder["reception"] = Reception(runtime.store, config, calendar, clock=clock)
             dossier = Dossier(runtime.store, config, runtime.personal.index)
             holder["dossier"] = dossier
             runtime.count(

@@ -260,6 +260,13 @@ class BureauConfig(_Frozen):
     calendar: CalendarSettings
     routing: tuple[RoutingRule, ...] = ()
     read_purposes: tuple[ReadPurpose, ...] = Field(default=DEFAULT_READ_PURPOSES, min_length=1)
+    instruction_due_working_days: int = Field(
+        default=10,
+        ge=1,
+        le=60,
+        description="A leader's instruction (批示) names no date: answer within this many working "
+        "days after the session's day (the bureau's calendar).",
+    )
 
     _subs: dict[str, SubBureau] = PrivateAttr(default_factory=dict)
     _departments: dict[str, Department] = PrivateAttr(default_factory=dict)
@@ -489,6 +496,12 @@ def validate_config(
             problems.append(
                 f"routing[{i}].sub_bureau: 未知分县局代码 unknown sub-bureau {rule.sub_bureau!r}"
             )
+    due_days = raw.get("instruction_due_working_days", 10)
+    if isinstance(due_days, bool) or not isinstance(due_days, int) or not 1 <= due_days <= 60:
+        problems.append(
+            "instruction_due_working_days: 批示答复期限须为 1 至 60 个工作日 must be a whole "
+            f"number of working days from 1 to 60 (got {due_days!r})"
+        )
     threshold = raw.get("collective_threshold", 5)
     if isinstance(threshold, bool) or not isinstance(threshold, int) or threshold < 2:
         problems.append(
@@ -524,6 +537,7 @@ def validate_config(
         calendar=calendar,
         routing=tuple(rule for _, rule in routing),
         read_purposes=tuple(p for _, p in purposes) or DEFAULT_READ_PURPOSES,
+        instruction_due_working_days=due_days,
     )
 
 
