@@ -174,6 +174,34 @@ class StandIn(_Out):
     held_by: str
 
 
+class InstructionBrief(_Out):
+    """A leader's instruction (批示) in a list: who must answer, by when (the text masked)."""
+
+    instruction_id: UUID
+    case_id: UUID
+    case_number: str
+    sub_bureau: BureauRef
+    unit: BureauRef = Field(description="须答复的单位 the unit that must answer")
+    instructed_on: date = Field(description="批示日（接访日）the session's day")
+    due_on: date = Field(description="答复期限（含当日）answer by this day")
+    due_set_by: str = Field(description="leader: the leader's own date; default: configured")
+    working_days: int | None = Field(
+        default=None, description="overdue: working days past the due day, as of the report"
+    )
+    needs_party_committee: bool
+    instruction: str = Field(description="批示内容（脱敏）the instruction, masked")
+    answered_on: date | None = None
+
+
+class InstructionList(_Out):
+    """Overdue instructions: followed up, due before the report's day and not answered by then.
+    ``total`` counts the whole list; ``rows`` holds its first page."""
+
+    total: int = Field(description="instructions in the whole list")
+    page_size: int
+    rows: list[InstructionBrief]
+
+
 class ReceptionStats(_Out):
     bureau: BureauRef
     period_start: date
@@ -191,6 +219,11 @@ class ReceptionStats(_Out):
     instructions: int = Field(description="领导批示 instructions recorded")
     by_leader: list[LeaderReception]
     stand_ins: list[StandIn] = Field(description="代为接访 sessions held by another leader")
+    overdue_instructions: InstructionList | None = Field(
+        default=None,
+        description="逾期未答复的批示 instructions overdue on the period's last day (or today, if "
+        "earlier), within the reader's scope",
+    )
 
 
 class LedgerRow(_Out):
@@ -340,6 +373,11 @@ class WeeklyBulletin(_Out):
     )
     by_sub_bureau: list[SubBureauWeek]
     rates: AssessedRates = Field(description="the week's assessed rates, judged on as_of (D)")
+    overdue_instructions: InstructionList | None = Field(
+        default=None,
+        description="逾期未答复的领导批示 leaders' instructions not answered by their due day, "
+        "judged on as_of: the count and the first page",
+    )
 
 
 class Change(_Out):

@@ -6,11 +6,13 @@ for meetings or illness."""
 from __future__ import annotations
 
 from collections import Counter
+from datetime import date
 from typing import Any
 
-from petitions.bureaus import BureauConfig
+from petitions.bureaus import BureauConfig, WorkCalendar
 
-from reporting.queries.common import Db, bureau_ref
+from reporting.queries.common import Db, Viewer, bureau_ref
+from reporting.queries.instructions import overdue_instructions
 from reporting.queries.models import (
     LeaderReception,
     MissedSession,
@@ -41,9 +43,15 @@ _NO_REASON = "未说明原因 no reason given"
 
 
 async def reception_statistics(
-    db: Db, config: BureauConfig, bureau: str, period: Period
+    db: Db,
+    config: BureauConfig,
+    bureau: str,
+    period: Period,
+    *,
+    overdue: tuple[WorkCalendar, Viewer, date] | None = None,
 ) -> ReceptionStats:
-    """Sessions of ``bureau`` (the city: of every bureau) in the period."""
+    """Sessions of ``bureau`` (the city: of every bureau) in the period; with ``overdue``
+    (calendar, reader, day), also the instructions overdue on that day the reader may see."""
     rows = await db.fetch(_SESSIONS, period.start, period.end, list(config.covered_by(bureau)))
     held = [r for r in rows if r["state"] == "held"]
     missed = [r for r in rows if r["state"] == "missed"]
@@ -74,7 +82,12 @@ async def reception_statistics(
                 instructions=sum(r["instructions"] for r in mine),
             )
         )
+    late = None
+    if overdue is not None:
+        calendar, viewer, as_of = overdue
+        late = await overdue_instructions(db, config, calendar, viewer, bureau, as_of)
     return ReceptionStats(
+        overdue_instructions=late,
         bureau=bureau_ref(config, bureau),
         period_start=period.start,
         period_end=period.end,
