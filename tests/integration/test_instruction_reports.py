@@ -171,10 +171,14 @@ async def test_overdue_instructions_reach_the_bulletin_the_reception_report_and_
     assert other.status_code == 200, other.text
     assert other.json()["overdue_instructions"]["total"] == 0
 
-    reception = await reports.get("/api/v1/reports/reception", params={"month": "2026-10"}, headers=office)
+    reception = await reports.get(
+        "/api/v1/reports/reception", params={"month": "2026-10"}, headers=office
+    )
     assert reception.status_code == 200, reception.text
     assert reception.json()["overdue_instructions"]["total"] == 1
-    september = await reports.get("/api/v1/reports/reception", params={"month": "2026-09"}, headers=office)
+    september = await reports.get(
+        "/api/v1/reports/reception", params={"month": "2026-09"}, headers=office
+    )
     body = september.json()
     assert body["instructions"] == 2
     assert body["missed_reasons"] == [{"reason": "病假 illness", "sessions": 1}]
