@@ -347,7 +347,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** 领导接访统计 Reception sessions held and missed, per leader, visits, instructions */
+        /** 领导接访统计 Reception sessions held and missed, per leader, visits, instructions and those overdue */
         get: operations["get_reception_api_v1_reports_reception_get"];
         put?: never;
         post?: never;
@@ -1156,6 +1156,74 @@ export interface components {
             /** Submissions */
             submissions: number;
         };
+        /**
+         * InstructionBrief
+         * @description A leader's instruction (批示) in a list: who must answer, by when (the text masked).
+         */
+        InstructionBrief: {
+            /** Answered On */
+            answered_on?: string | null;
+            /**
+             * Case Id
+             * Format: uuid
+             */
+            case_id: string;
+            /** Case Number */
+            case_number: string;
+            /**
+             * Due On
+             * Format: date
+             * @description 答复期限（含当日）answer by this day
+             */
+            due_on: string;
+            /**
+             * Due Set By
+             * @description leader: the leader's own date; default: configured
+             */
+            due_set_by: string;
+            /**
+             * Instructed On
+             * Format: date
+             * @description 批示日（接访日）the session's day
+             */
+            instructed_on: string;
+            /**
+             * Instruction
+             * @description 批示内容（脱敏）the instruction, masked
+             */
+            instruction: string;
+            /**
+             * Instruction Id
+             * Format: uuid
+             */
+            instruction_id: string;
+            /** Needs Party Committee */
+            needs_party_committee: boolean;
+            sub_bureau: components["schemas"]["BureauRef"];
+            /** @description 须答复的单位 the unit that must answer */
+            unit: components["schemas"]["BureauRef"];
+            /**
+             * Working Days
+             * @description overdue: working days past the due day, as of the report
+             */
+            working_days?: number | null;
+        };
+        /**
+         * InstructionList
+         * @description Overdue instructions: followed up, due before the report's day and not answered by then.
+         *     ``total`` counts the whole list; ``rows`` holds its first page.
+         */
+        InstructionList: {
+            /** Page Size */
+            page_size: number;
+            /** Rows */
+            rows: components["schemas"]["InstructionBrief"][];
+            /**
+             * Total
+             * @description instructions in the whole list
+             */
+            total: number;
+        };
         /** LeaderReception */
         LeaderReception: {
             bureau: components["schemas"]["BureauRef"];
@@ -1616,6 +1684,8 @@ export interface components {
             missed: number;
             /** Missed Reasons */
             missed_reasons: components["schemas"]["ReasonCount"][];
+            /** @description 逾期未答复的批示 instructions overdue on the period's last day (or today, if earlier), within the reader's scope */
+            overdue_instructions?: components["schemas"]["InstructionList"] | null;
             /**
              * Period End
              * Format: date
@@ -1905,6 +1975,8 @@ export interface components {
             new_cases: number;
             /** @description running deadline passed: the first page */
             overdue: components["schemas"]["CaseList"];
+            /** @description 逾期未答复的领导批示 leaders' instructions not answered by their due day, judged on as_of: the count and the first page */
+            overdue_instructions?: components["schemas"]["InstructionList"] | null;
             /**
              * Period End
              * Format: date
