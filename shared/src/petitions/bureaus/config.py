@@ -260,6 +260,11 @@ class BureauConfig(_Frozen):
     calendar: CalendarSettings
     routing: tuple[RoutingRule, ...] = ()
     read_purposes: tuple[ReadPurpose, ...] = Field(default=DEFAULT_READ_PURPOSES, min_length=1)
+    makeup_duty_weekday: DutyWeekday = Field(
+        default=Weekday.MON,
+        description="A make-up working day (调休上班, a weekend day the holiday notice makes a "
+        "working day) is received on as this weekday's duty roster says.",
+    )
     instruction_due_working_days: int = Field(
         default=10,
         ge=1,
@@ -356,7 +361,8 @@ class BureauConfig(_Frozen):
 
     def leaders_on_duty(self, day: Weekday | date) -> tuple[Leader, ...]:
         """Who receives petitioners on that weekday (nobody at weekends). The calendar decides
-        whether a given date is a working day at all."""
+        whether a given date is a working day at all, and a make-up working day follows
+        ``makeup_duty_weekday``'s roster (intake.domain.duty)."""
         weekday = Weekday.of(day) if isinstance(day, date) else day
         return tuple(leader for leader in self.leaders if leader.duty_weekday == weekday)
 
@@ -496,6 +502,12 @@ def validate_config(
             problems.append(
                 f"routing[{i}].sub_bureau: 未知分县局代码 unknown sub-bureau {rule.sub_bureau!r}"
             )
+    makeup_weekday = Weekday.MON
+    if "makeup_duty_weekday" in raw:
+        try:
+            makeup_weekday = _duty_weekday(raw["makeup_duty_weekday"])
+        except ValueError as exc:
+            problems.append(f"makeup_duty_weekday: {exc} (got {raw['makeup_duty_weekday']!r})")
     due_days = raw.get("instruction_due_working_days", 10)
     if isinstance(due_days, bool) or not isinstance(due_days, int) or not 1 <= due_days <= 60:
         problems.append(
@@ -538,6 +550,7 @@ def validate_config(
         routing=tuple(rule for _, rule in routing),
         read_purposes=tuple(p for _, p in purposes) or DEFAULT_READ_PURPOSES,
         instruction_due_working_days=due_days,
+        makeup_duty_weekday=makeup_weekday,
     )
 
 

@@ -1,8 +1,8 @@
 """Leader reception days: the schedule from the duty roster, held or missed, instructions.
 
-At the city bureau each working day has its duty leader, and Wednesday is the chief's day; at a
-sub-bureau the head receives on Wednesdays. Attending departments (petition office, legal,
-discipline, inspection) are recorded on the chief's days, as the rules require.
+Each working day of the bureau's calendar, make-up working days included, has its duty leader,
+and Wednesday is the chief's day (``intake.domain.duty``). Attending departments (petition
+office, legal, discipline, inspection) are recorded on the chief's days, as the rules require.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 from petitions.bureaus import BureauConfig, WorkCalendar, YearNotConfiguredError
-from petitions.bureaus.config import DepartmentRole, Weekday
+from petitions.bureaus.config import DepartmentRole
 from petitions.clock import Clock, utc_now
 from petitions.eventstore import EventStore, Metadata, NewEvent, WrongExpectedVersionError
 from petitions.identity import Principal
@@ -33,6 +33,7 @@ from petitions.messages.reception import (
 from petitions.scope import CaseFacts, ensure_acts_for, reach
 
 from intake.application.register import ensure_configured
+from intake.domain.duty import on_duty
 from intake.domain.instructions import (
     Instruction,
     check_answering_unit,
@@ -67,19 +68,6 @@ class Reception:
         self._calendar = calendar
         self._clock = clock
 
-    def _roster(self, bureau: str, day: date) -> list[tuple[str, str, str, bool]]:
-        """(leader id, name, title, chief day) of who receives at ``bureau`` on ``day``."""
-        wednesday = Weekday.of(day) == Weekday.WED
-        if bureau == self._config.city.code:
-            return [
-                (leader.id, leader.name, leader.title, leader.is_chief and wednesday)
-                for leader in self._config.leaders_on_duty(day)
-            ]
-        if wednesday:
-            head = self._config.sub_bureau(bureau)
-            return [(f"{bureau}-head", head.head, "局长 head", True)]
-        return []
-
     async def schedule(
         self, principal: Principal, bureau: str, first: date, last: date, place: str
     ) -> list[dict[str, Any]]:
@@ -106,21 +94,20 @@ class Reception:
         day = first
         try:
             while day <= last:
-                if self._calendar.is_working_day(day):
-                    for leader_id, name, title, chief_day in self._roster(bureau, day):
-                        planned.append(
-                            ReceptionSessionScheduled(
-                                session_id=session_id(bureau, day, leader_id),
-                                bureau=bureau,
-                                day=day,
-                                leader_id=leader_id,
-                                leader_name=name,
-                                leader_title=title,
-                                chief_day=chief_day,
-                                place=place,
-                                attending_departments=attending if chief_day else (),
-                            )
+                for duty in on_duty(self._config, self._calendar, bureau, day):
+                    planned.append(
+                        ReceptionSessionScheduled(
+                            session_id=session_id(bureau, day, duty.leader_id),
+                            bureau=bureau,
+                            day=day,
+                            leader_id=duty.leader_id,
+                            leader_name=duty.name,
+                            leader_title=duty.title,
+                            chief_day=duty.chief_day,
+                            place=place,
+                            attending_departments=attending if duty.chief_day else (),
                         )
+                    )
                 day += timedelta(days=1)
         except YearNotConfiguredError as exc:
             raise Refused("year_not_configured", str(exc), 422) from None
