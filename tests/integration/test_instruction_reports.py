@@ -197,3 +197,63 @@ async def test_overdue_instructions_reach_the_bulletin_the_reception_report_and_
     assert entries["intake.InstructionAnswered"]["label"].startswith("批示答复")
     assert "on time" in entries["intake.InstructionAnswered"]["summary"]
     assert ANSWER not in timeline.text
+
+
+# February 2026 by hand: Mon 2-Fri 6, Mon 9-Fri 13, Sat 14 (make-up), Tue 24-Fri 27, Sat 28
+# (make-up): 16 working days, 2 of them make-up Saturdays; 15-23 Feb the Spring Festival.
+FEBRUARY = [f"2026-02-{d:02d}" for d in (2, 3, 4, 5, 6, 9, 10, 11, 12, 13, 14, 24, 25, 26, 27, 28)]
+
+
+async def test_the_duty_check_counts_make_up_saturdays_and_one_leader_a_day(
+    client: httpx.AsyncClient,
+    reports: httpx.AsyncClient,
+    auth: Token,
+    store: EventStore,
+    read_pool: asyncpg.Pool,
+    clock: Clock,
+) -> None:
+    office = auth(**OFFICE)
+    scheduled = await schedule(client, auth, first="2026-02-01", last="2026-02-28")
+    assert scheduled.status_code == 201, scheduled.text
+    sessions = scheduled.json()
+    assert [s["day"] for s in sessions] == FEBRUARY  # one leader each working day
+    saturday = next(s for s in sessions if s["day"] == "2026-02-14")
+    assert (saturday["leader_id"], saturday["chief_day"]) == ("L02", False)  # Monday's roster
+    missed = await client.post(
+        f"/api/v1/reception/sessions/{saturday['session_id']}/missed",
+        json={"reason_code": "meeting"},
+        headers=office,
+    )
+    assert missed.status_code == 204, missed.text
+
+    await rebuild(store, read_pool, progress=False)
+    clock.now = datetime(2026, 3, 5, 2, 0, tzinfo=UTC)
+    got = await reports.get(
+        "/api/v1/reports/reception", params={"month": "2026-02"}, headers=office
+    )
+    assert got.status_code == 200, got.text
+    body = got.json()
+    assert (body["sessions"], body["missed"], body["scheduled"]) == (16, 1, 15)
+    duty = {d["bureau"]["code"]: d for d in body["duty"]}
+    assert len(duty) == 25  # the city and its 24 sub-bureaus
+    city = duty["3301"]
+    assert (
+        city["working_days"],
+        city["makeup_days"],
+        city["covered_days"],
+        city["uncovered_days"],
+        city["crowded_days"],
+        city["missed_days"],
+    ) == (16, 2, 16, [], [], 1)
+    assert duty["330102"]["covered_days"] == 0  # scheduled nothing: every working day shows
+    assert duty["330102"]["uncovered_days"] == FEBRUARY
+    (l02,) = [x for x in body["by_leader"] if x["leader_id"] == "L02"]
+    assert (l02["sessions"], l02["missed"]) == (4, 1)  # Mon 2, Mon 9, Sat 14, Sat 28
+    assert l02["missed_reasons"] == [{"reason": "参加会议 meeting", "sessions": 1}]
+
+    # Judged only up to the report's day: on 10 Feb, 7 working days have passed.
+    clock.now = datetime(2026, 2, 10, 2, 0, tzinfo=UTC)
+    early = await reports.get(
+        "/api/v1/reports/reception", params={"month": "2026-02"}, headers=office
+    )
+    assert {d["bureau"]["code"]: d for d in early.json()["duty"]}["3301"]["working_days"] == 7

@@ -202,6 +202,21 @@ class InstructionList(_Out):
     rows: list[InstructionBrief]
 
 
+class DutyCheck(_Out):
+    """接访值班核查: one bureau's working days in the period (up to the report's day) against the
+    sessions scheduled for them: one leader on duty each working day, make-up days included."""
+
+    bureau: BureauRef
+    working_days: int = Field(description="working days on the bureau's calendar, 调休 included")
+    makeup_days: int = Field(description="of which make-up working days (调休上班, a weekend day)")
+    covered_days: int = Field(description="working days with a session scheduled")
+    uncovered_days: list[date] = Field(description="working days with no session scheduled")
+    crowded_days: list[date] = Field(
+        description="working days with more than one leader scheduled (the rule: one a day)"
+    )
+    missed_days: int = Field(description="working days whose session was missed")
+
+
 class ReceptionStats(_Out):
     bureau: BureauRef
     period_start: date
@@ -223,6 +238,11 @@ class ReceptionStats(_Out):
         default=None,
         description="逾期未答复的批示 instructions overdue on the period's last day (or today, if "
         "earlier), within the reader's scope",
+    )
+    duty: list[DutyCheck] = Field(
+        default_factory=list,
+        description="接访值班核查 per bureau covered: working days (make-up days included) up to "
+        "the period's last day or today against the sessions scheduled",
     )
 
 

@@ -24,11 +24,18 @@ def router(ctx: Context) -> APIRouter:
         "and those overdue",
     )
     async def get_reception(principal: Reader, code: Scope, period: PeriodP) -> Any:
-        # Overdue instructions are judged on the period's last day, or today if that is earlier.
+        # The duty check and overdue instructions are judged on the period's last day, or today
+        # if that is earlier.
         as_of = min(ctx.today(), period.end)
         async with ctx.snapshot() as db:
             return await queries.reception_statistics(
-                db, ctx.config, code, period, overdue=(ctx.calendar, viewer(principal), as_of)
+                db,
+                ctx.config,
+                code,
+                period,
+                calendar=ctx.calendar,
+                as_of=as_of,
+                viewer=viewer(principal),
             )
 
     return api
