@@ -9,6 +9,7 @@ leader named Fri 9 Oct, and it was answered that day.
 
 from __future__ import annotations
 
+import io
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
@@ -16,6 +17,7 @@ import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
+from openpyxl import load_workbook
 from petitions.eventstore import EventStore
 from petitions.identity import (
     DEV_AUDIENCE,
@@ -162,6 +164,16 @@ async def test_overdue_instructions_reach_the_bulletin_the_reception_report_and_
         1,
     )
     assert INSTRUCTION not in weekly.text  # masked
+    xlsx = await reports.get(
+        "/api/v1/reports/weekly/2026-W43.xlsx", params={"as_of": "2026-10-21"}, headers=office
+    )
+    assert xlsx.status_code == 200, xlsx.text
+    sheet = load_workbook(io.BytesIO(xlsx.content))["逾期批示 Instructions"]
+    values = [[c.value for c in r] for r in sheet.iter_rows()]
+    (listed,) = [r for r in values if r and r[0] == cases[0]["case_number"]]
+    assert listed[4] == datetime(2026, 10, 20)  # a date cell, not text
+    assert listed[5] == 1  # a number
+    assert INSTRUCTION not in str(values)
     # Another sub-bureau's head does not see the case, so not its instruction either.
     other = await reports.get(
         "/api/v1/reports/weekly/2026-W43",
