@@ -61,8 +61,20 @@ async def test_sub_bureau_heads_receive_on_wednesdays(
 ) -> None:
     response = await schedule(client, auth, bureau="330102", place="上城分局接访室")
     sessions = response.json()
-    assert [s["day"] for s in sessions] == ["2026-09-30"]
-    assert sessions[0]["chief_day"] is True
+    config = load_config(ROOT / "deploy/config/bureaus.demo.toml")
+    if getattr(config.sub_bureau("330102"), "leaders", ()):
+        # Its own leaders listed: one a working day, the head on Wednesday (issue 15).
+        assert [s["day"] for s in sessions] == [
+            "2026-09-28",
+            "2026-09-29",
+            "2026-09-30",
+            "2026-10-08",
+            "2026-10-09",
+        ]
+    else:
+        assert [s["day"] for s in sessions] == ["2026-09-30"]
+    (wednesday,) = [s for s in sessions if s["day"] == "2026-09-30"]
+    assert (wednesday["leader_id"], wednesday["chief_day"]) == ("330102-head", True)
 
 
 async def test_held_missed_and_instructions(

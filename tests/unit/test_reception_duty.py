@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import tomllib
 from datetime import date, timedelta
+from types import SimpleNamespace
 
 import pytest
 from intake.domain.duty import duty_weekday, on_duty
 from petitions.bureaus import BureauConfig, WorkCalendar, load_config, load_work_calendar
-from petitions.bureaus.config import ConfigError, Weekday, validate_config
+from petitions.bureaus.config import ConfigError, Leader, Weekday, validate_config
 
 from tests.conftest import ROOT
 
@@ -55,15 +56,23 @@ def test_one_city_leader_each_working_day_of_february_2026_make_up_saturdays_inc
     assert chief_days == [date(2026, 2, 4), date(2026, 2, 11), date(2026, 2, 25)]  # 18th off
 
 
-def test_a_sub_bureau_listing_only_its_head_receives_on_wednesdays(
+def test_a_sub_bureau_receives_on_its_own_roster_or_with_its_head_on_wednesdays(
     config: BureauConfig, calendar: WorkCalendar
 ) -> None:
+    """A sub-bureau whose leaders the configuration lists (the leader-ownership work adds them
+    to the demo) has one on duty each working day; one listing only its head receives on
+    Wednesdays. Whichever the demo file holds, the rule is checked."""
     month = _month(calendar, config, "330102")
-    assert month == {
-        date(2026, 2, 4): ["330102-head"],
-        date(2026, 2, 11): ["330102-head"],
-        date(2026, 2, 25): ["330102-head"],
-    }
+    if getattr(config.sub_bureau("330102"), "leaders", ()):
+        assert list(month) == FEBRUARY_2026
+        assert all(len(leaders) == 1 for leaders in month.values())
+        assert month[date(2026, 2, 4)] == ["330102-head"]
+    else:
+        assert month == {
+            date(2026, 2, 4): ["330102-head"],
+            date(2026, 2, 11): ["330102-head"],
+            date(2026, 2, 25): ["330102-head"],
+        }
 
 
 def test_days_off_have_no_duty_and_the_make_up_weekday_is_configurable(
@@ -79,3 +88,24 @@ def test_days_off_have_no_duty_and_the_make_up_weekday_is_configurable(
     with pytest.raises(ConfigError) as refused:
         validate_config(data, base_dir=ROOT / "deploy/config")
     assert "makeup_duty_weekday" in str(refused.value)
+
+
+def test_a_sub_bureau_with_its_own_leaders_has_one_on_duty_each_working_day(
+    calendar: WorkCalendar,
+) -> None:
+    # A fresh configuration whose sub-bureau lists five leaders, as SubBureau.leaders does once
+    # the leader-ownership work is in (a stand-in here: the roster reads only these fields).
+    config = load_config(ROOT / "deploy/config/bureaus.demo.toml")
+    leaders = tuple(
+        Leader(id=f"330102-{w}", name=w, title="副局长", is_chief=w == "wed", duty_weekday=w)
+        for w in ("mon", "tue", "wed", "thu", "fri")
+    )
+    stand_in = SimpleNamespace(head="wed", leaders=leaders)
+    config._subs["330102"] = stand_in  # type: ignore[assignment]  # not a SubBureau: a stand-in
+    month = _month(calendar, config, "330102")
+    assert list(month) == FEBRUARY_2026
+    assert month[date(2026, 2, 14)] == month[date(2026, 2, 28)] == ["330102-mon"]
+    chief_days = [
+        day for day in month for d in on_duty(config, calendar, "330102", day) if d.chief_day
+    ]
+    assert chief_days == [date(2026, 2, 4), date(2026, 2, 11), date(2026, 2, 25)]
