@@ -20,7 +20,11 @@ from petitions.bureaus import BureauConfig, WorkCalendar, load_config, load_work
 from petitions.eventstore import RecordedEvent
 from petitions.identity import Principal, Role
 from petitions.messages import Event
-from petitions.messages.reception import InstructionAnswered, LeaderInstructionRecorded
+from petitions.messages.reception import (
+    InstructionAnswered,
+    LeaderInstructionRecorded,
+    MissedReason,
+)
 from petitions.scope import CaseFacts
 
 from tests.conftest import ROOT
@@ -207,3 +211,10 @@ def test_only_the_named_unit_or_the_petition_office_answers_once() -> None:
     with pytest.raises(Refused) as refused:
         answer(HANDLER, found, FIRST, "  ", date(2026, 10, 9), case_id=CASE_ID, oversees=False)
     assert refused.value.code == "answer_required"
+
+
+def test_a_missed_reason_written_as_a_codes_name_is_that_code() -> None:
+    assert MissedReason.named("病假 illness") is MissedReason.ILLNESS
+    assert MissedReason.named(" 参加会议 ") is MissedReason.MEETING
+    assert MissedReason.named("business trip") is MissedReason.BUSINESS_TRIP
+    assert MissedReason.named("参加全省公安工作会议") is None  # an explanation, not a code

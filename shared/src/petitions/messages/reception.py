@@ -67,6 +67,21 @@ class MissedReason(StrEnum):
     def label(self) -> str:
         return f"{self.zh} {self.value.replace('_', ' ')}"
 
+    @classmethod
+    def named(cls, text: str) -> MissedReason | None:
+        """The code a reason written as exactly one of the names stands for (``参加会议``,
+        ``meeting`` or ``参加会议 meeting``), as clients that knew no codes sent it."""
+        text = " ".join(text.split()).lower()
+        for reason in cls:
+            if text in (
+                reason.zh,
+                reason.value,
+                reason.label.lower(),
+                reason.value.replace("_", " "),
+            ):
+                return reason
+        return None
+
 
 class ReceptionSessionScheduled(Event, type="intake.ReceptionSessionScheduled"):
     session_id: UUID

@@ -543,8 +543,8 @@ export interface components {
              * @default
              */
             reason: string;
-            /** @description 缺席原因（统计口径）why it was missed, as the figures count it: meeting 参加会议, illness 病假, business_trip 出差, leave 休假, other 其他 */
-            reason_code: components["schemas"]["MissedReason"];
+            /** @description 缺席原因（统计口径）why it was missed, as the figures count it: meeting 参加会议, illness 病假, business_trip 出差, leave 休假, other 其他; may be left out only when `reason` is exactly one of these names */
+            reason_code?: components["schemas"]["MissedReason"] | null;
         };
         /**
          * MissedReason

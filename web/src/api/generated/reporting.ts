@@ -1002,6 +1002,44 @@ export interface components {
              */
             relative: number | null;
         };
+        /**
+         * DutyCheck
+         * @description 接访值班核查: one bureau's working days in the period (up to the report's day) against the
+         *     sessions scheduled for them: one leader on duty each working day, make-up days included.
+         */
+        DutyCheck: {
+            bureau: components["schemas"]["BureauRef"];
+            /**
+             * Covered Days
+             * @description working days with a session scheduled
+             */
+            covered_days: number;
+            /**
+             * Crowded Days
+             * @description working days with more than one leader scheduled (the rule: one a day)
+             */
+            crowded_days: string[];
+            /**
+             * Makeup Days
+             * @description of which make-up working days (调休上班, a weekend day)
+             */
+            makeup_days: number;
+            /**
+             * Missed Days
+             * @description working days whose session was missed
+             */
+            missed_days: number;
+            /**
+             * Uncovered Days
+             * @description working days with no session scheduled
+             */
+            uncovered_days: string[];
+            /**
+             * Working Days
+             * @description working days on the bureau's calendar, 调休 included
+             */
+            working_days: number;
+        };
         /** ErrorOut */
         ErrorOut: {
             /** Error */
@@ -1673,6 +1711,11 @@ export interface components {
             chief_days_held: number;
             /** Chief Days Missed */
             chief_days_missed: number;
+            /**
+             * Duty
+             * @description 接访值班核查 per bureau covered: working days (make-up days included) up to the period's last day or today against the sessions scheduled
+             */
+            duty?: components["schemas"]["DutyCheck"][];
             /** Held */
             held: number;
             /**

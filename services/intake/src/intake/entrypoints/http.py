@@ -75,9 +75,11 @@ class HeldIn(BaseModel):
 
 class MissedIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    reason_code: MissedReason = Field(
+    reason_code: MissedReason | None = Field(
+        default=None,
         description="缺席原因（统计口径）why it was missed, as the figures count it: "
         + ", ".join(f"{r.value} {r.zh}" for r in MissedReason)
+        + "; may be left out only when `reason` is exactly one of these names",
     )
     reason: Text = Field(
         default="", description="缺席说明（加密保存）any explanation; sealed, shown masked"
@@ -653,7 +655,25 @@ def router(
         body: MissedIn,
         principal: Annotated[Principal, Depends(reception_roles)],
     ) -> None:
-        await reception().missed(principal, session_id, body.reason_code, body.reason)
+        code, reason = body.reason_code, body.reason
+        if code is None:
+            # A client that knew no codes wrote the name itself: it is the code, not an
+            # explanation. Anything else must say which code it counts as.
+            code = MissedReason.named(reason)
+            if code is None:
+                raise InvalidCommand(
+                    [
+                        (
+                            "reason_code",
+                            "请选择缺席原因："
+                            + "、".join(r.zh for r in MissedReason)
+                            + " / choose why it was missed: "
+                            + ", ".join(r.value for r in MissedReason),
+                        )
+                    ]
+                )
+            reason = ""
+        await reception().missed(principal, session_id, code, reason)
 
     @api.post(
         "/reception/sessions/{session_id}/instructions",
