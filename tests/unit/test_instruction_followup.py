@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 from uuid import UUID, uuid4
 
 import pytest
+from assignment.domain.state import evolve
 from intake.domain.instructions import (
     Instruction,
     answer,
@@ -20,6 +21,8 @@ from petitions.bureaus import BureauConfig, WorkCalendar, load_config, load_work
 from petitions.eventstore import RecordedEvent
 from petitions.identity import Principal, Role
 from petitions.messages import Event
+from petitions.messages.assignment import CompletionSentBack
+from petitions.messages.intake import CaseRegistered
 from petitions.messages.reception import (
     InstructionAnswered,
     LeaderInstructionRecorded,
@@ -218,3 +221,45 @@ def test_a_missed_reason_written_as_a_codes_name_is_that_code() -> None:
     assert MissedReason.named(" 参加会议 ") is MissedReason.MEETING
     assert MissedReason.named("business trip") is MissedReason.BUSINESS_TRIP
     assert MissedReason.named("参加全省公安工作会议") is None  # an explanation, not a code
+
+
+def test_an_instruction_on_a_case_sent_back_leaves_it_sent_back() -> None:
+    """Instructions and answers share the case's stream with the workflow (intake writes them):
+    they are not the unit's redoing of a case the assigning unit sent back."""
+    subject = uuid4()
+    case = evolve(
+        None,
+        CaseRegistered(
+            subject_id=subject,
+            case_id=CASE_ID,
+            case_number="3301-2026-000001",
+            bureau="3301",
+            responsible_officer="王警官",
+            sub_bureau="330102",
+            category="SQ01",
+            category_kind="complaint_demand",
+            petitioners=(),
+            first_submission_id=uuid4(),
+        ),
+        1,
+    )
+    case = evolve(case, CompletionSentBack(case_id=CASE_ID, reason="材料不全"), 2)
+    assert case is not None
+    assert case.sent_back
+    for version, event in enumerate(
+        (
+            OLD.model_copy(update={"instruction_id": FIRST}),
+            InstructionAnswered(
+                case_id=CASE_ID,
+                instruction_id=FIRST,
+                unit="330102",
+                answer="已答复",
+                answered_on=date(2026, 10, 9),
+                on_time=True,
+            ),
+        ),
+        start=3,
+    ):
+        case = evolve(case, event, version)
+        assert case is not None
+        assert case.sent_back, event.event_type
