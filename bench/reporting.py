@@ -217,17 +217,37 @@ def case_story(rng: random.Random, n: int, subjects: Sequence[uuid.UUID] = ()) -
         a.CaseAssigned(case_id=case_id, unit=sub_bureau, officer="赵警官", reason="属地"),
     )
     if rng.random() < 0.1:
+        # Owned at the sub-bureau's level or the city's, with a committee decision on some:
+        # chosen from the case id, not drawn, so every other history stays as it was.
+        at_sub = case_id.int % 2 == 0
+        leader = f"{sub_bureau}-head" if at_sub else "L01"
         story.add(
             _at(day, 15),
             bureau,
             a.LeaderOwnershipTaken(
                 case_id=case_id,
-                leader_id="L01",
-                leader_name="陈局长",
+                leader_id=leader,
+                leader_name="分局局长" if at_sub else "陈局长",
                 team=("赵警官", "钱警官"),
                 plan="一周内约谈信访人，一月内化解",
             ),
         )
+        if case_id.int % 3 == 0:
+            story.add(
+                _at(day, 16),
+                bureau,
+                a.PartyCommitteeDecisionRecorded(
+                    case_id=case_id,
+                    decided_on=day,
+                    body=(
+                        a.CommitteeBody.SUB_BUREAU_COMMITTEE
+                        if at_sub
+                        else a.CommitteeBody.CITY_BUREAU_COMMITTEE
+                    ),
+                    content="同意专班化解方案",
+                    leader_id=leader,
+                ),
+            )
     if congress or rng.random() < 0.03:
         story.add(
             _at(day, 16),

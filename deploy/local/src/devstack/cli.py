@@ -560,6 +560,10 @@ def _up(data: Path, no_services: bool, *, demo: bool = True) -> int:
             if not no_services:
                 identity, issuer_key = _development_identity(data)
                 env = _development_keys(data) | identity | _bureau_config() | service_database
+                if demo and "PETITIONS_PRACTICES_SINCE" not in os.environ:
+                    from devstack.demo import practices_env  # the demo's start of the practices
+
+                    env |= practices_env(data)
                 for name in SERVICES:
                     port = _service_port(name)
                     _say(f"启动服务 starting {name} on port {port} ...")

@@ -152,6 +152,7 @@ _STATE_FIELDS: tuple[tuple[str, str], ...] = (
     ("responsible_unit", "承办单位 responsible unit"),
     ("responsible_officer", "承办人 responsible officer"),
     ("owning_leader", "包案领导 owning leader"),
+    ("committee_decisions", "党委研究决定 committee decisions"),
     ("submissions", "信访件次 submissions"),
     ("acceptance_due", "受理期限 acceptance due"),
     ("objection_due", "异议期限 objection due"),

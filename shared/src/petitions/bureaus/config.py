@@ -166,6 +166,19 @@ class City(_Frozen):
     name_en: Text
 
 
+class Leader(_Frozen):
+    """A bureau leader (局领导), of the city bureau or of a sub-bureau (then listed under it),
+    and the weekday they receive petitioners."""
+
+    id: Code
+    name: Text
+    title: Text
+    is_chief: bool = False
+    duty_weekday: DutyWeekday | None = Field(
+        default=None, description="Reception day; none for a leader not on the weekly roster."
+    )
+
+
 class SubBureau(_Frozen):
     """A district/county sub-bureau (分县局) and its head (局长)."""
 
@@ -174,6 +187,11 @@ class SubBureau(_Frozen):
     name_en: Text = Field(description="English or pinyin name.")
     kind: SubBureauKind
     head: Text = Field(description="The head's (局长) name: a public official, not personal data.")
+    leaders: tuple[Leader, ...] = Field(
+        default=(),
+        description="The sub-bureau's leaders (局领导), its head (is_chief) among them: they own "
+        "(包案) the sub-bureau's cases. Leader ids are unique over the whole configuration.",
+    )
 
 
 class Department(_Frozen):
@@ -183,18 +201,6 @@ class Department(_Frozen):
     name: Text
     name_en: Text
     role: DepartmentRole = DepartmentRole.OTHER
-
-
-class Leader(_Frozen):
-    """A bureau leader (局领导) and the weekday they receive petitioners."""
-
-    id: Code
-    name: Text
-    title: Text
-    is_chief: bool = False
-    duty_weekday: DutyWeekday | None = Field(
-        default=None, description="Reception day; none for a leader not on the weekly roster."
-    )
 
 
 class Category(_Frozen):
@@ -276,12 +282,18 @@ class BureauConfig(_Frozen):
     _subs: dict[str, SubBureau] = PrivateAttr(default_factory=dict)
     _departments: dict[str, Department] = PrivateAttr(default_factory=dict)
     _leaders: dict[str, Leader] = PrivateAttr(default_factory=dict)
+    _leader_bureaus: dict[str, str] = PrivateAttr(default_factory=dict)
     _categories: dict[str, tuple[Category, ...]] = PrivateAttr(default_factory=dict)
 
     def model_post_init(self, context: Any, /) -> None:
         self._subs = {s.code: s for s in self.sub_bureaus}
         self._departments = {d.code: d for d in self.departments}
-        self._leaders = {leader.id: leader for leader in self.leaders}
+        self._leader_bureaus = {leader.id: self.city.code for leader in self.leaders} | {
+            leader.id: sub.code for sub in self.sub_bureaus for leader in sub.leaders
+        }
+        self._leaders = {leader.id: leader for leader in self.leaders} | {
+            leader.id: leader for sub in self.sub_bureaus for leader in sub.leaders
+        }
         self._categories = {c.code: path for c, path in _walk_categories(self.categories)}
 
     @model_validator(mode="after")
@@ -350,10 +362,24 @@ class BureauConfig(_Frozen):
         raise UnknownCodeError("部门职能", "department role", role.value)
 
     def leader(self, leader_id: str) -> Leader:
+        """A leader of the city bureau or of any sub-bureau, by id."""
         try:
             return self._leaders[leader_id]
         except KeyError:
             raise UnknownCodeError("局领导编号", "leader id", leader_id) from None
+
+    def leader_bureau(self, leader_id: str) -> str:
+        """The bureau a leader belongs to: the city's code, or their sub-bureau's."""
+        try:
+            return self._leader_bureaus[leader_id]
+        except KeyError:
+            raise UnknownCodeError("局领导编号", "leader id", leader_id) from None
+
+    def leaders_of(self, bureau: str) -> tuple[Leader, ...]:
+        """A bureau's own leaders: the city's (``leaders``) or a sub-bureau's."""
+        if bureau == self.city.code:
+            return self.leaders
+        return self.sub_bureau(bureau).leaders
 
     @property
     def chief(self) -> Leader:
@@ -719,6 +745,7 @@ def _cross_check(
     for value in _duplicates(leader.id for _, leader in leaders):
         holders = ", ".join(leader_label(i, x) for i, x in leaders if x.id == value)
         problems.append(f"leaders: 局领导编号重复 duplicate leader id {value!r}: {holders}")
+    problems.extend(_check_sub_bureau_leaders(subs, leaders))
     chiefs = [(i, x) for i, x in leaders if x.is_chief]
     if not chiefs and "leaders" not in incomplete:
         problems.append("leaders: 须指定一名一把手 exactly one leader must have is_chief = true")
@@ -776,4 +803,45 @@ def _cross_check(
             " > ".join(p.name for p in path) for c, path in paths if c.code == value
         )
         problems.append(f"categories: 分类代码重复 duplicate category code {value!r}: {holders}")
+    return problems
+
+
+def _check_sub_bureau_leaders(
+    subs: Sequence[tuple[int, SubBureau]], city_leaders: Sequence[tuple[int, Leader]]
+) -> list[str]:
+    """A sub-bureau's leaders: ids unique over the whole file (events store them, and a leader
+    owns cases by id), one head (is_chief) named as the sub-bureau's ``head``, who receives on
+    Wednesday like every chief."""
+    problems: list[str] = []
+    where: dict[str, list[str]] = {}
+    for index, leader in city_leaders:
+        where.setdefault(leader.id, []).append(f"leaders[{index}]")
+    for index, sub in subs:
+        label = f"sub_bureaus[{index}] ({sub.code} {sub.name})"
+        for position, leader in enumerate(sub.leaders):
+            where.setdefault(leader.id, []).append(f"{label}.leaders[{position}]")
+        if not sub.leaders:
+            continue
+        chiefs = [leader for leader in sub.leaders if leader.is_chief]
+        if len(chiefs) != 1:
+            problems.append(
+                f"{label}.leaders: 须指定一名局长 exactly one leader must have is_chief = true "
+                f"(got {len(chiefs)})"
+            )
+        for chief in chiefs:
+            if chief.name != sub.head:
+                problems.append(
+                    f"{label}.leaders: 局长 {chief.name} 与 head {sub.head} 不一致 the chief's "
+                    "name must be the sub-bureau's head"
+                )
+            if chief.duty_weekday not in (None, Weekday.WED):
+                problems.append(
+                    f"{label}.leaders: 周三是局长接访日 the head receives on Wednesdays: "
+                    "duty_weekday must be 'wed'"
+                )
+    for leader_id, places in where.items():
+        if len(places) > 1 and any(".leaders[" in p for p in places):
+            problems.append(
+                f"局领导编号重复 duplicate leader id {leader_id!r}: {', '.join(places)}"
+            )
     return problems

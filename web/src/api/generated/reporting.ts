@@ -869,6 +869,12 @@ export interface components {
              */
             closed_reason?: string | null;
             /**
+             * Committee Decisions
+             * @description 党委研究决定 decisions recorded
+             * @default 0
+             */
+            committee_decisions: number;
+            /**
              * Congress
              * @default false
              */
@@ -1001,6 +1007,32 @@ export interface components {
              * @description delta / previous; null when previous is 0
              */
             relative: number | null;
+        };
+        /**
+         * CommitteeDecision
+         * @description 党委研究决定: one decision of a party committee on a leader-owned case.
+         */
+        CommitteeDecision: {
+            /**
+             * Body
+             * @description 决定机关 CommitteeBody code
+             */
+            body: string;
+            /**
+             * Body Name
+             * @description 决定机关 party_committee_meeting 党委会 / ...
+             */
+            body_name: string;
+            /**
+             * Content
+             * @description 决定内容，脱敏 the decision, masked as stored
+             */
+            content: string;
+            /**
+             * Decided On
+             * Format: date
+             */
+            decided_on: string;
         };
         /**
          * DutyCheck
@@ -1347,6 +1379,11 @@ export interface components {
             channel_name: string;
             /** Collective */
             collective: boolean;
+            /**
+             * Committee Decisions
+             * @description 党委研究决定 the committee's decisions, in order
+             */
+            committee_decisions?: components["schemas"]["CommitteeDecision"][];
             /** Congress */
             congress: boolean;
             /** Congress Report On */
@@ -1376,6 +1413,11 @@ export interface components {
             latest_progress_week: string | null;
             /** Leader Plan */
             leader_plan: string | null;
+            /**
+             * Leader Team
+             * @description 专班成员 the team
+             */
+            leader_team?: string[];
             /** Not Accepted */
             not_accepted: string | null;
             /** Not Accepted Name */
@@ -1395,6 +1437,18 @@ export interface components {
             overdue: boolean;
             /** Owning Leader */
             owning_leader: string | null;
+            /**
+             * Owning Leader Bureau
+             * @description 包案领导所属单位 the owning leader's bureau code
+             */
+            owning_leader_bureau?: string | null;
+            /**
+             * Owning Leader Bureau Name
+             * @default
+             */
+            owning_leader_bureau_name: string;
+            /** Owning Leader Id */
+            owning_leader_id?: string | null;
             /**
              * Petitioner Ids
              * @description masked, as stored

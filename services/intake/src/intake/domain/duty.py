@@ -37,14 +37,13 @@ def duty_weekday(config: BureauConfig, calendar: WorkCalendar, day: date) -> Wee
 
 def bureau_leaders(config: BureauConfig, bureau: str) -> Sequence[Leader]:
     """A bureau's own leaders on the roster: the city's, or a sub-bureau's where the
-    configuration lists them (``SubBureau.leaders``, which the leader-ownership work adds);
-    a sub-bureau listing none has only its head, on Wednesdays."""
+    configuration lists them (``SubBureau.leaders``); a sub-bureau listing none has only its
+    head, on Wednesdays."""
     if bureau == config.city.code:
         return config.leaders
     sub = config.sub_bureau(bureau)
-    listed: Sequence[Leader] = getattr(sub, "leaders", ())
-    if listed:
-        return listed
+    if sub.leaders:
+        return sub.leaders
     return (
         Leader(
             id=f"{bureau}-head",

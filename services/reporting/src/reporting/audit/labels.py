@@ -34,6 +34,7 @@ LABELS: Final[dict[str, str]] = {
     "assignment.AssignmentObjected": "交办异议 assignment objected to",
     "assignment.CaseAssigned": "交办 case assigned",
     "assignment.LeaderOwnershipTaken": "领导包案 leader took ownership",
+    "assignment.PartyCommitteeDecisionRecorded": "党委研究决定 party committee decision recorded",
     "assignment.ProgressRecorded": "每周进展 weekly progress recorded",
     "assignment.CompletionReported": "办结报告 completion reported",
     "assignment.CompletionAccepted": "办结审核通过 completion accepted",

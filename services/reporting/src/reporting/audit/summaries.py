@@ -88,6 +88,11 @@ def summarize(data: Event) -> str:
         case a.LeaderOwnershipTaken():
             committee = "；需党委研究 needs party committee" if data.needs_party_committee else ""
             return f"包案领导 leader {data.leader_name}；专班 team {_join(data.team)}{committee}"
+        case a.PartyCommitteeDecisionRecorded():
+            return (
+                f"{data.decided_on} {data.body.zh} {data.body}；包案领导 leader {data.leader_id}；"
+                f"决定 decision: {data.content}"
+            )
         case a.ProgressRecorded():
             return f"{data.week}：{data.note}"
         case a.CompletionReported():

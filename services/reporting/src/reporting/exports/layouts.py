@@ -25,6 +25,7 @@ from reporting.queries.models import (
     Rate,
     WeeklyBulletin,
 )
+from reporting.queries.ownership import decisions_text
 from reporting.queries.periods import local_today
 
 LEDGER_COLUMNS: tuple[Column, ...] = (
@@ -43,6 +44,9 @@ LEDGER_COLUMNS: tuple[Column, ...] = (
     Column("承办单位", "Responsible unit", 16),
     Column("承办人", "Responsible officer", 12),
     Column("包案领导", "Owning leader", 12),
+    Column("专班成员", "Team", 18),
+    Column("党委研究决定次数", "Committee decisions", 8),
+    Column("党委研究决定（日期 机关：内容）", "Committee decisions (date body: content)", 40),
     Column("受理告知期限", "Acceptance due", 12),
     Column("受理日期", "Accepted on", 12),
     Column("办理期限", "Handling due", 12),
@@ -151,6 +155,9 @@ def ledger_report(bureau: BureauRef, rows: Sequence[LedgerRow], notes: Sequence[
             r.responsible_unit_name,
             r.responsible_officer,
             r.owning_leader,
+            "、".join(r.leader_team),
+            len(r.committee_decisions),
+            decisions_text(r.committee_decisions),
             r.acceptance_due,
             r.accepted_on,
             r.handling_due,

@@ -29,6 +29,7 @@ from petitions.messages import reception as r
 
 from reporting.projections.instruction_fold import InstructionFold
 from reporting.projections.intake_fold import ANONYMOUS, IntakeFold, _identifier
+from reporting.projections.ownership_fold import OwnershipFold
 from reporting.projections.rows import (
     ERASED,
     ROW_TYPES,
@@ -71,11 +72,13 @@ __all__ = [
 ]
 
 
-class Projector(IntakeFold, WorkflowFold, InstructionFold):
+class Projector(IntakeFold, WorkflowFold, OwnershipFold, InstructionFold):
     """Folds events into rows. Pure: no I/O; what it has not been given, it does not know.
 
-    The handlers live by origin in :mod:`.intake_fold` and :mod:`.workflow_fold`, the state and
-    shared helpers in :mod:`.base`; this class is the fold's public face."""
+    The handlers live by origin in :mod:`.intake_fold`, :mod:`.workflow_fold`,
+    :mod:`.ownership_fold` (包案 and the committee's decisions) and :mod:`.instruction_fold`
+    (leaders' instructions followed up), the state and shared helpers in :mod:`.base`; this
+    class is the fold's public face."""
 
     @property
     def cases(self) -> dict[UUID, CaseRow]:
@@ -218,6 +221,7 @@ _HANDLERS: dict[str, _Handler] = {
     a.AssignmentObjected.event_type: Projector._objected,
     a.CaseAssigned.event_type: Projector._assigned,
     a.LeaderOwnershipTaken.event_type: Projector._owned,
+    a.PartyCommitteeDecisionRecorded.event_type: Projector._committee_decision,
     a.ProgressRecorded.event_type: Projector._progress,
     a.CompletionReported.event_type: Projector._completion_reported,
     a.CompletionAccepted.event_type: Projector._completion_accepted,

@@ -103,6 +103,11 @@ class CaseRow(_Row):
     responsible_officer: str | None = None
     owning_leader: str | None = None
     leader_plan: str | None = None
+    owning_leader_id: str | None = None
+    leader_team: list[str] = field(default_factory=list)
+    committee_decided_on: list[date] = field(default_factory=list)
+    committee_bodies: list[str] = field(default_factory=list)
+    committee_contents: list[str] = field(default_factory=list)
     acceptance_due: date | None = None
     accepted_on: date | None = None
     handling_due: date | None = None

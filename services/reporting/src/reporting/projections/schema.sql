@@ -26,6 +26,11 @@ CREATE TABLE cases (
     responsible_officer   text,
     owning_leader         text,                     -- 包案领导 name
     leader_plan           text,
+    owning_leader_id      text,                     -- 包案领导 id (the city's or a sub-bureau's)
+    leader_team           text[] NOT NULL DEFAULT '{}',  -- 专班 the team's members
+    committee_decided_on  date[] NOT NULL DEFAULT '{}',  -- 党委研究决定: each decision's date,
+    committee_bodies      text[] NOT NULL DEFAULT '{}',  -- its body (CommitteeBody) and
+    committee_contents    text[] NOT NULL DEFAULT '{}',  -- its content (masked), in event order
     acceptance_due        date,
     accepted_on           date,
     handling_due          date,                     -- extension included

@@ -8,6 +8,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from reporting.queries.ownership import Ownership
+
 
 class _Out(BaseModel):
     model_config = ConfigDict(frozen=True)
@@ -246,7 +248,7 @@ class ReceptionStats(_Out):
     )
 
 
-class LedgerRow(_Out):
+class LedgerRow(Ownership, _Out):
     case_id: UUID
     case_number: str
     bureau: str
