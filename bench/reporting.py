@@ -432,7 +432,10 @@ def reception_story(rng: random.Random, case_ids: Sequence[uuid.UUID]) -> Story:
     session_id = uuid.UUID(int=rng.getrandbits(128))
     day = DAY0 + timedelta(days=rng.randrange(300))
     bureau = rng.choice(("3301", *SUB_BUREAUS))
-    story = Story(f"reception-{session_id}")
+    # The session's free text is sealed under the bureau's reception key for the year (the
+    # service's rule, petitions.messages.reception); the instructions here stand for those
+    # recorded before follow-up, on the session's stream, sealed under the same key.
+    story = Story(f"reception-{session_id}", subject=r.reception_text_subject(bureau, day.year))
     story.add(
         _at(day, 8),
         bureau,
@@ -450,7 +453,11 @@ def reception_story(rng: random.Random, case_ids: Sequence[uuid.UUID]) -> Story:
     )
     if rng.random() < 0.1:
         story.add(
-            _at(day, 9), bureau, r.ReceptionSessionMissed(session_id=session_id, reason="会议")
+            _at(day, 9),
+            bureau,
+            r.ReceptionSessionMissed(
+                session_id=session_id, reason="会议", reason_code=r.MissedReason.MEETING
+            ),
         )
         return story
     story.add(_at(day, 9), bureau, r.ReceptionSessionHeld(session_id=session_id, held_by="陈局长"))
@@ -491,7 +498,50 @@ def histories(events: int, seed: int = 7) -> tuple[list[Story], list[uuid.UUID]]
             session = reception_story(rng, [case_id_of(s) for s in picked])
             stories.append(session)
             total += session.events
+            total += follow_up(rng, picked[0])
     return stories, used[:3]
+
+
+def follow_up(rng: random.Random, story: Story) -> int:
+    """A followed-up instruction (批示) on the case's own stream, answered half the time: how
+    many events it added. Its session is one of no stream (a session the log does not hold),
+    so the fold's result does not hang on which of two streams was written first."""
+    first = story.appends[0][0]
+    last = story.appends[-1][-1].occurred_at or first.occurred_at
+    assert last is not None
+    case_id = case_id_of(story)
+    iid = uuid.UUID(int=rng.getrandbits(128))
+    day = (last + SHANGHAI_OFFSET).date()
+    story.add(
+        last + timedelta(hours=1),
+        first.bureau,
+        r.LeaderInstructionRecorded(
+            session_id=uuid.UUID(int=rng.getrandbits(128)),
+            case_id=case_id,
+            instruction="限期十个工作日内答复",
+            instruction_id=iid,
+            instructed_on=day,
+            answering_unit=first.bureau,
+            due_on=day + timedelta(days=14),
+            due_set_by="default",
+        ),
+    )
+    if rng.random() < 0.5:
+        return 1
+    answered_on = day + timedelta(days=rng.randint(1, 20))
+    story.add(
+        last + timedelta(days=2),
+        first.bureau,
+        r.InstructionAnswered(
+            case_id=case_id,
+            instruction_id=iid,
+            unit=first.bureau,
+            answer="已核查并答复信访人",
+            answered_on=answered_on,
+            on_time=answered_on <= day + timedelta(days=14),
+        ),
+    )
+    return 2
 
 
 META = Metadata(actor="bench", service="bench")

@@ -61,7 +61,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
                 clock=clock,
             )
             holder["reception"] = Reception(
-                PostgresReceptionStorage(runtime.store), config, calendar
+                PostgresReceptionStorage(runtime.store), config, calendar, clock=clock
             )
             dossier = Dossier(runtime.store, config, runtime.personal.index)
             holder["dossier"] = dossier

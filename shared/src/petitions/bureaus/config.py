@@ -32,6 +32,7 @@ from petitions.bureaus.entries import (
     ConfigError,
     Department,
     DepartmentRole,
+    DutyWeekday,
     FrozenModel,
     Leader,
     ReadPurpose,
@@ -80,6 +81,18 @@ class BureauConfig(FrozenModel):
     calendar: CalendarSettings
     routing: tuple[RoutingRule, ...] = ()
     read_purposes: tuple[ReadPurpose, ...] = Field(default=DEFAULT_READ_PURPOSES, min_length=1)
+    makeup_duty_weekday: DutyWeekday = Field(
+        default=Weekday.MON,
+        description="A make-up working day (调休上班, a weekend day the holiday notice makes a "
+        "working day) is received on as this weekday's duty roster says.",
+    )
+    instruction_due_working_days: int = Field(
+        default=10,
+        ge=1,
+        le=60,
+        description="A leader's instruction (批示) names no date: answer within this many working "
+        "days after the session's day (the bureau's calendar).",
+    )
 
     _subs: dict[str, SubBureau] = PrivateAttr(default_factory=dict)
     _departments: dict[str, Department] = PrivateAttr(default_factory=dict)
@@ -189,7 +202,8 @@ class BureauConfig(FrozenModel):
 
     def leaders_on_duty(self, day: Weekday | date) -> tuple[Leader, ...]:
         """Who receives petitioners on that weekday (nobody at weekends). The calendar decides
-        whether a given date is a working day at all."""
+        whether a given date is a working day at all, and a make-up working day follows
+        ``makeup_duty_weekday``'s roster (intake.domain.duty)."""
         weekday = Weekday.of(day) if isinstance(day, date) else day
         return tuple(leader for leader in self.leaders if leader.duty_weekday == weekday)
 

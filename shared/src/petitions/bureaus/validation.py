@@ -26,6 +26,8 @@ from petitions.bureaus.entries import (
     RoutingRule,
     SubBureau,
     TopCategory,
+    Weekday,
+    _duty_weekday,
     walk_categories,
 )
 from petitions.bureaus.rules import cross_check, duplicates
@@ -98,6 +100,18 @@ def validate_config(
             problems.append(
                 f"routing[{i}].sub_bureau: 未知分县局代码 unknown sub-bureau {rule.sub_bureau!r}"
             )
+    makeup_weekday = Weekday.MON
+    if "makeup_duty_weekday" in raw:
+        try:
+            makeup_weekday = _duty_weekday(raw["makeup_duty_weekday"])
+        except ValueError as exc:
+            problems.append(f"makeup_duty_weekday: {exc} (got {raw['makeup_duty_weekday']!r})")
+    due_days = raw.get("instruction_due_working_days", 10)
+    if isinstance(due_days, bool) or not isinstance(due_days, int) or not 1 <= due_days <= 60:
+        problems.append(
+            "instruction_due_working_days: 批示答复期限须为 1 至 60 个工作日 must be a whole "
+            f"number of working days from 1 to 60 (got {due_days!r})"
+        )
     threshold = raw.get("collective_threshold", 5)
     if isinstance(threshold, bool) or not isinstance(threshold, int) or threshold < 2:
         problems.append(
@@ -133,6 +147,8 @@ def validate_config(
         calendar=calendar,
         routing=tuple(rule for _, rule in routing),
         read_purposes=tuple(p for _, p in purposes) or DEFAULT_READ_PURPOSES,
+        instruction_due_working_days=due_days,
+        makeup_duty_weekday=makeup_weekday,
     )
 
 

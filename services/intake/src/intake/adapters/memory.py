@@ -149,10 +149,13 @@ class MemorySessionWriter:
             row,
             state=change.state or row.state,
             held_by=change.held_by or row.held_by,
-            missed_reason=change.missed_reason or row.missed_reason,
-            instructions=row.instructions + int(change.instruction),
+            missed_reason_code=change.missed_reason_code or row.missed_reason_code,
             version=row.version + 1,
         )
+
+    async def count_instruction(self, session_id: UUID) -> None:
+        row = self._rows[session_id]
+        self._rows[session_id] = replace(row, instructions=row.instructions + 1)
 
     async def append(
         self,

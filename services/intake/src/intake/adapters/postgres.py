@@ -166,14 +166,20 @@ class PostgresSessionWriter:
     async def change(self, session_id: UUID, change: SessionChange) -> None:
         await self._conn.execute(
             "UPDATE intake.reception_sessions SET state = coalesce($2, state), "
-            "held_by = coalesce($3, held_by), missed_reason = coalesce($4, missed_reason), "
-            "instructions = instructions + $5::int, version = version + 1 "
+            "held_by = coalesce($3, held_by), "
+            "missed_reason_code = coalesce($4, missed_reason_code), version = version + 1 "
             "WHERE session_id = $1",
             session_id,
             change.state,
             change.held_by,
-            change.missed_reason,
-            int(change.instruction),
+            change.missed_reason_code,
+        )
+
+    async def count_instruction(self, session_id: UUID) -> None:
+        await self._conn.execute(
+            "UPDATE intake.reception_sessions SET instructions = instructions + 1 "
+            "WHERE session_id = $1",
+            session_id,
         )
 
     async def append(

@@ -121,11 +121,12 @@ class SessionRow:
     missed_reason: str | None
     instructions: int
     version: int
+    missed_reason_code: str | None = None
 
 
 SESSION_COLUMNS = (
     "session_id", "bureau", "day", "leader_id", "leader_name", "chief_day", "place", "state",
-    "held_by", "missed_reason", "instructions",
+    "held_by", "missed_reason", "missed_reason_code", "instructions",
 )  # fmt: skip
 """The columns of :meth:`ReceptionStorage.sessions` rows, in the API's order."""
 
@@ -136,9 +137,7 @@ class SessionChange:
 
     state: str | None = None
     held_by: str | None = None
-    missed_reason: str | None = None
-    instruction: bool = False
-    """One more instruction recorded."""
+    missed_reason_code: str | None = None
 
 
 class SessionWriter(Protocol):
@@ -153,6 +152,11 @@ class SessionWriter(Protocol):
         ...
 
     async def change(self, session_id: UUID, change: SessionChange) -> None: ...
+
+    async def count_instruction(self, session_id: UUID) -> None:
+        """One more instruction given at the session (it is written on the case's stream, so
+        the session's version stays)."""
+        ...
 
     async def append(
         self,

@@ -25,6 +25,7 @@ LABELS: Final[dict[str, str]] = {
     "intake.ReceptionSessionHeld": "领导接访 reception session held",
     "intake.ReceptionSessionMissed": "接访缺席 reception session missed",
     "intake.LeaderInstructionRecorded": "领导批示 leader's instruction recorded",
+    "intake.InstructionAnswered": "批示答复 instruction answered",
     "assignment.WorkflowOpened": "进入受理流程 workflow opened",
     "assignment.CaseAccepted": "受理 case accepted",
     "assignment.AcceptanceDeclined": "不予受理 acceptance declined",

@@ -161,7 +161,15 @@ def summarize(data: Event) -> str:
             return f"{redated}；{data.rule_note}" if data.rule_note else redated
         case r.LeaderInstructionRecorded():
             committee = "；需党委研究 needs party committee" if data.needs_party_committee else ""
-            return f"批示 instruction: {data.instruction}{committee}"
+            due = (
+                f"；{data.answering_unit} 于 {data.due_on} 前答复 answer by {data.due_on}"
+                if data.due_on is not None
+                else ""
+            )
+            return f"批示 instruction: {data.instruction}{committee}{due}"
+        case r.InstructionAnswered():
+            late = "按期 on time" if data.on_time else "逾期 late"
+            return f"{data.unit} 答复 answered {data.answered_on}（{late}）: {data.answer}"
         case PersonalDataErased():
             return f"数据主体 subject {data.subject_id}；理由 reason: {data.reason}"
         case TimelineRead():

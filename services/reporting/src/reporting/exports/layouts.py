@@ -20,6 +20,7 @@ from reporting.queries.models import (
     BureauRef,
     CaseBrief,
     Figures,
+    InstructionBrief,
     LedgerRow,
     Rate,
     WeeklyBulletin,
@@ -250,6 +251,9 @@ def bulletin_report(bulletin: WeeklyBulletin) -> Report:
         ["本周缺进展 Missing this week's progress", bulletin.missing_progress.total, None, None],
         *_assessed_rows(bulletin.rates),
     ]
+    late = bulletin.overdue_instructions
+    if late is not None:
+        summary.append(["逾期未答复的领导批示 Overdue instructions", late.total, None, None])
     by_sub: list[list[Cell]] = [
         [
             r.sub_bureau.name,
@@ -298,5 +302,41 @@ def bulletin_report(bulletin: WeeklyBulletin) -> Report:
                 bulletin.missing_progress.rows,
                 notes,
             ),
+            *([] if late is None else [_instruction_sheet(late.rows, notes)]),
         ],
+    )
+
+
+_INSTRUCTION_COLUMNS = (
+    Column("案件编号", "Case number", 20),
+    Column("分县局", "Sub-bureau", 14),
+    Column("须答复单位", "Must answer", 14),
+    Column("批示日", "Given on", 12),
+    Column("答复期限", "Due", 12),
+    Column("逾期工作日", "Working days overdue", 12),
+    Column("需党委研究", "Party committee", 10),
+    Column("批示（脱敏）", "Instruction (masked)", 30),
+)
+
+
+def _instruction_sheet(rows: Sequence[InstructionBrief], notes: list[str]) -> Sheet:
+    """The leaders' instructions overdue on the bulletin's day, every row, the text masked."""
+    return Sheet(
+        name="逾期批示 Instructions",
+        title="逾期未答复的领导批示 Leaders' instructions not answered by their due day",
+        columns=_INSTRUCTION_COLUMNS,
+        rows=[
+            [
+                i.case_number,
+                i.sub_bureau.name,
+                i.unit.name,
+                i.instructed_on,
+                i.due_on,
+                i.working_days,
+                i.needs_party_committee,
+                i.instruction,
+            ]
+            for i in rows
+        ],
+        notes=notes,
     )

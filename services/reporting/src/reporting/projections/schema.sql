@@ -124,6 +124,28 @@ CREATE TABLE reception_sessions (
 );
 CREATE INDEX reception_sessions_day ON reception_sessions (day);
 
+-- Leaders' instructions (批示) followed up (issue 15): who answers, by when, answered when.
+-- Instructions recorded before follow-up (no id, unit or due day) are not rows here.
+CREATE TABLE instructions (
+    instruction_id        uuid PRIMARY KEY,
+    case_id               uuid NOT NULL,
+    case_number           text NOT NULL,
+    bureau                text NOT NULL,            -- the case's receiving bureau
+    sub_bureau            text NOT NULL,            -- the sub-bureau the case concerns
+    session_id            uuid NOT NULL,
+    instructed_on         date NOT NULL,
+    unit                  text NOT NULL,            -- who must answer
+    due_on                date NOT NULL,
+    due_set_by            text NOT NULL,            -- leader | default
+    instruction           text NOT NULL,            -- masked
+    needs_party_committee boolean NOT NULL DEFAULT false,
+    answered_on           date,
+    on_time               boolean,
+    answer                text                      -- masked
+);
+CREATE INDEX instructions_due ON instructions (due_on);
+CREATE INDEX instructions_case ON instructions (case_id);
+
 -- Reminders (催办) and supervisions (督办) raised by the assignment service's deadline sweep.
 CREATE TABLE deadline_notices (
     event_id              uuid PRIMARY KEY,

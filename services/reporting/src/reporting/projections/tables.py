@@ -22,6 +22,7 @@ from petitions.runtime import SCHEMA_NOT_CURRENT, StartupError, check_schema
 from reporting.projections.projector import (
     CaseRow,
     Changes,
+    InstructionRow,
     Needs,
     Projector,
     SessionRow,
@@ -201,6 +202,7 @@ def _upsert(cls: type[_Row]) -> str:
 
 _SELECT_CASE = _select(CaseRow) + " WHERE case_id = $1 FOR UPDATE"
 _SELECT_SESSION = _select(SessionRow) + " WHERE session_id = $1 FOR UPDATE"
+_SELECT_INSTRUCTION = _select(InstructionRow) + " WHERE instruction_id = $1 FOR UPDATE"
 # Sorted, so that two erasures lock shared cases in the same order.
 _SELECT_SUBJECT_CASES = (
     _select(CaseRow) + " WHERE subjects @> ARRAY[$1::uuid] ORDER BY case_id FOR UPDATE"
@@ -219,6 +221,10 @@ async def load(conn: asyncpg.Connection, projector: Projector, need: Needs) -> N
         row = await conn.fetchrow(_SELECT_SESSION, need.session_id)
         if row is not None:
             projector.load_session(SessionRow.from_record(row))
+    if need.instruction_id is not None:
+        row = await conn.fetchrow(_SELECT_INSTRUCTION, need.instruction_id)
+        if row is not None:
+            projector.load_instruction(InstructionRow.from_record(row))
     if need.erased_check:
         await conn.execute("SELECT pg_advisory_xact_lock_shared($1)", ERASURE_LOCK)
         rows = await conn.fetch(
@@ -339,6 +345,7 @@ async def load_stored(
     case_ids: Sequence[UUID],
     session_ids: Sequence[UUID],
     erase: Sequence[UUID],
+    instruction_ids: Sequence[UUID] = (),
 ) -> None:
     """Load into ``projector`` the rows of ``schema`` it does not hold (a rebuild's batch: the
     rows it holds are newer than the stored ones)."""
@@ -357,6 +364,13 @@ async def load_stored(
             session_ids,
         ):
             projector.load_session(SessionRow.from_record(row))
+    if instruction_ids:
+        for row in await conn.fetch(
+            _select(InstructionRow).replace(" FROM ", f" FROM {prefix}", 1)
+            + " WHERE instruction_id = ANY($1::uuid[])",
+            instruction_ids,
+        ):
+            projector.load_instruction(InstructionRow.from_record(row))
     for subject in erase:
         for row in await conn.fetch(
             _select(CaseRow).replace(" FROM ", f" FROM {prefix}", 1)
