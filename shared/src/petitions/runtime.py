@@ -109,6 +109,7 @@ class Runtime:
         if self.relay is not None:
             relay: dict[str, Any] = {"active": self.relay.is_leader}
             if self.relay.is_leader:
+                relay["epoch"] = self.relay.lease.epoch
                 relay["last_progress_age"] = _age(self.relay.last_progress, now)
                 relay["lag"] = await relay_lag(self.pool) if checks["postgres"] == "ok" else None
                 if _stalled(self.relay.last_progress, now, stall):
@@ -293,8 +294,13 @@ async def open_runtime(
             stores=[store],
         )
         if settings.run_relay:
-            # Every service process stands ready to relay; one at a time does (advisory lock).
-            relay = Relay(store, dsn=settings.database_url, nats_url=settings.relay_nats())
+            # Every service process stands ready to relay; one at a time does (the lease).
+            relay = Relay(
+                store,
+                dsn=settings.database_url,
+                nats_url=settings.relay_nats(),
+                lease_ttl=settings.relay_lease_seconds,
+            )
             runtime = replace(runtime, relay=relay)
             runtime.supervise("relay", relay.run, stop=relay.stop)
         log.info("runtime.ready", nats=settings.nats_url, nats_user=settings.nats_user)
