@@ -168,7 +168,8 @@ class Burst:
 def proxied(servers: Servers) -> Iterator[tuple[TcpProxy, TcpProxy]]:
     """Each process reaches NATS through a proxy of its own, which the test may cut."""
     target = urlsplit(servers.nats_url)
-    assert target.hostname is not None and target.port is not None
+    assert target.hostname is not None
+    assert target.port is not None
     with (
         tcp_proxy(target.hostname, target.port) as first,
         tcp_proxy(target.hostname, target.port) as second,
@@ -257,7 +258,8 @@ async def test_frozen_holder_loses_the_lease_and_is_fenced_when_it_wakes(
         took = time.monotonic() - frozen
         _report("SIGSTOP", took)
         new = await _holder(store)
-        assert new is not None and new[1] > old[1]
+        assert new is not None
+        assert new[1] > old[1]
         # The new holder publishes on while the old one is still frozen.
         await wait_for(lambda: _at_least(nats_url, 400), 30, "the new holder to publish")
         holder.process.send_signal(signal.SIGCONT)
@@ -303,7 +305,8 @@ async def test_holder_cut_off_from_nats_loses_the_lease(
         took = time.monotonic() - cut
         _report("NATS cut", took)
         new = await _holder(store)
-        assert new is not None and new[1] > old[1]
+        assert new is not None
+        assert new[1] > old[1]
         proxied[0].restore()
         await burst.done()
         await _check_stream(store, nats_url, old[1], new[1])
@@ -334,7 +337,8 @@ async def test_killed_holder_is_replaced_by_the_standby(
         took = time.monotonic() - killed
         _report("SIGKILL", took)
         new = await _holder(store)
-        assert new is not None and new[1] > old[1]
+        assert new is not None
+        assert new[1] > old[1]
         await burst.done()
         await _check_stream(store, nats_url, old[1], new[1])
         assert took < TAKEOVER_LIMIT

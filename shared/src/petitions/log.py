@@ -73,6 +73,17 @@ def mask_text(text: str) -> str:
     return _LANDLINE.sub(lambda m: f"{m[1]}-****{m[2][-4:]}", text)
 
 
+def describe_error(exc: BaseException) -> str:
+    """An error as a log line may show it. A PostgreSQL error by its class and SQLSTATE only:
+    its text carries DETAIL, where PostgreSQL quotes the refused row's values (a dead letter's
+    payload, free text over several lines that no pattern can be sure to cut out)."""
+    sqlstate = getattr(exc, "sqlstate", None)  # asyncpg's PostgresError, without importing it
+    if isinstance(sqlstate, str):
+        return f"{type(exc).__name__} (SQLSTATE {sqlstate})"
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
 def _mask_value(value: Any) -> Any:
     if isinstance(value, str):
         return mask_text(value)

@@ -46,7 +46,7 @@ from nats.js.errors import APIError
 
 from petitions.eventstore import Cursor, EventStore, RawEvent, load_cursor
 from petitions.eventstore.subscription import Wakeup
-from petitions.log import get_logger
+from petitions.log import describe_error, get_logger
 from petitions.messaging import envelope
 from petitions.messaging.brokers import event_publisher, nats_broker
 from petitions.messaging.lease import Lease, LeaseLostError, fence
@@ -194,10 +194,10 @@ class Relay:
                     return True
                 quiet = False
             except (asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                log.warning("relay.lease_unavailable", error=_brief(exc))
+                log.warning("relay.lease_unavailable", error=describe_error(exc))
             except (nats.errors.Error, TimeoutError, OSError) as exc:
                 if not quiet:  # once per outage, not every poll
-                    log.warning("relay.standby_without_nats", error=_brief(exc))
+                    log.warning("relay.standby_without_nats", error=describe_error(exc))
                     quiet = True
             await self._pause(self._standby_poll)
         return False
@@ -234,12 +234,14 @@ class Relay:
                 return
             except (asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                 # The lease cannot be renewed meanwhile: the check above tells whether it held.
-                log.warning("relay.postgres_unavailable", error=_brief(exc), retry_in=backoff)
+                log.warning(
+                    "relay.postgres_unavailable", error=describe_error(exc), retry_in=backoff
+                )
                 await self._pause(backoff)
                 backoff = min(backoff * 2, 5.0)
                 continue
             except (nats.errors.Error, TimeoutError, OSError) as exc:
-                log.warning("relay.unavailable", error=_brief(exc), retry_in=backoff)
+                log.warning("relay.unavailable", error=describe_error(exc), retry_in=backoff)
                 await self._pause(backoff)
                 backoff = min(backoff * 2, 5.0)
                 continue
@@ -392,14 +394,6 @@ class Relay:
         if not recorded:
             self.fenced += 1
             raise LeaseLostError("the lease changed hands: incident not recorded (fenced)")
-
-
-def _brief(exc: BaseException) -> str:
-    """An error for the log: its class, and PostgreSQL's SQLSTATE or the client's message
-    (never a statement's values)."""
-    if isinstance(exc, asyncpg.PostgresError):
-        return f"{type(exc).__name__} (SQLSTATE {exc.sqlstate})"
-    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
 @dataclass(frozen=True, slots=True)
