@@ -121,6 +121,22 @@ def timestamper(now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> Proc
     return stamp
 
 
+class _OneLineErrors(logging.Filter):
+    """A library's error record as one line: its exception by class and message (or SQLSTATE),
+    no traceback. nats-py logs an unexpected failure of its read loop with the whole traceback;
+    the connection callbacks (petitions.messaging.brokers) already say what the connection did."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.exc_info[1] is not None:
+            record.msg = f"{record.getMessage()}: {describe_error(record.exc_info[1])}"
+            record.args = ()
+            record.exc_info = None
+        return True
+
+
+QUIET_LIBRARY_LOGGERS = ("nats.aio.client",)
+
+
 def configure_logging(
     *, service: str, fmt: Literal["auto", "json", "console"] = "auto", level: str = "INFO"
 ) -> None:
@@ -160,6 +176,10 @@ def configure_logging(
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    for name in QUIET_LIBRARY_LOGGERS:
+        library = logging.getLogger(name)
+        if not any(isinstance(f, _OneLineErrors) for f in library.filters):
+            library.addFilter(_OneLineErrors())
     structlog.contextvars.bind_contextvars(service=service)
 
 

@@ -24,6 +24,7 @@ from petitions.db import CONNECTION_ERRORS, create_pool
 from petitions.eventstore import EventStore, PersonalData, apply_migrations
 from petitions.log import get_logger
 from petitions.messaging import Relay
+from petitions.messaging.brokers import connection_callbacks
 from petitions.messaging.relay import CURSOR_NAME as RELAY_CURSOR
 from petitions.metrics import Counted
 from petitions.migrations import apply_package
@@ -268,6 +269,7 @@ async def open_runtime(
             else None
         ),
         inbox_prefix=identity.options().get("inbox_prefix", "_INBOX"),
+        **connection_callbacks(f"petitions-{service}"),
     )
     supervisor = Supervisor(
         max_failures=settings.supervisor_max_failures, window=settings.supervisor_window_seconds

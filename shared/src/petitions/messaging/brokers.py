@@ -40,11 +40,52 @@ from faststream.security import SASLPlaintext
 from nats.aio.msg import Msg
 from pydantic import BaseModel
 
+from petitions.log import describe_error, get_logger
 from petitions.messages import Event
 from petitions.messaging.security import Durable, NatsAccess, access, inbox_prefix
 from petitions.messaging.subjects import PREFIX, STREAM
 
 OnMessage = Callable[[Msg], Awaitable[None]]
+
+
+log = get_logger(__name__)
+
+
+class _NoConnectionNoise(logging.Filter):
+    """FastStream reports a broken connection with the exception's traceback, and on a handler
+    of its own that bypasses the log's format and masking. Its logger here is ours (it
+    propagates to the configured root) and this filter drops that report: the connection
+    callbacks below log it as one structured line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Connection broken")
+
+
+FASTSTREAM_LOGGER = logging.getLogger("petitions.faststream")
+FASTSTREAM_LOGGER.addFilter(_NoConnectionNoise())
+
+
+def connection_callbacks(name: str) -> dict[str, Any]:
+    """nats-py's error, disconnect and reconnect callbacks for the connection ``name``, each one
+    structured log line without a traceback (a dying cluster node printed 34 lines of them), and
+    FastStream's logger (see _NoConnectionNoise). For NatsBroker(..., **connection_callbacks())."""
+
+    async def error_cb(exc: Exception) -> None:
+        log.warning("nats.connection_error", connection=name, error=describe_error(exc))
+
+    async def disconnected_cb() -> None:
+        # Info: a close at shutdown calls it too; a lost connection logged its error above.
+        log.info("nats.disconnected", connection=name)
+
+    async def reconnected_cb() -> None:
+        log.info("nats.reconnected", connection=name)
+
+    return {
+        "error_cb": error_cb,
+        "disconnected_cb": disconnected_cb,
+        "reconnected_cb": reconnected_cb,
+        "logger": FASTSTREAM_LOGGER,
+    }
 
 
 def nats_broker(nats: str | NatsAccess, *, name: str, **connect: Any) -> NatsBroker:
@@ -65,7 +106,7 @@ def nats_broker(nats: str | NatsAccess, *, name: str, **connect: Any) -> NatsBro
         apply_types=False,
         # FastStream logs every message at INFO by default: the consumer logs what matters.
         log_level=logging.DEBUG,
-        **connect,
+        **{**connection_callbacks(name), **connect},
     )
 
 
