@@ -8,6 +8,7 @@ import contextlib
 import json
 import shutil
 import tempfile
+import uuid
 from pathlib import Path
 
 import pytest
@@ -27,6 +28,7 @@ async def test_a_dying_server_is_one_structured_line_per_connection(
 ) -> None:
     folder = Path(tempfile.mkdtemp(prefix="test-nats-", dir=ROOT / ".devstack"))
     captured: list[str] = []
+    tag = uuid.uuid4().hex[:8]
 
     async def reported(n: int) -> bool:
         out, err = capfd.readouterr()
@@ -38,8 +40,9 @@ async def test_a_dying_server_is_one_structured_line_per_connection(
             configure_logging(service="tests", fmt="json")
             capfd.readouterr()
             # A consumer's connection (reconnecting) and the relay's (it reconnects itself).
-            consumer = nats_broker(server.url, name="petitions-consumer")
-            relay = nats_broker(server.url, name="petitions-relay", allow_reconnect=False)
+            # Names of their own: the same error of the same connection is logged once in 30 s.
+            consumer = nats_broker(server.url, name=f"consumer-{tag}")
+            relay = nats_broker(server.url, name=f"relay-{tag}", allow_reconnect=False)
             await consumer.connect()
             await relay.connect()
             try:
@@ -58,5 +61,5 @@ async def test_a_dying_server_is_one_structured_line_per_connection(
     assert "Traceback" not in "".join(captured)
     records = [json.loads(line) for line in lines]  # every line a structured record
     errors = [r for r in records if r["event"] == "nats.connection_error"]
-    assert {r["connection"] for r in errors} == {"petitions-consumer", "petitions-relay"}
+    assert {r["connection"] for r in errors} == {f"consumer-{tag}", f"relay-{tag}"}
     assert all(r["level"] == "warning" and "\n" not in r["error"] for r in errors)

@@ -28,6 +28,7 @@ Pitfalls of FastStream 0.7 with these identities, checked against its source:
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
@@ -65,19 +66,31 @@ FASTSTREAM_LOGGER = logging.getLogger("petitions.faststream")
 FASTSTREAM_LOGGER.addFilter(_NoConnectionNoise())
 
 
+ERROR_REPEAT_SECONDS = 30.0
+_last_reported: dict[tuple[str, str], float] = {}
+
+
 def connection_callbacks(name: str) -> dict[str, Any]:
     """nats-py's error, disconnect and reconnect callbacks for the connection ``name``, each one
     structured log line without a traceback (a dying cluster node printed 34 lines of them), and
     FastStream's logger (see _NoConnectionNoise). For NatsBroker(..., **connection_callbacks())."""
 
     async def error_cb(exc: Exception) -> None:
-        log.warning("nats.connection_error", connection=name, error=describe_error(exc))
+        error = describe_error(exc)
+        # Every failed (re)connect attempt calls it, every 2 s or faster while a server is away:
+        # the same error of the same connection once per ERROR_REPEAT_SECONDS.
+        now = time.monotonic()
+        if now - _last_reported.get((name, error), -ERROR_REPEAT_SECONDS) >= ERROR_REPEAT_SECONDS:
+            _last_reported[(name, error)] = now
+            log.warning("nats.connection_error", connection=name, error=error)
 
     async def disconnected_cb() -> None:
         # Info: a close at shutdown calls it too; a lost connection logged its error above.
         log.info("nats.disconnected", connection=name)
 
     async def reconnected_cb() -> None:
+        for key in [k for k in _last_reported if k[0] == name]:
+            del _last_reported[key]  # a new outage is reported at once
         log.info("nats.reconnected", connection=name)
 
     return {
