@@ -52,9 +52,12 @@ def _credit_code(match: re.Match[str]) -> str:
 
 
 # PostgreSQL quotes the values of a refused row or key in an error's DETAIL (asyncpg puts it in
-# the exception's text): a dead letter's payload, a name, a note. Withheld whatever they hold.
-_PG_ROW = re.compile(r"(Failing row contains ).*")
-_PG_KEY = re.compile(r"(Key \([^)\n]*\)=).*")
+# the exception's text): a dead letter's payload, a name, a note. Withheld whatever they hold, up
+# to the HINT that may follow, the next exception of a traceback's chain, or the end: a value
+# may span lines (free text), so the end of the line is not the end of the values.
+_DETAIL_END = r"(?=\nHINT:  |\n\nThe above exception|\n\nDuring handling of the above|\Z)"
+_PG_ROW = re.compile(r"(Failing row contains ).*?" + _DETAIL_END, re.DOTALL)
+_PG_KEY = re.compile(r"(Key \([^)\n]*\)=).*?" + _DETAIL_END, re.DOTALL)
 WITHHELD = "〔值已略去 values withheld〕"
 
 
