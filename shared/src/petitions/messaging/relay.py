@@ -183,22 +183,25 @@ class Relay:
     async def _stand_by(self) -> bool:
         """Wait for the lease; False when stopped first. Only a relay that reaches NATS
         competes: one that could not publish would only hold the others up."""
-        quiet = False
+        reported: str | None = None  # each outage once, not at every poll
         while not self._stopping.is_set():
+            trouble = error = None
             try:
                 await self._connected_outlet()
-                if await self.lease.acquire(self._store.pool):
-                    self.is_leader = True
-                    self.takeovers += 1
-                    log.info("relay.leading", epoch=self.lease.epoch, holder=self.lease.holder)
-                    return True
-                quiet = False
-            except (asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                log.warning("relay.lease_unavailable", error=describe_error(exc))
             except (nats.errors.Error, TimeoutError, OSError) as exc:
-                if not quiet:  # once per outage, not every poll
-                    log.warning("relay.standby_without_nats", error=describe_error(exc))
-                    quiet = True
+                trouble, error = "relay.standby_without_nats", describe_error(exc)
+            else:
+                try:
+                    if await self.lease.acquire(self._store.pool):
+                        self.is_leader = True
+                        self.takeovers += 1
+                        log.info("relay.leading", epoch=self.lease.epoch, holder=self.lease.holder)
+                        return True
+                except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+                    trouble, error = "relay.lease_unavailable", describe_error(exc)
+            if trouble is not None and trouble != reported:
+                log.warning(trouble, error=error)
+            reported = trouble
             await self._pause(self._standby_poll)
         return False
 
