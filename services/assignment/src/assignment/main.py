@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from petitions.bureaus import BureauConfig, WorkCalendar, load_work_calendar
 from petitions.clock import Clock, utc_now
 from petitions.db import create_pool
-from petitions.eventstore import EventStore, apply_migrations
+from petitions.eventstore import EventStore
 from petitions.http import (
     asyncapi_router,
     health_router,
@@ -32,8 +32,15 @@ from petitions.log import configure_logging, get_logger
 from petitions.messaging import Consumer
 from petitions.messaging.security import durable
 from petitions.metrics import install_metrics
-from petitions.migrations import apply_package
-from petitions.runtime import Runtime, StartupError, open_runtime, personal_data, tune_gc
+from petitions.runtime import (
+    Runtime,
+    StartupError,
+    migrate_schema,
+    open_runtime,
+    personal_data,
+    prepare_schema,
+    tune_gc,
+)
 
 from assignment.application.workflow import RecomputeResult, Workflow
 from assignment.asyncapi import spec
@@ -187,13 +194,7 @@ async def recompute_deadlines(settings: Settings, *, clock: Clock = utc_now) -> 
     ``DeadlinesRecomputed`` per case that changes, nothing for the others (run it again: nothing).
     Needs PostgreSQL only; the relay of a running service publishes the events."""
     config, calendar = settings.load_bureaus()
-    await apply_migrations(settings.database_url)
-    conn = await asyncpg.connect(settings.database_url)
-    try:
-        for owner, package in MIGRATIONS:
-            await apply_package(conn, owner, package)
-    finally:
-        await conn.close()
+    await prepare_schema(settings, settings.database_url, MIGRATIONS)
     pool = await create_pool(settings)
     try:
         personal = personal_data(settings, pool)
@@ -238,6 +239,15 @@ def run(argv: list[str] | None = None) -> None:
     else:
         print(USAGE, file=sys.stderr)
         raise SystemExit(2)
+
+
+async def migrate(
+    database_url: str, *, role: str | None = None, reporting_database_url: str | None = None
+) -> list[str]:
+    """This service's part of the deployment's migration step (``python -m petitions.migrate``
+    runs it as the tables' owner): the event store's schema and the service's own. ``role`` and
+    ``reporting_database_url`` concern reporting only."""
+    return await migrate_schema(database_url, MIGRATIONS)
 
 
 async def event_id_key(settings: Settings, pool: asyncpg.Pool) -> bytes:

@@ -340,9 +340,10 @@ async def _rebuild(settings: CliSettings, *, progress: bool, source: str) -> int
         migrate = None
     store_pool, read_pool = await _pools(settings, source)
     try:
-        if migrate is not None:
+        if migrate is not None and settings.migrate_on_start:
             # The rebuild needs the reporting schema's ownership arranged, which the
             # projections' migration does; it is idempotent, so running it first is safe.
+            # (Not with a login that may not migrate: `python -m petitions.migrate` did it.)
             await migrate(
                 settings.reporting_database_url or settings.database_url, role=settings.db_role
             )

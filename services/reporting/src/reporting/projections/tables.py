@@ -17,6 +17,7 @@ from uuid import UUID
 import asyncpg
 from petitions.log import get_logger
 from petitions.migrations import apply_package
+from petitions.runtime import SCHEMA_NOT_CURRENT, StartupError, check_schema
 
 from reporting.projections.projector import (
     CaseRow,
@@ -37,6 +38,11 @@ ERASURE_LOCK = 7_031_952_902
 """Advisory lock: a case registration takes it shared, an erasure exclusively, so that the two,
 arriving on different streams, never miss each other."""
 _CREATE_LOCK = 7_031_952_903
+MIGRATIONS = [
+    ("messaging", "petitions.messaging.migrations"),
+    (SCHEMA, "reporting.migrations"),
+]
+"""The reporting database's migration packages (the tables themselves come from schema.sql)."""
 
 
 def ddl() -> str:
@@ -80,8 +86,9 @@ async def migrate(dsn: str, *, role: str | None) -> list[str]:
     one. Returns what was applied now."""
     conn = await asyncpg.connect(dsn)
     try:
-        applied = await apply_package(conn, "messaging", "petitions.messaging.migrations")
-        applied += await apply_package(conn, SCHEMA, "reporting.migrations")
+        applied: list[str] = []
+        for owner_name, package in MIGRATIONS:
+            applied += await apply_package(conn, owner_name, package)
         await conn.execute("SELECT pg_advisory_lock($1)", _CREATE_LOCK)
         try:
             owner = role if await role_exists(conn, role) else None
@@ -90,6 +97,15 @@ async def migrate(dsn: str, *, role: str | None) -> list[str]:
                 database = await conn.fetchval("SELECT current_database()")
                 await conn.execute(
                     f"GRANT CREATE ON DATABASE {_ident(database)} TO {_ident(owner)}"
+                )
+                # On a reporting server of its own the role may have come after the migrations
+                # (petitions.migrate creates it first): what they grant where it exists, and
+                # the bookkeeping a service that does not migrate reads at start-up.
+                await conn.execute(
+                    f"GRANT USAGE ON SCHEMA messaging TO {_ident(owner)}; "
+                    "GRANT SELECT, INSERT, UPDATE ON messaging.applied, messaging.dead_letters "
+                    f"TO {_ident(owner)}; "
+                    f"GRANT SELECT ON public.petitions_migrations TO {_ident(owner)}"
                 )
             if await conn.fetchval("SELECT to_regclass('reporting.cases') IS NULL"):
                 await create_tables(conn, SCHEMA, role=owner)
@@ -109,6 +125,22 @@ async def migrate(dsn: str, *, role: str | None) -> list[str]:
         return applied
     finally:
         await conn.close()
+
+
+async def prepare(dsn: str, *, role: str | None, migrate_on_start: bool) -> list[str]:
+    """At a process's start: :func:`migrate` (the owner's login), or else only check that it
+    was done (a login that may not create anything; ``python -m petitions.migrate`` does it)."""
+    if migrate_on_start:
+        return await migrate(dsn, role=role)
+    await check_schema(dsn, MIGRATIONS)
+    conn = await asyncpg.connect(dsn)
+    try:
+        missing = await conn.fetchval("SELECT to_regclass('reporting.cases') IS NULL")
+    finally:
+        await conn.close()
+    if missing:
+        raise StartupError(SCHEMA_NOT_CURRENT.format(missing="reporting/schema.sql"))
+    return []
 
 
 async def create_read_pool(
