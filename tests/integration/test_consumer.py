@@ -11,10 +11,8 @@ from typing import Any
 import asyncpg
 import nats
 import pytest
-import structlog
 from nats.js.api import AckPolicy, ConsumerConfig
 from petitions.eventstore import EventStore, Metadata, NewEvent
-from petitions.log import configure_logging
 from petitions.messaging import (
     STREAM,
     Consumer,
@@ -33,6 +31,7 @@ from petitions.supervision import Supervisor
 from tests.conftest import ROOT
 from tests.integration.test_relay import wait_for
 from tests.support.events import CounterMoved
+from tests.support.logs import json_logging
 from tests.support.messaging import provision_durable
 
 pytestmark = pytest.mark.integration
@@ -294,7 +293,6 @@ async def test_a_refused_dead_letter_keeps_the_payload_out_of_the_log(
         ack_wait=1.0,
         max_deliver=1,
     )
-    configure_logging(service="tests", fmt="json")
     supervisor = Supervisor(max_failures=10, window=300)
     logged: list[str] = []
 
@@ -302,14 +300,13 @@ async def test_a_refused_dead_letter_keeps_the_payload_out_of_the_log(
         logged.append(capsys.readouterr().err)
         return "supervisor.task_failed" in "".join(logged)
 
-    try:
+    with json_logging():
         supervisor.start("test-projection", subject.run, stop=subject.stop)
-        await wait_for(given_up_on_once, 30, "the consumer to fail three messages and restart")
-        await supervisor.stop()
+        try:
+            await wait_for(given_up_on_once, 30, "the consumer to fail three messages and restart")
+        finally:
+            await supervisor.stop()
         logged.append(capsys.readouterr().err)
-    finally:
-        structlog.contextvars.clear_contextvars()
-        structlog.reset_defaults()
     text = "".join(logged)
     lines = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
     failures = [line for line in lines if line["event"] == "consumer.handle_failed"]

@@ -12,13 +12,12 @@ import uuid
 from pathlib import Path
 
 import pytest
-import structlog
 from devstack.servers import start_nats
-from petitions.log import configure_logging
 from petitions.messaging.brokers import nats_broker
 
 from tests.conftest import ROOT
 from tests.integration.test_relay import wait_for
+from tests.support.logs import json_logging
 
 pytestmark = pytest.mark.integration
 
@@ -36,8 +35,7 @@ async def test_a_dying_server_is_one_structured_line_per_connection(
         return "".join(captured).count("nats.connection_error") >= n
 
     try:
-        with start_nats(folder / "nats") as server:
-            configure_logging(service="tests", fmt="json")
+        with start_nats(folder / "nats") as server, json_logging():
             capfd.readouterr()
             # A consumer's connection (reconnecting) and the relay's (it reconnects itself).
             # Names of their own: the same error of the same connection is logged once in 30 s.
@@ -54,8 +52,6 @@ async def test_a_dying_server_is_one_structured_line_per_connection(
                         await broker.stop()
             captured.append("".join(capfd.readouterr()))
     finally:
-        structlog.contextvars.clear_contextvars()
-        structlog.reset_defaults()
         shutil.rmtree(folder, ignore_errors=True)
     lines = [line for line in "".join(captured).splitlines() if line.strip()]
     assert "Traceback" not in "".join(captured)
