@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import subprocess
 import sys
 from typing import Any
@@ -25,10 +26,12 @@ from petitions.messaging import (
 )
 from petitions.messaging.relay import Outlet
 from petitions.messaging.security import access
+from petitions.supervision import Supervisor
 
 from tests.conftest import ROOT
 from tests.integration.test_relay import wait_for
 from tests.support.events import CounterMoved
+from tests.support.logs import json_logging
 from tests.support.messaging import provision_durable
 
 pytestmark = pytest.mark.integration
@@ -60,6 +63,7 @@ async def record(conn: asyncpg.Connection, event: Delivered) -> None:
 
 async def relay_all(store: EventStore, database_url: str, url: str) -> None:
     relay = Relay(store, dsn=database_url, nats_url=url)
+    assert await relay.lease.acquire(store.pool)  # a relay publishes only under the lease
     outlet = await Outlet.open(url)
     try:
         while await relay.pump(outlet):
@@ -251,3 +255,63 @@ async def test_a_poison_event_becomes_a_dead_letter_and_the_rest_go_on(
 
 async def _has_dead_letters(pool: asyncpg.Pool) -> bool:
     return bool(await list_dead_letters(pool))
+
+
+async def test_a_refused_dead_letter_keeps_the_payload_out_of_the_log(
+    store: EventStore,
+    database_url: str,
+    effects: asyncpg.Pool,
+    nats_url: str,
+    relay_url: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """PostgreSQL refuses the dead letter: its error's DETAIL quotes the whole row (payload and
+    the handler's error text, over several lines). The consumer and its supervisor log the
+    error's class and SQLSTATE, nothing of the row."""
+    secret = "张三丰 举报邻居 secret-7731"
+
+    async def refusing(conn: asyncpg.Connection, event: Delivered) -> None:
+        raise ValueError(f"读模型拒收 read model refused it\n{secret}")
+
+    owner = await asyncpg.connect(database_url)
+    await owner.execute(
+        "ALTER TABLE messaging.dead_letters ADD CONSTRAINT test_refuses_every_row "
+        "CHECK (deliveries < 0) NOT VALID"
+    )
+    await owner.close()
+    await store.append(
+        "case-refused", [NewEvent(CounterMoved(by=1), bureau="330102")], 0, metadata=META
+    )
+    await relay_all(store, database_url, relay_url)
+    await provision_durable(nats_url, "test-projection", ack_wait=1.0)
+    subject = Consumer(
+        name="test-projection",
+        handler=refusing,
+        pool=effects,
+        store=store,
+        nats_url=nats_url,
+        ack_wait=1.0,
+        max_deliver=1,
+    )
+    supervisor = Supervisor(max_failures=10, window=300)
+    logged: list[str] = []
+
+    async def given_up_on_once() -> bool:
+        logged.append(capsys.readouterr().err)
+        return "supervisor.task_failed" in "".join(logged)
+
+    with json_logging():
+        supervisor.start("test-projection", subject.run, stop=subject.stop)
+        try:
+            await wait_for(given_up_on_once, 30, "the consumer to fail three messages and restart")
+        finally:
+            await supervisor.stop()
+        logged.append(capsys.readouterr().err)
+    text = "".join(logged)
+    lines = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+    failures = [line for line in lines if line["event"] == "consumer.handle_failed"]
+    assert "张三丰" not in text
+    assert "secret-7731" not in text
+    assert "Failing row" not in text
+    assert failures
+    assert {line["error"] for line in failures} == {"CheckViolationError (SQLSTATE 23514)"}

@@ -219,3 +219,31 @@ async def test_nats_down_for_30_seconds_during_a_burst_loses_nothing(
 
 async def _above(count: Awaitable[int], floor: int) -> bool:
     return await count > floor
+
+
+async def test_relay_status_names_the_lease_holder_and_a_stopped_relay_hands_it_over(
+    store: EventStore, database_url: str, clean_stream: str, relay_url: str
+) -> None:
+    from tests.integration.test_relay_refusals import command
+
+    relay = Relay(store, dsn=database_url, nats_url=relay_url, lease_ttl=30)
+    task = run_relay(relay)
+    await wait_for(lambda: _true(relay.is_leader), 10, "the relay to take the lease")
+    status = await command(database_url, "relay-status")
+    assert status.returncode == 0
+    assert f"a relay is active: {relay.lease.holder}, 租约纪元 epoch 1" in status.stdout
+    assert "expires" in status.stdout
+
+    relay.stop()  # gives the lease up rather than letting it run its 30 s
+    await task
+    successor = Relay(store, dsn=database_url, nats_url=relay_url, lease_ttl=30)
+    task = run_relay(successor)
+    took = await wait_for(lambda: _true(successor.is_leader), 5, "the successor to take over")
+    assert took < 2
+    assert successor.lease.epoch == 2
+    successor.stop()
+    await task
+    status = await command(database_url, "relay-status")
+    assert status.returncode == 1
+    assert "NO relay is active" in status.stdout
+    assert "epoch 2" in status.stdout

@@ -22,12 +22,21 @@ SERIES = re.compile(r"\bpetitions_[a-z0-9_]+")
 
 
 @dataclass
+class _Lease:
+    epoch: int | None = 1
+
+
+@dataclass
 class _Relay:
     published: int = 0
     duplicates: int = 0
     preempted: int = 0
     dead_lettered: int = 0
+    takeovers: int = 1
+    lease_lost: int = 0
+    fenced: int = 0
     is_leader: bool = True
+    lease: _Lease = field(default_factory=_Lease)
 
 
 @dataclass

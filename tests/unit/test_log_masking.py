@@ -97,6 +97,32 @@ def test_row_values_postgresql_quotes_in_its_errors_are_withheld() -> None:
     assert "Key (name)=" in mask_text(unique)
 
 
+def test_row_values_over_several_lines_are_withheld_to_the_end_of_the_detail() -> None:
+    """A refused dead letter's row holds the handler's error text, which may span lines: the
+    values are withheld up to the HINT, not to the first line break; a traceback's next
+    exception stays readable."""
+    error = (
+        'new row for relation "dead_letters" violates check constraint "c"\n'
+        "DETAIL:  Failing row contains (7, ValueError: refused\n张三丰 举报邻居\nsecond line).\n"
+        "HINT:  see the constraint"
+    )
+    masked = mask_text(error)
+    assert "张三丰" not in masked
+    assert "second line" not in masked
+    assert masked.endswith("HINT:  see the constraint")
+    chained = (
+        "asyncpg.exceptions.CheckViolationError: new row violates check constraint\n"
+        "DETAIL:  Failing row contains (7, 王五\nline two).\n\n"
+        "The above exception was the direct cause of the following exception:\n\n"
+        "RuntimeError: giving up"
+    )
+    masked = mask_text(chained)
+    assert "王五" not in masked
+    assert "line two" not in masked
+    assert masked.endswith("RuntimeError: giving up")
+    assert "李四" not in mask_text("DETAIL:  Key (name)=(first\n李四) already exists.")
+
+
 @pytest.mark.parametrize(
     ("text", "masked"),
     [

@@ -52,9 +52,12 @@ def _credit_code(match: re.Match[str]) -> str:
 
 
 # PostgreSQL quotes the values of a refused row or key in an error's DETAIL (asyncpg puts it in
-# the exception's text): a dead letter's payload, a name, a note. Withheld whatever they hold.
-_PG_ROW = re.compile(r"(Failing row contains ).*")
-_PG_KEY = re.compile(r"(Key \([^)\n]*\)=).*")
+# the exception's text): a dead letter's payload, a name, a note. Withheld whatever they hold, up
+# to the HINT that may follow, the next exception of a traceback's chain, or the end: a value
+# may span lines (free text), so the end of the line is not the end of the values.
+_DETAIL_END = r"(?=\nHINT:  |\n\nThe above exception|\n\nDuring handling of the above|\Z)"
+_PG_ROW = re.compile(r"(Failing row contains ).*?" + _DETAIL_END, re.DOTALL)
+_PG_KEY = re.compile(r"(Key \([^)\n]*\)=).*?" + _DETAIL_END, re.DOTALL)
 WITHHELD = "〔值已略去 values withheld〕"
 
 
@@ -71,6 +74,17 @@ def mask_text(text: str) -> str:
     text = _OLD_RESIDENCE.sub(lambda m: f"{m[1]}****{m[3]}", text)
     text = _MOBILE.sub(lambda m: f"{m[1]}****{m[3]}", text)
     return _LANDLINE.sub(lambda m: f"{m[1]}-****{m[2][-4:]}", text)
+
+
+def describe_error(exc: BaseException) -> str:
+    """An error as a log line may show it. A PostgreSQL error by its class and SQLSTATE only:
+    its text carries DETAIL, where PostgreSQL quotes the refused row's values (a dead letter's
+    payload, free text over several lines that no pattern can be sure to cut out)."""
+    sqlstate = getattr(exc, "sqlstate", None)  # asyncpg's PostgresError, without importing it
+    if isinstance(sqlstate, str):
+        return f"{type(exc).__name__} (SQLSTATE {sqlstate})"
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def _mask_value(value: Any) -> Any:
@@ -108,6 +122,22 @@ def timestamper(now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> Proc
         return event_dict
 
     return stamp
+
+
+class _OneLineErrors(logging.Filter):
+    """A library's error record as one line: its exception by class and message (or SQLSTATE),
+    no traceback. nats-py logs an unexpected failure of its read loop with the whole traceback;
+    the connection callbacks (petitions.messaging.brokers) already say what the connection did."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.exc_info[1] is not None:
+            record.msg = f"{record.getMessage()}: {describe_error(record.exc_info[1])}"
+            record.args = ()
+            record.exc_info = None
+        return True
+
+
+QUIET_LIBRARY_LOGGERS = ("nats.aio.client",)
 
 
 def configure_logging(
@@ -149,6 +179,10 @@ def configure_logging(
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    for name in QUIET_LIBRARY_LOGGERS:
+        library = logging.getLogger(name)
+        if not any(isinstance(f, _OneLineErrors) for f in library.filters):
+            library.addFilter(_OneLineErrors())
     structlog.contextvars.bind_contextvars(service=service)
 
 

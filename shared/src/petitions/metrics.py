@@ -99,6 +99,17 @@ class _RuntimeCollector(Collector):
                 ),
                 ("preempted", "Events whose id another publisher used first", relay.preempted),
                 ("dead_lettered", "Events NATS refused for good (skipped)", relay.dead_lettered),
+                ("takeovers", "Times this process took the relay's lease", relay.takeovers),
+                (
+                    "lease_lost",
+                    "Times this process found the relay's lease gone and stood by",
+                    relay.lease_lost,
+                ),
+                (
+                    "fenced",
+                    "Publishes or checkpoints refused: the lease was no longer this process's",
+                    relay.fenced,
+                ),
             ):
                 yield CounterMetricFamily(f"petitions_relay_{name}", text, value=value)
             yield GaugeMetricFamily(
@@ -106,6 +117,12 @@ class _RuntimeCollector(Collector):
                 "1 while this process holds the relay, 0 while it stands by",
                 value=1 if relay.is_leader else 0,
             )
+            if relay.is_leader and relay.lease.epoch is not None:
+                yield GaugeMetricFamily(
+                    "petitions_relay_lease_epoch",
+                    "The epoch of the relay lease this process holds",
+                    value=relay.lease.epoch,
+                )
             if relay.is_leader and self.relay_lag is not None:
                 yield GaugeMetricFamily(
                     "petitions_relay_lag",

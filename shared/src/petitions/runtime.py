@@ -26,6 +26,7 @@ from petitions.eventstore.schema import OWNER as SCHEMA_OWNER
 from petitions.eventstore.schema import PACKAGE as SCHEMA_PACKAGE
 from petitions.log import get_logger
 from petitions.messaging import Relay
+from petitions.messaging.brokers import connection_callbacks
 from petitions.messaging.relay import CURSOR_NAME as RELAY_CURSOR
 from petitions.metrics import Counted
 from petitions.migrations import apply_package, pending
@@ -111,6 +112,7 @@ class Runtime:
         if self.relay is not None:
             relay: dict[str, Any] = {"active": self.relay.is_leader}
             if self.relay.is_leader:
+                relay["epoch"] = self.relay.lease.epoch
                 relay["last_progress_age"] = _age(self.relay.last_progress, now)
                 relay["lag"] = await relay_lag(self.pool) if checks["postgres"] == "ok" else None
                 if _stalled(self.relay.last_progress, now, stall):
@@ -315,6 +317,7 @@ async def open_runtime(
             else None
         ),
         inbox_prefix=identity.options().get("inbox_prefix", "_INBOX"),
+        **connection_callbacks(f"petitions-{service}"),
     )
     supervisor = Supervisor(
         max_failures=settings.supervisor_max_failures, window=settings.supervisor_window_seconds
@@ -341,8 +344,13 @@ async def open_runtime(
             stores=[store],
         )
         if settings.run_relay:
-            # Every service process stands ready to relay; one at a time does (advisory lock).
-            relay = Relay(store, dsn=settings.database_url, nats_url=settings.relay_nats())
+            # Every service process stands ready to relay; one at a time does (the lease).
+            relay = Relay(
+                store,
+                dsn=settings.database_url,
+                nats_url=settings.relay_nats(),
+                lease_ttl=settings.relay_lease_seconds,
+            )
             runtime = replace(runtime, relay=relay)
             runtime.supervise("relay", relay.run, stop=relay.stop)
         log.info("runtime.ready", nats=settings.nats_url, nats_user=settings.nats_user)

@@ -101,6 +101,15 @@ class CommonSettings(BaseSettings):
         default=True,
         description="Stand by to relay stored events to NATS (one process at a time does).",
     )
+    relay_lease_seconds: float = Field(
+        default=3.0,
+        ge=1.0,
+        le=60.0,
+        description=(
+            "How long the active relay's lease holds after its last progress: a frozen relay, or "
+            "one cut off from NATS, loses it after this long and a standby takes over."
+        ),
+    )
     stall_seconds: float = Field(
         default=30.0,
         gt=0,

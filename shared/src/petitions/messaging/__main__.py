@@ -33,9 +33,11 @@ import asyncpg
 
 from petitions.db import CONNECTION_ERRORS, create_pool
 from petitions.eventstore import EventStore, load_cursor
+from petitions.log import LOG_TIME_ZONE
 from petitions.messaging.consumer import Consumer, list_dead_letters
+from petitions.messaging.lease import lease_state
 from petitions.messaging.provision import provision
-from petitions.messaging.relay import CURSOR_NAME, LOCK_KEY, RELAY, list_relay_incidents
+from petitions.messaging.relay import CURSOR_NAME, RELAY, list_relay_incidents
 from petitions.messaging.security import render_config
 from petitions.operator import failed, operator_settings
 from petitions.settings import CommonSettings
@@ -115,11 +117,7 @@ async def _relay_status(dsn: str) -> int:
             str(cursor.tx_id),
             cursor.position,
         )
-        active = await conn.fetchval(
-            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
-            "AND ((classid::bigint << 32) | objid::bigint) = $1",
-            LOCK_KEY,
-        )
+        lease = await lease_state(conn)
         incidents = await list_relay_incidents(conn)
     finally:
         await conn.close()
@@ -131,8 +129,24 @@ async def _relay_status(dsn: str) -> int:
         f"被抢先发布 ids published first by someone else: {preempted}"
         + ("  (see dead-letters --consumer relay)" if incidents else "")
     )
-    print("有活动中继 a relay is active" if active else "没有活动中继 NO relay is active")
-    return 0 if active else 1
+    if lease is None:
+        print("没有活动中继 NO relay is active: none has ever held the lease")
+        return 1
+    expires = lease.expires_at.astimezone(LOG_TIME_ZONE).isoformat(timespec="milliseconds")
+    since = lease.acquired_at.astimezone(LOG_TIME_ZONE).isoformat(timespec="seconds")
+    if lease.held:
+        print(
+            f"有活动中继 a relay is active: {lease.holder}, 租约纪元 epoch {lease.epoch}, "
+            f"held since {since}, 到期 expires {expires} (in {lease.remaining:.1f} s unless "
+            "renewed)"
+        )
+        return 0
+    print(
+        f"没有活动中继 NO relay is active: the lease (epoch {lease.epoch}, last {lease.holder}) "
+        f"ran out at {expires}, {-lease.remaining:.1f} s ago; a standby that reaches NATS takes "
+        "it within a second: check that a service with PETITIONS_RUN_RELAY runs and reaches NATS"
+    )
+    return 1
 
 
 async def _exists(conn: asyncpg.Connection, table: str) -> bool:

@@ -28,6 +28,7 @@ Pitfalls of FastStream 0.7 with these identities, checked against its source:
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
@@ -40,11 +41,64 @@ from faststream.security import SASLPlaintext
 from nats.aio.msg import Msg
 from pydantic import BaseModel
 
+from petitions.log import describe_error, get_logger
 from petitions.messages import Event
 from petitions.messaging.security import Durable, NatsAccess, access, inbox_prefix
 from petitions.messaging.subjects import PREFIX, STREAM
 
 OnMessage = Callable[[Msg], Awaitable[None]]
+
+
+log = get_logger(__name__)
+
+
+class _NoConnectionNoise(logging.Filter):
+    """FastStream reports a broken connection with the exception's traceback, and on a handler
+    of its own that bypasses the log's format and masking. Its logger here is ours (it
+    propagates to the configured root) and this filter drops that report: the connection
+    callbacks below log it as one structured line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Connection broken")
+
+
+FASTSTREAM_LOGGER = logging.getLogger("petitions.faststream")
+FASTSTREAM_LOGGER.addFilter(_NoConnectionNoise())
+
+
+ERROR_REPEAT_SECONDS = 30.0
+_last_reported: dict[tuple[str, str], float] = {}
+
+
+def connection_callbacks(name: str) -> dict[str, Any]:
+    """nats-py's error, disconnect and reconnect callbacks for the connection ``name``, each one
+    structured log line without a traceback (a dying cluster node printed 34 lines of them), and
+    FastStream's logger (see _NoConnectionNoise). For NatsBroker(..., **connection_callbacks())."""
+
+    async def error_cb(exc: Exception) -> None:
+        error = describe_error(exc)
+        # Every failed (re)connect attempt calls it, every 2 s or faster while a server is away:
+        # the same error of the same connection once per ERROR_REPEAT_SECONDS.
+        now = time.monotonic()
+        if now - _last_reported.get((name, error), -ERROR_REPEAT_SECONDS) >= ERROR_REPEAT_SECONDS:
+            _last_reported[(name, error)] = now
+            log.warning("nats.connection_error", connection=name, error=error)
+
+    async def disconnected_cb() -> None:
+        # Info: a close at shutdown calls it too; a lost connection logged its error above.
+        log.info("nats.disconnected", connection=name)
+
+    async def reconnected_cb() -> None:
+        for key in [k for k in _last_reported if k[0] == name]:
+            del _last_reported[key]  # a new outage is reported at once
+        log.info("nats.reconnected", connection=name)
+
+    return {
+        "error_cb": error_cb,
+        "disconnected_cb": disconnected_cb,
+        "reconnected_cb": reconnected_cb,
+        "logger": FASTSTREAM_LOGGER,
+    }
 
 
 def nats_broker(nats: str | NatsAccess, *, name: str, **connect: Any) -> NatsBroker:
@@ -65,7 +119,7 @@ def nats_broker(nats: str | NatsAccess, *, name: str, **connect: Any) -> NatsBro
         apply_types=False,
         # FastStream logs every message at INFO by default: the consumer logs what matters.
         log_level=logging.DEBUG,
-        **connect,
+        **{**connection_callbacks(name), **connect},
     )
 
 

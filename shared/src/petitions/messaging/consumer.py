@@ -47,7 +47,7 @@ from nats.aio.msg import Msg
 from nats.js.errors import NotFoundError
 
 from petitions.eventstore import EventStore, RawEvent
-from petitions.log import bind_context, get_logger
+from petitions.log import bind_context, describe_error, get_logger
 from petitions.messaging import envelope
 from petitions.messaging.brokers import nats_broker, subscribe
 from petitions.messaging.envelope import Delivered
@@ -302,9 +302,13 @@ class Consumer:
                 except Exception as exc:  # e.g. PostgreSQL down while dead-lettering
                     # Not acked: JetStream redelivers it after the ack wait. Not progress either:
                     # _watch gives up after FAILURES_BEFORE_RESTART of these in a row.
+                    # By class and SQLSTATE only: a refused dead letter's DETAIL quotes the row,
+                    # payload and all.
                     self._failures += 1
-                    self._last_failure = f"{type(exc).__name__}: {exc}"
-                    log.warning("consumer.handle_failed", consumer=self.name, error=repr(exc))
+                    self._last_failure = describe_error(exc)
+                    log.warning(
+                        "consumer.handle_failed", consumer=self.name, error=self._last_failure
+                    )
                 finally:
                     self._busy_since = None
         finally:
@@ -349,10 +353,14 @@ class Consumer:
                 error = "".join(traceback.format_exception_only(type(exc), exc)).strip()
                 await self._dead_letter(msg, claim, error, deliveries)
                 await msg.ack()
-                log.error("consumer.dead_lettered", deliveries=deliveries, error=str(exc))
+                log.error(
+                    "consumer.dead_lettered", deliveries=deliveries, error=describe_error(exc)
+                )
             else:
                 delay = self._backoff[min(deliveries - 1, len(self._backoff) - 1)]
-                log.warning("consumer.retry", deliveries=deliveries, delay=delay, error=str(exc))
+                log.warning(
+                    "consumer.retry", deliveries=deliveries, delay=delay, error=describe_error(exc)
+                )
                 await msg.nak(delay=delay)
             return
         await msg.ack()

@@ -5,11 +5,17 @@
   brokers.py) with every publish in flight at once, and advances the cursor only after every
   publish of the batch is acknowledged. A crash in between re-publishes the batch;
   JetStream drops the repeats by ``Nats-Msg-Id`` (the event id) within its duplicate window.
-* One relay is active at a time: it holds a PostgreSQL advisory lock on a connection of its
-  own. A standby polls for the lock every ``standby_poll`` seconds, so it takes over within that
-  time of the active relay's connection closing (a killed process closes it at once). The
-  active relay checks its lock connection before each batch and steps down if it is gone.
-* While NATS is down it retries with backoff and loses nothing: the cursor has not moved.
+* One relay is active at a time: the one holding the lease (lease.py). It renews the lease only
+  after a round that made progress (a batch published and checkpointed, or a look that found
+  nothing to publish while NATS answered), so a holder that is frozen, or reaches PostgreSQL but
+  not NATS, loses it within ``lease_ttl`` seconds; a standby tries for it every
+  ``standby_poll`` seconds and takes over. A holder checks the lease before each batch and
+  publishes nothing past its lease's deadline; the cursor advances (and incidents are recorded)
+  only in statements that check its epoch, so a holder that lost the lease (fenced) moves
+  nothing, notices, and stands by. Every message carries the epoch it was published under
+  (``Petitions-Relay-Epoch``). A standby competes only while it can reach NATS itself.
+* While NATS is down it retries with backoff and loses nothing: the cursor has not moved; after
+  ``lease_ttl`` seconds without progress it lets a standby that reaches NATS try.
 * An event NATS refuses for good (larger than the server's maximum payload) must not stop every
   bureau's events behind it: the relay records it as a dead letter (``relay_incidents``),
   alerts, and goes on. Consumers fill a case's missing version in from the store when its next
@@ -38,18 +44,20 @@ from faststream.nats.publisher.usecase import LogicPublisher
 from nats.js.api import PubAck
 from nats.js.errors import APIError
 
-from petitions.eventstore import Cursor, EventStore, RawEvent, load_cursor, save_cursor
+from petitions.eventstore import Cursor, EventStore, RawEvent, load_cursor
 from petitions.eventstore.subscription import Wakeup
-from petitions.log import get_logger
+from petitions.log import describe_error, get_logger
 from petitions.messaging import envelope
 from petitions.messaging.brokers import event_publisher, nats_broker
+from petitions.messaging.lease import Lease, LeaseLostError, fence
 from petitions.messaging.security import NatsAccess, access
 from petitions.messaging.subjects import STREAM, subject_for
 
 log = get_logger(__name__)
 
-LOCK_KEY = 7_031_952_842
 CURSOR_NAME = "relay"
+H_EPOCH = "Petitions-Relay-Epoch"
+"""The header naming the lease epoch a message was published under."""
 RELAY = "relay"
 """How the relay is named among the consumers when dead letters are listed."""
 _REFUSED_FOR_GOOD = frozenset({10054})
@@ -101,7 +109,8 @@ class Relay:
         nats_url: str | NatsAccess,
         batch_size: int = 500,
         poll_interval: float = 0.5,
-        standby_poll: float = 1.0,
+        lease_ttl: float = 3.0,
+        standby_poll: float | None = None,
         after_publish: Callable[[list[RawEvent]], Awaitable[None]] | None = None,
     ) -> None:
         self._store = store
@@ -109,12 +118,16 @@ class Relay:
         # The relay's own identity: the only one allowed to publish events.
         self._nats = access(nats_url)
         self._batch = batch_size
-        self._poll = poll_interval
-        self._standby_poll = standby_poll
+        # The holder renews after each round; an idle round waits up to ``poll_interval``, which
+        # must leave the renewal well inside the lease.
+        self._poll = min(poll_interval, lease_ttl / 3)
+        self.lease = Lease(ttl=lease_ttl)
+        self._standby_poll = lease_ttl / 6 if standby_poll is None else standby_poll
         # Test seam: runs between the acknowledged publishes and the checkpoint.
         self._after_publish = after_publish
         self._stopping = asyncio.Event()
         self._wakeup = Wakeup(dsn)
+        self._outlet: Outlet | None = None
         self.is_leader = False
         self.published = 0
         self.duplicates = 0
@@ -123,6 +136,12 @@ class Relay:
         """Events whose id someone else had published first (published again, alerted)."""
         self.dead_lettered = 0
         """Events NATS refused for good (skipped, alerted)."""
+        self.takeovers = 0
+        """Times this relay took the lease."""
+        self.lease_lost = 0
+        """Times it found the lease gone (ran out or taken) and stood by again."""
+        self.fenced = 0
+        """Checkpoints or publishes refused because the lease was no longer this relay's."""
         # Whether this relay may itself have published events past the cursor: a duplicate ack
         # for them is then no surprise. A new leader cannot know what its predecessor published.
         self._maybe_ours: set[uuid.UUID] = set()
@@ -136,70 +155,105 @@ class Relay:
         self._wakeup.poke()
 
     async def run(self) -> None:
-        """Stand by for the lock, then relay until stopped; step down and stand by again if the
-        lock is lost."""
+        """Stand by for the lease, then relay until stopped; stand by again whenever the lease
+        is lost."""
+        pool = self._store.pool
         try:
             while not self._stopping.is_set():
-                lock = await self._acquire()
-                if lock is None:
+                if not await self._stand_by():
                     return
                 try:
                     self._new_leader = True
-                    await self._lead(lock)
+                    self._maybe_ours.clear()
+                    await self._lead()
                 finally:
                     self.is_leader = False
                     with contextlib.suppress(Exception):
-                        await lock.close()
+                        # Hand over at once rather than after the lease runs out (a no-op
+                        # when it is another's by now).
+                        async with asyncio.timeout(2):
+                            await self.lease.release(pool)
+                    self.lease.forget()
         finally:
+            if self._outlet is not None:
+                await self._outlet.close()
+                self._outlet = None
             await self._wakeup.close()
 
-    async def _acquire(self) -> asyncpg.Connection | None:
+    async def _stand_by(self) -> bool:
+        """Wait for the lease; False when stopped first. Only a relay that reaches NATS
+        competes: one that could not publish would only hold the others up."""
+        reported: str | None = None  # each outage once, not at every poll
+        while not self._stopping.is_set():
+            trouble = error = None
+            try:
+                await self._connected_outlet()
+            except (nats.errors.Error, TimeoutError, OSError) as exc:
+                trouble, error = "relay.standby_without_nats", describe_error(exc)
+            else:
+                try:
+                    if await self.lease.acquire(self._store.pool):
+                        self.is_leader = True
+                        self.takeovers += 1
+                        log.info("relay.leading", epoch=self.lease.epoch, holder=self.lease.holder)
+                        return True
+                except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+                    trouble, error = "relay.lease_unavailable", describe_error(exc)
+            if trouble is not None and trouble != reported:
+                log.warning(trouble, error=error)
+            reported = trouble
+            await self._pause(self._standby_poll)
+        return False
+
+    async def _connected_outlet(self) -> Outlet:
+        if self._outlet is None or not self._outlet.connected:
+            if self._outlet is not None:
+                await self._outlet.close()
+                self._outlet = None
+            self._outlet = await Outlet.open(self._nats)
+        return self._outlet
+
+    async def _lead(self) -> None:
+        backoff = 0.2
+        pool = self._store.pool
         while not self._stopping.is_set():
             try:
-                conn = await asyncpg.connect(self._dsn)
-                if await conn.fetchval("SELECT pg_try_advisory_lock($1)", LOCK_KEY):
-                    self.is_leader = True
-                    log.info("relay.leading")
-                    return conn
-                await conn.close()
-            except (OSError, asyncpg.PostgresError) as exc:
-                log.warning("relay.lock_unavailable", error=str(exc))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), self._standby_poll)
-        return None
-
-    async def _lead(self, lock: asyncpg.Connection) -> None:
-        backoff = 0.2
-        outlet: Outlet | None = None
-        try:
-            while not self._stopping.is_set():
-                if lock.is_closed():
-                    log.warning("relay.lost_lock")
+                if not await self.lease.check(pool):
+                    self._lost("expired or taken")
                     return
-                try:
-                    await lock.fetchval("SELECT 1")  # notices a dead lock connection early
-                    if outlet is None or not outlet.connected:
-                        if outlet is not None:
-                            await outlet.close()
-                        outlet = await Outlet.open(self._nats)
-                    moved = await self.pump(outlet)
-                    self.last_progress = time.monotonic()
-                    backoff = 0.2
-                except (asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                    log.warning("relay.postgres_unavailable", error=str(exc))
-                    return  # stand by again: the lock may be gone with the connection
-                except (nats.errors.Error, TimeoutError, OSError) as exc:
-                    # Mostly NATS; if it was PostgreSQL instead, the lock check above notices
-                    # on the next round and the relay stands by.
-                    log.warning("relay.unavailable", error=str(exc), retry_in=backoff)
-                    await self._pause(backoff)
-                    backoff = min(backoff * 2, 5.0)
-                    continue
-                if moved < self._batch:
-                    await self._wakeup.wait(self._poll)
-        finally:
-            if outlet is not None:
-                await outlet.close()
+                outlet = await self._connected_outlet()
+                moved = await self.pump(outlet)
+                if moved == 0:
+                    # Nothing to publish: progress only if NATS answers (a round trip), or a
+                    # holder cut off from NATS would keep the lease while events arrive.
+                    await outlet.ping()
+                if not await self.lease.renew(pool):
+                    self._lost("taken while relaying")
+                    return
+                self.last_progress = time.monotonic()
+                backoff = 0.2
+            except LeaseLostError as exc:
+                self._lost(str(exc))
+                return
+            except (asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                # The lease cannot be renewed meanwhile: the check above tells whether it held.
+                log.warning(
+                    "relay.postgres_unavailable", error=describe_error(exc), retry_in=backoff
+                )
+                await self._pause(backoff)
+                backoff = min(backoff * 2, 5.0)
+                continue
+            except (nats.errors.Error, TimeoutError, OSError) as exc:
+                log.warning("relay.unavailable", error=describe_error(exc), retry_in=backoff)
+                await self._pause(backoff)
+                backoff = min(backoff * 2, 5.0)
+                continue
+            if moved < self._batch:
+                await self._wakeup.wait(self._poll)
+
+    def _lost(self, why: str) -> None:
+        self.lease_lost += 1
+        log.warning("relay.lease_lost", epoch=self.lease.epoch, reason=why)
 
     async def _pause(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
@@ -213,7 +267,7 @@ class Relay:
             return 0
         messages = [_Message(raw, *envelope.encode(raw)) for raw in batch]
         acks = await asyncio.gather(
-            *(outlet.publish(m, m.headers) for m in messages), return_exceptions=True
+            *(self._publish(outlet, m, m.headers) for m in messages), return_exceptions=True
         )
         for ack in acks:
             if isinstance(ack, BaseException) and not permanent(ack):
@@ -230,11 +284,39 @@ class Relay:
                 self.published += 1
         if self._after_publish is not None:
             await self._after_publish(batch)
-        await save_cursor(self._store.pool, CURSOR_NAME, batch[-1].cursor)
+        await self._checkpoint(batch[-1].cursor)
         self._maybe_ours.clear()
         self._new_leader = False
         log.debug("relay.batch", events=len(batch), cursor=str(batch[-1].cursor))
         return len(batch)
+
+    async def _publish(self, outlet: Outlet, message: _Message, headers: dict[str, str]) -> PubAck:
+        """Publish under the lease: nothing goes out past the lease's deadline (a process
+        resumed after a freeze finds it passed)."""
+        if not self.lease.valid():
+            self.fenced += 1
+            raise LeaseLostError("the lease ran out before publishing (fenced)")
+        epoch, _ = self.lease.fence_args
+        return await outlet.publish(message, {**headers, H_EPOCH: str(epoch)})
+
+    async def _checkpoint(self, cursor: Cursor) -> None:
+        """Advance the cursor, in one statement with the check that the lease is still ours."""
+        epoch, holder = self.lease.fence_args
+        moved = await self._store.pool.fetchval(
+            f"WITH {fence('$4', '$5')} "
+            "INSERT INTO eventstore.subscriptions (name, tx_id, position) "
+            "SELECT $1, $2::text::xid8, $3 FROM lease "
+            "ON CONFLICT (name) DO UPDATE SET tx_id = EXCLUDED.tx_id, "
+            "position = EXCLUDED.position, updated_at = now() RETURNING true",
+            CURSOR_NAME,
+            str(cursor.tx_id),
+            cursor.position,
+            epoch,
+            holder,
+        )
+        if not moved:
+            self.fenced += 1
+            raise LeaseLostError("the lease changed hands: cursor not advanced (fenced)")
 
     async def _investigate(self, outlet: Outlet, message: _Message, ack: PubAck) -> None:
         """A duplicate ack: find out whether the stream holds this very event under its id, and
@@ -275,7 +357,7 @@ class Relay:
             )
             await self._record(message, "preempted", reason)
         fresh = {**message.headers, envelope.MSG_ID: str(uuid.uuid4())}
-        await outlet.publish(message, fresh)
+        await self._publish(outlet, message, fresh)
 
     async def _dead_letter(self, message: _Message, exc: BaseException) -> None:
         raw = message.raw
@@ -294,10 +376,13 @@ class Relay:
 
     async def _record(self, message: _Message, kind: str, error: str) -> None:
         raw = message.raw
-        await self._store.pool.execute(
+        epoch, holder = self.lease.fence_args
+        recorded = await self._store.pool.fetchval(
+            f"WITH {fence('$9', '$10')} "
             "INSERT INTO eventstore.relay_incidents (event_id, kind, stream_id, version, "
-            "event_type, subject, size, error) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
-            "ON CONFLICT (event_id, kind) DO UPDATE SET error = EXCLUDED.error, seen_at = now()",
+            "event_type, subject, size, error) SELECT $1, $2, $3, $4, $5, $6, $7, $8 FROM lease "
+            "ON CONFLICT (event_id, kind) DO UPDATE SET error = EXCLUDED.error, seen_at = now() "
+            "RETURNING true",
             raw.event_id,
             kind,
             raw.stream_id,
@@ -306,7 +391,12 @@ class Relay:
             message.subject,
             len(message.body),
             error,
+            epoch,
+            holder,
         )
+        if not recorded:
+            self.fenced += 1
+            raise LeaseLostError("the lease changed hands: incident not recorded (fenced)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -369,6 +459,11 @@ class Outlet:
             timeout=5,
         )
         return ack
+
+    async def ping(self) -> None:
+        """A round trip to the server (PING/PONG): raises when NATS does not answer within a
+        second."""
+        await self.broker.connection.flush(timeout=1)
 
     async def close(self) -> None:
         # Stopping drains the connection: bounded, a frozen server must not hold the relay.
