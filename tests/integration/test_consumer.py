@@ -117,7 +117,18 @@ async def test_redelivered_events_apply_once(
 
     task = asyncio.create_task(subject.run())
     await wait_for(lambda: _count(effects, 5), 20, "five effects")
-    await asyncio.sleep(1.5)  # any further redelivery would have come by now
+    # Once the durable holds nothing pending or unacknowledged, nothing can be redelivered.
+    admin = await nats.connect(**access(nats_url).options())
+    try:
+        js = admin.jetstream()
+
+        async def settled() -> bool:
+            info = await js.consumer_info(STREAM, "test-projection")
+            return bool(info.num_pending == 0 and info.num_ack_pending == 0)
+
+        await wait_for(settled, 20, "every message acknowledged")
+    finally:
+        await admin.close()
     subject.stop()
     await task
 

@@ -18,6 +18,7 @@ from petitions.eventstore import (
 from petitions.eventstore.subscription import CatchUpSubscription, load_cursor
 from petitions.settings import CommonSettings
 
+from tests.integration.test_relay import wait_for
 from tests.support.events import CounterMoved
 
 pytestmark = pytest.mark.integration
@@ -161,7 +162,11 @@ async def test_subscription_wakes_on_notify_and_keeps_its_cursor(
     # Poll interval far longer than the test: only the notification can wake it in time.
     sub = CatchUpSubscription(store, "test-sub", handle, dsn=database_url, poll_interval=60)
     task = asyncio.create_task(sub.run())
-    await asyncio.sleep(0.2)
+
+    async def waiting() -> bool:
+        return sub.waiting
+
+    await wait_for(waiting, 10, "the subscription to catch up and wait")
     await store.append("case-s", [moved(1), moved(2)], 0, metadata=META)
     await store.append("case-s", [moved(3)], 2, metadata=META)
     await asyncio.wait_for(got.wait(), timeout=10)

@@ -31,6 +31,7 @@ from petitions.eventstore.model import (
     WrongExpectedVersionError,
     _Any,
 )
+from petitions.eventstore.reads import StreamReads
 from petitions.eventstore.sealing import prepare_sealer
 from petitions.eventstore.store import DEFAULT_MAX_EVENT_BYTES, START
 from petitions.messages import EventRegistry, registry
@@ -45,7 +46,7 @@ class _Stream:
     events: list[RawEvent] = field(default_factory=list)
 
 
-class InMemoryEventStore:
+class InMemoryEventStore(StreamReads):
     """The event store port over Python lists (see the module's description)."""
 
     def __init__(
@@ -170,35 +171,6 @@ class InMemoryEventStore:
                 r for r in out if (r.recorded_at if by == "recorded" else r.occurred_at) <= as_of
             ]
         return out
-
-    async def read_stream(
-        self,
-        stream_id: str,
-        from_version: int = 1,
-        to_version: int | None = None,
-        *,
-        as_of: datetime | None = None,
-        by: Literal["recorded", "occurred"] = "recorded",
-        reveal: bool = True,
-    ) -> list[RecordedEvent[Any]]:
-        raws = await self.read_stream_raw(stream_id, from_version, to_version, as_of=as_of, by=by)
-        return await self.decode_many(raws, reveal=reveal)
-
-    async def load(
-        self,
-        stream_id: str,
-        initial: S,
-        evolve: Callable[[S, RecordedEvent[Any]], S],
-        *,
-        as_of: datetime | None = None,
-        by: Literal["recorded", "occurred"] = "recorded",
-    ) -> tuple[S, int]:
-        state = initial
-        version = 0
-        for event in await self.read_stream(stream_id, as_of=as_of, by=by):
-            state = evolve(state, event)
-            version = event.version
-        return state, version
 
     async def read_all_raw(self, after: Cursor = START, limit: int = 1000) -> list[RawEvent]:
         # Positions here are 1, 2, 3... in commit order, so (transaction, position) order is

@@ -39,6 +39,7 @@ from petitions.eventstore.model import (
     _Any,
 )
 from petitions.eventstore.notify import CHANNEL, Announcer
+from petitions.eventstore.reads import StreamReads
 from petitions.eventstore.sealing import PersonalData, Sealer, prepare_sealer
 from petitions.messages import EventRegistry, registry
 from petitions.messages.personal import PersonalDataErased
@@ -61,7 +62,7 @@ and headers to the data, and a server configured somewhat lower still takes ever
 category_of = sql.category_of
 
 
-class EventStore:
+class EventStore(StreamReads):
     """Append to and read from the event store. One instance per process, over a pool."""
 
     def __init__(
@@ -286,42 +287,10 @@ class EventStore:
             self._remember(stream_id, last.version, last.hash)
         return raws
 
-    async def read_stream(
-        self,
-        stream_id: str,
-        from_version: int = 1,
-        to_version: int | None = None,
-        *,
-        as_of: datetime | None = None,
-        by: Literal["recorded", "occurred"] = "recorded",
-        reveal: bool = True,
-    ) -> list[RecordedEvent[Any]]:
-        """Typed events of one stream (upcast to their current schema; personal fields in the
-        clear with ``reveal``, else masked)."""
-        raws = await self.read_stream_raw(stream_id, from_version, to_version, as_of=as_of, by=by)
-        return await self.decode_many(raws, reveal=reveal)
-
     async def stream_version(self, stream_id: str) -> int:
         """The stream's current version (0 if it does not exist)."""
         version = await self._pool.fetchval(sql.STREAM_VERSION, stream_id)
         return int(version or 0)
-
-    async def load(
-        self,
-        stream_id: str,
-        initial: S,
-        evolve: Callable[[S, RecordedEvent[Any]], S],
-        *,
-        as_of: datetime | None = None,
-        by: Literal["recorded", "occurred"] = "recorded",
-    ) -> tuple[S, int]:
-        """Fold a stream into a state with a pure ``evolve``; return it and its version."""
-        state = initial
-        version = 0
-        for event in await self.read_stream(stream_id, as_of=as_of, by=by):
-            state = evolve(state, event)
-            version = event.version
-        return state, version
 
     # ------------------------------------------------------------------ read everything
 

@@ -62,7 +62,9 @@ class Wakeup:
         self._conn = None
         self._event.set()  # poll at once: appends may have happened while we were deaf
 
-    async def _ensure_listening(self) -> None:
+    async def listen(self) -> None:
+        """Start listening (again, after a drop); a failure is logged and retried on the next
+        wait."""
         if self._conn is not None and not self._conn.is_closed():
             return
         try:
@@ -76,7 +78,7 @@ class Wakeup:
 
     async def wait(self, seconds: float) -> None:
         """Return on a notification or after ``seconds``, whichever comes first."""
-        await self._ensure_listening()
+        await self.listen()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._event.wait(), seconds)
         self._event.clear()
@@ -117,9 +119,14 @@ class CatchUpSubscription:
         self._save = save_cursor_after_handler
         self._stopping = asyncio.Event()
         self.cursor = Cursor()
+        self.waiting = False
+        """True while caught up and waiting for a notification (or the poll interval)."""
 
     async def run(self) -> None:
         self.cursor = await load_cursor(self._store.pool, self._name)
+        # Listen before the first read: an append committed between that read and a later
+        # LISTEN would otherwise wait a whole poll interval unannounced.
+        await self._wakeup.listen()
         try:
             while not self._stopping.is_set():
                 batch = await self._store.read_all_raw(self.cursor, self._batch_size)
@@ -130,7 +137,9 @@ class CatchUpSubscription:
                         await save_cursor(self._store.pool, self._name, self.cursor)
                     if len(batch) == self._batch_size:
                         continue
+                self.waiting = True
                 await self._wakeup.wait(self._poll)
+                self.waiting = False
         finally:
             await self._wakeup.close()
 
