@@ -37,7 +37,7 @@ from petitions.messages import assignment as a
 from petitions.personal import BlindIndex, DataKeys, LocalKeyService
 from petitions.settings import CommonSettings
 
-from bench.loader import load, new_secrets
+from bench.loader import load, new_secrets, restore_indexes
 from bench.reporting import (
     DAY0,
     ENDPOINT_CALLS,
@@ -191,6 +191,11 @@ async def _finish_interrupted(dsn: str) -> None:
     sealed under a new subject's key (a new KEK); erasures only destroy keys and need none."""
     pool = await create_pool(CommonSettings(database_url=dsn, db_pool_min=2, db_pool_max=8))
     try:
+        owner = await asyncpg.connect(dsn)  # the pool's connections take the service's role
+        try:
+            await restore_indexes(owner)
+        finally:
+            await owner.close()
         if await pool.fetchval(
             "SELECT 1 FROM eventstore.streams WHERE version >= $1 LIMIT 1", AUDIT_EVENTS
         ):
