@@ -1,19 +1,20 @@
 """Scale benchmark (issue 17): the read side and the log at a given number of cases, each figure
 beside the raw PostgreSQL read of the same events table in the same run.
 
-`python -m bench scale [--cases N]` (``BENCH_SCALE_CASES`` in `make bench`). The log is the
-reporting benchmark's (:func:`bench.reporting.histories`), written through the event store's
-ordinary append path by 8 writers, so every event is valid: hash-chained, personal data sealed
-under a data key, erasures included. Then:
+`python -m bench scale [--cases N] [--reuse DSN]` (``BENCH_SCALE_CASES`` in `make bench`). The log
+is the reporting benchmark's cases (:func:`bench.reporting.story_groups`), loaded by
+:mod:`bench.loader` (COPY; every event sealed and chained by the store's own code), then a few
+erasures and one case of 200 events through the ordinary append path. Then, the file saved after
+each phase:
 
-* ``raw_read_rows_per_s``: SELECT * of the events table in position order, 5,000 rows a batch;
-* ``read_all_decoded_eps``: the ordered, decoded read (:meth:`EventStore.iter_all`, keyless);
-* ``verify_all_eps``: every stream's hash chain (:meth:`EventStore.verify_all`);
+* ``raw_read_rows_per_s`` (and ``..._after``, at the end): SELECT * of the events table in
+  position order, 5,000 rows a batch;
 * ``rebuild_eps`` / ``rebuild_peak_rss_mb``: `python -m reporting.projections rebuild` in a
-  process of its own (its own peak resident set, VmHWM, not this process's, which holds the
-  generated log);
+  process of its own (its own peak resident set, VmHWM);
 * p50/p95 of the report endpoints (:func:`bench.reporting._endpoint_figures`) and of the audit
-  timeline of a case of 200 events.
+  timeline of a case of 200 events;
+* ``read_all_decoded_eps``: the ordered, decoded read (:meth:`EventStore.iter_all`, keyless);
+* ``verify_all_eps``: every stream's hash chain (:meth:`EventStore.verify_all`).
 """
 
 from __future__ import annotations
@@ -324,8 +325,10 @@ def report(figures: dict[str, Any]) -> None:
     for name, value in figures.items():
         if isinstance(value, dict) and "p50_ms" in value:
             print(f"{name + ' p50 / p95 ms':36} {value['p50_ms']:>12} / {value['p95_ms']}")
+    print(f"raw SELECT after the rest: {figures.get('raw_read_rows_per_s_after', 0):,} rows/s")
     print(
         f"machine busy before: {figures['machine_busy_before']:.0%}, load {figures['load_average']}"
+        f"; load average after each phase: {figures.get('load_average_by_phase')}"
     )
 
 
