@@ -42,7 +42,9 @@ from bench.servers import ROOT
 
 RESULTS = Path(__file__).resolve().parent / "results" / "replicas.json"
 CASES = int(os.environ.get("BENCH_REPLICAS_CASES", "4000"))
-COUNTS = (1, 2, 4)
+COUNTS = tuple(int(n) for n in os.environ.get("BENCH_REPLICAS_COUNTS", "1,2,4").split(","))
+# BENCH_REPLICAS_PROFILE=<folder>: each replica runs under cProfile, its profile written there.
+PROFILE = os.environ.get("BENCH_REPLICAS_PROFILE")
 _TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -53,6 +55,16 @@ def _cpu_seconds(pid: int) -> float:
 
 async def _applied(pool: asyncpg.Pool) -> int:
     return int(await pool.fetchval("SELECT coalesce(sum(version), 0) FROM reporting.applied"))
+
+
+async def _deliveries(nats_url: str) -> int:
+    """Messages the durable delivered, redeliveries included (its consumer sequence)."""
+    client = await nats.connect(nats_url)
+    try:
+        info = await client.jetstream().consumer_info(STREAM, "reporting")
+        return int(info.delivered.consumer_seq or 0)
+    finally:
+        await client.close()
 
 
 async def _reset(dsn: str, nats_url: str) -> None:
@@ -113,7 +125,17 @@ async def _replicas(
         with (logs / f"replica-{count}-{n}.log").open("wb") as out:
             procs.append(
                 subprocess.Popen(  # noqa: ASYNC220  (spawned before the timing starts)
-                    [sys.executable, "-m", "reporting.projections", "consume"],
+                    [
+                        sys.executable,
+                        *(
+                            ["-m", "cProfile", "-o", f"{PROFILE}/replica-{count}-{n}.prof"]
+                            if PROFILE
+                            else []
+                        ),
+                        "-m",
+                        "reporting.projections",
+                        "consume",
+                    ],
                     env=env,
                     cwd=ROOT,
                     stdout=out,
@@ -140,6 +162,7 @@ async def _replicas(
             "eps": round((events - first_applied) / max(seconds, 1e-9)),
             "seconds": round(seconds, 1),
             "cpu_us_per_event": round(cpu / events * 1e6),
+            "deliveries_per_event": round(await _deliveries(nats_url) / events, 2),
             "load_average": round(os.getloadavg()[0], 1),
         }
     finally:
