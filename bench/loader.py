@@ -155,7 +155,7 @@ def build_chunk(number: int, secrets: Secrets, seed: int, loaded_at: datetime) -
     stories: list[Story] = []
     groups = story_groups(rng, shared, used, first_number=number * CHUNK_CASES + 1)
     for _ in range(CHUNK_CASES):
-        stories += next(groups)
+        stories += next(groups)[0]
     chunk = Chunk(number, cases=CHUNK_CASES, shared_used=used)
     first = stories[0]
     chunk.first_case = (first.stream_id, first.events)

@@ -218,17 +218,37 @@ def case_story(rng: random.Random, n: int, subjects: Sequence[uuid.UUID] = ()) -
         a.CaseAssigned(case_id=case_id, unit=sub_bureau, officer="赵警官", reason="属地"),
     )
     if rng.random() < 0.1:
+        # Owned at the sub-bureau's level or the city's, with a committee decision on some:
+        # chosen from the case id, not drawn, so every other history stays as it was.
+        at_sub = case_id.int % 2 == 0
+        leader = f"{sub_bureau}-head" if at_sub else "L01"
         story.add(
             _at(day, 15),
             bureau,
             a.LeaderOwnershipTaken(
                 case_id=case_id,
-                leader_id="L01",
-                leader_name="陈局长",
+                leader_id=leader,
+                leader_name="分局局长" if at_sub else "陈局长",
                 team=("赵警官", "钱警官"),
                 plan="一周内约谈信访人，一月内化解",
             ),
         )
+        if case_id.int % 3 == 0:
+            story.add(
+                _at(day, 16),
+                bureau,
+                a.PartyCommitteeDecisionRecorded(
+                    case_id=case_id,
+                    decided_on=day,
+                    body=(
+                        a.CommitteeBody.SUB_BUREAU_COMMITTEE
+                        if at_sub
+                        else a.CommitteeBody.CITY_BUREAU_COMMITTEE
+                    ),
+                    content="同意专班化解方案",
+                    leader_id=leader,
+                ),
+            )
     if congress or rng.random() < 0.03:
         story.add(
             _at(day, 16),
@@ -413,7 +433,10 @@ def reception_story(rng: random.Random, case_ids: Sequence[uuid.UUID]) -> Story:
     session_id = uuid.UUID(int=rng.getrandbits(128))
     day = DAY0 + timedelta(days=rng.randrange(300))
     bureau = rng.choice(("3301", *SUB_BUREAUS))
-    story = Story(f"reception-{session_id}")
+    # The session's free text is sealed under the bureau's reception key for the year (the
+    # service's rule, petitions.messages.reception); the instructions here stand for those
+    # recorded before follow-up, on the session's stream, sealed under the same key.
+    story = Story(f"reception-{session_id}", subject=r.reception_text_subject(bureau, day.year))
     story.add(
         _at(day, 8),
         bureau,
@@ -431,7 +454,11 @@ def reception_story(rng: random.Random, case_ids: Sequence[uuid.UUID]) -> Story:
     )
     if rng.random() < 0.1:
         story.add(
-            _at(day, 9), bureau, r.ReceptionSessionMissed(session_id=session_id, reason="会议")
+            _at(day, 9),
+            bureau,
+            r.ReceptionSessionMissed(
+                session_id=session_id, reason="会议", reason_code=r.MissedReason.MEETING
+            ),
         )
         return story
     story.add(_at(day, 9), bureau, r.ReceptionSessionHeld(session_id=session_id, held_by="陈局长"))
@@ -457,9 +484,11 @@ def shared_subjects(rng: random.Random) -> list[uuid.UUID]:
 
 def story_groups(
     rng: random.Random, shared: Sequence[uuid.UUID], used: list[uuid.UUID], first_number: int = 1
-) -> Iterator[list[Story]]:
+) -> Iterator[tuple[list[Story], int]]:
     """Endless: a case's story, with every 25th case a reception day after it (citing two of
-    the recent cases). ``used`` collects the shared subjects that appeared."""
+    the recent cases) and a followed-up instruction on the first of those (added to that
+    earlier story); each with the number of events it added. ``used`` collects the shared
+    subjects that appeared."""
     n = first_number - 1
     recent: deque[Story] = deque(maxlen=30)
     while True:
@@ -470,13 +499,15 @@ def story_groups(
         story = case_story(rng, n, subjects)
         recent.append(story)
         group = [story]
+        added = story.events
         if n % 25 == 0:
             cases = [s for s in recent if s.stream_id.startswith("case-")]
             picked = rng.sample(cases, 2)
             session = reception_story(rng, [case_id_of(s) for s in picked])
             recent.append(session)
             group.append(session)
-        yield group
+            added += session.events + follow_up(rng, picked[0])
+        yield group, added
 
 
 def histories(events: int, seed: int = 7) -> tuple[list[Story], list[uuid.UUID]]:
@@ -485,12 +516,54 @@ def histories(events: int, seed: int = 7) -> tuple[list[Story], list[uuid.UUID]]
     stories: list[Story] = []
     total = 0
     used: list[uuid.UUID] = []
-    for group in story_groups(rng, shared_subjects(rng), used):
+    for group, added in story_groups(rng, shared_subjects(rng), used):
         stories += group
-        total += sum(story.events for story in group)
+        total += added
         if total >= events:
             break
     return stories, used[:3]
+
+
+def follow_up(rng: random.Random, story: Story) -> int:
+    """A followed-up instruction (批示) on the case's own stream, answered half the time: how
+    many events it added. Its session is one of no stream (a session the log does not hold),
+    so the fold's result does not hang on which of two streams was written first."""
+    first = story.appends[0][0]
+    last = story.appends[-1][-1].occurred_at or first.occurred_at
+    assert last is not None
+    case_id = case_id_of(story)
+    iid = uuid.UUID(int=rng.getrandbits(128))
+    day = (last + SHANGHAI_OFFSET).date()
+    story.add(
+        last + timedelta(hours=1),
+        first.bureau,
+        r.LeaderInstructionRecorded(
+            session_id=uuid.UUID(int=rng.getrandbits(128)),
+            case_id=case_id,
+            instruction="限期十个工作日内答复",
+            instruction_id=iid,
+            instructed_on=day,
+            answering_unit=first.bureau,
+            due_on=day + timedelta(days=14),
+            due_set_by="default",
+        ),
+    )
+    if rng.random() < 0.5:
+        return 1
+    answered_on = day + timedelta(days=rng.randint(1, 20))
+    story.add(
+        last + timedelta(days=2),
+        first.bureau,
+        r.InstructionAnswered(
+            case_id=case_id,
+            instruction_id=iid,
+            unit=first.bureau,
+            answer="已核查并答复信访人",
+            answered_on=answered_on,
+            on_time=answered_on <= day + timedelta(days=14),
+        ),
+    )
+    return 2
 
 
 META = Metadata(actor="bench", service="bench")

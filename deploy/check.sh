@@ -10,7 +10,7 @@ COMPOSE_FILE=docker-compose.yml
 DOCKERFILE=deploy/Dockerfile
 NATS_CONF=deploy/nats/nats.conf
 DOCKERIGNORE=.dockerignore
-EXPECTED_SERVICES="assignment intake nats nats-provision postgres reporting reporting-db web"
+EXPECTED_SERVICES="assignment intake migrate nats nats-provision postgres reporting reporting-db web"
 WEB_DOCKERFILE=deploy/web/Dockerfile
 APP_SERVICES="intake assignment reporting"
 # Intake refuses to start without these; compose must hand them over from the host (shell/.env).
@@ -78,6 +78,70 @@ if problems:
 PY
 }
 
+# check_database_logins FILE: the services never get the database owner's (superuser's) login
+# (issue 11): every database URL they hold names petitions_service, they do not migrate, and
+# they start only after the one-shot `migrate` (which alone holds the owner's URL) succeeded.
+check_database_logins() {
+  local py
+  py=$(yaml_python) || py=python3
+  "$py" - "$1" "$APP_SERVICES" <<'PY'
+import json, sys
+from urllib.parse import urlsplit
+path, services = sys.argv[1], sys.argv[2].split()
+text = open(path).read()
+try:
+    doc = json.loads(text)
+except ValueError:
+    import yaml
+    doc = yaml.safe_load(text)
+all_services = doc["services"]
+
+def env_of(name):
+    env = all_services[name].get("environment") or {}
+    if isinstance(env, list):
+        env = dict((e.split("=", 1) + [None])[:2] for e in env)
+    return env
+
+# The superusers: whoever the PostgreSQL containers are initialised with.
+owners = {env_of(n).get("POSTGRES_USER") or "postgres"
+          for n, s in all_services.items() if "postgres" in str(s.get("image", ""))}
+problems = []
+for name in services:
+    env = env_of(name)
+    for key in ("PETITIONS_DATABASE_URL", "PETITIONS_REPORTING_DATABASE_URL"):
+        url = env.get(key)
+        if url is None:
+            continue
+        user = urlsplit(url).username
+        if user in owners or user != "petitions_service":
+            problems.append(f"{name}: {key} logs in as {user!r}, not petitions_service")
+    if str(env.get("PETITIONS_MIGRATE_ON_START")).lower() != "false":
+        problems.append(f"{name}: PETITIONS_MIGRATE_ON_START is not false (it cannot migrate)")
+    needs = all_services[name].get("depends_on") or {}
+    condition = needs.get("migrate", {}).get("condition") if isinstance(needs, dict) else None
+    if condition != "service_completed_successfully":
+        problems.append(f"{name}: does not wait for migrate (service_completed_successfully)")
+for name, service in all_services.items():
+    if name in services or name == "migrate":
+        continue
+    for key, value in env_of(name).items():
+        if key.endswith("DATABASE_URL") and value and urlsplit(str(value)).username in owners:
+            problems.append(f"{name}: {key} holds the owner's login")
+migrate = all_services.get("migrate")
+if migrate is None:
+    problems.append("no one-shot migrate service")
+else:
+    command = migrate.get("command") or []
+    command = command.split() if isinstance(command, str) else command
+    if "petitions.migrate" not in command:
+        problems.append(f"migrate runs {command}, not python -m petitions.migrate")
+    if "PETITIONS_SERVICE_DB_PASSWORD" not in env_of("migrate"):
+        problems.append("migrate does not get PETITIONS_SERVICE_DB_PASSWORD")
+if problems:
+    sys.exit("\n".join(problems))
+PY
+}
+
 # --- docker-compose.yml ------------------------------------------------------
 find_compose() {
   if command -v docker-compose >/dev/null 2>&1; then
@@ -136,6 +200,8 @@ if find_compose; then
   check_environment unset "$APP_SERVICES" "$scratch/unset.out" \
     || fail "$COMPOSE_FILE invents values"
   ok "$APP_SERVICES get $PASSED_VARIABLES from the host, unset when it has none"
+  check_database_logins "$scratch/set.out" || fail "$COMPOSE_FILE gives a service the owner's database login"
+  ok "$APP_SERVICES log in as petitions_service after the one-shot migrate; only migrate holds the owner's URL"
 else
   # Last resort: at least the YAML must parse and name the expected services.
   py=""
@@ -154,6 +220,8 @@ PY
   ok "$COMPOSE_FILE parses as YAML with services: $EXPECTED_SERVICES (fallback: no docker-compose)"
   check_environment raw "$APP_SERVICES" "$COMPOSE_FILE" || fail "$COMPOSE_FILE environment"
   ok "$APP_SERVICES declare $PASSED_VARIABLES without values (fallback: as written)"
+  check_database_logins "$COMPOSE_FILE" || fail "$COMPOSE_FILE gives a service the owner's database login"
+  ok "$APP_SERVICES log in as petitions_service after the one-shot migrate (fallback: as written)"
 fi
 
 # Scaling reporting (--scale reporting=3) breaks with a fixed container name.

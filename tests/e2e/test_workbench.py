@@ -123,7 +123,9 @@ def workbench(
             )
         )
         urls["gateway"] = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 40
+        # Generous: on a loaded 2-core machine the four processes took over 40 s to import and
+        # migrate; a process that died is reported at once by _wait_healthy anyway.
+        deadline = time.monotonic() + 180
         for url, proc in zip(urls.values(), procs, strict=True):
             _wait_healthy(url, proc, deadline)
         yield urls["gateway"]
@@ -430,12 +432,35 @@ def _run(page: Page, base: str) -> None:
     page.get_by_role("button", name="提交 交办 Assign").click()
     expect(page.get_by_text("已完成 done：交办 Assign")).to_be_visible()
 
+    # -- 包案: a leader of the case's sub-bureau owns it; the party committee's decision -------
+    page.get_by_role("button", name="领导包案 Leader ownership", exact=True).click()
+    # Element Plus lays its placeholder over the select's input: click through it.
+    page.get_by_role("combobox", name=re.compile("包案领导编号")).click(force=True)
+    # Only the leaders of the case's bureaus and the city's are offered.
+    expect(page.get_by_role("option", name=re.compile("鼓楼分局"))).to_have_count(0)
+    page.get_by_role("option", name="江城分局 副局长 赵卫国").click()
+    page.get_by_label("专班成员 the team").fill("李所长，赵明")
+    page.get_by_label("化解方案 the plan").fill("一案一策，分局副局长牵头")
+    page.get_by_role("button", name="提交 领导包案 Leader ownership").click()
+    expect(page.get_by_text("已完成 done：领导包案 Leader ownership")).to_be_visible()
+    expect(page.get_by_text("赵卫国")).to_be_visible()
+    page.get_by_role("button", name="党委研究决定 Party committee decision", exact=True).click()
+    page.get_by_text("分局党委 sub-bureau committee").click()
+    page.get_by_label("决定内容 what the committee decided").fill("同意专班化解方案")
+    page.get_by_role(
+        "button", name="提交 党委研究决定 Party committee decision"
+    ).scroll_into_view_if_needed()
+    _shot_here(page, "10c-committee-decision")
+    page.get_by_role("button", name="提交 党委研究决定 Party committee decision").click()
+    expect(page.get_by_text("已完成 done：党委研究决定 Party committee decision")).to_be_visible()
+
     # -- 台帐: the ledger has it, paged on the server --------------------------------------
     _menu(page).get_by_role("link", name=re.compile("台帐")).click()
     expect(page.get_by_role("heading", name="台帐 Ledger")).to_be_visible()
     row_link = page.get_by_role("link", name=case_number)
     deadline = time.monotonic() + 60
-    while not row_link.is_visible():  # reporting's projection follows through NATS
+    decided = page.get_by_text("党委 1")  # the owning leader's column, with the decision
+    while not (row_link.is_visible() and decided.is_visible()):  # it follows through NATS
         assert time.monotonic() < deadline, f"{case_number} never reached the ledger"
         page.get_by_role("button", name="查询 Search").click()
         page.wait_for_timeout(500)
@@ -446,11 +471,16 @@ def _run(page: Page, base: str) -> None:
     _menu(page).get_by_role("link", name=re.compile("领导驾驶舱")).click()
     expect(page.get_by_role("heading", name=re.compile("领导驾驶舱"))).to_be_visible()
     expect(page.get_by_text("办结率").first).to_be_visible()
-    # The city's replies this month before this case's (the leader's dashboard has the same
-    # scope: both are of the city bureau).
-    replied_before = _replied(page)
+    # It opens on the last complete month, labelled so (early in a month the current one is
+    # nearly empty); the screenshot shows that.
+    expect(page.get_by_test_id("month-note")).to_have_text("最近完整月份 last complete month")
     page.wait_for_timeout(500)
     _shot(page, "08-dashboard")
+    # The city's replies this month before this case's (the leader's dashboard has the same
+    # scope: both are of the city bureau).
+    page.get_by_role("button", name="本月 This month").click()
+    expect(page.get_by_test_id("month-note")).to_have_text("本月（截至报告日）this month so far")
+    replied_before = _replied(page)
 
     # -- 一周一通报 and 一月一分析: figures, charts per sub-bureau, the accompany roster ------
     _menu(page).get_by_role("link", name=re.compile("一周一通报")).click()
@@ -524,6 +554,8 @@ def _run(page: Page, base: str) -> None:
     # -- the leader's dashboard counts the reply ------------------------------------------------
     _switch(page, "以局领导陈卫东登录")
     expect(page.get_by_role("heading", name=re.compile("领导驾驶舱"))).to_be_visible()
+    page.get_by_role("button", name="本月 This month").click()  # kept in the address: reloads too
+    expect(page.get_by_test_id("month-note")).to_have_text("本月（截至报告日）this month so far")
     deadline = time.monotonic() + 60
     while _replied(page) != replied_before + 1:  # reporting follows through NATS
         assert time.monotonic() < deadline, f"the reply never counted: still {replied_before}"

@@ -45,7 +45,7 @@ async def test_loaded_log_verifies_decodes_and_takes_appends(
 
     # The second chunk's first case, as its generator made it.
     rng = random.Random("7-1")
-    group = next(story_groups(rng, list(secrets.shared_keys), [], first_number=31))
+    group, _ = next(story_groups(rng, list(secrets.shared_keys), [], first_number=31))
     story = group[0]
     registered = story.appends[0][0].data
     assert isinstance(registered, i.CaseRegistered)
@@ -70,7 +70,10 @@ async def test_loaded_log_verifies_decodes_and_takes_appends(
     )
 
     # The append path chains onto a loaded head.
-    version = story.events
+    # (a followed-up instruction later in the chunk may have lengthened the stream)
+    version = await pool.fetchval(
+        "SELECT version FROM eventstore.streams WHERE stream_id = $1", story.stream_id
+    )
     case_id = uuid.UUID(story.stream_id.removeprefix("case-"))
     note = a.ProgressRecorded(
         subject_id=person.subject_id,

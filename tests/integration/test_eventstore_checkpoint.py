@@ -294,3 +294,111 @@ async def test_the_command_writes_and_verifies_and_never_writes_the_key(
     done = run("checkpoint")
     assert done.returncode == 2
     assert "chmod 600" in done.stderr
+
+
+# --- back-dated insertions: a stream (or event) the checkpoint does not cover but claims to
+# --- be older than it
+
+
+async def test_a_new_stream_recorded_with_old_times_is_found_and_in_the_next_checkpoint(
+    store: EventStore, database_url: str, signer: FileSigner
+) -> None:
+    await _notes(store, "case-t", ("one",), 0)
+    taken = datetime.now(UTC)
+    checkpoint = await take_checkpoint(store.pool, signer, now=lambda: taken)
+    # An invented case whose events say they were recorded last year: its chain is consistent
+    # (the forger hashes with the same times), and its positions come after the checkpoint's.
+    last_year = taken - timedelta(days=300)
+    backdating = EventStore(store.pool, clock=lambda: last_year)
+    await _notes(backdating, "case-ghost", ("invented", "closed"), 0)
+    assert all(r.ok for r in await store.verify_all())
+
+    report = await compare(store, checkpoint)
+    assert [(m.stream_id, m.version) for m in report.mismatches] == [("case-ghost", 1)]
+    [mismatch] = report.mismatches
+    assert "not in the checkpoint" in mismatch.reason
+    assert "back-dated" in mismatch.reason
+    # As `petitions audit CASE --verify` asks: about that case alone, too.
+    assert not (await compare(store, checkpoint, stream_ids=["case-ghost"])).ok
+    assert (await compare(store, checkpoint, stream_ids=["case-t"])).ok
+
+    # The next checkpoint lists it, even when the forger also removed its stream row: the
+    # heads are read from the events.
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute("DELETE FROM eventstore.streams WHERE stream_id = 'case-ghost'")
+    finally:
+        await conn.close()
+    following = await take_checkpoint(store.pool, signer, now=lambda: taken + timedelta(hours=1))
+    assert ("case-ghost", 2) in [(h.stream_id, h.version) for h in following.heads]
+
+
+async def test_a_new_stream_slipped_below_the_checkpoints_position_is_found(
+    store: EventStore, database_url: str, signer: FileSigner
+) -> None:
+    admin = await asyncpg.connect(database_url)
+    try:
+        await _notes(store, "case-t", ("one",), 0)
+        # Two positions left unused (appends that rolled back leave such gaps) ...
+        gap = [
+            await admin.fetchval(
+                "SELECT nextval(pg_get_serial_sequence('eventstore.events', 'position'))"
+            )
+            for _ in range(2)
+        ]
+        await _notes(store, "case-u", ("two",), 0)
+        checkpoint = await take_checkpoint(store.pool, signer, now=lambda: datetime.now(UTC))
+        assert checkpoint.position > max(gap)
+        assert checkpoint.snapshot is not None
+        # ... which a superuser later fills with an invented case, moved there from the end of
+        # the log and given an old transaction id, so it reads as if it had always been there.
+        await _notes(store, "case-ghost", ("invented", "closed"), 0)
+        old_tx = await admin.fetchval(
+            "SELECT tx_id::text FROM eventstore.events WHERE stream_id = 'case-t'"
+        )
+        await admin.execute("ALTER TABLE eventstore.events DISABLE TRIGGER events_append_only")
+        await admin.execute(
+            "CREATE TEMP TABLE ghost AS SELECT * FROM eventstore.events "
+            "WHERE stream_id = 'case-ghost'"
+        )
+        await admin.execute("DELETE FROM eventstore.events WHERE stream_id = 'case-ghost'")
+        await admin.execute(
+            "UPDATE ghost SET position = ($1::bigint[])[version], tx_id = $2::text::xid8",
+            gap,
+            old_tx,
+        )
+        await admin.execute(
+            "INSERT INTO eventstore.events OVERRIDING SYSTEM VALUE SELECT * FROM ghost"
+        )
+        await admin.execute("ALTER TABLE eventstore.events ENABLE TRIGGER events_append_only")
+    finally:
+        await admin.close()
+    assert all(r.ok for r in await store.verify_all())
+
+    report = await compare(store, checkpoint)
+    assert [(m.stream_id, m.version) for m in report.mismatches] == [("case-ghost", 1)]
+    assert f"position {gap[0]} is at or below" in report.mismatches[0].reason
+
+
+async def test_an_append_running_while_the_checkpoint_is_taken_is_not_taken_for_a_forgery(
+    store: EventStore, signer: FileSigner
+) -> None:
+    await _notes(store, "case-t", ("one",), 0)
+    async with store.pool.acquire() as conn:
+        transaction = conn.transaction()
+        await transaction.start()
+        # Its position is given now; it commits only after the checkpoint has read.
+        await store.append(
+            "case-slow",
+            [NewEvent(NoteAdded(body="slow", words=1), bureau="3301")],
+            0,
+            metadata=META,
+            connection=conn,
+        )
+        await _notes(store, "case-u", ("after it",), 0)
+        checkpoint = await take_checkpoint(store.pool, signer, now=lambda: datetime.now(UTC))
+        await transaction.commit()
+    assert "case-slow" not in {h.stream_id for h in checkpoint.heads}
+    slow = [e for e in await store.read_all_raw() if e.stream_id == "case-slow"]
+    assert slow[0].position < checkpoint.position  # below it, yet genuine
+    assert (await compare(store, checkpoint)).ok

@@ -166,7 +166,7 @@ async def test_reception_texts_have_limits_and_refuse_control_characters(
         assert [f["field"] for f in answer.json()["fields"]] == [field]
     missed = await client.post(
         f"/api/v1/reception/sessions/{session}/missed",
-        json={"reason": "因" * 2001},
+        json={"reason_code": "meeting", "reason": "因" * 2001},
         headers=office,
     )
     assert missed.status_code == 422

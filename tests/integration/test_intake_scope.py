@@ -155,7 +155,7 @@ async def test_an_instruction_cannot_name_a_case_out_of_scope(
         },
         headers=auth(**head),
     )
-    assert ok.status_code == 204, ok.text
-    history = await store.read_stream(f"reception-{session}", reveal=False)
+    assert ok.status_code == 201, ok.text
+    history = await store.read_stream(f"case-{own.json()['case_id']}", reveal=False)
     assert [e.event_type for e in history][-1] == "intake.LeaderInstructionRecorded"
     assert sum(e.event_type == "intake.LeaderInstructionRecorded" for e in history) == 1

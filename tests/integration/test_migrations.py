@@ -26,6 +26,7 @@ async def test_migrations_are_idempotent_and_serialised(database_url: str) -> No
         ("eventstore", "0002_service_role.sql"),
         ("eventstore", "0003_personal_data.sql"),
         ("eventstore", "0004_relay_incidents.sql"),
+        ("eventstore", "0005_service_login.sql"),
     ]
 
 

@@ -115,6 +115,7 @@ async def test_live_projection_equals_a_rebuild_row_for_row(
     assert len(live["cases"]) > 100
     assert len(live["deadline_notices"]) > 0
     assert len(live["reception_sessions"]) > 0
+    assert any(row["answered_on"] for row in live["instructions"])  # followed up, answered
     assert any(ERASED in row["petitioners"] for row in live["cases"])
     assert live == await fold_of_store(keyless)
 

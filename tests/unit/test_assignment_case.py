@@ -44,6 +44,7 @@ from petitions.identity import Principal, Role
 from petitions.messages import Event
 from petitions.messages.assignment import (
     CaseAssigned,
+    CommitteeBody,
     DatedDeadline,
     DeadlineKind,
     DeadlineReminderSent,
@@ -176,6 +177,9 @@ SAMPLES: dict[str, c.Command] = {
     "object": c.Object(reason="不属本单位管辖"),
     "assign": c.Assign(unit="330103", officer="李警官", reason="属地管辖"),
     "take_ownership": c.TakeOwnership(leader_id="L02", team=["张科长"], plan="一案一策"),
+    "record_committee_decision": c.RecordPartyCommitteeDecision(
+        decided_on=D(2026, 3, 3), body=CommitteeBody.CITY_BUREAU_COMMITTEE, content="同意化解方案"
+    ),
     "record_progress": c.RecordProgress(note="已约谈双方"),
     "report_completion": c.ReportCompletion(summary="已调解"),
     "accept_completion": c.AcceptCompletion(),
@@ -245,7 +249,7 @@ def every_state() -> dict[str, At]:
 STATES = every_state()
 
 # What each state allows, written out (not derived from RULES): the documented workflow.
-_ANYTIME = ["take_ownership", "congress_supervise", "congress_report"]
+_ANYTIME = ["take_ownership", "record_committee_decision", "congress_supervise", "congress_report"]
 ALLOWED: dict[str, set[str]] = {
     "registered": set(),
     "awaiting_acceptance": {
@@ -296,7 +300,11 @@ TRANSITIONS: dict[tuple[str, str], str] = {
 }
 # Refusals on content in a state that allows the command (this sample case is no referral and
 # no People's Congress case): its allowed commands leave them out.
-CONTENT_REFUSALS = {"object": "not_a_referral", "congress_report": "not_a_congress_case"}
+CONTENT_REFUSALS = {
+    "object": "not_a_referral",
+    "congress_report": "not_a_congress_case",
+    "record_committee_decision": "not_owned",  # no leader owns the sample case
+}
 
 
 def allowed_here(state: str) -> set[str]:
@@ -323,7 +331,9 @@ def test_each_state_allows_exactly_its_commands(state: str) -> None:
 
 def test_allowed_commands_leave_out_what_cannot_apply_to_the_case() -> None:
     referral = opened(channel=Channel.CONGRESS_REFERRAL)
-    assert set(allowed_commands(referral)) == ALLOWED["awaiting_acceptance"]
+    assert set(allowed_commands(referral)) == ALLOWED["awaiting_acceptance"] - {
+        "record_committee_decision"  # no leader owns it
+    }
     case = run(STATES["handling"].case, SAMPLES["grant_extension"], HEAD, D(2026, 3, 10))
     assert set(allowed_commands(case)) == allowed_here("handling") - {"grant_extension"}
     # Given a caller: only what their role may give.

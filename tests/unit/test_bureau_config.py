@@ -497,3 +497,66 @@ def test_building_the_model_directly_applies_the_same_rules(demo: BureauConfig) 
     data["leaders"] = [{**leader, "is_chief": False} for leader in data["leaders"]]
     with pytest.raises(ValidationError, match="is_chief"):
         BureauConfig.model_validate(data)
+
+
+# -- a sub-bureau's leaders (包案 at every level) -------------------------------------------
+
+SUB_LEADERS = (
+    'head = "甲局长"',
+    'head = "甲局长"\nleaders = [\n'
+    '  { id = "990102-head", name = "甲局长", title = "局长", is_chief = true, '
+    'duty_weekday = "wed" },\n'
+    '  { id = "990102-L2", name = "丙副局长", title = "副局长", duty_weekday = "mon" },\n]',
+)
+
+
+def test_a_sub_bureaus_leaders_are_looked_up_with_their_bureau(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, edited(SUB_LEADERS)))
+    assert [x.id for x in config.leaders_of("990102")] == ["990102-head", "990102-L2"]
+    assert config.leaders_of("990121") == ()
+    assert config.leader("990102-L2").name == "丙副局长"
+    assert config.leader_bureau("990102-L2") == "990102"
+    assert config.leader_bureau("L1") == "9901"
+    assert config.leaders_of("9901") == config.leaders
+    # The city's roster is the city's leaders only: a sub-bureau's do not receive at the city.
+    assert all(config.leader_bureau(x.id) == "9901" for x in config.leaders)
+    with pytest.raises(UnknownCodeError):
+        config.leader_bureau("990102-L9")
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        pytest.param(
+            ('id = "990102-L2"', 'id = "L1"'),
+            [
+                "duplicate leader id 'L1'",
+                "leaders[0]",
+                "sub_bureaus[0] (990102 东城分局).leaders[1]",
+            ],
+            id="sub-bureau-leader-id-taken-by-a-city-leader",
+        ),
+        pytest.param(
+            ('name = "甲局长", title = "局长"', 'name = "丁局长", title = "局长"'),
+            ["the chief's name must be the sub-bureau's head"],
+            id="head-and-chief-disagree",
+        ),
+        pytest.param(
+            ('title = "副局长", duty', 'title = "副局长", is_chief = true, duty'),
+            ["exactly one leader must have is_chief = true (got 2)"],
+            id="two-heads",
+        ),
+        pytest.param(
+            ('is_chief = true, duty_weekday = "wed"', 'is_chief = true, duty_weekday = "tue"'),
+            ["the head receives on Wednesdays"],
+            id="head-not-on-wednesday",
+        ),
+    ],
+)
+def test_a_sub_bureaus_leaders_are_checked(
+    tmp_path: Path, change: tuple[str, str], expected: list[str]
+) -> None:
+    text = edited(SUB_LEADERS).replace(*change)
+    joined = "\n".join(problems_of(tmp_path, text))
+    for fragment in expected:
+        assert fragment in joined, f"{fragment!r} not in:\n{joined}"

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from devstack.processes import (
+    ClusterWatch,
     GaveUp,
     RestartPolicy,
     ServiceProcess,
@@ -124,3 +125,70 @@ def test_supervisor_gives_up_on_a_process_that_keeps_exiting(tmp_path: Path) -> 
     assert "cannot start" in message  # its last output, to see why
     assert str(tmp_path / "crasher.log") in message
     assert supervisor.restarts("crasher") == 2
+
+
+class _FakeNode:
+    """A cluster node that dies when told to and whose restarts can be made to fail."""
+
+    def __init__(self, name: str) -> None:
+        self.log_path = Path(f"/logs/{name}.log")
+        self.code: int | None = None
+        self.restarted = 0
+        self.dies_on_restart = False
+
+    def poll(self) -> int | None:
+        return self.code
+
+    def restart(self) -> None:
+        self.restarted += 1
+        self.code = 1 if self.dies_on_restart else None
+
+
+def test_a_dead_cluster_node_is_reported_once_and_restarted() -> None:
+    nodes = {name: _FakeNode(name) for name in ("n1", "n2", "n3")}
+    lines: list[str] = []
+    now = [100.0]
+    watch = ClusterWatch(nodes, clock=lambda: now[0], report=lines.append)
+    watch.check()
+    assert lines == []  # all running: nothing to say
+
+    nodes["n2"].code = -9
+    watch.check()
+    watch.check()  # still waiting for its backoff: said once only
+    assert len(lines) == 1
+    assert "NATS 节点 n2 意外退出 exited unexpectedly (code -9)" in lines[0]
+    assert "the cluster runs on 2/3 nodes" in lines[0]
+    assert "restarting it in 1 s" in lines[0]
+    assert "/logs/n2.log" in lines[0]
+    assert nodes["n2"].restarted == 0
+
+    now[0] += 1.0
+    watch.check()
+    assert nodes["n2"].restarted == 1
+    assert watch.restarts("n2") == 1
+    assert lines[-1].startswith("devstack: 已重启 NATS 节点 restarted NATS node n2")
+    watch.check()
+    assert len(lines) == 2
+
+
+def test_a_cluster_node_that_keeps_dying_is_left_down_and_said_so_once() -> None:
+    nodes = {name: _FakeNode(name) for name in ("n1", "n2", "n3")}
+    nodes["n3"].dies_on_restart = True
+    nodes["n3"].code = 1
+    lines: list[str] = []
+    now = [0.0]
+    watch = ClusterWatch(
+        nodes,
+        policy=lambda: RestartPolicy(max_failures=3, initial_backoff=1.0),
+        clock=lambda: now[0],
+        report=lines.append,
+    )
+    for _ in range(40):
+        watch.check()
+        now[0] += 0.5
+    assert nodes["n3"].restarted == 2
+    given_up = [line for line in lines if "不再重启" in line]
+    assert len(given_up) == 1
+    assert "NATS 节点 n3 反复退出，不再重启 keeps exiting" in given_up[0]
+    assert "the cluster runs on 2/3 nodes" in given_up[0]
+    assert lines[-1] == given_up[0]  # and nothing after it

@@ -28,6 +28,7 @@ from petitions.eventstore import RecordedEvent
 from petitions.identity import Principal, Role
 from petitions.messages import Event
 from petitions.messages.assignment import (
+    CommitteeBody,
     DeliveryMethod,
     Outcome,
     ReviewDecision,
@@ -67,7 +68,15 @@ BODIES: dict[str, list[c.Command]] = {
         c.Assign(unit="330103", officer="李警官", reason="属地管辖"),
         c.Assign(unit="330102", officer="王警官", reason="退回原单位"),
     ],
-    "take_ownership": [c.TakeOwnership(leader_id="L02", team=["张科长"], plan="一案一策")],
+    "take_ownership": [
+        c.TakeOwnership(leader_id="L02", team=["张科长"], plan="一案一策"),
+        c.TakeOwnership(leader_id="330102-head", team=["李所长"], plan="分局包案"),
+    ],
+    "record_committee_decision": [
+        c.RecordPartyCommitteeDecision(
+            decided_on=RECEIVED_ON, body=CommitteeBody.SUB_BUREAU_COMMITTEE, content="同意方案"
+        )
+    ],
     "record_progress": [c.RecordProgress(note="已约谈双方")],
     "report_completion": [c.ReportCompletion(summary="已调解")],
     "accept_completion": [c.AcceptCompletion()],

@@ -613,6 +613,9 @@ def test_folding_event_by_event_from_stored_rows_equals_one_fold() -> None:
             projector.load_case(_stored(tables["cases"][need.case_id]))
         if need.session_id in tables["sessions"]:
             projector.load_session(_stored(tables["sessions"][need.session_id]))
+        instruction = tables["other"].get(("instructions", (need.instruction_id,)))
+        if instruction is not None:  # an instruction being answered
+            projector.load_instruction(_stored(instruction))
         projector.load_erased(s for s in need.erased_check if s in erased)
         if need.erase is not None:
             for row in tables["cases"].values():

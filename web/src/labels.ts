@@ -47,6 +47,7 @@ export const COMMANDS: Record<string, string> = {
   object: '交办异议 Object',
   assign: '交办 Assign',
   take_ownership: '领导包案 Leader ownership',
+  record_committee_decision: '党委研究决定 Party committee decision',
   record_progress: '记录进展 Record progress',
   report_completion: '报告办结 Report completion',
   accept_completion: '审核通过 Accept completion',
@@ -77,6 +78,12 @@ export const ENUMS: Record<string, Record<string, string>> = {
     reply: '答复意见书 reply',
     review_decision: '复查意见书 review decision',
     re_review_decision: '复核意见书 re-review decision',
+  },
+  CommitteeBody: {
+    party_committee_meeting: '党委会 party committee meeting',
+    city_bureau_committee: '市局党委 city bureau committee',
+    sub_bureau_committee: '分局党委 sub-bureau committee',
+    political_legal_committee: '政法委 political-legal committee',
   },
   DeliveryMethod: { in_person: '直接送达 in person', post: '邮寄送达 by post', electronic: '电子送达 electronic' },
 }

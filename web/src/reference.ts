@@ -12,7 +12,8 @@ export interface Reference {
   city: { code: string; name: string }
   sub_bureaus: { code: string; name: string; name_en: string }[]
   departments: { code: string; name: string; name_en: string }[]
-  leaders: { id: string; name: string; title: string }[]
+  // bureau: the city's code or a sub-bureau's (a sub-bureau's leaders own its cases, 包案)
+  leaders: { id: string; name: string; title: string; bureau?: string }[]
   categories: CategoryNode[]
   collective_threshold: number
 }

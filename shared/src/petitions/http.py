@@ -26,6 +26,7 @@ from petitions.db import CONNECTION_ERRORS
 from petitions.eventstore import EventTooLargeError
 from petitions.log import bind_context, clear_context, configure_logging, get_logger
 from petitions.messaging.asyncapi import render
+from petitions.refusals import Refusal
 from petitions.runtime import Runtime
 from petitions.settings import CommonSettings
 from petitions.supervision import EXIT_CODE, exit_process_on_give_up, exit_requested
@@ -120,6 +121,15 @@ def invalid_response(fields: list[dict[str, str]]) -> JSONResponse:
             "fields": fields,
         },
     )
+
+
+def install_refusals(app: FastAPI) -> None:
+    """Answer every :class:`Refusal` the same way: its status, ``{"error", "message", **details}``
+    (the identity errors keep their own handler, which adds the bearer challenge)."""
+
+    @app.exception_handler(Refusal)
+    async def on_refused(_: Request, exc: Refusal) -> JSONResponse:
+        return JSONResponse(status_code=exc.status, content=exc.body())
 
 
 def install_validation_errors(app: FastAPI) -> None:

@@ -73,3 +73,23 @@ async def apply_package(conn: asyncpg.Connection, owner: str, package: str) -> l
     finally:
         await conn.execute("SELECT pg_advisory_unlock($1)", _LOCK_KEY)
     return applied_now
+
+
+async def pending(conn: asyncpg.Connection, owner: str, package: str) -> list[str]:
+    """The files of ``package`` not applied yet, or changed since (``owner/name``), read without
+    writing anything: what a service that does not migrate checks at start-up. Raises
+    ``asyncpg.InsufficientPrivilegeError`` where its login may not read the bookkeeping."""
+    exists = await conn.fetchval("SELECT to_regclass('public.petitions_migrations') IS NOT NULL")
+    done: dict[str, str] = {}
+    if exists:
+        done = {
+            r["name"]: r["checksum"]
+            for r in await conn.fetch(
+                "SELECT name, checksum FROM public.petitions_migrations WHERE owner = $1", owner
+            )
+        }
+    return [
+        f"{owner}/{name}"
+        for name, sql in _migration_files(package)
+        if done.get(name) != hashlib.sha256(sql.encode()).hexdigest()
+    ]

@@ -22,11 +22,13 @@ from faststream.security import SASLPlaintext
 from petitions.clock import Clock, utc_now
 from petitions.db import CONNECTION_ERRORS, create_pool
 from petitions.eventstore import EventStore, PersonalData, apply_migrations
+from petitions.eventstore.schema import OWNER as SCHEMA_OWNER
+from petitions.eventstore.schema import PACKAGE as SCHEMA_PACKAGE
 from petitions.log import get_logger
 from petitions.messaging import Relay
 from petitions.messaging.relay import CURSOR_NAME as RELAY_CURSOR
 from petitions.metrics import Counted
-from petitions.migrations import apply_package
+from petitions.migrations import apply_package, pending
 from petitions.personal import BlindIndex, DataKeys, KeyUnavailableError, LocalKeyService
 from petitions.settings import CommonSettings
 from petitions.supervision import Supervisor
@@ -236,6 +238,59 @@ def personal_data(settings: CommonSettings, pool: asyncpg.Pool) -> PersonalData 
     return PersonalData(keys, BlindIndex(index_key) if index_key is not None else None)
 
 
+SCHEMA_NOT_CURRENT = (
+    "数据库结构未更新 the database schema is not up to date ({missing}): run "
+    "`python -m petitions.migrate` as the database owner first (this process does not migrate: "
+    "PETITIONS_MIGRATE_ON_START=false)"
+)
+
+
+async def prepare_schema(
+    settings: CommonSettings, dsn: str, migrations: Sequence[tuple[str, str]] = ()
+) -> list[str]:
+    """The event store's schema and the service's own ``(owner, package)`` migrations at
+    ``dsn``: applied (``migrate_on_start``, the owner's login), or else only checked, so that a
+    service logged in as petitions_service, which may not create anything, refuses to start on
+    an old schema with a message saying what to run instead of failing half-way."""
+    if settings.migrate_on_start:
+        return await migrate_schema(dsn, migrations)
+    await check_schema(dsn, [(SCHEMA_OWNER, SCHEMA_PACKAGE), *migrations])
+    return []
+
+
+async def migrate_schema(dsn: str, migrations: Sequence[tuple[str, str]] = ()) -> list[str]:
+    """Apply the event store's migrations and then ``migrations`` (``(owner, package)``) at
+    ``dsn``, as its owner; return what was applied now."""
+    applied = await apply_migrations(dsn)
+    if migrations:
+        conn = await asyncpg.connect(dsn)
+        try:
+            for owner, package in migrations:
+                applied += await apply_package(conn, owner, package)
+        finally:
+            await conn.close()
+    return applied
+
+
+async def check_schema(dsn: str, migrations: Sequence[tuple[str, str]]) -> None:
+    """Raise StartupError unless every file of the ``(owner, package)`` pairs was applied at
+    ``dsn`` as it is now."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        missing: list[str] = []
+        for owner, package in migrations:
+            missing += await pending(conn, owner, package)
+    except asyncpg.InsufficientPrivilegeError:
+        missing = ["the migrations' bookkeeping is not readable"]
+    finally:
+        await conn.close()
+    if missing:
+        shown = ", ".join(missing[:5]) + (
+            f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+        )
+        raise StartupError(SCHEMA_NOT_CURRENT.format(missing=shown))
+
+
 @asynccontextmanager
 async def open_runtime(
     service: str,
@@ -244,16 +299,9 @@ async def open_runtime(
     migrations: Sequence[tuple[str, str]] = (),
     clock: Clock = utc_now,
 ) -> AsyncIterator[Runtime]:
-    """Migrate (the event store's schema, then the service's own ``(owner, package)`` pairs),
-    connect to PostgreSQL and NATS, and close both on the way out."""
-    applied = await apply_migrations(settings.database_url)
-    if migrations:
-        conn = await asyncpg.connect(settings.database_url)
-        try:
-            for owner, package in migrations:
-                applied += await apply_package(conn, owner, package)
-        finally:
-            await conn.close()
+    """Migrate or check (:func:`prepare_schema`) the event store's schema, then the service's
+    own ``(owner, package)`` pairs; connect to PostgreSQL and NATS; close both on the way out."""
+    applied = await prepare_schema(settings, settings.database_url, migrations)
     if applied:
         log.info("schema.migrated", migrations=applied)
     pool = await create_pool(settings)

@@ -30,6 +30,15 @@ class CommonSettings(BaseSettings):
             "SELECT events. Empty to stay as the connecting user."
         ),
     )
+    migrate_on_start: bool = Field(
+        default=True,
+        description=(
+            "Apply the schema migrations at start-up, which needs the tables' owner's login. "
+            "Deployments that log the services in as petitions_service (devstack, compose) set "
+            "false and run `python -m petitions.migrate` as the owner first; the service then "
+            "only checks that the schema is current and refuses to start otherwise."
+        ),
+    )
     db_pool_min: int = Field(default=1, ge=0)
     db_pool_max: int = Field(default=10, ge=1)
     nats_url: str = Field(

@@ -6,28 +6,37 @@ import argparse
 import asyncio
 import contextlib
 import fcntl
-import importlib
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import FrameType
-from typing import cast
-from urllib.parse import unquote, urlsplit, urlunsplit
+from typing import Any
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
+import asyncpg
 from petitions.messaging.provision import provision
 from petitions.messaging.security import ADMIN, RELAY, USERS, generate_passwords
 from petitions.messaging.security import SERVICES as SERVICE_IDENTITIES
+from petitions.migrate import SERVICE_LOGIN, migrate_all
 
-from devstack.processes import GaveUp, ServiceProcess, StageBars, Supervisor, say
+from devstack.processes import (
+    ClusterWatch,
+    GaveUp,
+    ServiceProcess,
+    StageBars,
+    Supervisor,
+    say,
+)
 from devstack.servers import (
     NatsCluster,
     NatsServer,
@@ -76,14 +85,19 @@ class _Stack:
     nats: NatsServer | NatsCluster | None = None
     postgres: PostgresServer | None = None
     supervisor: Supervisor = field(default_factory=Supervisor)
+    nats_nodes: ClusterWatch | None = None
+    """With a NATS cluster: its nodes, each restarted when it dies alone."""
 
     def first_dead(self) -> str | None:
-        """Restart a service that died (see devstack.processes); the problem that ends the
-        stack: a service that keeps dying, or PostgreSQL or NATS gone (everything needs them)."""
+        """Restart a service or a NATS cluster's node that died (see devstack.processes); the
+        problem that ends the stack: a service that keeps dying, or PostgreSQL or NATS gone
+        (everything needs them; a cluster is gone when most of its nodes are)."""
         try:
             self.supervisor.check()
         except GaveUp as exc:
             return str(exc)
+        if self.nats_nodes is not None:
+            self.nats_nodes.check()
         for server in (self.nats, self.postgres):
             if server is not None and server.poll() is not None:
                 return (
@@ -139,6 +153,12 @@ def _cluster_size() -> int:
     return size
 
 
+def cluster_watch(cluster: NatsCluster, **options: Any) -> ClusterWatch:
+    """The watch over a cluster's nodes, by their names (n1, n2 ...)."""
+    names = [node.cluster.name if node.cluster else str(i) for i, node in enumerate(cluster.nodes)]
+    return ClusterWatch(dict(zip(names, cluster.nodes, strict=True)), **options)
+
+
 def _start_servers(
     stack: _Stack, data: Path, pg_port: int | None, nats_port: int | None
 ) -> tuple[PostgresServer, NatsServer | NatsCluster]:
@@ -157,6 +177,7 @@ def _start_servers(
         _say(f"启动 NATS 集群 starting a {size}-node NATS JetStream cluster (store {folder}) ...")
         ports = None if nats_port is None else [nats_port + i for i in range(size)]
         nats = stack.nats = start_nats_cluster(folder, size, ports, passwords=generate_passwords())
+        stack.nats_nodes = cluster_watch(nats)
     # Every message on up to three nodes: a cluster then loses nothing with one node gone.
     asyncio.run(provision(nats.access(ADMIN), replicas=min(size, 3)))
     _say(f"NATS JetStream 已就绪 ready at {nats.url} (identities: {', '.join(USERS)})")
@@ -183,30 +204,54 @@ def _maintenance_url(database_url: str) -> tuple[str, str]:
     return urlunsplit(parts._replace(path="/postgres")), name
 
 
-async def _prepare_database(database_url: str) -> None:
+def _as_login(database_url: str, user: str, password: str) -> str:
+    """``database_url`` with another user and password in it."""
+    parts = urlsplit(database_url)
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return urlunsplit(
+        parts._replace(netloc=f"{quote(user, safe='')}:{quote(password, safe='')}@{host}")
+    )
+
+
+async def _prepare_database(database_url: str) -> dict[str, str]:
+    """Create the database, apply every migration as its owner (``database_url``'s user) and
+    make the services' login (petitions.migrate) with a fresh password; returns the services'
+    database environment: that login, and no migrating at their start. The owner's URL stays
+    with devstack and the operator commands (``.devstack/data/env``)."""
     maintenance, name = _maintenance_url(database_url)
     try:
         if await ensure_database(maintenance, name):
             _say(f"已创建数据库 created database {name!r}")
     except Exception as exc:  # e.g. no CREATEDB right on a shared server: migrations will tell
         _say(f"警告 warning: could not check/create database {name!r}: {exc}")
+    # Fresh at every start, like the NATS passwords: only the services started now hold it.
+    password = secrets.token_urlsafe(24)
+    login: str | None = SERVICE_LOGIN
     try:
-        # Imported late: the schema module is written alongside this tool and may not exist yet.
-        schema = importlib.import_module("petitions.eventstore.schema")
-        apply = cast(Callable[[str], Awaitable[list[str]]], schema.apply_migrations)
-    except (ImportError, AttributeError) as exc:
-        _say(f"警告 warning: 未应用数据库结构 schema not applied ({exc})")
-        return
-    try:
-        applied = await apply(database_url)
+        result = await migrate_all(database_url, login=login, password=password)
+    except asyncpg.InsufficientPrivilegeError as exc:
+        # Existing servers where this user may not make roles: the services keep its URL.
+        _say(
+            f"警告 warning: 无法创建服务登录 could not make the services' login {login} ({exc}); "
+            "the services log in as the given user"
+        )
+        login = None
+        result = await migrate_all(database_url)
     except Exception as exc:
         raise ServerError(
             f"应用数据库结构失败 applying the schema failed: {type(exc).__name__}: {exc}"
         ) from exc
-    if applied:
-        _say(f"已应用迁移 applied migrations: {', '.join(applied)}")
+    if result.applied:
+        _say(f"已应用迁移 applied migrations: {', '.join(result.applied)}")
     else:
         _say("数据库结构已是最新 schema is up to date")
+    if login is None:
+        return {}
+    _say(f"服务以 {login} 登录数据库 the services log in as {login} (petitions_app's rights only)")
+    return {
+        "PETITIONS_DATABASE_URL": _as_login(database_url, login, password),
+        "PETITIONS_MIGRATE_ON_START": "false",
+    }
 
 
 def _service_port(name: str) -> int:
@@ -290,9 +335,9 @@ def _start_service(
 ) -> ServiceProcess:
     env = (
         os.environ
-        | extra_env
+        | {"PETITIONS_DATABASE_URL": database_url}
+        | extra_env  # the services' own login, when devstack made one
         | {
-            "PETITIONS_DATABASE_URL": database_url,
             "PETITIONS_NATS_URL": nats_url,
             "PETITIONS_HTTP_PORT": str(port),
             "PYTHONUNBUFFERED": "1",  # so its log lines reach the file as they happen
@@ -507,14 +552,18 @@ def _up(data: Path, no_services: bool, *, demo: bool = True) -> int:
                     running_env,
                     {"PETITIONS_DATABASE_URL": database_url, "PETITIONS_NATS_URL": nats_url},
                 )
-            asyncio.run(_prepare_database(database_url))
+            service_database = asyncio.run(_prepare_database(database_url))
             if no_services and external:
                 _say("没有需要运行的进程 nothing to run (--no-services with existing servers)")
                 return 0
             issuer_key = None
             if not no_services:
                 identity, issuer_key = _development_identity(data)
-                env = _development_keys(data) | identity | _bureau_config()
+                env = _development_keys(data) | identity | _bureau_config() | service_database
+                if demo and "PETITIONS_PRACTICES_SINCE" not in os.environ:
+                    from devstack.demo import practices_env  # the demo's start of the practices
+
+                    env |= practices_env(data)
                 for name in SERVICES:
                     port = _service_port(name)
                     _say(f"启动服务 starting {name} on port {port} ...")

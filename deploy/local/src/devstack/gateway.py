@@ -95,7 +95,12 @@ def reference(config: BureauConfig) -> dict[str, Any]:
         "departments": [
             {"code": d.code, "name": d.name, "name_en": d.name_en} for d in config.departments
         ],
-        "leaders": [{"id": x.id, "name": x.name, "title": x.title} for x in config.leaders],
+        # The city's leaders and each sub-bureau's (who own its cases, 包案), with their bureau.
+        "leaders": [
+            {"id": x.id, "name": x.name, "title": x.title, "bureau": bureau}
+            for bureau in config.bureau_codes
+            for x in config.leaders_of(bureau)
+        ],
         "categories": [category(c) for c in config.categories],
         "collective_threshold": config.collective_threshold,
     }

@@ -18,10 +18,10 @@ import subprocess
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Never
+from typing import IO, Never, Protocol
 
 from tqdm import tqdm
 
@@ -279,4 +279,96 @@ class Supervisor:
                 say(
                     f"devstack: 已重启 restarted {service.name} "
                     f"(pid {service.process.pid}, restart {watched.restarts})"
+                )
+
+
+class ClusterNode(Protocol):
+    """What :class:`ClusterWatch` needs of a NATS node (devstack.servers.NatsServer)."""
+
+    @property
+    def log_path(self) -> Path: ...
+
+    def poll(self) -> int | None: ...
+
+    def restart(self) -> None: ...
+
+
+@dataclass
+class _Node:
+    name: str
+    server: ClusterNode
+    policy: RestartPolicy
+    restart_at: float | None = None
+    given_up: bool = False
+    restarts: int = 0
+
+
+class ClusterWatch:
+    """The nodes of the NATS cluster devstack runs (``PETITIONS_NATS_CLUSTER=3``). The cluster
+    keeps working on a majority, so one dead node used to go unnoticed; now its death is said in
+    one line and it is started again (its JetStream folder is kept: it rejoins and catches up),
+    with the services' backoff. One that keeps dying is left down, said once; the stack ends only
+    when the majority is gone (NatsCluster.poll)."""
+
+    def __init__(
+        self,
+        nodes: Mapping[str, ClusterNode],
+        policy: Callable[[], RestartPolicy] = RestartPolicy,
+        clock: Callable[[], float] = time.monotonic,
+        report: Callable[[str], None] = say,
+    ) -> None:
+        self._nodes = [_Node(name, server, policy()) for name, server in nodes.items()]
+        self._clock = clock
+        self._say = report
+
+    def restarts(self, name: str) -> int:
+        return next(node.restarts for node in self._nodes if node.name == name)
+
+    def _running(self) -> str:
+        up = sum(1 for node in self._nodes if node.server.poll() is None)
+        return f"{up}/{len(self._nodes)}"
+
+    def check(self) -> None:
+        now = self._clock()
+        for node in self._nodes:
+            if node.given_up:
+                continue
+            if node.restart_at is None:
+                code = node.server.poll()
+                if code is None:
+                    continue
+                wait = node.policy.died(now)
+                if wait is None:
+                    node.given_up = True
+                    self._say(
+                        f"devstack: NATS 节点 {node.name} 反复退出，不再重启 keeps exiting "
+                        f"(last code {code}); the cluster runs on {self._running()} nodes "
+                        f"(log {node.server.log_path})"
+                    )
+                    continue
+                self._say(
+                    f"devstack: NATS 节点 {node.name} 意外退出 exited unexpectedly (code {code}); "
+                    f"集群现有 the cluster runs on {self._running()} nodes; restarting it in "
+                    f"{wait:.0f} s (log {node.server.log_path})"
+                )
+                node.restart_at = now + wait
+            elif now >= node.restart_at:
+                node.restart_at = None
+                node.restarts += 1
+                try:
+                    node.server.restart()
+                except Exception as exc:  # e.g. its port taken meanwhile: counts as a death
+                    wait = node.policy.died(now)
+                    if wait is None:
+                        node.given_up = True
+                        self._say(
+                            f"devstack: NATS 节点 {node.name} 无法重启 could not be restarted "
+                            f"({exc}); the cluster runs on {self._running()} nodes"
+                        )
+                    else:
+                        node.restart_at = now + wait
+                    continue
+                self._say(
+                    f"devstack: 已重启 NATS 节点 restarted NATS node {node.name} "
+                    f"(restart {node.restarts}); it rejoins the cluster and catches up"
                 )

@@ -6,7 +6,6 @@ import asyncio
 import base64
 import binascii
 import contextlib
-import os
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,7 +16,7 @@ from fastapi import FastAPI
 from petitions.bureaus import BureauConfig, WorkCalendar, load_work_calendar
 from petitions.clock import Clock, utc_now
 from petitions.db import create_pool
-from petitions.eventstore import EventStore, apply_migrations
+from petitions.eventstore import EventStore
 from petitions.http import (
     asyncapi_router,
     health_router,
@@ -32,9 +31,18 @@ from petitions.log import configure_logging, get_logger
 from petitions.messaging import Consumer
 from petitions.messaging.security import durable
 from petitions.metrics import install_metrics
-from petitions.migrations import apply_package
-from petitions.runtime import Runtime, StartupError, open_runtime, personal_data, tune_gc
+from petitions.runtime import (
+    Runtime,
+    StartupError,
+    migrate_schema,
+    open_runtime,
+    personal_data,
+    prepare_schema,
+    tune_gc,
+)
 
+from assignment.adapters.postgres import PostgresStorage
+from assignment.adapters.postgres import event_id_key as stored_event_id_key
 from assignment.application.workflow import RecomputeResult, Workflow
 from assignment.asyncapi import spec
 from assignment.config import Settings
@@ -83,8 +91,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
                 personal=runtime.personal,
             )
             key = await event_id_key(settings, runtime.pool)
+            storage = PostgresStorage(store)
             workflow = Workflow(
-                store,
+                storage,
                 config,
                 calendar,
                 event_id_key=key,
@@ -108,7 +117,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
             if settings.run_consumer:
                 consumer = Consumer(
                     name=DURABLE.name,
-                    handler=workflow.take_up,
+                    # Taking a case up writes in the consumer's transaction, which also
+                    # records the event as handled.
+                    handler=lambda conn, delivered: workflow.take_up(
+                        delivered, writer=storage.cases.within(conn)
+                    ),
                     pool=runtime.pool,
                     store=store,
                     nats_url=settings.nats(),
@@ -187,13 +200,7 @@ async def recompute_deadlines(settings: Settings, *, clock: Clock = utc_now) -> 
     ``DeadlinesRecomputed`` per case that changes, nothing for the others (run it again: nothing).
     Needs PostgreSQL only; the relay of a running service publishes the events."""
     config, calendar = settings.load_bureaus()
-    await apply_migrations(settings.database_url)
-    conn = await asyncpg.connect(settings.database_url)
-    try:
-        for owner, package in MIGRATIONS:
-            await apply_package(conn, owner, package)
-    finally:
-        await conn.close()
+    await prepare_schema(settings, settings.database_url, MIGRATIONS)
     pool = await create_pool(settings)
     try:
         personal = personal_data(settings, pool)
@@ -207,7 +214,7 @@ async def recompute_deadlines(settings: Settings, *, clock: Clock = utc_now) -> 
             personal=personal,
         )
         key = await event_id_key(settings, pool)
-        workflow = Workflow(store, config, calendar, event_id_key=key, clock=clock)
+        workflow = Workflow(PostgresStorage(store), config, calendar, event_id_key=key, clock=clock)
         result = await workflow.recompute_deadlines()
         await store.flush()
         return result
@@ -240,6 +247,15 @@ def run(argv: list[str] | None = None) -> None:
         raise SystemExit(2)
 
 
+async def migrate(
+    database_url: str, *, role: str | None = None, reporting_database_url: str | None = None
+) -> list[str]:
+    """This service's part of the deployment's migration step (``python -m petitions.migrate``
+    runs it as the tables' owner): the event store's schema and the service's own. ``role`` and
+    ``reporting_database_url`` concern reporting only."""
+    return await migrate_schema(database_url, MIGRATIONS)
+
+
 async def event_id_key(settings: Settings, pool: asyncpg.Pool) -> bytes:
     """The deployment's key for assignment's own event ids: from settings, else the one kept in
     the database (the first process to start makes it; the others read the same)."""
@@ -251,8 +267,4 @@ async def event_id_key(settings: Settings, pool: asyncpg.Pool) -> bytes:
         if len(key) < 16:
             raise ValueError("PETITIONS_EVENT_ID_KEY must hold at least 16 bytes")
         return key
-    await pool.execute(
-        "INSERT INTO assignment.event_id_key (key) VALUES ($1) ON CONFLICT DO NOTHING",
-        os.urandom(32),
-    )
-    return bytes(await pool.fetchval("SELECT key FROM assignment.event_id_key"))
+    return await stored_event_id_key(pool)

@@ -10,6 +10,7 @@ from petitions.messages.intake import (
     SubmissionReceived,
 )
 from petitions.messages.reception import (
+    InstructionAnswered,
     LeaderInstructionRecorded,
     ReceptionSessionHeld,
     ReceptionSessionMissed,
@@ -30,6 +31,7 @@ def spec() -> AsyncAPI:
             ReceptionSessionHeld,
             ReceptionSessionMissed,
             LeaderInstructionRecorded,
+            InstructionAnswered,
             PersonalDataRead,
             AttachmentAdded,
         ],

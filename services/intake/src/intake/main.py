@@ -19,8 +19,9 @@ from petitions.http import (
 )
 from petitions.identity import authenticate, install_auth_errors, verifier_from_settings
 from petitions.metrics import install_metrics
-from petitions.runtime import Runtime, StartupError, open_runtime, tune_gc
+from petitions.runtime import Runtime, StartupError, migrate_schema, open_runtime, tune_gc
 
+from intake.adapters.postgres import PostgresReceptionStorage, PostgresRegistrationStorage
 from intake.application.attachments import Attachments, PostgresBlobStore
 from intake.application.dossier import Dossier
 from intake.application.notices import Notices
@@ -34,6 +35,7 @@ from intake.entrypoints.http import install_errors, router
 from intake.entrypoints.uploads import UploadLimit
 
 SERVICE = "intake"
+MIGRATIONS = [("intake", "intake.migrations")]
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> FastAPI:
@@ -45,9 +47,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        async with open_runtime(
-            SERVICE, settings, migrations=[("intake", "intake.migrations")], clock=clock
-        ) as runtime:
+        async with open_runtime(SERVICE, settings, migrations=MIGRATIONS, clock=clock) as runtime:
             if runtime.personal is None or runtime.personal.index is None:
                 raise StartupError(
                     "登记需要个人信息密钥 intake needs PETITIONS_KEK and PETITIONS_BLIND_INDEX_KEY "
@@ -55,9 +55,14 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
                 )
             holder["runtime"] = runtime
             holder["registrar"] = Registrar(
-                runtime.store, runtime.personal.index, config, clock=clock
+                PostgresRegistrationStorage(runtime.store),
+                runtime.personal.index,
+                config,
+                clock=clock,
             )
-            holder["reception"] = Reception(runtime.store, config, calendar)
+            holder["reception"] = Reception(
+                PostgresReceptionStorage(runtime.store), config, calendar, clock=clock
+            )
             dossier = Dossier(runtime.store, config, runtime.personal.index)
             holder["dossier"] = dossier
             runtime.count(
@@ -131,6 +136,15 @@ def _get(holder: dict[str, object], key: str, kind: type[T]) -> T:
     value = holder[key]
     assert isinstance(value, kind)
     return value
+
+
+async def migrate(
+    database_url: str, *, role: str | None = None, reporting_database_url: str | None = None
+) -> list[str]:
+    """This service's part of the deployment's migration step (``python -m petitions.migrate``
+    runs it as the tables' owner): the event store's schema and the service's own. ``role`` and
+    ``reporting_database_url`` concern reporting only."""
+    return await migrate_schema(database_url, MIGRATIONS)
 
 
 def run() -> None:

@@ -152,6 +152,7 @@ _STATE_FIELDS: tuple[tuple[str, str], ...] = (
     ("responsible_unit", "承办单位 responsible unit"),
     ("responsible_officer", "承办人 responsible officer"),
     ("owning_leader", "包案领导 owning leader"),
+    ("committee_decisions", "党委研究决定 committee decisions"),
     ("submissions", "信访件次 submissions"),
     ("acceptance_due", "受理期限 acceptance due"),
     ("objection_due", "异议期限 objection due"),
@@ -340,9 +341,10 @@ async def _rebuild(settings: CliSettings, *, progress: bool, source: str) -> int
         migrate = None
     store_pool, read_pool = await _pools(settings, source)
     try:
-        if migrate is not None:
+        if migrate is not None and settings.migrate_on_start:
             # The rebuild needs the reporting schema's ownership arranged, which the
             # projections' migration does; it is idempotent, so running it first is safe.
+            # (Not with a login that may not migrate: `python -m petitions.migrate` did it.)
             await migrate(
                 settings.reporting_database_url or settings.database_url, role=settings.db_role
             )

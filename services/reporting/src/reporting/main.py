@@ -26,13 +26,14 @@ from petitions.identity import authenticate, install_auth_errors, verifier_from_
 from petitions.log import get_logger
 from petitions.messaging import Consumer
 from petitions.metrics import install_metrics
-from petitions.runtime import Runtime, open_runtime, tune_gc
+from petitions.runtime import Runtime, migrate_schema, open_runtime, tune_gc
 
 from reporting.asyncapi import spec
 from reporting.config import Settings
 from reporting.entrypoints import audit, http
 from reporting.projections.live import projection_consumer
-from reporting.projections.tables import create_read_pool, migrate
+from reporting.projections.tables import create_read_pool, prepare
+from reporting.projections.tables import migrate as migrate_read_models
 from reporting.roster import publish_monthly
 
 SERVICE = "reporting"
@@ -67,7 +68,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         async with open_runtime(SERVICE, settings, clock=clock) as base:
-            applied = await migrate(settings.read_database_url, role=settings.db_role)
+            applied = await prepare(
+                settings.read_database_url,
+                role=settings.db_role,
+                migrate_on_start=settings.migrate_on_start,
+            )
             if applied:
                 log.info("reporting.migrated", migrations=applied)
             read_pool = await create_read_pool(
@@ -160,6 +165,19 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
         )
     )
     return app
+
+
+async def migrate(
+    database_url: str,
+    *,
+    role: str | None = "petitions_app",
+    reporting_database_url: str | None = None,
+) -> list[str]:
+    """This service's part of the deployment's migration step (``python -m petitions.migrate``
+    runs it as the tables' owner): the event store's schema, then the read models'
+    database (``reporting_database_url``, else the same one) with its schema owned by ``role``."""
+    applied = await migrate_schema(database_url)
+    return applied + await migrate_read_models(reporting_database_url or database_url, role=role)
 
 
 def run() -> None:

@@ -35,10 +35,9 @@ from petitions.bureaus.config import (
     TopCategory,
     UnknownCodeError,
     Weekday,
-    load_config,
-    validate_config,
 )
 from petitions.bureaus.settings import BureauConfigMissingError, BureauSettings
+from petitions.bureaus.validation import load_config, validate_config
 
 __all__ = [
     "BureauConfig",

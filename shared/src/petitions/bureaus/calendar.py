@@ -43,7 +43,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
-from petitions.bureaus.config import BureauConfig, ConfigError, describe_validation_error
+from petitions.bureaus.config import BureauConfig, ConfigError
+from petitions.bureaus.validation import describe_validation_error
 
 _ONE_DAY = timedelta(days=1)
 _YEAR_FILE = re.compile(r"^(\d{4})\.toml$")

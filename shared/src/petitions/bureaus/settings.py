@@ -8,7 +8,8 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from petitions.bureaus.calendar import WorkCalendar, load_work_calendar
-from petitions.bureaus.config import BureauConfig, load_config
+from petitions.bureaus.config import BureauConfig
+from petitions.bureaus.validation import load_config
 
 
 class BureauConfigMissingError(RuntimeError):

@@ -7,11 +7,22 @@ database never sees, and written where the services cannot rewrite it. Later, ev
 checkpoint must still be in the store with the same hash at that version; a stream may have grown
 since, and then its chain (recomputed from the first event) links the checkpointed head to today's.
 
+The heads are read from the events themselves (each stream's last event), not from the
+stream rows a superuser could leave out, so every stream with an event is in the next
+checkpoint. Against the last one, an event it does not cover (a stream it does not list, or a
+version above the listed one) that claims to be older than the checkpoint, by its position (at
+or below the checkpoint's, from a transaction that was not still running when it was taken) or
+by its recorded time (before it, beyond a margin for clocks), was inserted afterwards and
+back-dated: a whole invented case with last year's dates is found too.
+
 The file format (``petitions-checkpoint/1``, JSON):
-``{"format", "taken_at", "position", "streams", "hash_alg", "digest", "key_id", "signature",
-"heads": [[stream_id, version, head_hex], ...]}``. The signature covers the canonical JSON of
-every field except ``heads`` and ``signature``; ``digest`` covers ``heads``
+``{"format", "taken_at", "position", "streams", "hash_alg", "digest", "key_id", "snapshot",
+"signature", "heads": [[stream_id, version, head_hex], ...]}``. The signature covers the
+canonical JSON of every field except ``heads`` and ``signature``; ``digest`` covers ``heads``
 (SM3 over one JSON line ``[stream_id,version,head_hex]\\n`` per stream, sorted by stream id).
+``snapshot`` (PostgreSQL's ``xmin:xmax:xip,...`` of the reading transaction) names the
+transactions still running then; files written before it was added have none and are
+compared by recorded time only.
 """
 
 from __future__ import annotations
@@ -24,7 +35,7 @@ import os
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -84,9 +95,13 @@ class Checkpoint:
     heads: tuple[Head, ...]
     signature: bytes = b""
     hash_alg: str = DIGEST_ALG
+    snapshot: str | None = None
+    """The reading transaction's snapshot (``xmin:xmax:xip,...``): which transactions were still
+    running, so that their events, below ``position`` but not seen, are not taken for
+    back-dated ones."""
 
     def header(self) -> dict[str, Any]:
-        return {
+        header = {
             "format": FORMAT,
             "taken_at": self.taken_at.astimezone(UTC).isoformat(timespec="microseconds"),
             "position": self.position,
@@ -95,6 +110,16 @@ class Checkpoint:
             "digest": self.digest,
             "key_id": self.key_id,
         }
+        if self.snapshot is not None:  # absent from older files, whose signature lacks it
+            header["snapshot"] = self.snapshot
+        return header
+
+    def running(self) -> list[str]:
+        """The transaction ids the snapshot saw running (none without a snapshot)."""
+        if self.snapshot is None:
+            return []
+        listed = self.snapshot.split(":")[2] if self.snapshot.count(":") == 2 else ""
+        return [x for x in listed.split(",") if x]
 
     def signed_bytes(self) -> bytes:
         """What the signature covers: the header as canonical JSON (the heads via the digest)."""
@@ -131,6 +156,7 @@ class Checkpoint:
                 heads=heads,
                 signature=base64.b64decode(body["signature"], validate=True),
                 hash_alg=str(body["hash_alg"]),
+                snapshot=None if body.get("snapshot") is None else str(body["snapshot"]),
             )
             if int(body["streams"]) != len(heads):
                 raise ValueError(f"says {body['streams']} streams but lists {len(heads)}")
@@ -157,11 +183,13 @@ async def take_checkpoint(
 ) -> Checkpoint:
     """Read every stream head in one snapshot and sign the result."""
     async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
-        # One snapshot: the heads and the position agree (an append updates its stream row and
-        # inserts its events in one transaction).
+        # One snapshot: the heads and the position agree. The heads come from the events, not
+        # from eventstore.streams: a stream inserted without its row (or with version 0 there)
+        # is in the checkpoint all the same.
+        snapshot = await conn.fetchval("SELECT pg_current_snapshot()::text")
         rows = await conn.fetch(
-            "SELECT stream_id, version, head_hash FROM eventstore.streams WHERE version > 0 "
-            "ORDER BY stream_id"
+            "SELECT DISTINCT ON (stream_id) stream_id, version, hash AS head_hash "
+            "FROM eventstore.events ORDER BY stream_id, version DESC"
         )
         position = await conn.fetchval("SELECT coalesce(max(position), 0) FROM eventstore.events")
     # The time comes from this host, not from the database a superuser controls.
@@ -173,6 +201,7 @@ async def take_checkpoint(
         digest=heads_digest(heads),
         key_id=signer.key_id,
         heads=heads,
+        snapshot=snapshot,
     )
     return Checkpoint(**{**unsigned.__dict__, "signature": signer.sign(unsigned.signed_bytes())})
 
@@ -224,12 +253,23 @@ class CheckpointReport:
         return not self.mismatches
 
 
+BACKDATE_MARGIN = timedelta(minutes=10)
+"""An event the checkpoint does not cover may have been recorded this long before it was taken
+(an append in flight while it read, and the difference between the services' clocks and the
+checkpoint host's); one recorded earlier still was back-dated."""
+
+
 async def compare(
-    store: EventStore, checkpoint: Checkpoint, *, stream_ids: Sequence[str] | None = None
+    store: EventStore,
+    checkpoint: Checkpoint,
+    *,
+    stream_ids: Sequence[str] | None = None,
+    margin: timedelta = BACKDATE_MARGIN,
 ) -> CheckpointReport:
     """Every checkpointed head (of ``stream_ids``, or all) must be in the store with the same
     hash at that version, and the stream's chain must verify from its first event to today's
-    head: together, the chain from the checkpointed head onward is genuine."""
+    head: together, the chain from the checkpointed head onward is genuine. And no event the
+    checkpoint does not cover may claim to be older than it (:func:`_backdated`)."""
     wanted = None if stream_ids is None else set(stream_ids)
     heads = [h for h in checkpoint.heads if wanted is None or h.stream_id in wanted]
     when = f"{checkpoint.taken_at.isoformat()} (position {checkpoint.position})"
@@ -269,6 +309,10 @@ async def compare(
         chains = [await store.verify(s) for s in sorted(wanted)]
     checked = {h.stream_id for h in heads}
     already = {m.stream_id for m in mismatches}
+    for late in await _backdated(store, checkpoint, wanted, margin):
+        if late.stream_id not in already:
+            mismatches.append(late)
+    already = {m.stream_id for m in mismatches}
     for result in chains:
         if not result.ok and result.stream_id not in already:
             mismatches.append(
@@ -279,6 +323,57 @@ async def compare(
                 )
             )
     return CheckpointReport(checkpoint, len(checked), mismatches)
+
+
+async def _backdated(
+    store: EventStore, checkpoint: Checkpoint, wanted: set[str] | None, margin: timedelta
+) -> list[Mismatch]:
+    """Per stream, the first event the checkpoint does not cover (its stream is not listed, or
+    its version is above the listed head) that claims to come before it: a position at or below
+    the checkpoint's from a transaction that was not running when it was read (one that was
+    running may commit later with such a position; one that started later gets a higher
+    position), or a recorded time before it, beyond ``margin``."""
+    when = f"{checkpoint.taken_at.isoformat()} (position {checkpoint.position})"
+    # Without a snapshot (older files) a running transaction cannot be told from a forger.
+    below = checkpoint.position if checkpoint.snapshot is not None else 0
+    async with store.pool.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT DISTINCT ON (e.stream_id) e.stream_id, e.version, e.position, e.recorded_at, "
+            "e.position <= $3 AND e.tx_id::text <> ALL($4::text[]) AS by_position "
+            "FROM eventstore.events e LEFT JOIN unnest($1::text[], $2::bigint[]) "
+            "AS c(stream_id, version) ON c.stream_id = e.stream_id "
+            "WHERE (c.version IS NULL OR e.version > c.version) "
+            "AND ((e.position <= $3 AND e.tx_id::text <> ALL($4::text[])) OR e.recorded_at < $5) "
+            "AND ($6::text[] IS NULL OR e.stream_id = ANY($6::text[])) "
+            "ORDER BY e.stream_id, e.version",
+            [h.stream_id for h in checkpoint.heads],
+            [h.version for h in checkpoint.heads],
+            below,
+            checkpoint.running(),
+            checkpoint.taken_at - margin,
+            None if wanted is None else sorted(wanted),
+        )
+    listed = {h.stream_id for h in checkpoint.heads}
+    found: list[Mismatch] = []
+    for r in rows:
+        what = (
+            f"version {r['version']} comes after the head the checkpoint of {when} recorded"
+            if r["stream_id"] in listed
+            else f"the stream is not in the checkpoint of {when}"
+        )
+        claim = (
+            f"its position {r['position']} is at or below the checkpoint's"
+            if r["by_position"]
+            else f"it says it was recorded at {r['recorded_at'].isoformat()}, before it"
+        )
+        found.append(
+            Mismatch(
+                r["stream_id"],
+                r["version"],
+                f"补录倒签 {what}, yet {claim}: it was inserted afterwards and back-dated",
+            )
+        )
+    return found
 
 
 # ------------------------------------------------------------------------------- sinks

@@ -1,7 +1,9 @@
 """An event store in memory: the port (:mod:`.port`) without a database, for fast unit tests
 of application services. It passes the same contract suite as the PostgreSQL store
-(tests/contract), chains and decodes with the same code (:mod:`.chain`, :mod:`.decoding`), and
-holds no personal data: events with personal fields are refused as by a store without keys.
+(tests/contract) and chains, seals and decodes with the same code (:mod:`.chain`,
+:mod:`.sealing`, :mod:`.decoding`). Without ``personal`` it holds no personal data: events with
+personal fields are refused as by a store without keys; given
+``PersonalData(MemoryDataKeys())`` it seals them as the PostgreSQL store does (keys in a dict).
 
 Every append is its own transaction and commits at once, so the ordered log never waits for a
 late commit. Not for production: nothing survives the process.
@@ -32,9 +34,10 @@ from petitions.eventstore.model import (
     _Any,
 )
 from petitions.eventstore.reads import StreamReads
-from petitions.eventstore.sealing import prepare_sealer
+from petitions.eventstore.sealing import PersonalData, prepare_sealer
 from petitions.eventstore.store import DEFAULT_MAX_EVENT_BYTES, START
 from petitions.messages import EventRegistry, registry
+from petitions.personal.keys import PersonalDataError
 
 S = TypeVar("S")
 
@@ -56,15 +59,19 @@ class InMemoryEventStore(StreamReads):
         events: EventRegistry = registry,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
+        personal: PersonalData | None = None,
     ) -> None:
         hashing.check_algorithm(hash_algorithm)
         self._alg = hash_algorithm
         self._clock = clock
         self._max_event_bytes = max_event_bytes
-        self._decoder = Decoder(events, None)
+        self._personal = personal
+        self._decoder = Decoder(events, personal)
         self._streams: dict[str, _Stream] = {}
         self._log: list[RawEvent] = []
         self._by_id: dict[UUID, RawEvent] = {}
+        # (kind, token) -> {(stream id, subject)}: the blind index, as personal.blind_index
+        self._index: dict[tuple[str, bytes], set[tuple[str, UUID]]] = {}
         self._tx = 0
         self.appended = 0
 
@@ -78,7 +85,8 @@ class InMemoryEventStore(StreamReads):
     ) -> AppendResult:
         if not events:
             raise ValueError("append needs at least one event")
-        await prepare_sealer(None, events)  # refuses personal data, as a store without keys
+        # Without keys this refuses personal data, as a store without keys does.
+        sealer = await prepare_sealer(self._personal, events)
         stream = self._streams.get(stream_id) or _Stream()
         if isinstance(expected_version, _Any):
             expected = stream.version
@@ -98,7 +106,11 @@ class InMemoryEventStore(StreamReads):
             previous=stream.head,
             metadata=metadata,
             recorded_at=recorded_at,
-            encode=lambda new, _version: new.data.model_dump_json(),
+            encode=(
+                (lambda new, _version: new.data.model_dump_json())
+                if sealer is None
+                else (lambda new, version: sealer.seal(new, stream_id, version))
+            ),
             max_event_bytes=self._max_event_bytes,
         )
         self._tx += 1
@@ -126,6 +138,8 @@ class InMemoryEventStore(StreamReads):
             self._log.append(raw)
             self._by_id[raw.event_id] = raw
             stream.events.append(raw)
+        for kind, token, subject in sealer.tokens if sealer is not None else ():
+            self._index.setdefault((kind, token), set()).add((stream_id, subject))
         stream.version = expected + len(events)
         stream.head = chained.head
         self._streams[stream_id] = stream
@@ -188,6 +202,15 @@ class InMemoryEventStore(StreamReads):
         self, raws: Sequence[RawEvent], *, reveal: bool = True
     ) -> list[RecordedEvent[Any]]:
         return await self._decoder.decode_many(raws, reveal=reveal)
+
+    async def find_by_index(self, kind: str, value: str) -> list[tuple[str, UUID]]:
+        """Streams (and subjects) whose events carry ``value`` in a field indexed as ``kind``,
+        as :meth:`EventStore.find_by_index` (needs ``PersonalData(..., index=BlindIndex(...))``).
+        """
+        if self._personal is None or self._personal.index is None:
+            raise PersonalDataError("blind-index look-ups need PersonalData(index=BlindIndex(...))")
+        token = self._personal.index.token(kind, value)
+        return sorted(self._index.get((kind, token), ()), key=lambda found: found[0])
 
     async def read_events_raw(self, event_ids: Sequence[UUID]) -> dict[UUID, RawEvent]:
         return {i: self._by_id[i] for i in event_ids if i in self._by_id}

@@ -12,14 +12,14 @@ from petitions.eventstore.model import NewEvent
 from petitions.messages import Event
 from petitions.personal.blind_index import BlindIndex
 from petitions.personal.codec import Spot, dumps, plan_for, seal_event, walk
-from petitions.personal.keys import DataKeys, PersonalDataError
+from petitions.personal.keys import PersonalDataError, SubjectKeys
 
 
 @dataclass(frozen=True)
 class PersonalData:
     """What the store needs for personal fields: data keys and (optionally) the blind index."""
 
-    keys: DataKeys
+    keys: SubjectKeys
     index: BlindIndex | None = None
 
 

@@ -43,7 +43,7 @@ from petitions.eventstore.reads import StreamReads
 from petitions.eventstore.sealing import PersonalData, Sealer, prepare_sealer
 from petitions.messages import EventRegistry, registry
 from petitions.messages.personal import PersonalDataErased
-from petitions.personal.keys import PersonalDataError
+from petitions.personal.keys import DataKeys, PersonalDataError
 
 __all__ = ["CHANNEL", "DEFAULT_MAX_EVENT_BYTES", "START", "EventStore", "PersonalData"]
 
@@ -409,8 +409,11 @@ class EventStore(StreamReads):
             ANY,
             metadata=metadata,
         )
+        keys = self._personal.keys
+        if not isinstance(keys, DataKeys):
+            raise PersonalDataError("erasure needs the data keys kept in PostgreSQL (DataKeys)")
         async with self._pool.acquire() as conn, conn.transaction():
-            return await self._personal.keys.destroy(conn, subject, metadata.actor, reason)
+            return await keys.destroy(conn, subject, metadata.actor, reason)
 
     # ------------------------------------------------------------------ verify
 

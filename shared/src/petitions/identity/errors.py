@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from petitions.refusals import Refusal
 
 
-class IdentityError(Exception):
+class IdentityError(Refusal):
     """Base of the identity errors: a stable ``code`` for programs, a bilingual ``message``
     (中文 / English) for people, saying what is wrong and what to do."""
 
-    status: ClassVar[int] = 500
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+    status = 500
 
 
 class AuthenticationError(IdentityError):

@@ -211,7 +211,39 @@ class LeaderOwnershipTaken(Event, type="assignment.LeaderOwnershipTaken"):
     leader_name: str
     team: tuple[str, ...]
     plan: PersonalText
-    needs_party_committee: bool = False  # 需党委研究
+    # 需党委研究: the intent only. The committee's decision is recorded as a decision of its own
+    # (PartyCommitteeDecisionRecorded); events stored before that keep their flag.
+    needs_party_committee: bool = False
+
+
+class CommitteeBody(StrEnum):
+    """Which party committee decided (党委研究): a closed list, so the ledger can count them."""
+
+    PARTY_COMMITTEE_MEETING = "party_committee_meeting"  # 党委会
+    CITY_BUREAU_COMMITTEE = "city_bureau_committee"  # 市局党委
+    SUB_BUREAU_COMMITTEE = "sub_bureau_committee"  # 分局党委
+    POLITICAL_LEGAL_COMMITTEE = "political_legal_committee"  # 政法委
+
+    @property
+    def zh(self) -> str:
+        return {
+            "party_committee_meeting": "党委会",
+            "city_bureau_committee": "市局党委",
+            "sub_bureau_committee": "分局党委",
+            "political_legal_committee": "政法委",
+        }[self.value]
+
+
+class PartyCommitteeDecisionRecorded(Event, type="assignment.PartyCommitteeDecisionRecorded"):
+    """党委研究决定: a party committee decided on a leader-owned case (包案), on a date; what it
+    decided is free text, sealed like every act's."""
+
+    subject_id: CaseTextSubject = None
+    case_id: UUID
+    decided_on: date
+    body: CommitteeBody
+    content: PersonalText
+    leader_id: str  # the leader owning the case when it was recorded
 
 
 class ProgressRecorded(Event, type="assignment.ProgressRecorded"):

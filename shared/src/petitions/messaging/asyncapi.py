@@ -18,25 +18,30 @@ from faststream.specification import AsyncAPI
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from petitions.messages import Event, registry
+from petitions.messages.envelope import ENVELOPE
 from petitions.messaging.brokers import event_publisher, events_matching, nats_broker, subscribe
 from petitions.messaging.security import SERVICES
 
 E = TypeVar("E", bound=Event)
 
 
+_ABOUT = {f.key: f.description for f in ENVELOPE}
+
+
 class RelayedEvent(BaseModel, Generic[E]):
-    """信封 The envelope every event travels in (see petitions.messaging.envelope)."""
+    """信封 The envelope every event travels in (see petitions.messaging.envelope; its fields
+    are petitions.messages.envelope.ENVELOPE, which tests/unit/test_envelope.py holds this to)."""
 
     model_config = ConfigDict(frozen=True)
 
-    event_id: UUID = Field(description="事件编号, also the Nats-Msg-Id header (de-duplication)")
-    type: str = Field(description="事件类型 event type, e.g. intake.SubmissionReceived")
+    event_id: UUID = Field(description=_ABOUT["event_id"])
+    type: str = Field(description=_ABOUT["type"])
     schema_version: int
-    stream_id: str = Field(description="案件流 the case stream, case-<case id>")
-    version: int = Field(description="在案件流中的序号 the event's version in its stream")
-    position: int = Field(description="全局位置 the event store's global position")
+    stream_id: str = Field(description=_ABOUT["stream_id"])
+    version: int = Field(description=_ABOUT["version"])
+    position: int = Field(description=_ABOUT["position"])
     bureau: str
-    actor: str = Field(description="操作人 who caused it")
+    actor: str = Field(description=_ABOUT["actor"])
     service: str
     correlation_id: UUID
     causation_id: UUID | None

@@ -5,6 +5,7 @@ a consumer route and de-duplicate without parsing the body."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -13,6 +14,7 @@ from uuid import UUID
 from petitions.eventstore import RawEvent
 from petitions.eventstore.hashing import utc_text
 from petitions.messages import Event, EventRegistry, registry
+from petitions.messages.envelope import ENVELOPE
 from petitions.personal.codec import VAULT
 
 MSG_ID = "Nats-Msg-Id"
@@ -23,22 +25,35 @@ H_POSITION = "Petitions-Position"
 H_CORRELATION = "Petitions-Correlation-Id"
 
 
+def _to_json(kind: type) -> Callable[[Any], Any] | None:
+    if kind is UUID:
+        return str
+    if kind is datetime:
+        return utc_text
+    return None  # str and int travel as they are
+
+
+def _from_json(kind: type) -> Callable[[Any], Any] | None:
+    if kind is UUID:
+        return UUID
+    if kind is datetime:
+        return datetime.fromisoformat
+    return None
+
+
+# The envelope's one definition (petitions.messages.envelope), as (key, attribute, conversion,
+# may be null) for writing and (attribute, key, conversion, may be null) for reading.
+_OUT = tuple((f.key, f.name, _to_json(f.kind), f.optional) for f in ENVELOPE)
+_IN = tuple((f.name, f.key, _from_json(f.kind), f.optional) for f in ENVELOPE)
+
+
 def encode(raw: RawEvent) -> tuple[bytes, dict[str, str]]:
-    envelope = {
-        "event_id": str(raw.event_id),
-        "type": raw.event_type,
-        "schema_version": raw.schema_version,
-        "stream_id": raw.stream_id,
-        "version": raw.version,
-        "position": raw.position,
-        "bureau": raw.bureau,
-        "actor": raw.actor,
-        "service": raw.service,
-        "correlation_id": str(raw.correlation_id),
-        "causation_id": None if raw.causation_id is None else str(raw.causation_id),
-        "occurred_at": utc_text(raw.occurred_at),
-        "recorded_at": utc_text(raw.recorded_at),
-    }
+    envelope: dict[str, Any] = {}
+    for key, name, convert, optional in _OUT:
+        value = getattr(raw, name)
+        if convert is not None and not (optional and value is None):
+            value = convert(value)
+        envelope[key] = value
     head = json.dumps(envelope, ensure_ascii=False, separators=(",", ":"))
     # Splice the stored text in rather than parse and re-dump it: byte for byte what the hash
     # chain covers.
@@ -56,7 +71,8 @@ def encode(raw: RawEvent) -> tuple[bytes, dict[str, str]]:
 
 @dataclass(frozen=True, slots=True)
 class Delivered:
-    """A relayed event as a consumer receives it (data still as the JSON the store holds)."""
+    """A relayed event as a consumer receives it (data still as the JSON the store holds): the
+    envelope's fields (``petitions.messages.envelope.ENVELOPE``) and the data."""
 
     event_id: UUID
     event_type: str
@@ -85,19 +101,10 @@ class Delivered:
 
 def decode(body: bytes) -> Delivered:
     doc = json.loads(body)
-    return Delivered(
-        event_id=UUID(doc["event_id"]),
-        event_type=doc["type"],
-        schema_version=doc["schema_version"],
-        stream_id=doc["stream_id"],
-        version=doc["version"],
-        position=doc["position"],
-        bureau=doc["bureau"],
-        actor=doc["actor"],
-        service=doc["service"],
-        correlation_id=UUID(doc["correlation_id"]),
-        causation_id=None if doc["causation_id"] is None else UUID(doc["causation_id"]),
-        occurred_at=datetime.fromisoformat(doc["occurred_at"]),
-        recorded_at=datetime.fromisoformat(doc["recorded_at"]),
-        data=doc["data"],
-    )
+    fields: dict[str, Any] = {}
+    for name, key, convert, optional in _IN:
+        value = doc[key]
+        if convert is not None and not (optional and value is None):
+            value = convert(value)
+        fields[name] = value
+    return Delivered(**fields, data=doc["data"])

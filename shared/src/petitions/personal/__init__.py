@@ -24,8 +24,10 @@ from petitions.personal.keys import (
     KeyService,
     KeyUnavailableError,
     LocalKeyService,
+    MemoryDataKeys,
     PersonalDataError,
     SubjectErasedError,
+    SubjectKeys,
     generate_key,
 )
 
@@ -40,6 +42,7 @@ __all__ = [
     "KeyService",
     "KeyUnavailableError",
     "LocalKeyService",
+    "MemoryDataKeys",
     "Name",
     "Passport",
     "PermanentResidenceId",
@@ -52,6 +55,7 @@ __all__ = [
     "Subject",
     "SubjectErasedError",
     "SubjectId",
+    "SubjectKeys",
     "TaiwanPermit",
     "generate_key",
     "plan_for",

@@ -12,7 +12,7 @@ import base64
 import os
 import time
 from collections import OrderedDict
-from typing import Protocol
+from typing import Any, Protocol
 from uuid import UUID
 
 import asyncpg
@@ -123,6 +123,53 @@ class LocalKeyService:
 def generate_key(length: int = SM4_KEY_BYTES) -> str:
     """A new random key, base64, for PETITIONS_KEK (16 bytes) or the blind-index key (32)."""
     return base64.b64encode(os.urandom(length)).decode()
+
+
+class SubjectKeys(Protocol):
+    """Where the data keys of subjects are kept: what sealing and opening events need.
+    :class:`DataKeys` keeps them in PostgreSQL; :class:`MemoryDataKeys` in a dict (tests)."""
+
+    async def for_writing(self, subjects: set[UUID], connection: Any = None) -> dict[UUID, bytes]:
+        """Keys to encrypt with, created for new subjects; erased subjects are refused."""
+        ...
+
+    async def for_reading(self, subjects: set[UUID]) -> dict[UUID, bytes | None]:
+        """Keys to decrypt with; None for an erased (or never keyed) subject."""
+        ...
+
+    async def erased(self, subjects: set[UUID]) -> set[UUID]:
+        """Which of ``subjects`` were erased (no unwrapping: for masked views)."""
+        ...
+
+
+class MemoryDataKeys:
+    """Data keys in a dict, for the in-memory event store: nothing is wrapped and nothing
+    survives the process (never for production)."""
+
+    def __init__(self) -> None:
+        self._keys: dict[UUID, bytes | None] = {}
+
+    async def for_writing(self, subjects: set[UUID], connection: Any = None) -> dict[UUID, bytes]:
+        del connection  # one transaction is all there is in memory
+        keys: dict[UUID, bytes] = {}
+        for subject in subjects:
+            key = self._keys.setdefault(subject, os.urandom(SM4_KEY_BYTES))
+            if key is None:
+                raise SubjectErasedError(subject)
+            keys[subject] = key
+        return keys
+
+    async def for_reading(self, subjects: set[UUID]) -> dict[UUID, bytes | None]:
+        return {subject: self._keys.get(subject) for subject in subjects}
+
+    async def erased(self, subjects: set[UUID]) -> set[UUID]:
+        return {s for s in subjects if s in self._keys and self._keys[s] is None}
+
+    def destroy(self, subject: UUID) -> bool:
+        """Forget the subject's key (their fields read as erased); False if it had none."""
+        had = self._keys.get(subject) is not None
+        self._keys[subject] = None
+        return had
 
 
 class DataKeys:

@@ -335,6 +335,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/cases/{case_id}/record_committee_decision": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * 登记党委研究决定 Record the party committee's decision
+         * @description The party committee's decision on a leader-owned case, while it is owned and open.
+         *
+         *     命令 command: `record_committee_decision`
+         */
+        post: operations["record_committee_decision_api_v1_cases__case_id__record_committee_decision_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/cases/{case_id}/record_delivery": {
         parameters: {
             query?: never;
@@ -506,7 +528,10 @@ export interface paths {
         put?: never;
         /**
          * 领导包案 A leader takes ownership
-         * @description 命令 command: `take_ownership`
+         * @description A leader of the case's sub-bureau owns it, or a city leader (hard, long-running and
+         *         skip-level cases go up to the city's leaders).
+         *
+         *     命令 command: `take_ownership`
          */
         post: operations["take_ownership_api_v1_cases__case_id__take_ownership_post"];
         delete?: never;
@@ -884,6 +909,12 @@ export interface components {
              */
             version: number;
         };
+        /**
+         * CommitteeBody
+         * @description Which party committee decided (党委研究): a closed list, so the ledger can count them.
+         * @enum {string}
+         */
+        CommitteeBody: "party_committee_meeting" | "city_bureau_committee" | "sub_bureau_committee" | "political_legal_committee";
         /** DecideReReview */
         DecideReReview: {
             decision: components["schemas"]["ReviewDecision"];
@@ -1278,6 +1309,34 @@ export interface components {
              */
             tracking_number?: string | null;
         };
+        /**
+         * RecordPartyCommitteeDecision
+         * @description The party committee's decision on a leader-owned case, while it is owned and open.
+         */
+        RecordPartyCommitteeDecision: {
+            /** @description 决定机关 party_committee_meeting 党委会 / city_bureau_committee 市局党委 / sub_bureau_committee 分局党委 / political_legal_committee 政法委 */
+            body: components["schemas"]["CommitteeBody"];
+            /**
+             * Content
+             * @description 决定内容 what the committee decided
+             */
+            content: string;
+            /**
+             * Decided On
+             * @description 党委研究日期（默认为今天）the day the committee decided (default today)
+             */
+            decided_on?: string | null;
+            /**
+             * Expected Version
+             * @description 调用方所见的案件版本 the case version you last saw
+             */
+            expected_version?: number | null;
+            /**
+             * Occurred At
+             * @description 历史数据导入时的发生时间（仅数据导入角色）occurred time of an imported act (import role only)
+             */
+            occurred_at?: string | null;
+        };
         /** RecordProgress */
         RecordProgress: {
             /**
@@ -1454,7 +1513,11 @@ export interface components {
             /** Events */
             events: number;
         };
-        /** TakeOwnership */
+        /**
+         * TakeOwnership
+         * @description A leader of the case's sub-bureau owns it, or a city leader (hard, long-running and
+         *     skip-level cases go up to the city's leaders).
+         */
         TakeOwnership: {
             /**
              * Expected Version
@@ -1463,12 +1526,12 @@ export interface components {
             expected_version?: number | null;
             /**
              * Leader Id
-             * @description 包案领导编号 leader id (configuration)
+             * @description 包案领导编号 leader id (configuration: the city's or the sub-bureau's)
              */
             leader_id: string;
             /**
              * Needs Party Committee
-             * @description 需党委研究 needs the committee
+             * @description 拟提交党委研究（意向；党委决定另行登记 record_committee_decision）to go before the party committee (intent; record its decision with record_committee_decision)
              * @default false
              */
             needs_party_committee: boolean;
@@ -2569,6 +2632,76 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["RateSatisfaction"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DoneOut"];
+                };
+            };
+            /** @description 缺少或无效的令牌 missing or bad bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description 角色不允许 the role may not give this command */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description 案件不存在或不在您的范围内 no such case for you */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description 当前状态不允许（含 state 与 allowed），或版本已过期（含 current_version） not allowed in this state, or a stale expected_version */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description 内容有误 invalid content, each field named */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    record_committee_decision_api_v1_cases__case_id__record_committee_decision_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 案号（如 330102-2026-000009）或案件ID the case number or the case id */
+                case_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RecordPartyCommitteeDecision"];
             };
         };
         responses: {

@@ -21,6 +21,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/cases/{case_id}/instructions/{instruction_id}/answer": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 答复领导批示 Answer a leader's instruction (the unit it names, or the petition office; once) */
+        post: operations["answer_instruction_api_v1_cases__case_id__instructions__instruction_id__answer_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/cases/{case_ref}/attachments": {
         parameters: {
             query?: never;
@@ -199,7 +216,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** 记录领导批示 Record the leader's instruction on a visit */
+        /** 记录领导批示 Record the leader's instruction on a visit, who answers, by when */
         post: operations["instruct_api_v1_reception_sessions__session_id__instructions_post"];
         delete?: never;
         options?: never;
@@ -370,6 +387,31 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** AnswerIn */
+        AnswerIn: {
+            /**
+             * Answer
+             * @description 答复内容（加密保存）the answer; sealed
+             */
+            answer: string;
+        };
+        /** AnswerOut */
+        AnswerOut: {
+            /**
+             * Answered On
+             * Format: date
+             */
+            answered_on: string;
+            /**
+             * Instruction Id
+             * Format: uuid
+             */
+            instruction_id: string;
+            /** On Time */
+            on_time: boolean;
+            /** Unit */
+            unit: string;
+        };
         /**
          * Assessment
          * @description Intake's preliminary view; a handling outcome supersedes it.
@@ -443,10 +485,20 @@ export interface components {
         /** InstructionIn */
         InstructionIn: {
             /**
+             * Answering Unit
+             * @description 须答复的单位（单位或市局部门代码，须在本案范围内）the unit that must answer; none: the case's handling unit, else its sub-bureau
+             */
+            answering_unit?: string | null;
+            /**
              * Case Id
              * Format: uuid
              */
             case_id: string;
+            /**
+             * Due On
+             * @description 答复期限（含当日）answer by this day; none: the configured number of working days after the session's day
+             */
+            due_on?: string | null;
             /**
              * Instruction
              * @description 批示 instruction
@@ -458,14 +510,48 @@ export interface components {
              */
             needs_party_committee: boolean;
         };
+        /** InstructionOut */
+        InstructionOut: {
+            /** Answering Unit */
+            answering_unit: string;
+            /**
+             * Case Id
+             * Format: uuid
+             */
+            case_id: string;
+            /**
+             * Due On
+             * Format: date
+             */
+            due_on: string;
+            /**
+             * Due Set By
+             * @enum {string}
+             */
+            due_set_by: "leader" | "default";
+            /**
+             * Instruction Id
+             * Format: uuid
+             */
+            instruction_id: string;
+        };
         /** MissedIn */
         MissedIn: {
             /**
              * Reason
-             * @description 缺席原因 why it was missed
+             * @description 缺席说明（加密保存）any explanation; sealed, shown masked
+             * @default
              */
             reason: string;
+            /** @description 缺席原因（统计口径）why it was missed, as the figures count it: meeting 参加会议, illness 病假, business_trip 出差, leave 休假, other 其他; may be left out only when `reason` is exactly one of these names */
+            reason_code?: components["schemas"]["MissedReason"] | null;
         };
+        /**
+         * MissedReason
+         * @description Why a session was missed, as the figures count it (the seed: meetings, illness).
+         * @enum {string}
+         */
+        MissedReason: "meeting" | "illness" | "business_trip" | "leave" | "other";
         /**
          * PetitionerIn
          * @description 信访人: a person or an organisation, identified by exactly one document (its field names
@@ -819,6 +905,42 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+        };
+    };
+    answer_instruction_api_v1_cases__case_id__instructions__instruction_id__answer_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                case_id: string;
+                instruction_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AnswerIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnswerOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
             };
         };
     };
@@ -1289,11 +1411,13 @@ export interface operations {
         };
         responses: {
             /** @description Successful Response */
-            204: {
+            201: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["InstructionOut"];
+                };
             };
             /** @description Validation Error */
             422: {

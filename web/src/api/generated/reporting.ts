@@ -347,7 +347,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** 领导接访统计 Reception sessions held and missed, per leader, visits, instructions */
+        /** 领导接访统计 Reception sessions held and missed, per leader, visits, instructions and those overdue */
         get: operations["get_reception_api_v1_reports_reception_get"];
         put?: never;
         post?: never;
@@ -869,6 +869,12 @@ export interface components {
              */
             closed_reason?: string | null;
             /**
+             * Committee Decisions
+             * @description 党委研究决定 decisions recorded
+             * @default 0
+             */
+            committee_decisions: number;
+            /**
              * Congress
              * @default false
              */
@@ -1001,6 +1007,70 @@ export interface components {
              * @description delta / previous; null when previous is 0
              */
             relative: number | null;
+        };
+        /**
+         * CommitteeDecision
+         * @description 党委研究决定: one decision of a party committee on a leader-owned case.
+         */
+        CommitteeDecision: {
+            /**
+             * Body
+             * @description 决定机关 CommitteeBody code
+             */
+            body: string;
+            /**
+             * Body Name
+             * @description 决定机关 party_committee_meeting 党委会 / ...
+             */
+            body_name: string;
+            /**
+             * Content
+             * @description 决定内容，脱敏 the decision, masked as stored
+             */
+            content: string;
+            /**
+             * Decided On
+             * Format: date
+             */
+            decided_on: string;
+        };
+        /**
+         * DutyCheck
+         * @description 接访值班核查: one bureau's working days in the period (up to the report's day) against the
+         *     sessions scheduled for them: one leader on duty each working day, make-up days included.
+         */
+        DutyCheck: {
+            bureau: components["schemas"]["BureauRef"];
+            /**
+             * Covered Days
+             * @description working days with a session scheduled
+             */
+            covered_days: number;
+            /**
+             * Crowded Days
+             * @description working days with more than one leader scheduled (the rule: one a day)
+             */
+            crowded_days: string[];
+            /**
+             * Makeup Days
+             * @description of which make-up working days (调休上班, a weekend day)
+             */
+            makeup_days: number;
+            /**
+             * Missed Days
+             * @description working days whose session was missed
+             */
+            missed_days: number;
+            /**
+             * Uncovered Days
+             * @description working days with no session scheduled
+             */
+            uncovered_days: string[];
+            /**
+             * Working Days
+             * @description working days on the bureau's calendar, 调休 included
+             */
+            working_days: number;
         };
         /** ErrorOut */
         ErrorOut: {
@@ -1156,6 +1226,74 @@ export interface components {
             /** Submissions */
             submissions: number;
         };
+        /**
+         * InstructionBrief
+         * @description A leader's instruction (批示) in a list: who must answer, by when (the text masked).
+         */
+        InstructionBrief: {
+            /** Answered On */
+            answered_on?: string | null;
+            /**
+             * Case Id
+             * Format: uuid
+             */
+            case_id: string;
+            /** Case Number */
+            case_number: string;
+            /**
+             * Due On
+             * Format: date
+             * @description 答复期限（含当日）answer by this day
+             */
+            due_on: string;
+            /**
+             * Due Set By
+             * @description leader: the leader's own date; default: configured
+             */
+            due_set_by: string;
+            /**
+             * Instructed On
+             * Format: date
+             * @description 批示日（接访日）the session's day
+             */
+            instructed_on: string;
+            /**
+             * Instruction
+             * @description 批示内容（脱敏）the instruction, masked
+             */
+            instruction: string;
+            /**
+             * Instruction Id
+             * Format: uuid
+             */
+            instruction_id: string;
+            /** Needs Party Committee */
+            needs_party_committee: boolean;
+            sub_bureau: components["schemas"]["BureauRef"];
+            /** @description 须答复的单位 the unit that must answer */
+            unit: components["schemas"]["BureauRef"];
+            /**
+             * Working Days
+             * @description overdue: working days past the due day, as of the report
+             */
+            working_days?: number | null;
+        };
+        /**
+         * InstructionList
+         * @description Overdue instructions: followed up, due before the report's day and not answered by then.
+         *     ``total`` counts the whole list; ``rows`` holds its first page.
+         */
+        InstructionList: {
+            /** Page Size */
+            page_size: number;
+            /** Rows */
+            rows: components["schemas"]["InstructionBrief"][];
+            /**
+             * Total
+             * @description instructions in the whole list
+             */
+            total: number;
+        };
         /** LeaderReception */
         LeaderReception: {
             bureau: components["schemas"]["BureauRef"];
@@ -1241,6 +1379,11 @@ export interface components {
             channel_name: string;
             /** Collective */
             collective: boolean;
+            /**
+             * Committee Decisions
+             * @description 党委研究决定 the committee's decisions, in order
+             */
+            committee_decisions?: components["schemas"]["CommitteeDecision"][];
             /** Congress */
             congress: boolean;
             /** Congress Report On */
@@ -1270,6 +1413,11 @@ export interface components {
             latest_progress_week: string | null;
             /** Leader Plan */
             leader_plan: string | null;
+            /**
+             * Leader Team
+             * @description 专班成员 the team
+             */
+            leader_team?: string[];
             /** Not Accepted */
             not_accepted: string | null;
             /** Not Accepted Name */
@@ -1289,6 +1437,18 @@ export interface components {
             overdue: boolean;
             /** Owning Leader */
             owning_leader: string | null;
+            /**
+             * Owning Leader Bureau
+             * @description 包案领导所属单位 the owning leader's bureau code
+             */
+            owning_leader_bureau?: string | null;
+            /**
+             * Owning Leader Bureau Name
+             * @default
+             */
+            owning_leader_bureau_name: string;
+            /** Owning Leader Id */
+            owning_leader_id?: string | null;
             /**
              * Petitioner Ids
              * @description masked, as stored
@@ -1605,6 +1765,11 @@ export interface components {
             chief_days_held: number;
             /** Chief Days Missed */
             chief_days_missed: number;
+            /**
+             * Duty
+             * @description 接访值班核查 per bureau covered: working days (make-up days included) up to the period's last day or today against the sessions scheduled
+             */
+            duty?: components["schemas"]["DutyCheck"][];
             /** Held */
             held: number;
             /**
@@ -1616,6 +1781,8 @@ export interface components {
             missed: number;
             /** Missed Reasons */
             missed_reasons: components["schemas"]["ReasonCount"][];
+            /** @description 逾期未答复的批示 instructions overdue on the period's last day (or today, if earlier), within the reader's scope */
+            overdue_instructions?: components["schemas"]["InstructionList"] | null;
             /**
              * Period End
              * Format: date
@@ -1905,6 +2072,8 @@ export interface components {
             new_cases: number;
             /** @description running deadline passed: the first page */
             overdue: components["schemas"]["CaseList"];
+            /** @description 逾期未答复的领导批示 leaders' instructions not answered by their due day, judged on as_of: the count and the first page */
+            overdue_instructions?: components["schemas"]["InstructionList"] | null;
             /**
              * Period End
              * Format: date

@@ -13,6 +13,7 @@ from typing import Annotated, Any, ClassVar
 
 from petitions.limits import Code, LongText, ShortText, Text
 from petitions.messages.assignment import (
+    CommitteeBody,
     DeliveredDocument,
     DeliveryMethod,
     Outcome,
@@ -100,14 +101,40 @@ class Assign(Command):
 
 
 class TakeOwnership(Command):
+    """A leader of the case's sub-bureau owns it, or a city leader (hard, long-running and
+    skip-level cases go up to the city's leaders)."""
+
     name = "take_ownership"
     title = "领导包案 A leader takes ownership"
-    leader_id: Code = _text("包案领导编号 leader id (configuration)")
+    leader_id: Code = _text(
+        "包案领导编号 leader id (configuration: the city's or the sub-bureau's)"
+    )
     team: list[Annotated[ShortText, Field(min_length=1)]] = Field(
         min_length=1, max_length=20, description="专班成员 the team"
     )
     plan: LongText = _text("化解方案 the plan")
-    needs_party_committee: bool = Field(default=False, description="需党委研究 needs the committee")
+    needs_party_committee: bool = Field(
+        default=False,
+        description="拟提交党委研究（意向；党委决定另行登记 record_committee_decision）"
+        "to go before the party committee (intent; record its decision with "
+        "record_committee_decision)",
+    )
+
+
+class RecordPartyCommitteeDecision(Command):
+    """The party committee's decision on a leader-owned case, while it is owned and open."""
+
+    name = "record_committee_decision"
+    title = "登记党委研究决定 Record the party committee's decision"
+    decided_on: date | None = Field(
+        default=None,
+        description="党委研究日期（默认为今天）the day the committee decided (default today)",
+    )
+    body: CommitteeBody = Field(
+        description="决定机关 party_committee_meeting 党委会 / city_bureau_committee 市局党委 / "
+        "sub_bureau_committee 分局党委 / political_legal_committee 政法委"
+    )
+    content: LongText = _text("决定内容 what the committee decided")
 
 
 class RecordProgress(Command):
@@ -249,6 +276,7 @@ COMMANDS: tuple[type[Command], ...] = (
     Object,
     Assign,
     TakeOwnership,
+    RecordPartyCommitteeDecision,
     RecordProgress,
     ReportCompletion,
     AcceptCompletion,

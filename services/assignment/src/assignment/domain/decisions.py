@@ -29,7 +29,6 @@ from petitions.messages.assignment import (
     ExtensionGranted,
     HearingEnded,
     HearingStarted,
-    LeaderOwnershipTaken,
     ProgressRecorded,
     ReplyIssued,
     ReReviewDecided,
@@ -42,6 +41,7 @@ from petitions.messages.assignment import (
 from petitions.messages.intake import Channel
 
 from assignment.domain import commands as c
+from assignment.domain import ownership
 from assignment.domain.deadlines import Deadlines
 from assignment.domain.refusals import Invalid, NotAllowed
 from assignment.domain.rules import Context, allowed_commands, check, check_unit
@@ -147,32 +147,6 @@ def _assign(case: Case, cmd: Any, ctx: Context) -> list[Event]:
             reason=cmd.reason,
             previous_unit=case.unit,
             previous_officer=case.officer,
-        )
-    ]
-
-
-def _own(case: Case, cmd: Any, ctx: Context) -> list[Event]:
-    try:
-        leader = ctx.config.leader(cmd.leader_id)
-    except LookupError:
-        raise Invalid(
-            "unknown_leader", f"未知局领导编号 / unknown leader id {cmd.leader_id!r}"
-        ) from None
-    accused = case.accuses(leader.id, leader.name, *cmd.team)
-    if accused:
-        raise Invalid(
-            "accused_party",
-            "被检举控告的人员不得包案或参加专班（《信访工作条例》第三十条）/ a person the "
-            f"accusation names cannot own the case or join its team (Art. 30): {accused}",
-        )
-    return [
-        LeaderOwnershipTaken(
-            case_id=case.case_id,
-            leader_id=leader.id,
-            leader_name=leader.name,
-            team=tuple(cmd.team),
-            plan=cmd.plan,
-            needs_party_committee=cmd.needs_party_committee,
         )
     ]
 
@@ -485,7 +459,8 @@ _DECIDERS: dict[type[c.Command], Callable[[Case, Any, Context], list[Event]]] = 
     c.Divert: _divert,
     c.Object: _object,
     c.Assign: _assign,
-    c.TakeOwnership: _own,
+    c.TakeOwnership: ownership.take_ownership,
+    c.RecordPartyCommitteeDecision: ownership.record_committee_decision,
     c.RecordProgress: _progress,
     c.ReportCompletion: _report,
     c.AcceptCompletion: _accept_completion,

@@ -3,19 +3,12 @@ allows, the role needed, the version it should have sent)."""
 
 from __future__ import annotations
 
-from typing import Any
+from petitions.refusals import Refusal
 
 
-class WorkflowError(Exception):
-    """A command the workflow refuses; ``status`` is the HTTP status it maps to."""
-
-    status = 409
-
-    def __init__(self, code: str, message: str, **details: Any) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.details = details
+class WorkflowError(Refusal):
+    """A command the workflow refuses (the one refusal type); ``status`` is the HTTP status it
+    maps to, 409 unless a subclass says otherwise."""
 
 
 class NotAllowed(WorkflowError):

@@ -36,6 +36,7 @@ from assignment.domain.state import (
 _OFFICE = (Role.PETITION_OFFICE,)
 _HANDLING_STAFF = (Role.HANDLER, Role.SUB_BUREAU_HEAD, Role.PETITION_OFFICE)
 _ANY_STAFF = (*_HANDLING_STAFF, Role.LEADER, Role.REGISTRAR)
+_OWNERS = (Role.LEADER, Role.PETITION_OFFICE, Role.SUB_BUREAU_HEAD)
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,10 @@ RULES: dict[type[c.Command], Rule] = {
     c.Object: _rule([AWAITING_ACCEPTANCE], (*_OFFICE, Role.SUB_BUREAU_HEAD)),
     # 只有信访科交办 only the petition office assigns.
     c.Assign: _rule([AWAITING_ACCEPTANCE, HANDLING, HEARING, COMPLETION_REPORTED], _OFFICE),
-    c.TakeOwnership: _rule(_NOT_CLOSED - {RE_REVIEWED}, (Role.LEADER, Role.PETITION_OFFICE)),
+    # 包案 at every level: a sub-bureau's head names one of its leaders (or takes it himself).
+    c.TakeOwnership: _rule(_NOT_CLOSED - {RE_REVIEWED}, _OWNERS),
+    # 党委研究决定: only on a case a leader owns, while it is open (``_applies``).
+    c.RecordPartyCommitteeDecision: _rule(_NOT_CLOSED - {RE_REVIEWED}, _OWNERS),
     c.RecordProgress: _rule(OPEN_HANDLING, _HANDLING_STAFF),
     c.ReportCompletion: _rule([HANDLING], (Role.HANDLER, Role.SUB_BUREAU_HEAD)),
     c.AcceptCompletion: _rule([COMPLETION_REPORTED], _OFFICE),
@@ -96,7 +100,8 @@ def _role_ok(principal: Principal, rule: Rule) -> bool:
 def _applies(case: Case, command: type[c.Command], today: date | None = None) -> bool:
     """Whether a command the state allows can apply to this case at all: the one extension is
     granted once and before the deadline; only a referral is objected to, within its window;
-    only a People's Congress case is reported on; a review is asked for within 30 days."""
+    only a People's Congress case is reported on; a review is asked for within 30 days; a
+    party committee's decision is recorded on a leader-owned case."""
     if command is c.GrantExtension:
         return case.in_handling and not case.extended and not _past(today, case.handling_due)
     if command is c.Object:
@@ -111,6 +116,8 @@ def _applies(case: Case, command: type[c.Command], today: date | None = None) ->
         )
     if command is c.RecordDelivery:
         return case.awaiting_delivery
+    if command is c.RecordPartyCommitteeDecision:
+        return case.leader_id is not None
     if command is c.StartHearing:
         # Only the re-review clock stops for a hearing, and one that has run out stays missed.
         return case.state != UNDER_RE_REVIEW or not _past(today, case.re_review_due)

@@ -44,6 +44,7 @@ from petitions.messages.assignment import (
 )
 from petitions.messages.case_state import CLOSED_STATES, CaseState
 from petitions.messages.intake import CaseRegistered, Channel, SubmissionReceived
+from petitions.messages.reception import InstructionAnswered, LeaderInstructionRecorded
 from petitions.scope import CaseFacts, normalise_parties, normalise_party
 
 from assignment.domain.deadlines import Deadlines
@@ -416,7 +417,15 @@ def _delivered(s: Case, e: Any) -> dict[str, Any]:
 
 # Raised by the passing of time or a changed calendar, not by anyone acting on the case.
 _NOT_ACTS: frozenset[type[Event]] = frozenset(
-    {DeadlineReminderSent, SupervisionRaised, DeadlinesRecomputed}
+    # A leader's instruction (批示) and its answer sit on the case's stream too (intake writes
+    # them): they are not the handling unit's redoing of a case sent back.
+    {
+        DeadlineReminderSent,
+        SupervisionRaised,
+        DeadlinesRecomputed,
+        LeaderInstructionRecorded,
+        InstructionAnswered,
+    }
 )
 
 _CHANGES: dict[type[Event], Callable[[Case, Any], dict[str, Any]]] = {

@@ -15,9 +15,8 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
-from fastapi.responses import JSONResponse
 from petitions.bureaus import BureauConfig, CategoryKind, split_note
-from petitions.http import install_validation_errors
+from petitions.http import install_refusals, install_validation_errors
 from petitions.identity import Authenticator, Principal, Role
 from petitions.limits import CODE_MAX, MAX_OFFSET
 from petitions.messages.assignment import DeadlineKind
@@ -28,7 +27,6 @@ from assignment.domain.case import (
     STATE_LABELS,
     Case,
     Invalid,
-    WorkflowError,
     allowed_commands,
 )
 from assignment.domain.commands import COMMANDS, Command
@@ -305,13 +303,7 @@ def case_out(case: Case, principal: Principal, today: date | None, config: Burea
 
 def install_errors(app: FastAPI) -> None:
     install_validation_errors(app)
-
-    @app.exception_handler(WorkflowError)
-    async def on_refused(_: Request, exc: WorkflowError) -> JSONResponse:
-        return JSONResponse(
-            status_code=exc.status,
-            content={"error": exc.code, "message": exc.message, **exc.details},
-        )
+    install_refusals(app)  # WorkflowError and the others: {"error", "message", **details}
 
 
 _REFUSALS: dict[int | str, dict[str, Any]] = {

@@ -36,7 +36,7 @@ from petitions.eventstore import EventStore, Metadata, NewEvent, WrongExpectedVe
 from petitions.identity import ForbiddenError, Principal, Role
 from petitions.log import get_logger
 from petitions.messages.intake import AttachmentAdded, PersonalDataRead, SubmissionReceived
-from petitions.personal import DataKeys, SubjectErasedError
+from petitions.personal import SubjectErasedError, SubjectKeys
 from petitions.personal.keys import (
     NONCE_BYTES,
     CiphertextMismatchError,
@@ -186,7 +186,7 @@ class Attachments:
     def __init__(
         self,
         dossier: Dossier,
-        keys: DataKeys,
+        keys: SubjectKeys,
         blobs: BlobStore,
         *,
         max_bytes: int,

@@ -34,12 +34,14 @@ from petitions.eventstore import (
 from petitions.identity import ForbiddenError, Principal, Role
 from petitions.log import get_logger
 from petitions.messages.intake import PersonalDataRead
+from petitions.messages.reception import InstructionAnswered, LeaderInstructionRecorded
 from petitions.personal import BlindIndex
 from petitions.personal.codec import plan_for
 from petitions.scope import reach
 
 from intake.application.register import InvalidCommand
 from intake.domain.casefile import CaseFile, fold, public_status
+from intake.domain.instructions import instructions_of
 from intake.domain.registration import Refused
 
 log = get_logger(__name__)
@@ -209,6 +211,7 @@ class Dossier:
         self.reads += 1
         return self._dossier_json(clear, principal) | {
             "acts": acts,
+            "instructions": _instructions(events),
             "purpose": {"code": code, "name": name, "name_en": name_en},
             "read": recorded,
         }
@@ -443,12 +446,34 @@ def _fields_shown(case: CaseFile) -> tuple[str, ...]:
     return tuple(shown)
 
 
+_FOLLOW_UP: Final = frozenset(
+    {LeaderInstructionRecorded.event_type, InstructionAnswered.event_type}
+)
+
+
+def _instructions(events: list[RecordedEvent[Any]]) -> list[dict[str, Any]]:
+    """The leaders' instructions on the case, followed up: who answers, by when, answered when
+    (their text and answers are among the acts)."""
+    return [
+        {
+            "instruction_id": i.instruction_id,
+            "session_id": i.session_id,
+            "instructed_on": i.instructed_on,
+            "answering_unit": i.unit,
+            "due_on": i.due_on,
+            "answered_on": i.answered_on,
+            "on_time": i.on_time,
+        }
+        for i in instructions_of(events).values()
+    ]
+
+
 def _acts(events: list[RecordedEvent[Any]]) -> list[dict[str, Any]]:
     """The workflow's acts that carry free text (notes, reasons, summaries, plans), opened: the
     other services show them masked, since they may name anyone. Oldest first."""
     acts: list[dict[str, Any]] = []
     for event in events:
-        if not event.event_type.startswith("assignment."):
+        if not event.event_type.startswith("assignment.") and event.event_type not in _FOLLOW_UP:
             continue
         plan = plan_for(type(event.data))
         text = {name: getattr(event.data, name) for name in plan.fields}

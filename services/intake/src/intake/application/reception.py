@@ -1,36 +1,53 @@
 """Leader reception days: the schedule from the duty roster, held or missed, instructions.
 
-At the city bureau each working day has its duty leader, and Wednesday is the chief's day; at a
-sub-bureau the head receives on Wednesdays. Attending departments (petition office, legal,
-discipline, inspection) are recorded on the chief's days, as the rules require.
+Each working day of the bureau's calendar, make-up working days included, has its duty leader,
+and Wednesday is the chief's day (``intake.domain.duty``). Attending departments (petition
+office, legal, discipline, inspection) are recorded on the chief's days, as the rules require.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, Final
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
-import asyncpg
 from petitions.bureaus import BureauConfig, WorkCalendar, YearNotConfiguredError
-from petitions.bureaus.config import DepartmentRole, Weekday
-from petitions.eventstore import EventStore, Metadata, NewEvent
+from petitions.bureaus.config import DepartmentRole
+from petitions.clock import Clock, utc_now
+from petitions.eventstore import Metadata, NewEvent, WrongExpectedVersionError
 from petitions.identity import Principal
+from petitions.messages.intake import CaseRegistered
 from petitions.messages.reception import (
     LeaderInstructionRecorded,
+    MissedReason,
     ReceptionSessionHeld,
     ReceptionSessionMissed,
     ReceptionSessionScheduled,
+    reception_text_subject,
 )
-from petitions.scope import ensure_acts_for, reach
+from petitions.scope import CaseFacts, ensure_acts_for, reach
 
+from intake.application.ports import ReceptionStorage, SessionChange, SessionRow, SessionWriter
 from intake.application.register import ensure_configured
-from intake.domain.registration import Refused, evolve
+from intake.domain.duty import on_duty
+from intake.domain.instructions import (
+    Instruction,
+    check_answering_unit,
+    default_unit,
+    due_date,
+    instructions_of,
+)
+from intake.domain.instructions import answer as answer_instruction
+from intake.domain.registration import CaseView, Refused, evolve
 
 _SESSIONS = uuid.UUID("0b6f7c33-2f1e-4c51-9b0a-2d8f4a6c9e10")
 MAX_DAYS = 370
+SHANGHAI: Final = ZoneInfo("Asia/Shanghai")
+_ATTEMPTS: Final = 5
 
 
 def session_id(bureau: str, day: date, leader_id: str) -> UUID:
@@ -39,23 +56,17 @@ def session_id(bureau: str, day: date, leader_id: str) -> UUID:
 
 
 class Reception:
-    def __init__(self, store: EventStore, config: BureauConfig, calendar: WorkCalendar) -> None:
-        self._store = store
+    def __init__(
+        self,
+        storage: ReceptionStorage,
+        config: BureauConfig,
+        calendar: WorkCalendar,
+        clock: Clock = utc_now,
+    ) -> None:
+        self._storage = storage
         self._config = config
         self._calendar = calendar
-
-    def _roster(self, bureau: str, day: date) -> list[tuple[str, str, str, bool]]:
-        """(leader id, name, title, chief day) of who receives at ``bureau`` on ``day``."""
-        wednesday = Weekday.of(day) == Weekday.WED
-        if bureau == self._config.city.code:
-            return [
-                (leader.id, leader.name, leader.title, leader.is_chief and wednesday)
-                for leader in self._config.leaders_on_duty(day)
-            ]
-        if wednesday:
-            head = self._config.sub_bureau(bureau)
-            return [(f"{bureau}-head", head.head, "局长 head", True)]
-        return []
+        self._clock = clock
 
     async def schedule(
         self, principal: Principal, bureau: str, first: date, last: date, place: str
@@ -83,64 +94,42 @@ class Reception:
         day = first
         try:
             while day <= last:
-                if self._calendar.is_working_day(day):
-                    for leader_id, name, title, chief_day in self._roster(bureau, day):
-                        planned.append(
-                            ReceptionSessionScheduled(
-                                session_id=session_id(bureau, day, leader_id),
-                                bureau=bureau,
-                                day=day,
-                                leader_id=leader_id,
-                                leader_name=name,
-                                leader_title=title,
-                                chief_day=chief_day,
-                                place=place,
-                                attending_departments=attending if chief_day else (),
-                            )
+                for duty in on_duty(self._config, self._calendar, bureau, day):
+                    planned.append(
+                        ReceptionSessionScheduled(
+                            session_id=session_id(bureau, day, duty.leader_id),
+                            bureau=bureau,
+                            day=day,
+                            leader_id=duty.leader_id,
+                            leader_name=duty.name,
+                            leader_title=duty.title,
+                            chief_day=duty.chief_day,
+                            place=place,
+                            attending_departments=attending if duty.chief_day else (),
                         )
+                    )
                 day += timedelta(days=1)
         except YearNotConfiguredError as exc:
             raise Refused("year_not_configured", str(exc), 422) from None
         created: list[dict[str, Any]] = []
-        async with self._store.pool.acquire() as conn, conn.transaction():
+        async with self._storage.transaction() as tx:
             for event in planned:
-                if await self._scheduled(conn, principal, event):
+                if await self._scheduled(tx, principal, event):
                     created.append(_view_of(event))
         return created
 
     async def _scheduled(
-        self, conn: asyncpg.Connection, principal: Principal, event: ReceptionSessionScheduled
+        self, tx: SessionWriter, principal: Principal, event: ReceptionSessionScheduled
     ) -> bool:
-        inserted = await conn.fetchval(
-            "INSERT INTO intake.reception_sessions (session_id, bureau, day, leader_id, "
-            "leader_name, chief_day, place, version) VALUES ($1, $2, $3, $4, $5, $6, $7, 1) "
-            "ON CONFLICT (session_id) DO NOTHING RETURNING true",
-            event.session_id,
-            event.bureau,
-            event.day,
-            event.leader_id,
-            event.leader_name,
-            event.chief_day,
-            event.place,
-        )
-        if not inserted:
+        if not await tx.add(_row_of(event)):
             return False  # already scheduled
-        await self._store.append(
+        await tx.append(
             f"reception-{event.session_id}",
             [NewEvent(event, bureau=event.bureau, event_id=event.session_id)],
             0,
             metadata=Metadata(actor=principal.user, service="intake"),
-            connection=conn,
         )
         return True
-
-    async def _session(self, conn: asyncpg.Connection, sid: UUID) -> asyncpg.Record:
-        row = await conn.fetchrow(
-            "SELECT * FROM intake.reception_sessions WHERE session_id = $1 FOR UPDATE", sid
-        )
-        if row is None:
-            raise Refused("session_not_found", "接访场次不存在 / no such reception session", 404)
-        return row
 
     async def held(
         self,
@@ -162,9 +151,10 @@ class Reception:
                     f"sub-bureau codes; unknown: {', '.join(unknown)}",
                     422,
                 )
-            async with self._store.pool.acquire() as conn:
-                row = await self._session(conn, sid)
-            if row["bureau"] != self._config.city.code:
+            found = await self._storage.session(sid)
+            if found is None:
+                raise _no_session()
+            if found.bureau != self._config.city.code:
                 raise Refused(
                     "accompany_city_only",
                     "陪同接访只在市局领导接访场次记录 / heads accompany only at the city bureau's "
@@ -174,26 +164,35 @@ class Reception:
         await self._record(
             principal,
             sid,
-            ReceptionSessionHeld(session_id=sid, held_by=held_by, note=note, accompanied_by=heads),
+            lambda row: ReceptionSessionHeld(
+                subject_id=_text_subject(row),
+                session_id=sid,
+                held_by=held_by,
+                note=note,
+                accompanied_by=heads,
+            ),
             requires="scheduled",
             refuse=_already_recorded,
-            update="state = 'held', held_by = $2",
-            values=(held_by,),
+            change=SessionChange(state="held", held_by=held_by),
         )
 
-    async def missed(self, principal: Principal, sid: UUID, reason: str) -> None:
-        if not reason.strip():
-            raise Refused(
-                "reason_required", "缺席须说明原因 / a missed session needs a reason", 422
-            )
+    async def missed(
+        self, principal: Principal, sid: UUID, reason_code: MissedReason, reason: str = ""
+    ) -> None:
+        """Record the session as missed: why, as a code the figures count, and any explanation
+        (sealed). Intake's list keeps the code only, never the explanation."""
         await self._record(
             principal,
             sid,
-            ReceptionSessionMissed(session_id=sid, reason=reason),
+            lambda row: ReceptionSessionMissed(
+                subject_id=_text_subject(row),
+                session_id=sid,
+                reason_code=reason_code,
+                reason=reason.strip(),
+            ),
             requires="scheduled",
             refuse=_already_recorded,
-            update="state = 'missed', missed_reason = $2",
-            values=(reason,),
+            change=SessionChange(state="missed", missed_reason_code=reason_code.value),
         )
 
     async def instruct(
@@ -203,71 +202,149 @@ class Reception:
         case_id: UUID,
         instruction: str,
         needs_party_committee: bool,
-    ) -> None:
+        *,
+        answering_unit: str | None = None,
+        due_on: date | None = None,
+    ) -> dict[str, Any]:
+        """Record the leader's instruction on a case, on the case's stream, with who answers
+        and by when; the session's count of instructions moves in the same transaction."""
         ensure_configured(self._config, principal)
         if not instruction.strip():
             raise Refused(
                 "instruction_required", "批示内容不能为空 / the instruction is empty", 422
             )
-        # The one scope rule: a case the leader may not see is answered like one that does not
-        # exist, so the answer never tells which case ids exist elsewhere (nor that an
-        # accusation against them does, Art. 30).
-        mine = reach(principal, self._config)
-        case, _ = await self._store.load(f"case-{case_id}", None, evolve)
-        if case is None or not mine.sees(case.facts):
+        for _ in range(_ATTEMPTS):
+            async with self._storage.transaction() as tx:
+                row = await tx.lock(sid)
+                if row is None:
+                    raise _no_session()
+                ensure_acts_for(principal, self._config, row.bureau)
+                if row.state != "held":
+                    raise Refused(
+                        "session_not_held",
+                        "场次未记为已接访，不能记录批示 / record the session as held first",
+                    )
+                case, version = await self._visible_case(principal, case_id)
+                unit = check_answering_unit(
+                    self._config, case.facts, answering_unit or default_unit(case.facts)
+                )
+                due, set_by = due_date(self._config, self._calendar, row.day, due_on)
+                event = LeaderInstructionRecorded(
+                    subject_id=case.text_subject,
+                    session_id=sid,
+                    case_id=case_id,
+                    instruction=instruction,
+                    needs_party_committee=needs_party_committee,
+                    instruction_id=uuid.uuid4(),
+                    instructed_on=row.day,
+                    answering_unit=unit,
+                    due_on=due,
+                    due_set_by=set_by,
+                )
+                try:
+                    await tx.append(
+                        f"case-{case_id}",
+                        [NewEvent(event, bureau=case.bureau)],
+                        version,
+                        metadata=Metadata(actor=principal.user, service="intake"),
+                    )
+                except WrongExpectedVersionError:
+                    continue  # the case moved on meanwhile: judge it again
+                await tx.count_instruction(sid)
+                return {
+                    "instruction_id": event.instruction_id,
+                    "case_id": case_id,
+                    "answering_unit": unit,
+                    "due_on": due,
+                    "due_set_by": set_by,
+                }
+        raise Refused("busy", "案件正被其他人修改，请重试 / the case is busy: try again", 409)
+
+    async def answer(
+        self,
+        principal: Principal,
+        case_id: UUID,
+        instruction_id: UUID,
+        text: str,
+    ) -> dict[str, Any]:
+        """The answering unit's (or the petition office's) answer to an instruction, once."""
+        ensure_configured(self._config, principal)
+        today = self._clock().astimezone(SHANGHAI).date()
+        for _ in range(_ATTEMPTS):
+            case, version = await self._visible_case(principal, case_id)
+            oversees = any(
+                reach(principal, self._config).covers(b) for b in (case.bureau, case.sub_bureau)
+            )
+            event = answer_instruction(
+                principal,
+                case.instructions,
+                instruction_id,
+                text,
+                today,
+                case_id=case_id,
+                oversees=oversees,
+            ).model_copy(update={"subject_id": case.text_subject})
+            try:
+                await self._storage.events.append(
+                    f"case-{case_id}",
+                    [NewEvent(event, bureau=case.bureau)],
+                    version,
+                    metadata=Metadata(actor=principal.user, service="intake"),
+                )
+            except WrongExpectedVersionError:
+                continue
+            return {
+                "instruction_id": instruction_id,
+                "unit": event.unit,
+                "answered_on": event.answered_on,
+                "on_time": event.on_time,
+            }
+        raise Refused("busy", "案件正被其他人修改，请重试 / the case is busy: try again", 409)
+
+    async def _visible_case(self, principal: Principal, case_id: UUID) -> tuple[_Case, int]:
+        """The case as the instructions need it, if ``principal`` may see it; one that may not
+        is answered like one that does not exist, so the answer never tells which case ids
+        exist elsewhere (nor that an accusation against them does, Art. 30)."""
+        events = await self._storage.events.read_stream(f"case-{case_id}", reveal=False)
+        view: CaseView | None = None
+        for event in events:
+            view = evolve(view, event)
+        if view is None or not reach(principal, self._config).sees(view.facts):
             raise Refused(
                 "case_not_found", "案件不存在或不在您的范围内 / no such case within your scope", 404
             )
-        await self._record(
-            principal,
-            sid,
-            LeaderInstructionRecorded(
-                session_id=sid,
-                case_id=case_id,
-                instruction=instruction,
-                needs_party_committee=needs_party_committee,
-            ),
-            requires="held",
-            refuse=lambda _: Refused(
-                "session_not_held",
-                "场次未记为已接访，不能记录批示 / record the session as held first",
-            ),
-            update="instructions = instructions + 1",
-            values=(),
-        )
+        registered = events[0].data
+        assert isinstance(registered, CaseRegistered)
+        return _Case(view, registered.subject_id, instructions_of(events)), events[-1].version
 
     async def _record(
         self,
         principal: Principal,
         sid: UUID,
-        event: ReceptionSessionHeld | ReceptionSessionMissed | LeaderInstructionRecorded,
+        make: Callable[[SessionRow], ReceptionSessionHeld | ReceptionSessionMissed],
         *,
         requires: str,
         refuse: Callable[[str], Refused],
-        update: str,
-        values: tuple[Any, ...],
+        change: SessionChange,
     ) -> None:
-        """Append ``event`` to the session's stream if the session is in state ``requires``,
-        and update intake's list of sessions in the same transaction."""
-        async with self._store.pool.acquire() as conn, conn.transaction():
+        """Append the event ``make`` builds from the session's row to the session's stream if
+        the session is in state ``requires``, and update intake's list of sessions in the same
+        transaction."""
+        async with self._storage.transaction() as tx:
             ensure_configured(self._config, principal)
-            row = await self._session(conn, sid)
-            ensure_acts_for(principal, self._config, row["bureau"])
-            if row["state"] != requires:
-                raise refuse(row["state"])
-            await self._store.append(
+            row = await tx.lock(sid)
+            if row is None:
+                raise _no_session()
+            ensure_acts_for(principal, self._config, row.bureau)
+            if row.state != requires:
+                raise refuse(row.state)
+            await tx.append(
                 f"reception-{sid}",
-                [NewEvent(event, bureau=row["bureau"])],
-                row["version"],
+                [NewEvent(make(row), bureau=row.bureau)],
+                row.version,
                 metadata=Metadata(actor=principal.user, service="intake"),
-                connection=conn,
             )
-            await conn.execute(
-                f"UPDATE intake.reception_sessions SET {update}, version = version + 1 "
-                "WHERE session_id = $1",
-                sid,
-                *values,
-            )
+            await tx.change(sid, change)
 
     async def list(
         self, principal: Principal, bureau: str, first: date, last: date
@@ -276,15 +353,61 @@ class Reception:
         if not self._config.is_bureau(bureau):
             raise Refused("unknown_bureau", "未知单位代码 / unknown bureau code", 422)
         ensure_acts_for(principal, self._config, bureau)
-        rows = await self._store.pool.fetch(
-            "SELECT session_id, bureau, day, leader_id, leader_name, chief_day, place, state, "
-            "held_by, missed_reason, instructions FROM intake.reception_sessions "
-            "WHERE bureau = $1 AND day BETWEEN $2 AND $3 ORDER BY day, leader_id",
-            bureau,
-            first,
-            last,
-        )
-        return [dict(r) for r in rows]
+        return [_listed(r) for r in await self._storage.sessions(bureau, first, last)]
+
+
+@dataclass(frozen=True)
+class _Case:
+    view: CaseView
+    text_subject: UUID  # the first petitioner: their key seals the case's free text
+    instructions: dict[UUID, Instruction]
+
+    @property
+    def facts(self) -> CaseFacts:
+        return self.view.facts
+
+    @property
+    def bureau(self) -> str:
+        return self.view.bureau
+
+    @property
+    def sub_bureau(self) -> str:
+        return self.view.sub_bureau
+
+
+def _text_subject(row: SessionRow) -> UUID:
+    return reception_text_subject(row.bureau, row.day.year)
+
+
+def _no_session() -> Refused:
+    return Refused("session_not_found", "接访场次不存在 / no such reception session", 404)
+
+
+def _row_of(event: ReceptionSessionScheduled) -> SessionRow:
+    return SessionRow(
+        session_id=event.session_id,
+        bureau=event.bureau,
+        day=event.day,
+        leader_id=event.leader_id,
+        leader_name=event.leader_name,
+        chief_day=event.chief_day,
+        place=event.place,
+        state="scheduled",
+        held_by=None,
+        missed_reason=None,
+        instructions=0,
+        version=1,
+    )
+
+
+def _listed(row: dict[str, Any]) -> dict[str, Any]:
+    """A session as intake lists it: the missed reason as its code's label (sessions recorded
+    before codes keep the reason they were given, which was stored in the clear)."""
+    code = row.pop("missed_reason_code")
+    row["missed_reason_code"] = code
+    if code is not None:
+        row["missed_reason"] = MissedReason(code).label
+    return row
 
 
 def _already_recorded(state: str) -> Refused:
@@ -307,5 +430,6 @@ def _view_of(event: ReceptionSessionScheduled) -> dict[str, Any]:
         "state": "scheduled",
         "held_by": None,
         "missed_reason": None,
+        "missed_reason_code": None,
         "instructions": 0,
     }

@@ -94,7 +94,8 @@ class Reference:
             case "bureaus":
                 return {
                     "city": config.city.model_dump(),
-                    "sub_bureaus": [s.model_dump() for s in config.sub_bureaus],
+                    # A sub-bureau's leaders are in the leaders document, with the bureau.
+                    "sub_bureaus": [s.model_dump(exclude={"leaders"}) for s in config.sub_bureaus],
                     "departments": [
                         d.model_dump(mode="json") | {"bureau": config.city.code}
                         for d in config.departments
@@ -136,9 +137,11 @@ class Reference:
                                     "code": leader.duty_weekday.name.lower(),
                                     "name": leader.duty_weekday.zh,
                                 }
-                            )
+                            ),
+                            "bureau": bureau,
                         }
-                        for leader in config.leaders
+                        for bureau in config.bureau_codes
+                        for leader in config.leaders_of(bureau)
                     ]
                 }
             case "purposes":

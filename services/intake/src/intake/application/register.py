@@ -1,9 +1,9 @@
-"""Registering a submission: load what the decision needs, decide, append atomically."""
+"""Registering a submission: load what the decision needs, decide, append atomically (the case
+events with its number, query code and idempotency key: storage behind :mod:`.ports`)."""
 
 from __future__ import annotations
 
 import hashlib
-import json
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -12,10 +12,9 @@ from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-import asyncpg
 from petitions.bureaus import BureauConfig, CategoryKind
 from petitions.clock import Clock, utc_now
-from petitions.eventstore import EventStore, Metadata, NewEvent, WrongExpectedVersionError
+from petitions.eventstore import Metadata, NewEvent, WrongExpectedVersionError
 from petitions.identity import ForbiddenError, Principal, Role
 from petitions.messages.intake import (
     CaseRegistered,
@@ -26,6 +25,7 @@ from petitions.messages.intake import (
 from petitions.personal import BlindIndex
 from petitions.scope import ensure_acts_for, normalise_parties, reach
 
+from intake.application.ports import IdempotencyKeyTaken, RegistrationStorage, RegistrationWriter
 from intake.domain.commands import PetitionerIn, RegisterSubmission
 from intake.domain.registration import CaseView, Refused, evolve, match
 
@@ -62,13 +62,13 @@ class Registrar:
 
     def __init__(
         self,
-        store: EventStore,
+        storage: RegistrationStorage,
         index: BlindIndex,
         config: BureauConfig,
         *,
         clock: Clock = utc_now,
     ) -> None:
-        self._store = store
+        self._storage = storage
         self._clock = clock
         self._index = index
         self._config = config
@@ -117,7 +117,7 @@ class Registrar:
         ensure_acts_for(principal, config, command.receiving_bureau)
 
     async def _load(self, case_id: UUID) -> CaseView | None:
-        state, _ = await self._store.load(f"case-{case_id}", None, evolve)
+        state, _ = await self._storage.events.load(f"case-{case_id}", None, evolve)
         return state
 
     async def _candidates(self, command: RegisterSubmission) -> list[CaseView]:
@@ -129,7 +129,7 @@ class Registrar:
                 continue  # anonymous: never matched automatically; link_case_id still works
             kind = person.id_kind
             value: str = getattr(person, kind.value)
-            for stream_id, _ in await self._store.find_by_index(kind.value, value):
+            for stream_id in await self._storage.streams_with(kind.value, value):
                 if stream_id.startswith("case-"):
                     streams.add(stream_id)
         views = [await self._load(UUID(s.removeprefix("case-"))) for s in sorted(streams)]
@@ -146,15 +146,11 @@ class Registrar:
     ) -> Registered:
         now = now or self._clock()
         self._check(command, principal, now)
-        if command.reception_session_id is not None:
-            bureau = await self._store.pool.fetchval(
-                "SELECT bureau FROM intake.reception_sessions WHERE session_id = $1",
-                command.reception_session_id,
+        session = command.reception_session_id
+        if session is not None and await self._storage.session_bureau(session) is None:
+            raise InvalidCommand(
+                [("reception_session_id", "接访场次不存在 / no such reception session")]
             )
-            if bureau is None:
-                raise InvalidCommand(
-                    [("reception_session_id", "接访场次不存在 / no such reception session")]
-                )
         request_hash = hashlib.sha256(command.model_dump_json().encode()).digest()
         if idempotency_key:
             earlier = await self._earlier(principal, idempotency_key, request_hash)
@@ -167,8 +163,9 @@ class Registrar:
                 )
             except WrongExpectedVersionError:
                 continue  # the case moved on meanwhile: decide again on what it is now
-            except asyncpg.UniqueViolationError as exc:
-                if exc.constraint_name != "idempotency_keys_pkey" or not idempotency_key:
+            except IdempotencyKeyTaken:
+                # The same request, sent twice at once: the other one answered first.
+                if not idempotency_key:
                     raise
                 earlier = await self._earlier(principal, idempotency_key, request_hash)
                 if earlier is not None:
@@ -179,21 +176,16 @@ class Registrar:
     async def _earlier(
         self, principal: Principal, key: str, request_hash: bytes
     ) -> Registered | None:
-        row = await self._store.pool.fetchrow(
-            "SELECT request_hash, response FROM intake.idempotency_keys "
-            "WHERE principal = $1 AND key = $2",
-            principal.user,
-            key,
-        )
+        row = await self._storage.idempotency_keys.find(principal.user, key)
         if row is None:
             return None
-        if bytes(row["request_hash"]) != request_hash:
+        if row.request_hash != request_hash:
             raise Refused(
                 "idempotency_key_reused",
                 "此幂等键已用于另一请求 / this Idempotency-Key was used for a different request",
                 422,
             )
-        saved = json.loads(row["response"])
+        saved = row.response
         return Registered(
             case_id=UUID(saved["case_id"]),
             case_number=saved["case_number"],
@@ -253,24 +245,21 @@ class Registrar:
                 for subject, p in zip(delegates, command.representatives, strict=True)
             ),
         )
-        async with self._store.pool.acquire() as conn, conn.transaction():
-            query_code: str | None = None
+        async with self._storage.transaction() as tx:
             if outcome.case is not None:
                 case = outcome.case
-                events = [NewEvent(received, bureau=case.bureau, occurred_at=occurred)]
-                await self._store.append(
-                    f"case-{case.case_id}", events, case.version, metadata=metadata, connection=conn
-                )
+                stream, expected = f"case-{case.case_id}", case.version
+                events: list[NewEvent[Any]] = [
+                    NewEvent(received, bureau=case.bureau, occurred_at=occurred)
+                ]
                 result = Registered(
                     case.case_id, case.case_number, submission_id, True, outcome.reason, None, ()
                 )
             else:
-                case_number = await self._next_number(conn, command)
+                case_number = await self._next_number(tx, command)
                 query_code = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(10))
-                await conn.execute(
-                    "INSERT INTO intake.query_codes (token, case_id) VALUES ($1, $2)",
-                    self._index.token("query_code", query_code),
-                    received.case_id,
+                await tx.query_codes.add(
+                    self._index.token("query_code", query_code), received.case_id
                 )
                 opened = CaseRegistered(
                     subject_id=subjects[0],
@@ -290,16 +279,11 @@ class Registrar:
                     # Stored normalised, as every reader compares them (petitions.scope).
                     accused_officers=normalise_parties(command.accused_officers),
                 )
-                await self._store.append(
-                    f"case-{received.case_id}",
-                    [
-                        NewEvent(opened, bureau=command.receiving_bureau, occurred_at=occurred),
-                        NewEvent(received, bureau=command.receiving_bureau, occurred_at=occurred),
-                    ],
-                    0,
-                    metadata=metadata,
-                    connection=conn,
-                )
+                stream, expected = f"case-{received.case_id}", 0
+                events = [
+                    NewEvent(opened, bureau=command.receiving_bureau, occurred_at=occurred),
+                    NewEvent(received, bureau=command.receiving_bureau, occurred_at=occurred),
+                ]
                 result = Registered(
                     received.case_id,
                     case_number,
@@ -309,26 +293,18 @@ class Registrar:
                     query_code,
                     outcome.candidates,
                 )
+            # The key before the events: a request that lost the race for its key fails before
+            # any sealing and hashing, and the answer is known before anything is appended.
             if idempotency_key:
-                await conn.execute(
-                    "INSERT INTO intake.idempotency_keys (principal, key, request_hash, response) "
-                    "VALUES ($1, $2, $3, $4::jsonb)",
-                    principal.user,
-                    idempotency_key,
-                    request_hash,
-                    json.dumps(result.as_json(), ensure_ascii=False),
+                await tx.idempotency_keys.remember(
+                    principal.user, idempotency_key, request_hash, result.as_json()
                 )
+            await tx.append(stream, events, expected, metadata=metadata)
         return result
 
-    async def _next_number(self, conn: asyncpg.Connection, command: RegisterSubmission) -> str:
+    async def _next_number(self, tx: RegistrationWriter, command: RegisterSubmission) -> str:
         year = command.received_at.astimezone(SHANGHAI).year
-        last = await conn.fetchval(
-            "INSERT INTO intake.case_numbers (bureau, year, last) VALUES ($1, $2, 1) "
-            "ON CONFLICT (bureau, year) DO UPDATE SET last = intake.case_numbers.last + 1 "
-            "RETURNING last",
-            command.receiving_bureau,
-            year,
-        )
+        last = await tx.case_numbers.next(command.receiving_bureau, year)
         return f"{command.receiving_bureau}-{year}-{last:06d}"
 
 

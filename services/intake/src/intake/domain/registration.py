@@ -10,6 +10,7 @@ from uuid import UUID
 from petitions.eventstore import RecordedEvent
 from petitions.messages.assignment import CaseAssigned, CaseTerminated
 from petitions.messages.intake import CaseRegistered, SubmissionReceived
+from petitions.refusals import Refusal
 from petitions.scope import CaseFacts
 
 from intake.domain.commands import RegisterSubmission
@@ -85,14 +86,9 @@ def _replace(state: CaseView, changes: dict[str, Any]) -> CaseView:
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-class Refused(Exception):
-    """The registration is not allowed; ``code`` for clients, ``message`` for people."""
-
-    def __init__(self, code: str, message: str, status: int = 409) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.status = status
+class Refused(Refusal):
+    """Intake will not do it (the one refusal type): ``Refused(code, message, status)``, 409
+    unless a status is given."""
 
 
 @dataclass(frozen=True)

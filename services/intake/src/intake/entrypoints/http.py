@@ -23,9 +23,10 @@ from fastapi import (
     UploadFile,
 )
 from fastapi.responses import JSONResponse
-from petitions.http import install_validation_errors, invalid_response
+from petitions.http import install_refusals, install_validation_errors, invalid_response
 from petitions.identity import Authenticator, Principal, Role
 from petitions.limits import CODE_MAX, MAX_OFFSET, Code, ShortText, Text
+from petitions.messages.reception import MissedReason
 from pydantic import BaseModel, ConfigDict, Field
 
 from intake.application.attachments import Attachments, Upload, too_large
@@ -36,7 +37,6 @@ from intake.application.reception import Reception
 from intake.application.reference import Document, Reference, ReferenceKind
 from intake.application.register import InvalidCommand, Registrar
 from intake.domain.commands import RegisterSubmission
-from intake.domain.registration import Refused
 
 AttachmentKind = Literal["scan", "photo", "audio", "document"]
 REGISTERING_ROLES = (Role.REGISTRAR, Role.PETITION_OFFICE, Role.LEADER, Role.IMPORTER, Role.ADMIN)
@@ -74,7 +74,15 @@ class HeldIn(BaseModel):
 
 class MissedIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    reason: Text = Field(min_length=1, description="缺席原因 why it was missed")
+    reason_code: MissedReason | None = Field(
+        default=None,
+        description="缺席原因（统计口径）why it was missed, as the figures count it: "
+        + ", ".join(f"{r.value} {r.zh}" for r in MissedReason)
+        + "; may be left out only when `reason` is exactly one of these names",
+    )
+    reason: Text = Field(
+        default="", description="缺席说明（加密保存）any explanation; sealed, shown masked"
+    )
 
 
 class InstructionIn(BaseModel):
@@ -82,6 +90,36 @@ class InstructionIn(BaseModel):
     case_id: uuid.UUID
     instruction: Text = Field(min_length=1, description="批示 instruction")
     needs_party_committee: bool = False
+    answering_unit: Code | None = Field(
+        default=None,
+        description="须答复的单位（单位或市局部门代码，须在本案范围内）the unit that must answer; "
+        "none: the case's handling unit, else its sub-bureau",
+    )
+    due_on: date | None = Field(
+        default=None,
+        description="答复期限（含当日）answer by this day; none: the configured number of working "
+        "days after the session's day",
+    )
+
+
+class InstructionOut(BaseModel):
+    instruction_id: uuid.UUID
+    case_id: uuid.UUID
+    answering_unit: str
+    due_on: date
+    due_set_by: Literal["leader", "default"]
+
+
+class AnswerIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    answer: Text = Field(min_length=1, description="答复内容（加密保存）the answer; sealed")
+
+
+class AnswerOut(BaseModel):
+    instruction_id: uuid.UUID
+    unit: str
+    answered_on: date
+    on_time: bool
 
 
 class ReceiptIn(BaseModel):
@@ -137,16 +175,11 @@ def _conditional(document: Document, if_none_match: str | None) -> Response:
 
 def install_errors(app: FastAPI) -> None:
     install_validation_errors(app)
+    install_refusals(app)  # Refused and the others: {"error", "message"}
 
     @app.exception_handler(InvalidCommand)
     async def on_invalid_command(_: Request, exc: InvalidCommand) -> JSONResponse:
         return invalid_response([{"field": f, "message": m} for f, m in exc.problems])
-
-    @app.exception_handler(Refused)
-    async def on_refused(_: Request, exc: Refused) -> JSONResponse:
-        return JSONResponse(
-            status_code=exc.status, content={"error": exc.code, "message": exc.message}
-        )
 
 
 def router(
@@ -616,21 +649,66 @@ def router(
         body: MissedIn,
         principal: Annotated[Principal, Depends(reception_roles)],
     ) -> None:
-        await reception().missed(principal, session_id, body.reason)
+        code, reason = body.reason_code, body.reason
+        if code is None:
+            # A client that knew no codes wrote the name itself: it is the code, not an
+            # explanation. Anything else must say which code it counts as.
+            code = MissedReason.named(reason)
+            if code is None:
+                raise InvalidCommand(
+                    [
+                        (
+                            "reason_code",
+                            "请选择缺席原因："
+                            + "、".join(r.zh for r in MissedReason)
+                            + " / choose why it was missed: "
+                            + ", ".join(r.value for r in MissedReason),
+                        )
+                    ]
+                )
+            reason = ""
+        await reception().missed(principal, session_id, code, reason)
 
     @api.post(
         "/reception/sessions/{session_id}/instructions",
-        status_code=204,
+        status_code=201,
+        response_model=InstructionOut,
         tags=["领导接访 reception days"],
-        summary="记录领导批示 Record the leader's instruction on a visit",
+        summary="记录领导批示 Record the leader's instruction on a visit, who answers, by when",
     )
     async def instruct(
         session_id: uuid.UUID,
         body: InstructionIn,
         principal: Annotated[Principal, Depends(reception_roles)],
-    ) -> None:
-        await reception().instruct(
-            principal, session_id, body.case_id, body.instruction, body.needs_party_committee
+    ) -> Any:
+        return await reception().instruct(
+            principal,
+            session_id,
+            body.case_id,
+            body.instruction,
+            body.needs_party_committee,
+            answering_unit=body.answering_unit,
+            due_on=body.due_on,
         )
+
+    answering_roles = auth.require(
+        Role.HANDLER, Role.SUB_BUREAU_HEAD, Role.LEADER, Role.PETITION_OFFICE
+    )
+
+    @api.post(
+        "/cases/{case_id}/instructions/{instruction_id}/answer",
+        status_code=201,
+        response_model=AnswerOut,
+        tags=["领导接访 reception days"],
+        summary="答复领导批示 Answer a leader's instruction (the unit it names, or the petition "
+        "office; once)",
+    )
+    async def answer_instruction(
+        case_id: uuid.UUID,
+        instruction_id: uuid.UUID,
+        body: AnswerIn,
+        principal: Annotated[Principal, Depends(answering_roles)],
+    ) -> Any:
+        return await reception().answer(principal, case_id, instruction_id, body.answer)
 
     return api

@@ -83,6 +83,8 @@ def _apply(state: CaseState, data: Event) -> dict[str, Any]:
             return {"responsible_unit": data.unit, "responsible_officer": data.officer}
         case a.LeaderOwnershipTaken():
             return {"owning_leader": data.leader_name}
+        case a.PartyCommitteeDecisionRecorded():
+            return {"committee_decisions": state.committee_decisions + 1}
         case a.CompletionReported():
             return {"state": S.COMPLETION_REPORTED}
         case a.CompletionAccepted():

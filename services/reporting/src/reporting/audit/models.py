@@ -76,6 +76,7 @@ class CaseState(_Out):
     responsible_unit: str | None = Field(default=None, description="承办单位")
     responsible_officer: str | None = Field(default=None, description="承办人")
     owning_leader: str | None = Field(default=None, description="包案领导")
+    committee_decisions: int = Field(default=0, description="党委研究决定 decisions recorded")
     referral: bool = False
     congress: bool = False
     preliminary_assessment: str | None = None

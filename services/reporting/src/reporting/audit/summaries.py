@@ -88,6 +88,11 @@ def summarize(data: Event) -> str:
         case a.LeaderOwnershipTaken():
             committee = "；需党委研究 needs party committee" if data.needs_party_committee else ""
             return f"包案领导 leader {data.leader_name}；专班 team {_join(data.team)}{committee}"
+        case a.PartyCommitteeDecisionRecorded():
+            return (
+                f"{data.decided_on} {data.body.zh} {data.body}；包案领导 leader {data.leader_id}；"
+                f"决定 decision: {data.content}"
+            )
         case a.ProgressRecorded():
             return f"{data.week}：{data.note}"
         case a.CompletionReported():
@@ -156,7 +161,15 @@ def summarize(data: Event) -> str:
             return f"{redated}；{data.rule_note}" if data.rule_note else redated
         case r.LeaderInstructionRecorded():
             committee = "；需党委研究 needs party committee" if data.needs_party_committee else ""
-            return f"批示 instruction: {data.instruction}{committee}"
+            due = (
+                f"；{data.answering_unit} 于 {data.due_on} 前答复 answer by {data.due_on}"
+                if data.due_on is not None
+                else ""
+            )
+            return f"批示 instruction: {data.instruction}{committee}{due}"
+        case r.InstructionAnswered():
+            late = "按期 on time" if data.on_time else "逾期 late"
+            return f"{data.unit} 答复 answered {data.answered_on}（{late}）: {data.answer}"
         case PersonalDataErased():
             return f"数据主体 subject {data.subject_id}；理由 reason: {data.reason}"
         case TimelineRead():

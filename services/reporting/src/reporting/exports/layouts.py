@@ -20,10 +20,12 @@ from reporting.queries.models import (
     BureauRef,
     CaseBrief,
     Figures,
+    InstructionBrief,
     LedgerRow,
     Rate,
     WeeklyBulletin,
 )
+from reporting.queries.ownership import decisions_text
 from reporting.queries.periods import local_today
 
 LEDGER_COLUMNS: tuple[Column, ...] = (
@@ -42,6 +44,9 @@ LEDGER_COLUMNS: tuple[Column, ...] = (
     Column("承办单位", "Responsible unit", 16),
     Column("承办人", "Responsible officer", 12),
     Column("包案领导", "Owning leader", 12),
+    Column("专班成员", "Team", 18),
+    Column("党委研究决定次数", "Committee decisions", 8),
+    Column("党委研究决定（日期 机关：内容）", "Committee decisions (date body: content)", 40),
     Column("受理告知期限", "Acceptance due", 12),
     Column("受理日期", "Accepted on", 12),
     Column("办理期限", "Handling due", 12),
@@ -150,6 +155,9 @@ def ledger_report(bureau: BureauRef, rows: Sequence[LedgerRow], notes: Sequence[
             r.responsible_unit_name,
             r.responsible_officer,
             r.owning_leader,
+            "、".join(r.leader_team),
+            len(r.committee_decisions),
+            decisions_text(r.committee_decisions),
             r.acceptance_due,
             r.accepted_on,
             r.handling_due,
@@ -243,6 +251,9 @@ def bulletin_report(bulletin: WeeklyBulletin) -> Report:
         ["本周缺进展 Missing this week's progress", bulletin.missing_progress.total, None, None],
         *_assessed_rows(bulletin.rates),
     ]
+    late = bulletin.overdue_instructions
+    if late is not None:
+        summary.append(["逾期未答复的领导批示 Overdue instructions", late.total, None, None])
     by_sub: list[list[Cell]] = [
         [
             r.sub_bureau.name,
@@ -291,5 +302,41 @@ def bulletin_report(bulletin: WeeklyBulletin) -> Report:
                 bulletin.missing_progress.rows,
                 notes,
             ),
+            *([] if late is None else [_instruction_sheet(late.rows, notes)]),
         ],
+    )
+
+
+_INSTRUCTION_COLUMNS = (
+    Column("案件编号", "Case number", 20),
+    Column("分县局", "Sub-bureau", 14),
+    Column("须答复单位", "Must answer", 14),
+    Column("批示日", "Given on", 12),
+    Column("答复期限", "Due", 12),
+    Column("逾期工作日", "Working days overdue", 12),
+    Column("需党委研究", "Party committee", 10),
+    Column("批示（脱敏）", "Instruction (masked)", 30),
+)
+
+
+def _instruction_sheet(rows: Sequence[InstructionBrief], notes: list[str]) -> Sheet:
+    """The leaders' instructions overdue on the bulletin's day, every row, the text masked."""
+    return Sheet(
+        name="逾期批示 Instructions",
+        title="逾期未答复的领导批示 Leaders' instructions not answered by their due day",
+        columns=_INSTRUCTION_COLUMNS,
+        rows=[
+            [
+                i.case_number,
+                i.sub_bureau.name,
+                i.unit.name,
+                i.instructed_on,
+                i.due_on,
+                i.working_days,
+                i.needs_party_committee,
+                i.instruction,
+            ]
+            for i in rows
+        ],
+        notes=notes,
     )

@@ -20,22 +20,26 @@ from contextlib import asynccontextmanager
 
 import asyncpg
 from petitions.db import create_pool
-from petitions.eventstore import EventStore, apply_migrations
+from petitions.eventstore import EventStore
 from petitions.log import configure_logging, get_logger
-from petitions.runtime import tune_gc
+from petitions.runtime import prepare_schema, tune_gc
 
 from reporting.config import Settings
 from reporting.projections.live import projection_consumer
 from reporting.projections.rebuild import rebuild
-from reporting.projections.tables import create_read_pool, migrate
+from reporting.projections.tables import create_read_pool, prepare
 
 log = get_logger(__name__)
 
 
 @asynccontextmanager
 async def _pools(settings: Settings) -> AsyncIterator[tuple[asyncpg.Pool, asyncpg.Pool]]:
-    await apply_migrations(settings.database_url)
-    await migrate(settings.read_database_url, role=settings.db_role)
+    await prepare_schema(settings, settings.database_url)
+    await prepare(
+        settings.read_database_url,
+        role=settings.db_role,
+        migrate_on_start=settings.migrate_on_start,
+    )
     store_pool = await create_pool(settings)
     try:
         read_pool = await create_read_pool(

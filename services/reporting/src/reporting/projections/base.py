@@ -12,6 +12,7 @@ from reporting.projections.rows import (
     SEPARATOR,
     CaseRow,
     Envelope,
+    InstructionRow,
     NoticeRow,
     ProgressRow,
     SessionRow,
@@ -31,6 +32,7 @@ class FoldBase:
         self._progress_rows: dict[tuple[int, str], ProgressRow] = {}
         self._session_rows: dict[int, SessionRow] = {}
         self._notice_rows: dict[int, NoticeRow] = {}
+        self._instruction_rows: dict[int, InstructionRow] = {}
         self._streams: dict[int, str] = {}  # case -> its stream id, formatted once
         self.erased: set[UUID] = set()
         self._by_subject: dict[UUID, set[UUID]] = {}

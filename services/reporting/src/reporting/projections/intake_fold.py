@@ -126,11 +126,9 @@ class IntakeFold(FoldBase):
     def _missed(self, _: Envelope, e: r.ReceptionSessionMissed) -> None:
         if (session := self._session(e.session_id)) is not None:
             session.state = "missed"
-            session.missed_reason = e.reason
-
-    def _instruction(self, _: Envelope, e: r.LeaderInstructionRecorded) -> None:
-        if (session := self._session(e.session_id)) is not None:
-            session.instructions += 1
+            # Counted by its code; the explanation is sealed (the masked text would count
+            # nothing). Sessions missed before codes were given keep their reason as written.
+            session.missed_reason = e.reason_code.label if e.reason_code else e.reason
 
     def _erased(self, _: Envelope, e: PersonalDataErased) -> None:
         subject = e.subject_id

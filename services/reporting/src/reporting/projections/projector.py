@@ -27,7 +27,9 @@ from petitions.messages import assignment as a
 from petitions.messages import intake as i
 from petitions.messages import reception as r
 
+from reporting.projections.instruction_fold import InstructionFold
 from reporting.projections.intake_fold import ANONYMOUS, IntakeFold, _identifier
+from reporting.projections.ownership_fold import OwnershipFold
 from reporting.projections.rows import (
     ERASED,
     ROW_TYPES,
@@ -36,6 +38,7 @@ from reporting.projections.rows import (
     CaseRow,
     Changes,
     Envelope,
+    InstructionRow,
     Needs,
     NoticeRow,
     ProgressRow,
@@ -55,6 +58,7 @@ __all__ = [
     "CaseRow",
     "Changes",
     "Envelope",
+    "InstructionRow",
     "Needs",
     "NoticeRow",
     "ProgressRow",
@@ -68,11 +72,13 @@ __all__ = [
 ]
 
 
-class Projector(IntakeFold, WorkflowFold):
+class Projector(IntakeFold, WorkflowFold, OwnershipFold, InstructionFold):
     """Folds events into rows. Pure: no I/O; what it has not been given, it does not know.
 
-    The handlers live by origin in :mod:`.intake_fold` and :mod:`.workflow_fold`, the state and
-    shared helpers in :mod:`.base`; this class is the fold's public face."""
+    The handlers live by origin in :mod:`.intake_fold`, :mod:`.workflow_fold`,
+    :mod:`.ownership_fold` (包案 and the committee's decisions) and :mod:`.instruction_fold`
+    (leaders' instructions followed up), the state and shared helpers in :mod:`.base`; this
+    class is the fold's public face."""
 
     @property
     def cases(self) -> dict[UUID, CaseRow]:
@@ -93,6 +99,10 @@ class Projector(IntakeFold, WorkflowFold):
     @property
     def notices(self) -> dict[UUID, NoticeRow]:
         return {row.event_id: row for row in self._notice_rows.values()}
+
+    @property
+    def instructions(self) -> dict[UUID, InstructionRow]:
+        return {row.instruction_id: row for row in self._instruction_rows.values()}
 
     # -- what it handles ----------------------------------------------------------------------
 
@@ -128,6 +138,7 @@ class Projector(IntakeFold, WorkflowFold):
             sessions=tuple(r for r in dirty if isinstance(r, SessionRow)),
             notices=tuple(r for r in dirty if isinstance(r, NoticeRow)),
             erased=tuple(self._new_erased),
+            instructions=tuple(r for r in dirty if isinstance(r, InstructionRow)),
         )
         self.forget_changes()
         return changes
@@ -159,6 +170,7 @@ class Projector(IntakeFold, WorkflowFold):
         self._notice_rows = {}
         self._progress_rows = {(row.case_id.int, row.week): row for row in changes.progress}
         self._session_rows = {row.session_id.int: row for row in changes.sessions}
+        self._instruction_rows = {row.instruction_id.int: row for row in changes.instructions}
 
     def rows(self) -> Changes:
         """Every row it holds, whether changed or not (what a rebuild copies out)."""
@@ -169,6 +181,7 @@ class Projector(IntakeFold, WorkflowFold):
             sessions=tuple(self._session_rows.values()),
             notices=tuple(self._notice_rows.values()),
             erased=tuple(self.erased),
+            instructions=tuple(self._instruction_rows.values()),
         )
 
 
@@ -178,9 +191,12 @@ def needs(event: Event) -> Needs:
         return Needs(erased_check=tuple(p.subject_id for p in event.petitioners))
     if isinstance(event, PersonalDataErased):
         return Needs(erase=event.subject_id)
-    if isinstance(
-        event, r.ReceptionSessionHeld | r.ReceptionSessionMissed | r.LeaderInstructionRecorded
-    ):
+    if isinstance(event, r.LeaderInstructionRecorded):
+        # On the case's stream since instructions are followed up (before: the session's).
+        return Needs(case_id=event.case_id, session_id=event.session_id)
+    if isinstance(event, r.InstructionAnswered):
+        return Needs(case_id=event.case_id, instruction_id=event.instruction_id)
+    if isinstance(event, r.ReceptionSessionHeld | r.ReceptionSessionMissed):
         return Needs(session_id=event.session_id)
     if isinstance(event, r.ReceptionSessionScheduled):
         return Needs(session_id=event.session_id)
@@ -196,6 +212,7 @@ _HANDLERS: dict[str, _Handler] = {
     r.ReceptionSessionHeld.event_type: Projector._held,
     r.ReceptionSessionMissed.event_type: Projector._missed,
     r.LeaderInstructionRecorded.event_type: Projector._instruction,
+    r.InstructionAnswered.event_type: Projector._instruction_answered,
     a.WorkflowOpened.event_type: Projector._opened,
     a.CaseAccepted.event_type: Projector._accepted,
     a.AcceptanceDeclined.event_type: Projector._declined,
@@ -204,6 +221,7 @@ _HANDLERS: dict[str, _Handler] = {
     a.AssignmentObjected.event_type: Projector._objected,
     a.CaseAssigned.event_type: Projector._assigned,
     a.LeaderOwnershipTaken.event_type: Projector._owned,
+    a.PartyCommitteeDecisionRecorded.event_type: Projector._committee_decision,
     a.ProgressRecorded.event_type: Projector._progress,
     a.CompletionReported.event_type: Projector._completion_reported,
     a.CompletionAccepted.event_type: Projector._completion_accepted,

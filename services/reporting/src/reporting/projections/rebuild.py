@@ -161,17 +161,20 @@ class Fold:
         projector = self.projector
         cases: set[UUID] = set()
         sessions: set[UUID] = set()
+        instructions: set[UUID] = set()
         erase: list[UUID] = []
         holds_case = projector.holds_case
         for _, event in decoded:
             # Most events are about a case the fold holds and need nothing else: skip needs()
             # for them (it cost the bounded fold a tenth of its time). An event naming a
-            # session (a leader's instruction on a case) needs that too.
+            # session (a leader's instruction on a case) or an instruction (its answer) needs
+            # that too.
             case_id = getattr(event, "case_id", None)
             if (
                 isinstance(case_id, UUID)
                 and holds_case(case_id)
                 and not hasattr(event, "session_id")
+                and not hasattr(event, "instruction_id")
             ):
                 continue
             need = needs(event)
@@ -179,11 +182,21 @@ class Fold:
                 cases.add(need.case_id)
             if need.session_id is not None and not projector.holds_session(need.session_id):
                 sessions.add(need.session_id)
+            if need.instruction_id is not None and not projector.holds_instruction(
+                need.instruction_id
+            ):
+                instructions.add(need.instruction_id)
             if need.erase is not None:
                 erase.append(need.erase)
-        if cases or sessions or erase:
+        if cases or sessions or erase or instructions:
             await load_stored(
-                self.sink.conn, self.sink.schema, projector, list(cases), list(sessions), erase
+                self.sink.conn,
+                self.sink.schema,
+                projector,
+                list(cases),
+                list(sessions),
+                erase,
+                list(instructions),
             )
 
     async def flush(self) -> None:

@@ -103,6 +103,11 @@ class CaseRow(_Row):
     responsible_officer: str | None = None
     owning_leader: str | None = None
     leader_plan: str | None = None
+    owning_leader_id: str | None = None
+    leader_team: list[str] = field(default_factory=list)
+    committee_decided_on: list[date] = field(default_factory=list)
+    committee_bodies: list[str] = field(default_factory=list)
+    committee_contents: list[str] = field(default_factory=list)
     acceptance_due: date | None = None
     accepted_on: date | None = None
     handling_due: date | None = None
@@ -207,7 +212,41 @@ class NoticeRow(_Row):
     raised_at: datetime
 
 
-ROW_TYPES: tuple[type[_Row], ...] = (CaseRow, SubmissionRow, ProgressRow, SessionRow, NoticeRow)
+@_columns
+@dataclass(slots=True, eq=True)
+class InstructionRow(_Row):
+    """A leader's instruction (批示) followed up: who answers, by when, answered when. The
+    case's facts the reports filter on (bureau, sub-bureau) are copied in, like a submission's;
+    the texts are kept masked, as every keyless reader gets them."""
+
+    TABLE = "instructions"
+    KEY = ("instruction_id",)
+
+    instruction_id: UUID
+    case_id: UUID
+    case_number: str
+    bureau: str
+    sub_bureau: str
+    session_id: UUID
+    instructed_on: date
+    unit: str
+    due_on: date
+    due_set_by: str
+    instruction: str
+    needs_party_committee: bool = False
+    answered_on: date | None = None
+    on_time: bool | None = None
+    answer: str | None = None
+
+
+ROW_TYPES: tuple[type[_Row], ...] = (
+    CaseRow,
+    SubmissionRow,
+    ProgressRow,
+    SessionRow,
+    NoticeRow,
+    InstructionRow,
+)
 
 
 # ------------------------------------------------------------------------------------ changes
@@ -223,6 +262,7 @@ class Changes:
     sessions: tuple[SessionRow, ...] = ()
     notices: tuple[NoticeRow, ...] = ()
     erased: tuple[UUID, ...] = ()
+    instructions: tuple[InstructionRow, ...] = ()
 
     def by_table(self) -> Iterable[tuple[type[_Row], tuple[_Row, ...]]]:
         yield CaseRow, self.cases
@@ -230,6 +270,7 @@ class Changes:
         yield ProgressRow, self.progress
         yield SessionRow, self.sessions
         yield NoticeRow, self.notices
+        yield InstructionRow, self.instructions
 
     def __bool__(self) -> bool:
         return any(rows for _, rows in self.by_table()) or bool(self.erased)
@@ -246,3 +287,5 @@ class Needs:
     was projected)."""
     erase: UUID | None = None
     """Every case naming this subject (an erasure)."""
+    instruction_id: UUID | None = None
+    """A leader's instruction being answered."""

@@ -26,6 +26,11 @@ CREATE TABLE cases (
     responsible_officer   text,
     owning_leader         text,                     -- 包案领导 name
     leader_plan           text,
+    owning_leader_id      text,                     -- 包案领导 id (the city's or a sub-bureau's)
+    leader_team           text[] NOT NULL DEFAULT '{}',  -- 专班 the team's members
+    committee_decided_on  date[] NOT NULL DEFAULT '{}',  -- 党委研究决定: each decision's date,
+    committee_bodies      text[] NOT NULL DEFAULT '{}',  -- its body (CommitteeBody) and
+    committee_contents    text[] NOT NULL DEFAULT '{}',  -- its content (masked), in event order
     acceptance_due        date,
     accepted_on           date,
     handling_due          date,                     -- extension included
@@ -118,6 +123,28 @@ CREATE TABLE reception_sessions (
     accompanied_by        text[] NOT NULL DEFAULT '{}'   -- sub-bureaus whose heads accompanied
 );
 CREATE INDEX reception_sessions_day ON reception_sessions (day);
+
+-- Leaders' instructions (批示) followed up (issue 15): who answers, by when, answered when.
+-- Instructions recorded before follow-up (no id, unit or due day) are not rows here.
+CREATE TABLE instructions (
+    instruction_id        uuid PRIMARY KEY,
+    case_id               uuid NOT NULL,
+    case_number           text NOT NULL,
+    bureau                text NOT NULL,            -- the case's receiving bureau
+    sub_bureau            text NOT NULL,            -- the sub-bureau the case concerns
+    session_id            uuid NOT NULL,
+    instructed_on         date NOT NULL,
+    unit                  text NOT NULL,            -- who must answer
+    due_on                date NOT NULL,
+    due_set_by            text NOT NULL,            -- leader | default
+    instruction           text NOT NULL,            -- masked
+    needs_party_committee boolean NOT NULL DEFAULT false,
+    answered_on           date,
+    on_time               boolean,
+    answer                text                      -- masked
+);
+CREATE INDEX instructions_due ON instructions (due_on);
+CREATE INDEX instructions_case ON instructions (case_id);
 
 -- Reminders (催办) and supervisions (督办) raised by the assignment service's deadline sweep.
 CREATE TABLE deadline_notices (

@@ -17,10 +17,12 @@ from uuid import UUID
 import asyncpg
 from petitions.log import get_logger
 from petitions.migrations import apply_package
+from petitions.runtime import SCHEMA_NOT_CURRENT, StartupError, check_schema
 
 from reporting.projections.projector import (
     CaseRow,
     Changes,
+    InstructionRow,
     Needs,
     Projector,
     SessionRow,
@@ -37,6 +39,11 @@ ERASURE_LOCK = 7_031_952_902
 """Advisory lock: a case registration takes it shared, an erasure exclusively, so that the two,
 arriving on different streams, never miss each other."""
 _CREATE_LOCK = 7_031_952_903
+MIGRATIONS = [
+    ("messaging", "petitions.messaging.migrations"),
+    (SCHEMA, "reporting.migrations"),
+]
+"""The reporting database's migration packages (the tables themselves come from schema.sql)."""
 
 
 def ddl() -> str:
@@ -80,8 +87,9 @@ async def migrate(dsn: str, *, role: str | None) -> list[str]:
     one. Returns what was applied now."""
     conn = await asyncpg.connect(dsn)
     try:
-        applied = await apply_package(conn, "messaging", "petitions.messaging.migrations")
-        applied += await apply_package(conn, SCHEMA, "reporting.migrations")
+        applied: list[str] = []
+        for owner_name, package in MIGRATIONS:
+            applied += await apply_package(conn, owner_name, package)
         await conn.execute("SELECT pg_advisory_lock($1)", _CREATE_LOCK)
         try:
             owner = role if await role_exists(conn, role) else None
@@ -90,6 +98,15 @@ async def migrate(dsn: str, *, role: str | None) -> list[str]:
                 database = await conn.fetchval("SELECT current_database()")
                 await conn.execute(
                     f"GRANT CREATE ON DATABASE {_ident(database)} TO {_ident(owner)}"
+                )
+                # On a reporting server of its own the role may have come after the migrations
+                # (petitions.migrate creates it first): what they grant where it exists, and
+                # the bookkeeping a service that does not migrate reads at start-up.
+                await conn.execute(
+                    f"GRANT USAGE ON SCHEMA messaging TO {_ident(owner)}; "
+                    "GRANT SELECT, INSERT, UPDATE ON messaging.applied, messaging.dead_letters "
+                    f"TO {_ident(owner)}; "
+                    f"GRANT SELECT ON public.petitions_migrations TO {_ident(owner)}"
                 )
             if await conn.fetchval("SELECT to_regclass('reporting.cases') IS NULL"):
                 await create_tables(conn, SCHEMA, role=owner)
@@ -109,6 +126,22 @@ async def migrate(dsn: str, *, role: str | None) -> list[str]:
         return applied
     finally:
         await conn.close()
+
+
+async def prepare(dsn: str, *, role: str | None, migrate_on_start: bool) -> list[str]:
+    """At a process's start: :func:`migrate` (the owner's login), or else only check that it
+    was done (a login that may not create anything; ``python -m petitions.migrate`` does it)."""
+    if migrate_on_start:
+        return await migrate(dsn, role=role)
+    await check_schema(dsn, MIGRATIONS)
+    conn = await asyncpg.connect(dsn)
+    try:
+        missing = await conn.fetchval("SELECT to_regclass('reporting.cases') IS NULL")
+    finally:
+        await conn.close()
+    if missing:
+        raise StartupError(SCHEMA_NOT_CURRENT.format(missing="reporting/schema.sql"))
+    return []
 
 
 async def create_read_pool(
@@ -177,6 +210,7 @@ def _upsert(cls: type[_Row]) -> str:
 
 _SELECT_CASE = _select(CaseRow) + " WHERE case_id = $1 FOR UPDATE"
 _SELECT_SESSION = _select(SessionRow) + " WHERE session_id = $1 FOR UPDATE"
+_SELECT_INSTRUCTION = _select(InstructionRow) + " WHERE instruction_id = $1 FOR UPDATE"
 # Sorted, so that two erasures lock shared cases in the same order.
 _SELECT_SUBJECT_CASES = (
     _select(CaseRow) + " WHERE subjects @> ARRAY[$1::uuid] ORDER BY case_id FOR UPDATE"
@@ -195,6 +229,10 @@ async def load(conn: asyncpg.Connection, projector: Projector, need: Needs) -> N
         row = await conn.fetchrow(_SELECT_SESSION, need.session_id)
         if row is not None:
             projector.load_session(SessionRow.from_record(row))
+    if need.instruction_id is not None:
+        row = await conn.fetchrow(_SELECT_INSTRUCTION, need.instruction_id)
+        if row is not None:
+            projector.load_instruction(InstructionRow.from_record(row))
     if need.erased_check:
         await conn.execute("SELECT pg_advisory_xact_lock_shared($1)", ERASURE_LOCK)
         rows = await conn.fetch(
@@ -315,6 +353,7 @@ async def load_stored(
     case_ids: Sequence[UUID],
     session_ids: Sequence[UUID],
     erase: Sequence[UUID],
+    instruction_ids: Sequence[UUID] = (),
 ) -> None:
     """Load into ``projector`` the rows of ``schema`` it does not hold (a rebuild's batch: the
     rows it holds are newer than the stored ones)."""
@@ -333,6 +372,13 @@ async def load_stored(
             session_ids,
         ):
             projector.load_session(SessionRow.from_record(row))
+    if instruction_ids:
+        for row in await conn.fetch(
+            _select(InstructionRow).replace(" FROM ", f" FROM {prefix}", 1)
+            + " WHERE instruction_id = ANY($1::uuid[])",
+            instruction_ids,
+        ):
+            projector.load_instruction(InstructionRow.from_record(row))
     for subject in erase:
         for row in await conn.fetch(
             _select(CaseRow).replace(" FROM ", f" FROM {prefix}", 1)

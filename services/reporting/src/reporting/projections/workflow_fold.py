@@ -54,11 +54,6 @@ class WorkflowFold(FoldBase):
             case.responsible_unit = e.unit
             case.responsible_officer = e.officer
 
-    def _owned(self, envelope: Envelope, e: a.LeaderOwnershipTaken) -> None:
-        if (case := self._case(envelope, e.case_id)) is not None:
-            case.owning_leader = e.leader_name
-            case.leader_plan = e.plan
-
     def _progress(self, envelope: Envelope, e: a.ProgressRecorded) -> None:
         key = (e.case_id.int, e.week)
         row = self._progress_rows.get(key)

@@ -22,6 +22,7 @@ from reporting.queries.common import (
     running_due,
 )
 from reporting.queries.figures import assessed_rates
+from reporting.queries.instructions import overdue_instructions
 from reporting.queries.lists import FIRST_PAGE, Page, briefs, scoped
 from reporting.queries.models import CaseBrief, CaseList, SubBureauWeek, WeeklyBulletin
 from reporting.queries.periods import Period
@@ -203,6 +204,9 @@ async def weekly_bulletin(
         missing_progress=lists["missing_progress"],
         by_sub_bureau=rows,
         rates=await assessed_rates(db, config, bureau, week, as_of),
+        overdue_instructions=await overdue_instructions(
+            db, config, calendar, viewer, bureau, as_of, None if page is None else page.size
+        ),
     )
 
 

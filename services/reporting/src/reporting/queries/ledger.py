@@ -34,6 +34,7 @@ from reporting.queries.common import (
 )
 from reporting.queries.figures import DECIDED_ON
 from reporting.queries.models import LedgerPage, LedgerRow
+from reporting.queries.ownership import OWNERSHIP_COLUMNS, ownership
 from reporting.queries.periods import Period, local, to_local
 
 MAX_PAGE = 500
@@ -77,7 +78,7 @@ _COLUMNS = f"""
     c.preliminary_assessment, c.outcome, c.justified, c.replied_on, c.on_time, c.satisfaction,
     c.terminated_on, c.submissions, c.repeat_count, c.last_received_at, c.collective,
     c.escalation, c.congress, c.congress_report_on, c.supervised, c.latest_progress_week,
-    c.latest_progress_note, c.provisional_deadlines, c.calendar_note,
+    c.latest_progress_note, c.provisional_deadlines, c.calendar_note, {OWNERSHIP_COLUMNS},
     {running_deadline()} AS running_deadline,
     {running_due()} AS running_due
 """
@@ -264,4 +265,5 @@ def ledger_row(config: BureauConfig, row: Any, as_of: date) -> LedgerRow:
         provisional_deadlines=marked,
         provisional_reason_zh=zh if marked else "",
         provisional_reason_en=en if marked else "",
+        **ownership(config, row),
     )

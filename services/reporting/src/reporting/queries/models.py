@@ -8,6 +8,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from reporting.queries.ownership import Ownership
+
 
 class _Out(BaseModel):
     model_config = ConfigDict(frozen=True)
@@ -174,6 +176,49 @@ class StandIn(_Out):
     held_by: str
 
 
+class InstructionBrief(_Out):
+    """A leader's instruction (批示) in a list: who must answer, by when (the text masked)."""
+
+    instruction_id: UUID
+    case_id: UUID
+    case_number: str
+    sub_bureau: BureauRef
+    unit: BureauRef = Field(description="须答复的单位 the unit that must answer")
+    instructed_on: date = Field(description="批示日（接访日）the session's day")
+    due_on: date = Field(description="答复期限（含当日）answer by this day")
+    due_set_by: str = Field(description="leader: the leader's own date; default: configured")
+    working_days: int | None = Field(
+        default=None, description="overdue: working days past the due day, as of the report"
+    )
+    needs_party_committee: bool
+    instruction: str = Field(description="批示内容（脱敏）the instruction, masked")
+    answered_on: date | None = None
+
+
+class InstructionList(_Out):
+    """Overdue instructions: followed up, due before the report's day and not answered by then.
+    ``total`` counts the whole list; ``rows`` holds its first page."""
+
+    total: int = Field(description="instructions in the whole list")
+    page_size: int
+    rows: list[InstructionBrief]
+
+
+class DutyCheck(_Out):
+    """接访值班核查: one bureau's working days in the period (up to the report's day) against the
+    sessions scheduled for them: one leader on duty each working day, make-up days included."""
+
+    bureau: BureauRef
+    working_days: int = Field(description="working days on the bureau's calendar, 调休 included")
+    makeup_days: int = Field(description="of which make-up working days (调休上班, a weekend day)")
+    covered_days: int = Field(description="working days with a session scheduled")
+    uncovered_days: list[date] = Field(description="working days with no session scheduled")
+    crowded_days: list[date] = Field(
+        description="working days with more than one leader scheduled (the rule: one a day)"
+    )
+    missed_days: int = Field(description="working days whose session was missed")
+
+
 class ReceptionStats(_Out):
     bureau: BureauRef
     period_start: date
@@ -191,9 +236,19 @@ class ReceptionStats(_Out):
     instructions: int = Field(description="领导批示 instructions recorded")
     by_leader: list[LeaderReception]
     stand_ins: list[StandIn] = Field(description="代为接访 sessions held by another leader")
+    overdue_instructions: InstructionList | None = Field(
+        default=None,
+        description="逾期未答复的批示 instructions overdue on the period's last day (or today, if "
+        "earlier), within the reader's scope",
+    )
+    duty: list[DutyCheck] = Field(
+        default_factory=list,
+        description="接访值班核查 per bureau covered: working days (make-up days included) up to "
+        "the period's last day or today against the sessions scheduled",
+    )
 
 
-class LedgerRow(_Out):
+class LedgerRow(Ownership, _Out):
     case_id: UUID
     case_number: str
     bureau: str
@@ -340,6 +395,11 @@ class WeeklyBulletin(_Out):
     )
     by_sub_bureau: list[SubBureauWeek]
     rates: AssessedRates = Field(description="the week's assessed rates, judged on as_of (D)")
+    overdue_instructions: InstructionList | None = Field(
+        default=None,
+        description="逾期未答复的领导批示 leaders' instructions not answered by their due day, "
+        "judged on as_of: the count and the first page",
+    )
 
 
 class Change(_Out):

@@ -6,12 +6,15 @@ for meetings or illness."""
 from __future__ import annotations
 
 from collections import Counter
+from datetime import date, timedelta
 from typing import Any
 
-from petitions.bureaus import BureauConfig
+from petitions.bureaus import BureauConfig, WorkCalendar, YearNotConfiguredError
 
-from reporting.queries.common import Db, bureau_ref
+from reporting.queries.common import Db, Viewer, bureau_ref
+from reporting.queries.instructions import overdue_instructions
 from reporting.queries.models import (
+    DutyCheck,
     LeaderReception,
     MissedSession,
     ReasonCount,
@@ -41,9 +44,18 @@ _NO_REASON = "未说明原因 no reason given"
 
 
 async def reception_statistics(
-    db: Db, config: BureauConfig, bureau: str, period: Period
+    db: Db,
+    config: BureauConfig,
+    bureau: str,
+    period: Period,
+    *,
+    calendar: WorkCalendar | None = None,
+    as_of: date | None = None,
+    viewer: Viewer | None = None,
 ) -> ReceptionStats:
-    """Sessions of ``bureau`` (the city: of every bureau) in the period."""
+    """Sessions of ``bureau`` (the city: of every bureau) in the period; with the ``calendar``
+    and the report's day ``as_of``, the duty check up to that day and, for a ``viewer``, the
+    instructions overdue on it that they may see."""
     rows = await db.fetch(_SESSIONS, period.start, period.end, list(config.covered_by(bureau)))
     held = [r for r in rows if r["state"] == "held"]
     missed = [r for r in rows if r["state"] == "missed"]
@@ -74,7 +86,14 @@ async def reception_statistics(
                 instructions=sum(r["instructions"] for r in mine),
             )
         )
+    late, duty = None, []
+    if calendar is not None and as_of is not None:
+        duty = duty_check(config, calendar, bureau, period, as_of, rows)
+        if viewer is not None:
+            late = await overdue_instructions(db, config, calendar, viewer, bureau, as_of)
     return ReceptionStats(
+        overdue_instructions=late,
+        duty=duty,
         bureau=bureau_ref(config, bureau),
         period_start=period.start,
         period_end=period.end,
@@ -101,6 +120,43 @@ async def reception_statistics(
             if _stood_in(r)
         ],
     )
+
+
+def duty_check(
+    config: BureauConfig,
+    calendar: WorkCalendar,
+    bureau: str,
+    period: Period,
+    as_of: date,
+    rows: list[Any],
+) -> list[DutyCheck]:
+    """Each bureau ``bureau`` covers: its working days from the period's start to its end or
+    ``as_of`` (the earlier), make-up days included, against the sessions scheduled on them.
+    Days of a year with no holiday file are not judged (nobody can say whether they work)."""
+    days: list[date] = []
+    day = period.start
+    while day <= min(period.end, as_of):
+        try:
+            if calendar.is_working_day(day):
+                days.append(day)
+        except YearNotConfiguredError:
+            pass
+        day += timedelta(days=1)
+    makeup = sum(d.isoweekday() > 5 for d in days)
+    scheduled = Counter((r["bureau"], r["day"]) for r in rows)
+    missed = {(r["bureau"], r["day"]) for r in rows if r["state"] == "missed"}
+    return [
+        DutyCheck(
+            bureau=bureau_ref(config, code),
+            working_days=len(days),
+            makeup_days=makeup,
+            covered_days=sum(scheduled[(code, d)] > 0 for d in days),
+            uncovered_days=[d for d in days if not scheduled[(code, d)]],
+            crowded_days=[d for d in days if scheduled[(code, d)] > 1],
+            missed_days=sum((code, d) in missed for d in days),
+        )
+        for code in config.covered_by(bureau)
+    ]
 
 
 def _reason(row: Any) -> str:

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends
 from petitions.identity import Principal
 
 from reporting import queries
-from reporting.entrypoints.http.common import Context, PeriodP, report_router
+from reporting.entrypoints.http.common import Context, PeriodP, report_router, viewer
 
 
 def router(ctx: Context) -> APIRouter:
@@ -20,10 +20,22 @@ def router(ctx: Context) -> APIRouter:
         "/reception",
         response_model=queries.ReceptionStats,
         tags=["领导接访 reception days"],
-        summary="领导接访统计 Reception sessions held and missed, per leader, visits, instructions",
+        summary="领导接访统计 Reception sessions held and missed, per leader, visits, instructions "
+        "and those overdue",
     )
     async def get_reception(principal: Reader, code: Scope, period: PeriodP) -> Any:
+        # The duty check and overdue instructions are judged on the period's last day, or today
+        # if that is earlier.
+        as_of = min(ctx.today(), period.end)
         async with ctx.snapshot() as db:
-            return await queries.reception_statistics(db, ctx.config, code, period)
+            return await queries.reception_statistics(
+                db,
+                ctx.config,
+                code,
+                period,
+                calendar=ctx.calendar,
+                as_of=as_of,
+                viewer=viewer(principal),
+            )
 
     return api
