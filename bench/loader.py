@@ -44,10 +44,11 @@ from petitions.eventstore.chain import chain_append
 from petitions.eventstore.model import NewEvent
 from petitions.eventstore.sealing import Sealer
 from petitions.eventstore.sql import category_of
+from petitions.messages.reception import reception_text_subject
 from petitions.personal import BlindIndex
 from petitions.personal.keys import SM4_KEY_BYTES, sm4_gcm_encrypt
 
-from bench.reporting import META, Story, shared_subjects, story_groups
+from bench.reporting import DAY0, META, SUB_BUREAUS, Story, shared_subjects, story_groups
 
 CHUNK_CASES = 2_000
 WINDOW = 160  # 8 writers x a window of 20 stories each, as bench.reporting.write interleaves
@@ -83,8 +84,11 @@ class Secrets:
 
     kek: bytes
     blind_index: bytes
+    petitioners: list[uuid.UUID]
+    """The recurring petitioners (:func:`bench.reporting.shared_subjects`)."""
     shared_keys: dict[uuid.UUID, bytes]
-    """Data keys of the recurring petitioners (stored once, before the chunks)."""
+    """Data keys of the subjects several chunks seal under, stored once before the chunks: the
+    recurring petitioners and each bureau's reception text for a year."""
 
 
 @dataclass
@@ -150,7 +154,7 @@ def _interleaved(stories: list[Story]) -> Iterator[tuple[Story, list[NewEvent[An
 def build_chunk(number: int, secrets: Secrets, seed: int, loaded_at: datetime) -> Chunk:
     """The rows of chunk ``number`` (cases number*CHUNK_CASES+1 onwards), ready to COPY."""
     rng = random.Random(f"{seed}-{number}")
-    shared = list(secrets.shared_keys)
+    shared = list(secrets.petitioners)
     used: list[uuid.UUID] = []
     stories: list[Story] = []
     groups = story_groups(rng, shared, used, first_number=number * CHUNK_CASES + 1)
@@ -342,11 +346,17 @@ async def load(
 
 def new_secrets(seed: int = 7) -> Secrets:
     """Fresh keys; the recurring petitioners are the same as :func:`bench.reporting.histories`'s."""
-    shared = shared_subjects(random.Random(seed))
+    petitioners = shared_subjects(random.Random(seed))
+    receptions = [
+        reception_text_subject(bureau, year)
+        for bureau in ("3301", *SUB_BUREAUS)
+        for year in (DAY0.year, DAY0.year + 1)
+    ]
     return Secrets(
         kek=os.urandom(SM4_KEY_BYTES),
         blind_index=os.urandom(32),
-        shared_keys={s: os.urandom(SM4_KEY_BYTES) for s in shared},
+        petitioners=petitioners,
+        shared_keys={s: os.urandom(SM4_KEY_BYTES) for s in [*petitioners, *receptions]},
     )
 
 

@@ -210,7 +210,7 @@ async def _finish_interrupted(dsn: str) -> None:
         erase = await pool.fetch(
             "SELECT subject_id FROM personal.data_keys WHERE subject_id = ANY($1::uuid[]) "
             "AND wrapped IS NOT NULL ORDER BY subject_id LIMIT 3",
-            list(secrets.shared_keys),
+            secrets.petitioners,
         )
         for row in erase:
             await store.erase_subject(row[0], reason="本人申请删除", metadata=META)

@@ -45,7 +45,7 @@ async def test_loaded_log_verifies_decodes_and_takes_appends(
 
     # The second chunk's first case, as its generator made it.
     rng = random.Random("7-1")
-    group, _ = next(story_groups(rng, list(secrets.shared_keys), [], first_number=31))
+    group, _ = next(story_groups(rng, secrets.petitioners, [], first_number=31))
     story = group[0]
     registered = story.appends[0][0].data
     assert isinstance(registered, i.CaseRegistered)
