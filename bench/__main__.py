@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from petitions.runtime import tune_gc
 
-from bench import eventstore, intake, reporting, scale
+from bench import eventstore, intake, replicas, reporting, scale
 from bench.servers import bench_servers
 
 BENCHMARKS: dict[str, Callable[[str, str], object]] = {
@@ -19,6 +19,7 @@ BENCHMARKS: dict[str, Callable[[str, str], object]] = {
     "intake": intake.main,
     "reporting": reporting.main,
     "scale": lambda admin_url, nats_url: scale.main(admin_url, nats_url, _OPTIONS),
+    "replicas": lambda admin_url, nats_url: replicas.main(admin_url, nats_url, _OPTIONS),
 }
 _OPTIONS: list[str] = []  # options after the names (`scale --cases N`)
 

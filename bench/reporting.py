@@ -25,6 +25,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -476,29 +477,50 @@ def case_id_of(story: Story) -> uuid.UUID:
     return uuid.UUID(story.stream_id.removeprefix("case-"))
 
 
-def histories(events: int, seed: int = 7) -> tuple[list[Story], list[uuid.UUID]]:
-    """Stories of about ``events`` events in all, and the data subjects to erase afterwards."""
-    rng = random.Random(seed)
-    stories: list[Story] = []
-    total = 0
-    n = 0
-    shared = [uuid.UUID(int=rng.getrandbits(128)) for _ in range(20)]
-    used: list[uuid.UUID] = []
-    while total < events:
+def shared_subjects(rng: random.Random) -> list[uuid.UUID]:
+    """The petitioners who come back with new matters (drawn first from the seed's generator)."""
+    return [uuid.UUID(int=rng.getrandbits(128)) for _ in range(20)]
+
+
+def story_groups(
+    rng: random.Random, shared: Sequence[uuid.UUID], used: list[uuid.UUID], first_number: int = 1
+) -> Iterator[tuple[list[Story], int]]:
+    """Endless: a case's story, with every 25th case a reception day after it (citing two of
+    the recent cases) and a followed-up instruction on the first of those (added to that
+    earlier story); each with the number of events it added. ``used`` collects the shared
+    subjects that appeared."""
+    n = first_number - 1
+    recent: deque[Story] = deque(maxlen=30)
+    while True:
         n += 1
         # A few petitioners come back with new matters: their subjects recur on several cases.
         subjects = [rng.choice(shared)] if rng.random() < 0.05 else []
         used += [s for s in subjects if s not in used]
         story = case_story(rng, n, subjects)
-        stories.append(story)
-        total += story.events
+        recent.append(story)
+        group = [story]
+        added = story.events
         if n % 25 == 0:
-            recent = [s for s in stories[-30:] if s.stream_id.startswith("case-")]
-            picked = rng.sample(recent, 2)
+            cases = [s for s in recent if s.stream_id.startswith("case-")]
+            picked = rng.sample(cases, 2)
             session = reception_story(rng, [case_id_of(s) for s in picked])
-            stories.append(session)
-            total += session.events
-            total += follow_up(rng, picked[0])
+            recent.append(session)
+            group.append(session)
+            added += session.events + follow_up(rng, picked[0])
+        yield group, added
+
+
+def histories(events: int, seed: int = 7) -> tuple[list[Story], list[uuid.UUID]]:
+    """Stories of about ``events`` events in all, and the data subjects to erase afterwards."""
+    rng = random.Random(seed)
+    stories: list[Story] = []
+    total = 0
+    used: list[uuid.UUID] = []
+    for group, added in story_groups(rng, shared_subjects(rng), used):
+        stories += group
+        total += added
+        if total >= events:
+            break
     return stories, used[:3]
 
 

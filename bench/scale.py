@@ -1,19 +1,20 @@
 """Scale benchmark (issue 17): the read side and the log at a given number of cases, each figure
 beside the raw PostgreSQL read of the same events table in the same run.
 
-`python -m bench scale [--cases N]` (``BENCH_SCALE_CASES`` in `make bench`). The log is the
-reporting benchmark's (:func:`bench.reporting.histories`), written through the event store's
-ordinary append path by 8 writers, so every event is valid: hash-chained, personal data sealed
-under a data key, erasures included. Then:
+`python -m bench scale [--cases N] [--reuse DSN]` (``BENCH_SCALE_CASES`` in `make bench`). The log
+is the reporting benchmark's cases (:func:`bench.reporting.story_groups`), loaded by
+:mod:`bench.loader` (COPY; every event sealed and chained by the store's own code), then a few
+erasures and one case of 200 events through the ordinary append path. Then, the file saved after
+each phase:
 
-* ``raw_read_rows_per_s``: SELECT * of the events table in position order, 5,000 rows a batch;
-* ``read_all_decoded_eps``: the ordered, decoded read (:meth:`EventStore.iter_all`, keyless);
-* ``verify_all_eps``: every stream's hash chain (:meth:`EventStore.verify_all`);
+* ``raw_read_rows_per_s`` (and ``..._after``, at the end): SELECT * of the events table in
+  position order, 5,000 rows a batch;
 * ``rebuild_eps`` / ``rebuild_peak_rss_mb``: `python -m reporting.projections rebuild` in a
-  process of its own (its own peak resident set, VmHWM, not this process's, which holds the
-  generated log);
+  process of its own (its own peak resident set, VmHWM);
 * p50/p95 of the report endpoints (:func:`bench.reporting._endpoint_figures`) and of the audit
-  timeline of a case of 200 events.
+  timeline of a case of 200 events;
+* ``read_all_decoded_eps``: the ordered, decoded read (:meth:`EventStore.iter_all`, keyless);
+* ``verify_all_eps``: every stream's hash chain (:meth:`EventStore.verify_all`).
 """
 
 from __future__ import annotations
@@ -37,23 +38,23 @@ from petitions.messages import assignment as a
 from petitions.personal import BlindIndex, DataKeys, LocalKeyService
 from petitions.settings import CommonSettings
 
+from bench.loader import load, new_secrets, restore_indexes
 from bench.reporting import (
+    DAY0,
     ENDPOINT_CALLS,
     META,
     READ_POOL_SIZE,
+    XLSX_CALLS,
     _endpoint_figures,
     _endpoint_requests,
     _fresh_database,
     _machine_busy,
     _raw_read,
-    histories,
-    write,
 )
 from bench.servers import ROOT
 
 RESULTS = Path(__file__).resolve().parent / "results" / "scale.json"
 CASES = int(os.environ.get("BENCH_SCALE_CASES", "12000"))
-EVENTS_PER_CASE = 12  # what histories() writes on average (1.2M events for 100k cases)
 AUDIT_EVENTS = 200
 TARGETS = {
     "rebuild_eps": 60_000,
@@ -63,11 +64,14 @@ TARGETS = {
 }
 
 
-async def _long_case(store: EventStore, stream_id: str, version: int) -> None:
+async def _long_case(
+    store: EventStore, stream_id: str, version: int, subject: uuid.UUID | None = None
+) -> None:
     """Weekly progress on one case until its stream holds AUDIT_EVENTS events."""
     case_id = uuid.UUID(stream_id.removeprefix("case-"))
     # The notes are sealed under the first petitioner's key, as the workflow seals them.
-    subject = (await store.read_stream(stream_id, 1, 1, reveal=False))[0].data.subject_id
+    if subject is None:
+        subject = (await store.read_stream(stream_id, 1, 1, reveal=False))[0].data.subject_id
     day = datetime(2026, 3, 2, 9, tzinfo=UTC)
     events = []
     for k in range(AUDIT_EVENTS - version):
@@ -85,6 +89,22 @@ async def _long_case(store: EventStore, stream_id: str, version: int) -> None:
         batch = events[start : start + 50]
         await store.append(stream_id, batch, version, metadata=META)
         version += len(batch)
+
+
+def _xlsx_plan(cases: int) -> list[dict[str, Any]]:
+    """Ledger exports of about 10,000 rows: a window of first-received days sized to the log
+    (its cases arrive evenly over 300 days from DAY0)."""
+    days = max(1, min(300, round(10_000 / (cases / 300))))
+    calls = []
+    for k in range(XLSX_CALLS):
+        start = DAY0 + timedelta(days=(37 * k) % max(1, 300 - days))
+        params = {
+            "as_of": "2027-01-31",
+            "received_from": start.isoformat(),
+            "received_to": (start + timedelta(days=days - 1)).isoformat(),
+        }
+        calls.append({"path": "ledger.xlsx", "params": params})
+    return calls
 
 
 async def _decoded_read(store: EventStore) -> float:
@@ -107,6 +127,9 @@ async def _verify_all(store: EventStore, events: int) -> float:
 # Another reporting source tree (its `src` folder) to run a second rebuild with, on the same log
 # in the same run: before/after comparisons in the same conditions.
 COMPARE_WITH = os.environ.get("BENCH_SCALE_COMPARE_WITH")
+# BENCH_SCALE_KEEP=1 keeps the loaded database (on servers named by the environment) for
+# EXPLAIN ANALYZE and profiles afterwards.
+KEEP = os.environ.get("BENCH_SCALE_KEEP") == "1"
 
 
 # The child reports its own high-water mark (VmHWM of its address space) at exit: the rusage of
@@ -140,67 +163,154 @@ def _rebuild_process(dsn: str, source: str | None = None) -> dict[str, Any]:
     return result
 
 
-async def run(admin_url: str, cases: int) -> dict[str, Any]:
-    from reporting.projections import create_read_pool, migrate
-
-    admin = await asyncpg.connect(admin_url)
-    dsn = await _fresh_database(admin, admin_url, "bench_scale")
+async def _loaded(dsn: str, cases: int) -> None:
+    """Load the log (COPY), then what the append path adds: erasures, one 200-event case."""
+    pool = await create_pool(CommonSettings(database_url=dsn, db_pool_min=2, db_pool_max=8))
     try:
-        pool = await create_pool(CommonSettings(database_url=dsn, db_pool_min=8, db_pool_max=8))
+        secrets = new_secrets()
         keys = PersonalData(
-            DataKeys(pool, LocalKeyService(os.urandom(16))), BlindIndex(os.urandom(32))
+            DataKeys(pool, LocalKeyService(secrets.kek)), BlindIndex(secrets.blind_index)
         )
         store = EventStore(pool, personal=keys)
-        keyless = EventStore(pool)
-        print(f"  writing about {cases:,} cases ({cases * EVENTS_PER_CASE:,} events) ...")
-        stories, erase = histories(cases * EVENTS_PER_CASE)
-        started = time.perf_counter()
-        await write(store, stories)
-        write_seconds = time.perf_counter() - started
-        for subject in erase:
+        print(f"  loading about {cases:,} cases (COPY, {os.cpu_count()} builders) ...")
+        loaded = await load(dsn, cases, secrets)
+        for subject in loaded["erase"]:
             await store.erase_subject(subject, reason="本人申请删除", metadata=META)
-        first = next(s for s in stories if s.stream_id.startswith("case-"))
-        await _long_case(store, first.stream_id, first.events)
-        del stories
-        await pool.execute("ANALYZE eventstore.events")
-        events = int(await pool.fetchval("SELECT count(*) FROM eventstore.events"))
+        first_stream, first_events = loaded["first_case"]
+        await _long_case(store, first_stream, first_events)
+        # As autovacuum would soon after a bulk load: hint bits set and statistics known, so
+        # the first timed read does not pay for them.
+        await pool.execute("VACUUM (ANALYZE) eventstore.events")
+        print(f"  loaded in {loaded['seconds']} s, load {os.getloadavg()[0]:.1f}", flush=True)
+    finally:
+        await pool.close()
+
+
+async def _finish_interrupted(dsn: str) -> None:
+    """A load stopped half way (its chunks are whole transactions) lacks what `_loaded` adds
+    after the chunks. The KEK it sealed under died with it, so the 200-event case's notes are
+    sealed under a new subject's key (a new KEK); erasures only destroy keys and need none."""
+    pool = await create_pool(CommonSettings(database_url=dsn, db_pool_min=2, db_pool_max=8))
+    try:
+        owner = await asyncpg.connect(dsn)  # the pool's connections take the service's role
+        try:
+            await restore_indexes(owner)
+        finally:
+            await owner.close()
+        if await pool.fetchval(
+            "SELECT 1 FROM eventstore.streams WHERE version >= $1 LIMIT 1", AUDIT_EVENTS
+        ):
+            return
+        print("  finishing an interrupted load ...", flush=True)
+        secrets = new_secrets()
+        keys = PersonalData(
+            DataKeys(pool, LocalKeyService(secrets.kek)), BlindIndex(secrets.blind_index)
+        )
+        store = EventStore(pool, personal=keys)
+        erase = await pool.fetch(
+            "SELECT subject_id FROM personal.data_keys WHERE subject_id = ANY($1::uuid[]) "
+            "AND wrapped IS NOT NULL ORDER BY subject_id LIMIT 3",
+            secrets.petitioners,
+        )
+        for row in erase:
+            await store.erase_subject(row[0], reason="本人申请删除", metadata=META)
+        first = await pool.fetchrow(
+            "SELECT stream_id, version FROM eventstore.streams WHERE category = 'case' "
+            "ORDER BY stream_id LIMIT 1"
+        )
+        await _long_case(store, first[0], first[1], uuid.uuid4())
+        await pool.execute("VACUUM (ANALYZE) eventstore.events")
+    finally:
+        await pool.close()
+
+
+async def measure(dsn: str, save: Any) -> dict[str, Any]:
+    """Every figure on the loaded database at ``dsn``; ``save(figures)`` after each phase (a
+    run stopped half way keeps what it measured). The read models first (the endpoints need
+    them), the raw ceiling before and after, each phase with the machine's load beside it."""
+    from reporting.projections import create_read_pool, migrate
+
+    pool = await create_pool(CommonSettings(database_url=dsn, db_pool_min=2, db_pool_max=8))
+    keyless = EventStore(pool)
+    figures: dict[str, Any] = {
+        "events": int(await pool.fetchval("SELECT count(*) FROM eventstore.events")),
+        "machine_busy_before": await _machine_busy(),
+        "load_average": os.getloadavg(),
+    }
+    loads: dict[str, float] = {}
+    figures["load_average_by_phase"] = loads
+
+    def done(phase: str) -> None:
+        loads[phase] = round(os.getloadavg()[0], 1)
+        save(figures)
+
+    try:
+        long_case = await pool.fetchval(
+            "SELECT stream_id FROM eventstore.streams WHERE version >= $1 LIMIT 1", AUDIT_EVENTS
+        )
         case_number = await pool.fetchval(
             "SELECT data->>'case_number' FROM eventstore.events "
             "WHERE stream_id = $1 AND version = 1",
-            first.stream_id,
+            long_case,
         )
-        figures: dict[str, Any] = {"events": events, "write_seconds": round(write_seconds, 1)}
-        figures["machine_busy_before"] = await _machine_busy()
-        figures["load_average"] = os.getloadavg()
-        print("  measuring raw_read_rows_per_s, read_all_decoded_eps, verify_all_eps ...")
+        print("  measuring raw_read_rows_per_s ...", flush=True)
         figures["raw_read_rows_per_s"] = round(await _raw_read(dsn))
-        figures["read_all_decoded_eps"] = round(await _decoded_read(keyless))
-        figures["verify_all_eps"] = round(await _verify_all(keyless, events))
+        done("raw_read")
         await migrate(dsn, role="petitions_app")
-        print("  measuring the rebuild (a process of its own) ...")
+        print("  measuring the rebuild (a process of its own) ...", flush=True)
         rebuilt = await asyncio.to_thread(_rebuild_process, dsn)
         figures["rebuild_eps"] = rebuilt["eps"]
         figures["rebuild_seconds"] = rebuilt["seconds"]
         figures["rebuild_peak_rss_mb"] = rebuilt["peak_rss_mb"]
+        done("rebuild")
         if COMPARE_WITH:
             other = await asyncio.to_thread(_rebuild_process, dsn, COMPARE_WITH)
             figures["rebuild_compared"] = {"source": COMPARE_WITH, **other}
+            done("rebuild_compared")
         read_pool = await create_read_pool(dsn, role="petitions_app", max_size=READ_POOL_SIZE)
         try:
             figures["cases"] = await read_pool.fetchval("SELECT count(*) FROM cases")
             plan = _endpoint_requests()
+            plan["ledger_xlsx_10k_rows"] = _xlsx_plan(figures["cases"])
             plan["audit_timeline_200_events"] = [
                 {"path": f"/api/v1/audit/cases/{case_number}/timeline", "params": {}}
                 for _ in range(ENDPOINT_CALLS)
             ]
             figures["machine_busy_before_endpoints"] = await _machine_busy()
             figures.update(await _endpoint_figures(read_pool, plan, keyless))
+            done("endpoints")
         finally:
             await read_pool.close()
-            await pool.close()
+        print("  measuring read_all_decoded_eps, verify_all_eps ...", flush=True)
+        figures["read_all_decoded_eps"] = round(await _decoded_read(keyless))
+        done("read_all_decoded")
+        figures["verify_all_eps"] = round(await _verify_all(keyless, figures["events"]))
+        done("verify_all")
+        figures["raw_read_rows_per_s_after"] = round(await _raw_read(dsn))
+        done("raw_read_after")
+    finally:
+        await pool.close()
+    return figures
+
+
+async def run(admin_url: str, cases: int, save: Any, reuse: str | None = None) -> dict[str, Any]:
+    if reuse:  # a database a kept run loaded (BENCH_SCALE_KEEP=1), maybe stopped half way
+        await _finish_interrupted(reuse)
+        return await measure(reuse, save)
+    admin = await asyncpg.connect(admin_url)
+    dsn = await _fresh_database(admin, admin_url, "bench_scale")
+    try:
+        started = time.perf_counter()
+        await _loaded(dsn, cases)
+        load_seconds = round(time.perf_counter() - started, 1)
+        figures = await measure(dsn, save)
+        figures["load_seconds"] = load_seconds
         return figures
     finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{dsn.rpartition("/")[2]}" WITH (FORCE)')
+        if KEEP:
+            print(f"  kept the database for a closer look (drop it afterwards): {dsn}")
+        else:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{dsn.rpartition("/")[2]}" WITH (FORCE)')
         await admin.close()
 
 
@@ -215,20 +325,27 @@ def report(figures: dict[str, Any]) -> None:
     for name, value in figures.items():
         if isinstance(value, dict) and "p50_ms" in value:
             print(f"{name + ' p50 / p95 ms':36} {value['p50_ms']:>12} / {value['p95_ms']}")
+    print(f"raw SELECT after the rest: {figures.get('raw_read_rows_per_s_after', 0):,} rows/s")
     print(
         f"machine busy before: {figures['machine_busy_before']:.0%}, load {figures['load_average']}"
+        f"; load average after each phase: {figures.get('load_average_by_phase')}"
     )
 
 
 def main(admin_url: str, _nats_url: str, argv: list[str] | None = None) -> dict[str, Any]:
     args = argv if argv is not None else []
     cases = int(args[args.index("--cases") + 1]) if "--cases" in args else CASES
-    print(f"== scale benchmark 规模基准 ({cases:,} cases)")
-    figures = asyncio.run(run(admin_url, cases))
-    figures["measured_at"] = datetime.now(UTC).isoformat(timespec="seconds")
-    report(figures)
+    reuse = args[args.index("--reuse") + 1] if "--reuse" in args else None
     out = Path(os.environ.get("BENCH_SCALE_RESULTS", RESULTS))
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(figures, indent=2, ensure_ascii=False) + "\n")
+
+    def save(figures: dict[str, Any]) -> None:
+        figures["measured_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+        out.write_text(json.dumps(figures, indent=2, ensure_ascii=False) + "\n")
+
+    print(f"== scale benchmark 规模基准 ({reuse or f'{cases:,} cases'})")
+    figures = asyncio.run(run(admin_url, cases, save, reuse))
+    save(figures)
+    report(figures)
     print(f"written to {out}")
     return figures

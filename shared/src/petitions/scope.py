@@ -150,11 +150,17 @@ class Reach:
         accused_officers: str = "accused_officers",
     ) -> str:
         space, parties, user = param(SPACE), param(list(self.parties)), param(self.user)
+        # Each EXISTS is a subplan run per row; nearly every case accuses no one, and the cheap
+        # cardinality test (left of AND, evaluated first) skips it for them: the ledger's count
+        # at 264,000 cases spent 1.5 s in the two subplans (issue 17). Same truth value: an
+        # empty or NULL array unnests to no rows.
         return (
-            f"EXISTS (SELECT 1 FROM unnest({alias}.{accused_units}) AS au(code) "
-            f"WHERE upper(btrim(au.code, {space}::text)) = ANY({parties}::text[])) "
-            f"OR EXISTS (SELECT 1 FROM unnest({alias}.{accused_officers}) AS ao(code) "
-            f"WHERE upper(btrim(ao.code, {space}::text)) = {user}::text)"
+            f"(cardinality({alias}.{accused_units}) > 0 "
+            f"AND EXISTS (SELECT 1 FROM unnest({alias}.{accused_units}) AS au(code) "
+            f"WHERE upper(btrim(au.code, {space}::text)) = ANY({parties}::text[]))) "
+            f"OR (cardinality({alias}.{accused_officers}) > 0 "
+            f"AND EXISTS (SELECT 1 FROM unnest({alias}.{accused_officers}) AS ao(code) "
+            f"WHERE upper(btrim(ao.code, {space}::text)) = {user}::text))"
         )
 
 

@@ -43,8 +43,9 @@ def _safe_text(value: str) -> str:
 def _xlsx_text(value: str) -> str:
     # XML 1.0 has no control characters (openpyxl refused them: a BEL in one stored note made
     # the whole bureau's workbook a 500). The API refuses them now, but events stored before
-    # still hold some; the reader sees U+FFFD where one was.
-    return ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
+    # still hold some; the reader sees U+FFFD where one was. A printable text has none (every
+    # control character is unprintable): the C check spares the regex on nearly every cell.
+    return value if value.isprintable() else ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
 
 
 def _local_naive(value: datetime) -> datetime:
@@ -197,16 +198,17 @@ def _print_setup(ws: Any, header_row: int) -> None:
 
 
 def _write_cell(ws: Any, row: int, col: int, value: Cell, formats: dict[str, Any]) -> None:
-    if value is None:
+    # Text first: most cells of a ledger are text (a 10,000-row export calls this 500,000 times).
+    if isinstance(value, str):
+        ws.write_string(row, col, _xlsx_text(value))
+    elif value is None:
         return
-    if isinstance(value, bool):
+    elif isinstance(value, bool):
         ws.write_string(row, col, _YES if value else _NO)
     elif isinstance(value, datetime):
         ws.write_datetime(row, col, _local_naive(value), formats["datetime"])
     elif isinstance(value, date):
         ws.write_datetime(row, col, datetime.combine(value, time()), formats["date"])
-    elif isinstance(value, str):
-        ws.write_string(row, col, _xlsx_text(value))
     elif isinstance(value, Percent):
         if value.ratio is not None:
             ws.write_number(row, col, value.ratio, formats["percent"])

@@ -177,6 +177,14 @@ async def create_read_pool(
             # from 64-80 ms to 173-190 ms at 100k cases (issue 17). Planning each run costs
             # about a millisecond; reports run few statements.
             "plan_cache_mode": "force_custom_plan",
+            # A report's aggregate over a year of cases is estimated expensive enough for JIT:
+            # at 264,000 cases compiling took 1.2 of the 3.9 s of the city's "matters" query
+            # (auto_explain: Inlining 291 ms, Optimization 543 ms, Emission 333 ms), more than
+            # it ever saves a query that runs once. Its hashes and sorts spilled to disk at the
+            # default 4 MB (Batches 2-5, temp written 5,386 blocks): a reporting connection runs
+            # one query at a time, so it may take more.
+            "jit": "off",
+            "work_mem": "64MB",
         },
     )
     assert pool is not None
