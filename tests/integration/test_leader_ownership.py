@@ -149,7 +149,7 @@ async def test_a_sub_bureau_leader_owns_the_case_and_the_ledger_shows_team_and_d
             auth,
             case_id,
             "take_ownership",
-            {"leader_id": "330102-L3", "team": ["李所长", "王警官"], "plan": "一案一策"},
+            {"leader_id": "330102-L3", "team": ["李所长", "王警官", "330102"], "plan": "一案一策"},
             **HEAD,
         )
         assert done["case"]["leader_id"] == "330102-L3"
@@ -169,7 +169,8 @@ async def test_a_sub_bureau_leader_owns_the_case_and_the_ledger_shows_team_and_d
     assert live["owning_leader"] == "赵卫国"
     assert (live["owning_leader_id"], live["owning_leader_bureau"]) == ("330102-L3", "330102")
     assert live["owning_leader_bureau_name"] == "江城分局"
-    assert live["leader_team"] == ["李所长", "王警官"]
+    # A member given as a configured unit's code reads as the unit's name.
+    assert live["leader_team"] == ["李所长", "王警官", "江城分局"]
     (decided,) = live["committee_decisions"]
     assert decided["decided_on"] == today(clock)
     assert (decided["body"], decided["body_name"]) == ("sub_bureau_committee", "分局党委")
@@ -186,7 +187,7 @@ async def test_a_sub_bureau_leader_owns_the_case_and_the_ledger_shows_team_and_d
     at = next(i for i, row in enumerate(values) if row[0] == "案件编号 Case number")
     header, (row,) = values[at], values[at + 1 :]
     assert row[header.index("包案领导 Owning leader")] == "赵卫国"
-    assert row[header.index("专班成员 Team")] == "李所长、王警官"
+    assert row[header.index("专班成员 Team")] == "李所长、王警官、江城分局"
     assert row[header.index("党委研究决定次数 Committee decisions")] == 1  # a number, not text
     cell = row[
         header.index("党委研究决定（日期 机关：内容） Committee decisions (date body: content)")

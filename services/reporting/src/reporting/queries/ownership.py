@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from petitions.bureaus import BureauConfig
+from petitions.bureaus import BureauConfig, UnknownCodeError
 from petitions.messages.assignment import CommitteeBody
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -74,9 +74,19 @@ def ownership(config: BureauConfig, row: Any) -> dict[str, Any]:
         "owning_leader_id": leader_id,
         "owning_leader_bureau": bureau,
         "owning_leader_bureau_name": "" if bureau is None else config.bureau_name(bureau),
-        "leader_team": list(row["leader_team"] or ()),
+        # Members are whatever the office wrote: a configured unit's code reads as its name.
+        "leader_team": [_member(config, member) for member in row["leader_team"] or ()],
         "committee_decisions": decisions,
     }
+
+
+def _member(config: BureauConfig, member: str) -> str:
+    """A team member as written, or a configured unit's name for its code (the common module's
+    unit_name, which imports this one)."""
+    try:
+        return config.unit_name(member)
+    except UnknownCodeError:
+        return member
 
 
 def decisions_text(decisions: Sequence[CommitteeDecision]) -> str:
