@@ -70,6 +70,9 @@ async def relay_all(store: EventStore, database_url: str, url: str) -> None:
             pass
     finally:
         await outlet.close()
+        # Handed back at once, as a stopping relay does: a later relay_all in the same test
+        # would otherwise wait out the lease.
+        await relay.lease.release(store.pool)
 
 
 async def effect_rows(pool: asyncpg.Pool) -> list[tuple[str, int, int]]:
