@@ -10,9 +10,9 @@ from pathlib import Path
 
 import nats
 import pytest
-from devstack.cli import _Stack, cluster_watch
 from devstack.processes import RestartPolicy
 from devstack.servers import NatsServer, start_nats_cluster
+from devstack.stack import Stack, cluster_watch
 from petitions.messaging.provision import provision
 from petitions.messaging.security import ADMIN, generate_passwords
 from petitions.messaging.subjects import STREAM
@@ -51,7 +51,7 @@ async def test_a_dead_cluster_node_is_reported_and_restarted(tmp_path: Path) -> 
         watch = cluster_watch(
             cluster, policy=lambda: RestartPolicy(initial_backoff=0.2), report=lines.append
         )
-        stack = _Stack(nats=cluster, nats_nodes=watch)
+        stack = Stack(nats=cluster, nats_nodes=watch)
         assert stack.first_dead() is None
         assert lines == []
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-from devstack.cli import _prepare_database
+from devstack.prepare import prepare_database
 from devstack.processes import ServiceProcess
 from petitions.eventstore import EventStore, Metadata, NewEvent
 from petitions.identity import DEV_ISSUER, LocalIssuer
@@ -52,7 +52,7 @@ def _service_env(prepared: dict[str, str], servers: Servers, tmp_path: Path) -> 
 async def test_devstack_services_log_in_as_a_role_that_cannot_touch_history(
     database_url: str, servers: Servers, nats_url: str, tmp_path: Path
 ) -> None:
-    prepared = await _prepare_database(database_url)
+    prepared = await prepare_database(database_url)
     # What devstack hands the services: the login's URL (never the owner's), and no migrating.
     assert prepared["PETITIONS_MIGRATE_ON_START"] == "false"
     service_url = prepared["PETITIONS_DATABASE_URL"]

@@ -25,17 +25,26 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from petitions.bureaus import WorkCalendar
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+from devstack.demo_cases import CITY, SHANGHAI, Act, Plan, local_day, month_start
+from devstack.demo_texts import (
+    ACCUSATIONS,
+    BASIS,
+    COMPLAINTS,
+    DELIVERY,
+    GIVEN,
+    ROADS,
+    SUGGESTIONS,
+    SURNAMES,
+    resident_id,
+)
+
 SEED = 20261127
-CITY = "3301"
 HOLIDAYS = Path(__file__).resolve().parents[3] / "config" / "holidays"
 
 PRACTICES_MONTHS_AGO = 7
@@ -53,86 +62,6 @@ CHIEF_DAY_DRAW = 0.3
 """The share of other days' visitors who come on the week's Wednesday to see the chief (half as
 many again once the practices began)."""
 """A sub-bureau's chance of a petition going to the city bureau, once it has accompanied."""
-
-_SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘"
-_GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰建国志红梅海燕林"
-_ROADS = ("解放路", "中山路", "人民路", "建设路", "江滨路", "文化路", "新华路", "朝阳路")
-_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_ID_CHECK = "10X98765432"
-
-_COMPLAINTS = (
-    ("SQ0101", "反映邻里纠纷报警后处理不及时", "要求依法处理"),
-    ("SQ0102", "对治安处罚决定不服", "要求撤销处罚"),
-    ("SQ0201", "报案后公安机关不予立案", "要求立案侦查"),
-    ("SQ01", "反映小区周边夜间噪音扰民", "要求加强管理"),
-    ("SQ02", "反映案件办理进度缓慢", "要求尽快办结"),
-)
-_SUGGESTIONS = (
-    ("JY03", "建议延长户籍窗口周末服务时间", "改进服务"),
-    ("JY04", "建议优化学校周边交通组织", "增设护学岗"),
-    ("JY05", "建议增加夜间巡逻", "加强治安防控"),
-)
-_ACCUSATIONS = (
-    ("JK01", "检举民警执法中态度粗暴", "要求调查处理"),
-    ("JK02", "反映辅警违规收费", "要求查处"),
-    ("JK03", "反映值班人员接警后未出警", "要求追责"),
-)
-_BASIS = "《信访工作条例》第三十二条及相关法律法规"
-_DELIVERY = {"method": "in_person", "receipt": "信访人签收送达回证"}
-
-Act = tuple[datetime, str, dict[str, Any]]
-
-
-def resident_id(rng: random.Random, region: str) -> str:
-    born = date(1950, 1, 1) + timedelta(days=rng.randrange(365 * 50))
-    body = f"{region}{born:%Y%m%d}{rng.randrange(1000):03d}"
-    total = sum(int(d) * w for d, w in zip(body, _ID_WEIGHTS, strict=True))
-    return body + _ID_CHECK[total % 11]
-
-
-def month_start(day: date, back: int = 0) -> date:
-    index = day.year * 12 + day.month - 1 - back
-    return date(index // 12, index % 12 + 1, 1)
-
-
-def local_day(moment: datetime) -> date:
-    return moment.astimezone(SHANGHAI).date()
-
-
-@dataclass
-class Plan:
-    """One case's story: its submissions and the workflow acts, with when they happened."""
-
-    received_at: datetime
-    body: dict[str, Any]
-    repeats: list[datetime] = field(default_factory=list)
-    acts: list[Act] = field(default_factory=list)
-    at_reception: bool = False
-    """The first submission was received at the receiving bureau's leader reception that day
-    (the session held then, if one was)."""
-    case_id: str | None = None
-
-    @property
-    def sub_bureau(self) -> str:
-        return str(self.body["sub_bureau"])
-
-    @property
-    def to_city(self) -> bool:
-        return bool(self.body["receiving_bureau"] == CITY)
-
-    def submissions(self) -> list[datetime]:
-        return [self.received_at, *self.repeats]
-
-    def outcome(self) -> str | None:
-        return next((b["outcome"] for _, _, b in reversed(self.acts) if "outcome" in b), None)
-
-    @property
-    def justified(self) -> bool:
-        """domain.md: the latest assessment, a handling outcome superseding intake's."""
-        outcome = self.outcome()
-        if outcome is not None:
-            return outcome == "support"
-        return bool(self.body.get("preliminary_assessment") == "justified")
 
 
 class Planner:
@@ -262,11 +191,11 @@ class Planner:
         rng = self.rng
         kind = rng.random()
         if kind < 0.12:
-            category, summary, requests = rng.choice(_SUGGESTIONS)
+            category, summary, requests = rng.choice(SUGGESTIONS)
         elif kind < 0.22:
-            category, summary, requests = rng.choice(_ACCUSATIONS)
+            category, summary, requests = rng.choice(ACCUSATIONS)
         else:
-            category, summary, requests = rng.choice(_COMPLAINTS)
+            category, summary, requests = rng.choice(COMPLAINTS)
         chance = 0.35
         first_accompanied = self.accompanied.get(sub)
         if first_accompanied is not None and month_start(day) >= first_accompanied:
@@ -294,7 +223,7 @@ class Planner:
                 day = wednesday
             at_reception = rng.random() < (0.78 if practised else 0.5)
         heads = 1 if rng.random() > 0.06 else rng.randint(5, 12)
-        name = rng.choice(_SURNAMES) + "".join(rng.choices(_GIVEN, k=rng.randint(1, 2)))
+        name = rng.choice(SURNAMES) + "".join(rng.choices(GIVEN, k=rng.randint(1, 2)))
         body: dict[str, Any] = {
             "channel": channel,
             "receiving_bureau": receiving,
@@ -304,7 +233,7 @@ class Planner:
                     "name": name,
                     "resident_id": resident_id(rng, sub),
                     "phone": f"13{rng.randrange(10**9):09d}",
-                    "address": f"临江市{rng.choice(_ROADS)}{rng.randint(1, 300)}号",
+                    "address": f"临江市{rng.choice(ROADS)}{rng.randint(1, 300)}号",
                 }
             ],
             "head_count": heads,
@@ -451,12 +380,12 @@ class Planner:
         outcome = rng.choices(["support", "explain", "not_supported"], [35, 45, 20])[0]
         reply = {
             "outcome": outcome,
-            "legal_basis": _BASIS,
+            "legal_basis": BASIS,
             "summary": "经调查核实，作出如下处理意见",
         }
         acts.append((self._at(replied), "reply", reply))
         delivered = self.calendar.next_working_day(replied)
-        acts.append((self._at(delivered), "record_delivery", dict(_DELIVERY)))
+        acts.append((self._at(delivered), "record_delivery", dict(DELIVERY)))
         if channel == "congress_referral" or any(a[1] == "congress_supervise" for a in acts):
             report = {"report": "办理情况书面报告"}
             acts.append((self._at(self._after(replied, 2)), "congress_report", report))
@@ -489,7 +418,7 @@ class Planner:
         upheld = {"decision": "upheld", "outcome": outcome, "summary": "维持原处理意见"}
         acts.append((self._at(decided), "decide_review", upheld))
         delivered = self.calendar.next_working_day(decided)
-        acts.append((self._at(delivered), "record_delivery", dict(_DELIVERY)))
+        acts.append((self._at(delivered), "record_delivery", dict(DELIVERY)))
         if rng.random() < 0.4:
             again = self._request_day(delivered)
             acts.append((self._at(again), "request_re_review", {}))
@@ -503,3 +432,7 @@ class Planner:
     def _decision_day(self, asked: date) -> date:
         due = self.calendar.add_days_deadline(asked, 30)
         return min(self._after(asked, self.rng.uniform(10, 27)), due)
+
+
+# Re-exported: demo.py imports these from here.
+__all__ = ["CITY", "SHANGHAI", "Plan", "Planner", "local_day", "month_start", "resident_id"]

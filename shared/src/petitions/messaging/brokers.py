@@ -219,6 +219,6 @@ def _doc(event_type: str) -> str:
 def events_matching(pattern: str, events: Iterable[type[Event]]) -> list[type[Event]]:
     """The event classes whose messages a subscription on ``pattern`` receives (whatever their
     bureau and partition)."""
-    from petitions.messaging.consumer import subject_matches
+    from petitions.messaging.claims import subject_matches
 
     return [e for e in events if subject_matches(pattern, f"{PREFIX}.b.p00.{e.event_type}")]

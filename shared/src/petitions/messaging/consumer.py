@@ -28,14 +28,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-import json
 import time
 import traceback
-import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -50,6 +45,14 @@ from petitions.eventstore import EventStore, RawEvent
 from petitions.log import bind_context, describe_error, get_logger
 from petitions.messaging import envelope
 from petitions.messaging.brokers import nats_broker, subscribe
+from petitions.messaging.claims import Claim, claim_of, delivered_from, subject_matches
+from petitions.messaging.dead_letters import (
+    DeadLetter,
+    dead_letter_event,
+    list_dead_letters,
+    mark_replayed,
+    record_dead_letter,
+)
 from petitions.messaging.envelope import Delivered
 from petitions.messaging.security import Durable, NatsAccess, access
 from petitions.messaging.subjects import PREFIX, STREAM, subject_for
@@ -83,20 +86,6 @@ async def apply_consumer_migrations(dsn: str) -> list[str]:
         return await apply_package(conn, "messaging", "petitions.messaging.migrations")
     finally:
         await conn.close()
-
-
-@dataclass(frozen=True, slots=True)
-class DeadLetter:
-    id: int
-    consumer: str
-    event_id: str
-    stream_id: str
-    version: int
-    event_type: str
-    error: str
-    deliveries: int
-    failed_at: datetime
-    replayed_at: datetime | None
 
 
 class Consumer:
@@ -138,7 +127,7 @@ class Consumer:
         self._busy_since: float | None = None
         self._failures = 0
         self._last_failure = ""
-        self._waiting: list[tuple[Msg, _Claim]] = []
+        self._waiting: list[tuple[Msg, Claim]] = []
         """Delivered messages not yet handled (all of a fetched batch, as FastStream starts
         them), in delivery order."""
         self._known: dict[UUID, RawEvent] = {}
@@ -284,7 +273,7 @@ class Consumer:
         served), as the consumer always did: a case's versions in order, and no pile of
         transactions waiting on one case's row lock while holding every pool connection. The
         store copies of the messages waiting are read in one query (see _read_ahead)."""
-        claim = _claim(msg)
+        claim = claim_of(msg)
         waiting = (msg, claim)
         self._waiting.append(waiting)
         try:
@@ -336,14 +325,14 @@ class Consumer:
         msg: Msg,
         known: Mapping[UUID, RawEvent] | None = None,
         *,
-        claim: _Claim | None = None,
+        claim: Claim | None = None,
     ) -> None:
         """Apply the store's copy of the event the message names (and any versions of its case
         found missing), then ack; on failure nak with a delay, or dead-letter it after
         ``max_deliver`` deliveries. ``known``: store copies already read, by event id (a
         caller handling several messages may read them in one query); ``claim``: the message
         already read for what it claims to be."""
-        claim = claim or _claim(msg)
+        claim = claim or claim_of(msg)
         bind_context(consumer=self.name, case=claim.stream_id, event_id=str(claim.event_id))
         try:
             await self._believe(msg, claim, known)
@@ -365,9 +354,7 @@ class Consumer:
             return
         await msg.ack()
 
-    async def _believe(
-        self, msg: Msg, claim: _Claim, known: Mapping[UUID, RawEvent] | None
-    ) -> None:
+    async def _believe(self, msg: Msg, claim: Claim, known: Mapping[UUID, RawEvent] | None) -> None:
         if claim.event_id is None:
             await self._reject(msg, claim, "消息无法解析 not a relayed event (unreadable envelope)")
             return
@@ -389,9 +376,9 @@ class Consumer:
             await self._reject(msg, claim, f"{reason}; the store's copy is applied", applied=True)
             if not subject_matches(self._filter, subject):
                 return  # not this consumer's event at all: it arrives (or arrived) elsewhere
-        await self._apply(_delivered(genuine))
+        await self._apply(delivered_from(genuine))
 
-    async def _reject(self, msg: Msg, claim: _Claim, reason: str, *, applied: bool = False) -> None:
+    async def _reject(self, msg: Msg, claim: Claim, reason: str, *, applied: bool = False) -> None:
         """Alert and keep a dead letter for a message the store does not bear out. The alert
         names ids and the subject only: a forged payload may hold anything."""
         self.rejected += 1
@@ -427,29 +414,14 @@ class Consumer:
                         f"{event.stream_id}: the store lacks versions between {applied} and "
                         f"{event.version}"
                     )
-                pending = [_delivered(raw) for raw in missing] + pending
+                pending = [delivered_from(raw) for raw in missing] + pending
             for item in pending:
                 await self._handler(conn, item)
             await conn.execute(self._update, event.stream_id, event.version, *self._scope)
             self.applied += len(pending)
 
-    async def _dead_letter(self, msg: Msg, claim: _Claim, error: str, deliveries: int) -> None:
-        await self._pool.execute(
-            "INSERT INTO messaging.dead_letters (consumer, event_id, stream_id, version, "
-            "event_type, subject, payload, error, deliveries) "
-            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
-            "ON CONFLICT (consumer, event_id) DO UPDATE SET error = EXCLUDED.error, "
-            "deliveries = EXCLUDED.deliveries, failed_at = now(), replayed_at = NULL",
-            self.name,
-            claim.event_id or _garbage_id(msg.data),
-            claim.stream_id,
-            claim.version,
-            claim.event_type,
-            msg.subject,
-            msg.data,
-            error,
-            deliveries,
-        )
+    async def _dead_letter(self, msg: Msg, claim: Claim, error: str, deliveries: int) -> None:
+        await record_dead_letter(self._pool, self.name, msg, claim, error, deliveries)
         self.dead_lettered += 1
 
     async def dead_letters(self, *, include_replayed: bool = False) -> list[DeadLetter]:
@@ -459,82 +431,15 @@ class Consumer:
         """Apply the store's copy of a dead letter's event again (after the cause was fixed) and
         mark it replayed. Raises what the handler raises, or LookupError if the store has no
         such event (a forgery stays a dead letter), leaving the dead letter in place."""
-        row = await self._pool.fetchrow(
-            "SELECT event_id FROM messaging.dead_letters WHERE id = $1 AND consumer = $2",
-            dead_letter_id,
-            self.name,
-        )
-        if row is None:
-            raise LookupError(
-                f"没有这条死信 no dead letter {dead_letter_id} for consumer {self.name!r}"
-            )
-        genuine = (await self._store.read_events_raw([row["event_id"]])).get(row["event_id"])
+        event_id = await dead_letter_event(self._pool, self.name, dead_letter_id)
+        genuine = (await self._store.read_events_raw([event_id])).get(event_id)
         if genuine is None:
             raise LookupError(
                 f"事件库中没有此事件，不能重放 dead letter {dead_letter_id} names an event the "
                 "store does not hold: it is not replayed"
             )
-        await self._apply(_delivered(genuine))
-        await self._pool.execute(
-            "UPDATE messaging.dead_letters SET replayed_at = now() WHERE id = $1", dead_letter_id
-        )
-
-
-async def list_dead_letters(
-    pool: asyncpg.Pool | asyncpg.Connection,
-    consumer: str | None = None,
-    *,
-    include_replayed: bool = False,
-) -> list[DeadLetter]:
-    rows = await pool.fetch(
-        "SELECT id, consumer, event_id::text AS event_id, stream_id, version, event_type, error, "
-        "deliveries, failed_at, replayed_at FROM messaging.dead_letters "
-        "WHERE ($1::text IS NULL OR consumer = $1) AND ($2 OR replayed_at IS NULL) ORDER BY id",
-        consumer,
-        include_replayed,
-    )
-    return [DeadLetter(**dict(r)) for r in rows]
-
-
-def _delivered(raw: RawEvent) -> Delivered:
-    data: dict[str, Any] = json.loads(raw.data)
-    return Delivered(
-        event_id=raw.event_id,
-        event_type=raw.event_type,
-        schema_version=raw.schema_version,
-        stream_id=raw.stream_id,
-        version=raw.version,
-        position=raw.position,
-        bureau=raw.bureau,
-        actor=raw.actor,
-        service=raw.service,
-        correlation_id=raw.correlation_id,
-        causation_id=raw.causation_id,
-        occurred_at=raw.occurred_at,
-        recorded_at=raw.recorded_at,
-        data=data,
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class _Claim:
-    """What a message says it is, read as little as needed and believed not at all: where to
-    look in the store, and what to note in a dead letter."""
-
-    event_id: UUID | None
-    stream_id: str = "?"
-    version: int = 0
-    event_type: str = "?"
-
-
-def _claim(msg: Msg) -> _Claim:
-    try:
-        doc = json.loads(msg.data)
-        return _Claim(
-            UUID(doc["event_id"]), str(doc["stream_id"]), int(doc["version"]), str(doc["type"])
-        )
-    except (ValueError, TypeError, KeyError, AttributeError):
-        return _Claim(None)
+        await self._apply(delivered_from(genuine))
+        await mark_replayed(self._pool, dead_letter_id)
 
 
 async def _stop(broker: NatsBroker) -> None:
@@ -544,17 +449,14 @@ async def _stop(broker: NatsBroker) -> None:
             await broker.stop()
 
 
-def _garbage_id(data: bytes) -> UUID:
-    # A dead letter needs an id; the same garbage twice is one dead letter.
-    return uuid.uuid5(uuid.NAMESPACE_OID, hashlib.sha256(data).hexdigest())
-
-
-def subject_matches(pattern: str, subject: str) -> bool:
-    """NATS subject matching: ``*`` is one token, a final ``>`` one or more."""
-    wanted, tokens = pattern.split("."), subject.split(".")
-    for i, part in enumerate(wanted):
-        if part == ">":
-            return len(tokens) > i
-        if i >= len(tokens) or (part != "*" and part != tokens[i]):
-            return False
-    return len(tokens) == len(wanted)
+__all__ = [
+    "FAILURES_BEFORE_RESTART",
+    "Begin",
+    "Consumer",
+    "ConsumerFailingError",
+    "DeadLetter",
+    "Handler",
+    "apply_consumer_migrations",
+    "list_dead_letters",
+    "subject_matches",
+]
