@@ -53,6 +53,7 @@ are over (the practices report's after window) and six before it are in the hist
 LATE_WORKING_DAYS = 20
 """The latest a late act comes after its deadline, in working days."""
 ACCOMPANIED_FACTOR = 0.3
+"""A sub-bureau's chance of a petition going to the city bureau, once it has accompanied."""
 STILL_LATE = 0.12
 """The share of cases whose deadline fell in the last ``LATE_WORKING_DAYS`` working days before
 the day of loading that are still open then (overdue by days or weeks)."""
@@ -61,7 +62,6 @@ CHIEF_GAIN = 0.56
 CHIEF_DAY_DRAW = 0.3
 """The share of other days' visitors who come on the week's Wednesday to see the chief (half as
 many again once the practices began)."""
-"""A sub-bureau's chance of a petition going to the city bureau, once it has accompanied."""
 
 
 class Planner:
