@@ -11,7 +11,12 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from intake.adapters.memory import MemoryDossierStorage, MemoryRegistrationStorage
+from intake.adapters.memory import (
+    MemoryAttachmentStorage,
+    MemoryDossierStorage,
+    MemoryRegistrationStorage,
+)
+from intake.application.attachments import Attachments, Upload
 from intake.application.dossier import Dossier, reads_stream
 from intake.application.notices import Notices
 from intake.application.register import Registered, Registrar
@@ -62,9 +67,8 @@ class Setup:
     def __init__(self) -> None:
         self.clock = Clock()
         index = BlindIndex(b"the dossier unit tests' index key")
-        self.store = InMemoryEventStore(
-            personal=PersonalData(MemoryDataKeys(), index), clock=self.clock
-        )
+        self.keys = MemoryDataKeys()
+        self.store = InMemoryEventStore(personal=PersonalData(self.keys, index), clock=self.clock)
         registration = MemoryRegistrationStorage(self.store)
         self.registrar = Registrar(registration, index, CONFIG, clock=self.clock)
         # The registration's tables: the query codes it keeps are the dossier's to look up.
@@ -201,3 +205,27 @@ async def test_a_rolled_back_notice_gives_its_number_back() -> None:
         assert await writer.next_notice_number("330102", 2026) == 1
         assert await writer.next_notice_number("3301", 2026) == 1
     assert s.storage.notice_numbers == {("330102", 2026): 1, ("3301", 2026): 1}
+
+
+async def test_an_attachment_is_kept_sealed_and_opened_only_with_a_recorded_read() -> None:
+    s = Setup()
+    case = await s.register()
+    storage = MemoryAttachmentStorage(s.store, s.keys)
+    attachments = Attachments(s.dossier, s.keys, storage, max_bytes=1 << 20)
+    letter_scan = (
+        b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\n" + bytes(range(256)) + b"\n%%EOF\n"
+    )
+    added = await attachments.add(
+        str(case.case_id),
+        Upload(letter_scan, "来信.pdf", "scan", "application/pdf"),
+        REGISTRAR,
+        correlation_id=uuid.uuid4(),
+    )
+    [sealed] = storage.blobs.values()
+    assert letter_scan not in sealed
+    assert s.storage.reads == []  # attaching at the desk reads nothing in the clear
+    opened = await attachments.open(
+        str(case.case_id), added["attachment_id"], HANDLER, "handling", correlation_id=uuid.uuid4()
+    )
+    assert opened.content == letter_scan
+    assert [r.reader for r in s.storage.reads] == ["王警官"]
