@@ -735,6 +735,8 @@ async def _endpoint_figures(
         authenticate,
         install_auth_errors,
     )
+    from reporting.adapters.postgres import PostgresCaseFinder
+    from reporting.audit import Audit
     from reporting.entrypoints.audit import router as audit_router
     from reporting.entrypoints.http import router
 
@@ -764,7 +766,7 @@ async def _endpoint_figures(
             app.include_router(
                 audit_router(
                     lambda: audit_store,
-                    lambda: read_pool,
+                    lambda: Audit(audit_store, PostgresCaseFinder(audit_store, read_pool)),
                     authenticate(lambda: verifier),
                     config=config,
                 )

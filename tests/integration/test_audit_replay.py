@@ -34,6 +34,7 @@ from petitions.messages import assignment as a
 from petitions.messages import intake as i
 from petitions.messages.reporting import TimelineRead
 from petitions.personal import BlindIndex, DataKeys, LocalKeyService
+from reporting.adapters.postgres import PostgresCaseFinder
 from reporting.audit import Audit, Reader, UnknownCaseError
 from reporting.entrypoints.audit import router
 
@@ -232,7 +233,9 @@ async def _tamper(database_url: str, statement: str) -> None:
 async def test_timeline_shows_both_times_masked_data_and_hashes(
     store: EventStore, read_pool: asyncpg.Pool, case: Case
 ) -> None:
-    timeline = await Audit(store, read_pool).timeline(case.number, AUDITOR, verify=True)
+    timeline = await Audit(store, PostgresCaseFinder(store, read_pool)).timeline(
+        case.number, AUDITOR, verify=True
+    )
 
     assert timeline.case_id == case.case_id
     assert [e.version for e in timeline.entries] == [1, 2, 3, 4, 5, 6]
@@ -259,7 +262,7 @@ async def test_timeline_shows_both_times_masked_data_and_hashes(
 async def test_state_between_events_by_recorded_and_by_occurred_time(
     store: EventStore, read_pool: asyncpg.Pool, case: Case
 ) -> None:
-    audit = Audit(store, read_pool)
+    audit = Audit(store, PostgresCaseFinder(store, read_pool))
 
     then = await audit.state_as_of(case.number, AUDITOR, as_of=utc("2026-03-01T09:00"))
     assert then.state.state == "handling"
@@ -284,7 +287,7 @@ async def test_state_between_events_by_recorded_and_by_occurred_time(
 async def test_every_read_is_recorded_on_the_audit_stream(
     store: EventStore, read_pool: asyncpg.Pool, case: Case
 ) -> None:
-    audit = Audit(store, read_pool)
+    audit = Audit(store, PostgresCaseFinder(store, read_pool))
     first = await audit.timeline(case.number, AUDITOR, as_of=utc("2026-03-01T09:00"), verify=True)
     await audit.state_as_of(case.number, Reader("admin-1", "admin", via="api"))
 
@@ -314,7 +317,7 @@ async def test_every_read_is_recorded_on_the_audit_stream(
 async def test_case_numbers_resolve_through_read_models_or_the_store(
     store: EventStore, read_pool: asyncpg.Pool, case: Case, database_url: str
 ) -> None:
-    audit = Audit(store, read_pool)
+    audit = Audit(store, PostgresCaseFinder(store, read_pool))
     # No read models at all yet: the registration event answers.
     assert (await audit.timeline(case.number, AUDITOR)).case_id == case.case_id
     with pytest.raises(UnknownCaseError, match="请核对案号"):
@@ -350,7 +353,9 @@ async def test_tampering_is_reported_where_it_breaks(
         "UPDATE eventstore.events SET actor = 'someone-else' "
         f"WHERE stream_id = '{case.stream}' AND version = 4",
     )
-    timeline = await Audit(store, read_pool).timeline(case.number, AUDITOR, verify=True)
+    timeline = await Audit(store, PostgresCaseFinder(store, read_pool)).timeline(
+        case.number, AUDITOR, verify=True
+    )
     assert timeline.verification is not None
     assert not timeline.verification.ok
     assert timeline.verification.first_bad_version == 4
@@ -369,7 +374,12 @@ async def api(
     app = FastAPI()
     install_auth_errors(app)
     app.include_router(
-        router(lambda: store, lambda: read_pool, authenticate(lambda: verifier), config=CONFIG)
+        router(
+            lambda: store,
+            lambda: Audit(store, PostgresCaseFinder(store, read_pool)),
+            authenticate(lambda: verifier),
+            config=CONFIG,
+        )
     )
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://reporting") as http:

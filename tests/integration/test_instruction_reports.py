@@ -28,6 +28,8 @@ from petitions.identity import (
     authenticate,
     install_auth_errors,
 )
+from reporting.adapters.postgres import PostgresCaseFinder
+from reporting.audit import Audit
 from reporting.entrypoints.audit import router as audit_router
 from reporting.entrypoints.http import router as reports_router
 from reporting.projections import create_read_pool, migrate, rebuild
@@ -63,7 +65,14 @@ async def reports(
     install_auth_errors(app)
     auth = authenticate(lambda: verifier)
     app.include_router(reports_router(lambda: read_pool, config, calendar, auth, clock=clock))
-    app.include_router(audit_router(lambda: store, lambda: read_pool, auth, config=config))
+    app.include_router(
+        audit_router(
+            lambda: store,
+            lambda: Audit(store, PostgresCaseFinder(store, read_pool)),
+            auth,
+            config=config,
+        )
+    )
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://reporting") as http:
         yield http

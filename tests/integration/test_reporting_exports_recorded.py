@@ -20,6 +20,8 @@ from petitions.identity import (
     authenticate,
     install_auth_errors,
 )
+from reporting.adapters.postgres import PostgresCaseFinder
+from reporting.audit import Audit
 from reporting.entrypoints import audit
 from reporting.entrypoints.http import router
 
@@ -48,7 +50,10 @@ async def http(
         app.include_router(
             router(lambda: pool, config, calendar, auth, clock=clock, store=lambda: store)
         )
-        app.include_router(audit.router(lambda: store, lambda: pool, auth, config=config))
+        finder = PostgresCaseFinder(store, pool)
+        app.include_router(
+            audit.router(lambda: store, lambda: Audit(store, finder), auth, config=config)
+        )
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://reporting") as client:
             yield client

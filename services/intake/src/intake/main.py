@@ -21,8 +21,13 @@ from petitions.identity import authenticate, install_auth_errors, verifier_from_
 from petitions.metrics import install_metrics
 from petitions.runtime import Runtime, StartupError, migrate_schema, open_runtime, tune_gc
 
-from intake.adapters.postgres import PostgresReceptionStorage, PostgresRegistrationStorage
-from intake.application.attachments import Attachments, PostgresBlobStore
+from intake.adapters.postgres import (
+    PostgresAttachmentStorage,
+    PostgresDossierStorage,
+    PostgresReceptionStorage,
+    PostgresRegistrationStorage,
+)
+from intake.application.attachments import Attachments
 from intake.application.dossier import Dossier
 from intake.application.notices import Notices
 from intake.application.receipt import Receipts
@@ -63,7 +68,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
             holder["reception"] = Reception(
                 PostgresReceptionStorage(runtime.store), config, calendar, clock=clock
             )
-            dossier = Dossier(runtime.store, config, runtime.personal.index)
+            dossier = Dossier(PostgresDossierStorage(runtime.store), config, runtime.personal.index)
             holder["dossier"] = dossier
             runtime.count(
                 "petitions_personal_data_reads",
@@ -76,7 +81,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
             holder["attachments"] = Attachments(
                 dossier,
                 runtime.personal.keys,
-                PostgresBlobStore(runtime.store.pool),
+                PostgresAttachmentStorage(runtime.store, runtime.personal.keys),
                 max_bytes=settings.attachment_max_bytes,
             )
             holder["receipts"] = Receipts(

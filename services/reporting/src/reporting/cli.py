@@ -51,6 +51,7 @@ from petitions.eventstore.checkpoint import (
 from petitions.operator import failed, operator_settings
 from pydantic import Field
 
+from reporting.adapters.postgres import PostgresCaseFinder
 from reporting.audit import (
     STATES,
     Audit,
@@ -263,7 +264,7 @@ async def _audit(
     store_pool, read_pool = await _pools(settings, source)
     try:
         store = EventStore(store_pool)
-        audit = Audit(store, read_pool)
+        audit = Audit(store, PostgresCaseFinder(store, read_pool))
         try:
             timeline = await audit.timeline(case_number, reader, as_of=as_of, by=by, verify=verify)
         except UnknownCaseError as exc:

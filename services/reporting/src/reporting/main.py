@@ -28,7 +28,9 @@ from petitions.messaging import Consumer
 from petitions.metrics import install_metrics
 from petitions.runtime import Runtime, migrate_schema, open_runtime, tune_gc
 
+from reporting.adapters.postgres import PostgresCaseFinder
 from reporting.asyncapi import spec
+from reporting.audit import Audit
 from reporting.config import Settings
 from reporting.entrypoints import audit, http
 from reporting.projections.live import projection_consumer
@@ -148,7 +150,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
     app.include_router(
         audit.router(
             lambda: current().store,
-            lambda: current().read_pool,
+            lambda: Audit(
+                current().store, PostgresCaseFinder(current().store, current().read_pool)
+            ),
             auth,
             config=config,
         )

@@ -1,4 +1,4 @@
-"""Intake's storage ports (registration, reception days) in memory, on
+"""Intake's storage ports (registration, reception days, the dossier) in memory, on
 :class:`InMemoryEventStore` (which needs ``PersonalData(MemoryDataKeys(), BlindIndex(...))``,
 for registrations carry personal data): fast tests of the registrar, of repeat matching and of
 reception days, without a database.
@@ -11,6 +11,7 @@ once (the in-memory store has no transactions). Not for production.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import replace
@@ -18,12 +19,17 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
+from petitions.cases import parse_case_ref
 from petitions.eventstore import AppendResult, Metadata, NewEvent
 from petitions.eventstore.memory import InMemoryEventStore
+from petitions.messages.intake import PersonalDataRead
+from petitions.personal import SubjectKeys
 
 from intake.application.ports import (
     SESSION_COLUMNS,
     IdempotencyKeyTaken,
+    ReadRow,
+    RecordedRead,
     Remembered,
     SessionChange,
     SessionRow,
@@ -197,3 +203,160 @@ class MemoryReceptionStorage:
             key=lambda r: (r.day, r.leader_id),
         )
         return [{c: getattr(r, c) for c in SESSION_COLUMNS} for r in found]
+
+
+# -- the dossier ---------------------------------------------------------------------------------
+
+
+class MemoryDossierWriter:
+    def __init__(
+        self, events: InMemoryEventStore, reads: list[ReadRow], notices: dict[tuple[str, int], int]
+    ) -> None:
+        self._events = events
+        self._reads = reads
+        self._notices = notices
+
+    async def stream_version(self, stream_id: str) -> int:
+        return await self._events.stream_version(stream_id)
+
+    async def append(
+        self,
+        stream_id: str,
+        events: Sequence[NewEvent[Any]],
+        expected_version: int,
+        *,
+        metadata: Metadata,
+    ) -> AppendResult:
+        return await self._events.append(stream_id, events, expected_version, metadata=metadata)
+
+    async def add_read(self, row: ReadRow) -> None:
+        self._reads.append(row)
+
+    async def next_notice_number(self, bureau: str, year: int) -> int:
+        last = self._notices.get((bureau, year), 0) + 1
+        self._notices[bureau, year] = last
+        return last
+
+
+class MemoryDossierStorage:
+    """Reads (in the order recorded) and notice counters in lists and dicts; a transaction's
+    rows are kept only when its block ends without an exception. ``tables`` are registration's
+    (:class:`MemoryRegistrationStorage`), for the query codes."""
+
+    def __init__(self, events: InMemoryEventStore, tables: MemoryTables | None = None) -> None:
+        self._events = events
+        self.tables = tables or MemoryTables()
+        self.reads: list[ReadRow] = []
+        self.notice_numbers: dict[tuple[str, int], int] = {}
+        self._lock = asyncio.Lock()
+
+    @property
+    def events(self) -> InMemoryEventStore:
+        return self._events
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[MemoryDossierWriter]:
+        async with self._lock:
+            reads, notices = list(self.reads), dict(self.notice_numbers)
+            yield MemoryDossierWriter(self._events, reads, notices)
+            self.reads, self.notice_numbers = reads, notices
+
+    async def case_id(self, ref: str) -> UUID | None:
+        parsed = parse_case_ref(ref)
+        if parsed is None or isinstance(parsed, UUID):
+            return parsed
+        # As on PostgreSQL: the first case registered under the number.
+        for raw in await self._events.read_all_raw(limit=1_000_000):
+            if (
+                raw.event_type == "intake.CaseRegistered"
+                and json.loads(raw.data).get("case_number") == parsed
+            ):
+                return UUID(raw.stream_id.removeprefix("case-"))
+        return None
+
+    async def case_of_query_code(self, token: bytes) -> UUID | None:
+        return self.tables.query_codes.get(token)
+
+    async def reads_by(
+        self,
+        reader: str,
+        bureaus: Sequence[str],
+        *,
+        not_accused_unit: str,
+        not_accused_officer: str,
+        limit: int,
+        offset: int,
+    ) -> list[RecordedRead]:
+        rows = [
+            r
+            for r in reversed(self.reads)  # newest first, as by position on PostgreSQL
+            if r.reader == reader
+            and set(r.case_bureaus) & set(bureaus)
+            and not_accused_unit not in r.accused_units
+            and not_accused_officer not in r.accused_officers
+        ][offset : offset + limit]
+        found: list[RecordedRead] = []
+        for row in rows:
+            event = (
+                await self._events.read_stream(
+                    row.stream_id, row.version, row.version, reveal=False
+                )
+            )[0]
+            assert isinstance(event.data, PersonalDataRead)
+            found.append(
+                RecordedRead(event.data, event.version, event.recorded_at, event.correlation_id)
+            )
+        return found
+
+
+# -- attachments ---------------------------------------------------------------------------------
+
+
+class MemoryAttachmentWriter:
+    def __init__(
+        self, events: InMemoryEventStore, keys: SubjectKeys, blobs: dict[tuple[bytes, UUID], bytes]
+    ) -> None:
+        self._events = events
+        self._keys = keys
+        self._blobs = blobs
+
+    async def stream_version(self, stream_id: str) -> int:
+        return await self._events.stream_version(stream_id)
+
+    async def append(
+        self,
+        stream_id: str,
+        events: Sequence[NewEvent[Any]],
+        expected_version: int,
+        *,
+        metadata: Metadata,
+    ) -> AppendResult:
+        return await self._events.append(stream_id, events, expected_version, metadata=metadata)
+
+    async def key_for_writing(self, subject: UUID) -> bytes:
+        return (await self._keys.for_writing({subject}))[subject]
+
+    async def put_blob(self, sm3: bytes, subject: UUID, sealed: bytes, size: int) -> None:
+        del size
+        self._blobs.setdefault((sm3, subject), sealed)
+
+
+class MemoryAttachmentStorage:
+    """Sealed bytes in a dict; a transaction's blobs are kept only when its block ends without
+    an exception."""
+
+    def __init__(self, events: InMemoryEventStore, keys: SubjectKeys) -> None:
+        self._events = events
+        self._keys = keys
+        self.blobs: dict[tuple[bytes, UUID], bytes] = {}
+        self._lock = asyncio.Lock()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[MemoryAttachmentWriter]:
+        async with self._lock:
+            draft = dict(self.blobs)
+            yield MemoryAttachmentWriter(self._events, self._keys, draft)
+            self.blobs = draft
+
+    async def blob(self, sm3: bytes, subject: UUID) -> bytes | None:
+        return self.blobs.get((sm3, subject))

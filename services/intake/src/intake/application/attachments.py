@@ -15,11 +15,11 @@ or to an act of the case.
   (Art. 30: to the accused the case does not exist, 404), a purpose is required, and an
   ``intake.PersonalDataRead`` is appended before the bytes are returned.
 
-Where the bytes live is behind :class:`BlobStore`. :class:`PostgresBlobStore` is the default
-(``make up`` needs nothing else). An S3-compatible store (MinIO) would implement the same two
-methods; it is not built (nothing here could test it for real): written without the caller's
-transaction, its ``put`` would come first and an event-less object could remain after a
-failure, never the reverse.
+Where the bytes live is behind :class:`~intake.application.ports.AttachmentStorage`.
+:class:`~intake.adapters.postgres.PostgresAttachmentStorage` is the default (``make up`` needs
+nothing else). An S3-compatible store (MinIO) would implement the same port; it is not built
+(nothing here could test it for real): written outside the event's transaction, its blob would
+be put first and an event-less object could remain after a failure, never the reverse.
 """
 
 from __future__ import annotations
@@ -28,11 +28,11 @@ import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Any, Final, Protocol
+from typing import Any, Final
 from uuid import UUID, uuid4
 
-import asyncpg
-from petitions.eventstore import EventStore, Metadata, NewEvent, WrongExpectedVersionError
+from petitions.eventstore import Metadata, NewEvent, WrongExpectedVersionError
+from petitions.eventstore.port import EventStorePort
 from petitions.identity import ForbiddenError, Principal, Role
 from petitions.log import get_logger
 from petitions.messages.intake import AttachmentAdded, PersonalDataRead, SubmissionReceived
@@ -47,6 +47,7 @@ from petitions.personal.masking import mask
 from petitions.scope import reach
 
 from intake.application.dossier import SHANGHAI, Dossier, _not_found
+from intake.application.ports import AttachmentStorage
 from intake.application.register import InvalidCommand
 from intake.domain.casefile import CaseFile
 from intake.domain.filetypes import KINDS, NAMES, TypeProblem, check
@@ -64,63 +65,6 @@ DESK_ROLES: Final = (Role.REGISTRAR, Role.PETITION_OFFICE, Role.LEADER, Role.IMP
 
 def attachments_stream(case_id: UUID) -> str:
     return f"attachments-{case_id}"
-
-
-class BlobStore(Protocol):
-    """Where sealed attachment bytes are kept, by (SM3 digest of the clear bytes, subject).
-
-    Implementations store only what they are given (already sealed): they never see clear
-    bytes or keys. ``connection`` is the caller's transaction when the store lives in the same
-    PostgreSQL; a store elsewhere ignores it (and then ``put`` runs before the event)."""
-
-    async def put(
-        self,
-        sm3: bytes,
-        subject: UUID,
-        sealed: bytes,
-        size: int,
-        *,
-        connection: asyncpg.Connection | None = None,
-    ) -> None:
-        """Keep ``sealed`` under (sm3, subject); an existing entry is kept as it is."""
-        ...
-
-    async def get(self, sm3: bytes, subject: UUID) -> bytes | None:
-        """The sealed bytes, or None when there are none."""
-        ...
-
-
-class PostgresBlobStore:
-    """``intake.attachment_blobs`` (bytea), in the event store's database."""
-
-    def __init__(self, pool: asyncpg.Pool) -> None:
-        self._pool = pool
-
-    async def put(
-        self,
-        sm3: bytes,
-        subject: UUID,
-        sealed: bytes,
-        size: int,
-        *,
-        connection: asyncpg.Connection | None = None,
-    ) -> None:
-        await (connection or self._pool).execute(
-            "INSERT INTO intake.attachment_blobs (sm3, subject_id, sealed, size) "
-            "VALUES ($1, $2, $3, $4) ON CONFLICT (sm3, subject_id) DO NOTHING",
-            sm3,
-            subject,
-            sealed,
-            size,
-        )
-
-    async def get(self, sm3: bytes, subject: UUID) -> bytes | None:
-        value = await self._pool.fetchval(
-            "SELECT sealed FROM intake.attachment_blobs WHERE sm3 = $1 AND subject_id = $2",
-            sm3,
-            subject,
-        )
-        return None if value is None else bytes(value)
 
 
 def _associated(sm3: bytes, subject: UUID) -> bytes:
@@ -187,19 +131,19 @@ class Attachments:
         self,
         dossier: Dossier,
         keys: SubjectKeys,
-        blobs: BlobStore,
+        storage: AttachmentStorage,
         *,
         max_bytes: int,
     ) -> None:
         self._dossier = dossier
         self._keys = keys
-        self._blobs = blobs
+        self._storage = storage
         self.max_bytes = max_bytes
         self.added = 0
         self.read = 0
 
     @property
-    def _store(self) -> EventStore:
+    def _store(self) -> EventStorePort:
         return self._dossier.store
 
     def _may_attach(self, case: CaseFile, principal: Principal) -> bool:
@@ -263,27 +207,19 @@ class Attachments:
         stream = attachments_stream(case.case_id)
         for _ in range(_ATTEMPTS):
             try:
-                async with self._store.pool.acquire() as conn, conn.transaction():
+                async with self._storage.transaction() as writer:
                     try:
-                        key = (await self._keys.for_writing({subject}, conn))[subject]
+                        key = await writer.key_for_writing(subject)
                     except SubjectErasedError:
                         raise _erased() from None
-                    await self._blobs.put(
-                        digest,
-                        subject,
-                        seal(key, upload.content, digest, subject),
-                        size,
-                        connection=conn,
+                    await writer.put_blob(
+                        digest, subject, seal(key, upload.content, digest, subject), size
                     )
-                    version = await conn.fetchval(
-                        "SELECT version FROM eventstore.streams WHERE stream_id = $1", stream
-                    )
-                    result = await self._store.append(
+                    result = await writer.append(
                         stream,
                         [NewEvent(added, bureau=case.bureau)],
-                        int(version or 0),
+                        await writer.stream_version(stream),
                         metadata=metadata,
-                        connection=conn,
                     )
             except WrongExpectedVersionError:
                 continue  # another file of the same case was attached meanwhile
@@ -436,7 +372,7 @@ class Attachments:
         key = (await self._keys.for_reading({subject})).get(subject)
         if key is None or await self._keys.erased({subject}):
             raise _erased()
-        sealed = await self._blobs.get(digest, subject)
+        sealed = await self._storage.blob(digest, subject)
         if sealed is None:
             raise _erased()
         try:
@@ -502,9 +438,7 @@ def too_large(size: int | None, limit: int) -> Refused:
 __all__ = [
     "DESK_ROLES",
     "Attachments",
-    "BlobStore",
     "Download",
-    "PostgresBlobStore",
     "Upload",
     "attachments_stream",
     "too_large",

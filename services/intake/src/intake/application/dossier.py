@@ -23,14 +23,13 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from petitions.bureaus import BureauConfig, UnknownCodeError
-from petitions.cases import resolve_case_ref
 from petitions.eventstore import (
-    EventStore,
     Metadata,
     NewEvent,
     RecordedEvent,
     WrongExpectedVersionError,
 )
+from petitions.eventstore.port import EventStorePort
 from petitions.identity import ForbiddenError, Principal, Role
 from petitions.log import get_logger
 from petitions.messages.intake import PersonalDataRead
@@ -39,6 +38,7 @@ from petitions.personal import BlindIndex
 from petitions.personal.codec import plan_for
 from petitions.scope import reach
 
+from intake.application.ports import DossierStorage, ReadRow
 from intake.application.register import InvalidCommand
 from intake.domain.casefile import CaseFile, fold, public_status
 from intake.domain.instructions import instructions_of
@@ -74,16 +74,21 @@ class Loaded:
 class Dossier:
     """The dossier and its read record (one per process)."""
 
-    def __init__(self, store: EventStore, config: BureauConfig, index: BlindIndex) -> None:
-        self._store = store
+    def __init__(self, storage: DossierStorage, config: BureauConfig, index: BlindIndex) -> None:
+        self._storage = storage
+        self._store = storage.events
         self._config = config
         self._index = index
         self.reads = 0
         """Personal data read in the clear (each recorded first), for /metrics."""
 
     @property
-    def store(self) -> EventStore:
+    def store(self) -> EventStorePort:
         return self._store
+
+    @property
+    def storage(self) -> DossierStorage:
+        return self._storage
 
     @property
     def config(self) -> BureauConfig:
@@ -96,7 +101,7 @@ class Dossier:
         return await self._load(ref)
 
     async def _load(self, ref: str) -> Loaded:
-        case_id = await resolve_case_ref(self._store.pool, ref)
+        case_id = await self._storage.case_id(ref)
         if case_id is None:
             raise _not_found()
         raws = await self._store.read_stream_raw(f"case-{case_id}")
@@ -223,29 +228,14 @@ class Dossier:
         metadata = Metadata(actor=read.reader, service=SERVICE, correlation_id=correlation_id)
         for _ in range(READ_ATTEMPTS):
             try:
-                async with self._store.pool.acquire() as conn, conn.transaction():
-                    version = await conn.fetchval(
-                        "SELECT version FROM eventstore.streams WHERE stream_id = $1", stream
-                    )
-                    result = await self._store.append(
+                async with self._storage.transaction() as writer:
+                    result = await writer.append(
                         stream,
                         [NewEvent(read, bureau=case.bureau)],
-                        int(version or 0),
+                        await writer.stream_version(stream),
                         metadata=metadata,
-                        connection=conn,
                     )
-                    await conn.execute(
-                        "INSERT INTO intake.personal_data_reads (stream_id, version, case_id, "
-                        "reader, case_bureaus, accused_units, accused_officers, read_at) "
-                        "VALUES ($1, $2, $3, $4, $5, $6, $7, now())",
-                        stream,
-                        result.version,
-                        case.case_id,
-                        read.reader,
-                        self.case_bureaus(case),
-                        sorted(case.accused_units),
-                        sorted(case.accused_officers),
-                    )
+                    await writer.add_read(self.read_row(case, read.reader, result.version))
             except WrongExpectedVersionError:
                 continue  # another read of the same case was recorded meanwhile
             event = (await self._store.read_stream(stream, result.version, result.version))[0]
@@ -255,6 +245,18 @@ class Dossier:
                 "read_at": event.recorded_at.astimezone(SHANGHAI),
             }
         raise Refused("busy", "案件正被频繁查阅，请重试 / the case is busy, try again", 503)
+
+    def read_row(self, case: CaseFile, reader: str, version: int) -> ReadRow:
+        """The row that lets auditors find the read at ``version`` of the case's reads."""
+        return ReadRow(
+            stream_id=reads_stream(case.case_id),
+            version=version,
+            case_id=case.case_id,
+            reader=reader,
+            case_bureaus=self.case_bureaus(case),
+            accused_units=sorted(case.accused_units),
+            accused_officers=sorted(case.accused_officers),
+        )
 
     def _dossier_json(self, case: CaseFile, principal: Principal) -> dict[str, Any]:
         del principal
@@ -358,30 +360,18 @@ class Dossier:
             if self._config.is_bureau(principal.bureau)
             else []
         )
-        rows = await self._store.pool.fetch(
-            "SELECT e.version, e.data::text AS data, e.recorded_at, e.correlation_id "
-            "FROM intake.personal_data_reads r "
-            "JOIN eventstore.events e ON e.stream_id = r.stream_id AND e.version = r.version "
-            "WHERE r.reader = $1 AND r.case_bureaus && $2::text[] "
-            "AND NOT ($3 = ANY(r.accused_units)) AND NOT ($4 = ANY(r.accused_officers)) "
-            "ORDER BY e.position DESC LIMIT $5 OFFSET $6",
+        rows = await self._storage.reads_by(
             user,
             scope,
-            principal.bureau,
-            principal.user,
-            limit,
-            offset,
+            not_accused_unit=principal.bureau,
+            not_accused_officer=principal.user,
+            limit=limit,
+            offset=offset,
         )
         return {
             "reader": user,
             "reads": [
-                self._read_json(
-                    PersonalDataRead.model_validate_json(r["data"]),
-                    r["version"],
-                    r["recorded_at"],
-                    r["correlation_id"],
-                )
-                for r in rows
+                self._read_json(r.read, r.version, r.recorded_at, r.correlation_id) for r in rows
             ],
         }
 
@@ -413,9 +403,8 @@ class Dossier:
 
     async def status_by_query_code(self, code: str) -> dict[str, Any] | None:
         """What a petitioner may see with their query code: where the case stands, no names."""
-        case_id = await self._store.pool.fetchval(
-            "SELECT case_id FROM intake.query_codes WHERE token = $1",
-            self._index.token("query_code", code.strip().upper()),
+        case_id = await self._storage.case_of_query_code(
+            self._index.token("query_code", code.strip().upper())
         )
         if case_id is None:
             return None

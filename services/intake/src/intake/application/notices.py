@@ -160,16 +160,10 @@ class Notices:
         dossier = self._dossier
         stream = reads_stream(case.case_id)
         metadata = Metadata(actor=principal.user, service="intake", correlation_id=correlation_id)
-        async with dossier.store.pool.acquire() as conn, conn.transaction():
-            # The counter row stays locked until commit: concurrent notices of one bureau
-            # queue here, and a rollback gives the number back.
-            serial = await conn.fetchval(
-                "INSERT INTO intake.notice_numbers (bureau, year, last) VALUES ($1, $2, 1) "
-                "ON CONFLICT (bureau, year) DO UPDATE SET last = intake.notice_numbers.last + 1 "
-                "RETURNING last",
-                bureau,
-                today.year,
-            )
+        async with dossier.storage.transaction() as writer:
+            # Concurrent notices of one bureau queue for the number until commit, and a
+            # rollback gives it back.
+            serial = await writer.next_notice_number(bureau, today.year)
             number = f"{self.prefix(bureau)}〔{today.year}〕{serial}号"
             content = self._render(case, kind, number, bureau, today)
             digest = hashlib.sha256(content).hexdigest()
@@ -190,33 +184,19 @@ class Notices:
                 document_number=number,
                 bureau=bureau,
                 year=today.year,
-                serial=int(serial),
+                serial=serial,
                 sha256=digest,
                 issued_by=principal.user,
                 case_version=case.version,
             )
-            version = await conn.fetchval(
-                "SELECT version FROM eventstore.streams WHERE stream_id = $1", stream
-            )
-            result = await dossier.store.append(
+            result = await writer.append(
                 stream,
                 [NewEvent(read, bureau=case.bureau), NewEvent(issued, bureau=case.bureau)],
-                int(version or 0),
+                await writer.stream_version(stream),
                 metadata=metadata,
-                connection=conn,
             )
-            await conn.execute(
-                "INSERT INTO intake.personal_data_reads (stream_id, version, case_id, reader, "
-                "case_bureaus, accused_units, accused_officers, read_at) "
-                "VALUES ($1, $2, $3, $4, $5, $6, $7, now())",
-                stream,
-                result.version - 1,  # the read, the first of the two
-                case.case_id,
-                principal.user,
-                dossier.case_bureaus(case),
-                sorted(case.accused_units),
-                sorted(case.accused_officers),
-            )
+            # The read is the first of the two events.
+            await writer.add_read(dossier.read_row(case, principal.user, result.version - 1))
         log.info("notice.issued", case=str(case.case_id), kind=kind.code, number=number)
         return Notice(kind, number, content, digest)
 

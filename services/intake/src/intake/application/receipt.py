@@ -89,10 +89,7 @@ class Receipts:
         problems: list[tuple[str, str]] = []
         code = None if query_code is None else query_code.strip().upper()
         if code:
-            owner = await dossier.store.pool.fetchval(
-                "SELECT case_id FROM intake.query_codes WHERE token = $1",
-                self._index.token("query_code", code),
-            )
+            owner = await dossier.storage.case_of_query_code(self._index.token("query_code", code))
             if owner != case.case_id:
                 problems.append(
                     (

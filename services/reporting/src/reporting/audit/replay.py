@@ -9,8 +9,8 @@ from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID, uuid4
 
-import asyncpg
-from petitions.eventstore import ANY, EventStore, Metadata, NewEvent, RawEvent, RecordedEvent
+from petitions.eventstore import ANY, Metadata, NewEvent, RawEvent, RecordedEvent
+from petitions.eventstore.port import EventStorePort
 from petitions.messages.reporting import TimelineRead
 from petitions.scope import Reach
 
@@ -24,6 +24,7 @@ from reporting.audit.models import (
     UnknownCaseError,
     Verification,
 )
+from reporting.audit.ports import CaseFinder
 from reporting.audit.summaries import entry_for, read_record
 
 # ---------------------------------------------------------------------------------- use case
@@ -58,46 +59,22 @@ class _Case:
         return f"audit-{self.case_id}"
 
 
-_FIND_IN_STORE = """
-    SELECT e.stream_id, s.bureau FROM eventstore.events e
-    JOIN eventstore.streams s USING (stream_id)
-    WHERE e.event_type = 'intake.CaseRegistered' AND e.data->>'case_number' = $1
-    ORDER BY e.position LIMIT 1
-"""
-
-
 class Audit:
     """The audit replay use case (one per process).
 
     ``store`` reads the event store (its keys, if any, are not used: everything is read masked);
-    ``read_pool`` reaches the reporting read models (``cases`` on its search_path), or None to
-    find cases through the event store alone.
+    ``cases`` finds a case by its number.
     """
 
-    def __init__(self, store: EventStore, read_pool: asyncpg.Pool | None = None) -> None:
+    def __init__(self, store: EventStorePort, cases: CaseFinder) -> None:
         self._store = store
-        self._read_pool = read_pool
+        self._cases = cases
 
     async def _find(self, case_number: str) -> _Case:
-        case_id: UUID | None = None
-        if self._read_pool is not None:
-            try:
-                case_id = await self._read_pool.fetchval(
-                    "SELECT case_id FROM cases WHERE case_number = $1", case_number
-                )
-            except (asyncpg.UndefinedTableError, asyncpg.InvalidSchemaNameError):
-                case_id = None  # projections not built yet: the store still knows
-        if case_id is not None:
-            bureau = await self._store.pool.fetchval(
-                "SELECT bureau FROM eventstore.streams WHERE stream_id = $1", f"case-{case_id}"
-            )
-            if bureau is not None:
-                return _Case(case_id, case_number, bureau)
-        # The read models may lag (or be rebuilding): the registration itself is authoritative.
-        row = await self._store.pool.fetchrow(_FIND_IN_STORE, case_number)
-        if row is None:
+        found = await self._cases.find(case_number)
+        if found is None:
             raise UnknownCaseError(case_number)
-        return _Case(UUID(row["stream_id"].removeprefix("case-")), case_number, row["bureau"])
+        return _Case(found.case_id, case_number, found.bureau)
 
     async def _visible(self, case_number: str, scope: Reach | None) -> _Case:
         """The case, if ``scope`` may see it; otherwise the same error as for no case at all,

@@ -16,7 +16,6 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-import asyncpg
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 from petitions.bureaus import BureauConfig
@@ -78,7 +77,7 @@ def _not_found(exc: UnknownCaseError) -> JSONResponse:
 
 def router(
     store: Callable[[], EventStore],
-    read_pool: Callable[[], asyncpg.Pool],
+    use_case: Callable[[], Audit],
     auth: Authenticator,
     *,
     config: BureauConfig,
@@ -97,9 +96,6 @@ def router(
                 "it, or an auditor",
             )
         return principal
-
-    def use_case() -> Audit:
-        return Audit(store(), read_pool())
 
     def reader(principal: Principal, purpose: str, request: Request) -> Reader:
         correlation = getattr(request.state, "correlation_id", None)

@@ -1,4 +1,5 @@
-"""Intake's HTTP API: register submissions; let a petitioner look up their case's status."""
+"""Intake's HTTP API, the dossier: read a case in the clear, issue its notices, attach and
+read files, print the receipt; auditors list the clear reads."""
 
 # No `from __future__ import annotations`: FastAPI evaluates the endpoints' annotations at run
 # time, and they name locals of `router` (the authenticator).
@@ -6,120 +7,20 @@
 import urllib.parse
 import uuid
 from collections.abc import Callable
-from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import (
-    APIRouter,
-    Depends,
-    FastAPI,
-    File,
-    Form,
-    Header,
-    Path,
-    Query,
-    Request,
-    Response,
-    UploadFile,
-)
-from fastapi.responses import JSONResponse
-from petitions.http import install_refusals, install_validation_errors, invalid_response
-from petitions.identity import Authenticator, Principal, Role
-from petitions.limits import CODE_MAX, MAX_OFFSET, Code, ShortText, Text
-from petitions.messages.reception import MissedReason
+from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, Response, UploadFile
+from petitions.identity import Authenticator, Principal
+from petitions.limits import MAX_OFFSET
 from pydantic import BaseModel, ConfigDict, Field
 
 from intake.application.attachments import Attachments, Upload, too_large
 from intake.application.dossier import AUDIT_ROLES, Dossier
 from intake.application.notices import KINDS, MEDIA_TYPE, Notices
 from intake.application.receipt import Receipts
-from intake.application.reception import Reception
-from intake.application.reference import Document, Reference, ReferenceKind
-from intake.application.register import InvalidCommand, Registrar
-from intake.domain.commands import RegisterSubmission
+from intake.application.register import InvalidCommand
 
 AttachmentKind = Literal["scan", "photo", "audio", "document"]
-REGISTERING_ROLES = (Role.REGISTRAR, Role.PETITION_OFFICE, Role.LEADER, Role.IMPORTER, Role.ADMIN)
-
-
-class RegisteredOut(BaseModel):
-    case_id: uuid.UUID
-    case_number: str
-    submission_id: uuid.UUID
-    is_repeat: bool
-    reason: str | None
-    query_code: str | None
-    similar_cases: list[str]
-
-
-class ScheduleIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    bureau: Code = Field(min_length=1, description="单位代码 bureau code")
-    first: date = Field(description="起始日 first day")
-    last: date = Field(description="结束日 last day")
-    place: ShortText = Field(min_length=1, description="接访地点 place")
-
-
-class HeldIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    held_by: ShortText = Field(min_length=1, description="实际接访领导 the leader who received")
-    note: Text = Field(default="", description="备注 note")
-    accompanied_by: list[Code] = Field(
-        default_factory=list,
-        max_length=24,
-        description="陪同接访的分县局（其局长到场）sub-bureaus whose heads accompanied the city's "
-        "chief (city bureau's sessions only)",
-    )
-
-
-class MissedIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    reason_code: MissedReason | None = Field(
-        default=None,
-        description="缺席原因（统计口径）why it was missed, as the figures count it: "
-        + ", ".join(f"{r.value} {r.zh}" for r in MissedReason)
-        + "; may be left out only when `reason` is exactly one of these names",
-    )
-    reason: Text = Field(
-        default="", description="缺席说明（加密保存）any explanation; sealed, shown masked"
-    )
-
-
-class InstructionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    case_id: uuid.UUID
-    instruction: Text = Field(min_length=1, description="批示 instruction")
-    needs_party_committee: bool = False
-    answering_unit: Code | None = Field(
-        default=None,
-        description="须答复的单位（单位或市局部门代码，须在本案范围内）the unit that must answer; "
-        "none: the case's handling unit, else its sub-bureau",
-    )
-    due_on: date | None = Field(
-        default=None,
-        description="答复期限（含当日）answer by this day; none: the configured number of working "
-        "days after the session's day",
-    )
-
-
-class InstructionOut(BaseModel):
-    instruction_id: uuid.UUID
-    case_id: uuid.UUID
-    answering_unit: str
-    due_on: date
-    due_set_by: Literal["leader", "default"]
-
-
-class AnswerIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    answer: Text = Field(min_length=1, description="答复内容（加密保存）the answer; sealed")
-
-
-class AnswerOut(BaseModel):
-    instruction_id: uuid.UUID
-    unit: str
-    answered_on: date
-    on_time: bool
 
 
 class ReceiptIn(BaseModel):
@@ -136,117 +37,15 @@ class ReceiptIn(BaseModel):
     )
 
 
-class StatusOut(BaseModel):
-    """What a petitioner may know: phases and dates, no names, nothing internal."""
-
-    case_number: str
-    status: str = Field(description="阶段 phase: received, handling, replied, under_review, ...")
-    status_zh: str
-    status_en: str
-    submissions: int = Field(description="本事项的信访件次 submissions on this matter")
-    received_on: date | None
-    acceptance_due: date | None = Field(description="受理告知期限 (while awaiting it)")
-    accepted: bool | None = Field(description="是否受理 accepted; null while undecided")
-    accepted_on: date | None
-    decided_on: date | None = Field(description="不予受理、转送等的决定日 when not accepted")
-    handling_due: date | None = Field(description="办理期限 (extension included)")
-    extended: bool
-    extended_days: int
-    replied_on: date | None
-    review_request_until: date | None = Field(description="可申请复查至 review may be asked until")
-    review_requested_on: date | None
-    review_due: date | None
-    review_decided_on: date | None
-    re_review_request_until: date | None
-    re_review_requested_on: date | None
-    re_review_due: date | None
-    re_review_decided_on: date | None
-    terminated: bool
-
-
-def _conditional(document: Document, if_none_match: str | None) -> Response:
-    # Revalidate every time (no-cache): the tag is cheap to compare and the configuration may
-    # change with a restart.
-    headers = {"ETag": document.etag, "Cache-Control": "private, no-cache"}
-    if document.matches(if_none_match):
-        return Response(status_code=304, headers=headers)
-    return Response(document.body, media_type="application/json", headers=headers)
-
-
-def install_errors(app: FastAPI) -> None:
-    install_validation_errors(app)
-    install_refusals(app)  # Refused and the others: {"error", "message"}
-
-    @app.exception_handler(InvalidCommand)
-    async def on_invalid_command(_: Request, exc: InvalidCommand) -> JSONResponse:
-        return invalid_response([{"field": f, "message": m} for f, m in exc.problems])
-
-
 def router(
-    registrar: Callable[[], Registrar],
-    reception: Callable[[], Reception],
     auth: Authenticator,
     dossier: Callable[[], Dossier],
-    reference: Callable[[], Reference],
     notices: Callable[[], Notices],
     attachments: Callable[[], Attachments],
     receipts: Callable[[], Receipts],
-    attachment_max_bytes: int = 20 * 1024 * 1024,
+    attachment_max_bytes: int,
 ) -> APIRouter:
     api = APIRouter(prefix="/api/v1")
-
-    @api.post(
-        "/submissions",
-        status_code=201,
-        response_model=RegisteredOut,
-        tags=["登记 registration"],
-        summary="登记信访 Register a submission (new case, or repeat on an open one)",
-        responses={
-            401: {"description": "缺少或无效的令牌 missing or bad bearer token"},
-            403: {"description": "角色或单位范围不允许 role or bureau scope does not allow it"},
-            409: {"description": "已复核终结等 refused, e.g. terminated after re-review"},
-            422: {"description": "字段有误 invalid fields, each named"},
-        },
-    )
-    async def register(
-        command: RegisterSubmission,
-        request: Request,
-        principal: Annotated[Principal, Depends(auth.require(*REGISTERING_ROLES))],
-        idempotency_key: Annotated[
-            str | None,
-            Header(
-                alias="Idempotency-Key",
-                max_length=200,
-                description="重试同一请求时保持不变 keep it when retrying the same request",
-            ),
-        ] = None,
-    ) -> Any:
-        result = await registrar().register(
-            command,
-            principal,
-            idempotency_key=idempotency_key,
-            correlation_id=uuid.UUID(request.state.correlation_id),
-        )
-        return result.as_json()
-
-    @api.get(
-        "/public/status",
-        response_model=StatusOut,
-        tags=["公开查询 public"],
-        summary="凭查询码查询办理状态 A petitioner looks up their case by its query code",
-        responses={404: {"description": "查询码无效 no case has this query code"}},
-    )
-    async def status(code: Annotated[str, Query(min_length=6, max_length=20)]) -> Any:
-        found = await dossier().status_by_query_code(code)
-        if found is None:
-            return JSONResponse(
-                status_code=404,
-                content={
-                    "error": "not_found",
-                    "message": "查询码无效 / no case has this query code",
-                },
-            )
-        return found
 
     @api.get(
         "/cases/{case_ref}/dossier",
@@ -559,156 +358,5 @@ def router(
             return await dossier().reads_of_case(case, principal)
         assert user is not None
         return await dossier().reads_by_user(user, principal, limit=limit, offset=offset)
-
-    @api.get(
-        "/reference/holidays",
-        tags=["基础数据 reference"],
-        summary="节假日安排 The State Council's holiday arrangement for a year (调休上班 included)",
-        responses={
-            304: {"description": "未变化 unchanged since the ETag you sent"},
-            404: {"description": "该年份未配置 no arrangement configured for that year"},
-        },
-    )
-    async def holidays(
-        principal: Annotated[Principal, Depends(auth)],
-        year: Annotated[int, Query(ge=1999, le=2200, description="年份 year, e.g. 2026")],
-        if_none_match: Annotated[str | None, Header(alias="If-None-Match", max_length=200)] = None,
-    ) -> Response:
-        del principal
-        return _conditional(reference().holidays(year), if_none_match)
-
-    @api.get(
-        "/reference/{kind}",
-        tags=["基础数据 reference"],
-        summary="基础数据 Reference data from the configuration, in Chinese and English",
-        description=(
-            "kind: bureaus 单位（市局、分县局、部门）, categories 信访分类（含子类）, "
-            "channels 渠道, outcomes 处理意见, roles 角色, leaders 局领导及接访日, "
-            "purposes 查阅目的. Each "
-            "answer carries an ETag; send it back in If-None-Match to get 304 when unchanged."
-        ),
-        responses={304: {"description": "未变化 unchanged since the ETag you sent"}},
-    )
-    async def reference_data(
-        kind: ReferenceKind,
-        principal: Annotated[Principal, Depends(auth)],
-        if_none_match: Annotated[str | None, Header(alias="If-None-Match", max_length=200)] = None,
-    ) -> Response:
-        del principal
-        return _conditional(reference().document(kind), if_none_match)
-
-    reception_roles = auth.require(Role.PETITION_OFFICE, Role.LEADER, Role.ADMIN)
-
-    @api.post(
-        "/reception/schedule",
-        status_code=201,
-        tags=["领导接访 reception days"],
-        summary="排定接访日 Schedule reception sessions for a period from the duty roster",
-    )
-    async def schedule(
-        body: ScheduleIn, principal: Annotated[Principal, Depends(reception_roles)]
-    ) -> Any:
-        return await reception().schedule(principal, body.bureau, body.first, body.last, body.place)
-
-    @api.get(
-        "/reception/sessions",
-        tags=["领导接访 reception days"],
-        summary="接访场次 Sessions of a bureau in a period, held or missed",
-    )
-    async def sessions(
-        principal: Annotated[Principal, Depends(auth)],
-        bureau: Annotated[str, Query(min_length=1, max_length=CODE_MAX)],
-        first: date,
-        last: date,
-    ) -> Any:
-        return await reception().list(principal, bureau, first, last)
-
-    @api.post(
-        "/reception/sessions/{session_id}/held",
-        status_code=204,
-        tags=["领导接访 reception days"],
-        summary="记为已接访 Record the session as held",
-    )
-    async def held(
-        session_id: uuid.UUID,
-        body: HeldIn,
-        principal: Annotated[Principal, Depends(reception_roles)],
-    ) -> None:
-        await reception().held(
-            principal, session_id, body.held_by, body.note, tuple(body.accompanied_by)
-        )
-
-    @api.post(
-        "/reception/sessions/{session_id}/missed",
-        status_code=204,
-        tags=["领导接访 reception days"],
-        summary="记为缺席并说明原因 Record the session as missed, with the reason",
-    )
-    async def missed(
-        session_id: uuid.UUID,
-        body: MissedIn,
-        principal: Annotated[Principal, Depends(reception_roles)],
-    ) -> None:
-        code, reason = body.reason_code, body.reason
-        if code is None:
-            # A client that knew no codes wrote the name itself: it is the code, not an
-            # explanation. Anything else must say which code it counts as.
-            code = MissedReason.named(reason)
-            if code is None:
-                raise InvalidCommand(
-                    [
-                        (
-                            "reason_code",
-                            "请选择缺席原因："
-                            + "、".join(r.zh for r in MissedReason)
-                            + " / choose why it was missed: "
-                            + ", ".join(r.value for r in MissedReason),
-                        )
-                    ]
-                )
-            reason = ""
-        await reception().missed(principal, session_id, code, reason)
-
-    @api.post(
-        "/reception/sessions/{session_id}/instructions",
-        status_code=201,
-        response_model=InstructionOut,
-        tags=["领导接访 reception days"],
-        summary="记录领导批示 Record the leader's instruction on a visit, who answers, by when",
-    )
-    async def instruct(
-        session_id: uuid.UUID,
-        body: InstructionIn,
-        principal: Annotated[Principal, Depends(reception_roles)],
-    ) -> Any:
-        return await reception().instruct(
-            principal,
-            session_id,
-            body.case_id,
-            body.instruction,
-            body.needs_party_committee,
-            answering_unit=body.answering_unit,
-            due_on=body.due_on,
-        )
-
-    answering_roles = auth.require(
-        Role.HANDLER, Role.SUB_BUREAU_HEAD, Role.LEADER, Role.PETITION_OFFICE
-    )
-
-    @api.post(
-        "/cases/{case_id}/instructions/{instruction_id}/answer",
-        status_code=201,
-        response_model=AnswerOut,
-        tags=["领导接访 reception days"],
-        summary="答复领导批示 Answer a leader's instruction (the unit it names, or the petition "
-        "office; once)",
-    )
-    async def answer_instruction(
-        case_id: uuid.UUID,
-        instruction_id: uuid.UUID,
-        body: AnswerIn,
-        principal: Annotated[Principal, Depends(answering_roles)],
-    ) -> Any:
-        return await reception().answer(principal, case_id, instruction_id, body.answer)
 
     return api
