@@ -144,7 +144,12 @@ def create_app(
     users = demo_users(users_file, config) if issuer is not None else []
     by_id = {u["user"]: u for u in users}
     reference_data = reference(config)
-    client = httpx.AsyncClient(timeout=httpx.Timeout(120, connect=5))
+    # Idle connections are dropped well before uvicorn closes its side (5 s): reusing one just as
+    # the service closes it fails the request with a ReadError (seen once in CI, on a POST after
+    # the workbench had spent ~5 s on another service).
+    client = httpx.AsyncClient(
+        timeout=httpx.Timeout(120, connect=5), limits=httpx.Limits(keepalive_expiry=2.0)
+    )
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
