@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import tomllib
 from datetime import date, timedelta
-from types import SimpleNamespace
 
 import pytest
 from intake.domain.duty import duty_weekday, on_duty
@@ -17,7 +16,7 @@ from petitions.bureaus import (
     load_work_calendar,
     validate_config,
 )
-from petitions.bureaus.config import ConfigError, Leader, Weekday
+from petitions.bureaus.config import ConfigError, Weekday
 
 from tests.conftest import ROOT
 
@@ -99,18 +98,12 @@ def test_days_off_have_no_duty_and_the_make_up_weekday_is_configurable(
 def test_a_sub_bureau_with_its_own_leaders_has_one_on_duty_each_working_day(
     calendar: WorkCalendar,
 ) -> None:
-    # A fresh configuration whose sub-bureau lists five leaders, as SubBureau.leaders does once
-    # the leader-ownership work is in (a stand-in here: the roster reads only these fields).
+    # The demo configuration's 江城分局 lists its five leaders: the head on Wednesday (the chief's
+    # day), 330102-L2 on Monday, whose roster a make-up Saturday follows.
     config = load_config(ROOT / "deploy/config/bureaus.demo.toml")
-    leaders = tuple(
-        Leader(id=f"330102-{w}", name=w, title="副局长", is_chief=w == "wed", duty_weekday=w)
-        for w in ("mon", "tue", "wed", "thu", "fri")
-    )
-    stand_in = SimpleNamespace(head="wed", leaders=leaders)
-    config._subs["330102"] = stand_in  # type: ignore[assignment]  # not a SubBureau: a stand-in
     month = _month(calendar, config, "330102")
     assert list(month) == FEBRUARY_2026
-    assert month[date(2026, 2, 14)] == month[date(2026, 2, 28)] == ["330102-mon"]
+    assert month[date(2026, 2, 14)] == month[date(2026, 2, 28)] == ["330102-L2"]
     chief_days = [
         day for day in month for d in on_duty(config, calendar, "330102", day) if d.chief_day
     ]
