@@ -82,12 +82,14 @@ class MemoryQueryCodes:
         self._tables.query_codes[token] = case_id
 
 
-class MemoryRegistrationWriter:
-    def __init__(self, events: InMemoryEventStore, tables: MemoryTables) -> None:
-        self._events = events
-        self.case_numbers = MemoryCaseNumbers(tables)
-        self.query_codes = MemoryQueryCodes(tables)
-        self.idempotency_keys = MemoryIdempotencyKeys(tables)
+class _Appending:
+    """A writer's appends and stream versions, straight from the in-memory store (appends
+    commit at once there)."""
+
+    _events: InMemoryEventStore
+
+    async def stream_version(self, stream_id: str) -> int:
+        return await self._events.stream_version(stream_id)
 
     async def append(
         self,
@@ -98,6 +100,14 @@ class MemoryRegistrationWriter:
         metadata: Metadata,
     ) -> AppendResult:
         return await self._events.append(stream_id, events, expected_version, metadata=metadata)
+
+
+class MemoryRegistrationWriter(_Appending):
+    def __init__(self, events: InMemoryEventStore, tables: MemoryTables) -> None:
+        self._events = events
+        self.case_numbers = MemoryCaseNumbers(tables)
+        self.query_codes = MemoryQueryCodes(tables)
+        self.idempotency_keys = MemoryIdempotencyKeys(tables)
 
 
 class MemoryRegistrationStorage:
@@ -135,7 +145,7 @@ class MemoryRegistrationStorage:
 # -- leader reception days ---------------------------------------------------------------------
 
 
-class MemorySessionWriter:
+class MemorySessionWriter(_Appending):
     def __init__(self, events: InMemoryEventStore, rows: dict[UUID, SessionRow]) -> None:
         self._events = events
         self._rows = rows
@@ -162,16 +172,6 @@ class MemorySessionWriter:
     async def count_instruction(self, session_id: UUID) -> None:
         row = self._rows[session_id]
         self._rows[session_id] = replace(row, instructions=row.instructions + 1)
-
-    async def append(
-        self,
-        stream_id: str,
-        events: Sequence[NewEvent[Any]],
-        expected_version: int,
-        *,
-        metadata: Metadata,
-    ) -> AppendResult:
-        return await self._events.append(stream_id, events, expected_version, metadata=metadata)
 
 
 class MemoryReceptionStorage:
@@ -208,26 +208,13 @@ class MemoryReceptionStorage:
 # -- the dossier ---------------------------------------------------------------------------------
 
 
-class MemoryDossierWriter:
+class MemoryDossierWriter(_Appending):
     def __init__(
         self, events: InMemoryEventStore, reads: list[ReadRow], notices: dict[tuple[str, int], int]
     ) -> None:
         self._events = events
         self._reads = reads
         self._notices = notices
-
-    async def stream_version(self, stream_id: str) -> int:
-        return await self._events.stream_version(stream_id)
-
-    async def append(
-        self,
-        stream_id: str,
-        events: Sequence[NewEvent[Any]],
-        expected_version: int,
-        *,
-        metadata: Metadata,
-    ) -> AppendResult:
-        return await self._events.append(stream_id, events, expected_version, metadata=metadata)
 
     async def add_read(self, row: ReadRow) -> None:
         self._reads.append(row)
@@ -312,26 +299,13 @@ class MemoryDossierStorage:
 # -- attachments ---------------------------------------------------------------------------------
 
 
-class MemoryAttachmentWriter:
+class MemoryAttachmentWriter(_Appending):
     def __init__(
         self, events: InMemoryEventStore, keys: SubjectKeys, blobs: dict[tuple[bytes, UUID], bytes]
     ) -> None:
         self._events = events
         self._keys = keys
         self._blobs = blobs
-
-    async def stream_version(self, stream_id: str) -> int:
-        return await self._events.stream_version(stream_id)
-
-    async def append(
-        self,
-        stream_id: str,
-        events: Sequence[NewEvent[Any]],
-        expected_version: int,
-        *,
-        metadata: Metadata,
-    ) -> AppendResult:
-        return await self._events.append(stream_id, events, expected_version, metadata=metadata)
 
     async def key_for_writing(self, subject: UUID) -> bytes:
         return (await self._keys.for_writing({subject}))[subject]

@@ -90,13 +90,13 @@ class PostgresIdempotencyKeys:
             raise IdempotencyKeyTaken(key) from None
 
 
-class PostgresRegistrationWriter:
+class _InTransaction:
+    """A writer's appends go to the store on the transaction's connection, so they commit (or
+    roll back) with the writer's own rows."""
+
     def __init__(self, store: EventStore, conn: asyncpg.Connection) -> None:
         self._store = store
         self._conn = conn
-        self.case_numbers = PostgresCaseNumbers(conn)
-        self.query_codes = PostgresQueryCodes(conn)
-        self.idempotency_keys = PostgresIdempotencyKeys(conn)
 
     async def append(
         self,
@@ -109,6 +109,14 @@ class PostgresRegistrationWriter:
         return await self._store.append(
             stream_id, events, expected_version, metadata=metadata, connection=self._conn
         )
+
+
+class PostgresRegistrationWriter(_InTransaction):
+    def __init__(self, store: EventStore, conn: asyncpg.Connection) -> None:
+        super().__init__(store, conn)
+        self.case_numbers = PostgresCaseNumbers(conn)
+        self.query_codes = PostgresQueryCodes(conn)
+        self.idempotency_keys = PostgresIdempotencyKeys(conn)
 
 
 class PostgresRegistrationStorage:
@@ -142,11 +150,7 @@ def _session(row: asyncpg.Record) -> SessionRow:
     return SessionRow(**{f: row[f] for f in SessionRow.__dataclass_fields__})
 
 
-class PostgresSessionWriter:
-    def __init__(self, store: EventStore, conn: asyncpg.Connection) -> None:
-        self._store = store
-        self._conn = conn
-
+class PostgresSessionWriter(_InTransaction):
     async def add(self, session: SessionRow) -> bool:
         inserted = await self._conn.fetchval(
             "INSERT INTO intake.reception_sessions (session_id, bureau, day, leader_id, "
@@ -188,18 +192,6 @@ class PostgresSessionWriter:
             session_id,
         )
 
-    async def append(
-        self,
-        stream_id: str,
-        events: Sequence[NewEvent[Any]],
-        expected_version: int,
-        *,
-        metadata: Metadata,
-    ) -> AppendResult:
-        return await self._store.append(
-            stream_id, events, expected_version, metadata=metadata, connection=self._conn
-        )
-
 
 class PostgresReceptionStorage:
     def __init__(self, store: EventStore) -> None:
@@ -234,28 +226,12 @@ class PostgresReceptionStorage:
 # -- the dossier ---------------------------------------------------------------------------------
 
 
-class PostgresDossierWriter:
-    def __init__(self, store: EventStore, conn: asyncpg.Connection) -> None:
-        self._store = store
-        self._conn = conn
-
+class PostgresDossierWriter(_InTransaction):
     async def stream_version(self, stream_id: str) -> int:
         version = await self._conn.fetchval(
             "SELECT version FROM eventstore.streams WHERE stream_id = $1", stream_id
         )
         return int(version or 0)
-
-    async def append(
-        self,
-        stream_id: str,
-        events: Sequence[NewEvent[Any]],
-        expected_version: int,
-        *,
-        metadata: Metadata,
-    ) -> AppendResult:
-        return await self._store.append(
-            stream_id, events, expected_version, metadata=metadata, connection=self._conn
-        )
 
     async def add_read(self, row: ReadRow) -> None:
         await self._conn.execute(
