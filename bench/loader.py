@@ -48,7 +48,16 @@ from petitions.messages.reception import reception_text_subject
 from petitions.personal import BlindIndex
 from petitions.personal.keys import SM4_KEY_BYTES, sm4_gcm_encrypt
 
-from bench.reporting import DAY0, META, SUB_BUREAUS, Story, shared_subjects, story_groups
+from bench.reporting import (
+    DAY0,
+    DEFAULT_SPAN_DAYS,
+    META,
+    SUB_BUREAUS,
+    Story,
+    shared_subjects,
+    span_days,
+    story_groups,
+)
 
 CHUNK_CASES = 2_000
 WINDOW = 160  # 8 writers x a window of 20 stories each, as bench.reporting.write interleaves
@@ -151,13 +160,24 @@ def _interleaved(stories: list[Story]) -> Iterator[tuple[Story, list[NewEvent[An
                     yield story, story.appends[step]
 
 
-def build_chunk(number: int, secrets: Secrets, seed: int, loaded_at: datetime) -> Chunk:
-    """The rows of chunk ``number`` (cases number*CHUNK_CASES+1 onwards), ready to COPY."""
+def build_chunk(
+    number: int,
+    secrets: Secrets,
+    seed: int,
+    loaded_at: datetime,
+    span: int = DEFAULT_SPAN_DAYS,
+    cases: int | None = None,
+) -> Chunk:
+    """The rows of chunk ``number`` (cases number*CHUNK_CASES+1 onwards), ready to COPY. Cases
+    are first received over ``span`` days: in number order with ``cases`` (the log's number of
+    cases), at random without."""
     rng = random.Random(f"{seed}-{number}")
     shared = list(secrets.petitioners)
     used: list[uuid.UUID] = []
     stories: list[Story] = []
-    groups = story_groups(rng, shared, used, first_number=number * CHUNK_CASES + 1)
+    groups = story_groups(
+        rng, shared, used, first_number=number * CHUNK_CASES + 1, span=span, cases=cases
+    )
     for _ in range(CHUNK_CASES):
         stories += next(groups)[0]
     chunk = Chunk(number, cases=CHUNK_CASES, shared_used=used)
@@ -213,7 +233,10 @@ def build_chunk(number: int, secrets: Secrets, seed: int, loaded_at: datetime) -
     return chunk
 
 
-def _build(args: tuple[int, Secrets, int, datetime]) -> Chunk:
+_Job = tuple[int, Secrets, int, datetime, int, int]
+
+
+def _build(args: _Job) -> Chunk:
     return build_chunk(*args)
 
 
@@ -251,7 +274,7 @@ async def restore_indexes(conn: asyncpg.Connection) -> None:
             await conn.execute(statement)
 
 
-async def _built(jobs: list[tuple[int, Secrets, int, datetime]], workers: int | None) -> Any:
+async def _built(jobs: list[_Job], workers: int | None) -> Any:
     """The chunks in order, built ``workers`` at a time, at most two per worker ahead of the
     loading (an unbounded imap held 2.5 GB of built chunks when PostgreSQL fell behind)."""
     if workers == 0:  # in this process (tests)
@@ -280,10 +303,12 @@ async def load(
     workers: int | None = None,
     progress: bool = True,
 ) -> dict[str, Any]:
-    """COPY about ``cases`` cases (rounded up to whole chunks) into the event store at ``dsn``,
-    chunks built by ``workers`` processes (default: one per CPU; 0: in this process). Returns
-    the loaded figures (events, cases, seconds, the erasable shared subjects, the first case)."""
+    """COPY about ``cases`` cases (rounded up to whole chunks; arriving in number order over
+    :func:`bench.reporting.span_days` days) into the event store at ``dsn``, chunks built by
+    ``workers`` processes (default: one per CPU; 0: in this process). Returns the loaded
+    figures (events, cases, span_days, seconds, the erasable shared subjects, the first case)."""
     chunks = max(1, -(-cases // CHUNK_CASES))
+    span = span_days(chunks * CHUNK_CASES)
     loaded_at = datetime.now(UTC).replace(microsecond=0)
     conn = await asyncpg.connect(dsn)
     started = time.perf_counter()
@@ -302,7 +327,7 @@ async def load(
         )
         await conn.execute("SET synchronous_commit = off")  # a lost tail is loaded again
         await _drop_indexes(conn)
-        jobs = [(n, secrets, seed, loaded_at) for n in range(chunks)]
+        jobs = [(n, secrets, seed, loaded_at, span, chunks * CHUNK_CASES) for n in range(chunks)]
         async for chunk in _built(jobs, workers):
             async with conn.transaction():
                 for table, schema, columns, text in (
@@ -338,19 +363,22 @@ async def load(
     return {
         "events": events,
         "cases": chunks * CHUNK_CASES,
+        "span_days": span,
         "seconds": round(time.perf_counter() - started, 1),
         "erase": used[:3],
         "first_case": first_case,
     }
 
 
-def new_secrets(seed: int = 7) -> Secrets:
-    """Fresh keys; the recurring petitioners are the same as :func:`bench.reporting.histories`'s."""
+def new_secrets(seed: int = 7, span: int = DEFAULT_SPAN_DAYS) -> Secrets:
+    """Fresh keys; the recurring petitioners are the same as :func:`bench.reporting.histories`'s;
+    a reception key per bureau and year of a log spread over ``span`` days."""
     petitioners = shared_subjects(random.Random(seed))
+    last_year = (DAY0 + timedelta(days=span)).year
     receptions = [
         reception_text_subject(bureau, year)
         for bureau in ("3301", *SUB_BUREAUS)
-        for year in (DAY0.year, DAY0.year + 1)
+        for year in range(DAY0.year, last_year + 2)
     ]
     return Secrets(
         kek=os.urandom(SM4_KEY_BYTES),

@@ -61,6 +61,17 @@ TARGET_REBUILD_EPS = 30_000
 SUB_BUREAUS = ("330102", "330103", "330104", "330105", "330106", "330108", "330109")
 CATEGORIES = (("SQ01", "complaint_demand"), ("JY01", "suggestion"), ("JK01", "accusation"))
 DAY0 = date(2026, 3, 2)
+# Cases arrive evenly over this many days from DAY0; a larger log spreads over more of them
+# (:func:`span_days`), as a province's decade does.
+DEFAULT_SPAN_DAYS = 300
+
+
+def span_days(cases: int) -> int:
+    """The days ``cases`` cases arrive over: 300 up to 82,000 cases (the reporting benchmark's
+    log), then 100,000 cases a year: 1,000,000 cases are a decade of a province's petitions."""
+    return max(DEFAULT_SPAN_DAYS, round(cases * 365 / 100_000))
+
+
 SHANGHAI_OFFSET = timedelta(hours=8)
 
 
@@ -106,13 +117,29 @@ def _resident_id(rng: random.Random) -> str:
     return body + "10X98765432"[total % 11]
 
 
-def case_story(rng: random.Random, n: int, subjects: Sequence[uuid.UUID] = ()) -> Story:
-    """A case from registration to wherever it got (a realistic mix of paths)."""
+def arrival_day(rng: random.Random, n: int, span: int, cases: int | None) -> int:
+    """The day (from DAY0) case ``n`` arrives on: see :func:`case_story`."""
+    if cases is None:
+        return rng.randrange(span)
+    return min(span - 1, max(0, (n - 1) * span // cases + rng.randrange(-3, 4)))
+
+
+def case_story(
+    rng: random.Random,
+    n: int,
+    subjects: Sequence[uuid.UUID] = (),
+    span: int = DEFAULT_SPAN_DAYS,
+    cases: int | None = None,
+) -> Story:
+    """A case from registration to wherever it got (a realistic mix of paths), first received
+    on one of the ``span`` days from DAY0: any of them, or with ``cases`` (the log's number of
+    cases) near the day case ``n`` falls on when cases arrive evenly in number order, as a real
+    log's do (its later tables then hold a period's cases together, as a real one's would)."""
     case_id = uuid.UUID(int=rng.getrandbits(128))
     sub_bureau = rng.choice(SUB_BUREAUS)
     bureau = "3301" if rng.random() < 0.4 else sub_bureau
     category, kind = rng.choice(CATEGORIES)
-    day = DAY0 + timedelta(days=rng.randrange(300))
+    day = DAY0 + timedelta(days=arrival_day(rng, n, span, cases))
     people = list(subjects) or [uuid.UUID(int=rng.getrandbits(128))]
     if not subjects and rng.random() < 0.1:
         people.append(uuid.UUID(int=rng.getrandbits(128)))
@@ -429,9 +456,16 @@ def case_story(rng: random.Random, n: int, subjects: Sequence[uuid.UUID] = ()) -
     return story
 
 
-def reception_story(rng: random.Random, case_ids: Sequence[uuid.UUID]) -> Story:
+def reception_story(
+    rng: random.Random,
+    case_ids: Sequence[uuid.UUID],
+    span: int = DEFAULT_SPAN_DAYS,
+    n: int = 1,
+    cases: int | None = None,
+) -> Story:
+    """A reception day citing ``case_ids``, on a day as :func:`case_story` picks case ``n``'s."""
     session_id = uuid.UUID(int=rng.getrandbits(128))
-    day = DAY0 + timedelta(days=rng.randrange(300))
+    day = DAY0 + timedelta(days=arrival_day(rng, n, span, cases))
     bureau = rng.choice(("3301", *SUB_BUREAUS))
     # The session's free text is sealed under the bureau's reception key for the year (the
     # service's rule, petitions.messages.reception); the instructions here stand for those
@@ -483,7 +517,12 @@ def shared_subjects(rng: random.Random) -> list[uuid.UUID]:
 
 
 def story_groups(
-    rng: random.Random, shared: Sequence[uuid.UUID], used: list[uuid.UUID], first_number: int = 1
+    rng: random.Random,
+    shared: Sequence[uuid.UUID],
+    used: list[uuid.UUID],
+    first_number: int = 1,
+    span: int = DEFAULT_SPAN_DAYS,
+    cases: int | None = None,
 ) -> Iterator[tuple[list[Story], int]]:
     """Endless: a case's story, with every 25th case a reception day after it (citing two of
     the recent cases) and a followed-up instruction on the first of those (added to that
@@ -496,14 +535,14 @@ def story_groups(
         # A few petitioners come back with new matters: their subjects recur on several cases.
         subjects = [rng.choice(shared)] if rng.random() < 0.05 else []
         used += [s for s in subjects if s not in used]
-        story = case_story(rng, n, subjects)
+        story = case_story(rng, n, subjects, span, cases)
         recent.append(story)
         group = [story]
         added = story.events
         if n % 25 == 0:
-            cases = [s for s in recent if s.stream_id.startswith("case-")]
-            picked = rng.sample(cases, 2)
-            session = reception_story(rng, [case_id_of(s) for s in picked])
+            recent_cases = [s for s in recent if s.stream_id.startswith("case-")]
+            picked = rng.sample(recent_cases, 2)
+            session = reception_story(rng, [case_id_of(s) for s in picked], span, n, cases)
             recent.append(session)
             group.append(session)
             added += session.events + follow_up(rng, picked[0])
@@ -719,11 +758,13 @@ async def _endpoint_figures(
     read_pool: asyncpg.Pool,
     plan: dict[str, list[dict[str, Any]]] | None = None,
     store: EventStore | None = None,
+    now: datetime = datetime(2027, 1, 15, 2, tzinfo=UTC),
 ) -> dict[str, Any]:
     """p50/p95 (ms) and response size of the report endpoints, in process over ASGI (the HTTP
     stack's routing, validation and JSON included, no socket), city petition office token.
     ``plan``: the calls (default :func:`_endpoint_requests`); ``store``: also serve the audit
-    API, reading that (keyless) store."""
+    API, reading that (keyless) store; ``now``: the services' clock (a fixed moment inside the
+    log's span: the bulletin's default "as of" is today)."""
     from fastapi import FastAPI
     from petitions.bureaus import load_config, load_work_calendar
     from petitions.identity import (
@@ -750,8 +791,6 @@ async def _endpoint_figures(
         verifier = TokenVerifier(DEV_ISSUER, DEV_AUDIENCE, StaticJwks(issuer.jwks()))
         app = FastAPI()
         install_auth_errors(app)
-        # A fixed clock inside the log's span: the bulletin's default "as of" is today.
-        now = datetime(2027, 1, 15, 2, tzinfo=UTC)
         app.include_router(
             router(
                 lambda: read_pool,

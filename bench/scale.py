@@ -27,7 +27,7 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -38,18 +38,18 @@ from petitions.messages import assignment as a
 from petitions.personal import BlindIndex, DataKeys, LocalKeyService
 from petitions.settings import CommonSettings
 
-from bench.loader import load, new_secrets, restore_indexes
+from bench.loader import CHUNK_CASES, load, new_secrets, restore_indexes
 from bench.reporting import (
-    DAY0,
     ENDPOINT_CALLS,
     META,
     READ_POOL_SIZE,
+    SUB_BUREAUS,
     XLSX_CALLS,
     _endpoint_figures,
-    _endpoint_requests,
     _fresh_database,
     _machine_busy,
     _raw_read,
+    span_days,
 )
 from bench.servers import ROOT
 
@@ -91,20 +91,102 @@ async def _long_case(
         version += len(batch)
 
 
-def _xlsx_plan(cases: int) -> list[dict[str, Any]]:
+def _xlsx_plan(cases: int, first: date, last: date, as_of: date) -> list[dict[str, Any]]:
     """Ledger exports of about 10,000 rows: a window of first-received days sized to the log
-    (its cases arrive evenly over 300 days from DAY0)."""
-    days = max(1, min(300, round(10_000 / (cases / 300))))
+    (its cases arrive evenly from ``first`` to ``last``), at places spread over it."""
+    span = (last - first).days + 1
+    days = max(1, min(span, round(10_000 / (cases / span))))
     calls = []
     for k in range(XLSX_CALLS):
-        start = DAY0 + timedelta(days=(37 * k) % max(1, 300 - days))
+        start = first + timedelta(days=(k * max(1, span - days)) // XLSX_CALLS)
         params = {
-            "as_of": "2027-01-31",
+            "as_of": as_of.isoformat(),
             "received_from": start.isoformat(),
             "received_to": (start + timedelta(days=days - 1)).isoformat(),
         }
         calls.append({"path": "ledger.xlsx", "params": params})
     return calls
+
+
+def _spread(items: list[Any], k: int, n: int) -> Any:
+    """The k-th of n picks spread evenly over ``items``."""
+    return items[(k * len(items)) // n]
+
+
+def _plan(first: date, last: date) -> tuple[dict[str, list[dict[str, Any]]], datetime]:
+    """Each endpoint's calls with parameters spread over the log's span (``first`` to ``last``
+    case first received), and the services' clock: a month after the last case arrived. A
+    report of a period reads that period's cases: a decade's log must not slow a month's."""
+    n = ENDPOINT_CALLS
+    today = last + timedelta(days=30)
+    now = datetime(today.year, today.month, today.day, 2, tzinfo=UTC)
+    years = list(range(first.year, last.year + 1))
+    months: list[date] = []
+    month = first.replace(day=1)
+    while month <= last:
+        months.append(month)
+        month = (month + timedelta(days=32)).replace(day=1)
+    weeks = [first + timedelta(days=7 * w) for w in range((last - first).days // 7 + 1)]
+
+    def week_label(day: date) -> str:
+        iso = day.isocalendar()
+        return f"{iso.year}-W{iso.week:02d}"
+
+    def month_label(day: date) -> str:
+        return f"{day.year}-{day.month:02d}"
+
+    plan: dict[str, list[dict[str, Any]]] = {
+        "figures_city_year": [
+            {
+                "path": "figures",
+                "params": {
+                    "year": str(years[k % len(years)]),
+                    "as_of": f"{years[k % len(years)] + 1}-01-{1 + k % 28:02d}",
+                },
+            }
+            for k in range(n)
+        ],
+        "figures_sub_bureau_month": [
+            {
+                "path": "figures",
+                "params": {
+                    "month": month_label(_spread(months, k, n)),
+                    "bureau": SUB_BUREAUS[k % len(SUB_BUREAUS)],
+                    "as_of": today.isoformat(),
+                },
+            }
+            for k in range(n)
+        ],
+        "ledger_first_page": [
+            {"path": "ledger", "params": {"as_of": (today - timedelta(days=k % 28)).isoformat()}}
+            for k in range(n)
+        ],
+        "ledger_filtered_page": [
+            {
+                "path": "ledger",
+                "params": {
+                    "sub_bureau": SUB_BUREAUS[k % len(SUB_BUREAUS)],
+                    "open": "true",
+                    "received_from": _spread(months, k, n).isoformat(),
+                    "as_of": today.isoformat(),
+                    "offset": 50 * (k % 3),
+                },
+            }
+            for k in range(n)
+        ],
+        "weekly_bulletin": [
+            {"path": f"weekly/{week_label(_spread(weeks, k, n))}", "params": {}} for k in range(n)
+        ],
+        "monthly_analysis": [
+            {"path": f"monthly/{month_label(_spread(months, k, n))}", "params": {}}
+            for k in range(n)
+        ],
+        "accompany_roster": [
+            {"path": "accompany-roster", "params": {"month": month_label(_spread(months, k, n))}}
+            for k in range(n)
+        ],
+    }
+    return plan, now
 
 
 async def _decoded_read(store: EventStore) -> float:
@@ -167,12 +249,16 @@ async def _loaded(dsn: str, cases: int) -> None:
     """Load the log (COPY), then what the append path adds: erasures, one 200-event case."""
     pool = await create_pool(CommonSettings(database_url=dsn, db_pool_min=2, db_pool_max=8))
     try:
-        secrets = new_secrets()
+        span = span_days(max(1, -(-cases // CHUNK_CASES)) * CHUNK_CASES)
+        secrets = new_secrets(span=span)
         keys = PersonalData(
             DataKeys(pool, LocalKeyService(secrets.kek)), BlindIndex(secrets.blind_index)
         )
         store = EventStore(pool, personal=keys)
-        print(f"  loading about {cases:,} cases (COPY, {os.cpu_count()} builders) ...")
+        print(
+            f"  loading about {cases:,} cases over {span:,} days "
+            f"(COPY, {os.cpu_count()} builders) ..."
+        )
         loaded = await load(dsn, cases, secrets)
         for subject in loaded["erase"]:
             await store.erase_subject(subject, reason="本人申请删除", metadata=META)
@@ -270,14 +356,22 @@ async def measure(dsn: str, save: Any) -> dict[str, Any]:
         read_pool = await create_read_pool(dsn, role="petitions_app", max_size=READ_POOL_SIZE)
         try:
             figures["cases"] = await read_pool.fetchval("SELECT count(*) FROM cases")
-            plan = _endpoint_requests()
-            plan["ledger_xlsx_10k_rows"] = _xlsx_plan(figures["cases"])
+            span = await read_pool.fetchrow(
+                "SELECT min(first_received_at AT TIME ZONE 'Asia/Shanghai')::date AS first, "
+                "max(first_received_at AT TIME ZONE 'Asia/Shanghai')::date AS last FROM cases"
+            )
+            figures["first_received"] = span["first"].isoformat()
+            figures["last_received"] = span["last"].isoformat()
+            plan, now = _plan(span["first"], span["last"])
+            plan["ledger_xlsx_10k_rows"] = _xlsx_plan(
+                figures["cases"], span["first"], span["last"], now.date()
+            )
             plan["audit_timeline_200_events"] = [
                 {"path": f"/api/v1/audit/cases/{case_number}/timeline", "params": {}}
                 for _ in range(ENDPOINT_CALLS)
             ]
             figures["machine_busy_before_endpoints"] = await _machine_busy()
-            figures.update(await _endpoint_figures(read_pool, plan, keyless))
+            figures.update(await _endpoint_figures(read_pool, plan, keyless, now))
             done("endpoints")
         finally:
             await read_pool.close()
