@@ -53,10 +53,18 @@ async def running(*workers: Relay | Consumer) -> AsyncIterator[None]:
 
 
 async def snapshot(pool: asyncpg.Pool | asyncpg.Connection) -> dict[str, list[dict[str, Any]]]:
-    """Every row of every read-model table (but when it was applied), in key order."""
+    """Every row of every read-model table (but when it was applied and the columns PostgreSQL
+    generates from the others), in key order."""
     tables: dict[str, list[dict[str, Any]]] = {}
     for table, key in KEYS.items():
-        rows = [dict(r) for r in await pool.fetch(f"SELECT * FROM {table}")]
+        stored = await pool.fetch(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_schema = current_schema() AND table_name = $1 "
+            "AND is_generated = 'NEVER' ORDER BY ordinal_position",
+            table,
+        )
+        columns = ", ".join(r["column_name"] for r in stored)
+        rows = [dict(r) for r in await pool.fetch(f"SELECT {columns} FROM {table}")]
         for row in rows:
             row.pop("applied_at", None)
         tables[table] = sorted(rows, key=lambda row: tuple(str(row[k]) for k in key))

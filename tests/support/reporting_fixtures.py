@@ -128,6 +128,28 @@ async def add_submission(
     names = ", ".join(row)
     marks = ", ".join(f"${i}" for i in range(1, len(row) + 1))
     await db.execute(f"INSERT INTO submissions ({names}) VALUES ({marks})", *row.values())
+    # What the fold keeps on the case's row of its submissions (CaseRow.judge_after_reply).
+    await db.execute(
+        """
+        UPDATE cases SET received_days = received_days || $2::date,
+                         repeat_days = CASE WHEN $3 THEN repeat_days || $2::date
+                                            ELSE repeat_days END
+        WHERE case_id = $1;
+        """,
+        case_id,
+        row["received_on"],
+        row["is_repeat"],
+    )
+    await db.execute(
+        """
+        UPDATE cases
+        SET resubmitted_on = (SELECT min(d) FROM unnest(received_days) d WHERE d > replied_on),
+            repeated_after_reply_on = (
+                SELECT min(d) FROM unnest(repeat_days) d WHERE d > replied_on)
+        WHERE case_id = $1
+        """,
+        case_id,
+    )
     return submission_id
 
 

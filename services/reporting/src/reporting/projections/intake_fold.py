@@ -75,6 +75,12 @@ class IntakeFold(FoldBase):
                 case.justified = e.preliminary_assessment is Assessment.JUSTIFIED
         case.submissions += 1
         case.repeat_count += e.is_repeat
+        received_on = local_date(e.received_at)
+        case.received_days.append(received_on)
+        if e.is_repeat:
+            case.repeat_days.append(received_on)
+        if case.replied_on is not None and received_on > case.replied_on:
+            case.judge_after_reply()
         if case.last_received_at is None or e.received_at > case.last_received_at:
             case.last_received_at = e.received_at
         case.collective = case.collective or e.collective
@@ -88,7 +94,7 @@ class IntakeFold(FoldBase):
             submission_id=e.submission_id,
             case_id=e.case_id,
             received_at=e.received_at,
-            received_on=local_date(e.received_at),
+            received_on=received_on,
             receiving_bureau=e.receiving_bureau,
             sub_bureau=case.sub_bureau,
             category=case.category,

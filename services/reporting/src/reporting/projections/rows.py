@@ -142,6 +142,23 @@ class CaseRow(_Row):
     review_requested_on: date | None = None
     rated_on: list[date] = field(default_factory=list)
     ratings: list[str] = field(default_factory=list)
+    received_days: list[date] = field(default_factory=list)
+    repeat_days: list[date] = field(default_factory=list)
+    resubmitted_on: date | None = None
+    repeated_after_reply_on: date | None = None
+
+    def judge_after_reply(self) -> None:
+        """The first days after the reply date a submission, and a repeat, came: the cessation
+        and first-petition resolution rates judge "none by D" on these instead of searching
+        the case's submissions per report (issue 17)."""
+        replied = self.replied_on
+        if replied is None:
+            self.resubmitted_on = self.repeated_after_reply_on = None
+            return
+        self.resubmitted_on = min((d for d in self.received_days if d > replied), default=None)
+        self.repeated_after_reply_on = min(
+            (d for d in self.repeat_days if d > replied), default=None
+        )
 
 
 @_columns

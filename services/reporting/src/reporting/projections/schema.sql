@@ -67,7 +67,37 @@ CREATE TABLE cases (
     -- latest value.
     review_requested_on   date,                     -- the first review (复查) request
     rated_on              date[] NOT NULL DEFAULT '{}',  -- every satisfaction rating's date,
-    ratings               text[] NOT NULL DEFAULT '{}'   -- and its value, in event order
+    ratings               text[] NOT NULL DEFAULT '{}',  -- and its value, in event order
+    -- Every submission's local date and every repeat's, and from them the first day after the
+    -- reply a submission (resubmitted_on) and a repeat (repeated_after_reply_on) came: "no
+    -- submission after the reply up to D" is then a test of one column, not a search of the
+    -- case's submissions in every report (issue 17).
+    received_days         date[] NOT NULL DEFAULT '{}',
+    repeat_days           date[] NOT NULL DEFAULT '{}',
+    resubmitted_on        date,
+    repeated_after_reply_on date,
+    -- The deadline a case is running against now, derived from its columns rather than from
+    -- the full list of workflow state names, which the assignment service owns. Review and
+    -- re-review are told apart by state because the review dates stay on the row after their
+    -- decisions. A hearing in re-review stops its clock (Art. 36): no deadline runs while it
+    -- lasts, but the case is still open; a hearing in handling stops nothing (Art. 34).
+    -- Stored so that open cases, and the overdue among them, are read from an index.
+    running_due           date GENERATED ALWAYS AS (
+        CASE
+            WHEN terminated_on IS NOT NULL OR not_accepted IS NOT NULL THEN NULL
+            WHEN state = 'hearing' AND state_before_hearing = 'under_re_review' THEN NULL
+            WHEN state = 'under_re_review' THEN re_review_due
+            WHEN state = 'under_review' THEN review_due
+            WHEN accepted_on IS NULL THEN acceptance_due
+            WHEN replied_on IS NULL THEN handling_due
+        END) STORED,
+    -- The days an accepted case was being handled: from acceptance to the day before its reply
+    -- (open-ended until then; empty for a reply dated before the acceptance). The weekly
+    -- bulletin's "no progress this week" looks for cases whose span holds the week's end.
+    handling_days         daterange GENERATED ALWAYS AS (
+        daterange(accepted_on,
+                  CASE WHEN replied_on < accepted_on THEN accepted_on ELSE replied_on END,
+                  '[)')) STORED
 );
 CREATE INDEX cases_sub_bureau ON cases (sub_bureau);
 CREATE INDEX cases_first_received ON cases (first_received_at);
@@ -77,6 +107,19 @@ CREATE INDEX cases_first_received ON cases (first_received_at);
 CREATE INDEX cases_case_number ON cases (case_number);
 -- Replies in a period (figures' on-time rate and cycle, the bulletin's replied count).
 CREATE INDEX cases_replied_on ON cases (replied_on);
+-- Open cases (common.OPEN_SQL), and the running deadlines the bulletin lists in due order: a
+-- decade's log holds a million closed cases that a week's bulletin must not read.
+CREATE INDEX cases_open ON cases (sub_bureau) WHERE running_due IS NOT NULL OR state = 'hearing';
+CREATE INDEX cases_running_due ON cases (running_due) WHERE running_due IS NOT NULL;
+-- The monthly analysis's People's Congress cases: new in the month, or with the report due.
+CREATE INDEX cases_congress_received ON cases (first_received_at) WHERE congress;
+CREATE INDEX cases_congress_report ON cases (coalesce(congress_report_on, 'infinity'::date))
+    WHERE congress;
+-- Submissions on justified cases (queries.common.JUSTIFIED_CASE: a probe per submission).
+CREATE INDEX cases_justified ON cases (case_id) WHERE justified;
+-- Cases in handling on a day (the bulletin's missing progress), accepted ones only.
+CREATE INDEX cases_in_handling ON cases USING gist (handling_days)
+    WHERE not_accepted IS NULL AND terminated_on IS NULL AND accepted_on IS NOT NULL;
 
 -- Every submission (件次), first and repeat.
 CREATE TABLE submissions (
@@ -107,6 +150,8 @@ CREATE TABLE progress (
     recorded_on           date NOT NULL,
     PRIMARY KEY (case_id, week)
 );
+-- The bulletin's "no progress this week": a week's entries, not a decade's.
+CREATE INDEX progress_week ON progress (week);
 
 -- Leader reception sessions (领导接访).
 CREATE TABLE reception_sessions (

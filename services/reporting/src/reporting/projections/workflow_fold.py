@@ -114,6 +114,7 @@ class WorkflowFold(FoldBase):
             self._state(case, S.REPLIED)
             self._outcome(case, e.outcome)
             case.replied_on = e.replied_on
+            case.judge_after_reply()
             case.on_time = e.on_time
             self._mark(case, e, a.DatedDeadline.REVIEW_REQUEST)
 

@@ -15,7 +15,7 @@ from typing import Any
 from petitions.bureaus import BureauConfig
 
 from reporting.queries.breakdowns import breakdowns
-from reporting.queries.common import Db, Viewer, attributed_to, bureau_ref
+from reporting.queries.common import JUSTIFIED_CASE, Db, Viewer, attributed_to, bureau_ref
 from reporting.queries.figures import accompany_roster, figures, monthly_series, published_roster
 from reporting.queries.lists import FIRST_PAGE, Page, briefs, scoped
 from reporting.queries.models import (
@@ -30,7 +30,7 @@ from reporting.queries.models import (
 )
 from reporting.queries.periods import Period, shift_months
 
-_BY_SUB_BUREAU = """
+_BY_SUB_BUREAU = f"""
     SELECT code, sum(matters) AS matters, sum(submissions) AS submissions,
            sum(person_visits) AS person_visits, sum(justified) AS justified
     FROM (
@@ -42,8 +42,8 @@ _BY_SUB_BUREAU = """
         GROUP BY 1
         UNION ALL
         SELECT s.sub_bureau, 0, count(*), sum(s.head_count),
-               count(*) FILTER (WHERE s.receiving_bureau = $6 AND coalesce(c.justified, false))
-        FROM submissions s LEFT JOIN cases c ON c.case_id = s.case_id
+               count(*) FILTER (WHERE s.receiving_bureau = $6 AND {JUSTIFIED_CASE})
+        FROM submissions s
         WHERE s.received_on BETWEEN $3 AND $4 AND ($5::text IS NULL OR s.sub_bureau = $5)
         GROUP BY 1
     ) parts
@@ -155,11 +155,13 @@ async def analysis_list(
         lower, upper = month.utc_bounds()
         start, end = where.param(lower), where.param(upper)
         first_day = where.param(month.start)
+        # New in the month, or received before it with the report to the Congress not sent
+        # before it: each side read from its partial index (cases_congress_*).
         where.add("c.congress")
         where.add(f"c.first_received_at < {end}")
         where.add(
-            f"c.first_received_at >= {start} OR c.congress_report_on IS NULL "
-            f"OR c.congress_report_on >= {first_day}::date"
+            f"c.first_received_at >= {start} "
+            f"OR coalesce(c.congress_report_on, 'infinity'::date) >= {first_day}::date"
         )
         order = "c.first_received_at, c.case_number, c.case_id"
     elif name == "repeat_cases":

@@ -72,10 +72,18 @@ def _judged(calendar: WorkCalendar, bureau: str, week: Period, as_of: date) -> _
 
 
 def _missing_clauses(where: SqlFilter, week_end: str) -> None:
-    """An accepted case still being handled at the week's end (its progress is checked apart)."""
+    """An accepted case still being handled at the week's end (its progress is checked apart):
+    accepted by then and not replied by then, read from the index cases_in_handling (whose
+    predicate is the first clause, word for word)."""
     where.add("c.not_accepted IS NULL AND c.terminated_on IS NULL AND c.accepted_on IS NOT NULL")
-    where.add(f"c.accepted_on <= {week_end}::date")
-    where.add(f"c.replied_on IS NULL OR c.replied_on > {week_end}::date")
+    where.add(f"c.handling_days @> {week_end}::date")
+
+
+def _no_progress(where: SqlFilter, week: Period) -> None:
+    where.add(
+        "NOT EXISTS (SELECT 1 FROM progress p WHERE p.case_id = c.case_id "
+        f"AND p.week = {where.param(week.label)})"
+    )
 
 
 def _list_filter(
@@ -95,10 +103,7 @@ def _list_filter(
         return where, "running_due, c.case_number, c.case_id"
     if name == "missing_progress":
         _missing_clauses(where, where.param(judged.week.end))
-        where.add(
-            "NOT EXISTS (SELECT 1 FROM progress p WHERE p.case_id = c.case_id "
-            f"AND p.week = {where.param(judged.week.label)})"
-        )
+        _no_progress(where, judged.week)
         return where, "c.sub_bureau, c.case_number, c.case_id"
     raise ValueError(f"no bulletin list {name!r}")
 
@@ -106,32 +111,44 @@ def _list_filter(
 async def _counts(
     db: Db, config: BureauConfig, viewer: Viewer, judged: _Judged
 ) -> dict[str, dict[str, int]]:
-    """Per sub-bureau: open cases and the length of each list, in one pass over the cases (the
-    lists' own queries then fetch a page each instead of every row)."""
+    """Per sub-bureau: open cases and the length of each list (the lists' own queries then
+    fetch a page each instead of every row). Overdue and due-soon cases are open ones: one pass
+    over the open cases (index cases_open), one over those in handling at the week's end
+    (cases_in_handling); neither reads the closed cases a long log is mostly made of."""
     due = running_due()
     where = scoped(config, viewer, judged.bureau)
     as_of, horizon = where.param(judged.as_of), where.param(judged.horizon)
-    week_label = where.param(judged.week.label)
-    missing = SqlFilter()  # clauses only: its parameter is numbered in ``where``
-    _missing_clauses(missing, where.param(judged.week.end))
-    rows = await db.fetch(
+    where.add(is_open())
+    counts: dict[str, dict[str, int]] = {}
+    for row in await db.fetch(
         f"""
-        SELECT c.sub_bureau,
-               count(*) FILTER (WHERE {is_open()}) AS open_cases,
-               count(*) FILTER (WHERE ({due}) < {as_of}::date) AS overdue,
-               count(*) FILTER (WHERE ({due}) BETWEEN {as_of}::date AND {horizon}::date)
-                   AS due_soon,
-               count(*) FILTER (WHERE {missing.sql()} AND p.case_id IS NULL)
-                   AS missing_progress
+        SELECT c.sub_bureau, count(*) AS open_cases,
+               count(*) FILTER (WHERE {due} < {as_of}::date) AS overdue,
+               count(*) FILTER (WHERE {due} BETWEEN {as_of}::date AND {horizon}::date)
+                   AS due_soon
         FROM cases c
-        -- At most one row per case: (case_id, week) is progress's primary key.
-        LEFT JOIN progress p ON p.case_id = c.case_id AND p.week = {week_label}
         WHERE {where.sql()}
         GROUP BY 1
         """,
         *where.args,
-    )
-    return {row["sub_bureau"]: dict(row) for row in rows}
+    ):
+        counts[row["sub_bureau"]] = {
+            "open_cases": row["open_cases"],
+            "overdue": row["overdue"],
+            "due_soon": row["due_soon"],
+            "missing_progress": 0,
+        }
+    missing = scoped(config, viewer, judged.bureau)
+    _missing_clauses(missing, missing.param(judged.week.end))
+    _no_progress(missing, judged.week)
+    for row in await db.fetch(
+        f"SELECT c.sub_bureau, count(*) AS n FROM cases c WHERE {missing.sql()} GROUP BY 1",
+        *missing.args,
+    ):
+        # A case in handling at a past week's end may be closed now: not among the open.
+        count = counts.setdefault(row["sub_bureau"], {"open_cases": 0, "overdue": 0, "due_soon": 0})
+        count["missing_progress"] = row["n"]
+    return counts
 
 
 async def weekly_bulletin(

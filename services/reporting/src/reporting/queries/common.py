@@ -68,6 +68,12 @@ class SqlFilter:
         self.add(viewer.reach(config).sql(self.param, alias=alias, unit="responsible_unit"))
 
 
+# Whether submission ``s``'s case is justified (domain.md: the latest assessment), probed per
+# submission on the partial index cases_justified. A join with the cases would hash the whole
+# table: a decade's million cases for a month's submissions (issue 17).
+JUSTIFIED_CASE = "EXISTS (SELECT 1 FROM cases j WHERE j.case_id = s.case_id AND j.justified)"
+
+
 def is_city(config: BureauConfig, bureau: str) -> bool:
     return bureau == config.city.code
 
@@ -148,28 +154,16 @@ def label(table: dict[str, str], code: str | None) -> str:
 
 # A hearing in re-review stops its clock (hearing time is not counted, Art. 36): no deadline
 # runs while it lasts, but the case is still open. A hearing in handling stops nothing (Art. 34):
-# the handling deadline runs on through it.
-OPEN_SQL = "(({due}) IS NOT NULL OR {c}.state = 'hearing')"
+# the handling deadline runs on through it. The partial index cases_open is on exactly this.
+OPEN_SQL = "({c}.running_due IS NOT NULL OR {c}.state = 'hearing')"
 
 
 def is_open(alias: str = "c") -> str:
-    return OPEN_SQL.format(due=running_due(alias), c=alias)
+    return OPEN_SQL.format(c=alias)
 
 
-# The deadline a case is running against now, derived from its columns rather than from the
-# full list of workflow state names, which the assignment service owns. Review and re-review
-# are told apart by state because the review dates stay on the row after their decisions.
-RUNNING_DUE_SQL = """
-    CASE
-        WHEN {c}.terminated_on IS NOT NULL OR {c}.not_accepted IS NOT NULL THEN NULL
-        WHEN {c}.state = 'hearing' AND {c}.state_before_hearing = 'under_re_review' THEN NULL
-        WHEN {c}.state = 'under_re_review' THEN {c}.re_review_due
-        WHEN {c}.state = 'under_review' THEN {c}.review_due
-        WHEN {c}.accepted_on IS NULL THEN {c}.acceptance_due
-        WHEN {c}.replied_on IS NULL THEN {c}.handling_due
-    END
-"""
-
+# The deadline a case is running against now: a stored column computed from the row by
+# PostgreSQL (schema.sql says how), so open and overdue cases come from an index.
 RUNNING_DEADLINE_SQL = """
     CASE
         WHEN {c}.terminated_on IS NOT NULL OR {c}.not_accepted IS NOT NULL THEN NULL
@@ -191,7 +185,7 @@ DEADLINE_ZH = {
 
 
 def running_due(alias: str = "c") -> str:
-    return RUNNING_DUE_SQL.format(c=alias)
+    return f"{alias}.running_due"
 
 
 def running_deadline(alias: str = "c") -> str:

@@ -8,11 +8,13 @@ Art. 30 hides a case from the accused, not a number from anyone.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from petitions.bureaus import BureauConfig
 
-from reporting.queries.common import Db, attributed_to, bureau_ref, rate
+from reporting.queries.common import JUSTIFIED_CASE, Db, attributed_to, bureau_ref, rate
 from reporting.queries.models import (
     AccompanyRoster,
     AccompanySession,
@@ -24,54 +26,6 @@ from reporting.queries.models import (
 )
 from reporting.queries.periods import Period, local_midnight, shift_months
 
-# "Ceased": replied by D with no submission after the reply up to D. Judged per case from the
-# latest submission by D (later than the reply or not) in one grouped pass over the period's
-# cases' submissions: a NOT EXISTS inside the count's FILTER ran as a subplan per case instead
-# (issue 17: most of the 422 ms of a city's year at 100k cases).
-_MATTERS = """
-    WITH m AS (
-        SELECT c.case_id, c.replied_on, c.terminated_on,
-               (c.not_accepted IS NULL AND c.accepted_on IS NOT NULL AND c.accepted_on <= $4)
-                   AS accepted
-        FROM cases c
-        WHERE c.first_received_at >= $1 AND c.first_received_at < $2
-          AND ($3::text IS NULL OR c.sub_bureau = $3)
-    ), latest AS (
-        SELECT s.case_id, max(s.received_on) AS received_on
-        FROM submissions s JOIN m ON m.case_id = s.case_id
-        WHERE m.replied_on <= $4 AND s.received_on <= $4
-        GROUP BY s.case_id
-    )
-    SELECT count(*) AS matters,
-           count(*) FILTER (WHERE accepted) AS accepted,
-           count(*) FILTER (WHERE accepted AND (replied_on <= $4 OR terminated_on <= $4))
-               AS closed,
-           count(*) FILTER (WHERE replied_on <= $4) AS replied,
-           count(*) FILTER (
-               WHERE replied_on <= $4
-                 AND (latest.received_on IS NULL OR latest.received_on <= m.replied_on)
-           ) AS ceased
-    FROM m LEFT JOIN latest ON latest.case_id = m.case_id
-"""
-
-_SUBMISSIONS = """
-    SELECT count(*) AS submissions,
-           coalesce(sum(s.head_count), 0) AS person_visits,
-           count(*) FILTER (WHERE s.receiving_bureau = $4 AND coalesce(c.justified, false))
-               AS justified_to_city
-    FROM submissions s LEFT JOIN cases c ON c.case_id = s.case_id
-    WHERE s.received_on BETWEEN $1 AND $2 AND ($3::text IS NULL OR s.sub_bureau = $3)
-"""
-
-_REPLIED = """
-    SELECT count(*) AS replied,
-           count(*) FILTER (WHERE c.on_time) AS on_time,
-           avg(c.replied_on - c.accepted_on) FILTER (WHERE c.accepted_on IS NOT NULL) AS cycle,
-           count(*) FILTER (WHERE c.accepted_on IS NOT NULL) AS cycle_cases
-    FROM cases c
-    WHERE c.replied_on BETWEEN $1 AND $2 AND ($3::text IS NULL OR c.sub_bureau = $3)
-"""
-
 # The acceptance decision's date: accepted, declined, forwarded or diverted. An assignment
 # objection (交办异议) sends the case back to whoever assigned it: no decision on acceptance.
 DECIDED_ON = """
@@ -79,66 +33,117 @@ DECIDED_ON = """
                                  THEN c.not_accepted_on END)
 """
 
-# Timely acceptance and first-petition resolution, over matters(P) judged by D ($4). A case
-# decided with no acceptance deadline on its row is counted as decided but not in time: it
-# cannot be shown to have met one. "After the reply date" is a later local date (a repeat on
-# the reply day itself came before the reply was known), as in the cessation rate.
-_ASSESSED_MATTERS = f"""
-    WITH m AS (
-        SELECT c.case_id, c.replied_on, c.review_requested_on, c.acceptance_due,
+# Every figure of the matters (件) first received in P ($1..$2), judged by D ($4), in one pass
+# over the period's cases (issue 17: six passes and two joins with the submissions before).
+# "Ceased": replied by D with no submission after the reply up to D. "Resolved" (first-petition
+# resolution): replied by D, no repeat after the reply up to D and no review requested after it
+# by D. "After the reply" is a later local date (a repeat on the reply day itself came before
+# the reply was known): the fold keeps the first such day of each kind on the case's row
+# (resubmitted_on, repeated_after_reply_on), so "none by D" is "none, or first after D". A
+# case decided with no acceptance deadline on its row is counted as decided but not in time:
+# it cannot be shown to have met one.
+_PERIOD_CASES = f"""
+    SELECT count(*) AS matters,
+           count(*) FILTER (WHERE accepted) AS accepted,
+           count(*) FILTER (WHERE accepted AND (replied_on <= $4 OR terminated_on <= $4))
+               AS closed,
+           count(*) FILTER (WHERE replied_on <= $4) AS replied,
+           count(*) FILTER (WHERE replied_on <= $4 AND NOT coalesce(resubmitted_on <= $4, false))
+               AS ceased,
+           count(*) FILTER (WHERE decided_on <= $4) AS decided,
+           count(*) FILTER (WHERE decided_on <= $4 AND decided_on <= acceptance_due)
+               AS decided_in_time,
+           count(*) FILTER (
+               WHERE replied_on <= $4
+                 AND NOT coalesce(repeated_after_reply_on <= $4, false)
+                 AND NOT coalesce(review_requested_on > replied_on AND review_requested_on <= $4,
+                                  false)
+           ) AS resolved
+    FROM (
+        SELECT c.replied_on, c.terminated_on, c.acceptance_due, c.resubmitted_on,
+               c.repeated_after_reply_on, c.review_requested_on,
+               (c.not_accepted IS NULL AND c.accepted_on IS NOT NULL AND c.accepted_on <= $4)
+                   AS accepted,
                {DECIDED_ON} AS decided_on
         FROM cases c
         WHERE c.first_received_at >= $1 AND c.first_received_at < $2
           AND ($3::text IS NULL OR c.sub_bureau = $3)
-    ), repeats AS (
-        SELECT s.case_id, max(s.received_on) AS received_on
-        FROM submissions s JOIN m ON m.case_id = s.case_id
-        WHERE m.replied_on <= $4 AND s.is_repeat AND s.received_on <= $4
-        GROUP BY s.case_id
-    )
-    SELECT count(*) FILTER (WHERE decided_on <= $4) AS decided,
-           count(*) FILTER (WHERE decided_on <= $4 AND decided_on <= acceptance_due)
-               AS decided_in_time,
-           count(*) FILTER (WHERE replied_on <= $4) AS replied,
-           count(*) FILTER (
-               WHERE replied_on <= $4
-                 AND (repeats.received_on IS NULL OR repeats.received_on <= m.replied_on)
-                 AND NOT coalesce(
-                     review_requested_on > m.replied_on AND review_requested_on <= $4, false)
-           ) AS resolved
-    FROM m LEFT JOIN repeats ON repeats.case_id = m.case_id
+    ) m
 """
 
-# The latest rating by D ($3) of each case replied to in P: the latest date, and of ratings on
-# the same date the one recorded last.
-_SATISFACTION = """
-    WITH latest AS (
-        SELECT (
-            SELECT r.rating
-            FROM unnest(c.rated_on, c.ratings) WITH ORDINALITY AS r(rated_on, rating, n)
-            WHERE r.rated_on <= $3
-            ORDER BY r.rated_on DESC, r.n DESC
-            LIMIT 1
-        ) AS rating
-        FROM cases c
-        WHERE c.replied_on BETWEEN $1 AND $2 AND ($4::text IS NULL OR c.sub_bureau = $4)
-    )
-    SELECT count(rating) AS rated,
-           count(*) FILTER (WHERE rating IN ('satisfied', 'basically_satisfied')) AS satisfied
-    FROM latest
-"""
-
-_REPEATS = """
-    SELECT count(*) AS submissions, count(*) FILTER (WHERE s.is_repeat) AS repeats
+# The submissions (件次) received in P ($1..$2 local days), in one pass: their count and
+# person-visits, the repeats among them, those received by the city bureau ($4) on justified
+# cases, and the sub-bureaus those to the city bureau were attributed to (zero-petition).
+_PERIOD_SUBMISSIONS = f"""
+    SELECT count(*) AS submissions,
+           coalesce(sum(s.head_count), 0) AS person_visits,
+           count(*) FILTER (WHERE s.is_repeat) AS repeats,
+           count(*) FILTER (WHERE s.receiving_bureau = $4 AND {JUSTIFIED_CASE})
+               AS justified_to_city,
+           coalesce(array_agg(DISTINCT s.sub_bureau) FILTER (WHERE s.receiving_bureau = $4),
+                    '{{}}') AS to_city_from
     FROM submissions s
     WHERE s.received_on BETWEEN $1 AND $2 AND ($3::text IS NULL OR s.sub_bureau = $3)
 """
 
-_TO_CITY_BY_SUB_BUREAU = """
+# The cases replied to in P ($1..$2), in one pass: on time, handling cycle, and the latest
+# rating by D ($4) of each (the latest date; of ratings on the same date the one recorded
+# last). Most cases have at most one rating: read directly, the others searched.
+_PERIOD_REPLIES = """
+    SELECT count(*) AS replied,
+           count(*) FILTER (WHERE on_time) AS on_time,
+           avg(replied_on - accepted_on) FILTER (WHERE accepted_on IS NOT NULL) AS cycle,
+           count(*) FILTER (WHERE accepted_on IS NOT NULL) AS cycle_cases,
+           count(rating) AS rated,
+           count(*) FILTER (WHERE rating IN ('satisfied', 'basically_satisfied')) AS satisfied
+    FROM (
+        SELECT c.on_time, c.replied_on, c.accepted_on,
+               CASE
+                   WHEN cardinality(c.rated_on) = 0 THEN NULL
+                   WHEN cardinality(c.rated_on) = 1 THEN
+                       CASE WHEN c.rated_on[1] <= $4 THEN c.ratings[1] END
+                   ELSE (
+                       SELECT r.rating
+                       FROM unnest(c.rated_on, c.ratings) WITH ORDINALITY AS r(rated_on, rating, n)
+                       WHERE r.rated_on <= $4
+                       ORDER BY r.rated_on DESC, r.n DESC
+                       LIMIT 1
+                   )
+               END AS rating
+        FROM cases c
+        WHERE c.replied_on BETWEEN $1 AND $2 AND ($3::text IS NULL OR c.sub_bureau = $3)
+    ) r
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class _Passes:
+    """The three passes every figure of a period comes from."""
+
+    cases: Any
+    submissions: Any
+    replies: Any
+
+
+async def _passes(
+    db: Db, config: BureauConfig, bureau: str, period: Period, report_date: date
+) -> _Passes:
+    scope = attributed_to(config, bureau)
+    lower, upper = period.utc_bounds()
+    return _Passes(
+        cases=await db.fetchrow(_PERIOD_CASES, lower, upper, scope, report_date),
+        submissions=await db.fetchrow(
+            _PERIOD_SUBMISSIONS, period.start, period.end, scope, config.city.code
+        ),
+        replies=await db.fetchrow(_PERIOD_REPLIES, period.start, period.end, scope, report_date),
+    )
+
+
+_TO_CITY_BY_SUB_BUREAU = f"""
     SELECT s.sub_bureau,
-           count(*) FILTER (WHERE coalesce(c.justified, false)) AS justified,
+           count(*) FILTER (WHERE {JUSTIFIED_CASE}) AS justified,
            count(*) AS total
-    FROM submissions s LEFT JOIN cases c ON c.case_id = s.case_id
+    FROM submissions s
     WHERE s.receiving_bureau = $3 AND s.received_on BETWEEN $1 AND $2
     GROUP BY s.sub_bureau
 """
@@ -150,13 +155,10 @@ async def figures(
     """The figures of ``bureau`` (a sub-bureau alone, or the city with all) for ``period``,
     judged on ``report_date`` (D) where a definition says "by D"."""
     config.covered_by(bureau)  # raises on an unknown code
-    scope = attributed_to(config, bureau)
-    lower, upper = period.utc_bounds()
-    matters = await db.fetchrow(_MATTERS, lower, upper, scope, report_date)
-    subs = await db.fetchrow(_SUBMISSIONS, period.start, period.end, scope, config.city.code)
-    replied = await db.fetchrow(_REPLIED, period.start, period.end, scope)
-    zero = await zero_petition_sub_bureaus(db, config, bureau, period)
-    assessed = await assessed_rates(db, config, bureau, period, report_date)
+    passes = await _passes(db, config, bureau, period, report_date)
+    matters, subs, replied = passes.cases, passes.submissions, passes.replies
+    zero = _zero_petition(config, bureau, period, set(subs["to_city_from"]))
+    assessed = _assessed(passes)
     cycle = replied["cycle"]
     return Figures(
         bureau=bureau_ref(config, bureau),
@@ -188,14 +190,14 @@ async def assessed_rates(
     """The four rates offices are assessed on, for ``bureau`` in ``period`` judged on
     ``report_date`` (D), exactly as domain.md defines them."""
     config.covered_by(bureau)
-    scope = attributed_to(config, bureau)
-    lower, upper = period.utc_bounds()
-    matters = await db.fetchrow(_ASSESSED_MATTERS, lower, upper, scope, report_date)
-    rated = await db.fetchrow(_SATISFACTION, period.start, period.end, report_date, scope)
-    subs = await db.fetchrow(_REPEATS, period.start, period.end, scope)
+    return _assessed(await _passes(db, config, bureau, period, report_date))
+
+
+def _assessed(passes: _Passes) -> AssessedRates:
+    matters, subs, replied = passes.cases, passes.submissions, passes.replies
     return AssessedRates(
         timely_acceptance_rate=rate(matters["decided_in_time"], matters["decided"]),
-        satisfaction_rate=rate(rated["satisfied"], rated["rated"]),
+        satisfaction_rate=rate(replied["satisfied"], replied["rated"]),
         first_petition_resolution_rate=rate(matters["resolved"], matters["replied"]),
         repeat_petition_rate=rate(subs["repeats"], subs["submissions"]),
     )
@@ -206,7 +208,6 @@ async def zero_petition_sub_bureaus(
 ) -> ZeroPetition:
     """Sub-bureaus in ``bureau``'s scope with no submission received by the city bureau in the
     period on cases attributed to them (the seed's "8 of 24")."""
-    considered = [s.code for s in config.sub_bureaus if config.covers(bureau, s.code)]
     rows = await db.fetch(
         "SELECT DISTINCT s.sub_bureau FROM submissions s "
         "WHERE s.receiving_bureau = $3 AND s.received_on BETWEEN $1 AND $2",
@@ -214,7 +215,15 @@ async def zero_petition_sub_bureaus(
         period.end,
         config.city.code,
     )
-    petitioned = {row["sub_bureau"] for row in rows}
+    return _zero_petition(config, bureau, period, {row["sub_bureau"] for row in rows})
+
+
+def _zero_petition(
+    config: BureauConfig, bureau: str, period: Period, petitioned: set[str]
+) -> ZeroPetition:
+    """``petitioned``: the sub-bureaus the city bureau received submissions on in the period
+    (at least those in ``bureau``'s scope)."""
+    considered = [s.code for s in config.sub_bureaus if config.covers(bureau, s.code)]
     return ZeroPetition(
         bureau=bureau_ref(config, bureau),
         period_start=period.start,
@@ -318,12 +327,11 @@ async def monthly_series(
         scope,
     )
     subs = await db.fetch(
-        """
+        f"""
         SELECT to_char(s.received_on, 'YYYY-MM') AS month, count(*) AS n,
                coalesce(sum(s.head_count), 0) AS visits,
-               count(*) FILTER (WHERE s.receiving_bureau = $4 AND coalesce(c.justified, false))
-                   AS justified
-        FROM submissions s LEFT JOIN cases c ON c.case_id = s.case_id
+               count(*) FILTER (WHERE s.receiving_bureau = $4 AND {JUSTIFIED_CASE}) AS justified
+        FROM submissions s
         WHERE s.received_on BETWEEN $1 AND $2 AND ($3::text IS NULL OR s.sub_bureau = $3)
         GROUP BY 1
         """,
