@@ -154,9 +154,10 @@ def case_filter(
     if filters.first_petition_resolved is not None:
         judged = judged or where.param(as_of)
         where.add(f"c.replied_on <= {judged}::date")
+        # As the figure judges it (figures._PERIOD_CASES): a repeat after the reply by D, or
+        # a review requested after it by D.
         unresolved = (
-            "(EXISTS (SELECT 1 FROM submissions s WHERE s.case_id = c.case_id AND s.is_repeat "
-            f"AND s.received_on > c.replied_on AND s.received_on <= {judged}::date) "
+            f"(coalesce(c.repeated_after_reply_on <= {judged}::date, false) "
             f"OR coalesce(c.review_requested_on > c.replied_on "
             f"AND c.review_requested_on <= {judged}::date, false))"
         )
