@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 from uuid import UUID
 
 from petitions.eventstore.model import RawEvent, RecordedEvent, recorded_event
 from petitions.eventstore.sealing import PersonalData
-from petitions.messages import EventRegistry
+from petitions.messages import Event, EventRegistry
 from petitions.personal.codec import (
+    VAULT,
     might_be_sealed,
     open_event,
     vault_subjects,
     without_vault,
 )
 from petitions.personal.keys import PersonalDataError
+
+_VAULT_TAIL_BYTES = f',"{VAULT}":'.encode()
+"""How the vault begins in stored JSON (:func:`petitions.personal.codec.without_vault`)."""
 
 
 class Decoder:
@@ -60,35 +64,46 @@ class Decoder:
         return out
 
     def decode_rows(self, rows: Sequence[Any], *, reveal: bool) -> list[RecordedEvent[Any]]:
-        """Typed events straight from rows selected with ``sql.COLUMNS``, for a store without
-        keys: no :class:`RawEvent` in between (building one per row cost the ordered read a
-        sixth of its time)."""
+        """Typed events straight from rows selected with ``sql.DECODE_COLUMNS``, for a store
+        without keys: no :class:`RawEvent` in between (building one per row cost the ordered read
+        a sixth of its time), and the data validated from its UTF-8 bytes, the vault cut off
+        without parsing."""
         if self._personal is not None:
             raise ValueError("decode_rows is for a store without keys: use decode_many")
         class_for = self._registry.class_for
+        # Per event type: its class's schema version and JSON validator, looked up once a call
+        # rather than three attribute look-ups a row.
+        types: dict[str, tuple[int, Callable[[bytes], Any], type[Event]]] = {}
         out: list[RecordedEvent[Any]] = []
         append = out.append
         for row in rows:
-            (position, stream_id, version, event_id, event_type, schema_version, bureau, text,
+            (position, stream_id, version, event_id, event_type, schema_version, bureau, data,
              actor, service, correlation_id, causation_id, occurred_at, recorded_at, tx_id,
-             _alg, digest) = row  # fmt: skip
-            if might_be_sealed(text):
+             digest) = row  # fmt: skip
+            # One search from the end, where the vault is (it is always the last key).
+            cut = data.rfind(_VAULT_TAIL_BYTES)
+            if cut >= 0:
                 if reveal:
                     raise PersonalDataError(
                         "读取个人信息需要密钥服务 reading personal data needs a key service; "
                         "read with reveal=False for the masked forms"
                     )
-                text = without_vault(text)
-            cls = class_for(event_type)
-            if schema_version < cls.schema_version:
-                data = cls.model_validate(
-                    self._registry.upcast(event_type, schema_version, json.loads(text))
+                data = data[:cut] + b"}"
+            known = types.get(event_type)
+            if known is None:
+                cls = class_for(event_type)
+                validate_json = cls.__pydantic_validator__.validate_json
+                known = types[event_type] = (cls.schema_version, validate_json, cls)
+            current, validate, cls = known
+            if schema_version < current:
+                value = cls.model_validate(
+                    self._registry.upcast(event_type, schema_version, json.loads(data))
                 )
             else:
-                data = cls.__pydantic_validator__.validate_json(text)
+                value = validate(data)
             event = recorded_event(
                 position, stream_id, version, event_id, event_type, schema_version, bureau,
-                data, actor, service, correlation_id, causation_id, occurred_at, recorded_at,
+                value, actor, service, correlation_id, causation_id, occurred_at, recorded_at,
                 tx_id, digest,
             )  # fmt: skip
             append(event)

@@ -53,7 +53,7 @@ START = Cursor()
 
 _HEAD_CACHE_SIZE = 100_000
 _DECODE_SLICE = 500
-_POSITION, _TX = 0, 14  # of a row selected with sql.COLUMNS
+_POSITION, _TX = 0, 14  # of a row selected with sql.COLUMNS or sql.DECODE_COLUMNS
 
 DEFAULT_MAX_EVENT_BYTES = 512 * 1024
 """Half of NATS's default max_payload (1 MiB): the relay's message adds the envelope (under 1 kB)
@@ -318,7 +318,7 @@ class EventStore(StreamReads):
                 yield await self.decode_many(raws, reveal=reveal)
             return
         decode = self._decoder.decode_rows
-        async for rows in self._read_ahead(after, batch_size):
+        async for rows in self._read_ahead(sql.READ_ALL_DECODE, after, batch_size):
             out: list[RecordedEvent[Any]] = []
             for start in range(0, len(rows), _DECODE_SLICE):
                 out += decode(rows[start : start + _DECODE_SLICE], reveal=reveal)
@@ -326,12 +326,15 @@ class EventStore(StreamReads):
             yield out
 
     async def _iter_all_raw(self, after: Cursor, batch_size: int) -> AsyncIterator[list[RawEvent]]:
-        async for rows in self._read_ahead(after, batch_size):
+        async for rows in self._read_ahead(sql.READ_ALL, after, batch_size):
             yield [sql.raw(r) for r in rows]
 
-    async def _read_ahead(self, after: Cursor, batch_size: int) -> AsyncIterator[list[Any]]:
-        """Batches of event rows after ``after`` until caught up, the next one fetched while
-        the caller works on this one."""
+    async def _read_ahead(
+        self, statement: str, after: Cursor, batch_size: int
+    ) -> AsyncIterator[list[Any]]:
+        """Batches of event rows (``statement``: :data:`sql.READ_ALL` or its form with other
+        columns) after ``after`` until caught up, the next one fetched while the caller works
+        on this one."""
         batches: asyncio.Queue[list[Any]] = asyncio.Queue(maxsize=1)
 
         async def fetch() -> None:
@@ -340,7 +343,7 @@ class EventStore(StreamReads):
             cursor = after
             while True:
                 rows = await self._pool.fetch(
-                    sql.READ_ALL, str(cursor.tx_id), cursor.position, batch_size
+                    statement, str(cursor.tx_id), cursor.position, batch_size
                 )
                 await batches.put(rows)
                 if not rows:
