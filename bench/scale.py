@@ -38,6 +38,7 @@ from petitions.messages import assignment as a
 from petitions.personal import BlindIndex, DataKeys, LocalKeyService
 from petitions.settings import CommonSettings
 
+from bench.eventstore import compare_1kb
 from bench.loader import CHUNK_CASES, load, new_secrets, restore_indexes
 from bench.reporting import (
     ENDPOINT_CALLS,
@@ -60,6 +61,8 @@ TARGETS = {
     "rebuild_eps": 60_000,
     "verify_all_eps": 100_000,
     "read_all_decoded_eps": 100_000,
+    "read_all_decoded_1kb_eps": 100_000,
+    "verify_all_1kb_eps": 100_000,
     "rebuild_peak_rss_mb": 500,
 }
 
@@ -387,10 +390,28 @@ async def measure(dsn: str, save: Any) -> dict[str, Any]:
     return figures
 
 
+async def _one_kb_events(admin_url: str, figures: dict[str, Any], save: Any) -> None:
+    """The ordered read and verify_all on events of ~1 KB beside the eventsourcing library's
+    read of the same events, each beside its table's raw SELECT (the event store benchmark's
+    section 4, in this run: the scale log's events are ~320 B)."""
+    admin = await asyncpg.connect(admin_url)
+    databases: list[str] = []
+    try:
+        print("  measuring the ~1 KB event read beside the eventsourcing library ...", flush=True)
+        figures.update(await compare_1kb(admin, admin_url, databases))
+        save(figures)
+    finally:
+        for dsn in databases:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{dsn.rpartition("/")[2]}" WITH (FORCE)')
+        await admin.close()
+
+
 async def run(admin_url: str, cases: int, save: Any, reuse: str | None = None) -> dict[str, Any]:
     if reuse:  # a database a kept run loaded (BENCH_SCALE_KEEP=1), maybe stopped half way
         await _finish_interrupted(reuse)
-        return await measure(reuse, save)
+        figures = await measure(reuse, save)
+        await _one_kb_events(admin_url, figures, save)
+        return figures
     admin = await asyncpg.connect(admin_url)
     dsn = await _fresh_database(admin, admin_url, "bench_scale")
     try:
@@ -399,6 +420,7 @@ async def run(admin_url: str, cases: int, save: Any, reuse: str | None = None) -
         load_seconds = round(time.perf_counter() - started, 1)
         figures = await measure(dsn, save)
         figures["load_seconds"] = load_seconds
+        await _one_kb_events(admin_url, figures, save)
         return figures
     finally:
         if KEEP:
@@ -413,6 +435,8 @@ def report(figures: dict[str, Any]) -> None:
     print(f"\n{figures['cases']:,} cases, {figures['events']:,} events")
     print(f"{'figure':36} {'measured':>12}  {'target':>10}  raw SELECT {raw:,} rows/s")
     for name, target in TARGETS.items():
+        if name not in figures:
+            continue
         value = figures[name]
         met = value <= target if name.endswith("_mb") else value >= target
         print(f"{name:36} {value:>12,}  {target:>10,}  {'met' if met else 'MISSED'}")
@@ -420,6 +444,13 @@ def report(figures: dict[str, Any]) -> None:
         if isinstance(value, dict) and "p50_ms" in value:
             print(f"{name + ' p50 / p95 ms':36} {value['p50_ms']:>12} / {value['p95_ms']}")
     print(f"raw SELECT after the rest: {figures.get('raw_read_rows_per_s_after', 0):,} rows/s")
+    if "eventsourcing_read_decoded_1kb_eps" in figures:
+        print(
+            f"~1 KB events: ours {figures['read_all_decoded_1kb_eps']:,}/s decoded, "
+            f"eventsourcing {figures['eventsourcing_read_decoded_1kb_eps']:,}/s; raw SELECT "
+            f"{figures['raw_read_1kb_rows_per_s']:,} / "
+            f"{figures['eventsourcing_raw_read_1kb_rows_per_s']:,} rows/s"
+        )
     print(
         f"machine busy before: {figures['machine_busy_before']:.0%}, load {figures['load_average']}"
         f"; load average after each phase: {figures.get('load_average_by_phase')}"
