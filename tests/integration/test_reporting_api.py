@@ -24,6 +24,7 @@ from petitions.identity import (
     install_auth_errors,
 )
 from reporting.entrypoints.http import router
+from reporting.projections import create_read_pool
 
 from tests.conftest import Clock, Token
 from tests.support.reporting_fixtures import CITY, A, B, D, demo_config, march_2026, reporting_pool
@@ -345,3 +346,42 @@ async def test_the_openapi_document_lists_the_reports(api: Api) -> None:
     } <= paths
     figures = document["paths"]["/api/v1/reports/figures"]["get"]
     assert {p["name"] for p in figures["parameters"]} >= {"bureau", "from", "to", "month", "week"}
+
+
+async def test_the_reports_run_on_a_read_only_pool_as_on_a_streaming_replica(
+    database_url: str, issuer: LocalIssuer, clock: Clock, auth: Token
+) -> None:
+    """PETITIONS_REPORTING_QUERY_DATABASE_URL may name a hot standby, which refuses writes: every
+    report must be a pure read. The pool refuses writes as a standby would."""
+    config, calendar = demo_config()
+    verifier = TokenVerifier(DEV_ISSUER, DEV_AUDIENCE, StaticJwks(issuer.jwks()))
+    async with reporting_pool(database_url) as writable:
+        await march_2026(writable)
+    replica = await create_read_pool(database_url, role=None, max_size=2, read_only=True)
+    try:
+        with pytest.raises(asyncpg.ReadOnlySQLTransactionError):
+            await replica.execute("DELETE FROM cases")
+        app = FastAPI()
+        install_auth_errors(app)
+        app.include_router(
+            router(lambda: replica, config, calendar, authenticate(lambda: verifier), clock=clock)
+        )
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://reporting") as http:
+            headers = auth(**OFFICE)
+            for path, params in (
+                ("figures", MARCH),
+                ("ledger", {"as_of": "2026-04-30"}),
+                ("ledger.xlsx", {"as_of": "2026-04-30"}),
+                ("weekly/2026-W13", {"as_of": "2026-04-01"}),
+                ("monthly/2026-03", {"as_of": "2026-04-30"}),
+                ("accompany-roster", {"month": "2026-03"}),
+            ):
+                response = await http.get(f"/api/v1/reports/{path}", params=params, headers=headers)
+                assert response.status_code == 200, (path, response.text[:300])
+            ledger = await http.get(
+                "/api/v1/reports/ledger", params={"as_of": "2026-04-30"}, headers=headers
+            )
+            assert ledger.json()["total"] == 8
+    finally:
+        await replica.close()

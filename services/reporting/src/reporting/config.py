@@ -23,6 +23,15 @@ class Settings(CommonSettings, IdentitySettings, BureauSettings):
             "store's database_url. Reporting scales on its own database."
         ),
     )
+    reporting_query_database_url: str | None = Field(
+        default=None,
+        description=(
+            "PostgreSQL URL the reports and the audit API read from: a streaming replica (hot "
+            "standby) of the read-model database, so queries scale apart from the projection "
+            "that writes. Default: the read-model database itself. Its answers lag by the "
+            "replica's replay delay."
+        ),
+    )
     reporting_consume: bool = Field(
         default=True,
         description=(

@@ -56,6 +56,19 @@ class ReportingRuntime:
     """The shared runtime (health, relay, broker)."""
     consumer: Consumer | None = None
     """The live projection in this process, if it runs one (``reporting_consume``)."""
+    query_pool: asyncpg.Pool | None = None
+    """Where the reports and the audit API read (``reporting_query_database_url``); None: the
+    read pool."""
+
+    @property
+    def queries(self) -> asyncpg.Pool:
+        return self.query_pool or self.read_pool
+
+    def databases(self) -> dict[str, asyncpg.Pool]:
+        """The databases readiness checks besides the store's."""
+        if self.query_pool is None or self.query_pool is self.read_pool:
+            return {"reporting_db": self.read_pool}
+        return {"reporting_db": self.read_pool, "reporting_query_db": self.query_pool}
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> FastAPI:
@@ -83,6 +96,15 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
                 min_size=settings.db_pool_min,
                 max_size=settings.db_pool_max,
             )
+            query_pool: asyncpg.Pool | None = None
+            if settings.reporting_query_database_url:
+                query_pool = await create_read_pool(
+                    settings.reporting_query_database_url,
+                    role=settings.db_role,
+                    min_size=settings.db_pool_min,
+                    max_size=settings.db_pool_max,
+                    read_only=True,
+                )
             store = EventStore(
                 base.pool,
                 hash_algorithm=settings.hash_algorithm,
@@ -116,7 +138,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
                     stop=stop_roster.set,
                 )
             holder["runtime"] = ReportingRuntime(
-                base.pool, read_pool, store, config, calendar, base, consumer
+                base.pool, read_pool, store, config, calendar, base, consumer, query_pool
             )
             try:
                 yield
@@ -124,6 +146,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
                 # The projection writes to the read pool: stop it before closing that (the
                 # runtime would stop it too, but only after this pool is gone).
                 await base.supervisor.stop()
+                if query_pool is not None:
+                    await query_pool.close()
                 await read_pool.close()
 
     app = FastAPI(
@@ -143,23 +167,19 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
     install_dependency_errors(app)
     auth = authenticate(lambda: verifier)
     app.include_router(asyncapi_router(spec))
-    app.include_router(
-        health_router(lambda: current().base, lambda: {"reporting_db": current().read_pool})
-    )
+    app.include_router(health_router(lambda: current().base, lambda: current().databases()))
     install_metrics(app, lambda: current().base)
     app.include_router(
         audit.router(
             lambda: current().store,
-            lambda: Audit(
-                current().store, PostgresCaseFinder(current().store, current().read_pool)
-            ),
+            lambda: Audit(current().store, PostgresCaseFinder(current().store, current().queries)),
             auth,
             config=config,
         )
     )
     app.include_router(
         http.router(
-            lambda: current().read_pool,
+            lambda: current().queries,
             config,
             calendar,
             auth,

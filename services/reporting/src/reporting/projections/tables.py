@@ -145,10 +145,12 @@ async def prepare(dsn: str, *, role: str | None, migrate_on_start: bool) -> list
 
 
 async def create_read_pool(
-    dsn: str, *, role: str | None, min_size: int = 1, max_size: int = 10
+    dsn: str, *, role: str | None, min_size: int = 1, max_size: int = 10, read_only: bool = False
 ) -> asyncpg.Pool:
     """The pool on the reporting database: ``search_path = reporting``, acting as ``role`` when
-    that role exists there (a reporting database on another server may not have it)."""
+    that role exists there (a reporting database on another server may not have it).
+    ``read_only``: for the queries alone, which may then run on a streaming replica (a hot
+    standby refuses writes; so does this pool, wherever it points)."""
 
     async def init(conn: asyncpg.Connection) -> None:
         if await role_exists(conn, role):
@@ -185,7 +187,8 @@ async def create_read_pool(
             # one query at a time, so it may take more.
             "jit": "off",
             "work_mem": "64MB",
-        },
+        }
+        | ({"default_transaction_read_only": "on"} if read_only else {}),
     )
     assert pool is not None
     return pool
