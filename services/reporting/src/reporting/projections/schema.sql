@@ -101,6 +101,12 @@ CREATE TABLE cases (
 );
 CREATE INDEX cases_sub_bureau ON cases (sub_bureau);
 CREATE INDEX cases_first_received ON cases (first_received_at);
+-- The ledger's order, with what its scope rule reads (Art. 30's accused columns included): its
+-- first page stops after a page of the index, and its total counts the index alone where the
+-- visibility map allows (a rebuild VACUUMs its tables; autovacuum keeps them so) instead of a
+-- decade's heap (issue 17).
+CREATE INDEX cases_ledger ON cases (first_received_at DESC, case_number DESC)
+    INCLUDE (bureau, sub_bureau, responsible_unit, accused_units, accused_officers);
 -- The audit endpoints find a case by its number (/cases/{case_number}/...): without this index
 -- each lookup read the whole table (issue 17). Not unique: numbers come from the bureaus'
 -- events, and a duplicate must not stop the projection.
