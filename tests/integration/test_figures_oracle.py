@@ -132,9 +132,23 @@ async def check_figures(
     db: asyncpg.Pool, config: BureauConfig, ref: Reference, rng: random.Random
 ) -> int:
     checked = 0
-    for _ in range(14):
-        period = random_period(rng)
-        for d in report_dates(rng, period):
+    for n in range(28):
+        period, dates = random_period(rng), None
+        if n % 2:
+            # On an act's date: the period starting or ending there (or the day before), and D
+            # the day before, on and after it, where "<" for "<=" and the like show.
+            day = rng.choice(rng.choice(ref.cases).key_dates())
+            start, end = rng.choice(
+                (
+                    (day - timedelta(days=rng.randrange(40)), day),
+                    (day - timedelta(days=rng.randrange(1, 40)), day - timedelta(days=1)),
+                    (day, day + timedelta(days=rng.randrange(40))),
+                    (day + timedelta(days=1), day + timedelta(days=rng.randrange(1, 40))),
+                )
+            )
+            period = periods.date_range(start, end)
+            dates = [day - timedelta(days=1), day, day + timedelta(days=1), period.end]
+        for d in dates or report_dates(rng, period):
             for bureau in scopes(rng):
                 got = await figures(db, config, bureau, period, d)
                 want = ref.figures(bureau, period.start, period.end, d)

@@ -110,7 +110,9 @@ def case_history(rng: random.Random, n: int) -> History:
     w = _Writer(rng, n)
     case_id, sub = w.case_id, w.sub_bureau
     day = FIRST_DAY + timedelta(days=rng.randrange((LAST_FIRST_DAY - FIRST_DAY).days))
-    received = at_local(day, rng.randrange(24), rng.choice((0, 15, 30, 45)))
+    # Some at the very edges of the local day: a bound off by one instant shows on them.
+    hour, minute = rng.choice(((0, 0), (23, 59), (7, 59), (8, 0), *[(h, 30) for h in range(24)]))
+    received = at_local(day, hour, minute)
     kind = rng.choice(("complaint_demand", "complaint_demand", "suggestion", "accusation"))
     first = uuid.UUID(int=rng.getrandbits(128))
     w.add(
@@ -374,6 +376,13 @@ class Facts:
     phase: str = "awaiting"
     hearing_in: str | None = None
     progress_weeks: set[str] = field(default_factory=set)
+
+    def key_dates(self) -> list[date]:
+        """The dates a figure's bounds turn on, for periods and report dates placed on them."""
+        dates = [s.received_on for s in self.submissions]
+        dates += [d for d in (self.accepted_on, self.not_accepted_on, self.replied_on) if d]
+        dates += [d for d in (self.terminated_on, self.acceptance_due, self.due_at_reply) if d]
+        return dates + [on for on, _ in self.ratings] + self.review_requests
 
     @property
     def first_received_on(self) -> date:
