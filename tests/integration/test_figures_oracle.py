@@ -5,7 +5,11 @@ numbers and lists must equal what tests/support/figures_reference.py computes fr
 events in plain Python, over many periods, report dates and scopes.
 
 It exists so the figures' queries can be rewritten for speed: a rewrite that changes what a
-figure means (say, "latest submission" for "latest repeat submission") fails here.
+figure means (a bound off by a day, D ignored, a repeat on the reply day taken as after it)
+fails here. Some changes no valid history can tell apart, so no oracle can catch them: intake
+marks every submission but a case's first as a repeat, so "any submission after the reply" and
+"any repeat after the reply" are the same set; every reply follows an acceptance, so "closed"
+need not re-check "accepted" and every replied case has a handling cycle.
 """
 
 from __future__ import annotations
@@ -25,7 +29,12 @@ from reporting.projections.tables import copy_rows
 from reporting.queries import periods
 from reporting.queries.bulletin import weekly_bulletin
 from reporting.queries.common import Viewer
-from reporting.queries.figures import figures, monthly_series, to_city_by_sub_bureau
+from reporting.queries.figures import (
+    accompany_roster,
+    figures,
+    monthly_series,
+    to_city_by_sub_bureau,
+)
 from reporting.queries.models import Rate
 from reporting.queries.periods import Period
 
@@ -196,6 +205,20 @@ async def check_months(
         month = months[rng.randrange(12)]
         got_city = await to_city_by_sub_bureau(db, config, month)
         assert got_city == ref.to_city(month.start, month.end), f"to city in {month.label}"
+        # The roster: the most justified petitions to the city above zero, then the most
+        # petitions to the city, then the lower code; three of them.
+        ranked = sorted(
+            (
+                (code, justified, total)
+                for code, (justified, total) in ref.to_city(month.start, month.end).items()
+                if justified > 0 and code in ref.sub_bureaus
+            ),
+            key=lambda item: (-item[1], -item[2], item[0]),
+        )
+        roster = await accompany_roster(db, config, month)
+        assert [
+            (e.sub_bureau.code, e.justified_to_city, e.submissions_to_city) for e in roster.roster
+        ] == ranked[:3], f"roster counted in {month.label}"
 
 
 async def check_bulletins(

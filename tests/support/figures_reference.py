@@ -659,8 +659,11 @@ class Reference:
 
     @staticmethod
     def missing_progress(c: Facts, week_end: date, week: str) -> bool:
-        """An accepted case still being handled at the week's end with no entry for the week.
-        A case since terminated (or not accepted) needs none: see the report on this reading."""
+        """An accepted case still being handled at the week's end with no entry for the week,
+        as the bulletin reads it today: a case terminated since (even after that week's end)
+        is left out, so a past week's count drops when one of its cases is later terminated.
+        Taken literally ("open at the week's end") it would be ``terminated_on > week_end``;
+        kept as the SQL has it until the lead decides."""
         return (
             c.accepted_on is not None
             and c.not_accepted is None
