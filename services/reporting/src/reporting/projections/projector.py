@@ -67,6 +67,8 @@ __all__ = [
     "SubmissionRow",
     "_Row",
     "_identifier",
+    "case_only",
+    "erased_only",
     "local_date",
     "needs",
 ]
@@ -110,6 +112,12 @@ class Projector(IntakeFold, WorkflowFold, OwnershipFold, InstructionFold):
     def handles(event_type: str) -> bool:
         """Whether events of this type change any table (others are skipped undecoded)."""
         return event_type in _HANDLERS
+
+    @staticmethod
+    def handler(event_type: str) -> Callable[[Projector, Envelope, Any], None] | None:
+        """What :meth:`apply` calls for events of this type (a rebuild looks it up once per
+        type, not once per event), or None."""
+        return _HANDLERS.get(event_type)
 
     # -- loading stored rows (the live path) ------------------------------------------------
 
@@ -202,6 +210,28 @@ def needs(event: Event) -> Needs:
         return Needs(session_id=event.session_id)
     case_id = getattr(event, "case_id", None)
     return Needs(case_id=case_id if isinstance(case_id, UUID) else None)
+
+
+def case_only(cls: type[Event]) -> bool:
+    """Whether :func:`needs` of every event of this class is its case and nothing else (so a
+    rebuild holding the case need not ask)."""
+    special = (
+        i.CaseRegistered,
+        PersonalDataErased,
+        r.LeaderInstructionRecorded,
+        r.InstructionAnswered,
+        r.ReceptionSessionHeld,
+        r.ReceptionSessionMissed,
+        r.ReceptionSessionScheduled,
+    )
+    field = cls.model_fields.get("case_id")
+    return not issubclass(cls, special) and field is not None and field.annotation is UUID
+
+
+def erased_only(cls: type[Event]) -> bool:
+    """Whether :func:`needs` of every event of this class names erased subjects and no row
+    (a rebuild holds every erased subject, so it loads nothing for them)."""
+    return issubclass(cls, i.CaseRegistered)
 
 
 _Handler = Callable[[Projector, Envelope, Any], None]
