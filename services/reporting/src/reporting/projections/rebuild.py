@@ -136,6 +136,8 @@ class _Kind:
     """How the fold treats one event type, looked up once per event."""
 
     cls: type[Event]
+    validate_json: Callable[[str], Event]
+    """``cls.model_validate_json`` without the wrapper's per-call checks of its options."""
     handler: Callable[[Projector, Any, Any], None]
     case_of: Callable[[Any], UUID] | None
     """The event's case, for types whose :func:`needs` is that case and nothing else."""
@@ -237,7 +239,8 @@ class Fold:
             if handler is not None:
                 cls = registry.class_for(event_type)
                 case_of = attrgetter("case_id") if case_only(cls) else None
-                kind = _Kind(cls, handler, case_of, erased_only(cls))
+                validate = cls.__pydantic_validator__.validate_json
+                kind = _Kind(cls, validate, handler, case_of, erased_only(cls))
             self._kinds[event_type] = kind
             return kind
 
@@ -266,7 +269,11 @@ class Fold:
         for n, raw in enumerate(ordered, 1):
             kind = kind_of(raw.event_type)
             if kind is not None:
-                decoded.append((raw, masked(raw, kind.cls), kind))
+                if raw.schema_version < kind.cls.schema_version:
+                    event = masked(raw, kind.cls)
+                else:  # as masked() decodes it
+                    event = kind.validate_json(without_vault(raw.data))
+                decoded.append((raw, event, kind))
             if n % _YIELD_EVERY == 0:
                 await asyncio.sleep(0)
         if sink is not None:
