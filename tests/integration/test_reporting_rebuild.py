@@ -213,3 +213,21 @@ async def test_a_failed_read_fails_the_fold_instead_of_leaving_it_waiting(
     finally:
         await pool.execute("ALTER TABLE eventstore.events_gone RENAME TO events")
         await pool.close()
+
+
+async def test_a_rebuild_on_a_pool_of_one_connection_writes_and_reads_back_in_turn(
+    personal_store: EventStore, database_url: str
+) -> None:
+    """With a second connection, a flush is written while the fold goes on; with one, the
+    rebuild must neither wait for a connection it holds nor differ."""
+    stories, _ = histories(400, seed=23)
+    await write(personal_store, stories, writers=2)
+    await migrate(database_url, role=ROLE)
+    pool = await create_read_pool(database_url, role=ROLE, max_size=1)
+    try:
+        await asyncio.wait_for(
+            rebuild(personal_store, pool, progress=False, batch_size=41, flush_every=97), 120
+        )
+        assert await snapshot(pool) == await fold_of_store(personal_store)
+    finally:
+        await pool.close()

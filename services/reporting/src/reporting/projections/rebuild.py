@@ -407,11 +407,16 @@ async def rebuild(
         file=sys.stderr,
         disable=not progress,
     ) as bar:
-        async with read_pool.acquire() as conn, read_pool.acquire() as reader:
+        async with contextlib.AsyncExitStack() as connections:
+            conn = await connections.enter_async_context(read_pool.acquire())
+            # Rows are read back on a connection of their own while a flush writes on `conn`
+            # (a pool of one connection: one after the other).
+            reader = None
+            if read_pool.get_max_size() > 1:
+                reader = await connections.enter_async_context(read_pool.acquire())
             # A rebuild that died before its swap leaves its schema behind.
             await conn.execute(f"DROP SCHEMA IF EXISTS {NEXT} CASCADE")
             await create_tables(conn, NEXT)
-            # Rows are read back on a connection of their own while a flush writes on `conn`.
             sink = Sink(conn, NEXT, reader)
             fold = Fold(store, batch_size, sink=sink, flush_every=flush_every)
             await fold.catch_up(bar)
