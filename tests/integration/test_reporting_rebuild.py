@@ -8,13 +8,16 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from typing import Any
 
 import asyncpg
 import pytest
-from petitions.eventstore import EventStore
+from petitions.eventstore import Cursor, EventStore
 from petitions.messaging import NatsAccess, Relay
 from reporting.config import Settings
 from reporting.projections import create_read_pool, migrate, projection_consumer, rebuild
+from reporting.projections.projector import Needs, needs
+from reporting.projections.rebuild import Fold, masked
 
 from bench.reporting import META, histories, write
 from tests.conftest import Servers, _with_database
@@ -150,3 +153,81 @@ async def test_a_rebuild_in_small_batches_reloads_what_it_forgot_and_equals_the_
     assert erase
     assert await read_pool.fetchval("SELECT count(*) FROM erased_subjects") == len(erase)
     assert await snapshot(read_pool) == await fold_of_store(keyless)
+
+
+async def test_a_rebuild_reads_the_log_as_the_store_does_and_knows_each_events_needs(
+    personal_store: EventStore,
+) -> None:
+    """The rebuild's own read (fewer columns) gives the store's events in the store's order;
+    the types whose rows it looks up without asking needs() are those whose needs() is their
+    case alone (or erased subjects only, which it holds)."""
+    stories, erase = histories(600, seed=17)
+    await write(personal_store, stories, writers=2)
+    for subject in erase:
+        await personal_store.erase_subject(subject, reason="本人申请删除", metadata=META)
+    keyless = EventStore(personal_store.pool)
+    expected = await keyless.read_all_raw(limit=100_000)
+
+    fold = Fold(keyless, batch_size=53)
+    batches: asyncio.Queue[list[Any] | Exception] = asyncio.Queue()
+    await fold._read_ahead(Cursor(), batches)
+    read: list[Any] = []
+    while (batch := batches.get_nowait()) != []:
+        assert not isinstance(batch, Exception)
+        read += batch
+    assert [(r.position, r.cursor) for r in read] == [(r.position, r.cursor) for r in expected]
+    for mine, stored in zip(read, expected, strict=True):
+        for name in mine._fields:
+            if name != "tx_id":
+                assert getattr(mine, name) == getattr(stored, name), name
+
+    kinds = 0
+    for raw in expected:
+        kind = fold._kind(raw.event_type)
+        if kind is None:
+            continue
+        event = masked(raw)
+        if kind.case_of is not None:
+            kinds += 1
+            assert needs(event) == Needs(case_id=kind.case_of(event))
+        elif kind.loads_nothing:
+            need = needs(event)
+            assert (need.case_id, need.session_id, need.instruction_id, need.erase) == (None,) * 4
+    assert kinds > len(expected) // 2
+
+
+async def test_a_failed_read_fails_the_fold_instead_of_leaving_it_waiting(
+    personal_store: EventStore, database_url: str
+) -> None:
+    stories, _ = histories(50, seed=19)
+    await write(personal_store, stories, writers=1)
+    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=1)
+    assert pool is not None
+    fold = Fold(EventStore(pool))
+    await pool.execute("ALTER TABLE eventstore.events RENAME TO events_gone")
+    try:
+        # A guard, not a wait: the reading task's error reaches the fold at once (it must not
+        # leave the fold waiting for a batch that never comes).
+        with pytest.raises(asyncpg.UndefinedTableError):
+            await asyncio.wait_for(fold.catch_up(), 60)
+    finally:
+        await pool.execute("ALTER TABLE eventstore.events_gone RENAME TO events")
+        await pool.close()
+
+
+async def test_a_rebuild_on_a_pool_of_one_connection_writes_and_reads_back_in_turn(
+    personal_store: EventStore, database_url: str
+) -> None:
+    """With a second connection, a flush is written while the fold goes on; with one, the
+    rebuild must neither wait for a connection it holds nor differ."""
+    stories, _ = histories(400, seed=23)
+    await write(personal_store, stories, writers=2)
+    await migrate(database_url, role=ROLE)
+    pool = await create_read_pool(database_url, role=ROLE, max_size=1)
+    try:
+        await asyncio.wait_for(
+            rebuild(personal_store, pool, progress=False, batch_size=41, flush_every=97), 120
+        )
+        assert await snapshot(pool) == await fold_of_store(personal_store)
+    finally:
+        await pool.close()

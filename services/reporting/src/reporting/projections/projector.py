@@ -67,6 +67,8 @@ __all__ = [
     "SubmissionRow",
     "_Row",
     "_identifier",
+    "case_only",
+    "erased_only",
     "local_date",
     "needs",
 ]
@@ -111,6 +113,12 @@ class Projector(IntakeFold, WorkflowFold, OwnershipFold, InstructionFold):
         """Whether events of this type change any table (others are skipped undecoded)."""
         return event_type in _HANDLERS
 
+    @staticmethod
+    def handler(event_type: str) -> Callable[[Projector, Envelope, Any], None] | None:
+        """What :meth:`apply` calls for events of this type (a rebuild looks it up once per
+        type, not once per event), or None."""
+        return _HANDLERS.get(event_type)
+
     # -- loading stored rows (the live path) ------------------------------------------------
 
     def load_session(self, row: SessionRow) -> None:
@@ -130,15 +138,19 @@ class Projector(IntakeFold, WorkflowFold, OwnershipFold, InstructionFold):
 
     def take_changes(self) -> Changes:
         """The rows changed since the last call (and forget that they changed)."""
-        dirty = list(self._dirty.values())
+        # One pass, by exact class (the row classes have no subclasses): a rebuild's flush
+        # takes tens of thousands of rows.
+        by_type: dict[type, list[Any]] = {cls: [] for cls in ROW_TYPES}
+        for row in self._dirty.values():
+            by_type[type(row)].append(row)
         changes = Changes(
-            cases=tuple(r for r in dirty if isinstance(r, CaseRow)),
-            submissions=tuple(r for r in dirty if isinstance(r, SubmissionRow)),
-            progress=tuple(r for r in dirty if isinstance(r, ProgressRow)),
-            sessions=tuple(r for r in dirty if isinstance(r, SessionRow)),
-            notices=tuple(r for r in dirty if isinstance(r, NoticeRow)),
+            cases=tuple(by_type[CaseRow]),
+            submissions=tuple(by_type[SubmissionRow]),
+            progress=tuple(by_type[ProgressRow]),
+            sessions=tuple(by_type[SessionRow]),
+            notices=tuple(by_type[NoticeRow]),
             erased=tuple(self._new_erased),
-            instructions=tuple(r for r in dirty if isinstance(r, InstructionRow)),
+            instructions=tuple(by_type[InstructionRow]),
         )
         self.forget_changes()
         return changes
@@ -202,6 +214,28 @@ def needs(event: Event) -> Needs:
         return Needs(session_id=event.session_id)
     case_id = getattr(event, "case_id", None)
     return Needs(case_id=case_id if isinstance(case_id, UUID) else None)
+
+
+def case_only(cls: type[Event]) -> bool:
+    """Whether :func:`needs` of every event of this class is its case and nothing else (so a
+    rebuild holding the case need not ask)."""
+    special = (
+        i.CaseRegistered,
+        PersonalDataErased,
+        r.LeaderInstructionRecorded,
+        r.InstructionAnswered,
+        r.ReceptionSessionHeld,
+        r.ReceptionSessionMissed,
+        r.ReceptionSessionScheduled,
+    )
+    field = cls.model_fields.get("case_id")
+    return not issubclass(cls, special) and field is not None and field.annotation is UUID
+
+
+def erased_only(cls: type[Event]) -> bool:
+    """Whether :func:`needs` of every event of this class names erased subjects and no row
+    (a rebuild holds every erased subject, so it loads nothing for them)."""
+    return issubclass(cls, i.CaseRegistered)
 
 
 _Handler = Callable[[Projector, Envelope, Any], None]

@@ -22,9 +22,11 @@ import contextlib
 import json
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from operator import attrgetter
+from typing import Any, NamedTuple, Protocol
 from uuid import UUID
 
 import asyncpg
@@ -33,7 +35,7 @@ from petitions.messages import Event, EventRegistry, registry
 from petitions.personal.codec import without_vault
 from tqdm import tqdm
 
-from reporting.projections.projector import Projector, needs
+from reporting.projections.projector import Projector, case_only, erased_only, needs
 from reporting.projections.tables import (
     PROJECTION_LOCK,
     SCHEMA,
@@ -56,11 +58,91 @@ class RebuildResult:
 
 @dataclass(frozen=True, slots=True)
 class Sink:
-    """Where a bounded fold writes its rows (and reads back those it forgot): one connection,
-    the schema being built."""
+    """Where a bounded fold writes its rows (and reads back those it forgot): the schema being
+    built; ``conn`` writes, ``reader`` (``conn`` if not given) reads back. With a reader of its
+    own, a batch of rows is written while the fold goes on (see :meth:`Fold.flush`)."""
 
     conn: asyncpg.Connection
     schema: str
+    reader: asyncpg.Connection | None = None
+
+    @property
+    def reads(self) -> asyncpg.Connection:
+        return self.reader if self.reader is not None else self.conn
+
+
+class Stored(Protocol):
+    """What the fold reads of a stored event: a :class:`RawEvent`, or a :class:`_Read` row."""
+
+    @property
+    def stream_id(self) -> str: ...
+    @property
+    def version(self) -> int: ...
+    @property
+    def event_id(self) -> UUID: ...
+    @property
+    def event_type(self) -> str: ...
+    @property
+    def schema_version(self) -> int: ...
+    @property
+    def data(self) -> str: ...
+    @property
+    def occurred_at(self) -> datetime: ...
+    @property
+    def recorded_at(self) -> datetime: ...
+    @property
+    def cursor(self) -> Cursor: ...
+
+
+class _Read(NamedTuple):
+    """An event row with only the columns a fold reads: the hash, the actor and the ids of
+    correlation cost the client a fifth of the raw read to decode, and the fold never looks
+    at them."""
+
+    position: int
+    stream_id: str
+    version: int
+    event_id: UUID
+    event_type: str
+    schema_version: int
+    data: str
+    occurred_at: datetime
+    recorded_at: datetime
+    tx_id: int
+
+    @property
+    def cursor(self) -> Cursor:
+        return Cursor(self.tx_id, self.position)
+
+
+# The store's ordered read (EventStore.read_all_raw: only transactions older than every one
+# still running, in (transaction, position) order) with the columns of _Read. The cast column
+# needs its alias: named tx_id, it is what ORDER BY tx_id sorts by, and the whole table is
+# sorted for every batch instead of read along the index.
+_READ = (
+    "SELECT position, stream_id, version, event_id, event_type, schema_version, data, "
+    "occurred_at, recorded_at, tx_id::text::bigint AS tx FROM eventstore.events "
+    "WHERE (tx_id, position) > ($1::text::xid8, $2::bigint) "
+    "AND tx_id < pg_snapshot_xmin(pg_current_snapshot()) "
+    "ORDER BY tx_id, position LIMIT $3"
+)
+_YIELD_EVERY = 250
+"""Events decoded and folded between two turns of the event loop: the batch being read ahead
+arrives meanwhile (otherwise its rows wait in the socket, and PostgreSQL waits with them)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Kind:
+    """How the fold treats one event type, looked up once per event."""
+
+    cls: type[Event]
+    validate_json: Callable[[str], Event]
+    """``cls.model_validate_json`` without the wrapper's per-call checks of its options."""
+    handler: Callable[[Projector, Any, Any], None]
+    case_of: Callable[[Any], UUID] | None
+    """The event's case, for types whose :func:`needs` is that case and nothing else."""
+    loads_nothing: bool
+    """Types whose :func:`needs` a bounded fold holds already (erased subjects)."""
 
 
 class Fold:
@@ -94,27 +176,50 @@ class Fold:
         self._unflushed = 0
         self._flushed = False  # until the first flush, the sink holds nothing to read back
         self._changed_streams: set[str] = set()
+        self._kinds: dict[str, _Kind | None] = {}
+        self._writing: asyncio.Future[None] | None = None
 
     async def catch_up(self, bar: tqdm[Any] | None = None) -> None:
         """Fold every event committed after the cursor, flushing to the sink as it goes."""
-        # The next batch is read while this one is folded (PostgreSQL and Python in parallel).
-        pending = asyncio.ensure_future(self.store.read_all_raw(self.cursor, self._batch))
+        # The next batch is read while this one is folded (PostgreSQL and Python in parallel:
+        # feed() lets the reading task take in the rows as they arrive).
+        batches: asyncio.Queue[list[_Read] | Exception] = asyncio.Queue(maxsize=2)
+        reading = asyncio.ensure_future(self._read_ahead(self.cursor, batches))
         try:
             while True:
-                raws = await pending
+                raws = await batches.get()
+                if isinstance(raws, Exception):
+                    raise raws
                 if not raws:
-                    return
+                    break
                 self.cursor = raws[-1].cursor
-                pending = asyncio.ensure_future(self.store.read_all_raw(self.cursor, self._batch))
                 await self.feed(raws)
                 if self.sink is not None and self._unflushed >= self._flush_every:
-                    await self.flush()
+                    await self.flush(wait=False)
                 if bar is not None:
                     bar.update(len(raws))
         finally:
-            pending.cancel()
+            reading.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
-                await pending
+                await reading
+
+    async def _read_ahead(
+        self, after: Cursor, batches: asyncio.Queue[list[_Read] | Exception]
+    ) -> None:
+        """Put the batches after ``after`` in ``batches`` until caught up (then an empty one),
+        or the error that stopped the reading."""
+        make = _Read._make
+        pool = self.store.pool
+        try:
+            while True:
+                rows = await pool.fetch(_READ, str(after.tx_id), after.position, self._batch)
+                raws = [make(row) for row in rows]
+                await batches.put(raws)
+                if not raws:
+                    return
+                after = raws[-1].cursor
+        except Exception as error:  # the fold raises it (it would otherwise wait for ever)
+            await batches.put(error)
 
     async def read_rest(self) -> list[RawEvent]:
         """Every event committed after the cursor, read without folding (the swap reads them
@@ -125,37 +230,63 @@ class Fold:
             rest += raws
         return rest
 
-    async def feed(self, raws: Sequence[RawEvent]) -> None:
+    def _kind(self, event_type: str) -> _Kind | None:
+        try:
+            return self._kinds[event_type]
+        except KeyError:
+            handler = Projector.handler(event_type)
+            kind = None
+            if handler is not None:
+                cls = registry.class_for(event_type)
+                case_of = attrgetter("case_id") if case_only(cls) else None
+                validate = cls.__pydantic_validator__.validate_json
+                kind = _Kind(cls, validate, handler, case_of, erased_only(cls))
+            self._kinds[event_type] = kind
+            return kind
+
+    async def feed(self, raws: Sequence[Stored]) -> None:
         applied = self.applied
         sink = self.sink if self._flushed else None
-        reload = sink is not None
         if sink is not None:
             forgotten = list({raw.stream_id for raw in raws if raw.stream_id not in applied})
             if forgotten:
-                applied.update(await stored_versions(sink.conn, sink.schema, forgotten))
-        ordered: list[RawEvent] = []
+                applied.update(await stored_versions(sink.reads, sink.schema, forgotten))
+        ordered: list[Stored] = []
+        changed = self._changed_streams
         for raw in raws:
-            last = applied.get(raw.stream_id, 0)
-            if raw.version <= last:
+            stream = raw.stream_id
+            last = applied.get(stream, 0)
+            version = raw.version
+            if version <= last:
                 continue
-            if raw.version > last + 1:
-                ordered += await self.store.read_stream_raw(
-                    raw.stream_id, last + 1, raw.version - 1
-                )
+            if version > last + 1:
+                ordered += await self.store.read_stream_raw(stream, last + 1, version - 1)
             ordered.append(raw)
-            applied[raw.stream_id] = raw.version
-            self._changed_streams.add(raw.stream_id)
-        handles = Projector.handles
-        decoded = [(raw, masked(raw)) for raw in ordered if handles(raw.event_type)]
-        if reload:
+            applied[stream] = version
+            changed.add(stream)
+        decoded: list[tuple[Stored, Event, _Kind]] = []
+        kind_of = self._kind
+        for n, raw in enumerate(ordered, 1):
+            kind = kind_of(raw.event_type)
+            if kind is not None:
+                if raw.schema_version < kind.cls.schema_version:
+                    event = masked(raw, kind.cls)
+                else:  # as masked() decodes it
+                    event = kind.validate_json(without_vault(raw.data))
+                decoded.append((raw, event, kind))
+            if n % _YIELD_EVERY == 0:
+                await asyncio.sleep(0)
+        if sink is not None:
             await self._reload(decoded)
-        apply = self.projector.apply
-        for raw, event in decoded:
-            apply(raw, event)
+        projector = self.projector
+        for n, (raw, event, kind) in enumerate(decoded, 1):
+            kind.handler(projector, raw, event)
+            if n % _YIELD_EVERY == 0:
+                await asyncio.sleep(0)
         self.events += len(raws)
         self._unflushed += len(raws)
 
-    async def _reload(self, decoded: Sequence[tuple[RawEvent, Event]]) -> None:
+    async def _reload(self, decoded: Sequence[tuple[Stored, Event, _Kind]]) -> None:
         """Load from the sink the rows these events need that the projector has forgotten."""
         assert self.sink is not None
         projector = self.projector
@@ -164,21 +295,18 @@ class Fold:
         instructions: set[UUID] = set()
         erase: list[UUID] = []
         holds_case = projector.holds_case
-        for _, event in decoded:
-            # Most events are about a case the fold holds and need nothing else: skip needs()
-            # for them (it cost the bounded fold a tenth of its time). An event naming a
-            # session (a leader's instruction on a case) or an instruction (its answer) needs
-            # that too.
-            case_id = getattr(event, "case_id", None)
-            if (
-                isinstance(case_id, UUID)
-                and holds_case(case_id)
-                and not hasattr(event, "session_id")
-                and not hasattr(event, "instruction_id")
-            ):
+        for _, event, kind in decoded:
+            if kind.case_of is not None:
+                # Most events are about a case and nothing else (needs() would say so, at a
+                # tenth of the bounded fold's time).
+                case_id = kind.case_of(event)
+                if not holds_case(case_id):
+                    cases.add(case_id)
+                continue
+            if kind.loads_nothing:
                 continue
             need = needs(event)
-            if need.case_id is not None and not projector.holds_case(need.case_id):
+            if need.case_id is not None and not holds_case(need.case_id):
                 cases.add(need.case_id)
             if need.session_id is not None and not projector.holds_session(need.session_id):
                 sessions.add(need.session_id)
@@ -190,7 +318,7 @@ class Fold:
                 erase.append(need.erase)
         if cases or sessions or erase or instructions:
             await load_stored(
-                self.sink.conn,
+                self.sink.reads,
                 self.sink.schema,
                 projector,
                 list(cases),
@@ -199,16 +327,34 @@ class Fold:
                 list(instructions),
             )
 
-    async def flush(self) -> None:
-        """Write the changed rows and versions to the sink; keep only those in memory."""
+    async def flush(self, *, wait: bool = True) -> None:
+        """Write the changed rows and versions to the sink; keep only those in memory.
+
+        ``wait=False`` (a sink with a reader of its own): the rows are written while the fold
+        goes on. That is safe because what the fold reads back meanwhile was written by an
+        earlier flush, already committed (each flush waits for the one before): every row and
+        version this one writes stays in memory until the next flush, so none is read back.
+        Rows it writes may change in memory before they are sent; they are then changed rows
+        of the next flush, which writes them again."""
         assert self.sink is not None
+        await self.written()
         changes = self.projector.take_changes()
         applied = self.take_applied()
-        await upsert_copied(self.sink.conn, self.sink.schema, changes, applied)
+        writing = upsert_copied(self.sink.conn, self.sink.schema, changes, applied)
         self.projector.retain(changes)
         self.applied = dict(applied)
         self._unflushed = 0
         self._flushed = True
+        if wait or self.sink.reader is None:
+            await writing
+        else:
+            self._writing = asyncio.ensure_future(writing)
+
+    async def written(self) -> None:
+        """Wait for the flush being written, if any (and raise its error)."""
+        writing, self._writing = self._writing, None
+        if writing is not None:
+            await writing
 
     def take_applied(self) -> list[tuple[str, int]]:
         """The streams whose applied version moved since the last call."""
@@ -217,11 +363,12 @@ class Fold:
         return changed
 
 
-def masked(raw: RawEvent, events: EventRegistry = registry) -> Event:
+def masked(raw: Stored, cls: type[Event] | None = None, events: EventRegistry = registry) -> Event:
     """The typed event with personal fields masked, decoded as a keyless store decodes it (the
     vault cut off; upcast if stored under an older schema). Straight from the raw row: building
     a RecordedEvent per event cost a rebuild a fifth of its time."""
-    cls = events.class_for(raw.event_type)
+    if cls is None:
+        cls = events.class_for(raw.event_type)
     text = without_vault(raw.data)
     if raw.schema_version < cls.schema_version:
         data = events.upcast(raw.event_type, raw.schema_version, json.loads(text))
@@ -260,11 +407,18 @@ async def rebuild(
         file=sys.stderr,
         disable=not progress,
     ) as bar:
-        async with read_pool.acquire() as conn:
+        async with contextlib.AsyncExitStack() as connections:
+            conn = await connections.enter_async_context(read_pool.acquire())
+            # Rows are read back on a connection of their own while a flush writes on `conn`
+            # (a pool of one connection: one after the other).
+            reader = None
+            if read_pool.get_max_size() > 1:
+                reader = await connections.enter_async_context(read_pool.acquire())
             # A rebuild that died before its swap leaves its schema behind.
             await conn.execute(f"DROP SCHEMA IF EXISTS {NEXT} CASCADE")
             await create_tables(conn, NEXT)
-            fold = Fold(store, batch_size, sink=Sink(conn, NEXT), flush_every=flush_every)
+            sink = Sink(conn, NEXT, reader)
+            fold = Fold(store, batch_size, sink=sink, flush_every=flush_every)
             await fold.catch_up(bar)
             await fold.flush()
             # Statistics for the tables reports filter and join on, before any query plans.

@@ -359,7 +359,8 @@ async def load_stored(
     instruction_ids: Sequence[UUID] = (),
 ) -> None:
     """Load into ``projector`` the rows of ``schema`` it does not hold (a rebuild's batch: the
-    rows it holds are newer than the stored ones)."""
+    rows it holds are newer than the stored ones). Rows are built from the columns by position
+    (selected in the rows' field order): by name cost a reload as much as its query."""
     prefix = f"{_ident(schema)}."
     if case_ids:
         for row in await conn.fetch(
@@ -367,21 +368,21 @@ async def load_stored(
             + " WHERE case_id = ANY($1::uuid[])",
             case_ids,
         ):
-            projector.load_case(CaseRow.from_record(row))
+            projector.load_case(CaseRow(*row))
     if session_ids:
         for row in await conn.fetch(
             _select(SessionRow).replace(" FROM ", f" FROM {prefix}", 1)
             + " WHERE session_id = ANY($1::uuid[])",
             session_ids,
         ):
-            projector.load_session(SessionRow.from_record(row))
+            projector.load_session(SessionRow(*row))
     if instruction_ids:
         for row in await conn.fetch(
             _select(InstructionRow).replace(" FROM ", f" FROM {prefix}", 1)
             + " WHERE instruction_id = ANY($1::uuid[])",
             instruction_ids,
         ):
-            projector.load_instruction(InstructionRow.from_record(row))
+            projector.load_instruction(InstructionRow(*row))
     for subject in erase:
         for row in await conn.fetch(
             _select(CaseRow).replace(" FROM ", f" FROM {prefix}", 1)
@@ -389,7 +390,7 @@ async def load_stored(
             subject,
         ):
             if not projector.holds_case(row["case_id"]):
-                projector.load_case(CaseRow.from_record(row))
+                projector.load_case(CaseRow(*row))
 
 
 async def stored_versions(
