@@ -421,9 +421,11 @@ async def rebuild(
             fold = Fold(store, batch_size, sink=sink, flush_every=flush_every)
             await fold.catch_up(bar)
             await fold.flush()
-            # Statistics for the tables reports filter and join on, before any query plans.
-            for table in ("cases", "submissions"):
-                await conn.execute(f"ANALYZE {NEXT}.{table}")
+            # Statistics for the tables reports filter and join on, before any query plans,
+            # and their visibility maps set, so the ledger's count and the justified probes
+            # read their indexes alone (freshly COPYed pages are not yet all-visible).
+            for table in ("cases", "submissions", "progress"):
+                await conn.execute(f"VACUUM (ANALYZE) {NEXT}.{table}")
             async with conn.transaction():
                 await conn.execute("SELECT pg_advisory_xact_lock($1)", PROJECTION_LOCK)
                 # Read before this transaction writes anything: the ordered reader waits for
