@@ -117,6 +117,18 @@ def _resident_id(rng: random.Random) -> str:
     return body + "10X98765432"[total % 11]
 
 
+# With cases in arrival order (a long log), what stays open (a case being handled, an
+# instruction unanswered) arrived in the log's last OPEN_TAIL_DAYS days; older ones were
+# settled, replied to late if need be. Drawn at random over the span, 15% of a decade's cases
+# would still be open after ten years: no bureau's ledger looks like that.
+OPEN_TAIL_DAYS = 120
+
+
+def open_from(span: int, cases: int | None) -> date | None:
+    """The first day whose cases may still be open (None: any day's)."""
+    return None if cases is None else DAY0 + timedelta(days=span - OPEN_TAIL_DAYS)
+
+
 def arrival_day(rng: random.Random, n: int, span: int, cases: int | None) -> int:
     """The day (from DAY0) case ``n`` arrives on: see :func:`case_story`."""
     if cases is None:
@@ -355,7 +367,8 @@ def case_story(
                 officer="赵警官",
             ),
         )
-    if rng.random() < 0.15:
+    first_open = open_from(span, cases)
+    if rng.random() < 0.15 and (first_open is None or day >= first_open):
         return story  # still being handled
     replied = day + timedelta(days=rng.randrange(20, 90))
     story.add(
@@ -545,7 +558,7 @@ def story_groups(
             session = reception_story(rng, [case_id_of(s) for s in picked], span, n, cases)
             recent.append(session)
             group.append(session)
-            added += session.events + follow_up(rng, picked[0])
+            added += session.events + follow_up(rng, picked[0], open_from(span, cases))
         yield group, added
 
 
@@ -563,10 +576,11 @@ def histories(events: int, seed: int = 7) -> tuple[list[Story], list[uuid.UUID]]
     return stories, used[:3]
 
 
-def follow_up(rng: random.Random, story: Story) -> int:
-    """A followed-up instruction (批示) on the case's own stream, answered half the time: how
-    many events it added. Its session is one of no stream (a session the log does not hold),
-    so the fold's result does not hang on which of two streams was written first."""
+def follow_up(rng: random.Random, story: Story, first_open: date | None = None) -> int:
+    """A followed-up instruction (批示) on the case's own stream, answered half the time (always
+    if given before ``first_open``): how many events it added. Its session is one of no
+    stream (a session the log does not hold), so the fold's result does not hang on which of
+    two streams was written first."""
     first = story.appends[0][0]
     last = story.appends[-1][-1].occurred_at or first.occurred_at
     assert last is not None
@@ -587,7 +601,7 @@ def follow_up(rng: random.Random, story: Story) -> int:
             due_set_by="default",
         ),
     )
-    if rng.random() < 0.5:
+    if rng.random() < 0.5 and (first_open is None or day >= first_open):
         return 1
     answered_on = day + timedelta(days=rng.randint(1, 20))
     story.add(
