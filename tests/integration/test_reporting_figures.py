@@ -217,7 +217,12 @@ async def test_ledger_names_codes_and_hides_an_accusation_from_the_accused(
 
     office = queries.Viewer(bureau=CITY, user="office-01")
     everything = await queries.ledger(db, config, office, CITY, as_of=D_DAY)
-    assert everything.total == 8
+    assert (everything.total, everything.total_capped) == (8, False)
+    # Beyond its cap the count says "more than" (a decade's ledger is not counted row by row).
+    capped = await queries.ledger(db, config, office, CITY, as_of=D_DAY, count_cap=5)
+    assert (capped.total, capped.total_capped, len(capped.rows)) == (5, True, 8)
+    exact = await queries.ledger(db, config, office, CITY, as_of=D_DAY, count_cap=8)
+    assert (exact.total, exact.total_capped) == (8, False)
     assert c7 in ids(everything)
     row = next(r for r in everything.rows if r.case_id == c7)
     assert row.sub_bureau_name == "望江分局"

@@ -1345,8 +1345,17 @@ export interface components {
             offset: number;
             /** Rows */
             rows: components["schemas"]["LedgerRow"][];
-            /** Total */
+            /**
+             * Total
+             * @description Matching cases, counted up to 100,000 (see total_capped)
+             */
             total: number;
+            /**
+             * Total Capped
+             * @description More than `total` cases match: narrow the filters to count them
+             * @default false
+             */
+            total_capped: boolean;
         };
         /** LedgerRow */
         LedgerRow: {

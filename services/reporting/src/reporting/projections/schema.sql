@@ -99,7 +99,9 @@ CREATE TABLE cases (
                   CASE WHEN replied_on < accepted_on THEN accepted_on ELSE replied_on END,
                   '[)')) STORED
 );
-CREATE INDEX cases_sub_bureau ON cases (sub_bureau);
+-- A sub-bureau's cases, in the order its lists show them (the bulletin's missing progress
+-- stops after a page instead of sorting a whole sub-bureau's cases by number).
+CREATE INDEX cases_sub_bureau ON cases (sub_bureau, case_number);
 CREATE INDEX cases_first_received ON cases (first_received_at);
 -- The ledger's order, with what its scope rule reads (Art. 30's accused columns included): its
 -- first page stops after a page of the index, and its total counts the index alone where the

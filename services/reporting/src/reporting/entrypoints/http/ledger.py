@@ -135,7 +135,8 @@ def router(ctx: Context) -> APIRouter:
         principal: Reader, filters: Filters, bureau: BureauQ = None, as_of: AsOfQ = None
     ) -> exports.Report:
         page = await ledger_page(principal, bureau, filters, as_of, queries.MAX_EXPORT, 0)
-        notes = [f"统计截止日 Report date: {page.as_of}", f"共 {page.total} 件 {page.total} cases"]
+        counted = f"{page.total:,}" + ("+" if page.total_capped else "")
+        notes = [f"统计截止日 Report date: {page.as_of}", f"共 {counted} 件 {counted} cases"]
         if page.total > len(page.rows):
             notes.append(
                 f"仅导出前 {len(page.rows)} 件，请缩小筛选范围 / only the first {len(page.rows)} "

@@ -82,7 +82,11 @@ class LedgerRow(Ownership, _Out):
 class LedgerPage(_Out):
     bureau: BureauRef
     as_of: date
-    total: int
+    total: int = Field(description="Matching cases, counted up to 100,000 (see total_capped)")
+    total_capped: bool = Field(
+        default=False,
+        description="More than `total` cases match: narrow the filters to count them",
+    )
     limit: int
     offset: int
     rows: list[LedgerRow]
