@@ -158,10 +158,10 @@ async def analysis_list(
         # New in the month, or received before it with the report to the Congress not sent
         # before it: each side read from its partial index (cases_congress_*).
         where.add("c.congress")
-        where.add(f"c.first_received_at < {end}")
         where.add(
-            f"c.first_received_at >= {start} "
-            f"OR coalesce(c.congress_report_on, 'infinity'::date) >= {first_day}::date"
+            f"(c.first_received_at >= {start} AND c.first_received_at < {end}) "
+            f"OR (c.first_received_at < {start} "
+            f"AND coalesce(c.congress_report_on, 'infinity'::date) >= {first_day}::date)"
         )
         order = "c.first_received_at, c.case_number, c.case_id"
     elif name == "repeat_cases":
