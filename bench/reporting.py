@@ -288,7 +288,10 @@ def case_story(
                     leader_id=leader,
                 ),
             )
-    if congress or rng.random() < 0.03:
+    # The People's Congress refers a case (交办) or supervises one (督办): either way it gets
+    # the written report back after the reply.
+    congress_tracked = congress or rng.random() < 0.03
+    if congress_tracked:
         story.add(
             _at(day, 16),
             bureau,
@@ -408,7 +411,7 @@ def case_story(
                 rated_on=replied + timedelta(days=3),
             ),
         )
-    if congress:
+    if congress_tracked:
         story.add(
             _at(replied + timedelta(days=5)),
             bureau,
