@@ -36,6 +36,7 @@ from petitions.personal.codec import without_vault
 from tqdm import tqdm
 
 from reporting.projections.projector import Projector, case_only, erased_only, needs
+from reporting.projections.rows import Envelope
 from reporting.projections.tables import (
     PROJECTION_LOCK,
     SCHEMA,
@@ -71,25 +72,14 @@ class Sink:
         return self.reader if self.reader is not None else self.conn
 
 
-class Stored(Protocol):
-    """What the fold reads of a stored event: a :class:`RawEvent`, or a :class:`_Read` row."""
+class Stored(Envelope, Protocol):
+    """What the fold reads of a stored event (a :class:`RawEvent`, or a :class:`_Read` row):
+    the envelope the projector reads, and the event's own bytes and place in the log."""
 
-    @property
-    def stream_id(self) -> str: ...
-    @property
-    def version(self) -> int: ...
-    @property
-    def event_id(self) -> UUID: ...
-    @property
-    def event_type(self) -> str: ...
     @property
     def schema_version(self) -> int: ...
     @property
     def data(self) -> str: ...
-    @property
-    def occurred_at(self) -> datetime: ...
-    @property
-    def recorded_at(self) -> datetime: ...
     @property
     def cursor(self) -> Cursor: ...
 
@@ -129,6 +119,13 @@ _READ = (
 _YIELD_EVERY = 250
 """Events decoded and folded between two turns of the event loop: the batch being read ahead
 arrives meanwhile (otherwise its rows wait in the socket, and PostgreSQL waits with them)."""
+
+
+async def _give_way(n: int) -> None:
+    """Every _YIELD_EVERY events, let the read-ahead and flush tasks run. A zero-length yield
+    of the CPU-bound fold, not a wait for anything: nothing here is timed."""
+    if n % _YIELD_EVERY == 0:
+        await asyncio.sleep(0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,15 +271,13 @@ class Fold:
                 else:  # as masked() decodes it
                     event = kind.validate_json(without_vault(raw.data))
                 decoded.append((raw, event, kind))
-            if n % _YIELD_EVERY == 0:
-                await asyncio.sleep(0)
+            await _give_way(n)
         if sink is not None:
             await self._reload(decoded)
         projector = self.projector
         for n, (raw, event, kind) in enumerate(decoded, 1):
             kind.handler(projector, raw, event)
-            if n % _YIELD_EVERY == 0:
-                await asyncio.sleep(0)
+            await _give_way(n)
         self.events += len(raws)
         self._unflushed += len(raws)
 
