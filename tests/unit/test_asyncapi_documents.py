@@ -115,9 +115,13 @@ async def test_the_assignment_subscriber_receives_intake_events_only() -> None:
     """Wiring only (FastStream's in-memory broker): the subscriber the consumer registers takes
     what its durable's filter matches and hands the handler the raw message."""
     [durable] = SERVICES["assignment"].durables
+
+    async def never(_conn: Any, _event: Any) -> None:
+        raise AssertionError("the wiring test applies nothing")
+
     consumer = Consumer(
         name=durable.name,
-        handler=None,  # type: ignore[arg-type]
+        handler=never,
         pool=None,
         store=None,  # type: ignore[arg-type]
         nats_url="nats://127.0.0.1:4222",

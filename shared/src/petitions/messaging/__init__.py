@@ -1,6 +1,7 @@
 """Events onto NATS JetStream (the relay) and the stream and subject design."""
 
 from petitions.messaging.consumer import (
+    BatchHandler,
     Consumer,
     DeadLetter,
     Handler,
@@ -23,6 +24,7 @@ from petitions.messaging.subjects import (
 __all__ = [
     "PARTITIONS",
     "STREAM",
+    "BatchHandler",
     "Consumer",
     "DeadLetter",
     "Delivered",

@@ -8,6 +8,10 @@ effect and in per-case order.
   the event's case (``messaging.applied``), taken FOR UPDATE: it is committed before the ack, so a
   redelivery finds the version applied and only acks. The row lock also serialises replicas on
   one case.
+* A consumer given a batch handler applies a whole fetched batch in one transaction (the
+  bookkeeping rows of all its cases locked in one sorted query, the effects applied in delivery
+  order): a round trip and a commit per batch instead of several per event. A batch that fails
+  is handled again one message at a time, so a bad event is retried and dead-lettered alone.
 * Per-case order: an event whose case is behind (a version is missing: delivered to another
   replica not yet committed, redelivered later, or lost) first applies the missing versions,
   read from the event store. So versions apply in order, once each, whatever NATS does.
@@ -76,6 +80,10 @@ class ConsumerFailingError(RuntimeError):
 Handler = Callable[[asyncpg.Connection, Delivered], Awaitable[None]]
 """Applies one event's effect with the given connection, inside the consumer's transaction."""
 
+BatchHandler = Callable[[asyncpg.Connection, Sequence[Delivered]], Awaitable[None]]
+"""Applies several events' effects, in the order given, inside the consumer's transaction (per
+case their versions are consecutive, and each follows the case's stored version)."""
+
 Begin = Callable[[asyncpg.Connection], Awaitable[None]]
 """Runs first in each of the consumer's transactions, before the bookkeeping row is locked."""
 
@@ -93,7 +101,8 @@ class Consumer:
         self,
         *,
         name: str,
-        handler: Handler,
+        handler: Handler | None = None,
+        batch_handler: BatchHandler | None = None,
         pool: asyncpg.Pool,
         store: EventStore,
         nats_url: str | NatsAccess,
@@ -110,10 +119,14 @@ class Consumer:
         ``messaging.applied``: beside the effects, so that whatever replaces the effects (a read
         model rebuilt into fresh tables) replaces the bookkeeping with them. ``begin`` runs
         first in every transaction, before any row is locked (for example to take a lock that
-        the effects' owner must order before row locks)."""
+        the effects' owner must order before row locks). Give ``handler`` (one event a
+        transaction) or ``batch_handler`` (a fetched batch a transaction)."""
+        if (handler is None) == (batch_handler is None):
+            raise ValueError("give a consumer exactly one of handler and batch_handler")
         self.name = name
         self._ack_wait = ack_wait
         self._handler = handler
+        self._batch_handler = batch_handler
         self._pool = pool
         self._store = store
         self._nats = access(nats_url)
@@ -130,6 +143,10 @@ class Consumer:
         self._waiting: list[tuple[Msg, Claim]] = []
         """Delivered messages not yet handled (all of a fetched batch, as FastStream starts
         them), in delivery order."""
+        self._handled: set[int] = set()
+        """Messages (by id()) a batch applied and acked while their own tasks waited."""
+        self._one_by_one = False
+        """A batch failed: the rest of the fetched batch is handled a message at a time."""
         self._known: dict[UUID, RawEvent] = {}
         self._looked_up: set[UUID] = set()
         """Event ids whose store copies were read ahead (found ones are in ``_known``)."""
@@ -158,14 +175,32 @@ class Consumer:
                 "INSERT INTO messaging.applied (consumer, stream_id, version) "
                 "VALUES ($3, $1, $2) ON CONFLICT DO NOTHING"
             )
+            self._insert_many = (
+                "INSERT INTO messaging.applied (consumer, stream_id, version) "
+                "SELECT $2, unnest($1::text[]), 0 ON CONFLICT DO NOTHING"
+            )
             self._scope: tuple[str, ...] = (name,)
         else:
             table, lock_scope, update_scope = applied_table, "", ""
             self._insert = (
                 f"INSERT INTO {table} (stream_id, version) VALUES ($1, $2) ON CONFLICT DO NOTHING"
             )
+            self._insert_many = (
+                f"INSERT INTO {table} (stream_id, version) "
+                "SELECT unnest($1::text[]), 0 ON CONFLICT DO NOTHING"
+            )
             self._scope = ()
         self._lock = f"SELECT version FROM {table} WHERE stream_id = $1{lock_scope} FOR UPDATE"
+        # Sorted: replicas lock the rows of the cases two batches share in the same order.
+        self._lock_many = (
+            f"SELECT stream_id, version FROM {table} WHERE stream_id = ANY($1::text[])"
+            f"{lock_scope} ORDER BY stream_id FOR UPDATE"
+        )
+        self._update_many = (
+            f"UPDATE {table} t SET version = v.version, applied_at = now() "
+            "FROM unnest($1::text[], $2::bigint[]) AS v(stream_id, version) "
+            f"WHERE t.stream_id = v.stream_id{update_scope.replace(' consumer', ' t.consumer')}"
+        )
         self._update = (
             f"UPDATE {table} SET version = $2, applied_at = now() "
             f"WHERE stream_id = $1{update_scope}"
@@ -278,10 +313,20 @@ class Consumer:
         self._waiting.append(waiting)
         try:
             async with self._serial:
+                if id(msg) in self._handled:  # a batch applied and acked it meanwhile
+                    self._handled.discard(id(msg))
+                    return
                 self._busy_since = time.monotonic()
                 try:
                     if claim.event_id is not None and claim.event_id not in self._looked_up:
                         await self._read_ahead()
+                    if self._batch_handler is not None and not self._one_by_one:
+                        batched = await self._handle_batch(waiting)
+                        if batched:
+                            self._failures = 0
+                            self.last_progress = time.monotonic()
+                            return
+                        self._one_by_one = batched is not None
                     await self.handle(msg, self._known, claim=claim)
                     if claim.event_id is not None:
                         self._known.pop(claim.event_id, None)
@@ -305,6 +350,80 @@ class Consumer:
             if not self._waiting:  # nothing in hand: forget what a dropped batch left behind
                 self._known.clear()
                 self._looked_up.clear()
+                self._handled.clear()
+                self._one_by_one = False
+
+    async def _handle_batch(self, first: tuple[Msg, Claim]) -> bool | None:
+        """Apply, in one transaction, the store copies of the waiting messages the store bears
+        out (``first``, the caller's, and those delivered after it), and ack them. Messages
+        the store does not bear out are left to their own tasks (rejected one by one): None if
+        ``first`` is one of them. False if the batch failed: nothing of it was applied or
+        acked."""
+        batch: list[tuple[Msg, Delivered]] = []
+        for msg, claim in self._waiting[self._waiting.index(first) :]:
+            if id(msg) in self._handled or claim.event_id is None:
+                continue
+            genuine = self._known.get(claim.event_id)
+            if genuine is None:
+                continue
+            body, _ = envelope.encode(genuine)
+            subject = subject_for(genuine.bureau, genuine.stream_id, genuine.event_type)
+            if msg.data != body or msg.subject != subject:
+                continue
+            batch.append((msg, delivered_from(genuine)))
+        if not batch or batch[0][0] is not first[0]:
+            return None
+        try:
+            await self._apply_batch([event for _, event in batch])
+        except Exception as exc:  # handled again one by one: retries and dead letters per message
+            log.warning(
+                "consumer.batch_failed",
+                consumer=self.name,
+                messages=len(batch),
+                error=describe_error(exc),
+            )
+            return False
+        for msg, event in batch:
+            self._handled.add(id(msg))
+            self._known.pop(event.event_id, None)
+            self._looked_up.discard(event.event_id)
+        self._handled.discard(id(first[0]))
+        for msg, _ in batch:
+            # Applied and committed: an ack lost with the connection only brings a
+            # redelivery, which finds the version applied.
+            with contextlib.suppress(nats.errors.Error, OSError):
+                await msg.ack()
+        return True
+
+    async def _apply_batch(self, events: Sequence[Delivered]) -> None:
+        """Apply events read from the store (in delivery order) in one transaction: the
+        bookkeeping rows of their cases locked in one sorted query, versions already applied
+        skipped, a case's missing versions read from the store before its next one."""
+        assert self._batch_handler is not None
+        streams = sorted({event.stream_id for event in events})
+        async with self._pool.acquire() as conn, conn.transaction():
+            if self._begin is not None:
+                await self._begin(conn)
+            await conn.execute(self._insert_many, streams, *self._scope)
+            applied = {
+                row["stream_id"]: row["version"]
+                for row in await conn.fetch(self._lock_many, streams, *self._scope)
+            }
+            pending: list[Delivered] = []
+            reached: dict[str, int] = {}
+            for event in events:
+                at = reached.get(event.stream_id, applied[event.stream_id])
+                if event.version <= at:
+                    continue
+                pending += await self._missing(event, at)
+                pending.append(event)
+                reached[event.stream_id] = event.version
+            if pending:
+                await self._batch_handler(conn, pending)
+                await conn.execute(
+                    self._update_many, list(reached), list(reached.values()), *self._scope
+                )
+            self.applied += len(pending)
 
     async def _read_ahead(self) -> None:
         """Read the store copies of every message waiting to be handled in one query, rather
@@ -403,22 +522,27 @@ class Consumer:
             applied = await conn.fetchval(self._lock, event.stream_id, *self._scope)
             if event.version <= applied:
                 return  # applied before: a redelivery, or filled in from the store
-            pending = [event]
-            if event.version > applied + 1:
-                missing = await self._store.read_stream_raw(
-                    event.stream_id, applied + 1, event.version - 1
-                )
-                if [raw.version for raw in missing] != list(range(applied + 1, event.version)):
-                    # Never mark versions applied that were not: retry until the store has them.
-                    raise RuntimeError(
-                        f"{event.stream_id}: the store lacks versions between {applied} and "
-                        f"{event.version}"
-                    )
-                pending = [delivered_from(raw) for raw in missing] + pending
-            for item in pending:
-                await self._handler(conn, item)
+            pending = [*await self._missing(event, applied), event]
+            if self._batch_handler is not None:
+                await self._batch_handler(conn, pending)
+            else:
+                assert self._handler is not None
+                for item in pending:
+                    await self._handler(conn, item)
             await conn.execute(self._update, event.stream_id, event.version, *self._scope)
             self.applied += len(pending)
+
+    async def _missing(self, event: Delivered, applied: int) -> list[Delivered]:
+        """The versions of ``event``'s case between the one applied and it, from the store."""
+        if event.version <= applied + 1:
+            return []
+        missing = await self._store.read_stream_raw(event.stream_id, applied + 1, event.version - 1)
+        if [raw.version for raw in missing] != list(range(applied + 1, event.version)):
+            # Never mark versions applied that were not: retry until the store has them.
+            raise RuntimeError(
+                f"{event.stream_id}: the store lacks versions between {applied} and {event.version}"
+            )
+        return [delivered_from(raw) for raw in missing]
 
     async def _dead_letter(self, msg: Msg, claim: Claim, error: str, deliveries: int) -> None:
         await record_dead_letter(self._pool, self.name, msg, claim, error, deliveries)
@@ -451,6 +575,7 @@ async def _stop(broker: NatsBroker) -> None:
 
 __all__ = [
     "FAILURES_BEFORE_RESTART",
+    "BatchHandler",
     "Begin",
     "Consumer",
     "ConsumerFailingError",

@@ -1,9 +1,11 @@
 """The live projection: the durable consumer ``reporting`` applies each relayed event to the read
 models, exactly once and in per-case order (the consumer toolkit's bookkeeping, kept in the
-read models' own ``applied`` table). Any number of replicas share it."""
+read models' own ``applied`` table), a fetched batch a transaction. Any number of replicas share
+it."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
@@ -23,15 +25,17 @@ async def begin(conn: asyncpg.Connection) -> None:
     await conn.execute("SELECT pg_advisory_xact_lock_shared($1)", PROJECTION_LOCK)
 
 
-async def project(conn: asyncpg.Connection, event: Delivered) -> None:
-    """Apply one event: load the rows it touches, fold it, upsert what changed. The same
-    :class:`Projector` code as a rebuild's, on the rows as stored."""
-    if not Projector.handles(event.event_type):
+async def project(conn: asyncpg.Connection, events: Sequence[Delivered]) -> None:
+    """Apply events (one, or a fetched batch, in delivery order): load the rows they touch,
+    fold them, upsert what changed. The same :class:`Projector` code as a rebuild's, on the
+    rows as stored: one projector over several events is what a rebuild does all along."""
+    typed = [(event, event.typed()) for event in events if Projector.handles(event.event_type)]
+    if not typed:
         return
-    typed = event.typed()
     projector = Projector()
-    await load(conn, projector, needs(typed))
-    projector.apply(event, typed)
+    await load(conn, projector, [needs(t) for _, t in typed])
+    for event, t in typed:
+        projector.apply(event, t)
     await write(conn, projector.take_changes())
 
 
@@ -42,7 +46,7 @@ def projection_consumer(
     (search_path reporting); ``store``: a keyless store, to fill in a case's missing events."""
     return Consumer(
         name=CONSUMER,
-        handler=project,
+        batch_handler=project,
         pool=read_pool,
         store=store,
         nats_url=nats_url,

@@ -211,9 +211,14 @@ def _upsert(cls: type[_Row]) -> str:
     )
 
 
-_SELECT_CASE = _select(CaseRow) + " WHERE case_id = $1 FOR UPDATE"
-_SELECT_SESSION = _select(SessionRow) + " WHERE session_id = $1 FOR UPDATE"
-_SELECT_INSTRUCTION = _select(InstructionRow) + " WHERE instruction_id = $1 FOR UPDATE"
+_SELECT_CASES = _select(CaseRow) + " WHERE case_id = ANY($1::uuid[]) ORDER BY case_id FOR UPDATE"
+_SELECT_SESSIONS = (
+    _select(SessionRow) + " WHERE session_id = ANY($1::uuid[]) ORDER BY session_id FOR UPDATE"
+)
+_SELECT_INSTRUCTIONS = (
+    _select(InstructionRow)
+    + " WHERE instruction_id = ANY($1::uuid[]) ORDER BY instruction_id FOR UPDATE"
+)
 # Sorted, so that two erasures lock shared cases in the same order.
 _SELECT_SUBJECT_CASES = (
     _select(CaseRow) + " WHERE subjects @> ARRAY[$1::uuid] ORDER BY case_id FOR UPDATE"
@@ -221,32 +226,38 @@ _SELECT_SUBJECT_CASES = (
 _UPSERTS = {cls: _upsert(cls) for cls, _ in Changes().by_table()}
 
 
-async def load(conn: asyncpg.Connection, projector: Projector, need: Needs) -> None:
-    """Load the stored rows ``need`` names into ``projector``, locked until the transaction
-    ends (an erasure and a case's own events may update one case row concurrently)."""
-    if need.case_id is not None:
-        row = await conn.fetchrow(_SELECT_CASE, need.case_id)
-        if row is not None:
-            projector.load_case(CaseRow.from_record(row))
-    if need.session_id is not None:
-        row = await conn.fetchrow(_SELECT_SESSION, need.session_id)
-        if row is not None:
-            projector.load_session(SessionRow.from_record(row))
-    if need.instruction_id is not None:
-        row = await conn.fetchrow(_SELECT_INSTRUCTION, need.instruction_id)
-        if row is not None:
-            projector.load_instruction(InstructionRow.from_record(row))
-    if need.erased_check:
+async def load(conn: asyncpg.Connection, projector: Projector, needs: Sequence[Needs]) -> None:
+    """Load the stored rows ``needs`` name (those of the events a transaction applies) into
+    ``projector``, locked until the transaction ends (an erasure and a case's own events may
+    update one case row concurrently). Locks are taken in one order everywhere (the erasure
+    lock, then rows by key, each table's sorted) so that replicas applying overlapping batches
+    wait for each other instead of deadlocking."""
+    case_ids = sorted({n.case_id for n in needs if n.case_id is not None})
+    session_ids = sorted({n.session_id for n in needs if n.session_id is not None})
+    instruction_ids = sorted({n.instruction_id for n in needs if n.instruction_id is not None})
+    erase = sorted({n.erase for n in needs if n.erase is not None})
+    checks = sorted({subject for n in needs for subject in n.erased_check})
+    if erase:
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", ERASURE_LOCK)
+    elif checks:
         await conn.execute("SELECT pg_advisory_xact_lock_shared($1)", ERASURE_LOCK)
+    if case_ids:
+        for row in await conn.fetch(_SELECT_CASES, case_ids):
+            projector.load_case(CaseRow.from_record(row))
+    for subject in erase:
+        for row in await conn.fetch(_SELECT_SUBJECT_CASES, subject):
+            projector.load_case(CaseRow.from_record(row))
+    if session_ids:
+        for row in await conn.fetch(_SELECT_SESSIONS, session_ids):
+            projector.load_session(SessionRow.from_record(row))
+    if instruction_ids:
+        for row in await conn.fetch(_SELECT_INSTRUCTIONS, instruction_ids):
+            projector.load_instruction(InstructionRow.from_record(row))
+    if checks:
         rows = await conn.fetch(
-            "SELECT subject_id FROM erased_subjects WHERE subject_id = ANY($1::uuid[])",
-            list(need.erased_check),
+            "SELECT subject_id FROM erased_subjects WHERE subject_id = ANY($1::uuid[])", checks
         )
         projector.load_erased(r["subject_id"] for r in rows)
-    if need.erase is not None:
-        await conn.execute("SELECT pg_advisory_xact_lock($1)", ERASURE_LOCK)
-        for row in await conn.fetch(_SELECT_SUBJECT_CASES, need.erase):
-            projector.load_case(CaseRow.from_record(row))
 
 
 async def write(conn: asyncpg.Connection, changes: Changes) -> None:
