@@ -7,6 +7,7 @@ import csv
 import io
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from urllib.parse import unquote
 
 import asyncpg
@@ -168,8 +169,13 @@ async def test_the_ledger_hides_an_accusation_from_the_accused(api: Api, auth: T
     assert first_received.endswith("+08:00")
 
 
-async def test_ledger_exports_open_in_excel_with_chinese_intact(api: Api, auth: Token) -> None:
+async def test_ledger_exports_open_in_excel_with_chinese_intact(
+    api: Api, auth: Token, clock: Clock
+) -> None:
     await march_2026(api.pool)
+    # 2026-04-30 16:30 UTC is already 1 May in Shanghai: the file is named and dated by the
+    # service's clock in Shanghai, not by the machine's day.
+    clock.now = datetime(2026, 4, 30, 16, 30, tzinfo=UTC)
 
     xlsx = await api.http.get("/api/v1/reports/ledger.xlsx", headers=auth(**OFFICE))
     assert xlsx.status_code == 200, xlsx.text
@@ -177,10 +183,9 @@ async def test_ledger_exports_open_in_excel_with_chinese_intact(api: Api, auth: 
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     )
     disposition = xlsx.headers["content-disposition"]
-    assert disposition.startswith('attachment; filename="ledger_3301_')
+    assert disposition.startswith('attachment; filename="ledger_3301_2026-05-01.xlsx"')
     encoded = disposition.split("filename*=UTF-8''", 1)[1]
-    assert unquote(encoded).startswith("信访台帐_临江市公安局_")
-    assert unquote(encoded).endswith(".xlsx")
+    assert unquote(encoded) == "信访台帐_临江市公安局_2026-05-01.xlsx"
 
     workbook = load_workbook(io.BytesIO(xlsx.content))
     sheet = workbook.worksheets[0]
@@ -194,6 +199,9 @@ async def test_ledger_exports_open_in_excel_with_chinese_intact(api: Api, auth: 
     assert {"江城分局", "鼓楼分局", "清河分局", "望江分局"} == sub_bureaus
     assert "检举控告 / 民警违纪违法" in {row[header.index("问题分类 Category")] for row in rows}
     assert "临江市公安局" in str(values[1][0])
+    notes = [str(row[0]) for row in values[:header_index] if row[0]]
+    assert "生成日期 Generated on: 2026-05-01 (北京时间 Asia/Shanghai)" in notes
+    assert "统计截止日 Report date: 2026-05-01" in notes
 
     # A sub-bureau head's export holds only their cases and never the accusation against them.
     mine = await api.http.get("/api/v1/reports/ledger.xlsx", headers=auth(**HEAD_D))

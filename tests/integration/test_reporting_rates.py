@@ -299,7 +299,9 @@ async def test_the_workbooks_hold_the_rates_as_numbers_an_office_can_use(
     analysis = await queries.monthly_analysis(db, config, office, CITY, JUNE, D_DAY, None)
     bulletin = await queries.weekly_bulletin(db, config, calendar, office, CITY, W24, D_DAY, None)
 
-    book = load_workbook(io.BytesIO(exports.to_xlsx(exports.analysis_report(analysis))))
+    book = load_workbook(
+        io.BytesIO(exports.to_xlsx(exports.analysis_report(analysis, today=D_DAY)))
+    )
     figures = book["主要指标 Figures"]
     rows = {row[0].value: row for row in figures.iter_rows(min_row=2) if row[0].value}
     header = next(r for r in figures.iter_rows() if r[0].value == "指标 Figure")[0].row
@@ -320,9 +322,9 @@ async def test_the_workbooks_hold_the_rates_as_numbers_an_office_can_use(
     assert figures.auto_filter.ref == f"A{header}:J{header + len(analysis.changes)}"
     assert figures.print_title_rows == f"${header}:${header}"
 
-    summary = load_workbook(io.BytesIO(exports.to_xlsx(exports.bulletin_report(bulletin))))[
-        "概况 Summary"
-    ]
+    summary = load_workbook(
+        io.BytesIO(exports.to_xlsx(exports.bulletin_report(bulletin, today=D_DAY)))
+    )["概况 Summary"]
     values = {row[0]: row[1:] for row in summary.iter_rows(values_only=True) if row[0]}
     assert values["及时受理率 Timely acceptance rate"] == (0.6667, 2, 3)
     assert values["重复信访率 Repeat-petition rate"] == (0.2, 1, 5)

@@ -693,7 +693,9 @@ def test_provisional_deadlines_are_marked_and_re_dated_in_the_ledger_row() -> No
     assert row.provisional_deadlines == ["handling"]
     assert row.provisional_reason_zh == "2027 年节假日安排为暂定（未发布）"
     assert row.provisional_reason_en == "the 2027 holiday arrangement is provisional"
-    report = ledger_report(BureauRef(code="330102", name="江城分局"), [row], [])
+    report = ledger_report(
+        BureauRef(code="330102", name="江城分局"), [row], [], today=date(2026, 12, 1)
+    )
     text = to_csv(report).decode("utf-8-sig")
     header = next(line for line in text.splitlines() if line.startswith("案件编号"))
     assert "期限暂定（原因） Provisional deadlines (why)" in header

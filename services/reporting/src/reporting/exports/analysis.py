@@ -5,6 +5,7 @@ charts (trend, per sub-bureau, breakdowns) beside their tables in the workbook."
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 
 from reporting.exports.layouts import (
     _FIGURE_VALUE_COLUMNS,
@@ -185,10 +186,13 @@ def _breakdown_sheets(analysis: MonthlyAnalysis, notes: list[str]) -> list[Sheet
     ]
 
 
-def analysis_report(analysis: MonthlyAnalysis) -> Report:
+def analysis_report(analysis: MonthlyAnalysis, *, today: date) -> Report:
     b = analysis.bureau
     notes = _scope_notes(
-        b, f"月份 Month: {analysis.month}", f"统计截止日 Report date: {analysis.report_date}"
+        b,
+        f"月份 Month: {analysis.month}",
+        f"统计截止日 Report date: {analysis.report_date}",
+        today=today,
     )
     title = f"一月一分析 Monthly analysis · {b.name} · {analysis.month}"
     f = analysis.figures

@@ -4,6 +4,7 @@ analysis's layout (``reporting.exports.analysis``) shares with them."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 
 from petitions.messages.assignment import DatedDeadline
 
@@ -26,7 +27,6 @@ from reporting.queries.models import (
     WeeklyBulletin,
 )
 from reporting.queries.ownership import decisions_text
-from reporting.queries.periods import local_today
 
 LEDGER_COLUMNS: tuple[Column, ...] = (
     Column("案件编号", "Case number", 22),
@@ -94,11 +94,12 @@ BRIEF_COLUMNS: tuple[Column, ...] = (
 )
 
 
-def _scope_notes(bureau: BureauRef, *lines: str) -> list[str]:
+def _scope_notes(bureau: BureauRef, *lines: str, today: date) -> list[str]:
+    """``today``: the service's day (its clock, in Shanghai), not the machine's."""
     return [
         f"单位 Bureau: {bureau.name} ({bureau.code})",
         *lines,
-        f"生成日期 Generated on: {local_today().isoformat()} (北京时间 Asia/Shanghai)",
+        f"生成日期 Generated on: {today.isoformat()} (北京时间 Asia/Shanghai)",
     ]
 
 
@@ -137,7 +138,9 @@ def _provisional(row: LedgerRow) -> str:
     )
 
 
-def ledger_report(bureau: BureauRef, rows: Sequence[LedgerRow], notes: Sequence[str]) -> Report:
+def ledger_report(
+    bureau: BureauRef, rows: Sequence[LedgerRow], notes: Sequence[str], *, today: date
+) -> Report:
     cells: list[list[Cell]] = [
         [
             r.case_number,
@@ -188,15 +191,15 @@ def ledger_report(bureau: BureauRef, rows: Sequence[LedgerRow], notes: Sequence[
     title = f"信访台帐 Petition ledger · {bureau.name}"
     return Report(
         title=title,
-        filename=f"信访台帐_{bureau.name}_{local_today().isoformat()}",
-        ascii_filename=f"ledger_{bureau.code}_{local_today().isoformat()}",
+        filename=f"信访台帐_{bureau.name}_{today.isoformat()}",
+        ascii_filename=f"ledger_{bureau.code}_{today.isoformat()}",
         sheets=[
             Sheet(
                 name="台帐 Ledger",
                 title=title,
                 columns=LEDGER_COLUMNS,
                 rows=cells,
-                notes=_scope_notes(bureau, *notes),
+                notes=_scope_notes(bureau, *notes, today=today),
             )
         ],
     )
@@ -233,12 +236,13 @@ def _brief_sheet(name: str, title: str, cases: Sequence[CaseBrief], notes: list[
     )
 
 
-def bulletin_report(bulletin: WeeklyBulletin) -> Report:
+def bulletin_report(bulletin: WeeklyBulletin, *, today: date) -> Report:
     b = bulletin.bureau
     notes = _scope_notes(
         b,
         f"周次 Week: {bulletin.week} ({bulletin.period_start} ~ {bulletin.period_end})",
         f"超期与临期判断日 Judged on: {bulletin.as_of}",
+        today=today,
     )
     title = f"一周一通报 Weekly bulletin · {b.name} · {bulletin.week}"
     summary: list[list[Cell]] = [

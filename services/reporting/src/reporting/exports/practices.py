@@ -4,6 +4,8 @@ charts in the workbook."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from reporting.exports.layouts import _scope_notes
 from reporting.exports.tables import Cell, Chart, Column, Percent, Report, Sheet
 from reporting.queries.models import PracticesEffect, Rate
@@ -15,13 +17,14 @@ def _rate_cells(rate: Rate | None) -> list[Cell]:
     return [rate.numerator, rate.denominator, Percent(rate.ratio)]
 
 
-def practices_report(effect: PracticesEffect) -> Report:
+def practices_report(effect: PracticesEffect, *, today: date) -> Report:
     b = effect.bureau
     notes = _scope_notes(
         b,
         f"实践起始日 Practices since: {effect.since}",
         f"统计截止日 Report date: {effect.report_date}",
         f"比较窗口 Windows: up to {effect.window_months} months before and after",
+        today=today,
     )
     title = f"实践成效 The seed's practices measured · {b.name}"
     acc, chief, res = effect.accompany, effect.chief_reception, effect.resolution

@@ -67,7 +67,9 @@ def router(ctx: Context) -> APIRouter:
     async def analysis_export(
         principal: Reader, month: MonthP, bureau: BureauQ = None, as_of: AsOfQ = None
     ) -> exports.Report:
-        return exports.analysis_report(await analysis(principal, month, bureau, as_of))
+        return exports.analysis_report(
+            await analysis(principal, month, bureau, as_of), today=ctx.today()
+        )
 
     async def get_monthly(
         request: Request,

@@ -66,7 +66,9 @@ def router(ctx: Context) -> APIRouter:
     async def bulletin_export(
         principal: Reader, week: WeekP, bureau: BureauQ = None, as_of: BulletinAsOfQ = None
     ) -> exports.Report:
-        return exports.bulletin_report(await bulletin(principal, week, bureau, as_of))
+        return exports.bulletin_report(
+            await bulletin(principal, week, bureau, as_of), today=ctx.today()
+        )
 
     async def get_weekly(
         request: Request,

@@ -142,7 +142,7 @@ def router(ctx: Context) -> APIRouter:
                 f"仅导出前 {len(page.rows)} 件，请缩小筛选范围 / only the first {len(page.rows)} "
                 "rows are exported: narrow the filters"
             )
-        return exports.ledger_report(page.bureau, page.rows, notes)
+        return exports.ledger_report(page.bureau, page.rows, notes, today=ctx.today())
 
     async def get_ledger(
         principal: Reader,

@@ -76,7 +76,7 @@ def router(ctx: Context) -> APIRouter:
     async def practices_export(
         principal: Reader, bureau: BureauQ = None, since: SinceQ = None, as_of: AsOfQ = None
     ) -> exports.Report:
-        return practices_report(await effect(principal, bureau, since, as_of))
+        return practices_report(await effect(principal, bureau, since, as_of), today=ctx.today())
 
     async def get_practices(
         principal: Reader, bureau: BureauQ = None, since: SinceQ = None, as_of: AsOfQ = None
