@@ -6,13 +6,14 @@ import asyncio
 import json
 import subprocess
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
 import nats
 import pytest
 from nats.js.api import AckPolicy, ConsumerConfig
-from petitions.eventstore import EventStore, Metadata, NewEvent
+from petitions.eventstore import EventStore, Metadata, NewEvent, RawEvent
 from petitions.messaging import (
     STREAM,
     Consumer,
@@ -73,6 +74,20 @@ async def relay_all(store: EventStore, database_url: str, url: str) -> None:
         # Handed back at once, as a stopping relay does: a later relay_all in the same test
         # would otherwise wait out the lease.
         await relay.lease.release(store.pool)
+
+
+async def publish(relay_url: str, raws: Sequence[RawEvent]) -> None:
+    """Publish stored events as the relay would, in the order given."""
+    client = await nats.connect(**access(relay_url).options())
+    try:
+        js = client.jetstream()
+        for raw in raws:
+            body, headers = encode(raw)
+            await js.publish(
+                subject_for(raw.bureau, raw.stream_id, raw.event_type), body, headers=headers
+            )
+    finally:
+        await client.close()
 
 
 async def effect_rows(pool: asyncpg.Pool) -> list[tuple[str, int, int]]:
@@ -158,14 +173,7 @@ async def test_a_case_applies_in_version_order_even_if_delivered_out_of_order(
         metadata=META,
     )
     raws = await store.read_stream_raw("case-o")
-    client = await nats.connect(**access(relay_url).options())
-    js = client.jetstream()
-    for raw in (raws[2], raws[0], raws[1]):  # NATS gets version 3 first
-        body, headers = encode(raw)
-        await js.publish(
-            subject_for(raw.bureau, raw.stream_id, raw.event_type), body, headers=headers
-        )
-    await client.close()
+    await publish(relay_url, [raws[2], raws[0], raws[1]])  # NATS gets version 3 first
 
     subject = await consumer(store, effects, nats_url)
     task = asyncio.create_task(subject.run())

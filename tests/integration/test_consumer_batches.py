@@ -12,12 +12,13 @@ import asyncpg
 import nats
 import pytest
 from petitions.eventstore import EventStore, NewEvent
-from petitions.messaging import STREAM, Consumer, Delivered, encode, list_dead_letters, subject_for
+from petitions.messaging import STREAM, Consumer, Delivered, list_dead_letters
 from petitions.messaging.security import access
 
 from tests.integration.test_consumer import (
     META,
     effect_rows,
+    publish,
     record,
     relay_all,
 )
@@ -146,14 +147,7 @@ async def test_a_version_missing_from_the_batch_is_read_from_the_store_first(
         metadata=META,
     )
     raws = await store.read_stream_raw("case-gap")
-    client = await nats.connect(**access(relay_url).options())
-    js = client.jetstream()
-    for raw in (raws[0], raws[2]):  # version 2 never reaches NATS
-        body, headers = encode(raw)
-        await js.publish(
-            subject_for(raw.bureau, raw.stream_id, raw.event_type), body, headers=headers
-        )
-    await client.close()
+    await publish(relay_url, [raws[0], raws[2]])  # version 2 never reaches NATS
     handler = Recorder()
     subject = await batch_consumer(store, effects, nats_url, handler)
 
