@@ -11,8 +11,16 @@ from typing import Any
 import asyncpg
 import pytest
 from petitions.eventstore import EventStore, Metadata, NewEvent, RecordedEvent
+from petitions.personal.keys import PersonalDataError
 
-from tests.support.events import CounterMoved, NoteAdded, Petitioner, PetitionFiled, resident_id
+from tests.support.events import (
+    CounterMoved,
+    NoteAdded,
+    Petitioner,
+    PetitionFiled,
+    PetitionTagged,
+    resident_id,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -102,6 +110,29 @@ async def test_masked_read_of_sealed_events_matches_decode_many(
     filings = [e.data for e in flat if isinstance(e.data, PetitionFiled)]
     assert [f.petitioners[0].name for f in filings] == ["张*"] * 5
     assert all(f.petitioners[0].phone != "13812345678" for f in filings)
+
+
+async def test_masked_read_cuts_the_last_vault_when_a_key_is_spelled_like_it(
+    personal_store: EventStore,
+) -> None:
+    # PostgreSQL cuts the vault off where it occurs once; a key inside the event spelled like its
+    # opening makes two, and the reader then cuts at the last, where the vault is.
+    subject = uuid.uuid4()
+    tags = {"a": "1", "$vault": "2"}
+    events: list[NewEvent[Any]] = [
+        NewEvent(PetitionTagged(subject_id=subject, note="电话回访", tags=tags), bureau="3301"),
+        NewEvent(PetitionTagged(subject_id=subject, note="", tags={}), bureau="3301"),
+    ]
+    await personal_store.append("case-tagged", events, 0, metadata=META)
+    keyless = EventStore(personal_store.pool)
+
+    flat = [e for batch in await _all(keyless, 10, reveal=False) for e in batch]
+
+    assert flat == await _one_by_one(keyless, reveal=False)
+    assert [e.data.tags for e in flat] == [tags, {}]
+    assert flat[0].data.note != "电话回访"
+    with pytest.raises(PersonalDataError):
+        await _all(keyless, 10, reveal=True)
 
 
 @pytest.mark.parametrize(
