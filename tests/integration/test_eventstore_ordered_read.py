@@ -11,6 +11,7 @@ from typing import Any
 import asyncpg
 import pytest
 from petitions.eventstore import EventStore, Metadata, NewEvent, RecordedEvent
+from petitions.eventstore import store as store_module
 from petitions.personal.keys import PersonalDataError
 
 from tests.support.events import (
@@ -80,6 +81,32 @@ async def test_read_ahead_keeps_order_across_batches(store: EventStore, database
     [old] = [e for e in flat if e.stream_id == "case-old"]
     assert old.data == NoteAdded(body="three old words", words=3)
     assert old.stored_schema_version == 1
+
+
+async def test_each_event_keeps_its_append_metadata_and_times(
+    store: EventStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The read sends occurred_at only where it differs from recorded_at; batches and decoding
+    # slices (shrunk here) start inside appends.
+    monkeypatch.setattr(store_module, "_DECODE_SLICE", 2)
+    for k in range(8):
+        metadata = Metadata(
+            actor=f"officer-{k % 2}",
+            service="tests",
+            causation_id=uuid.uuid4() if k % 3 else None,
+        )
+        occurred = datetime(2026, 3, k + 1, tzinfo=UTC) if k % 4 == 1 else None
+        events: list[NewEvent[Any]] = [
+            NewEvent(CounterMoved(by=10 * k + j), bureau="3301", occurred_at=occurred)
+            for j in range(k % 4 + 1)
+        ]
+        await store.append(f"case-m{k}", events, 0, metadata=metadata)
+    expected = await _one_by_one(store, reveal=True)
+    assert len({e.correlation_id for e in expected}) == 8
+    assert any(e.occurred_at != e.recorded_at for e in expected)
+
+    for batch_size in (1, 3, 5, 100):
+        assert [e for b in await _all(store, batch_size, reveal=True) for e in b] == expected
 
 
 async def test_masked_read_of_sealed_events_matches_decode_many(
