@@ -11,8 +11,17 @@ from typing import Any
 import asyncpg
 import pytest
 from petitions.eventstore import EventStore, Metadata, NewEvent, RecordedEvent
+from petitions.eventstore import store as store_module
+from petitions.personal.keys import PersonalDataError
 
-from tests.support.events import CounterMoved, NoteAdded, Petitioner, PetitionFiled, resident_id
+from tests.support.events import (
+    CounterMoved,
+    NoteAdded,
+    Petitioner,
+    PetitionFiled,
+    PetitionTagged,
+    resident_id,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -74,6 +83,32 @@ async def test_read_ahead_keeps_order_across_batches(store: EventStore, database
     assert old.stored_schema_version == 1
 
 
+async def test_each_event_keeps_its_append_metadata_and_times(
+    store: EventStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The read sends occurred_at only where it differs from recorded_at; batches and decoding
+    # slices (shrunk here) start inside appends.
+    monkeypatch.setattr(store_module, "_DECODE_SLICE", 2)
+    for k in range(8):
+        metadata = Metadata(
+            actor=f"officer-{k % 2}",
+            service="tests",
+            causation_id=uuid.uuid4() if k % 3 else None,
+        )
+        occurred = datetime(2026, 3, k + 1, tzinfo=UTC) if k % 4 == 1 else None
+        events: list[NewEvent[Any]] = [
+            NewEvent(CounterMoved(by=10 * k + j), bureau="3301", occurred_at=occurred)
+            for j in range(k % 4 + 1)
+        ]
+        await store.append(f"case-m{k}", events, 0, metadata=metadata)
+    expected = await _one_by_one(store, reveal=True)
+    assert len({e.correlation_id for e in expected}) == 8
+    assert any(e.occurred_at != e.recorded_at for e in expected)
+
+    for batch_size in (1, 3, 5, 100):
+        assert [e for b in await _all(store, batch_size, reveal=True) for e in b] == expected
+
+
 async def test_masked_read_of_sealed_events_matches_decode_many(
     personal_store: EventStore,
 ) -> None:
@@ -102,6 +137,29 @@ async def test_masked_read_of_sealed_events_matches_decode_many(
     filings = [e.data for e in flat if isinstance(e.data, PetitionFiled)]
     assert [f.petitioners[0].name for f in filings] == ["张*"] * 5
     assert all(f.petitioners[0].phone != "13812345678" for f in filings)
+
+
+async def test_masked_read_cuts_the_last_vault_when_a_key_is_spelled_like_it(
+    personal_store: EventStore,
+) -> None:
+    # PostgreSQL cuts the vault off where it occurs once; a key inside the event spelled like its
+    # opening makes two, and the reader then cuts at the last, where the vault is.
+    subject = uuid.uuid4()
+    tags = {"a": "1", "$vault": "2"}
+    events: list[NewEvent[Any]] = [
+        NewEvent(PetitionTagged(subject_id=subject, note="电话回访", tags=tags), bureau="3301"),
+        NewEvent(PetitionTagged(subject_id=subject, note="", tags={}), bureau="3301"),
+    ]
+    await personal_store.append("case-tagged", events, 0, metadata=META)
+    keyless = EventStore(personal_store.pool)
+
+    flat = [e for batch in await _all(keyless, 10, reveal=False) for e in batch]
+
+    assert flat == await _one_by_one(keyless, reveal=False)
+    assert [e.data.tags for e in flat] == [tags, {}]
+    assert flat[0].data.note != "电话回访"
+    with pytest.raises(PersonalDataError):
+        await _all(keyless, 10, reveal=True)
 
 
 @pytest.mark.parametrize(

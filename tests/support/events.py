@@ -43,6 +43,15 @@ class PetitionFiled(Event, type="test.PetitionFiled"):
     category: str
 
 
+class PetitionTagged(Event, type="test.PetitionTagged"):
+    """Personal text beside a mapping whose keys come from outside: one may be spelled like the
+    vault of sealed fields."""
+
+    subject_id: SubjectId
+    note: PersonalText
+    tags: dict[str, str]
+
+
 def resident_id(body17: str) -> str:
     """Complete 17 digits with their GB 11643 check character."""
     weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
