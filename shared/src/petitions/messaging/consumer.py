@@ -359,6 +359,12 @@ class Consumer:
         the store does not bear out are left to their own tasks (rejected one by one): None if
         ``first`` is one of them. False if the batch failed: nothing of it was applied or
         acked."""
+        if any(
+            c.event_id is not None and c.event_id not in self._looked_up for _, c in self._waiting
+        ):
+            # The rest of the fetched batch arrived while the caller read its own message's
+            # copy (its task ran first, alone): read theirs too, so they join this batch.
+            await self._read_ahead()
         batch: list[tuple[Msg, Delivered]] = []
         for msg, claim in self._waiting[self._waiting.index(first) :]:
             if id(msg) in self._handled or claim.event_id is None:
