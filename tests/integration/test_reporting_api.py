@@ -7,7 +7,7 @@ import csv
 import io
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from urllib.parse import unquote
 
 import asyncpg
@@ -24,8 +24,11 @@ from petitions.identity import (
     authenticate,
     install_auth_errors,
 )
+from reporting import queries
 from reporting.entrypoints.http import router
+from reporting.entrypoints.http.common import Context
 from reporting.projections import create_read_pool
+from reporting.queries import periods
 
 from tests.conftest import Clock, Token
 from tests.support.reporting_fixtures import CITY, A, B, D, demo_config, march_2026, reporting_pool
@@ -393,3 +396,60 @@ async def test_the_reports_run_on_a_read_only_pool_as_on_a_streaming_replica(
             assert ledger.json()["total"] == 8
     finally:
         await replica.close()
+
+
+async def test_the_analysis_on_several_connections_reads_one_snapshot(
+    database_url: str, issuer: LocalIssuer, clock: Clock
+) -> None:
+    """The monthly analysis runs its independent parts on the pool's spare connections
+    (Context.snapshots): they import the first one's snapshot, so what is committed meanwhile is
+    in none of them, and together they make the analysis one connection makes."""
+    config, calendar = demo_config()
+    verifier = TokenVerifier(DEV_ISSUER, DEV_AUDIENCE, StaticJwks(issuer.jwks()))
+    office = queries.Viewer(bureau=CITY, user="office-01")
+    march = periods.month("2026-03")
+    async with reporting_pool(database_url) as pool:  # four connections at most
+        await march_2026(pool)
+        ctx = Context(lambda: pool, config, calendar, authenticate(lambda: verifier), clock)
+        async with ctx.snapshots(3) as connections:
+            assert len(connections) == 3
+            await pool.execute("DELETE FROM submissions")
+            await pool.execute("DELETE FROM cases")
+            assert [await c.fetchval("SELECT count(*) FROM cases") for c in connections] == [8] * 3
+            together = await queries.monthly_analysis(
+                connections[0], config, office, CITY, march, date(2026, 4, 30), also=connections[1:]
+            )
+            alone = await queries.monthly_analysis(
+                connections[0], config, office, CITY, march, date(2026, 4, 30)
+            )
+        assert together == alone
+        assert together.figures.matters == 6
+        async with ctx.snapshots(3) as connections:
+            assert await connections[0].fetchval("SELECT count(*) FROM cases") == 0
+
+
+async def test_a_report_with_no_spare_connection_runs_on_its_one(
+    database_url: str, issuer: LocalIssuer, clock: Clock
+) -> None:
+    """A pool with none to spare (every other connection held by other reports) gives the
+    analysis its one connection at once, rather than a wait on the others."""
+    config, calendar = demo_config()
+    verifier = TokenVerifier(DEV_ISSUER, DEV_AUDIENCE, StaticJwks(issuer.jwks()))
+    async with reporting_pool(database_url) as pool:
+        await march_2026(pool)
+    single = await create_read_pool(database_url, role=None, max_size=1)
+    try:
+        ctx = Context(lambda: single, config, calendar, authenticate(lambda: verifier), clock)
+        async with ctx.snapshots(3) as connections:
+            assert len(connections) == 1
+            analysis = await queries.monthly_analysis(
+                connections[0],
+                config,
+                queries.Viewer(bureau=CITY, user="office-01"),
+                CITY,
+                periods.month("2026-03"),
+                date(2026, 4, 30),
+            )
+        assert analysis.figures.matters == 6
+    finally:
+        await single.close()

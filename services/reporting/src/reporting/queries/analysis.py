@@ -9,14 +9,22 @@ minus month end), so a closure rate is never compared with one that had a month 
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import date
 from typing import Any
 
 from petitions.bureaus import BureauConfig
 
 from reporting.queries.breakdowns import breakdowns
-from reporting.queries.common import JUSTIFIED_CASE, Db, Viewer, attributed_to, bureau_ref
-from reporting.queries.figures import accompany_roster, figures, monthly_series, published_roster
+from reporting.queries.common import (
+    JUSTIFIED_CASE,
+    Db,
+    Viewer,
+    attributed_to,
+    bureau_ref,
+    run_on,
+)
+from reporting.queries.figures import accompany_roster, figures, published_roster, series_parts
 from reporting.queries.lists import FIRST_PAGE, Page, briefs, scoped
 from reporting.queries.models import (
     AccompanyRoster,
@@ -84,26 +92,41 @@ async def monthly_analysis(
     month: Period,
     report_date: date,
     page: Page | None = FIRST_PAGE,
+    *,
+    also: Sequence[Db] = (),
 ) -> MonthlyAnalysis:
     """The analysis of ``bureau`` for ``month`` as of ``report_date``; each case list holds
-    ``page`` of its rows (None: every row, for the exports)."""
+    ``page`` of its rows (None: every row, for the exports). ``also``: more connections in
+    ``db``'s snapshot, to run the analysis's independent parts on at once."""
     config.covered_by(bureau)
     lag = report_date - month.end
     previous = shift_months(month, -1)
     last_year = shift_months(month, -12)
-    current = await figures(db, config, bureau, month, report_date)
-    before = await figures(db, config, bureau, previous, previous.end + lag)
-    year_ago = await figures(db, config, bureau, last_year, last_year.end + lag)
-
+    judged_before, judged_year_ago = previous.end + lag, last_year.end + lag
     scope = attributed_to(config, bureau)
-    by_submissions, by_justified = await sub_bureau_rankings(db, config, bureau, month)
 
-    counts = await db.fetchrow(_MONTH_SUBMISSIONS, month.start, month.end, scope)
+    def listed(name: str) -> Callable[[Db], Awaitable[CaseList]]:
+        return lambda on: analysis_list(on, config, viewer, bureau, month, name, page)
 
-    lists = {
-        name: await analysis_list(db, config, viewer, bureau, month, name, page)
-        for name in ANALYSIS_LISTS
+    trend, points = series_parts(config, bureau, month)
+    # Longest first: each connection takes the next part when its last is done.
+    jobs: dict[str, Callable[[Db], Awaitable[Any]]] = {
+        **{f"trend_{k}": job for k, job in enumerate(trend)},
+        "current": lambda on: figures(on, config, bureau, month, report_date),
+        "before": lambda on: figures(on, config, bureau, previous, judged_before),
+        "year_ago": lambda on: figures(on, config, bureau, last_year, judged_year_ago),
+        **{name: listed(name) for name in ANALYSIS_LISTS},
+        "rankings": lambda on: sub_bureau_rankings(on, config, bureau, month),
+        "breakdowns": lambda on: breakdowns(on, config, bureau, month),
+        "roster": lambda on: _roster_for(on, config, bureau, month),
+        "counts": lambda on: on.fetchrow(_MONTH_SUBMISSIONS, month.start, month.end, scope),
     }
+    done = dict(zip(jobs, await run_on([db, *also], list(jobs.values())), strict=True))
+    current: Figures = done["current"]
+    before: Figures = done["before"]
+    year_ago: Figures = done["year_ago"]
+    by_submissions, by_justified = done["rankings"]
+    counts = done["counts"]
 
     return MonthlyAnalysis(
         bureau=bureau_ref(config, bureau),
@@ -124,15 +147,15 @@ async def monthly_analysis(
         ],
         rank_by_submissions=by_submissions,
         rank_by_justified_to_city=by_justified,
-        roster=await _roster_for(db, config, bureau, month),
-        congress_cases=lists["congress_cases"],
-        repeat_cases=lists["repeat_cases"],
+        roster=done["roster"],
+        congress_cases=done["congress_cases"],
+        repeat_cases=done["repeat_cases"],
         repeat_submissions=counts["repeats"],
-        skip_level_cases=lists["skip_level_cases"],
+        skip_level_cases=done["skip_level_cases"],
         skip_level_submissions=counts["skip_level"],
         skip_level_by_kind={"province": counts["province"], "beijing": counts["beijing"]},
-        trend=await monthly_series(db, config, bureau, month),
-        breakdowns=await breakdowns(db, config, bureau, month),
+        trend=points([done[f"trend_{k}"] for k in range(len(trend))]),
+        breakdowns=done["breakdowns"],
     )
 
 
@@ -151,6 +174,7 @@ async def analysis_list(
     """One page of one of the analysis's case lists (``ANALYSIS_LISTS``)."""
     config.covered_by(bureau)
     where = scoped(config, viewer, bureau)
+    total: int | None = None
     if name == "congress_cases":
         lower, upper = month.utc_bounds()
         start, end = where.param(lower), where.param(upper)
@@ -158,11 +182,23 @@ async def analysis_list(
         # New in the month, or received before it with the report to the Congress not sent
         # before it: each side read from its partial index (cases_congress_*).
         where.add("c.congress")
-        where.add(
-            f"(c.first_received_at >= {start} AND c.first_received_at < {end}) "
-            f"OR (c.first_received_at < {start} "
-            f"AND coalesce(c.congress_report_on, 'infinity'::date) >= {first_day}::date)"
+        new = f"c.first_received_at >= {start} AND c.first_received_at < {end}"
+        due = (
+            f"c.first_received_at < {start} "
+            f"AND coalesce(c.congress_report_on, 'infinity'::date) >= {first_day}::date"
         )
+        if page is not None:
+            # Counted side by side (the two are disjoint): the older side, every Congress case
+            # never reported on (a decade's log holds tens of thousands), is then counted
+            # from its index alone (cases_congress_report carries what the scope rule reads)
+            # instead of a heap page per case (issue 17).
+            base = where.sql()
+            total = await db.fetchval(
+                f"SELECT (SELECT count(*) FROM cases c WHERE {base} AND ({new})) "
+                f"+ (SELECT count(*) FROM cases c WHERE {base} AND ({due}))",
+                *where.args,
+            )
+        where.add(f"({new}) OR ({due})")
         order = "c.first_received_at, c.case_number, c.case_id"
     elif name == "repeat_cases":
         where.add(
@@ -181,7 +217,7 @@ async def analysis_list(
         order = "c.escalation, c.case_number, c.case_id"
     else:
         raise ValueError(f"no analysis list {name!r}")
-    return await briefs(db, config, where, order, page)
+    return await briefs(db, config, where, order, page, total=total)
 
 
 async def sub_bureau_rankings(

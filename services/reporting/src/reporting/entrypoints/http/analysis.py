@@ -13,6 +13,7 @@ from petitions.identity import Principal
 from reporting import exports, queries
 from reporting.entrypoints.http.common import (
     MONTH_PATTERN,
+    REPORT_CONNECTIONS,
     SVG,
     AsOfQ,
     BureauQ,
@@ -49,7 +50,7 @@ def router(ctx: Context) -> APIRouter:
         """The analysis with ``page`` of each list; None (the exports): every row."""
         code = ctx.scope_of(principal, bureau)
         month = periods.month(month_text)
-        async with ctx.snapshot() as db:
+        async with ctx.snapshots(REPORT_CONNECTIONS) as (db, *also):
             answer = await queries.monthly_analysis(
                 db,
                 config,
@@ -58,6 +59,7 @@ def router(ctx: Context) -> APIRouter:
                 month,
                 as_of or ctx.today(),
                 page,
+                also=also,
             )
         # The roster the month yields, and the one published for it at the next month's start
         # (binding: the computed one only says what it would be now).

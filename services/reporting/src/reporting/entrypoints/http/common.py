@@ -8,8 +8,9 @@ report's JSON, XLSX and CSV variants side by side."""
 
 import dataclasses
 import inspect
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from enum import Enum
@@ -46,6 +47,15 @@ READ_ROLES = (
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV = "text/csv; charset=utf-8"
 SVG = "image/svg+xml"
+
+# Connections a report may take to run its independent queries at once (Context.snapshots), and
+# how long it waits for a spare one (a new connection may be opening): the machine the scale
+# benchmark runs on has two cores.
+REPORT_CONNECTIONS = 3
+SPARE_WAIT_S = 0.25
+# pg_export_snapshot()'s identifiers (hex words and dashes), spliced into SET TRANSACTION
+# SNAPSHOT, which takes no parameter.
+_SNAPSHOT_ID = re.compile(r"[0-9A-F]+(-[0-9A-F]+)+")
 
 WEEK_PATTERN = r"^\d{4}-W\d{2}$"
 MONTH_PATTERN = r"^\d{4}-\d{2}$"
@@ -259,6 +269,36 @@ class Context:
             conn.transaction(isolation="repeatable_read", readonly=True),
         ):
             yield conn
+
+    @asynccontextmanager
+    async def snapshots(self, most: int) -> AsyncIterator[list[Any]]:
+        """Up to ``most`` connections in one repeatable-read snapshot (the first exports it,
+        the others import it), for a report whose independent queries may run at once. Only
+        connections the pool has to spare are taken, each waited for at most SPARE_WAIT_S: a
+        report holding one must not wait on others doing the same, and with none spare it
+        runs on its one connection as before."""
+        pool = self.read_pool()
+        async with self.snapshot() as conn, AsyncExitStack() as helpers:
+            connections = [conn]
+            if most > 1:
+                exported = await conn.fetchval("SELECT pg_export_snapshot()")
+                if not _SNAPSHOT_ID.fullmatch(exported):
+                    raise ValueError(f"unexpected snapshot id {exported!r}")
+                while len(connections) < most and (
+                    pool.get_idle_size() > 0 or pool.get_size() < pool.get_max_size()
+                ):
+                    try:
+                        helper = await helpers.enter_async_context(
+                            pool.acquire(timeout=SPARE_WAIT_S)
+                        )
+                    except TimeoutError:
+                        break
+                    await helpers.enter_async_context(
+                        helper.transaction(isolation="repeatable_read", readonly=True)
+                    )
+                    await helper.execute(f"SET TRANSACTION SNAPSHOT '{exported}'")
+                    connections.append(helper)
+            yield connections
 
     def scope_of(self, principal: Principal, requested: str | None) -> str:
         bureau = requested or principal.bureau
