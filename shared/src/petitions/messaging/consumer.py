@@ -372,9 +372,7 @@ class Consumer:
             genuine = self._known.get(claim.event_id)
             if genuine is None:
                 continue
-            body, _ = envelope.encode(genuine)
-            subject = subject_for(genuine.bureau, genuine.stream_id, genuine.event_type)
-            if msg.data != body or msg.subject != subject:
+            if _differs(msg, genuine) is not None:
                 continue
             batch.append((msg, delivered_from(genuine)))
         if not batch or batch[0][0] is not first[0]:
@@ -490,15 +488,10 @@ class Consumer:
         if genuine is None:
             await self._reject(msg, claim, "事件库中没有此事件 event id not in the event store")
             return
-        body, _ = envelope.encode(genuine)
-        subject = subject_for(genuine.bureau, genuine.stream_id, genuine.event_type)
-        if msg.data != body or msg.subject != subject:
-            reason = (
-                "内容与事件库不符 content differs from the store's copy"
-                if msg.data != body
-                else "主题与事件库不符 subject differs from the store's copy"
-            )
+        reason = _differs(msg, genuine)
+        if reason is not None:
             await self._reject(msg, claim, f"{reason}; the store's copy is applied", applied=True)
+            subject = subject_for(genuine.bureau, genuine.stream_id, genuine.event_type)
             if not subject_matches(self._filter, subject):
                 return  # not this consumer's event at all: it arrives (or arrived) elsewhere
         await self._apply(delivered_from(genuine))
@@ -570,6 +563,16 @@ class Consumer:
             )
         await self._apply(delivered_from(genuine))
         await mark_replayed(self._pool, dead_letter_id)
+
+
+def _differs(msg: Msg, genuine: RawEvent) -> str | None:
+    """How the message differs from what the relay publishes for the store's copy, or None."""
+    body, _ = envelope.encode(genuine)
+    if msg.data != body:
+        return "内容与事件库不符 content differs from the store's copy"
+    if msg.subject != subject_for(genuine.bureau, genuine.stream_id, genuine.event_type):
+        return "主题与事件库不符 subject differs from the store's copy"
+    return None
 
 
 async def _stop(broker: NatsBroker) -> None:

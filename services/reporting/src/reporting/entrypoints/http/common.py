@@ -48,11 +48,9 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV = "text/csv; charset=utf-8"
 SVG = "image/svg+xml"
 
-# Connections a report may take to run its independent queries at once (Context.snapshots), and
-# how long it waits for a spare one (a new connection may be opening): the machine the scale
-# benchmark runs on has two cores.
+# Connections a report may take to run its independent queries at once (Context.snapshots): the
+# machine the scale benchmark runs on has two cores.
 REPORT_CONNECTIONS = 3
-SPARE_WAIT_S = 0.25
 # pg_export_snapshot()'s identifiers (hex words and dashes), spliced into SET TRANSACTION
 # SNAPSHOT, which takes no parameter.
 _SNAPSHOT_ID = re.compile(r"[0-9A-F]+(-[0-9A-F]+)+")
@@ -274,9 +272,12 @@ class Context:
     async def snapshots(self, most: int) -> AsyncIterator[list[Any]]:
         """Up to ``most`` connections in one repeatable-read snapshot (the first exports it,
         the others import it), for a report whose independent queries may run at once. Only
-        connections the pool has to spare are taken, each waited for at most SPARE_WAIT_S: a
-        report holding one must not wait on others doing the same, and with none spare it
-        runs on its one connection as before."""
+        connections the pool has to spare are taken: one idle, or a new one while the pool is
+        below its size (checked with no await before the pool's queue hands it over). With
+        none spare the report runs on its one connection as before, so reports holding one
+        never wait on each other for a second. (At worst the last free place is being
+        connected for another report, which then sees the pool full, takes no more and
+        finishes: this one waits for that release, never in a cycle.)"""
         pool = self.read_pool()
         async with self.snapshot() as conn, AsyncExitStack() as helpers:
             connections = [conn]
@@ -287,12 +288,7 @@ class Context:
                 while len(connections) < most and (
                     pool.get_idle_size() > 0 or pool.get_size() < pool.get_max_size()
                 ):
-                    try:
-                        helper = await helpers.enter_async_context(
-                            pool.acquire(timeout=SPARE_WAIT_S)
-                        )
-                    except TimeoutError:
-                        break
+                    helper = await helpers.enter_async_context(pool.acquire())
                     await helpers.enter_async_context(
                         helper.transaction(isolation="repeatable_read", readonly=True)
                     )
