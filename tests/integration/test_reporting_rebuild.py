@@ -5,6 +5,7 @@ tables."""
 from __future__ import annotations
 
 import asyncio
+import random
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -12,14 +13,16 @@ from typing import Any
 
 import asyncpg
 import pytest
-from petitions.eventstore import Cursor, EventStore
+from petitions.eventstore import Cursor, EventStore, NewEvent
+from petitions.messages.reception import LeaderInstructionRecorded, ReceptionSessionHeld
 from petitions.messaging import NatsAccess, Relay
 from reporting.config import Settings
 from reporting.projections import create_read_pool, migrate, projection_consumer, rebuild
+from reporting.projections.parts import ERASED_TYPE, Parallel, Part
 from reporting.projections.projector import Needs, needs
 from reporting.projections.rebuild import Fold, masked
 
-from bench.reporting import META, histories, write
+from bench.reporting import META, Story, case_id_of, histories, write
 from tests.conftest import Servers, _with_database
 from tests.integration import test_reporting_projections as projections
 from tests.integration.test_relay import wait_for
@@ -53,12 +56,19 @@ async def _plant_marker(pool: asyncpg.Pool) -> uuid.UUID:
     return marker
 
 
+def _parts(workers: int, database_url: str) -> Parallel:
+    """A rebuild split over ``workers`` processes, however small the log."""
+    return Parallel(workers, database_url, database_url, ROLE, min_events=0)
+
+
+@pytest.mark.parametrize("workers", [1, 2], ids=["one process", "two parts"])
 async def test_rebuild_swaps_in_while_the_live_consumer_runs_and_events_keep_coming(
     personal_store: EventStore,
     database_url: str,
     relay_url: str,
     reporting_nats: NatsAccess,
     read_pool: asyncpg.Pool,
+    workers: int,
 ) -> None:
     keyless = EventStore(personal_store.pool)
     stories, _ = histories(3000, seed=5)
@@ -77,7 +87,11 @@ async def test_rebuild_swaps_in_while_the_live_consumer_runs_and_events_keep_com
         assert await held.fetchval(count, marker) == 1
 
         writing = asyncio.create_task(write(personal_store, during, writers=4))
-        result = await rebuild(keyless, read_pool, progress=False)
+        # Split, the parts fold up to where the log ended when they started; the rebuild
+        # folds what was written meanwhile from what they wrote.
+        result = await rebuild(
+            keyless, read_pool, progress=False, parallel=_parts(workers, database_url)
+        )
         await writing
         await wait_for(caught_up(keyless, read_pool), 120, "the second half, after the swap")
 
@@ -87,6 +101,7 @@ async def test_rebuild_swaps_in_while_the_live_consumer_runs_and_events_keep_com
         assert await read_pool.fetchval("SELECT to_regnamespace('reporting_old')") is None
         assert await read_pool.fetchval("SELECT to_regnamespace('reporting_next')") is None
     assert result.events > 0
+    assert result.parts == workers
     assert await snapshot(read_pool) == await fold_of_store(keyless)
 
 
@@ -153,6 +168,110 @@ async def test_a_rebuild_in_small_batches_reloads_what_it_forgot_and_equals_the_
     assert erase
     assert await read_pool.fetchval("SELECT count(*) FROM erased_subjects") == len(erase)
     assert await snapshot(read_pool) == await fold_of_store(keyless)
+
+
+@pytest.mark.parametrize("workers", [2, 3])
+async def test_a_rebuild_split_by_case_equals_the_whole_fold(
+    personal_store: EventStore, database_url: str, read_pool: asyncpg.Pool, workers: int
+) -> None:
+    """Parts fold their own cases, the first part the reception days and erased subjects, every
+    part the erasures; instructions count on sessions another part writes. Small batches and
+    flushes make every part read back what it forgot, erasures included."""
+    stories, erase = histories(1500, seed=29)
+    await write(personal_store, stories, writers=4)
+    await _instruct_on_held_sessions(personal_store, stories)
+    for subject in erase:
+        await personal_store.erase_subject(subject, reason="本人申请删除", metadata=META)
+    keyless = EventStore(personal_store.pool)
+    stored = await personal_store.pool.fetchval("SELECT count(*) FROM eventstore.events")
+    result = await rebuild(
+        keyless,
+        read_pool,
+        progress=False,
+        batch_size=37,
+        flush_every=101,
+        parallel=_parts(workers, database_url),
+    )
+    assert (result.parts, result.events) == (workers, stored)
+    assert result.parts_peak_rss_mb > 0
+    assert erase
+    assert await snapshot(read_pool) == await fold_of_store(keyless)
+
+
+async def test_a_parts_streams_are_the_same_to_postgresql_and_to_the_fold(
+    personal_store: EventStore,
+) -> None:
+    """Each part reads (SQL) exactly the events the fold takes as its own (Python), and every
+    case falls to exactly one part."""
+    rng = random.Random(37)
+    cases = [uuid.UUID(int=rng.getrandbits(128)) for _ in range(400)]
+    rows = [(f"case-{c}", "assignment.CaseAccepted") for c in cases] + [
+        ("subject-1", ERASED_TYPE),
+        ("subject-2", "personal.SomethingElse"),
+        ("reception-3", "intake.ReceptionSessionHeld"),
+    ]
+    for count in (2, 3, 4):
+        owners = {c: 0 for c in cases}
+        for index in range(count):
+            part = Part(index, count, Cursor())
+            read = await personal_store.pool.fetch(
+                "SELECT stream_id, event_type FROM unnest($1::text[], $2::text[]) "
+                f"AS e(stream_id, event_type) WHERE {part.where()}",
+                [s for s, _ in rows],
+                [t for _, t in rows],
+            )
+            expected = [(s, t) for s, t in rows if part.owns_stream(s) or t == ERASED_TYPE]
+            assert [tuple(r) for r in read] == expected
+            for case_id in cases:
+                assert part.owns_case(case_id) == part.owns_stream(f"case-{case_id}")
+                owners[case_id] += part.owns_case(case_id)
+            assert ("subject-1", ERASED_TYPE) in expected
+            assert (("reception-3", "intake.ReceptionSessionHeld") in expected) == (index == 0)
+        assert set(owners.values()) == {1}
+
+
+async def _instruct_on_held_sessions(store: EventStore, stories: list[Story]) -> None:
+    """Instructions on cases' streams citing reception days the log holds, as intake records
+    them (the bench's cite a session the log does not hold): a part counts them for sessions
+    the first part writes."""
+    held = [
+        batch[0].data.session_id
+        for story in stories
+        for batch in story.appends
+        if isinstance(batch[0].data, ReceptionSessionHeld)
+    ]
+    cases = [story for story in stories if story.stream_id.startswith("case-")][:60]
+    assert len(held) >= 3
+    for n, story in enumerate(cases):
+        version = await store.pool.fetchval(
+            "SELECT version FROM eventstore.streams WHERE stream_id = $1", story.stream_id
+        )
+        event = LeaderInstructionRecorded(
+            subject_id=story.subject,
+            session_id=held[n % 3],
+            case_id=case_id_of(story),
+            instruction="限期一个月化解",
+        )
+        bureau = story.appends[0][0].bureau
+        await store.append(
+            story.stream_id, [NewEvent(event, bureau=bureau)], version, metadata=META
+        )
+
+
+async def test_a_part_that_fails_fails_the_rebuild_and_nothing_is_swapped_in(
+    personal_store: EventStore, database_url: str, read_pool: asyncpg.Pool
+) -> None:
+    stories, _ = histories(100, seed=31)
+    await write(personal_store, stories, writers=2)
+    await rebuild(personal_store, read_pool, progress=False)
+    before = await snapshot(read_pool)
+    schema = await read_pool.fetchval("SELECT 'reporting'::regnamespace::oid")
+    gone = database_url.rpartition("/")[0] + "/no_such_database"
+    broken = Parallel(2, gone, database_url, ROLE, min_events=0)
+    with pytest.raises(RuntimeError, match=r"rebuild part \d of 2 failed"):
+        await rebuild(personal_store, read_pool, progress=False, parallel=broken)
+    assert await read_pool.fetchval("SELECT 'reporting'::regnamespace::oid") == schema
+    assert await snapshot(read_pool) == before
 
 
 async def test_a_rebuild_reads_the_log_as_the_store_does_and_knows_each_events_needs(

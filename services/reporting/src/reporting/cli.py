@@ -62,6 +62,7 @@ from reporting.audit import (
     Verification,
     as_shanghai,
 )
+from reporting.config import RebuildSettings
 from reporting.queries import periods
 from reporting.queries.periods import PeriodError
 from reporting.roster import RosterNotDue, month_of, publish
@@ -72,7 +73,7 @@ EXIT_USAGE = 2
 EXIT_BROKEN = 3
 
 
-class CliSettings(CheckpointSettings, BureauSettings):
+class CliSettings(CheckpointSettings, BureauSettings, RebuildSettings):
     """The shared settings plus where the read models are, the signed checkpoints and the
     bureau configuration (publish-roster)."""
 
@@ -349,7 +350,14 @@ async def _rebuild(settings: CliSettings, *, progress: bool, source: str) -> int
             await migrate(
                 settings.reporting_database_url or settings.database_url, role=settings.db_role
             )
-        result = await rebuild(store_pool, read_pool, progress=progress)
+        parts = importlib.import_module("reporting.projections.parts")
+        parallel = parts.Parallel(
+            settings.rebuild_parts,
+            settings.database_url,
+            settings.reporting_database_url or settings.database_url,
+            settings.db_role or None,
+        )
+        result = await rebuild(store_pool, read_pool, progress=progress, parallel=parallel)
     finally:
         await read_pool.close()
         await store_pool.close()

@@ -3,17 +3,39 @@ models live (environment prefix PETITIONS_)."""
 
 from __future__ import annotations
 
+import os
 from datetime import date
 
 from petitions.bureaus import BureauSettings
 from petitions.identity import IdentitySettings
 from petitions.settings import CommonSettings
 from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_PORT = 8003
 
 
-class Settings(CommonSettings, IdentitySettings, BureauSettings):
+class RebuildSettings(BaseSettings):
+    """How a rebuild of the read models runs (the service's and the operator command's)."""
+
+    model_config = SettingsConfigDict(env_prefix="PETITIONS_", extra="ignore", frozen=True)
+
+    rebuild_workers: int = Field(
+        default=0,
+        ge=0,
+        description=(
+            "Processes a rebuild folds a large log in, split by case (each takes a core and "
+            "its share of the memory a rebuild uses); 0: one per CPU core, at most 4; 1: the "
+            "rebuilding process alone."
+        ),
+    )
+
+    @property
+    def rebuild_parts(self) -> int:
+        return self.rebuild_workers or min(4, os.cpu_count() or 1)
+
+
+class Settings(CommonSettings, IdentitySettings, BureauSettings, RebuildSettings):
     """Settings of the reporting service."""
 
     reporting_database_url: str | None = Field(

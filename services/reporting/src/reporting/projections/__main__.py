@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import json
 import signal
 import sys
@@ -26,6 +27,7 @@ from petitions.runtime import prepare_schema, tune_gc
 
 from reporting.config import Settings
 from reporting.projections.live import projection_consumer
+from reporting.projections.parts import Parallel
 from reporting.projections.rebuild import rebuild
 from reporting.projections.tables import create_read_pool, prepare
 
@@ -72,8 +74,14 @@ async def consume(settings: Settings) -> None:
 
 async def rebuild_command(settings: Settings, progress: bool) -> None:
     async with _pools(settings) as (store_pool, read_pool):
-        result = await rebuild(store_pool, read_pool, progress=progress)
-        print(json.dumps({"events": result.events, "seconds": result.seconds, "eps": result.eps}))
+        parallel = Parallel(
+            settings.rebuild_parts,
+            settings.database_url,
+            settings.read_database_url,
+            settings.db_role or None,
+        )
+        result = await rebuild(store_pool, read_pool, progress=progress, parallel=parallel)
+        print(json.dumps(dataclasses.asdict(result)))
 
 
 def main(argv: list[str] | None = None) -> int:

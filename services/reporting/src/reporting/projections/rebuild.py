@@ -22,8 +22,9 @@ import contextlib
 import json
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from operator import attrgetter
 from typing import Any, NamedTuple, Protocol
@@ -32,9 +33,18 @@ from uuid import UUID
 import asyncpg
 from petitions.eventstore import Cursor, EventStore, RawEvent
 from petitions.messages import Event, EventRegistry, registry
+from petitions.messages.reception import LeaderInstructionRecorded
 from petitions.personal.codec import without_vault
 from tqdm import tqdm
 
+from reporting.projections.parts import (
+    Parallel,
+    Part,
+    Progress,
+    add_session_instructions,
+    fold_in_parts,
+    last_cursor,
+)
 from reporting.projections.projector import Projector, case_only, erased_only, needs
 from reporting.projections.rows import Envelope
 from reporting.projections.tables import (
@@ -55,6 +65,10 @@ class RebuildResult:
     events: int
     seconds: float
     eps: float
+    parts: int = 1
+    """Processes the log was folded in (see :mod:`.parts`); 1: this one alone."""
+    parts_peak_rss_mb: float = 0.0
+    """Their peak resident memory, summed (this process's own is not in it)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +130,10 @@ _READ = (
     "AND tx_id < pg_snapshot_xmin(pg_current_snapshot()) "
     "ORDER BY tx_id, position LIMIT $3"
 )
+# A part of a split rebuild (see .parts) reads its own streams up to the parts' common cursor.
+_READ_PART = _READ.replace(
+    " ORDER BY", " AND (tx_id, position) <= ($4::text::xid8, $5::bigint) AND ({where}) ORDER BY"
+)
 _YIELD_EVERY = 250
 """Events decoded and folded between two turns of the event loop: the batch being read ahead
 arrives meanwhile (otherwise its rows wait in the socket, and PostgreSQL waits with them)."""
@@ -161,8 +179,12 @@ class Fold:
         *,
         sink: Sink | None = None,
         flush_every: int = 50_000,
+        part: Part | None = None,
     ) -> None:
         self.store = store
+        self.part = part
+        self.session_instructions: Counter[UUID] = Counter()
+        """A part's instructions by session, for the sessions another part writes."""
         self.projector = Projector()
         self.applied: dict[str, int] = {}
         self.cursor = Cursor()
@@ -176,7 +198,15 @@ class Fold:
         self._kinds: dict[str, _Kind | None] = {}
         self._writing: asyncio.Future[None] | None = None
 
-    async def catch_up(self, bar: tqdm[Any] | None = None) -> None:
+    def resume(self, after: Cursor, erased: Sequence[UUID]) -> None:
+        """Go on after ``after`` from what the sink holds (the parts of a split fold wrote it):
+        rows and versions are read back as they are needed; the erased subjects, which a
+        bounded fold holds all of, are ``erased``."""
+        self.cursor = after
+        self._flushed = True
+        self.projector.load_erased(erased)
+
+    async def catch_up(self, bar: Progress | None = None) -> None:
         """Fold every event committed after the cursor, flushing to the sink as it goes."""
         # The next batch is read while this one is folded (PostgreSQL and Python in parallel:
         # feed() lets the reading task take in the rows as they arrive).
@@ -207,9 +237,14 @@ class Fold:
         or the error that stopped the reading."""
         make = _Read._make
         pool = self.store.pool
+        part = self.part
+        query = _READ if part is None else _READ_PART.format(where=part.where())
+        bounds = () if part is None else (str(part.until.tx_id), part.until.position)
         try:
             while True:
-                rows = await pool.fetch(_READ, str(after.tx_id), after.position, self._batch)
+                rows = await pool.fetch(
+                    query, str(after.tx_id), after.position, self._batch, *bounds
+                )
                 raws = [make(row) for row in rows]
                 await batches.put(raws)
                 if not raws:
@@ -243,15 +278,31 @@ class Fold:
 
     async def feed(self, raws: Sequence[Stored]) -> None:
         applied = self.applied
+        part = self.part
+        owns = None if part is None else part.owns_stream
         sink = self.sink if self._flushed else None
         if sink is not None:
-            forgotten = list({raw.stream_id for raw in raws if raw.stream_id not in applied})
+            forgotten = list(
+                {
+                    raw.stream_id
+                    for raw in raws
+                    if raw.stream_id not in applied and (owns is None or owns(raw.stream_id))
+                }
+            )
             if forgotten:
                 applied.update(await stored_versions(sink.reads, sink.schema, forgotten))
         ordered: list[Stored] = []
         changed = self._changed_streams
+        foreign = 0
         for raw in raws:
             stream = raw.stream_id
+            if owns is not None and not owns(stream):
+                # An erasure every part applies to its own cases. The ordered read gives each
+                # event once, and erasing twice changes nothing: no version is kept for it here
+                # (the first part keeps the stream's).
+                ordered.append(raw)
+                foreign += 1
+                continue
             last = applied.get(stream, 0)
             version = raw.version
             if version <= last:
@@ -278,13 +329,19 @@ class Fold:
         for n, (raw, event, kind) in enumerate(decoded, 1):
             kind.handler(projector, raw, event)
             await _give_way(n)
-        self.events += len(raws)
+        if part is not None and not part.keeps_shared:
+            counts = self.session_instructions
+            for _, event, _kind in decoded:
+                if isinstance(event, LeaderInstructionRecorded):
+                    counts[event.session_id] += 1
+        self.events += len(raws) - foreign
         self._unflushed += len(raws)
 
     async def _reload(self, decoded: Sequence[tuple[Stored, Event, _Kind]]) -> None:
         """Load from the sink the rows these events need that the projector has forgotten."""
         assert self.sink is not None
         projector = self.projector
+        part = self.part
         cases: set[UUID] = set()
         sessions: set[UUID] = set()
         instructions: set[UUID] = set()
@@ -301,6 +358,9 @@ class Fold:
             if kind.loads_nothing:
                 continue
             need = needs(event)
+            if part is not None:
+                # Another part's rows are its own to read and write (see .parts).
+                need = part.mine(need)
             if need.case_id is not None and not holds_case(need.case_id):
                 cases.add(need.case_id)
             if need.session_id is not None and not projector.holds_session(need.session_id):
@@ -320,6 +380,7 @@ class Fold:
                 list(sessions),
                 erase,
                 list(instructions),
+                owns_case=None if part is None else part.owns_case,
             )
 
     async def flush(self, *, wait: bool = True) -> None:
@@ -334,6 +395,10 @@ class Fold:
         assert self.sink is not None
         await self.written()
         changes = self.projector.take_changes()
+        if self.part is not None and not self.part.keeps_shared and changes.erased:
+            # The first part writes the erased subjects (two parts inserting the same ones
+            # could wait on each other); this part keeps them all in memory (retain).
+            changes = replace(changes, erased=())
         applied = self.take_applied()
         writing = upsert_copied(self.sink.conn, self.sink.schema, changes, applied)
         self.projector.retain(changes)
@@ -382,6 +447,7 @@ async def rebuild(
     progress: bool = True,
     batch_size: int = 5000,
     flush_every: int = 50_000,
+    parallel: Parallel | None = None,
 ) -> RebuildResult:
     """Rebuild the read models from every stored event and swap them in (see the module).
 
@@ -389,7 +455,8 @@ async def rebuild(
     so personal fields come masked exactly as the live consumer sees them. ``read_pool``: the
     reporting pool (its role must own schema ``reporting`` and may create schemas, as
     :func:`reporting.projections.tables.migrate` arranges). ``flush_every``: events folded
-    between two writes of the changed rows (memory grows with it, not with the log)."""
+    between two writes of the changed rows (memory grows with it, not with the log).
+    ``parallel``: fold a large log in parts, in processes of their own (see :mod:`.parts`)."""
     pool = source.pool if isinstance(source, EventStore) else source
     store = EventStore(pool)
     started = time.perf_counter()
@@ -414,6 +481,20 @@ async def rebuild(
             await create_tables(conn, NEXT)
             sink = Sink(conn, NEXT, reader)
             fold = Fold(store, batch_size, sink=sink, flush_every=flush_every)
+            parts = None
+            if parallel is not None and parallel.workers > 1 and total >= parallel.min_events:
+                until = await last_cursor(pool)
+                parts = await fold_in_parts(
+                    parallel,
+                    NEXT,
+                    until,
+                    batch_size=batch_size,
+                    flush_every=flush_every,
+                    progress=bar,
+                )
+                await add_session_instructions(conn, NEXT, parts.session_instructions)
+                erased = await conn.fetch(f"SELECT subject_id FROM {NEXT}.erased_subjects")
+                fold.resume(until, [row[0] for row in erased])
             await fold.catch_up(bar)
             await fold.flush()
             # Statistics for the tables reports filter and join on, before any query plans,
@@ -437,4 +518,11 @@ async def rebuild(
                 else:
                     await conn.execute(f"ALTER SCHEMA {NEXT} RENAME TO {SCHEMA}")
     seconds = time.perf_counter() - started
-    return RebuildResult(fold.events, round(seconds, 3), round(fold.events / max(seconds, 1e-9)))
+    events = fold.events + (0 if parts is None else parts.events)
+    return RebuildResult(
+        events,
+        round(seconds, 3),
+        round(events / max(seconds, 1e-9)),
+        1 if parts is None else parts.count,
+        0.0 if parts is None else parts.peak_rss_mb,
+    )

@@ -10,7 +10,7 @@ tables unqualified and, after a swap, find the new ones.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib import resources
 from uuid import UUID
 
@@ -368,10 +368,14 @@ async def load_stored(
     session_ids: Sequence[UUID],
     erase: Sequence[UUID],
     instruction_ids: Sequence[UUID] = (),
+    *,
+    owns_case: Callable[[UUID], bool] | None = None,
 ) -> None:
     """Load into ``projector`` the rows of ``schema`` it does not hold (a rebuild's batch: the
     rows it holds are newer than the stored ones). Rows are built from the columns by position
-    (selected in the rows' field order): by name cost a reload as much as its query."""
+    (selected in the rows' field order): by name cost a reload as much as its query.
+    ``owns_case``: the cases an erasure reaches that this fold may load (a part of a split
+    rebuild erases its own cases only)."""
     prefix = f"{_ident(schema)}."
     if case_ids:
         for row in await conn.fetch(
@@ -400,7 +404,8 @@ async def load_stored(
             + " WHERE subjects @> ARRAY[$1::uuid]",
             subject,
         ):
-            if not projector.holds_case(row["case_id"]):
+            case_id = row["case_id"]
+            if not projector.holds_case(case_id) and (owns_case is None or owns_case(case_id)):
                 projector.load_case(CaseRow(*row))
 
 

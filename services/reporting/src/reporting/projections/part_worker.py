@@ -1,0 +1,94 @@
+"""One part of a split rebuild, as a process of its own (started by :mod:`.parts`, never by
+hand): reads its spec as one JSON line on stdin, folds its part of the log into the schema being
+built, and writes JSON lines on stdout: ``{"folded": n}`` as it goes, then its result."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+from petitions.db import create_pool
+from petitions.eventstore import Cursor, EventStore
+from petitions.runtime import tune_gc
+from petitions.settings import CommonSettings
+
+from reporting.projections.parts import Part
+from reporting.projections.rebuild import Fold, Sink
+from reporting.projections.tables import create_read_pool
+
+
+@dataclass(frozen=True, slots=True)
+class _Lines:
+    """The fold's progress, as lines the parent adds to its bar."""
+
+    def update(self, n: int) -> None:
+        _say({"folded": n})
+
+
+_protocol = sys.stdout
+
+
+def _say(message: dict[str, Any]) -> None:
+    _protocol.write(json.dumps(message) + "\n")
+    _protocol.flush()
+
+
+def _peak_rss_mb() -> float:
+    with open("/proc/self/status") as status:
+        line = next(line for line in status if line.startswith("VmHWM:"))
+    return round(int(line.split()[1]) / 1024, 1)  # kB
+
+
+async def run(spec: dict[str, Any]) -> None:
+    part = Part(spec["index"], spec["count"], Cursor(*spec["until"]))
+    role = spec["role"]
+    store_pool = await create_pool(
+        CommonSettings(
+            database_url=spec["store_dsn"], db_role=role or "", db_pool_min=1, db_pool_max=2
+        )
+    )
+    try:
+        read_pool = await create_read_pool(spec["read_dsn"], role=role, min_size=2, max_size=2)
+        try:
+            async with read_pool.acquire() as conn, read_pool.acquire() as reader:
+                fold = Fold(
+                    EventStore(store_pool),
+                    spec["batch_size"],
+                    sink=Sink(conn, spec["schema"], reader),
+                    flush_every=spec["flush_every"],
+                    part=part,
+                )
+                await fold.catch_up(_Lines())
+                await fold.flush()
+        finally:
+            await read_pool.close()
+    finally:
+        await store_pool.close()
+    _say(
+        {
+            "done": True,
+            "events": fold.events,
+            "session_instructions": [
+                [str(session), n] for session, n in sorted(fold.session_instructions.items())
+            ],
+            "peak_rss_mb": _peak_rss_mb(),
+        }
+    )
+
+
+def main() -> None:
+    global _protocol
+    # The parent reads this process's stdout as its protocol; anything else written there (a
+    # library's print, a log line) goes to stderr, which the operator sees.
+    _protocol = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)
+    tune_gc()
+    asyncio.run(run(json.loads(sys.stdin.readline())))
+
+
+if __name__ == "__main__":
+    main()
