@@ -5,7 +5,9 @@ tables."""
 from __future__ import annotations
 
 import asyncio
+import json
 import random
+import sys
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -21,6 +23,7 @@ from reporting.projections import create_read_pool, migrate, projection_consumer
 from reporting.projections.parts import ERASED_TYPE, Parallel, Part
 from reporting.projections.projector import Needs, needs
 from reporting.projections.rebuild import Fold, masked
+from reporting.projections.tables import create_tables
 
 from bench.reporting import META, Story, case_id_of, histories, write
 from tests.conftest import Servers, _with_database
@@ -196,6 +199,42 @@ async def test_a_rebuild_split_by_case_equals_the_whole_fold(
     assert result.parts_peak_rss_mb > 0
     assert erase
     assert await snapshot(read_pool) == await fold_of_store(keyless)
+
+
+async def test_a_part_whose_rebuild_is_gone_stops(
+    personal_store: EventStore, database_url: str, read_pool: asyncpg.Pool
+) -> None:
+    """The rebuild keeps a part's stdin open; closed (the rebuild died, even by SIGKILL), the
+    part stops at its next batch instead of writing on into a schema the next rebuild makes."""
+    stories, _ = histories(60, seed=41)
+    await write(personal_store, stories, writers=1)
+    async with read_pool.acquire() as conn:
+        await conn.execute("DROP SCHEMA IF EXISTS reporting_next CASCADE")
+        await create_tables(conn, "reporting_next")
+    spec = {
+        "index": 0,
+        "count": 1,
+        "until": [2**62, 0],
+        "schema": "reporting_next",
+        "store_dsn": database_url,
+        "read_dsn": database_url,
+        "role": ROLE,
+        "batch_size": 10,
+        "flush_every": 50,
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "reporting.projections.part_worker",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await process.communicate(json.dumps(spec).encode() + b"\n")
+    assert process.returncode == 3
+    assert b"gone" in err
+    assert b'"done"' not in out
+    await read_pool.execute("DROP SCHEMA reporting_next CASCADE")
 
 
 async def test_a_parts_streams_are_the_same_to_postgresql_and_to_the_fold(

@@ -1,12 +1,17 @@
 """One part of a split rebuild, as a process of its own (started by :mod:`.parts`, never by
 hand): reads its spec as one JSON line on stdin, folds its part of the log into the schema being
-built, and writes JSON lines on stdout: ``{"folded": n}`` as it goes, then its result."""
+built, and writes JSON lines on stdout: ``{"folded": n}`` as it goes, then its result.
+
+The parent keeps stdin open until the part is done. If it closes (the parent died, even by
+SIGKILL), the part stops at its next batch: left running, it would go on writing into a schema
+of that name, which the next rebuild drops and creates anew."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import os
+import select
 import sys
 from dataclasses import dataclass
 from typing import Any
@@ -21,12 +26,26 @@ from reporting.projections.rebuild import Fold, Sink
 from reporting.projections.tables import create_read_pool
 
 
+class ParentGone(RuntimeError):
+    """The rebuild that started this part is gone."""
+
+
 @dataclass(frozen=True, slots=True)
 class _Lines:
-    """The fold's progress, as lines the parent adds to its bar."""
+    """The fold's progress, as lines the parent adds to its bar; and the check, every batch,
+    that the parent is still there."""
 
     def update(self, n: int) -> None:
+        if _parent_gone():
+            raise ParentGone("重建进程已退出 the rebuild that started this part is gone")
         _say({"folded": n})
+
+
+def _parent_gone() -> bool:
+    """Whether stdin has reached its end: the parent writes nothing after the spec, so stdin is
+    readable only once closed. A poll (select with no timeout), not a wait."""
+    readable, _, _ = select.select([sys.stdin], [], [], 0)
+    return bool(readable)
 
 
 _protocol = sys.stdout
@@ -87,7 +106,11 @@ def main() -> None:
     _protocol = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)
     tune_gc()
-    asyncio.run(run(json.loads(sys.stdin.readline())))
+    try:
+        asyncio.run(run(json.loads(sys.stdin.readline())))
+    except ParentGone as gone:
+        print(gone, file=sys.stderr)
+        sys.exit(3)
 
 
 if __name__ == "__main__":

@@ -177,7 +177,8 @@ async def fold_in_parts(
             assert process.stdin is not None
             process.stdin.write(json.dumps(spec).encode() + b"\n")
             await process.stdin.drain()
-            process.stdin.close()
+            # stdin stays open while the part runs: its end tells the part this process is
+            # gone (see .part_worker).
         try:
             async with asyncio.TaskGroup() as group:
                 follows = [
@@ -193,6 +194,8 @@ async def fold_in_parts(
                 with contextlib.suppress(ProcessLookupError):
                     process.kill()
                 await process.wait()
+            if process.stdin is not None:
+                process.stdin.close()
 
 
 async def _follow(
