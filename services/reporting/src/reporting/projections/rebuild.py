@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from operator import attrgetter
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol, cast
 from uuid import UUID
 
 import asyncpg
@@ -38,6 +38,7 @@ from petitions.personal.codec import without_vault
 from tqdm import tqdm
 
 from reporting.projections.parts import (
+    ERASED_TYPE,
     Parallel,
     Part,
     Progress,
@@ -279,14 +280,18 @@ class Fold:
     async def feed(self, raws: Sequence[Stored]) -> None:
         applied = self.applied
         part = self.part
-        owns = None if part is None else part.owns_stream
+        # A part reads its own streams and every erasure (Part.where): only an erasure may be
+        # on another part's stream (asked of erasures alone: a few, where events are millions).
+        foreign_type = None if part is None else ERASED_TYPE
+        owns: Callable[[str], bool] = bool if part is None else part.owns_stream
         sink = self.sink if self._flushed else None
         if sink is not None:
             forgotten = list(
                 {
                     raw.stream_id
                     for raw in raws
-                    if raw.stream_id not in applied and (owns is None or owns(raw.stream_id))
+                    if raw.stream_id not in applied
+                    and (raw.event_type != foreign_type or owns(raw.stream_id))
                 }
             )
             if forgotten:
@@ -296,7 +301,7 @@ class Fold:
         foreign = 0
         for raw in raws:
             stream = raw.stream_id
-            if owns is not None and not owns(stream):
+            if raw.event_type == foreign_type and not owns(stream):
                 # An erasure every part applies to its own cases. The ordered read gives each
                 # event once, and erasing twice changes nothing: no version is kept for it here
                 # (the first part keeps the stream's).
@@ -331,9 +336,10 @@ class Fold:
             await _give_way(n)
         if part is not None and not part.keeps_shared:
             counts = self.session_instructions
-            for _, event, _kind in decoded:
-                if isinstance(event, LeaderInstructionRecorded):
-                    counts[event.session_id] += 1
+            for _, event, kind in decoded:
+                # By class, not isinstance: a pydantic model's isinstance goes through ABCMeta.
+                if kind.cls is LeaderInstructionRecorded:
+                    counts[cast(LeaderInstructionRecorded, event).session_id] += 1
         self.events += len(raws) - foreign
         self._unflushed += len(raws)
 
