@@ -140,6 +140,10 @@ CREATE INDEX cases_congress_report
     WHERE congress;
 -- Submissions on justified cases (queries.common.JUSTIFIED_CASE: a probe per submission).
 CREATE INDEX cases_justified ON cases (case_id) WHERE justified;
+-- Justified cases by their latest submission: the trend's justified petitions join a window's
+-- submissions with the justified cases that can have one in it, not with every justified case
+-- of a decade (queries.figures._SERIES_JUSTIFIED).
+CREATE INDEX cases_justified_latest ON cases (last_received_at) INCLUDE (case_id) WHERE justified;
 -- Cases in handling on a day (the bulletin's missing progress), accepted ones only.
 CREATE INDEX cases_in_handling ON cases USING gist (handling_days)
     WHERE not_accepted IS NULL AND terminated_on IS NULL AND accepted_on IS NOT NULL;

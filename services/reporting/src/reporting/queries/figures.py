@@ -330,12 +330,16 @@ def published_roster(config: BureauConfig, bureau: str, roster: AccompanyRoster)
 # The trend's justified petitions to the city bureau, month by month. A year's submissions to
 # the city bureau (tens of thousands in a decade's log) are too many to probe one by one
 # (JUSTIFIED_CASE) and a hashed probe builds a table of every justified case (a third of a
-# million) first: joined, the smaller side is the one hashed (issue 17). A submission has one
-# case (the cases' key), so the join counts what JUSTIFIED_CASE counts.
+# million) first: joined, the smaller side is the one hashed (issue 17). Only justified cases
+# whose latest submission came on or after the window's first local midnight ($5) can have one
+# in it (last_received_at is the latest of them all, whatever their order in the log): read
+# from cases_justified_latest, a recent window's join reads a year of justified cases, not the
+# decade's. A submission has one case (the cases' key), so the join counts what JUSTIFIED_CASE
+# counts.
 _SERIES_JUSTIFIED = """
     SELECT s.received_on AS day, count(*) AS justified
     FROM submissions s JOIN cases j ON j.case_id = s.case_id
-    WHERE j.justified AND s.receiving_bureau = $4
+    WHERE j.justified AND j.last_received_at >= $5 AND s.receiving_bureau = $4
       AND s.received_on BETWEEN $1 AND $2 AND ($3::text IS NULL OR s.sub_bureau = $3)
     GROUP BY 1
 """
@@ -354,19 +358,25 @@ def series_parts(
     than half of a year's pass over the submissions (issue 17)."""
     first = shift_months(last_month, 1 - months)
     scope = attributed_to(config, bureau)
+    labels = [shift_months(first, offset).label for offset in range(months)]
+    # Each month's first local midnight: a case's month is the last of them not after it.
+    month_starts = [local_midnight(shift_months(first, offset).start) for offset in range(months)]
 
     async def matters(db: Db) -> list[Any]:
+        # Counted by month in SQL, bucketed on the months' UTC bounds: a local date per case
+        # (AT TIME ZONE) cost about half of a year's pass over the cases (issue 17).
         return await db.fetch(
             """
-            SELECT (c.first_received_at AT TIME ZONE 'Asia/Shanghai')::date AS day, count(*) AS n
+            SELECT width_bucket(c.first_received_at, $4::timestamptz[]) AS bucket, count(*) AS n
             FROM cases c
             WHERE c.first_received_at >= $1 AND c.first_received_at < $2
               AND ($3::text IS NULL OR c.sub_bureau = $3)
             GROUP BY 1
             """,
-            local_midnight(first.start),
+            month_starts[0],
             local_midnight(shift_months(last_month, 1).start),
             scope,
+            month_starts,
         )
 
     async def submissions(db: Db) -> list[Any]:
@@ -384,7 +394,7 @@ def series_parts(
 
     async def justified(db: Db) -> list[Any]:
         return await db.fetch(
-            _SERIES_JUSTIFIED, first.start, last_month.end, scope, config.city.code
+            _SERIES_JUSTIFIED, first.start, last_month.end, scope, config.city.code, month_starts[0]
         )
 
     def points(rows: list[Any]) -> list[MonthPoint]:
@@ -396,7 +406,7 @@ def series_parts(
             Counter[str](),
         )
         for row in matter_rows:
-            matters[_month_of(row["day"])] += row["n"]
+            matters[labels[row["bucket"] - 1]] += row["n"]
         for row in submission_rows:
             submissions[_month_of(row["day"])] += row["n"]
             visits[_month_of(row["day"])] += int(row["visits"])
@@ -410,7 +420,7 @@ def series_parts(
                 person_visits=visits[label],
                 justified_to_city=justified[label],
             )
-            for label in (shift_months(first, offset).label for offset in range(months))
+            for label in labels
         ]
 
     # The longest first (the order ``run_on`` wants).
