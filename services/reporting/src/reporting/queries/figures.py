@@ -327,20 +327,23 @@ def published_roster(config: BureauConfig, bureau: str, roster: AccompanyRoster)
     return roster.model_copy(update={"candidates": list(roster.roster)})
 
 
-# The trend's justified petitions to the city bureau, month by month. A year's submissions to
-# the city bureau (tens of thousands in a decade's log) are too many to probe one by one
-# (JUSTIFIED_CASE) and a hashed probe builds a table of every justified case (a third of a
-# million) first: joined, the smaller side is the one hashed (issue 17). Only justified cases
-# whose latest submission came on or after the window's first local midnight ($5) can have one
-# in it (last_received_at is the latest of them all, whatever their order in the log): read
-# from cases_justified_latest, a recent window's join reads a year of justified cases, not the
-# decade's. A submission has one case (the cases' key), so the join counts what JUSTIFIED_CASE
-# counts.
-_SERIES_JUSTIFIED = """
-    SELECT s.received_on AS day, count(*) AS justified
-    FROM submissions s JOIN cases j ON j.case_id = s.case_id
-    WHERE j.justified AND j.last_received_at >= $5 AND s.receiving_bureau = $4
-      AND s.received_on BETWEEN $1 AND $2 AND ($3::text IS NULL OR s.sub_bureau = $3)
+# The trend's submissions, person-visits and justified petitions to the city bureau, by day,
+# in one pass over the window's submissions. A year's submissions to the city bureau (tens of
+# thousands in a decade's log) cost more probed one by one (JUSTIFIED_CASE) than hashed, and a
+# hash of every justified case (a third of a million at a decade) more again (issue 17). Only
+# justified cases whose latest submission came on or after the window's first local midnight
+# ($5) can have one in it (last_received_at is the latest of them all, whatever their order in
+# the log): those are hashed, read from cases_justified_latest, a recent window's a year of
+# justified cases, not the decade's. A case id is unique, so IN counts what JUSTIFIED_CASE counts.
+_SERIES_SUBMISSIONS = """
+    SELECT s.received_on AS day, count(*) AS n, coalesce(sum(s.head_count), 0) AS visits,
+           count(*) FILTER (
+               WHERE s.receiving_bureau = $4
+                 AND s.case_id IN (SELECT j.case_id FROM cases j
+                                   WHERE j.justified AND j.last_received_at >= $5)
+           ) AS justified
+    FROM submissions s
+    WHERE s.received_on BETWEEN $1 AND $2 AND ($3::text IS NULL OR s.sub_bureau = $3)
     GROUP BY 1
 """
 
@@ -352,10 +355,10 @@ def _month_of(day: date) -> str:
 def series_parts(
     config: BureauConfig, bureau: str, last_month: Period, months: int = 12
 ) -> tuple[list[Callable[[Db], Awaitable[list[Any]]]], Callable[[list[Any]], list[MonthPoint]]]:
-    """The trend's three queries (justified to the city, submissions, matters), each a job for
-    ``common.run_on``, and what makes the points from their rows (in that order). Each counts
-    by day, summed into months here: formatting every row's month in SQL (to_char) took more
-    than half of a year's pass over the submissions (issue 17)."""
+    """The trend's two queries (submissions with person-visits and justified to the city;
+    matters), each a job for ``common.run_on``, and what makes the points from their rows (in
+    that order). The submissions count by day, summed into months here: formatting every row's
+    month in SQL (to_char) took more than half of a year's pass over them (issue 17)."""
     first = shift_months(last_month, 1 - months)
     scope = attributed_to(config, bureau)
     labels = [shift_months(first, offset).label for offset in range(months)]
@@ -381,24 +384,16 @@ def series_parts(
 
     async def submissions(db: Db) -> list[Any]:
         return await db.fetch(
-            """
-            SELECT s.received_on AS day, count(*) AS n, coalesce(sum(s.head_count), 0) AS visits
-            FROM submissions s
-            WHERE s.received_on BETWEEN $1 AND $2 AND ($3::text IS NULL OR s.sub_bureau = $3)
-            GROUP BY 1
-            """,
+            _SERIES_SUBMISSIONS,
             first.start,
             last_month.end,
             scope,
-        )
-
-    async def justified(db: Db) -> list[Any]:
-        return await db.fetch(
-            _SERIES_JUSTIFIED, first.start, last_month.end, scope, config.city.code, month_starts[0]
+            config.city.code,
+            month_starts[0],
         )
 
     def points(rows: list[Any]) -> list[MonthPoint]:
-        justified_rows, submission_rows, matter_rows = rows
+        submission_rows, matter_rows = rows
         matters, submissions, visits, justified = (
             Counter[str](),
             Counter[str](),
@@ -408,10 +403,10 @@ def series_parts(
         for row in matter_rows:
             matters[labels[row["bucket"] - 1]] += row["n"]
         for row in submission_rows:
-            submissions[_month_of(row["day"])] += row["n"]
-            visits[_month_of(row["day"])] += int(row["visits"])
-        for row in justified_rows:
-            justified[_month_of(row["day"])] += row["justified"]
+            month = _month_of(row["day"])
+            submissions[month] += row["n"]
+            visits[month] += int(row["visits"])
+            justified[month] += row["justified"]
         return [
             MonthPoint(
                 month=label,
@@ -424,7 +419,7 @@ def series_parts(
         ]
 
     # The longest first (the order ``run_on`` wants).
-    return [justified, submissions, matters], points
+    return [submissions, matters], points
 
 
 async def monthly_series(
