@@ -159,7 +159,10 @@ async def check_figures(
             dates = [day - timedelta(days=1), day, day + timedelta(days=1), period.end]
         for d in dates or report_dates(rng, period):
             for bureau in scopes(rng):
-                got = await figures(db, config, bureau, period, d)
+                # Half the calls as the endpoint runs them, on more connections (the pool
+                # stands in for them): a period over SPLIT_SUBMISSIONS_DAYS then has its
+                # submissions read in two halves.
+                got = await figures(db, config, bureau, period, d, also=(db,) * (n % 4 // 2))
                 want = ref.figures(bureau, period.start, period.end, d)
                 where = f"{bureau} {period.label} D={d}"
                 actual = RefFigures(

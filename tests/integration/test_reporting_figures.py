@@ -197,6 +197,38 @@ async def test_accompany_roster_breaks_ties_by_submissions_then_by_code(
     assert roster.roster[0].sub_bureau.name == "南屏分局"
 
 
+async def test_the_trend_counts_justified_petitions_of_cases_older_than_its_window(
+    db: asyncpg.Pool, config: BureauConfig
+) -> None:
+    """The trend joins a window's submissions with the justified cases whose latest submission
+    came in or after it: a case first received long before the window, or one whose
+    submissions were logged out of date order, still counts in the month it came to the city."""
+    old = await add_case(db, sub_bureau=A, received_at=local(date(2024, 11, 5)), justified=True)
+    await add_submission(db, old, received_at=local(date(2024, 11, 5)), receiving_bureau=A)
+    await add_submission(db, old, received_at=local(date(2026, 3, 9)), receiving_bureau=CITY)
+    # Its first logged submission in March, a later-logged one dated back to January.
+    shuffled = await add_case(db, sub_bureau=B, received_at=local(date(2026, 3, 2)), justified=True)
+    await add_submission(db, shuffled, received_at=local(date(2026, 3, 2)), receiving_bureau=CITY)
+    await add_submission(db, shuffled, received_at=local(date(2026, 1, 20)), receiving_bureau=CITY)
+    # At the city bureau in the window, but last received before it: not in the window.
+    before = await add_case(db, sub_bureau=C, received_at=local(date(2025, 3, 31)), justified=True)
+    await add_submission(db, before, received_at=local(date(2025, 3, 31)), receiving_bureau=CITY)
+    unjustified = await add_case(db, sub_bureau=D, received_at=local(date(2026, 3, 3)))
+    await add_submission(
+        db, unjustified, received_at=local(date(2026, 3, 3)), receiving_bureau=CITY
+    )
+
+    trend = await queries.monthly_series(db, config, CITY, MARCH)
+
+    assert (trend[0].month, len(trend)) == ("2025-04", 12)
+    assert {p.month: p.justified_to_city for p in trend if p.justified_to_city} == {
+        "2026-01": 1,
+        "2026-03": 2,
+    }
+    assert {p.month: p.matters for p in trend if p.matters} == {"2026-03": 2}
+    assert sum(p.submissions for p in trend) == 4
+
+
 async def test_the_roster_needs_a_justified_petition(
     db: asyncpg.Pool, config: BureauConfig
 ) -> None:

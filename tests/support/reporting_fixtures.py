@@ -133,12 +133,14 @@ async def add_submission(
         """
         UPDATE cases SET received_days = received_days || $2::date,
                          repeat_days = CASE WHEN $3 THEN repeat_days || $2::date
-                                            ELSE repeat_days END
+                                            ELSE repeat_days END,
+                         last_received_at = greatest(last_received_at, $4)
         WHERE case_id = $1;
         """,
         case_id,
         row["received_on"],
         row["is_repeat"],
+        row["received_at"],
     )
     await db.execute(
         """

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends
 from petitions.identity import Principal
 
 from reporting import queries
-from reporting.entrypoints.http.common import Context, PeriodP, report_router
+from reporting.entrypoints.http.common import REPORT_CONNECTIONS, Context, PeriodP, report_router
 
 
 def router(ctx: Context) -> APIRouter:
@@ -32,8 +32,8 @@ def router(ctx: Context) -> APIRouter:
     async def get_figures(
         principal: Reader, code: Scope, period: PeriodP, as_of: ReportDate
     ) -> Any:
-        async with ctx.snapshot() as db:
-            return await queries.figures(db, ctx.config, code, period, as_of)
+        async with ctx.snapshots(REPORT_CONNECTIONS) as (db, *also):
+            return await queries.figures(db, ctx.config, code, period, as_of, also=also)
 
     @api.get(
         "/zero-petition",
