@@ -108,6 +108,28 @@ async def test_rebuild_swaps_in_while_the_live_consumer_runs_and_events_keep_com
     assert await snapshot(read_pool) == await fold_of_store(keyless)
 
 
+async def test_a_rebuild_builds_every_index_of_schema_sql_after_its_rows(
+    personal_store: EventStore, read_pool: asyncpg.Pool
+) -> None:
+    """The rebuilt tables get their secondary indexes once the rows are in: the same indexes
+    as tables made from schema.sql at once."""
+    stories, _ = histories(200, seed=43)
+    await write(personal_store, stories, writers=2)
+    await rebuild(personal_store, read_pool, progress=False)
+    async with read_pool.acquire() as conn:
+        await create_tables(conn, "reporting_whole")
+        try:
+            definitions = """
+                SELECT array_agg(replace(indexdef, $1 || '.', '') ORDER BY indexname)
+                FROM pg_indexes WHERE schemaname = $1"""
+            rebuilt = await conn.fetchval(definitions, "reporting")
+            whole = await conn.fetchval(definitions, "reporting_whole")
+        finally:
+            await conn.execute("DROP SCHEMA reporting_whole CASCADE")
+    assert len(rebuilt) > 20
+    assert rebuilt == whole
+
+
 async def test_a_rebuild_left_half_done_is_cleared_by_the_next(
     personal_store: EventStore, read_pool: asyncpg.Pool
 ) -> None:

@@ -3,7 +3,9 @@
 1. Fold the log in store order with the same :class:`Projector` the live consumer uses, into a
    fresh schema (``reporting_next``, created from schema.sql): every ``flush_every`` events the
    changed rows are COPYed in and forgotten, and a later event's rows are read back (see
-   :class:`Fold`), so memory does not grow with the log.
+   :class:`Fold`), so memory does not grow with the log. The tables have their keys only until
+   the fold is done; the other indexes are built then, one sort each (tables.index_ddl). A
+   large log is folded in parts, in processes of their own (see :mod:`.parts`).
 2. In one transaction, holding the projection lock exclusively (live projection transactions
    hold it shared, so none is half-way and none starts): fold the events stored meanwhile,
    write them, and rename ``reporting`` -> ``reporting_old``, ``reporting_next`` -> ``reporting``,
@@ -51,6 +53,7 @@ from reporting.projections.rows import Envelope
 from reporting.projections.tables import (
     PROJECTION_LOCK,
     SCHEMA,
+    create_indexes,
     create_tables,
     load_stored,
     stored_versions,
@@ -484,7 +487,8 @@ async def rebuild(
                 reader = await connections.enter_async_context(read_pool.acquire())
             # A rebuild that died before its swap leaves its schema behind.
             await conn.execute(f"DROP SCHEMA IF EXISTS {NEXT} CASCADE")
-            await create_tables(conn, NEXT)
+            # The secondary indexes once the rows are in (see tables.index_ddl).
+            await create_tables(conn, NEXT, indexes=False)
             sink = Sink(conn, NEXT, reader)
             fold = Fold(store, batch_size, sink=sink, flush_every=flush_every)
             parts = None
@@ -503,6 +507,7 @@ async def rebuild(
                 fold.resume(until, [row[0] for row in erased])
             await fold.catch_up(bar)
             await fold.flush()
+            await create_indexes([conn] if reader is None else [conn, reader], NEXT)
             # Statistics for the tables reports filter and join on, before any query plans,
             # and their visibility maps set, so the ledger's count and the justified probes
             # read their indexes alone (freshly COPYed pages are not yet all-visible).

@@ -9,7 +9,9 @@ tables unqualified and, after a swap, find the new ones.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import re
 from collections.abc import Callable, Sequence
 from importlib import resources
 from uuid import UUID
@@ -51,6 +53,18 @@ def ddl() -> str:
     return resources.files("reporting.projections").joinpath("schema.sql").read_text("utf-8")
 
 
+def _statements() -> list[str]:
+    text = re.sub(r"--[^\n]*", "", ddl())
+    return [statement.strip() for statement in text.split(";") if statement.strip()]
+
+
+def index_ddl() -> list[str]:
+    """The secondary indexes of schema.sql, each a statement (a rebuild builds them once its
+    rows are in: one sort each, instead of an update of each per row written, and a case's
+    row is written again at every flush it changed in)."""
+    return [s for s in _statements() if s.startswith("CREATE INDEX")]
+
+
 def ddl_checksum() -> str:
     return "schema.sql sha256 " + hashlib.sha256(ddl().encode()).hexdigest()
 
@@ -67,17 +81,41 @@ async def role_exists(conn: asyncpg.Connection, role: str | None) -> bool:
     )
 
 
-async def create_tables(conn: asyncpg.Connection, schema: str, *, role: str | None = None) -> None:
+async def create_tables(
+    conn: asyncpg.Connection, schema: str, *, role: str | None = None, indexes: bool = True
+) -> None:
     """Create the schema and its tables from schema.sql, in one transaction. With ``role``, as
-    that role: it then owns them, as it owns those a rebuild (on the read pool) creates."""
+    that role: it then owns them, as it owns those a rebuild (on the read pool) creates.
+    ``indexes=False``: without the secondary ones (see :func:`create_indexes`)."""
     async with conn.transaction():
         if role:
             await conn.execute(f"SET LOCAL ROLE {_ident(role)}")
         await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {_ident(schema)}")
         await conn.execute(f"SET LOCAL search_path = {_ident(schema)}")
-        await conn.execute(ddl())
+        if indexes:
+            await conn.execute(ddl())
+        else:
+            deferred = set(index_ddl())
+            await conn.execute(";\n".join(s for s in _statements() if s not in deferred))
         # Which schema.sql made these tables: a later change to it needs a rebuild.
         await conn.execute(f"COMMENT ON SCHEMA {_ident(schema)} IS '{ddl_checksum()}'")
+
+
+async def create_indexes(connections: Sequence[asyncpg.Connection], schema: str) -> None:
+    """Build the secondary indexes of the tables ``create_tables(..., indexes=False)`` made,
+    shared out over ``connections`` (PostgreSQL builds one index on a core; building two on
+    one table at once is allowed)."""
+    statements = index_ddl()
+
+    async def build(conn: asyncpg.Connection) -> None:
+        async with conn.transaction():
+            await conn.execute(f"SET LOCAL search_path = {_ident(schema)}")
+            while statements:
+                await conn.execute(statements.pop(0))
+
+    async with asyncio.TaskGroup() as group:
+        for conn in connections:
+            group.create_task(build(conn))
 
 
 async def migrate(dsn: str, *, role: str | None) -> list[str]:
