@@ -227,22 +227,25 @@ async def test_a_part_whose_rebuild_is_gone_stops(
     personal_store: EventStore, database_url: str, read_pool: asyncpg.Pool
 ) -> None:
     """The rebuild keeps a part's stdin open; closed (the rebuild died, even by SIGKILL), the
-    part stops at its next batch instead of writing on into a schema the next rebuild makes."""
+    part stops before its next write instead of writing on into a schema the next rebuild
+    makes (here it would flush after its first batch)."""
     stories, _ = histories(60, seed=41)
     await write(personal_store, stories, writers=1)
     async with read_pool.acquire() as conn:
         await conn.execute("DROP SCHEMA IF EXISTS reporting_next CASCADE")
         await create_tables(conn, "reporting_next")
+        made = await conn.fetchval("SELECT 'reporting_next'::regnamespace::oid")
     spec = {
         "index": 0,
         "count": 1,
         "until": [2**62, 0],
         "schema": "reporting_next",
+        "schema_oid": made,
         "store_dsn": database_url,
         "read_dsn": database_url,
         "role": ROLE,
         "batch_size": 10,
-        "flush_every": 50,
+        "flush_every": 5,
     }
     process = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -256,6 +259,7 @@ async def test_a_part_whose_rebuild_is_gone_stops(
     assert process.returncode == 3
     assert b"gone" in err
     assert b'"done"' not in out
+    assert await read_pool.fetchval("SELECT count(*) FROM reporting_next.applied") == 0
     await read_pool.execute("DROP SCHEMA reporting_next CASCADE")
 
 

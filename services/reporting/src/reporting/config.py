@@ -32,7 +32,8 @@ class RebuildSettings(BaseSettings):
 
     @property
     def rebuild_parts(self) -> int:
-        return self.rebuild_workers or min(4, os.cpu_count() or 1)
+        # The cores this process may run on (a container's limit), not the machine's.
+        return self.rebuild_workers or min(4, len(os.sched_getaffinity(0)))
 
 
 class Settings(CommonSettings, IdentitySettings, BureauSettings, RebuildSettings):

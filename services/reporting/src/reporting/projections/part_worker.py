@@ -3,8 +3,10 @@ hand): reads its spec as one JSON line on stdin, folds its part of the log into 
 built, and writes JSON lines on stdout: ``{"folded": n}`` as it goes, then its result.
 
 The parent keeps stdin open until the part is done. If it closes (the parent died, even by
-SIGKILL), the part stops at its next batch: left running, it would go on writing into a schema
-of that name, which the next rebuild drops and creates anew."""
+SIGKILL), the part stops at its next batch and before its next write: left running, it would go
+on writing into a schema of that name, which the next rebuild drops and creates anew. Before
+each write it also checks that the schema is still the one its rebuild made (its oid, in the
+spec)."""
 
 from __future__ import annotations
 
@@ -13,9 +15,11 @@ import json
 import os
 import select
 import sys
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 from petitions.db import create_pool
 from petitions.eventstore import Cursor, EventStore
 from petitions.runtime import tune_gc
@@ -62,9 +66,20 @@ def _peak_rss_mb() -> float:
     return round(int(line.split()[1]) / 1024, 1)  # kB
 
 
+def _guard(schema: str, oid: int) -> Callable[[asyncpg.Connection], Awaitable[None]]:
+    async def check(conn: asyncpg.Connection) -> None:
+        if _parent_gone():
+            raise ParentGone("重建进程已退出 the rebuild that started this part is gone")
+        if await conn.fetchval("SELECT to_regnamespace($1)::oid", schema) != oid:
+            raise ParentGone(f"{schema} is no longer the schema this part's rebuild made")
+
+    return check
+
+
 async def run(spec: dict[str, Any]) -> None:
     part = Part(spec["index"], spec["count"], Cursor(*spec["until"]))
     role = spec["role"]
+    schema = spec["schema"]
     store_pool = await create_pool(
         CommonSettings(
             database_url=spec["store_dsn"], db_role=role or "", db_pool_min=1, db_pool_max=2
@@ -77,7 +92,7 @@ async def run(spec: dict[str, Any]) -> None:
                 fold = Fold(
                     EventStore(store_pool),
                     spec["batch_size"],
-                    sink=Sink(conn, spec["schema"], reader),
+                    sink=Sink(conn, schema, reader, _guard(schema, spec["schema_oid"])),
                     flush_every=spec["flush_every"],
                     part=part,
                 )

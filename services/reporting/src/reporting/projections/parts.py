@@ -16,7 +16,10 @@ is split, so that no two parts ever write or read back the same row:
 * an instruction counts on its session's row (the first part's) but sits on its case's stream:
   the other parts count the instructions of their cases by session and the parent adds the
   counts once the parts are done. Intake records an instruction only on a session it holds, so
-  a session's row exists before any instruction counts on it, as in one fold.
+  a session's row exists before any instruction counts on it, as in one fold. (One fold could
+  still miss one: an instruction read ahead of its session's scheduling, which takes a
+  transaction held open across the scheduling, holding and recording of a session, past the
+  30 s idle-in-transaction limit; the live path, which counts it, agrees with the parts then.)
 
 The parent then folds, in one process as before, what was stored after the common cursor, and
 swaps (see :mod:`.rebuild`).
@@ -140,14 +143,16 @@ async def last_cursor(pool: asyncpg.Pool) -> Cursor:
 async def fold_in_parts(
     parallel: Parallel,
     schema: str,
+    schema_oid: int,
     until: Cursor,
     *,
     batch_size: int,
     flush_every: int,
     progress: Progress | None = None,
 ) -> PartsDone:
-    """Run ``parallel.workers`` part processes into ``schema`` (created, empty) up to ``until``;
-    return when all are done, or raise (and stop the others) when one fails."""
+    """Run ``parallel.workers`` part processes into ``schema`` (created, empty; ``schema_oid``
+    its oid) up to ``until``; return when all are done, or raise (and stop the others) when one
+    fails."""
     count = parallel.workers
     processes: list[asyncio.subprocess.Process] = []
     try:
@@ -167,6 +172,7 @@ async def fold_in_parts(
                 "count": count,
                 "until": [until.tx_id, until.position],
                 "schema": schema,
+                "schema_oid": schema_oid,
                 "store_dsn": parallel.store_dsn,
                 "read_dsn": parallel.read_dsn,
                 "role": parallel.role,
@@ -185,7 +191,7 @@ async def fold_in_parts(
                     group.create_task(_follow(p, index, count, progress))
                     for index, p in enumerate(processes)
                 ]
-        except* RuntimeError as failed:
+        except* PartFailed as failed:
             raise failed.exceptions[0] from None
         return _combine([f.result() for f in follows])
     finally:
@@ -198,24 +204,34 @@ async def fold_in_parts(
                 process.stdin.close()
 
 
+class PartFailed(RuntimeError):
+    """A part of a split rebuild failed; nothing was swapped in."""
+
+
 async def _follow(
     process: asyncio.subprocess.Process, index: int, count: int, progress: Progress | None
 ) -> dict[str, object]:
     """Read a part's lines (progress, then its result) until it exits."""
     assert process.stdout is not None
     result: dict[str, object] | None = None
-    async for line in process.stdout:
-        message = json.loads(line)
-        if "folded" in message and progress is not None:
-            progress.update(int(message["folded"]))
-        if message.get("done"):
-            result = message
+    what = f"重建分片失败 rebuild part {index + 1} of {count} failed"
+    again = "Nothing was swapped in: run the rebuild again"
+    try:
+        async for line in process.stdout:
+            message = json.loads(line)
+            if "folded" in message and progress is not None:
+                progress.update(int(message["folded"]))
+            if message.get("done"):
+                result = message
+    except (ValueError, TypeError) as bad:  # not our protocol: a line too long, not JSON
+        raise PartFailed(f"{what}: it wrote {bad!r} on its stdout. {again}") from None
     code = await process.wait()
-    if code != 0 or result is None:
-        raise RuntimeError(
-            f"重建分片失败 rebuild part {index + 1} of {count} failed (exit code {code}); its "
-            "error is printed above. Nothing was swapped in: run the rebuild again"
+    if code < 0:
+        raise PartFailed(
+            f"{what}: killed by signal {-code} (out of memory? see the system log). {again}"
         )
+    if code != 0 or result is None:
+        raise PartFailed(f"{what} (exit code {code}); its error is printed above. {again}")
     return result
 
 

@@ -25,7 +25,7 @@ import json
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from operator import attrgetter
@@ -84,6 +84,9 @@ class Sink:
     conn: asyncpg.Connection
     schema: str
     reader: asyncpg.Connection | None = None
+    guard: Callable[[asyncpg.Connection], Awaitable[None]] | None = None
+    """Awaited on ``conn`` before each write; raises if the fold must not write (a part of a
+    split rebuild whose rebuild is gone)."""
 
     @property
     def reads(self) -> asyncpg.Connection:
@@ -229,6 +232,12 @@ class Fold:
                     await self.flush(wait=False)
                 if bar is not None:
                     bar.update(len(raws))
+        except BaseException:
+            # A flush being written must end before the caller's connections are released
+            # (releasing one mid-COPY fails, and that error would hide this one).
+            with contextlib.suppress(Exception):
+                await self.written()
+            raise
         finally:
             reading.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -403,6 +412,8 @@ class Fold:
         of the next flush, which writes them again."""
         assert self.sink is not None
         await self.written()
+        if self.sink.guard is not None:
+            await self.sink.guard(self.sink.conn)
         changes = self.projector.take_changes()
         if self.part is not None and not self.part.keeps_shared and changes.erased:
             # The first part writes the erased subjects (two parts inserting the same ones
@@ -494,9 +505,11 @@ async def rebuild(
             parts = None
             if parallel is not None and parallel.workers > 1 and total >= parallel.min_events:
                 until = await last_cursor(pool)
+                made = await conn.fetchval("SELECT to_regnamespace($1)::oid", NEXT)
                 parts = await fold_in_parts(
                     parallel,
                     NEXT,
+                    made,
                     until,
                     batch_size=batch_size,
                     flush_every=flush_every,
