@@ -235,18 +235,9 @@ async def test_a_part_whose_rebuild_is_gone_stops(
         await conn.execute("DROP SCHEMA IF EXISTS reporting_next CASCADE")
         await create_tables(conn, "reporting_next")
         made = await conn.fetchval("SELECT 'reporting_next'::regnamespace::oid")
-    spec = {
-        "index": 0,
-        "count": 1,
-        "until": [2**62, 0],
-        "schema": "reporting_next",
-        "schema_oid": made,
-        "store_dsn": database_url,
-        "read_dsn": database_url,
-        "role": ROLE,
-        "batch_size": 10,
-        "flush_every": 5,
-    }
+    spec = Parallel(1, database_url, database_url, ROLE).spec(
+        0, "reporting_next", made, Cursor(2**62, 0), batch_size=10, flush_every=5
+    )
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",

@@ -110,6 +110,31 @@ class Parallel:
     role: str | None
     min_events: int = 200_000
 
+    def spec(
+        self,
+        index: int,
+        schema: str,
+        schema_oid: int,
+        until: Cursor,
+        *,
+        batch_size: int,
+        flush_every: int,
+    ) -> dict[str, object]:
+        """What part ``index`` is told on its stdin (see :mod:`.part_worker`)."""
+        return {
+            "index": index,
+            "count": self.workers,
+            "until": [until.tx_id, until.position],
+            "schema": schema,
+            "schema_oid": schema_oid,
+            "store_dsn": self.store_dsn,
+            "read_dsn": self.read_dsn,
+            "role": self.role,
+            "batch_size": batch_size,
+            # The parts together hold about what one fold would.
+            "flush_every": max(1, flush_every // self.workers),
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class PartsDone:
@@ -167,19 +192,14 @@ async def fold_in_parts(
             )
             processes.append(process)
             # On stdin, not argv: the URLs may hold passwords, which `ps` would show.
-            spec = {
-                "index": index,
-                "count": count,
-                "until": [until.tx_id, until.position],
-                "schema": schema,
-                "schema_oid": schema_oid,
-                "store_dsn": parallel.store_dsn,
-                "read_dsn": parallel.read_dsn,
-                "role": parallel.role,
-                "batch_size": batch_size,
-                # The parts together hold about what one fold would.
-                "flush_every": max(1, flush_every // count),
-            }
+            spec = parallel.spec(
+                index,
+                schema,
+                schema_oid,
+                until,
+                batch_size=batch_size,
+                flush_every=flush_every,
+            )
             assert process.stdin is not None
             process.stdin.write(json.dumps(spec).encode() + b"\n")
             await process.stdin.drain()
