@@ -10,9 +10,12 @@ from typing import Any
 
 import asyncpg
 import pytest
+from petitions.db import create_pool
 from petitions.eventstore import EventStore, Metadata, NewEvent, RecordedEvent
 from petitions.eventstore import store as store_module
+from petitions.eventstore.verification import verify_every_stream
 from petitions.personal.keys import PersonalDataError
+from petitions.settings import CommonSettings
 
 from tests.support.events import (
     CounterMoved,
@@ -170,8 +173,9 @@ async def test_masked_read_cuts_the_last_vault_when_a_key_is_spelled_like_it(
         ("DELETE FROM eventstore.events", 4, "missing"),
     ],
 )
+@pytest.mark.parametrize("lanes", [1, 2, 4])
 async def test_verify_all_finds_tampering_among_interleaved_streams(
-    store: EventStore, database_url: str, statement: str, bad_version: int, reason: str
+    store: EventStore, database_url: str, statement: str, bad_version: int, reason: str, lanes: int
 ) -> None:
     await _interleaved(store)
     owner = await asyncpg.connect(database_url)
@@ -182,10 +186,27 @@ async def test_verify_all_finds_tampering_among_interleaved_streams(
     finally:
         await owner.close()
 
-    results = {r.stream_id: r for r in await store.verify_all()}
+    in_order = await verify_every_stream(store.pool, lanes)
+    results = {r.stream_id: r for r in in_order}
 
-    assert set(results) == set(STREAMS)
+    assert [r.stream_id for r in in_order] == STREAMS  # one each, in stream-id order
+
     bad = results.pop("case-o2")
     assert (bad.ok, bad.first_bad_version, bad.events_checked) == (False, bad_version, 3)
     assert reason in (bad.reason or "")
     assert all(r.ok and r.events_checked == 8 for r in results.values())
+
+
+async def test_verify_all_on_a_pool_of_one_uses_one_lane(
+    store: EventStore, settings: CommonSettings
+) -> None:
+    """With no connection to spare, the whole log is one lane (not a wait for ever)."""
+    pool = await create_pool(settings.model_copy(update={"db_pool_min": 1, "db_pool_max": 1}))
+    try:
+        await _interleaved(EventStore(pool))
+        results = await verify_every_stream(pool, lanes=4)
+    finally:
+        await pool.close()
+    assert [(r.stream_id, r.ok, r.events_checked) for r in results] == [
+        (stream, True, 8) for stream in STREAMS
+    ]

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from petitions.eventstore import hashing
+from petitions.eventstore.verification import split_points
 
 
 def fields(**changes: Any) -> dict[str, Any]:
@@ -91,3 +92,25 @@ def test_links_chain_on_the_previous_hash() -> None:
     assert len(first) == 32
     assert hashing.link("sm3", first, body) != first
     assert hashing.link("sha256", hashing.GENESIS, body) != first
+
+
+@pytest.mark.parametrize(
+    ("heads", "lanes", "points"),
+    [
+        ([], 2, []),
+        ([("a", 5)], 2, []),
+        ([("a", 5), ("b", 5)], 1, []),
+        ([("a", 5), ("b", 5)], 2, ["b"]),
+        ([("a", 1), ("b", 1), ("c", 1), ("d", 1)], 2, ["c"]),
+        ([("a", 1), ("b", 1), ("c", 1), ("d", 1)], 4, ["b", "c", "d"]),
+        # Cut by events, not streams: the one long stream is a lane of its own.
+        ([("a", 90), ("b", 1), ("c", 1), ("d", 8)], 2, ["b"]),
+        ([("a", 1), ("b", 1), ("c", 1), ("d", 97)], 3, ["d"]),
+        # Never an empty first lane.
+        ([("a", 100), ("b", 1)], 3, ["b"]),
+    ],
+)
+def test_verify_lanes_split_the_log_by_events(
+    heads: list[tuple[str, int]], lanes: int, points: list[str]
+) -> None:
+    assert split_points(heads, lanes) == points

@@ -11,16 +11,13 @@ from petitions.eventstore.model import RawEvent, RecordedEvent, recorded_event
 from petitions.eventstore.sealing import PersonalData
 from petitions.messages import Event, EventRegistry
 from petitions.personal.codec import (
-    VAULT,
     might_be_sealed,
     open_event,
     vault_subjects,
     without_vault,
+    without_vault_bytes,
 )
 from petitions.personal.keys import PersonalDataError
-
-_VAULT_TAIL_BYTES = f',"{VAULT}":'.encode()
-"""How the vault begins in stored JSON (:func:`petitions.personal.codec.without_vault`)."""
 
 
 class Decoder:
@@ -87,7 +84,7 @@ class Decoder:
                         "read with reveal=False for the masked forms"
                     )
                 if vaults > 1:  # sent whole: the vault is the last of them
-                    data = data[: data.rfind(_VAULT_TAIL_BYTES)] + b"}"
+                    data = without_vault_bytes(data)
             known = types.get(event_type)
             if known is None:
                 cls = class_for(event_type)

@@ -103,7 +103,7 @@ APPEND: dict[tuple[bool, bool, bool], str] = {
 
 STREAM_HEAD = "SELECT version, head_hash FROM eventstore.streams WHERE stream_id = $1"
 STREAM_VERSION = "SELECT version FROM eventstore.streams WHERE stream_id = $1"
-STREAM_HEADS = "SELECT stream_id, version, head_hash FROM eventstore.streams"
+STREAM_HEADS = "SELECT stream_id, version, head_hash FROM eventstore.streams ORDER BY stream_id"
 STORED_IDS = (
     "SELECT position, stream_id FROM eventstore.events WHERE event_id = ANY($1::uuid[]) "
     "ORDER BY position"
@@ -123,12 +123,24 @@ _VAULT_TAIL = f',"{VAULT}":'
 """How the vault of personal fields begins in stored JSON: always its last key
 (:func:`petitions.personal.codec.without_vault`). A literal safe in SQL: no quote, no backslash."""
 
-DECODE_COLUMNS = (
-    "position, stream_id, version, event_id, event_type, schema_version, bureau, "
+CUT_VAULT = (
+    f"LATERAL (SELECT string_to_array(data::text, '{_VAULT_TAIL}') AS parts OFFSET 0) AS cut"
+)
+"""Joined to ``eventstore.events``: the data split where the vault begins, for :data:`MASKED` and
+:data:`VAULTS`. ``OFFSET 0`` keeps the split a subquery of its own, evaluated once a row rather
+than once a mention."""
+MASKED = (
     "convert_to(CASE cardinality(cut.parts) WHEN 1 THEN cut.parts[1] "
-    "WHEN 2 THEN cut.parts[1] || '}' ELSE data::text END, 'UTF8'), "
+    "WHEN 2 THEN cut.parts[1] || '}' ELSE data::text END, 'UTF8')"
+)
+"""The data's masked form, as UTF-8 bytes (see :data:`DECODE_COLUMNS`)."""
+VAULTS = "cardinality(cut.parts) - 1"
+"""How often the vault's opening occurs in the data (see :data:`DECODE_COLUMNS`)."""
+
+DECODE_COLUMNS = (
+    f"position, stream_id, version, event_id, event_type, schema_version, bureau, {MASKED}, "
     "actor, service, correlation_id, causation_id, NULLIF(occurred_at, recorded_at), "
-    "recorded_at, tx_id::text::bigint AS tx, hash, cardinality(cut.parts) - 1 AS vaults"
+    f"recorded_at, tx_id::text::bigint AS tx, hash, {VAULTS} AS vaults"
 )
 """What a keyless decoded read needs, in :class:`RecordedEvent`'s field order (the data in its
 place), then how often the vault's opening occurs in the data (``vaults``).
@@ -144,14 +156,12 @@ time): one timestamp decoded a row instead of two. No ``hash_alg``, which only v
 reads."""
 
 READ_ALL_DECODE = (
-    f"SELECT {DECODE_COLUMNS} FROM eventstore.events, "
-    f"LATERAL (SELECT string_to_array(data::text, '{_VAULT_TAIL}') AS parts OFFSET 0) AS cut "
+    f"SELECT {DECODE_COLUMNS} FROM eventstore.events, {CUT_VAULT} "
     "WHERE (tx_id, position) > ($1::text::xid8, $2::bigint) "
     "AND tx_id < pg_snapshot_xmin(pg_current_snapshot()) "
     "ORDER BY tx_id, position LIMIT $3"
 )
-""":data:`READ_ALL` with :data:`DECODE_COLUMNS` (the same rows, in the same order). ``OFFSET 0``
-keeps the split a subquery of its own, evaluated once a row rather than once a mention."""
+""":data:`READ_ALL` with :data:`DECODE_COLUMNS` (the same rows, in the same order)."""
 
 READ_BY_IDS = f"SELECT {COLUMNS} FROM eventstore.events WHERE event_id = ANY($1::uuid[])"
 
@@ -174,9 +184,8 @@ strings escaped alike: quote, backslash, controls below U+0020, nothing else), a
 tests/integration/test_eventstore_tamper.py holds the two to it on awkward contents; if they
 ever differed, verification would report a mismatch, never pass a forgery."""
 
-_CHECKED = f"stream_id, version, position, hash_alg, hash, {CANONICAL} AS canonical"
-CHECK_EVERY_STREAM = f"SELECT {_CHECKED} FROM eventstore.events ORDER BY stream_id, version"
-CHECK_ONE_STREAM = f"SELECT {_CHECKED} FROM eventstore.events WHERE stream_id = $1 ORDER BY version"
+CHECKED = f"stream_id, version, position, hash_alg, hash, {CANONICAL} AS canonical"
+CHECK_ONE_STREAM = f"SELECT {CHECKED} FROM eventstore.events WHERE stream_id = $1 ORDER BY version"
 
 FIND_BY_INDEX = (
     "SELECT stream_id, subject_id FROM personal.blind_index "

@@ -252,6 +252,7 @@ def seal_event(
 
 
 _VAULT_TAIL = f',"{VAULT}":'
+_VAULT_TAIL_BYTES = _VAULT_TAIL.encode()
 
 
 def might_be_sealed(text: str) -> bool:
@@ -264,6 +265,12 @@ def without_vault(text: str) -> str:
     (the vault is always the last key, see :func:`seal_event`)."""
     cut = text.rfind(_VAULT_TAIL)
     return text if cut < 0 else text[:cut] + "}"
+
+
+def without_vault_bytes(data: bytes) -> bytes:
+    """:func:`without_vault` of the stored JSON's UTF-8 bytes."""
+    cut = data.rfind(_VAULT_TAIL_BYTES)
+    return data if cut < 0 else data[:cut] + b"}"
 
 
 def vault_subjects(tree: dict[str, Any]) -> set[UUID]:
