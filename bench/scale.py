@@ -359,6 +359,7 @@ async def measure(dsn: str, save: Any) -> dict[str, Any]:
         figures["rebuild_peak_rss_mb"] = rebuilt["peak_rss_mb"]
         figures["rebuild_parts"] = rebuilt.get("parts", 1)
         figures["rebuild_parent_peak_rss_mb"] = rebuilt["parent_peak_rss_mb"]
+        figures["rebuild_phases_s"] = rebuilt.get("phases", {})
         done("rebuild")
         if COMPARE_WITH:
             other = await asyncio.to_thread(_rebuild_process, dsn, COMPARE_WITH)

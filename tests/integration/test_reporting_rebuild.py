@@ -18,6 +18,7 @@ import pytest
 from petitions.eventstore import Cursor, EventStore, NewEvent
 from petitions.messages.reception import LeaderInstructionRecorded, ReceptionSessionHeld
 from petitions.messaging import NatsAccess, Relay
+from petitions.personal.codec import without_vault
 from reporting.config import Settings
 from reporting.projections import create_read_pool, migrate, projection_consumer, rebuild
 from reporting.projections.parts import ERASED_TYPE, Parallel, Part
@@ -36,6 +37,7 @@ from tests.integration.test_reporting_projections import (
     running,
     snapshot,
 )
+from tests.support.events import PetitionTagged
 
 pytestmark = pytest.mark.integration
 
@@ -219,6 +221,7 @@ async def test_a_rebuild_split_by_case_equals_the_whole_fold(
     )
     assert (result.parts, result.events) == (workers, stored)
     assert result.parts_peak_rss_mb > 0
+    assert list(result.phases) == ["parts", "fold", "indexes", "vacuum", "swap"]
     assert erase
     assert await snapshot(read_pool) == await fold_of_store(keyless)
 
@@ -333,13 +336,16 @@ async def test_a_part_that_fails_fails_the_rebuild_and_nothing_is_swapped_in(
 async def test_a_rebuild_reads_the_log_as_the_store_does_and_knows_each_events_needs(
     personal_store: EventStore,
 ) -> None:
-    """The rebuild's own read (fewer columns) gives the store's events in the store's order;
-    the types whose rows it looks up without asking needs() are those whose needs() is their
-    case alone (or erased subjects only, which it holds)."""
+    """The rebuild's own read (fewer columns, the data masked by PostgreSQL) gives the store's
+    events in the store's order; the types whose rows it looks up without asking needs() are
+    those whose needs() is their case alone (or erased subjects only, which it holds)."""
     stories, erase = histories(600, seed=17)
     await write(personal_store, stories, writers=2)
     for subject in erase:
         await personal_store.erase_subject(subject, reason="本人申请删除", metadata=META)
+    # A key spelled like the vault's opening: PostgreSQL sends that data whole, the fold cuts.
+    tagged = PetitionTagged(subject_id=uuid.uuid4(), note="电话回访", tags={"$vault": "2"})
+    await personal_store.append("case-tagged", [NewEvent(tagged, bureau="3301")], 0, metadata=META)
     keyless = EventStore(personal_store.pool)
     expected = await keyless.read_all_raw(limit=100_000)
 
@@ -352,9 +358,12 @@ async def test_a_rebuild_reads_the_log_as_the_store_does_and_knows_each_events_n
         read += batch
     assert [(r.position, r.cursor) for r in read] == [(r.position, r.cursor) for r in expected]
     for mine, stored in zip(read, expected, strict=True):
+        assert mine.data == without_vault(stored.data).encode()
         for name in mine._fields:
-            if name != "tx_id":
+            if name not in ("tx_id", "data", "vaults"):
                 assert getattr(mine, name) == getattr(stored, name), name
+    assert b"$vault" in read[-1].data  # the tag's key, the vault cut off after it
+    assert json.loads(read[-1].data)["tags"] == {"$vault": "2"}
 
     kinds = 0
     for raw in expected:

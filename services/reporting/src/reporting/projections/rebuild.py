@@ -26,17 +26,17 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from operator import attrgetter
 from typing import Any, NamedTuple, Protocol, cast
 from uuid import UUID
 
 import asyncpg
-from petitions.eventstore import Cursor, EventStore, RawEvent
+from petitions.eventstore import Cursor, EventStore, RawEvent, sql
 from petitions.messages import Event, EventRegistry, registry
 from petitions.messages.reception import LeaderInstructionRecorded
-from petitions.personal.codec import without_vault
+from petitions.personal.codec import without_vault, without_vault_bytes
 from tqdm import tqdm
 
 from reporting.projections.parts import (
@@ -73,6 +73,10 @@ class RebuildResult:
     """Processes the log was folded in (see :mod:`.parts`); 1: this one alone."""
     parts_peak_rss_mb: float = 0.0
     """Their peak resident memory, summed (this process's own is not in it)."""
+    phases: dict[str, float] = field(default_factory=dict)
+    """Seconds spent in each step, in order: ``parts`` (the split fold, if any), ``fold`` (this
+    process's), ``indexes``, ``vacuum``, ``swap`` (the events stored meanwhile, then the
+    renames)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +104,10 @@ class Stored(Envelope, Protocol):
     @property
     def schema_version(self) -> int: ...
     @property
-    def data(self) -> str: ...
+    def data(self) -> str | bytes:
+        """The stored JSON text; or, as bytes (UTF-8), its masked form: the vault cut off."""
+        ...
+
     @property
     def cursor(self) -> Cursor: ...
 
@@ -108,7 +115,7 @@ class Stored(Envelope, Protocol):
 class _Read(NamedTuple):
     """An event row with only the columns a fold reads: the hash, the actor and the ids of
     correlation cost the client a fifth of the raw read to decode, and the fold never looks
-    at them."""
+    at them. The data comes masked, as bytes (see sql.DECODE_COLUMNS)."""
 
     position: int
     stream_id: str
@@ -116,10 +123,11 @@ class _Read(NamedTuple):
     event_id: UUID
     event_type: str
     schema_version: int
-    data: str
+    data: bytes
     occurred_at: datetime
     recorded_at: datetime
     tx_id: int
+    vaults: int
 
     @property
     def cursor(self) -> Cursor:
@@ -127,23 +135,31 @@ class _Read(NamedTuple):
 
 
 # The store's ordered read (EventStore.read_all_raw: only transactions older than every one
-# still running, in (transaction, position) order) with the columns of _Read. The cast column
-# needs its alias: named tx_id, it is what ORDER BY tx_id sorts by, and the whole table is
-# sorted for every batch instead of read along the index.
+# still running, in (transaction, position) order) with the columns of _Read, the data masked by
+# PostgreSQL as for the store's decoded read (UTF-8 bytes the validator reads as they are, the
+# vault cut off on the server's core). The cast column needs its alias: named tx_id, it is what
+# ORDER BY tx_id sorts by, and the whole table is sorted for every batch instead of read along
+# the index.
 _READ = (
-    "SELECT position, stream_id, version, event_id, event_type, schema_version, data, "
-    "occurred_at, recorded_at, tx_id::text::bigint AS tx FROM eventstore.events "
+    f"SELECT position, stream_id, version, event_id, event_type, schema_version, {sql.MASKED}, "
+    f"occurred_at, recorded_at, tx_id::text::bigint AS tx, {sql.VAULTS} "
+    f"FROM eventstore.events, {sql.CUT_VAULT} "
     "WHERE (tx_id, position) > ($1::text::xid8, $2::bigint) "
     "AND tx_id < pg_snapshot_xmin(pg_current_snapshot()) "
     "ORDER BY tx_id, position LIMIT $3"
 )
 # A part of a split rebuild (see .parts) reads its own streams up to the parts' common cursor.
 _READ_PART = _READ.replace(
-    " ORDER BY", " AND (tx_id, position) <= ($4::text::xid8, $5::bigint) AND ({where}) ORDER BY"
+    " ORDER BY", " AND (tx_id, position) <= ($4::text::xid8, $5::bigint) AND (<part>) ORDER BY"
 )
 _YIELD_EVERY = 250
 """Events decoded and folded between two turns of the event loop: the batch being read ahead
 arrives meanwhile (otherwise its rows wait in the socket, and PostgreSQL waits with them)."""
+
+
+def _cut(read: _Read) -> _Read:
+    """A row whose data PostgreSQL sent whole (the vault's opening spelled inside an event)."""
+    return read._replace(data=without_vault_bytes(read.data))
 
 
 async def _give_way(n: int) -> None:
@@ -158,7 +174,7 @@ class _Kind:
     """How the fold treats one event type, looked up once per event."""
 
     cls: type[Event]
-    validate_json: Callable[[str], Event]
+    validate_json: Callable[[str | bytes], Event]
     """``cls.model_validate_json`` without the wrapper's per-call checks of its options."""
     handler: Callable[[Projector, Any, Any], None]
     case_of: Callable[[Any], UUID] | None
@@ -251,14 +267,14 @@ class Fold:
         make = _Read._make
         pool = self.store.pool
         part = self.part
-        query = _READ if part is None else _READ_PART.format(where=part.where())
-        bounds = () if part is None else (str(part.until.tx_id), part.until.position)
         try:
+            query = _READ if part is None else _READ_PART.replace("<part>", part.where())
+            bounds = () if part is None else (str(part.until.tx_id), part.until.position)
             while True:
                 rows = await pool.fetch(
                     query, str(after.tx_id), after.position, self._batch, *bounds
                 )
-                raws = [make(row) for row in rows]
+                raws = [make(row) if row[10] < 2 else _cut(make(row)) for row in rows]
                 await batches.put(raws)
                 if not raws:
                     return
@@ -337,7 +353,10 @@ class Fold:
                 if raw.schema_version < kind.cls.schema_version:
                     event = masked(raw, kind.cls)
                 else:  # as masked() decodes it
-                    event = kind.validate_json(without_vault(raw.data))
+                    data = raw.data
+                    event = kind.validate_json(
+                        data if isinstance(data, bytes) else without_vault(data)
+                    )
                 decoded.append((raw, event, kind))
             await _give_way(n)
         if sink is not None:
@@ -449,7 +468,7 @@ def masked(raw: Stored, cls: type[Event] | None = None, events: EventRegistry = 
     a RecordedEvent per event cost a rebuild a fifth of its time."""
     if cls is None:
         cls = events.class_for(raw.event_type)
-    text = without_vault(raw.data)
+    text = raw.data if isinstance(raw.data, bytes) else without_vault(raw.data)
     if raw.schema_version < cls.schema_version:
         data = events.upcast(raw.event_type, raw.schema_version, json.loads(text))
         return cls.model_validate(data)
@@ -480,6 +499,15 @@ async def rebuild(
     pool = source.pool if isinstance(source, EventStore) else source
     store = EventStore(pool)
     started = time.perf_counter()
+    phases: dict[str, float] = {}
+    lap = started
+
+    def done(phase: str) -> None:
+        nonlocal lap
+        now = time.perf_counter()
+        phases[phase] = round(now - lap, 3)
+        lap = now
+
     total = await _event_count(pool)
     with tqdm(
         total=total,
@@ -518,14 +546,18 @@ async def rebuild(
                 await add_session_instructions(conn, NEXT, parts.session_instructions)
                 erased = await conn.fetch(f"SELECT subject_id FROM {NEXT}.erased_subjects")
                 fold.resume(until, [row[0] for row in erased])
+                done("parts")
             await fold.catch_up(bar)
             await fold.flush()
+            done("fold")
             await create_indexes([conn] if reader is None else [conn, reader], NEXT)
+            done("indexes")
             # Statistics for the tables reports filter and join on, before any query plans,
             # and their visibility maps set, so the ledger's count and the justified probes
             # read their indexes alone (freshly COPYed pages are not yet all-visible).
             for table in ("cases", "submissions", "progress"):
                 await conn.execute(f"VACUUM (ANALYZE) {NEXT}.{table}")
+            done("vacuum")
             async with conn.transaction():
                 await conn.execute("SELECT pg_advisory_xact_lock($1)", PROJECTION_LOCK)
                 # Read before this transaction writes anything: the ordered reader waits for
@@ -541,6 +573,7 @@ async def rebuild(
                     await conn.execute(f"DROP SCHEMA {OLD} CASCADE")
                 else:
                     await conn.execute(f"ALTER SCHEMA {NEXT} RENAME TO {SCHEMA}")
+            done("swap")
     seconds = time.perf_counter() - started
     events = fold.events + (0 if parts is None else parts.events)
     return RebuildResult(
@@ -549,4 +582,5 @@ async def rebuild(
         round(events / max(seconds, 1e-9)),
         1 if parts is None else parts.count,
         0.0 if parts is None else parts.peak_rss_mb,
+        phases,
     )

@@ -104,8 +104,10 @@ async def create_tables(
 async def create_indexes(connections: Sequence[asyncpg.Connection], schema: str) -> None:
     """Build the secondary indexes of the tables ``create_tables(..., indexes=False)`` made,
     shared out over ``connections`` (PostgreSQL builds one index on a core; building two on
-    one table at once is allowed)."""
-    statements = index_ddl()
+    one table at once is allowed). The GiST index goes first: at 1,000,000 cases it took 10 s
+    of the 18.5 s all of them took one after the other, and started last it kept one
+    connection busy after the other was done."""
+    statements = sorted(index_ddl(), key=lambda s: "USING gist" not in s)
 
     async def build(conn: asyncpg.Connection) -> None:
         async with conn.transaction():
