@@ -17,6 +17,7 @@ from petitions.eventstore import (
 )
 from petitions.eventstore.subscription import CatchUpSubscription, load_cursor
 from petitions.settings import CommonSettings
+from structlog.testing import capture_logs
 
 from tests.integration.test_relay import wait_for
 from tests.support.events import CounterMoved
@@ -194,3 +195,18 @@ async def test_flush_sends_the_waiting_announcement_before_a_pool_closes(
         await asyncio.wait_for(heard.wait(), 5)
     finally:
         await listener.close()
+
+
+async def test_an_announcement_due_as_the_pool_closes_is_not_reported_as_a_failure(
+    settings: CommonSettings,
+) -> None:
+    """A tool that closes its pool right after appending (without flush()) leaves nobody to
+    wake: no warning for the engineer reading its output, no failure counted."""
+    pool = await create_pool(settings)
+    store = EventStore(pool, notify_delay=60.0)
+    with capture_logs() as logs:
+        await store.append("counter-closing", [moved(1)], 0, metadata=META)
+        await pool.close()
+        await store.flush()  # the announcement comes due now, on the closed pool
+    assert store.notify_failures == 0
+    assert not [e for e in logs if e["event"] == "eventstore.notify_failed"]

@@ -54,8 +54,14 @@ class Announcer:
         # only counted and logged: asyncpg raises more than its documented kinds while the
         # server restarts (InternalClientError among them), and an exception left in this
         # fire-and-forget task would surface as "Task exception was never retrieved".
+        # A pool closing (its owner done, without flush()) is no failure to report: a process
+        # shutting down has nobody left to tell, and the readers poll.
+        if self._pool.is_closing():
+            return
         try:
             await self._pool.execute(sql.NOTIFY, CHANNEL)
         except Exception as exc:
+            if self._pool.is_closing():
+                return
             self.failures += 1
             log.warning("eventstore.notify_failed", error=f"{type(exc).__name__}: {exc}")
