@@ -11,7 +11,6 @@ late commit. Not for production: nothing survives the process.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -38,6 +37,7 @@ from petitions.eventstore.sealing import PersonalData, prepare_sealer
 from petitions.eventstore.store import DEFAULT_MAX_EVENT_BYTES, START
 from petitions.messages import EventRegistry, registry
 from petitions.personal.keys import PersonalDataError
+from petitions.turns import next_turn
 
 S = TypeVar("S")
 
@@ -144,7 +144,7 @@ class InMemoryEventStore(StreamReads):
         stream.head = chained.head
         self._streams[stream_id] = stream
         self.appended += len(events)
-        await asyncio.sleep(0)  # an append is a suspension point, as on a database
+        await next_turn()  # an append is a suspension point, as on a database
         return AppendResult(stream_id, stream.version, tuple(range(first, first + len(events))))
 
     def _resolve_conflict(

@@ -44,6 +44,7 @@ from petitions.eventstore.sealing import PersonalData, Sealer, prepare_sealer
 from petitions.messages import EventRegistry, registry
 from petitions.messages.personal import PersonalDataErased
 from petitions.personal.keys import DataKeys, PersonalDataError
+from petitions.turns import next_turn
 
 __all__ = ["CHANNEL", "DEFAULT_MAX_EVENT_BYTES", "START", "EventStore", "PersonalData"]
 
@@ -322,7 +323,7 @@ class EventStore(StreamReads):
             out: list[RecordedEvent[Any]] = []
             for start in range(0, len(rows), _DECODE_SLICE):
                 out += decode(rows[start : start + _DECODE_SLICE], reveal=reveal)
-                await asyncio.sleep(0)  # let the fetch task take in what has arrived
+                await next_turn()  # the fetch task takes in what has arrived
             yield out
 
     async def _iter_all_raw(self, after: Cursor, batch_size: int) -> AsyncIterator[list[RawEvent]]:

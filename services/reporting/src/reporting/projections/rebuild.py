@@ -37,6 +37,7 @@ from petitions.eventstore import Cursor, EventStore, RawEvent, sql
 from petitions.messages import Event, EventRegistry, registry
 from petitions.messages.reception import LeaderInstructionRecorded
 from petitions.personal.codec import without_vault, without_vault_bytes
+from petitions.turns import next_turn
 from tqdm import tqdm
 
 from reporting.projections.parts import (
@@ -164,9 +165,9 @@ def _cut(read: _Read) -> _Read:
 
 async def _give_way(n: int) -> None:
     """Every _YIELD_EVERY events, let the read-ahead and flush tasks run. A zero-length yield
-    of the CPU-bound fold, not a wait for anything: nothing here is timed."""
+    of the CPU-bound fold (see petitions.turns)."""
     if n % _YIELD_EVERY == 0:
-        await asyncio.sleep(0)
+        await next_turn()
 
 
 @dataclass(frozen=True, slots=True)
